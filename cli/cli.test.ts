@@ -1,0 +1,162 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_REPO_DIR } from '../test/support/example-repo.js';
+import { runCli } from './program.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+async function cairn(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    cwd: PROJECT_ROOT,
+    env: {},
+  });
+  return { code, stdout, stderr };
+}
+
+describe('cairn validate', () => {
+  let scratch: string;
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'cairn-cli-'));
+  });
+  afterAll(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  async function repoWith(name: string, files: Record<string, string | Uint8Array>): Promise<string> {
+    const dir = join(scratch, name);
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(join(dir, path, '..'), { recursive: true });
+      await writeFile(join(dir, path), content);
+    }
+    return dir;
+  }
+
+  it('passes the example repository with exit status 0', async () => {
+    const { code, stdout, stderr } = await cairn('validate', 'example-config-repo');
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toBe('valid: 0 errors, 0 warnings (4 services checked)\n');
+  });
+
+  it('prints file:line:column lines and exits 1 on errors', async () => {
+    const dir = await repoWith('broken', {
+      'cairn.yaml': 'apiVersion: cairn/v1\nenvironments:\n  dev:\n    tracks: { branch: main }\n',
+      'services/api/service.yaml':
+        'apiVersion: cairn/v1\ndescription: API\nowners: [team:api]\nenvironments:\n  dev:\n    hosts: []\n',
+      'services/api/config/app.yaml': 'a: 1\na: 2\n',
+    });
+    const { code, stdout } = await cairn('validate', dir);
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      `${join(dir, 'services/api/config/app.yaml')}:2:1: error yaml/duplicate-key: Map keys must be unique\n`,
+    );
+    expect(stdout).toMatch(/^invalid: 1 error, 0 warnings \(1 service checked\)$/m);
+  });
+
+  it('writes machine-readable JSON with --format json', async () => {
+    const dir = await repoWith('json-out', { 'cairn.yaml': 'apiVersion: cairn/v2\n' });
+    const { code, stdout } = await cairn('validate', '--format', 'json', dir);
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ root: dir, errors: 2, warnings: 0 });
+    expect(report.diagnostics.map((d: { rule: string }) => d.rule).sort()).toEqual([
+      'schema/const',
+      'schema/required',
+    ]);
+  });
+
+  it('hides warnings with --no-warnings but still counts them', async () => {
+    const dir = await repoWith('warnings', {
+      'cairn.yaml': 'apiVersion: cairn/v1\nenvironments:\n  dev:\n    tracks: { branch: main }\n',
+      'services/api/service.yaml':
+        'apiVersion: cairn/v1\ndescription: API\nowners: [team:api]\nenvironments:\n  dev:\n    hosts: []\n',
+      'services/api/NOTES.txt': 'stray\n',
+    });
+    expect((await cairn('validate', dir)).stdout).toContain('layout/stray-file');
+    const quiet = await cairn('validate', '--no-warnings', dir);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toBe('valid: 0 errors, 1 warning (1 service checked)\n');
+  });
+
+  it('reports a directory that is not a config repository', async () => {
+    const dir = await repoWith('not-a-repo', { 'index.html': '<html></html>\n' });
+    const { code, stdout } = await cairn('validate', dir);
+    expect(code).toBe(1);
+    expect(stdout).toContain('cairn.yaml:1:1: error repo/missing-settings: cairn.yaml is missing');
+  });
+
+  it('reports binary junk without a stack trace', async () => {
+    const junk = new Uint8Array(2048).map((_, i) => (i * 31 + 7) % 256);
+    const dir = await repoWith('junk', {
+      'cairn.yaml': junk,
+      'policy.yaml': junk,
+      'services/x/service.yaml': junk,
+      'services/x/config/a.json': junk,
+    });
+    const { code, stdout, stderr } = await cairn('validate', dir);
+    expect(code).toBe(1);
+    expect(stderr).toBe('');
+    expect(stdout.match(/file\/not-text/g)).toHaveLength(4);
+  });
+
+  it('explains a missing directory in one line, with exit status 2', async () => {
+    const { code, stdout, stderr } = await cairn('validate', join(scratch, 'does-not-exist'));
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      `cairn: cannot read config repository at ${join(scratch, 'does-not-exist')}: no such directory\n`,
+    );
+  });
+
+  it('explains a file given instead of a directory', async () => {
+    const file = join(scratch, 'plain-file');
+    await writeFile(file, 'x');
+    const { code, stderr } = await cairn('validate', file);
+    expect(code).toBe(2);
+    expect(stderr).toContain('not a directory');
+  });
+
+  it('refuses an unknown output format', async () => {
+    const { code, stderr } = await cairn('validate', '--format', 'xml', 'example-config-repo');
+    expect(code).toBe(2);
+    expect(stderr).toBe('cairn: unknown --format "xml": use text or json\n');
+  });
+
+  it('refuses an unknown command with usage help', async () => {
+    const { code, stderr } = await cairn('frobnicate');
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('the installed cairn binary', () => {
+  const exec = promisify(execFile);
+  const bin = join(PROJECT_ROOT, 'dist/cli/main.js');
+
+  it('runs from the build that npm ci makes', async () => {
+    const { stdout } = await exec(process.execPath, [bin, '--help']);
+    expect(stdout).toContain('Usage: cairn');
+    const validate = await exec(process.execPath, [bin, 'validate', EXAMPLE_REPO_DIR]);
+    expect(validate.stdout).toContain('valid: 0 errors');
+  });
+
+  it('exits 1 from the shell on an invalid repository', async () => {
+    const error = await exec(process.execPath, [bin, 'validate', join(PROJECT_ROOT, 'core')]).catch(
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(error).toMatchObject({ code: 1 });
+    expect((error as { stdout: string }).stdout).toContain('repo/missing-settings');
+  });
+});

@@ -1,0 +1,23 @@
+/** Where a command writes; injected so tests run commands in-process and read what they printed. */
+export interface CommandIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export function processIo(): CommandIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    cwd: process.cwd(),
+    env: process.env,
+  };
+}
+
+/** Exit statuses shared by every command. */
+export const EXIT_OK = 0;
+/** The command ran and found problems (e.g. validation errors). */
+export const EXIT_FINDINGS = 1;
+/** The command could not do its job: bad usage, unreadable input, unreachable service. */
+export const EXIT_FAILURE = 2;

@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { CairnError } from '../core/index.js';
+import { registerValidate } from './commands/validate.js';
+import { type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
+import { VERSION } from './version.js';
+
+/**
+ * Runs the `cairn` command line with the given arguments (without `node` and the script) and returns
+ * the exit status. Never throws: every failure becomes a one-line message on stderr.
+ */
+export async function runCli(args: readonly string[], io: CommandIo): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = new Command('cairn')
+    .description('Configuration and releases from a git repository, mirrored atomically into ZooKeeper.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run cairn --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  registerValidate(program, io, (code) => {
+    exitCode = code;
+  });
+
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" to commander with exit code 0; usage mistakes were already printed.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_FAILURE;
+    }
+    if (error instanceof CairnError) {
+      io.stderr(`cairn: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    io.stderr(`cairn: unexpected failure: ${(error as Error)?.message ?? String(error)}\n`);
+    if (io.env.CAIRN_DEBUG) io.stderr(`${(error as Error)?.stack ?? ''}\n`);
+    else io.stderr('cairn: set CAIRN_DEBUG=1 to see where it happened, and please report it\n');
+    return EXIT_FAILURE;
+  }
+}

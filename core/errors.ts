@@ -1,0 +1,50 @@
+import type { Diagnostic } from './diagnostic.js';
+
+/**
+ * Base of every error Cairn raises on purpose. `code` is stable so callers switch on it instead of
+ * matching message text; the message says what is wrong and what to do about it.
+ */
+export class CairnError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A repository tree that cannot be turned into a model: the diagnostics say why. */
+export class InvalidConfigRepoError extends CairnError {
+  readonly diagnostics: readonly Diagnostic[];
+
+  constructor(diagnostics: readonly Diagnostic[]) {
+    const first = diagnostics[0];
+    const where = first ? ` (first: ${first.file}:${first.line}:${first.column} ${first.message})` : '';
+    super(
+      'INVALID_CONFIG_REPO',
+      `the config repository has ${diagnostics.length} error(s)${where}; run \`cairn validate\` to see them all`,
+    );
+    this.diagnostics = diagnostics;
+  }
+}
+
+/** A path that would be unsafe to use as a file on a host or as a znode in ZooKeeper. */
+export class UnsafePathError extends CairnError {
+  readonly path: string;
+
+  constructor(path: string, reason: string) {
+    super('UNSAFE_PATH', `unsafe path ${JSON.stringify(path)}: ${reason}`);
+    this.path = path;
+  }
+}
+
+/** A directory given to Cairn that does not exist or cannot be read as a config repository. */
+export class RepoNotFoundError extends CairnError {
+  readonly dir: string;
+
+  constructor(dir: string, reason: string, options?: { cause?: unknown }) {
+    super('REPO_NOT_FOUND', `cannot read config repository at ${dir}: ${reason}`, options);
+    this.dir = dir;
+  }
+}

@@ -1,0 +1,53 @@
+// The public surface of core/: every exported name is listed here on purpose.
+export type {
+  ConfigRepo,
+  EffectiveFile,
+  Environment,
+  Host,
+  LoadedConfigRepo,
+  ManifestChecker,
+  ManifestKind,
+  Release,
+  RepoLimits,
+  Service,
+  ServiceEnvironment,
+} from './config-repo.js';
+export { loadConfigRepo } from './config-repo.js';
+export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
+export { compareDiagnostics, diagnostic, hasErrors, START_OF_FILE } from './diagnostic.js';
+export { CairnError, InvalidConfigRepoError, RepoNotFoundError, UnsafePathError } from './errors.js';
+export type { FileFormat } from './file-format.js';
+export { formatOf } from './file-format.js';
+export type { ParsedDocument, ValuePath } from './formats/index.js';
+export { parseSource, serializeValue } from './formats/index.js';
+export type {
+  EnvironmentSettings,
+  HostEntry,
+  LoadBalancing,
+  PolicyManifest,
+  PolicyPrincipal,
+  PolicyRequirement,
+  PolicyRule,
+  Principal,
+  ReleaseManifest,
+  ReleaseStrategy,
+  ServiceManifest,
+  SettingsManifest,
+} from './manifests.js';
+export { DEFAULT_HISTORY_RETENTION, DEFAULT_MAX_FILE_BYTES } from './manifests.js';
+export { deepMerge, mergeOverlay } from './overlay.js';
+export { unsafePathReason } from './path-safety.js';
+export type { RepoPath } from './repo-layout.js';
+export {
+  classifyPath,
+  configFilePath,
+  overlayFilePath,
+  POLICY_FILE,
+  releaseManifestPath,
+  SETTINGS_FILE,
+  serviceManifestPath,
+} from './repo-layout.js';
+export type { RepoTree, SkippedEntry } from './repo-tree.js';
+export { readRepoDir } from './repo-tree.js';
+export { decodeText, LineIndex } from './source-text.js';
+export { ZkLayout } from './zk-layout.js';

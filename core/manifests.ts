@@ -1,0 +1,84 @@
+/*
+ * The typed shape of the repository's manifests, mirroring schemas/*.schema.json. Values of these
+ * types only exist after the schema validated them; defaults are filled in by the model.
+ */
+
+export type Principal = `user:${string}` | `team:${string}`;
+export type PolicyPrincipal = Principal | 'owners';
+
+export interface EnvironmentSettings {
+  readonly description?: string;
+  readonly tracks: { readonly branch: string } | { readonly tag: string };
+}
+
+export interface SettingsManifest {
+  readonly apiVersion: 'cairn/v1';
+  readonly environments: Readonly<Record<string, EnvironmentSettings>>;
+  readonly limits?: { readonly maxFileBytes?: number; readonly historyRetention?: number };
+}
+
+export interface PolicyRequirement {
+  readonly approvals: number;
+  readonly from: readonly PolicyPrincipal[];
+}
+
+export interface PolicyRule {
+  readonly name: string;
+  readonly description?: string;
+  readonly paths: readonly string[];
+  readonly require: readonly PolicyRequirement[];
+}
+
+export interface PolicyManifest {
+  readonly apiVersion: 'cairn/v1';
+  readonly rules: readonly PolicyRule[];
+}
+
+export interface HostEntry {
+  readonly host: string;
+  readonly weight?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export type LoadBalancing = 'weighted-round-robin' | 'consistent-hash';
+
+export interface ServiceEnvironmentManifest {
+  readonly loadBalancing?: LoadBalancing;
+  readonly reload?: string;
+  readonly hosts: readonly HostEntry[];
+}
+
+export interface ServiceManifest {
+  readonly apiVersion: 'cairn/v1';
+  readonly description: string;
+  readonly owners: readonly Principal[];
+  readonly port?: number;
+  readonly files?: { readonly directory: string; readonly mode?: string; readonly owner?: string };
+  readonly reload?: string;
+  /** Other services of the repository this one calls. */
+  readonly dependsOn?: readonly string[];
+  readonly environments: Readonly<Record<string, ServiceEnvironmentManifest>>;
+}
+
+export interface ReleaseStrategy {
+  readonly canary?: { readonly hosts: number; readonly bakeSeconds?: number; readonly pause?: boolean };
+  readonly batchSize: number | `${number}%`;
+  readonly pauseBetweenBatchesSeconds?: number;
+  readonly maxFailedHosts?: number;
+}
+
+export interface ReleaseManifest {
+  readonly apiVersion: 'cairn/v1';
+  readonly version: string;
+  readonly notes?: string;
+  readonly deploy: {
+    readonly command: string;
+    readonly timeoutSeconds?: number;
+    readonly healthCheck?: { readonly command: string; readonly timeoutSeconds?: number };
+  };
+  readonly strategy: ReleaseStrategy;
+}
+
+/** ZooKeeper's default jute.maxbuffer is 1 MiB (1,048,575 bytes) per node and per request. */
+export const DEFAULT_MAX_FILE_BYTES = 1_000_000;
+export const DEFAULT_HISTORY_RETENTION = 100;

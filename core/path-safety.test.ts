@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { unsafePathReason } from './path-safety.js';
+
+describe('path safety', () => {
+  it.each([
+    ['app/config.yaml'],
+    ['rules/boost.v2.yaml'],
+    ['nginx.conf'],
+    ['données/été.yaml'],
+    ['.hidden/file'],
+  ])('accepts %s', (path) => {
+    expect(unsafePathReason(path)).toBeUndefined();
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['/etc/passwd', 'absolute'],
+    ['../secrets.yaml', '".." segments'],
+    ['a/./b', '"." segments'],
+    ['a//b', 'empty segment'],
+    ['a/', 'empty segment'],
+    ['a\\b', 'backslash'],
+    ['tab\there', 'U+0009'],
+    ['bell\u0007', 'U+0007'],
+    ['del\u007f', 'U+007F'],
+    ['private\ue000use', 'U+E000'],
+    ['nul.txt', 'reserved device name'],
+    ['dir/COM1', 'reserved device name'],
+    ['trailing.', 'ends with a dot'],
+    [`${'x'.repeat(256)}`, 'longer than 255 bytes'],
+  ])('refuses %j (%s)', (path, reason) => {
+    expect(unsafePathReason(path)).toContain(reason);
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * Whether a repository path is safe to become a file on a host (agents write it under a directory)
+ * and a chain of znodes in ZooKeeper. Returns why not, or undefined when it is safe.
+ */
+export function unsafePathReason(path: string): string | undefined {
+  if (path === '') return 'the path is empty';
+  if (path.startsWith('/')) return 'absolute paths are not allowed';
+  if (path.includes('\\')) return 'backslashes are not allowed (they separate folders on Windows hosts)';
+  // ZooKeeper rejects these code points in znode names; most are invisible or control characters.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  const forbidden = /[\u0000-\u001f\u007f-\u009f\ud800-\uf8ff\ufff0-\uffff]/u.exec(path);
+  if (forbidden) {
+    const code = forbidden[0].codePointAt(0)?.toString(16).padStart(4, '0');
+    return `it contains the control or reserved character U+${code?.toUpperCase()}`;
+  }
+  for (const segment of path.split('/')) {
+    if (segment === '') return 'it contains an empty segment ("//" or a trailing "/")';
+    if (segment === '.' || segment === '..') return `"${segment}" segments could escape the target directory`;
+    if (Buffer.byteLength(segment) > 255)
+      return `the segment "${segment.slice(0, 20)}…" is longer than 255 bytes`;
+    if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i.test(segment)) {
+      return `"${segment}" is a reserved device name on Windows hosts`;
+    }
+    if (/[. ]$/.test(segment))
+      return `the segment "${segment}" ends with a dot or space, which Windows hosts drop`;
+  }
+  return undefined;
+}

@@ -1,0 +1,163 @@
+import picomatch from 'picomatch';
+import {
+  type ConfigRepo,
+  classifyPath,
+  type Diagnostic,
+  diagnostic,
+  type ParsedDocument,
+  POLICY_FILE,
+  type Release,
+  type Service,
+  START_OF_FILE,
+  serviceManifestPath,
+} from '../core/index.js';
+
+/**
+ * Checks that need the whole model rather than one file: references between files and whether what a
+ * manifest asks for can actually happen with the hosts it has.
+ */
+export function checkSemantics(repo: ConfigRepo, paths: readonly string[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  // A service whose manifest has errors is not in the model but still exists: refer to it freely.
+  const declaredServices = new Set(
+    paths.flatMap((path) => {
+      const place = classifyPath(path);
+      return place.kind === 'service' ? [place.service] : [];
+    }),
+  );
+  for (const service of repo.services.values()) {
+    checkHosts(repo, service, out);
+    checkDependencies(repo, service, declaredServices, out);
+    for (const release of service.releases.values()) checkReleaseStrategy(repo, service, release, out);
+  }
+  if (repo.policy) checkPolicy(repo, paths, out);
+  return out;
+}
+
+function documentOf(repo: ConfigRepo, path: string): ParsedDocument | undefined {
+  return repo.documents.get(path);
+}
+
+function checkHosts(repo: ConfigRepo, service: Service, out: Diagnostic[]): void {
+  const file = serviceManifestPath(service.name);
+  const document = documentOf(repo, file);
+  for (const [envName, env] of Object.entries(service.manifest.environments)) {
+    const firstIndex = new Map<string, number>();
+    env.hosts.forEach((entry, index) => {
+      const key = entry.host.toLowerCase();
+      const first = firstIndex.get(key);
+      if (first === undefined) {
+        firstIndex.set(key, index);
+        return;
+      }
+      out.push(
+        diagnostic(
+          file,
+          document?.positionOf(['environments', envName, 'hosts', index, 'host']) ?? START_OF_FILE,
+          'error',
+          'service/duplicate-host',
+          `host "${entry.host}" is listed twice in environment "${envName}" (also entry ${first + 1}): it would receive every deploy batch twice`,
+        ),
+      );
+    });
+  }
+}
+
+function checkDependencies(
+  repo: ConfigRepo,
+  service: Service,
+  declaredServices: ReadonlySet<string>,
+  out: Diagnostic[],
+): void {
+  const dependsOn = service.manifest.dependsOn ?? [];
+  const file = serviceManifestPath(service.name);
+  dependsOn.forEach((name, index) => {
+    if (declaredServices.has(name)) return;
+    out.push(
+      diagnostic(
+        file,
+        documentOf(repo, file)?.positionOf(['dependsOn', index]) ?? START_OF_FILE,
+        'error',
+        'service/unknown',
+        `unknown service "${name}": no services/${name}/service.yaml in this repository`,
+      ),
+    );
+  });
+}
+
+function checkReleaseStrategy(repo: ConfigRepo, service: Service, release: Release, out: Diagnostic[]): void {
+  const env = service.environments.get(release.env);
+  if (!env) return;
+  const document = documentOf(repo, release.path);
+  const at = (...path: (string | number)[]) => document?.positionOf(path) ?? START_OF_FILE;
+  const report = (path: (string | number)[], severity: 'error' | 'warning', message: string) =>
+    out.push(diagnostic(release.path, at(...path), severity, 'release/unsatisfiable', message));
+  const hosts = env.hosts.length;
+  const { strategy } = release.manifest;
+  const where = `environment "${release.env}" of ${service.name}`;
+
+  if (hosts === 0) {
+    report(
+      ['strategy'],
+      'error',
+      `${where} has no hosts to deploy to: add hosts in ${serviceManifestPath(service.name)} or remove this release`,
+    );
+    return;
+  }
+  if (strategy.canary && strategy.canary.hosts >= hosts) {
+    report(
+      ['strategy', 'canary', 'hosts'],
+      'error',
+      `canary of ${strategy.canary.hosts} host(s) needs more hosts than the ${hosts} in ${where}: at least one host must remain for the batches after the canary`,
+    );
+  }
+  if (typeof strategy.batchSize === 'number' && strategy.batchSize > hosts) {
+    report(
+      ['strategy', 'batchSize'],
+      'warning',
+      `batch size ${strategy.batchSize} is larger than the ${hosts} host(s) in ${where}: everything deploys in one batch`,
+    );
+  }
+  const budget = strategy.maxFailedHosts ?? 0;
+  if (budget >= hosts) {
+    report(
+      ['strategy', 'maxFailedHosts'],
+      'warning',
+      `a failure budget of ${budget} with ${hosts} host(s) in ${where} never aborts: every host could fail`,
+    );
+  }
+}
+
+function checkPolicy(repo: ConfigRepo, paths: readonly string[], out: Diagnostic[]): void {
+  const policy = repo.policy;
+  if (!policy) return;
+  const document = documentOf(repo, POLICY_FILE);
+  const seen = new Map<string, number>();
+  policy.rules.forEach((rule, index) => {
+    const first = seen.get(rule.name);
+    if (first !== undefined) {
+      out.push(
+        diagnostic(
+          POLICY_FILE,
+          document?.positionOf(['rules', index, 'name']) ?? START_OF_FILE,
+          'error',
+          'policy/duplicate-rule',
+          `rule name "${rule.name}" is used twice (also rule ${first + 1}): approval records name rules, so names must be unique`,
+        ),
+      );
+    } else seen.set(rule.name, index);
+    rule.paths.forEach((glob, globIndex) => {
+      const matches = picomatch(glob, { dot: true });
+      if (paths.some((path) => matches(path))) return;
+      out.push(
+        diagnostic(
+          POLICY_FILE,
+          document?.positionOf(['rules', index, 'paths', globIndex]) ?? START_OF_FILE,
+          'warning',
+          'policy/unmatched-glob',
+          `path pattern "${glob}" of rule "${rule.name}" matches no file in the repository: check it for typos`,
+        ),
+      );
+    });
+  });
+}

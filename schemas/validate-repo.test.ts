@@ -1,0 +1,308 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Diagnostic } from '../core/index.js';
+import { exampleTree, lineOf, text, withChanges } from '../test/support/example-repo.js';
+import { MANIFEST_SCHEMAS } from './manifest-checker.js';
+import { validateRepo } from './validate-repo.js';
+
+const SERVICE = 'services/recommender/service.yaml';
+const RELEASE = 'services/recommender/releases/prod.yaml';
+const APP = 'services/recommender/config/application.yaml';
+
+let tree: Map<string, Uint8Array>;
+beforeAll(async () => {
+  tree = await exampleTree();
+});
+
+/** Replaces the first occurrence of `from` in a file of the example repository. */
+function edit(path: string, from: string, to: string): Record<string, string> {
+  const source = text(tree, path);
+  if (!source.includes(from)) throw new Error(`${JSON.stringify(from)} not in ${path}`);
+  return { [path]: source.replace(from, to) };
+}
+
+function errorsOf(changes: Record<string, string | Uint8Array | null>): Diagnostic[] {
+  return validateRepo(withChanges(tree, changes)).diagnostics.filter((d) => d.severity === 'error');
+}
+
+describe('the example config repository', () => {
+  it('is valid, without a single warning', () => {
+    expect(validateRepo(tree).diagnostics).toEqual([]);
+  });
+
+  it('has schemas that are themselves valid draft 2020-12 and strict', () => {
+    for (const schema of Object.values(MANIFEST_SCHEMAS)) {
+      const ajv = new Ajv2020({ strict: true, validateFormats: false });
+      expect(() => ajv.compile(schema)).not.toThrow();
+    }
+  });
+});
+
+describe('seeded mistakes are reported at the right file, line and rule', () => {
+  const cases: {
+    name: string;
+    changes: () => Record<string, string | Uint8Array | null>;
+    file: string;
+    line: () => number;
+    rule: string;
+    message?: RegExp;
+  }[] = [
+    {
+      name: 'an unknown key in service.yaml',
+      changes: () => edit(SERVICE, 'port: 8080\n', 'port: 8080\ncolour: blue\n'),
+      file: SERVICE,
+      line: () => lineOf(text(tree, SERVICE), 'port: 8080') + 1,
+      rule: 'schema/additionalProperties',
+      message: /unknown key "colour"; allowed keys: apiVersion, description/,
+    },
+    {
+      name: 'a wrong type',
+      changes: () => edit(SERVICE, 'port: 8080', 'port: eighty'),
+      file: SERVICE,
+      line: () => lineOf(text(tree, SERVICE), 'port: 8080'),
+      rule: 'schema/type',
+      message: /port: must be integer, not string "eighty"/,
+    },
+    {
+      name: 'a missing required key',
+      changes: () => edit(RELEASE, 'apiVersion: cairn/v1\n', ''),
+      file: RELEASE,
+      // The map starts where apiVersion was: the line of the first remaining key.
+      line: () => lineOf(text(tree, RELEASE), 'apiVersion: '),
+      rule: 'schema/required',
+    },
+    {
+      name: 'a value outside its enum',
+      changes: () => edit(SERVICE, 'loadBalancing: consistent-hash', 'loadBalancing: random'),
+      file: SERVICE,
+      line: () => lineOf(text(tree, SERVICE), 'loadBalancing: consistent-hash'),
+      rule: 'schema/enum',
+    },
+    {
+      name: 'an environment tracking both a branch and a tag',
+      changes: () => edit('cairn.yaml', '      tag: "v*"', '      tag: "v*"\n      branch: main'),
+      file: 'cairn.yaml',
+      line: () => lineOf(text(tree, 'cairn.yaml'), 'tag: "v*"') - 1,
+      rule: 'schema/oneOf',
+    },
+    {
+      name: 'a duplicate YAML key',
+      changes: () => edit(APP, '  port: 8080\n', '  port: 8080\n  port: 8081\n'),
+      file: APP,
+      line: () => lineOf(text(tree, APP), '  port: 8080') + 1,
+      rule: 'yaml/duplicate-key',
+    },
+    {
+      name: 'malformed JSON',
+      changes: () => ({ 'services/recommender/config/feature-flags.json': '{\n  "a": true,\n  "b": \n}\n' }),
+      file: 'services/recommender/config/feature-flags.json',
+      line: () => 4,
+      rule: 'json/syntax',
+    },
+    {
+      name: 'malformed TOML',
+      changes: () => ({ 'services/search-api/config/ranking.toml': 'title = "x"\n[weights\nbm25 = 1.0\n' }),
+      file: 'services/search-api/config/ranking.toml',
+      line: () => 2,
+      rule: 'toml/syntax',
+    },
+    {
+      name: 'malformed properties',
+      changes: () => ({ 'services/search-api/config/application.properties': 'a=1\nb=\\uXYZW\n' }),
+      file: 'services/search-api/config/application.properties',
+      line: () => 2,
+      rule: 'properties/syntax',
+    },
+    {
+      name: 'a malformed INI line',
+      changes: () => ({
+        'services/nightly-reports/config/reports.ini': '[report]\nname = daily\nnot a pair\n',
+      }),
+      file: 'services/nightly-reports/config/reports.ini',
+      line: () => 3,
+      rule: 'ini/syntax',
+    },
+    {
+      name: 'an overlay without a base',
+      changes: () => ({ 'services/recommender/config/@prod/tuning.yaml': 'a: 1\n' }),
+      file: 'services/recommender/config/@prod/tuning.yaml',
+      line: () => 1,
+      rule: 'overlay/no-base',
+    },
+    {
+      name: 'an overlay for an unknown environment',
+      changes: () => ({ 'services/recommender/config/@qa/application.yaml': 'a: 1\n' }),
+      file: 'services/recommender/config/@qa/application.yaml',
+      line: () => 1,
+      rule: 'env/unknown',
+      message: /unknown environment "qa": cairn.yaml declares "dev", "staging", "prod"/,
+    },
+    {
+      name: 'an unknown environment in service.yaml',
+      changes: () => edit(SERVICE, '  dev:\n', '  qa:\n    hosts: []\n  dev:\n'),
+      file: SERVICE,
+      line: () => lineOf(text(tree, SERVICE), '  dev:\n'),
+      rule: 'env/unknown',
+    },
+    {
+      name: 'a release for an environment the service does not run in',
+      changes: () => ({
+        ...edit(
+          'services/nightly-reports/service.yaml',
+          '  dev:\n    hosts:\n      - host: reports-dev-01.dc1.northwind.internal\n',
+          '',
+        ),
+        'services/nightly-reports/config/@dev/reports.ini': null,
+        'services/nightly-reports/releases/dev.yaml': text(
+          tree,
+          'services/nightly-reports/releases/staging.yaml',
+        ),
+      }),
+      file: 'services/nightly-reports/releases/dev.yaml',
+      line: () => 1,
+      rule: 'env/not-deployed',
+    },
+    {
+      name: 'an unknown service in dependsOn',
+      changes: () =>
+        edit(
+          'services/edge-gateway/service.yaml',
+          'dependsOn: [search-api, recommender]',
+          'dependsOn: [search-api, recommendr]',
+        ),
+      file: 'services/edge-gateway/service.yaml',
+      line: () => lineOf(text(tree, 'services/edge-gateway/service.yaml'), 'dependsOn:'),
+      rule: 'service/unknown',
+    },
+    {
+      name: 'a host listed twice',
+      changes: () =>
+        edit(SERVICE, 'rec-prod-02.dc1.northwind.internal', 'rec-prod-01.dc1.northwind.internal'),
+      file: SERVICE,
+      line: () => lineOf(text(tree, SERVICE), 'rec-prod-02.dc1.northwind.internal'),
+      rule: 'service/duplicate-host',
+    },
+    {
+      name: 'a canary as large as the environment',
+      changes: () => edit(RELEASE, '    hosts: 1\n', '    hosts: 12\n'),
+      file: RELEASE,
+      line: () => lineOf(text(tree, RELEASE), '    hosts: 1\n'),
+      rule: 'release/unsatisfiable',
+      message: /canary of 12 host\(s\) needs more hosts than the 12/,
+    },
+    {
+      name: 'a file too large for ZooKeeper',
+      changes: () => ({ 'services/recommender/config/catalogue.txt': 'x'.repeat(600_000) }),
+      file: 'services/recommender/config/catalogue.txt',
+      line: () => 1,
+      rule: 'file/too-large',
+      message: /600000 bytes, over the limit of 524288 .*jute.maxbuffer/,
+    },
+    {
+      name: 'an unsafe path',
+      changes: () => ({ 'services/recommender/config/bad\u0001name.yaml': 'a: 1\n' }),
+      file: 'services/recommender/config/bad\u0001name.yaml',
+      line: () => 1,
+      rule: 'path/unsafe',
+    },
+    {
+      name: 'binary content in a YAML file',
+      changes: () => ({
+        [APP]: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+      }),
+      file: APP,
+      line: () => 1,
+      rule: 'file/not-text',
+    },
+    {
+      name: 'an empty service.yaml',
+      changes: () => ({ [SERVICE]: '' }),
+      file: SERVICE,
+      line: () => 1,
+      rule: 'file/empty',
+    },
+    {
+      name: 'an empty JSON file',
+      changes: () => ({ 'services/recommender/config/feature-flags.json': '' }),
+      file: 'services/recommender/config/feature-flags.json',
+      line: () => 1,
+      rule: 'json/syntax',
+    },
+    {
+      name: 'a missing cairn.yaml',
+      changes: () => ({ 'cairn.yaml': null }),
+      file: 'cairn.yaml',
+      line: () => 1,
+      rule: 'repo/missing-settings',
+    },
+    {
+      name: 'a service without service.yaml',
+      changes: () => ({ 'services/payments/config/app.yaml': 'a: 1\n' }),
+      file: 'services/payments/config/app.yaml',
+      line: () => 1,
+      rule: 'service/missing-manifest',
+    },
+    {
+      name: 'an invalid principal in policy.yaml',
+      changes: () => edit('policy.yaml', 'team:sre', 'sre-team'),
+      file: 'policy.yaml',
+      line: () => lineOf(text(tree, 'policy.yaml'), 'team:sre'),
+      rule: 'schema/pattern',
+    },
+  ];
+
+  it.each(cases)('$name', ({ changes, file, line, rule, message }) => {
+    const errors = errorsOf(changes());
+    expect(errors).toEqual([expect.objectContaining({ file, line: line(), rule })]);
+    if (message) expect(errors[0]?.message).toMatch(message);
+  });
+});
+
+describe('the validator never throws', () => {
+  it('on random bytes in every kind of file', () => {
+    const junk = new Uint8Array(4096).map((_, i) => (i * 7919 + 13) % 256);
+    for (const path of [
+      'cairn.yaml',
+      'policy.yaml',
+      SERVICE,
+      RELEASE,
+      APP,
+      'services/search-api/config/ranking.toml',
+      'services/search-api/config/application.properties',
+    ]) {
+      const result = validateRepo(withChanges(tree, { [path]: junk }));
+      expect(result.diagnostics.some((d) => d.file === path && d.severity === 'error')).toBe(true);
+    }
+  });
+
+  it('on a tree with nothing in it', () => {
+    expect(validateRepo(new Map()).diagnostics).toEqual([
+      expect.objectContaining({ rule: 'repo/missing-settings' }),
+    ]);
+  });
+
+  it('on YAML of the wrong shape in a manifest (a list instead of a map)', () => {
+    const errors = errorsOf({ [SERVICE]: '- a\n- b\n' });
+    expect(errors).toEqual([expect.objectContaining({ file: SERVICE, rule: 'schema/type', line: 1 })]);
+  });
+});
+
+describe('warnings never block', () => {
+  it('warns about a file that is not part of the layout', () => {
+    const { diagnostics } = validateRepo(withChanges(tree, { 'services/recommender/notes.txt': 'todo\n' }));
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ rule: 'layout/stray-file', severity: 'warning' }),
+    ]);
+  });
+
+  it('warns about a policy glob that matches nothing', () => {
+    const source = text(tree, 'policy.yaml');
+    const { diagnostics } = validateRepo(
+      withChanges(tree, {
+        'policy.yaml': source.replace('services/*/releases/prod.yaml', 'services/*/release/prod.yaml'),
+      }),
+    );
+    expect(diagnostics.map((d) => d.rule)).toContain('policy/unmatched-glob');
+    expect(diagnostics.every((d) => d.severity === 'warning')).toBe(true);
+  });
+});

@@ -1,0 +1,48 @@
+import {
+  type ConfigRepo,
+  compareDiagnostics,
+  type Diagnostic,
+  diagnostic,
+  loadConfigRepo,
+  type RepoTree,
+  readRepoDir,
+  START_OF_FILE,
+} from '../core/index.js';
+import { checkManifest } from './manifest-checker.js';
+import { checkSemantics } from './semantic-checks.js';
+
+export interface RepoValidation {
+  /** Every finding, ordered by file and position. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** The model of what is valid; use it only when `diagnostics` holds no error. */
+  readonly repo: ConfigRepo;
+}
+
+/**
+ * Validates a config repository tree: syntax of every file, schemas of the manifests, the layout,
+ * and the semantic checks across files. Never throws for anything in the tree.
+ */
+export function validateRepo(tree: RepoTree): RepoValidation {
+  const { repo, diagnostics } = loadConfigRepo(tree, checkManifest);
+  const all = [...diagnostics, ...checkSemantics(repo, [...tree.keys()])];
+  return { repo, diagnostics: all.sort(compareDiagnostics) };
+}
+
+/** Validates a directory on disk; files that cannot be read safely (links) are reported too. */
+export async function validateRepoDir(dir: string): Promise<RepoValidation> {
+  const { tree, skipped } = await readRepoDir(dir);
+  const result = validateRepo(tree);
+  const skippedDiagnostics = skipped.map((entry) =>
+    diagnostic(
+      entry.path,
+      START_OF_FILE,
+      'error',
+      'path/unsafe',
+      `${entry.reason}: config must be regular files, a link could point outside the repository`,
+    ),
+  );
+  return {
+    repo: result.repo,
+    diagnostics: [...result.diagnostics, ...skippedDiagnostics].sort(compareDiagnostics),
+  };
+}
