@@ -93,6 +93,16 @@ export interface ConfigRepo {
   readonly documents: ReadonlyMap<string, ParsedDocument>;
 }
 
+/**
+ * Parse results remembered across loads, keyed by the very byte array parsed: a syncer that reuses
+ * the arrays of unchanged files from commit to commit re-parses only what changed.
+ */
+export type ParseCache = WeakMap<Uint8Array, Map<string, ParsedDocument>>;
+
+export function createParseCache(): ParseCache {
+  return new WeakMap();
+}
+
 export interface LoadedConfigRepo {
   readonly repo: ConfigRepo;
   readonly diagnostics: readonly Diagnostic[];
@@ -112,7 +122,11 @@ interface ServiceSources {
  * paths, parse errors, manifests that fail their schema, unknown environments, overlays without a
  * base, files too large for ZooKeeper. Never throws on bad input; what cannot be modelled is left out.
  */
-export function loadConfigRepo(tree: RepoTree, checkManifest: ManifestChecker): LoadedConfigRepo {
+export function loadConfigRepo(
+  tree: RepoTree,
+  checkManifest: ManifestChecker,
+  cache?: ParseCache,
+): LoadedConfigRepo {
   const diagnostics: Diagnostic[] = [];
   const documents = new Map<string, ParsedDocument>();
   const report = (
@@ -126,7 +140,17 @@ export function loadConfigRepo(tree: RepoTree, checkManifest: ManifestChecker): 
   const parse = (path: string, format: FileFormat = formatOf(path)): ParsedDocument => {
     const existing = documents.get(path);
     if (existing) return existing;
-    const document = parseSource(path, tree.get(path) as Uint8Array, format);
+    const bytes = tree.get(path) as Uint8Array;
+    const key = `${format}:${path}`;
+    let cached = cache?.get(bytes);
+    let document = cached?.get(key);
+    if (!document) {
+      document = parseSource(path, bytes, format);
+      if (cache) {
+        if (!cached) cache.set(bytes, (cached = new Map()));
+        cached.set(key, document);
+      }
+    }
     documents.set(path, document);
     diagnostics.push(...document.diagnostics);
     return document;

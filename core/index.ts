@@ -1,4 +1,7 @@
 // The public surface of core/: every exported name is listed here on purpose.
+
+export type { ConfigDiff, FileChange, ReleaseChange } from './config-diff.js';
+export { diffConfigRepos } from './config-diff.js';
 export type {
   ConfigRepo,
   EffectiveFile,
@@ -7,12 +10,14 @@ export type {
   LoadedConfigRepo,
   ManifestChecker,
   ManifestKind,
+  ParseCache,
   Release,
   RepoLimits,
   Service,
   ServiceEnvironment,
 } from './config-repo.js';
-export { loadConfigRepo } from './config-repo.js';
+export { createParseCache, loadConfigRepo } from './config-repo.js';
+export { contentId } from './content-id.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, hasErrors, START_OF_FILE } from './diagnostic.js';
 export { CairnError, InvalidConfigRepoError, RepoNotFoundError, UnsafePathError } from './errors.js';
@@ -50,4 +55,17 @@ export {
 export type { RepoTree, SkippedEntry } from './repo-tree.js';
 export { readRepoDir } from './repo-tree.js';
 export { decodeText, LineIndex } from './source-text.js';
+export type { EnvironmentIndex, InventoryDiff, ZkInventory } from './zk-inventory.js';
+export { diffInventories, inventoryOf, isEmptyDiff } from './zk-inventory.js';
 export { ZkLayout } from './zk-layout.js';
+export type {
+  ElectionState,
+  ZkCreateMode,
+  ZkErrorCode,
+  ZkOp,
+  ZkSessionOptions,
+  ZkSessionState,
+  ZkStat,
+  ZkWatcher,
+} from './zookeeper/index.js';
+export { LeaderElection, ZK_MAX_REQUEST_BYTES, ZkError, ZkSession } from './zookeeper/index.js';

@@ -1,0 +1,85 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * What must not outlive the test process: JVMs and other children, and temp directories.
+ *
+ * A test that fails before its `afterAll`, or a runner that tears a worker down, would otherwise
+ * leave ZooKeeper JVMs holding ports and memory on a 2-core machine until someone notices. The state
+ * lives on `globalThis` because a runner may evaluate this module several times in one process, and
+ * one set of listeners must see every child.
+ */
+interface ExitCleanupState {
+  readonly children: Set<ChildProcess>;
+  readonly tempDirs: Set<string>;
+}
+
+const stateKey = Symbol.for('cairn.test.harness.exit-cleanup');
+
+function state(): ExitCleanupState {
+  const holder = globalThis as typeof globalThis & { [stateKey]?: ExitCleanupState };
+  let current = holder[stateKey];
+  if (!current) {
+    current = { children: new Set(), tempDirs: new Set() };
+    holder[stateKey] = current;
+    const registered = current;
+    process.on('exit', () => cleanUpNow(registered));
+    // A runner stops its workers with SIGTERM (vitest does), and a person with Ctrl-C: the default
+    // action of both ends the process without an 'exit' event. Clean up, then let the signal take
+    // its default course (this listener is gone by then) so the exit status still tells the truth.
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.once(signal, () => {
+        cleanUpNow(registered);
+        process.kill(process.pid, signal);
+      });
+    }
+  }
+  return current;
+}
+
+/** Synchronous, as an 'exit' listener must be: signal the children, delete the directories. */
+function cleanUpNow({ children, tempDirs }: ExitCleanupState): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  children.clear();
+  for (const dir of tempDirs) {
+    try {
+      // A just-killed JVM may still be writing for a moment: retry on ENOTEMPTY and friends.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    } catch (error) {
+      process.stderr.write(`cairn test harness: could not remove ${dir}: ${String(error)}\n`);
+    }
+  }
+  tempDirs.clear();
+}
+
+/** Kills `child` when the test process exits, unless it has exited by then. */
+export function killOnExit(child: ChildProcess): void {
+  const { children } = state();
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+/** A fresh directory under the OS temp dir, removed when the process exits if nobody removed it before. */
+export async function createTempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  state().tempDirs.add(dir);
+  return dir;
+}
+
+/** `createTempDir` for the rare caller that cannot await. */
+export function createTempDirSync(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  state().tempDirs.add(dir);
+  return dir;
+}
+
+/** Removes a directory made by `createTempDir` now rather than at exit. */
+export async function removeTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+  state().tempDirs.delete(dir);
+}

@@ -1,0 +1,16 @@
+import { expect, it } from 'vitest';
+import * as harness from './index.js';
+
+// The harness's public surface is a contract with every test that uses it: change it on purpose.
+it('exports exactly the harness API', () => {
+  expect(Object.keys(harness).sort()).toEqual([
+    'HarnessError',
+    'createBareRepo',
+    'createWorkRepo',
+    'fourLetterWord',
+    'startEnsemble',
+    'startGitServer',
+    'startZooKeeper',
+    'waitFor',
+  ]);
+});
