@@ -147,7 +147,8 @@ export function loadConfigRepo(
     if (!document) {
       document = parseSource(path, bytes, format);
       if (cache) {
-        if (!cached) cache.set(bytes, (cached = new Map()));
+        cached ??= new Map();
+        cache.set(bytes, cached);
         cached.set(key, document);
       }
     }

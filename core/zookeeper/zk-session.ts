@@ -257,7 +257,8 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
         this.once('state', done);
       });
     }
-    if (this.currentState === 'closed') return;
+    // close() may have been called again while waiting.
+    if ((this.currentState as ZkSessionState) === 'closed') return;
     this.currentState = 'closed';
     this.emit('state', 'closed');
     this.client.close();
