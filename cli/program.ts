@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
+import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
 import { type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
 import { VERSION } from './version.js';
@@ -8,7 +9,11 @@ import { VERSION } from './version.js';
  * Runs the `cairn` command line with the given arguments (without `node` and the script) and returns
  * the exit status. Never throws: every failure becomes a one-line message on stderr.
  */
-export async function runCli(args: readonly string[], io: CommandIo): Promise<number> {
+export async function runCli(
+  args: readonly string[],
+  io: CommandIo,
+  stopSignal: () => Promise<void> = untilTerminated,
+): Promise<number> {
   let exitCode = EXIT_OK;
   const program = new Command('cairn')
     .description('Configuration and releases from a git repository, mirrored atomically into ZooKeeper.')
@@ -16,9 +21,11 @@ export async function runCli(args: readonly string[], io: CommandIo): Promise<nu
     .showHelpAfterError('(run cairn --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  registerValidate(program, io, (code) => {
+  const setExitCode = (code: number) => {
     exitCode = code;
-  });
+  };
+  registerValidate(program, io, setExitCode);
+  registerSync(program, io, setExitCode, stopSignal);
 
   try {
     await program.parseAsync([...args], { from: 'user' });
@@ -37,4 +44,12 @@ export async function runCli(args: readonly string[], io: CommandIo): Promise<nu
     else io.stderr('cairn: set CAIRN_DEBUG=1 to see where it happened, and please report it\n');
     return EXIT_FAILURE;
   }
+}
+
+/** Daemons run until SIGTERM or SIGINT, then shut down gracefully. */
+function untilTerminated(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
 }

@@ -20,6 +20,8 @@ export { createParseCache, loadConfigRepo } from './config-repo.js';
 export { contentId } from './content-id.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, hasErrors, START_OF_FILE } from './diagnostic.js';
+export type { EnvironmentSnapshot, SnapshotRead } from './environment-snapshot.js';
+export { readEnvironmentSnapshot } from './environment-snapshot.js';
 export { CairnError, InvalidConfigRepoError, RepoNotFoundError, UnsafePathError } from './errors.js';
 export type { FileFormat } from './file-format.js';
 export { formatOf } from './file-format.js';

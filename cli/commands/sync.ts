@@ -1,0 +1,79 @@
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import {
+  type RawSyncerSettings,
+  resolveSyncerConfig,
+  SYNCER_ENV,
+  SyncerDaemon,
+  syncOnce,
+} from '../../syncer/index.js';
+import { type CommandIo, EXIT_FINDINGS, EXIT_OK } from '../io.js';
+import { createLogger } from '../logger.js';
+import { formatDiagnostic } from './validate.js';
+
+export function registerSync(
+  program: Command,
+  io: CommandIo,
+  setExitCode: (code: number) => void,
+  stopSignal: () => Promise<void>,
+): void {
+  program
+    .command('sync')
+    .description('mirror each commit of a branch into ZooKeeper, atomically')
+    .option('--repo <url>', `git repository: https URL or local path [${SYNCER_ENV.repo}]`)
+    .option('--branch <name>', `branch to mirror (default main) [${SYNCER_ENV.branch}]`)
+    .option('--zk <hosts>', `ZooKeeper ensemble, host:port,... [${SYNCER_ENV.zk}]`)
+    .option('--root <path>', `root znode (default /cairn) [${SYNCER_ENV.root}]`)
+    .option('--once', 'mirror the branch head once and exit')
+    .option('--watch', 'run as a daemon (the default): webhooks, polling, leader election')
+    .option(
+      '--poll <interval>',
+      `how often to fetch without a webhook, e.g. 30s (default 30s) [${SYNCER_ENV.poll}]`,
+    )
+    .option('--listen <addr:port>', `serve POST /webhook, GET /healthz, GET /metrics [${SYNCER_ENV.listen}]`)
+    .option('--webhook-secret <secret>', `secret of GitHub push webhooks [${SYNCER_ENV.webhookSecret}]`)
+    .option('--cache-dir <dir>', `where the git clone is kept between runs [${SYNCER_ENV.cacheDir}]`)
+    .option(
+      '--session-timeout <duration>',
+      `ZooKeeper session timeout; a standby takes over within it (default 10s) [${SYNCER_ENV.sessionTimeout}]`,
+    )
+    .option(
+      '--replica-id <id>',
+      `name of this replica in the election (default host:pid) [${SYNCER_ENV.replicaId}]`,
+    )
+    .addHelpText(
+      'after',
+      '\nFlags win over environment variables, which win over defaults.\nExit status of --once: 0 mirrored or up to date, 1 the head commit was refused, 2 it could not run.',
+    )
+    .action(async (flags: RawSyncerSettings) => {
+      const config = resolveSyncerConfig(flags, io.env, { hostname: hostname(), pid: process.pid });
+      const logger = createLogger(io, 'cairn-sync');
+      if (config.mode === 'once') {
+        const outcome = await syncOnce(config, logger);
+        if (outcome.kind === 'refused') {
+          io.stderr(`cairn: ${outcome.error.message}\n`);
+          for (const d of outcome.error.diagnostics) io.stderr(`${formatDiagnostic(d.file, d)}\n`);
+          setExitCode(EXIT_FINDINGS);
+          return;
+        }
+        io.stdout(
+          outcome.kind === 'mirrored'
+            ? `mirrored ${outcome.commit} (${outcome.operations} znode operations in ${outcome.transactions} transaction(s))\n`
+            : `up to date at ${outcome.commit}\n`,
+        );
+        setExitCode(EXIT_OK);
+        return;
+      }
+      const daemon = new SyncerDaemon(config, logger);
+      try {
+        await daemon.start();
+      } catch (error) {
+        await daemon.close();
+        throw error;
+      }
+      await stopSignal();
+      logger.info('stopping: finishing the sync in progress');
+      await daemon.close();
+      setExitCode(EXIT_OK);
+    });
+}

@@ -1,0 +1,62 @@
+import { CairnError } from '../../core/errors.js';
+
+/** The tracked branch does not exist in the repository (or the repository has no commits yet). */
+export class BranchNotFoundError extends CairnError {
+  readonly branch: string;
+  readonly url: string;
+
+  constructor(branch: string, url: string, options?: { cause?: unknown }) {
+    super(
+      'BRANCH_NOT_FOUND',
+      `branch ${JSON.stringify(branch)} does not exist in ${url}: check --branch, and that the branch has been pushed`,
+      options,
+    );
+    this.branch = branch;
+    this.url = url;
+  }
+}
+
+/** The repository could not be reached or did not answer as a git server: transient, retried. */
+export class GitUnreachableError extends CairnError {
+  readonly url: string;
+  readonly reason: string;
+
+  constructor(url: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      'GIT_UNREACHABLE',
+      `cannot fetch from ${url}: ${reason}; the syncer retries, meanwhile check the URL, the network and the git server`,
+      options,
+    );
+    this.url = url;
+    this.reason = reason;
+  }
+}
+
+/** A commit (or the object it names) is not in the local copy of the repository. */
+export class CommitNotFoundError extends CairnError {
+  readonly commit: string;
+  readonly url: string;
+
+  constructor(commit: string, url: string, options?: { cause?: unknown }) {
+    super(
+      'COMMIT_NOT_FOUND',
+      `commit ${commit} is not in the local copy of ${url}: fetch the branch first; a commit that a force-push removed cannot be read`,
+      options,
+    );
+    this.commit = commit;
+    this.url = url;
+  }
+}
+
+/** A URL the git source cannot fetch from: a configuration error, raised when the source is opened. */
+export class UnsupportedGitUrlError extends CairnError {
+  readonly url: string;
+
+  constructor(url: string) {
+    super(
+      'UNSUPPORTED_GIT_URL',
+      `cannot fetch from ${url}: only http(s) URLs and local repository paths are supported (no ssh or git protocol)`,
+    );
+    this.url = url;
+  }
+}

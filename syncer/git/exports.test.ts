@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import * as gitSource from './index.js';
+
+describe('the public surface of syncer/git', () => {
+  it('exports exactly these values (types are erased)', () => {
+    expect(Object.keys(gitSource).sort()).toEqual([
+      'BranchNotFoundError',
+      'CommitNotFoundError',
+      'GitUnreachableError',
+      'UnsupportedGitUrlError',
+      'openGitSource',
+    ]);
+  });
+});

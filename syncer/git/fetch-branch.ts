@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import git, { type HttpClient } from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { withDeadline } from './deadline.js';
+import { BranchNotFoundError, GitUnreachableError } from './errors.js';
+import { gitErrorCode } from './git-error-code.js';
+import type { ObjectStore } from './object-store.js';
+
+const REMOTE = 'origin';
+
+/**
+ * Makes `gitdir` a bare repository that says where it is fetched from (for a person inspecting it:
+ * `displayUrl`, without credentials, which stay out of files; fetches pass the URL themselves).
+ * A no-op on a repository made before (a restart): what earlier fetches brought is kept.
+ */
+export async function prepareFetchCache(gitdir: string, displayUrl: string, branch: string): Promise<void> {
+  await git.init({ fs, gitdir, bare: true, defaultBranch: branch });
+  await git.setConfig({ fs, gitdir, path: `remote.${REMOTE}.url`, value: displayUrl });
+  await git.setConfig({
+    fs,
+    gitdir,
+    path: `remote.${REMOTE}.fetch`,
+    value: `+refs/heads/${branch}:refs/remotes/${REMOTE}/${branch}`,
+  });
+}
+
+/**
+ * Fetches `branch` of `url` into the store and resolves with the branch head on the server. The
+ * whole history is fetched (ancestry decides whether a push was forced); the previously fetched
+ * head is offered to the server as a commit the store has, so a fetch brings only what is new.
+ */
+export async function fetchBranch(
+  store: ObjectStore,
+  url: string,
+  branch: string,
+  timeoutMs: number,
+): Promise<string> {
+  const { fs, gitdir, cache, display } = store;
+  const remoteRef = `refs/heads/${branch}`;
+  try {
+    const result = await withDeadline(
+      timeoutMs,
+      (signal) =>
+        git.fetch({
+          fs,
+          http: abortableHttp(signal),
+          gitdir,
+          cache,
+          url,
+          remote: REMOTE,
+          // `ref` names the local ref whose commit is sent as "have"; `remoteRef` what is fetched.
+          ref: `refs/remotes/${REMOTE}/${branch}`,
+          remoteRef,
+          singleBranch: true,
+          tags: false,
+        }),
+      () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`),
+    );
+    // A repository without any commit has no refs at all: the branch does not exist there either.
+    if (!result.fetchHead) throw new BranchNotFoundError(branch, display);
+    return result.fetchHead;
+  } catch (error) {
+    throw fetchFailure(error, display, branch, remoteRef);
+  }
+}
+
+function abortableHttp(signal: AbortSignal): HttpClient {
+  return { request: (request) => http.request({ ...request, signal }) };
+}
+
+function fetchFailure(error: unknown, display: string, branch: string, remoteRef: string): unknown {
+  if (error instanceof BranchNotFoundError || error instanceof GitUnreachableError) return error;
+  const code = gitErrorCode(error);
+  if (code === 'NotFoundError' && missingWhat(error) === remoteRef) {
+    return new BranchNotFoundError(branch, display, { cause: error });
+  }
+  const reason = unreachableReason(code, error);
+  return reason === undefined ? error : new GitUnreachableError(display, reason, { cause: error });
+}
+
+/** Why the server could not be used, for the failures that mean it; undefined for any other failure. */
+function unreachableReason(code: string | undefined, error: unknown): string | undefined {
+  switch (code) {
+    case 'HttpError': {
+      const { statusCode, statusMessage } = errorData(error);
+      return `the server answered HTTP ${String(statusCode)} ${String(statusMessage ?? '')}`.trimEnd();
+    }
+    case 'SmartHttpError':
+      return 'the server does not speak git smart HTTP: is this the URL of a git repository?';
+    case 'EmptyServerResponseError':
+      return 'the server sent an empty answer';
+    case 'ParseError':
+      return 'the answer of the server could not be parsed';
+    case 'UrlParseError':
+      return 'the URL cannot be parsed';
+    case undefined:
+      return undefined;
+  }
+  if (NETWORK_ERROR_CODES.has(code) || /^HPE_|CERT|^ERR_TLS_|^ERR_SSL_/.test(code)) {
+    return `${code} (${error instanceof Error ? error.message : String(error)})`;
+  }
+  return undefined;
+}
+
+/** Node's codes for a connection that could not be made or was lost (HTTP parser and TLS codes are matched by pattern). */
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ABORT_ERR',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+function errorData(error: unknown): { statusCode?: unknown; statusMessage?: unknown; what?: unknown } {
+  if (typeof error !== 'object' || error === null || !('data' in error)) return {};
+  const { data } = error;
+  return typeof data === 'object' && data !== null ? data : {};
+}
+
+function missingWhat(error: unknown): unknown {
+  return errorData(error).what;
+}

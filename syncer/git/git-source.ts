@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import { resolve } from 'node:path';
+import git from 'isomorphic-git';
+import { isAncestorOf } from './ancestry.js';
+import { type CommitInfo, readCommitInfo } from './commit-info.js';
+import { BranchNotFoundError } from './errors.js';
+import { fetchBranch, prepareFetchCache } from './fetch-branch.js';
+import { gitErrorCode } from './git-error-code.js';
+import { findLocalGitdir } from './local-repository.js';
+import type { ObjectStore } from './object-store.js';
+import { readTreeAt, type TreeSnapshot, type TreeUpdate } from './read-tree.js';
+import { type SourceLocation, sourceLocation } from './source-location.js';
+
+export interface GitSourceOptions {
+  /** An http(s) URL, or the path (or file:// URL) of a repository on this machine, bare or not. */
+  readonly url: string;
+  readonly branch: string;
+  /** Where the clone of an http(s) repository lives; reused across restarts. Unused for a local path. */
+  readonly cacheDir: string;
+  /** Deadline of each network operation. Default 30000. */
+  readonly timeoutMs?: number;
+}
+
+/** The syncer's view of the tracked branch of a git repository. */
+export interface GitSource {
+  /**
+   * Fetches the branch (a clone on first use, then incremental fetches) and resolves with the head
+   * of the branch on the server. Calls made while a fetch runs share it. Throws BranchNotFoundError
+   * when the branch does not exist, GitUnreachableError on a network or HTTP failure (with cause).
+   */
+  fetchHead(): Promise<string>;
+  commitInfo(commit: string): Promise<CommitInfo>;
+  /**
+   * The files at `commit`. With `previous`, walks only the subtrees whose object ids differ and
+   * reuses the very same Uint8Array objects of `previous.tree` for unchanged files (callers cache
+   * parse results by identity): a one-file commit costs the same on a 10,000-file repository as on
+   * a 100-file one. Regular files only: symbolic links and submodules are left out.
+   */
+  readTree(commit: string, previous?: TreeSnapshot): Promise<TreeUpdate>;
+  /**
+   * Whether `ancestor` is an ancestor of (or equal to) `commit`; false when `ancestor` is unknown
+   * locally (e.g. force-pushed away). Used to detect force-pushes.
+   */
+  isAncestor(ancestor: string, commit: string): Promise<boolean>;
+  /** Drops the object cache. The source stays usable, and builds a new cache when next used. */
+  close(): void;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * Opens the branch `options.branch` of the repository `options.url`. Nothing is read before the
+ * first call. An http(s) repository is fetched into `options.cacheDir` (a bare repository); a
+ * repository on this machine is read in place, as isomorphic-git fetches only over HTTP and a
+ * copy of a repository on the same disk would buy nothing.
+ */
+export function openGitSource(options: GitSourceOptions): GitSource {
+  return new IsomorphicGitSource(options, sourceLocation(options.url));
+}
+
+class IsomorphicGitSource implements GitSource {
+  readonly #options: GitSourceOptions;
+  readonly #location: SourceLocation;
+  #gitdir: Promise<string> | undefined;
+  #cache: object = {};
+  #fetching: Promise<string> | undefined;
+
+  constructor(options: GitSourceOptions, location: SourceLocation) {
+    this.#options = options;
+    this.#location = location;
+  }
+
+  fetchHead(): Promise<string> {
+    this.#fetching ??= this.#fetchOnce().finally(() => {
+      this.#fetching = undefined;
+    });
+    return this.#fetching;
+  }
+
+  async commitInfo(commit: string): Promise<CommitInfo> {
+    return readCommitInfo(await this.#store(), commit);
+  }
+
+  async readTree(commit: string, previous?: TreeSnapshot): Promise<TreeUpdate> {
+    return readTreeAt(await this.#store(), commit, previous);
+  }
+
+  async isAncestor(ancestor: string, commit: string): Promise<boolean> {
+    return isAncestorOf(await this.#store(), ancestor, commit);
+  }
+
+  close(): void {
+    this.#cache = {};
+  }
+
+  async #fetchOnce(): Promise<string> {
+    const store = await this.#store();
+    const { branch, timeoutMs = DEFAULT_TIMEOUT_MS } = this.#options;
+    if (this.#location.kind === 'remote') return fetchBranch(store, this.#location.url, branch, timeoutMs);
+    try {
+      return await git.resolveRef({ fs, gitdir: store.gitdir, ref: `refs/heads/${branch}` });
+    } catch (error) {
+      if (gitErrorCode(error) === 'NotFoundError') {
+        throw new BranchNotFoundError(branch, store.display, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async #store(): Promise<ObjectStore> {
+    // Remembered once it worked; a failure (no repository there yet, a full disk) is tried again.
+    this.#gitdir ??= this.#locate().catch((error: unknown) => {
+      this.#gitdir = undefined;
+      throw error;
+    });
+    return { fs, gitdir: await this.#gitdir, cache: this.#cache, display: this.#location.display };
+  }
+
+  async #locate(): Promise<string> {
+    const location = this.#location;
+    if (location.kind === 'local') return findLocalGitdir(location.path);
+    const gitdir = resolve(this.#options.cacheDir);
+    await prepareFetchCache(gitdir, location.display, this.#options.branch);
+    return gitdir;
+  }
+}

@@ -1,0 +1,124 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBareRepo, createWorkRepo, type GitServer, startGitServer } from '../../test/harness/index.js';
+import { CommitNotFoundError, type GitSource, openGitSource } from './index.js';
+
+describe('the history of the tracked branch', () => {
+  let server: GitServer;
+  let cacheRoot: string;
+  const sources: GitSource[] = [];
+
+  beforeAll(async () => {
+    server = await startGitServer();
+    cacheRoot = await mkdtemp(join(tmpdir(), 'cairn-git-cache-'));
+  });
+
+  afterAll(async () => {
+    for (const source of sources) source.close();
+    await server?.close();
+    await rm(cacheRoot, { recursive: true, force: true });
+  });
+
+  async function repository(name: string) {
+    const url = await createBareRepo(server, name);
+    const author = await createWorkRepo();
+    const source = openGitSource({ url, branch: 'main', cacheDir: join(cacheRoot, name) });
+    sources.push(source);
+    return { url, author, source };
+  }
+
+  it('describes a commit: tree, author, message, committer time, parents', async () => {
+    const { url, author, source } = await repository('commit-info');
+    await author.write({ 'cairn.yaml': 'a: 1\n' });
+    const first = await author.commit('First');
+    await author.write({ 'cairn.yaml': 'a: 2\n' });
+    const second = await author.commit('Raise a to 2\n\nBecause the api needs it.', {
+      author: { name: 'Ada Lovelace', email: 'ada@example.com' },
+      date: '2024-01-02T03:04:05+02:00',
+    });
+    await author.push(url);
+    await source.fetchHead();
+
+    expect(await source.commitInfo(second)).toEqual({
+      commit: second,
+      tree: await author.git('rev-parse', 'HEAD^{tree}'),
+      author: { name: 'Ada Lovelace', email: 'ada@example.com' },
+      message: 'Raise a to 2\n\nBecause the api needs it.',
+      time: '2024-01-02T01:04:05.000Z',
+      parents: [first],
+    });
+    expect((await source.commitInfo(first)).parents).toEqual([]);
+  });
+
+  it('throws CommitNotFoundError for a commit it does not have', async () => {
+    const { url, author, source } = await repository('commit-missing');
+    await author.write({ 'cairn.yaml': 'a: 1\n' });
+    await author.commit('First');
+    await author.push(url);
+    await source.fetchHead();
+
+    const failure = await source.commitInfo('0'.repeat(40)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(CommitNotFoundError);
+    expect(failure).toMatchObject({ code: 'COMMIT_NOT_FOUND', commit: '0'.repeat(40), url });
+  });
+
+  it('tells a fast-forward from a force-push that rewrote history', async () => {
+    const { url, author, source } = await repository('force-push');
+    await author.write({ 'cairn.yaml': 'a: 1\n' });
+    const base = await author.commit('Base');
+    await author.write({ 'cairn.yaml': 'a: 2\n' });
+    const oldHead = await author.commit('To be rewritten');
+    await author.push(url);
+    expect(await source.fetchHead()).toBe(oldHead);
+
+    await author.git('reset', '--quiet', '--hard', base);
+    await author.write({ 'cairn.yaml': 'a: 3\n' });
+    const rewritten = await author.commit('Rewritten');
+    await author.push(url, undefined, { force: true });
+    expect(await source.fetchHead()).toBe(rewritten);
+
+    expect(await source.isAncestor(oldHead, rewritten)).toBe(false);
+    expect(await source.isAncestor(base, rewritten)).toBe(true);
+    expect(await source.isAncestor(rewritten, rewritten)).toBe(true);
+    expect(await source.isAncestor(rewritten, base)).toBe(false);
+
+    await author.write({ 'cairn.yaml': 'a: 4\n' });
+    const fastForward = await author.commit('Fast-forward');
+    await author.push(url);
+    expect(await source.fetchHead()).toBe(fastForward);
+    expect(await source.isAncestor(rewritten, fastForward)).toBe(true);
+    expect(await source.isAncestor(base, fastForward)).toBe(true);
+  });
+
+  it('answers false for an ancestor it has never seen, and throws for an unknown commit', async () => {
+    const { url, author, source } = await repository('ancestry-unknown');
+    await author.write({ 'cairn.yaml': 'a: 1\n' });
+    const head = await author.commit('Only');
+    await author.push(url);
+    await source.fetchHead();
+
+    expect(await source.isAncestor('a'.repeat(40), head)).toBe(false);
+    await expect(source.isAncestor(head, 'a'.repeat(40))).rejects.toBeInstanceOf(CommitNotFoundError);
+  });
+
+  it('follows merges when looking for an ancestor', async () => {
+    const { url, author, source } = await repository('merges');
+    await author.write({ 'cairn.yaml': 'a: 1\n' });
+    await author.commit('Base');
+    await author.git('checkout', '--quiet', '-b', 'feature');
+    await author.write({ 'feature.yaml': 'f: 1\n' });
+    const onFeature = await author.commit('On the feature branch');
+    await author.git('checkout', '--quiet', 'main');
+    await author.write({ 'main.yaml': 'm: 1\n' });
+    await author.commit('On main');
+    await author.git('merge', '--quiet', '--no-edit', 'feature');
+    const merge = await author.head();
+    await author.push(url);
+    expect(await source.fetchHead()).toBe(merge);
+
+    expect((await source.commitInfo(merge)).parents).toHaveLength(2);
+    expect(await source.isAncestor(onFeature, merge)).toBe(true);
+  });
+});

@@ -1,0 +1,11 @@
+// The public surface of syncer/git/: every exported name is listed here on purpose.
+export type { CommitInfo } from './commit-info.js';
+export {
+  BranchNotFoundError,
+  CommitNotFoundError,
+  GitUnreachableError,
+  UnsupportedGitUrlError,
+} from './errors.js';
+export type { GitSource, GitSourceOptions } from './git-source.js';
+export { openGitSource } from './git-source.js';
+export type { TreeSnapshot, TreeUpdate } from './read-tree.js';

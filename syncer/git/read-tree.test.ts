@@ -1,0 +1,213 @@
+import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createBareRepo,
+  createWorkRepo,
+  type GitServer,
+  startGitServer,
+  type WorkRepo,
+} from '../../test/harness/index.js';
+import { CommitNotFoundError, type GitSource, openGitSource, type TreeSnapshot } from './index.js';
+
+const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
+
+describe('reading the files of a commit', () => {
+  let server: GitServer;
+  let cacheRoot: string;
+  const sources: GitSource[] = [];
+
+  beforeAll(async () => {
+    server = await startGitServer();
+    cacheRoot = await mkdtemp(join(tmpdir(), 'cairn-git-cache-'));
+  });
+
+  afterAll(async () => {
+    for (const source of sources) source.close();
+    await server?.close();
+    await rm(cacheRoot, { recursive: true, force: true });
+  });
+
+  /** A fresh repository on the server, its working copy, and a source fetching it. */
+  async function repository(name: string): Promise<{ url: string; author: WorkRepo; source: GitSource }> {
+    const url = await createBareRepo(server, name);
+    const author = await createWorkRepo();
+    const source = openGitSource({ url, branch: 'main', cacheDir: join(cacheRoot, name) });
+    sources.push(source);
+    return { url, author, source };
+  }
+
+  it('returns every regular file with its exact bytes, in path order', async () => {
+    const { url, author, source } = await repository('contents');
+    const binary = Uint8Array.from([0, 1, 2, 0, 255, 0, 10, 13, 0]);
+    await author.write({
+      'cairn.yaml': 'environments:\n  - name: prod\n',
+      'assets/logo.bin': binary,
+      'empty.txt': '',
+      'a/b/c/d/deep.yaml': 'deep: true\n',
+      'services/café/config/app.yaml': 'name: café\n',
+      'scripts/reload.sh': '#!/bin/sh\nkill -HUP 1\n',
+    });
+    await chmod(join(author.dir, 'scripts/reload.sh'), 0o755);
+    await symlink('cairn.yaml', join(author.dir, 'link.yaml'));
+    await author.commit('Files of every kind');
+    // A submodule: a gitlink entry in the tree, pointing at a commit of another repository.
+    await author.git('update-index', '--add', '--cacheinfo', `160000,${'1'.repeat(40)},vendor/lib`);
+    await author.git('commit', '--quiet', '--message', 'Add a submodule');
+    const head = await author.head();
+    await author.push(url);
+    expect(await author.git('ls-tree', '-r', '--format=%(objectmode) %(path)', 'HEAD')).toContain(
+      '120000 link.yaml',
+    );
+
+    expect(await source.fetchHead()).toBe(head);
+    const { snapshot, changed } = await source.readTree(head);
+
+    const expected = new Map<string, Uint8Array>([
+      ['a/b/c/d/deep.yaml', bytes('deep: true\n')],
+      ['assets/logo.bin', binary],
+      ['cairn.yaml', bytes('environments:\n  - name: prod\n')],
+      ['empty.txt', new Uint8Array()],
+      ['scripts/reload.sh', bytes('#!/bin/sh\nkill -HUP 1\n')],
+      ['services/café/config/app.yaml', bytes('name: café\n')],
+    ]);
+    expect(snapshot.commit).toBe(head);
+    expect([...snapshot.tree.keys()]).toEqual([...expected.keys()]);
+    for (const [path, content] of expected) expect(snapshot.tree.get(path), path).toEqual(content);
+    expect([...changed]).toEqual([...expected.keys()]);
+  });
+
+  it('with the previous snapshot, reports exactly what changed and keeps the other files by identity', async () => {
+    const { url, author, source } = await repository('diff');
+    await author.write({
+      'cairn.yaml': 'environments: [prod]\n',
+      'foo.yaml': 'foo: 1\n',
+      'foo/bar.yaml': 'bar: 1\n',
+      'foo_bar.yaml': 'foo_bar: 1\n',
+      'foo_bar_v2.yaml': 'foo_bar_v2: 1\n',
+      'keep/deep/unchanged.yaml': 'unchanged: true\n',
+      'rename-me.yaml': 'renamed: soon\n',
+      'becomes-dir': 'a file for now\n',
+      'dir-becomes-file/x.yaml': 'x: 1\n',
+      // The bytes a symbolic link to cairn.yaml has in git: the same blob, another mode.
+      'becomes-link.yaml': 'cairn.yaml',
+      'gets-executable.sh': 'echo hi\n',
+      'deleted/whole/tree/a.yaml': 'a: 1\n',
+      'deleted/whole/tree/b.yaml': 'b: 1\n',
+    });
+    const first = await author.commit('First');
+    await author.push(url);
+    await source.fetchHead();
+    const before = (await source.readTree(first)).snapshot;
+
+    await author.git('rm', '--quiet', '-r', 'dir-becomes-file', 'rename-me.yaml', 'becomes-link.yaml');
+    await author.write({
+      'foo/bar.yaml': 'bar: 2\n',
+      'foo_bar.yaml': null,
+      'renamed/me.yaml': 'renamed: soon\n',
+      'foo-bar.yaml': 'foo-bar: new\n',
+      'becomes-dir': null,
+      'becomes-dir/inner.yaml': 'inner: 1\n',
+      'dir-becomes-file': 'now a file\n',
+      'deleted/whole/tree/a.yaml': null,
+      'deleted/whole/tree/b.yaml': null,
+    });
+    await symlink('cairn.yaml', join(author.dir, 'becomes-link.yaml'));
+    await chmod(join(author.dir, 'gets-executable.sh'), 0o755);
+    const second = await author.commit('Second');
+    await author.push(url);
+    await source.fetchHead();
+
+    const update = await source.readTree(second, before);
+
+    expect(update.snapshot.commit).toBe(second);
+    expect([...update.changed]).toEqual([
+      'becomes-dir',
+      'becomes-dir/inner.yaml',
+      'becomes-link.yaml',
+      'deleted/whole/tree/a.yaml',
+      'deleted/whole/tree/b.yaml',
+      'dir-becomes-file',
+      'dir-becomes-file/x.yaml',
+      'foo-bar.yaml',
+      'foo/bar.yaml',
+      'foo_bar.yaml',
+      'rename-me.yaml',
+      'renamed/me.yaml',
+    ]);
+    const full = (await source.readTree(second)).snapshot.tree;
+    expect([...update.snapshot.tree.keys()]).toEqual([...full.keys()]);
+    for (const [path, content] of full) expect(update.snapshot.tree.get(path), path).toEqual(content);
+    // A change of the executable bit alone changes no bytes.
+    for (const path of [
+      'cairn.yaml',
+      'foo.yaml',
+      'foo_bar_v2.yaml',
+      'keep/deep/unchanged.yaml',
+      'gets-executable.sh',
+    ]) {
+      expect(update.snapshot.tree.get(path), path).toBe(before.tree.get(path));
+    }
+    expect(update.snapshot.tree.get('foo/bar.yaml')).not.toBe(before.tree.get('foo/bar.yaml'));
+
+    // Identity carries over a chain of snapshots.
+    await author.write({ 'foo.yaml': 'foo: 3\n' });
+    const third = await author.commit('Third');
+    await author.push(url);
+    await source.fetchHead();
+    const next = await source.readTree(third, update.snapshot);
+    expect([...next.changed]).toEqual(['foo.yaml']);
+    expect(next.snapshot.tree.get('keep/deep/unchanged.yaml')).toBe(
+      before.tree.get('keep/deep/unchanged.yaml'),
+    );
+    expect(next.snapshot.tree.get('foo/bar.yaml')).toBe(update.snapshot.tree.get('foo/bar.yaml'));
+  });
+
+  it('reports no change, and keeps the tree, when reading the previous commit again', async () => {
+    const { url, author, source } = await repository('same-commit');
+    await author.write({ 'cairn.yaml': 'a: 1\n' });
+    const head = await author.commit('Only');
+    await author.push(url);
+    await source.fetchHead();
+    const { snapshot } = await source.readTree(head);
+
+    const again = await source.readTree(head, snapshot);
+
+    expect(again.changed.size).toBe(0);
+    expect(again.snapshot.tree).toBe(snapshot.tree);
+  });
+
+  it('compares bytes when the previous commit is no longer in the repository', async () => {
+    const { url, author, source } = await repository('previous-gone');
+    await author.write({ 'a.yaml': 'a: 1\n', 'b.yaml': 'b: 1\n', 'c/d.yaml': 'd: 1\n' });
+    const head = await author.commit('Only');
+    await author.push(url);
+    await source.fetchHead();
+    const gone: TreeSnapshot = {
+      commit: 'f'.repeat(40),
+      tree: new Map([
+        ['a.yaml', bytes('a: 1\n')],
+        ['b.yaml', bytes('b: 0\n')],
+        ['old.yaml', bytes('old\n')],
+      ]),
+    };
+
+    const update = await source.readTree(head, gone);
+
+    expect([...update.changed]).toEqual(['b.yaml', 'c/d.yaml', 'old.yaml']);
+    expect(update.snapshot.tree.get('a.yaml')).toBe(gone.tree.get('a.yaml'));
+    expect([...update.snapshot.tree.keys()]).toEqual(['a.yaml', 'b.yaml', 'c/d.yaml']);
+  });
+
+  it('throws CommitNotFoundError for a commit that was never fetched', async () => {
+    const { url, author, source } = await repository('unknown-commit');
+    await author.write({ 'a.yaml': 'a: 1\n' });
+    await author.commit('Only');
+    await author.push(url);
+    await source.fetchHead();
+
+    await expect(source.readTree('e'.repeat(40))).rejects.toBeInstanceOf(CommitNotFoundError);
+    await expect(source.readTree('e'.repeat(40))).rejects.toMatchObject({ code: 'COMMIT_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,81 @@
+import type { RepoTree } from '../../core/index.js';
+import { treeOfCommit } from './commit-info.js';
+import { CommitNotFoundError } from './errors.js';
+import type { ObjectStore } from './object-store.js';
+import { diffTrees, readAllFiles } from './tree-diff.js';
+
+/** The files of a repository at one commit. */
+export interface TreeSnapshot {
+  readonly commit: string;
+  readonly tree: RepoTree;
+}
+
+export interface TreeUpdate {
+  readonly snapshot: TreeSnapshot;
+  /** Paths added, modified or deleted relative to the previous snapshot (every path when there is none). */
+  readonly changed: ReadonlySet<string>;
+}
+
+/**
+ * The files at `commit`, in path order. With `previous`, only the subtrees whose object ids differ
+ * are read, and every file that did not change is the very same Uint8Array as in `previous.tree`,
+ * so callers may cache what they derive from a file by its identity.
+ */
+export async function readTreeAt(
+  store: ObjectStore,
+  commit: string,
+  previous?: TreeSnapshot,
+): Promise<TreeUpdate> {
+  const tree = await treeOfCommit(store, commit);
+  if (!previous) {
+    const files = await readAllFiles(store, tree);
+    return { snapshot: { commit, tree: inPathOrder(files) }, changed: new Set([...files.keys()].sort()) };
+  }
+  if (previous.commit === commit) return { snapshot: previous, changed: new Set() };
+
+  let previousTree: string;
+  try {
+    previousTree = await treeOfCommit(store, previous.commit);
+  } catch (error) {
+    if (!(error instanceof CommitNotFoundError)) throw error;
+    // The previous commit is gone (a force-push, then a gc of a local repository): compare bytes.
+    return reuseEqualFiles(commit, previous.tree, await readAllFiles(store, tree));
+  }
+
+  const { written, removed } = await diffTrees(store, previousTree, tree);
+  const next = new Map(previous.tree);
+  for (const path of removed) next.delete(path);
+  let added = false;
+  for (const [path, bytes] of written) {
+    added ||= !next.has(path);
+    next.set(path, bytes);
+  }
+  const changed = new Set([...removed, ...written.keys()].sort());
+  // Replacing or deleting keeps the order of a Map; only new paths need sorting in.
+  return { snapshot: { commit, tree: added ? inPathOrder(next) : next }, changed };
+}
+
+/** A snapshot of `files` that keeps each file of `previous` whose bytes are equal, by identity. */
+function reuseEqualFiles(
+  commit: string,
+  previous: RepoTree,
+  files: ReadonlyMap<string, Uint8Array>,
+): TreeUpdate {
+  const tree = new Map<string, Uint8Array>();
+  const changed: string[] = [];
+  for (const [path, bytes] of files) {
+    const before = previous.get(path);
+    if (before && Buffer.from(before.buffer, before.byteOffset, before.byteLength).equals(bytes)) {
+      tree.set(path, before);
+    } else {
+      tree.set(path, bytes);
+      changed.push(path);
+    }
+  }
+  for (const path of previous.keys()) if (!files.has(path)) changed.push(path);
+  return { snapshot: { commit, tree: inPathOrder(tree) }, changed: new Set(changed.sort()) };
+}
+
+function inPathOrder(files: ReadonlyMap<string, Uint8Array>): Map<string, Uint8Array> {
+  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

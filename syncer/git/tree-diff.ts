@@ -1,0 +1,106 @@
+import git, { type TreeEntry, type WalkerEntry } from 'isomorphic-git';
+import type { ObjectStore } from './object-store.js';
+
+/** How the files of one tree differ from another's, as a RepoTree sees files. */
+export interface TreeChanges {
+  /** Paths of files that are new or have new bytes, with those bytes. */
+  readonly written: ReadonlyMap<string, Uint8Array>;
+  /** Paths of files that are gone: deleted, or no longer a regular file. */
+  readonly removed: ReadonlySet<string>;
+}
+
+const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '100755']);
+
+/**
+ * Every file of `tree`, by path. Only regular files count: symbolic links (mode 120000) could point
+ * outside the repository and submodules (160000) have no content here, so both are left out.
+ * (`walk` is isomorphic-git's fastest way through a whole tree: one call, not one per object.)
+ */
+export async function readAllFiles(store: ObjectStore, tree: string): Promise<Map<string, Uint8Array>> {
+  const { fs, gitdir, cache } = store;
+  const files = new Map<string, Uint8Array>();
+  await git.walk({
+    fs,
+    gitdir,
+    cache,
+    trees: [git.TREE({ ref: tree })],
+    map: async (path, [entry]) => {
+      if (entry && (await isRegularFile(entry))) files.set(path, await contentOf(entry, path));
+      return undefined;
+    },
+    reduce: async () => undefined,
+  });
+  return files;
+}
+
+/**
+ * The changes that turn the files of tree `from` into those of tree `to`, with the notion of a
+ * file of `readAllFiles`: a file that became a symbolic link or a submodule counts as removed. A
+ * change of the executable bit alone changes no bytes, so it is no change.
+ *
+ * Two subtrees with the same object id hold the same files: they are not even read, so a diff
+ * costs what changed, not the size of the repository. (isomorphic-git's `walk` reads every child
+ * tree of a folder before its `map` may skip it: one level too deep, as many reads as the folder
+ * has subfolders. Reading trees by id here avoids that.)
+ */
+export async function diffTrees(store: ObjectStore, from: string, to: string): Promise<TreeChanges> {
+  const written = new Map<string, Uint8Array>();
+  const removed = new Set<string>();
+
+  const diffFolder = async (prefix: string, before: string | undefined, after: string | undefined) => {
+    if (before === after) return;
+    const [oldEntries, newEntries] = await Promise.all([entriesOf(store, before), entriesOf(store, after)]);
+    const names = new Set([...oldEntries.keys(), ...newEntries.keys()]);
+    await Promise.all(
+      [...names].map(async (name) => {
+        const path = prefix + name;
+        const oldEntry = oldEntries.get(name);
+        const newEntry = newEntries.get(name);
+        const [oldFolder, newFolder] = [folderOid(oldEntry), folderOid(newEntry)];
+        const [oldFile, newFile] = [fileOid(oldEntry), fileOid(newEntry)];
+        // A path may stop being a file and become a folder in the same commit, or the reverse.
+        if (oldFolder !== newFolder) await diffFolder(`${path}/`, oldFolder, newFolder);
+        if (oldFile === newFile) return;
+        if (newFile === undefined) removed.add(path);
+        else written.set(path, await readFile(store, newFile));
+      }),
+    );
+  };
+
+  await diffFolder('', from, to);
+  return { written, removed };
+}
+
+async function entriesOf(store: ObjectStore, tree: string | undefined): Promise<Map<string, TreeEntry>> {
+  if (tree === undefined) return new Map();
+  const { fs, gitdir, cache } = store;
+  const read = await git.readTree({ fs, gitdir, cache, oid: tree });
+  return new Map(read.tree.map((entry) => [entry.path, entry]));
+}
+
+function folderOid(entry: TreeEntry | undefined): string | undefined {
+  return entry?.type === 'tree' ? entry.oid : undefined;
+}
+
+/** The blob of a regular file (mode 100644 or 100755); undefined for anything else. */
+function fileOid(entry: TreeEntry | undefined): string | undefined {
+  if (entry?.type !== 'blob') return undefined;
+  return REGULAR_FILE_MODES.has(entry.mode) ? entry.oid : undefined;
+}
+
+async function isRegularFile(entry: WalkerEntry): Promise<boolean> {
+  if ((await entry.type()) !== 'blob') return false;
+  // The walker gives modes as numbers; tree entries as the octal text git writes.
+  return REGULAR_FILE_MODES.has((await entry.mode()).toString(8));
+}
+
+async function contentOf(entry: WalkerEntry, path: string): Promise<Uint8Array> {
+  const content = await entry.content();
+  if (!content) throw new Error(`the git object of ${path} has no content although it is a file`);
+  return content;
+}
+
+async function readFile(store: ObjectStore, blob: string): Promise<Uint8Array> {
+  const { fs, gitdir, cache } = store;
+  return (await git.readBlob({ fs, gitdir, cache, oid: blob })).blob;
+}

@@ -1,0 +1,78 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** GitHub caps webhook payloads at 25 MB; anything larger is not a GitHub delivery. */
+const MAX_BODY_BYTES = 25 * 1024 * 1024;
+
+export interface HttpRoutes {
+  webhook(headers: IncomingMessage['headers'], body: Buffer): { status: number; body: unknown };
+  health(): { status: number; body: unknown };
+  metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+/** The syncer's HTTP face: `POST /webhook`, `GET /healthz`, `GET /metrics`. */
+export async function startHttpServer(
+  host: string,
+  port: number,
+  routes: HttpRoutes,
+): Promise<{ server: Server; address: AddressInfo }> {
+  const server = createServer((request, response) => {
+    handle(routes, request, response).catch((error: unknown) => {
+      if (!response.headersSent) send(response, 500, { error: (error as Error).message });
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { server, address: server.address() as AddressInfo };
+}
+
+async function handle(routes: HttpRoutes, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const path = (request.url ?? '/').split('?', 1)[0];
+  if (path === '/webhook') {
+    if (request.method !== 'POST') return send(response, 405, { error: 'use POST' });
+    const body = await readBody(request);
+    if (!body) return send(response, 413, { error: `payload over ${MAX_BODY_BYTES} bytes` });
+    const result = routes.webhook(request.headers, body);
+    return send(response, result.status, result.body);
+  }
+  if (path === '/healthz' && request.method === 'GET') {
+    const result = routes.health();
+    return send(response, result.status, result.body);
+  }
+  if (path === '/metrics' && request.method === 'GET') {
+    const metrics = await routes.metrics();
+    response.writeHead(200, { 'content-type': metrics.contentType });
+    response.end(metrics.body);
+    return;
+  }
+  send(response, 404, { error: 'not found: try POST /webhook, GET /healthz or GET /metrics' });
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        request.destroy();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(`${JSON.stringify(body)}\n`);
+}

@@ -1,0 +1,201 @@
+import type { Logger } from 'pino';
+import {
+  createParseCache,
+  diffInventories,
+  inventoryOf,
+  isEmptyDiff,
+  type ParseCache,
+  ZkError,
+  type ZkInventory,
+  type ZkLayout,
+  type ZkOp,
+  type ZkSession,
+} from '../core/index.js';
+import { validateRepo } from '../schemas/index.js';
+import { CommitRefusedError } from './errors.js';
+import type { GitSource, TreeSnapshot } from './git/index.js';
+import { decodeHeadRecord, encodeHeadRecord, type HeadRecord } from './head-record.js';
+import { trimHistory } from './zk/history.js';
+import { readInventory } from './zk/read-inventory.js';
+import { writeCommit } from './zk/write-commit.js';
+
+export type SyncOutcome =
+  | {
+      readonly kind: 'mirrored';
+      readonly commit: string;
+      readonly previous?: string;
+      readonly forced: boolean;
+      readonly transactions: number;
+      readonly staged: boolean;
+      readonly operations: number;
+    }
+  | { readonly kind: 'up-to-date'; readonly commit: string }
+  | { readonly kind: 'refused'; readonly error: CommitRefusedError };
+
+export interface MirrorOptions {
+  readonly session: ZkSession;
+  readonly layout: ZkLayout;
+  readonly source: GitSource;
+  readonly logger: Logger;
+  /** A check added to every write, e.g. the leader's election node. */
+  readonly fence?: () => ZkOp | undefined;
+  readonly now?: () => Date;
+}
+
+interface WrittenState {
+  readonly commit: string;
+  readonly inventory: ZkInventory;
+}
+
+/**
+ * Mirrors the tracked branch into ZooKeeper, one commit at a time, as a reconciler: it reads what
+ * ZooKeeper says (`/head`), what git says (the branch head), and writes the difference.
+ *
+ * What it remembers between calls only saves work: the last inventory it wrote is trusted only while
+ * `/head` still names that commit; otherwise (a restart, a lost connection mid-write, another
+ * writer) it reads the actual state from ZooKeeper first. A crash at any point is followed by a
+ * correct sync.
+ */
+export class Mirror {
+  private readonly options: MirrorOptions;
+  private readonly parseCache: ParseCache = createParseCache();
+  private written: WrittenState | undefined;
+  private lastSnapshot: TreeSnapshot | undefined;
+  private refused: CommitRefusedError | undefined;
+
+  constructor(options: MirrorOptions) {
+    this.options = options;
+  }
+
+  /** The commit most recently refused, until a later commit mirrors. */
+  get refusedCommit(): CommitRefusedError | undefined {
+    return this.refused;
+  }
+
+  /** Fetches the branch and mirrors its head. */
+  async sync(): Promise<SyncOutcome> {
+    const target = await this.options.source.fetchHead();
+    return this.syncTo(target);
+  }
+
+  /** Mirrors `target`, a commit already fetched. */
+  async syncTo(target: string): Promise<SyncOutcome> {
+    const { session, layout, source, logger } = this.options;
+    const head = await this.readHead();
+    if (this.refused?.commit === target) return { kind: 'refused', error: this.refused };
+    if (head.record?.commit === target && this.written?.commit === target)
+      return { kind: 'up-to-date', commit: target };
+
+    const log = logger.child({ commit: target });
+    const update = await source.readTree(target, this.lastSnapshot);
+    const previousSnapshot = this.lastSnapshot;
+    this.lastSnapshot = update.snapshot;
+    const { diagnostics, repo } = validateRepo(update.snapshot.tree, { cache: this.parseCache });
+    if (diagnostics.some((d) => d.severity === 'error')) {
+      this.refused = new CommitRefusedError(target, diagnostics);
+      log.error(
+        { err: this.refused, errors: this.refused.diagnostics.slice(0, 20) },
+        'commit refused: not mirrored',
+      );
+      return { kind: 'refused', error: this.refused };
+    }
+
+    const to = inventoryOf(repo, layout);
+    const from =
+      this.written && this.written.commit === head.record?.commit
+        ? this.written.inventory
+        : await readInventory(session, layout);
+    if (head.record?.commit === target && isEmptyDiff(diffInventories(from, to))) {
+      this.written = { commit: target, inventory: to };
+      this.refused = undefined;
+      return { kind: 'up-to-date', commit: target };
+    }
+
+    const info = await source.commitInfo(target);
+    const forced = head.record ? !(await source.isAncestor(head.record.commit, target)) : false;
+    if (forced)
+      log.warn({ previous: head.record?.commit }, 'the branch was force-pushed: mirroring the new head');
+    const record: HeadRecord = {
+      commit: info.commit,
+      tree: info.tree,
+      author: info.author,
+      message: info.message,
+      time: info.time,
+      syncedAt: (this.options.now?.() ?? new Date()).toISOString(),
+      ...(head.record ? { previous: head.record.commit } : {}),
+      ...(previousSnapshot && previousSnapshot.commit === head.record?.commit
+        ? { changed: [...update.changed].sort() }
+        : {}),
+      ...(forced ? { forced } : {}),
+    };
+    const history = Buffer.from(
+      JSON.stringify({
+        commit: record.commit,
+        previous: record.previous,
+        author: record.author,
+        message: record.message.split('\n', 1)[0],
+        time: record.time,
+        syncedAt: record.syncedAt,
+        forced,
+      }),
+    );
+
+    // Until the write is known to have landed, ZooKeeper's state is uncertain: forget what we wrote.
+    this.written = undefined;
+    const fence = this.options.fence?.();
+    const result = await writeCommit(session, layout, {
+      from,
+      to,
+      head: encodeHeadRecord(record),
+      headVersion: head.version,
+      historyRecord: history,
+      ...(fence ? { fence } : {}),
+    });
+    this.written = { commit: target, inventory: to };
+    this.refused = undefined;
+    log.info(
+      {
+        previous: record.previous,
+        creates: result.diff.creates.length,
+        updates: result.diff.updates.length,
+        removes: result.diff.removes.length,
+        transactions: result.transactions,
+        staged: result.staged,
+      },
+      'commit mirrored',
+    );
+    await trimHistory(session, layout, repo.limits.historyRetention, fence).catch((error: unknown) => {
+      // History is a convenience; a failed trim is retried after the next commit.
+      log.warn({ err: error }, 'could not trim /history');
+    });
+    return {
+      kind: 'mirrored',
+      commit: target,
+      ...(record.previous ? { previous: record.previous } : {}),
+      forced,
+      transactions: result.transactions,
+      staged: result.staged,
+      operations: result.operations,
+    };
+  }
+
+  /** `/head` as it is: its record (if it holds a valid one) and its version (if it exists). */
+  private async readHead(): Promise<{ record?: HeadRecord; version?: number }> {
+    const path = this.options.layout.head();
+    try {
+      const { data, stat } = await this.options.session.get(path);
+      try {
+        return { record: decodeHeadRecord(path, data), version: stat.version };
+      } catch (error) {
+        this.options.logger.warn(
+          { err: error },
+          'ignoring an unreadable /head: it is rewritten by this sync',
+        );
+        return { version: stat.version };
+      }
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') return {};
+      throw error;
+    }
+  }
+}

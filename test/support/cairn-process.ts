@@ -1,0 +1,40 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Runs the command line from source, so tests never exercise a stale build. */
+const CAIRN = ['--import', 'tsx', 'cli/main.ts'];
+
+export interface CairnRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `cairn …` to completion in its own process. */
+export function runCairn(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CairnRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [...CAIRN, ...args],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Starts `cairn …` as a long-running process (a daemon), for tests that kill it. */
+export function spawnCairn(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [...CAIRN, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
