@@ -114,6 +114,11 @@ export class SyncerDaemon {
     };
   }
 
+  /** Resolves when no sync is running or pending. */
+  async whenIdle(): Promise<void> {
+    await this.trigger.idle();
+  }
+
   /** Resolves after the next sync attempt that starts after this call has finished. */
   async syncNow(): Promise<void> {
     this.trigger.request();

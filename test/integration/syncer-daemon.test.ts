@@ -1,0 +1,237 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  decodeHeadRecord,
+  resolveSyncerConfig,
+  type SyncerConfig,
+  SyncerDaemon,
+} from '../../syncer/index.js';
+import { waitFor } from '../harness/index.js';
+import { spawnCairn } from '../support/cairn-process.js';
+import { quietLogger, readable, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { postPushWebhook } from '../support/webhook.js';
+
+const SECRET = 'a-webhook-secret';
+
+describe('the syncer daemon', () => {
+  let f: SyncerFixture;
+  const daemons: SyncerDaemon[] = [];
+  beforeAll(async () => {
+    f = await startSyncerFixture();
+  });
+  afterEach(async () => {
+    await Promise.all(daemons.splice(0).map((d) => d.close()));
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  const configFor = async (
+    replicaId: string,
+    overrides: Partial<SyncerConfig> = {},
+  ): Promise<SyncerConfig> => ({
+    ...resolveSyncerConfig(
+      {
+        repo: f.repoUrl,
+        zk: f.zk.connectString,
+        listen: '127.0.0.1:0',
+        webhookSecret: SECRET,
+        poll: '1h',
+        sessionTimeout: '2s',
+        replicaId,
+        cacheDir: await mkdtemp(join(tmpdir(), 'cairn-daemon-cache-')),
+      },
+      {},
+      { hostname: 'test', pid: 0 },
+    ),
+    ...overrides,
+  });
+  const startDaemon = async (replicaId: string, overrides: Partial<SyncerConfig> = {}) => {
+    const daemon = new SyncerDaemon(await configFor(replicaId, overrides), quietLogger);
+    daemons.push(daemon);
+    const { port } = await daemon.start();
+    return { daemon, base: `http://127.0.0.1:${port}` };
+  };
+  const headCommit = async () =>
+    decodeHeadRecord('/cairn/head', (await f.session.get('/cairn/head')).data).commit;
+  const commitAndPush = async (files: Record<string, string | null>, message: string) => {
+    await f.work.write(files);
+    const sha = await f.work.commit(message);
+    await f.work.push(f.repoUrl);
+    return sha;
+  };
+
+  it('mirrors on start, then on each signed push webhook, and is healthy when caught up', async () => {
+    const { daemon, base } = await startDaemon('replica-a');
+    await waitFor(
+      async () =>
+        daemon.status().role === 'leader' && (await headCommit().catch(() => '')) === (await f.work.head()),
+      { description: 'the first mirror', timeoutMs: 15_000 },
+    );
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ready: true, role: 'leader', mirrored: await f.work.head() });
+
+    const sha = await commitAndPush(
+      { 'services/recommender/config/webhook.yaml': 'hook: 1\n' },
+      'Change by webhook',
+    );
+    expect(await postPushWebhook(`${base}/webhook`, SECRET, { after: sha })).toMatchObject({
+      status: 202,
+      body: { queued: true },
+    });
+    await waitFor(async () => (await headCommit()) === sha, {
+      description: 'the pushed commit mirrored',
+      timeoutMs: 10_000,
+    });
+    expect(readable(await f.actualInventory())).toEqual(readable(await f.expectedInventory()));
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain(`cairn_syncer_head_info{commit="${sha}"} 1`);
+    expect(metrics).toContain('cairn_syncer_leader 1');
+    expect(metrics).toMatch(/cairn_syncer_sync_duration_seconds_count \d+/);
+  });
+
+  it('refuses unsigned and forged webhooks with 401 and does not fetch', async () => {
+    const { daemon, base } = await startDaemon('replica-a');
+    await waitFor(() => daemon.status().ready, { description: 'ready', timeoutMs: 15_000 });
+    const sha = await commitAndPush({ 'services/recommender/config/forged.yaml': 'x: 1\n' }, 'Not announced');
+    const mirroredBefore = await headCommit();
+    const requestsBefore = f.git.requests();
+    expect((await postPushWebhook(`${base}/webhook`, SECRET, { after: sha }, { forge: true })).status).toBe(
+      401,
+    );
+    const unsigned = await postPushWebhook(`${base}/webhook`, SECRET, { after: sha }, { unsigned: true });
+    expect(unsigned).toMatchObject({
+      status: 401,
+      body: { error: expect.stringContaining('missing X-Hub-Signature-256') },
+    });
+    // An accepted webhook starts a sync before its answer is sent; these started none.
+    await daemon.whenIdle();
+    expect(f.git.requests()).toBe(requestsBefore);
+    expect(await headCommit()).toBe(mirroredBefore);
+    expect((await fetch(`${base}/webhook`, { method: 'GET' })).status).toBe(405);
+    expect(
+      (await postPushWebhook(`${base}/webhook`, SECRET, { after: sha }, { event: 'issues' })).body,
+    ).toEqual({ ignored: true });
+  });
+
+  it('coalesces a burst of pushes into few fetches and never misses the last one', async () => {
+    const { daemon, base } = await startDaemon('replica-a');
+    await waitFor(() => daemon.status().ready, { description: 'ready', timeoutMs: 15_000 });
+    let last = '';
+    for (let i = 0; i < 10; i++)
+      last = await commitAndPush({ 'services/recommender/config/burst.yaml': `n: ${i}\n` }, `Burst ${i}`);
+    const requestsBefore = f.git.requests();
+    // Ten deliveries at once, as GitHub sends them after a burst of merges.
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => postPushWebhook(`${base}/webhook`, SECRET, { after: last })),
+    );
+    expect(answers.every((a) => a.status === 202)).toBe(true);
+    await waitFor(async () => (await headCommit()) === last, {
+      description: 'the last push mirrored',
+      timeoutMs: 15_000,
+    });
+    await daemon.syncNow();
+    // One fetch running and one pending absorb all ten; syncNow adds one more. A v2 fetch is 2 requests.
+    expect(f.git.requests() - requestsBefore).toBeLessThanOrEqual(3 * 2);
+    // The same delivery redelivered triggers nothing.
+    expect(
+      (await postPushWebhook(`${base}/webhook`, SECRET, { after: last }, { deliveryId: 'same' })).body,
+    ).toMatchObject({ queued: true });
+    expect(
+      (await postPushWebhook(`${base}/webhook`, SECRET, { after: last }, { deliveryId: 'same' })).body,
+    ).toEqual({ duplicate: true });
+  });
+
+  it('reports an unreachable git server in /healthz, retries with backoff, and recovers', async () => {
+    const { daemon, base } = await startDaemon('replica-a');
+    await waitFor(() => daemon.status().ready, { description: 'ready', timeoutMs: 15_000 });
+    f.git.setAvailable(false);
+    try {
+      const sha = await f.work.commit('Unreachable meanwhile', { allowEmpty: true });
+      await postPushWebhook(`${base}/webhook`, SECRET, { after: sha });
+      await waitFor(async () => (await fetch(`${base}/healthz`)).status === 503, {
+        description: 'health turns 503',
+        timeoutMs: 10_000,
+      });
+      expect(daemon.status().lastError?.code).toBe('GIT_UNREACHABLE');
+      expect(await (await fetch(`${base}/metrics`)).text()).toContain(
+        'cairn_syncer_errors_total{code="GIT_UNREACHABLE"}',
+      );
+    } finally {
+      f.git.setAvailable(true);
+    }
+    await f.work.push(f.repoUrl);
+    await waitFor(async () => (await headCommit()) === (await f.work.head()), {
+      description: 'caught up after the git server returned',
+      timeoutMs: 20_000,
+    });
+    await waitFor(() => daemon.status().ready, { description: 'ready again', timeoutMs: 5000 });
+  });
+
+  it('keeps one writer among replicas; a standby takes over when the leader stops', async () => {
+    const a = await startDaemon('replica-a');
+    await waitFor(() => a.daemon.status().role === 'leader', { description: 'a leads', timeoutMs: 15_000 });
+    const b = await startDaemon('replica-b');
+    await waitFor(() => b.daemon.status().role === 'standby', {
+      description: 'b stands by',
+      timeoutMs: 15_000,
+    });
+    expect((await fetch(`${b.base}/healthz`)).status).toBe(200);
+    await a.daemon.close();
+    await waitFor(() => b.daemon.status().role === 'leader', {
+      description: 'b takes over',
+      timeoutMs: 5000,
+    });
+    const sha = await commitAndPush(
+      { 'services/recommender/config/after-failover.yaml': 'ok: true\n' },
+      'After failover',
+    );
+    await postPushWebhook(`${b.base}/webhook`, SECRET, { after: sha });
+    await waitFor(async () => (await headCommit()) === sha, { description: 'b mirrors', timeoutMs: 10_000 });
+  });
+
+  it('takes over within the session timeout when the leader process is killed', async () => {
+    const leader = spawnCairn([
+      'sync',
+      '--watch',
+      '--repo',
+      f.repoUrl,
+      '--zk',
+      f.zk.connectString,
+      '--session-timeout',
+      '2s',
+      '--poll',
+      '1h',
+      '--replica-id',
+      'killed-leader',
+      '--cache-dir',
+      await mkdtemp(join(tmpdir(), 'cairn-killed-')),
+    ]);
+    try {
+      await waitFor(async () => (await f.session.children('/cairn/syncers')).children.length === 1, {
+        description: 'the child joins the election',
+        timeoutMs: 15_000,
+      });
+      const b = await startDaemon('replica-b');
+      await waitFor(() => b.daemon.status().role === 'standby', {
+        description: 'b stands by',
+        timeoutMs: 10_000,
+      });
+      leader.kill('SIGKILL');
+      const killedAt = Date.now();
+      await waitFor(() => b.daemon.status().role === 'leader', {
+        description: 'b takes over',
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      });
+      // Session timeout 2 s; the server notices expiry on its next tick.
+      expect(Date.now() - killedAt).toBeLessThan(4000);
+    } finally {
+      leader.kill('SIGKILL');
+    }
+  });
+});

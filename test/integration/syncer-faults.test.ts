@@ -1,0 +1,200 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZkError, ZkLayout, ZkSession } from '../../core/index.js';
+import { openGitSource } from '../../syncer/git/index.js';
+import { decodeHeadRecord } from '../../syncer/index.js';
+import { Mirror } from '../../syncer/mirror.js';
+import { ensureLayout } from '../../syncer/zk/bootstrap.js';
+import { readInventory } from '../../syncer/zk/read-inventory.js';
+import { fourLetterWord, startEnsemble, waitFor, type ZooKeeperEnsemble } from '../harness/index.js';
+import { spawnCairn } from '../support/cairn-process.js';
+import { quietLogger, readable, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+
+/** A commit that needs many transactions: `count` files of about 1 KB in every environment. */
+function largeChange(count: number, tag: string): Record<string, string> {
+  return Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [
+      `services/search-api/config/synonyms/${String(i).padStart(4, '0')}.txt`,
+      `${tag} ${i}\n${'s'.repeat(1000)}\n`,
+    ]),
+  );
+}
+
+/** Deterministic "random" kill points, so a failing run can be reproduced. */
+function* transactionCounts(seed: number, min: number, max: number): Generator<number> {
+  let state = seed;
+  for (;;) {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    yield min + (state % (max - min));
+  }
+}
+
+/** The last zxid the server applied, from its `srvr` answer. */
+async function serverZxid(port: number): Promise<bigint> {
+  const answer = await fourLetterWord(port, 'srvr');
+  const hex = /Zxid: 0x([0-9a-f]+)/.exec(answer)?.[1];
+  if (!hex) throw new Error(`no Zxid in srvr answer: ${answer}`);
+  return BigInt(`0x${hex}`);
+}
+
+/** Retries a sync through transient failures (lost connection, timeouts), as the daemon does. */
+async function syncUntilDone(mirror: Mirror, deadlineMs = 60_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const outcome = await mirror.sync();
+      if (outcome.kind === 'refused') throw outcome.error;
+      return;
+    } catch (error) {
+      if (!(error instanceof ZkError && error.transient) || Date.now() > deadline) throw error;
+    }
+  }
+}
+
+describe('syncer faults against a standalone ZooKeeper', () => {
+  let f: SyncerFixture;
+  beforeAll(async () => {
+    f = await startSyncerFixture();
+    await syncUntilDone(f.newMirror());
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('ends exact after being killed (SIGKILL) at random points of large syncs', async () => {
+    const args = [
+      'sync',
+      '--once',
+      '--repo',
+      f.repoUrl,
+      '--zk',
+      f.zk.connectString,
+      '--cache-dir',
+      f.cacheDir,
+      '--session-timeout',
+      '1s',
+    ];
+    // A kill point is a number of ZooKeeper transactions after the commit's first staged write:
+    // every write bumps the server's zxid. Each round pushes a new commit of a different size, so a
+    // later run must also undo what an abandoned one staged.
+    const killAfter = transactionCounts(20261123, 0, 6);
+    const firstFile = f.layout.configFile('search-api', 'dev', 'synonyms/0000.txt');
+    const before = decodeHeadRecord('/cairn/head', (await f.session.get('/cairn/head')).data).commit;
+    const heads = new Set<string>();
+    const commits: string[] = [];
+    for (const [round, count] of [1500, 1100, 1700, 900].entries()) {
+      await f.work.git('rm', '-r', '-q', '--ignore-unmatch', 'services/search-api/config/synonyms');
+      await f.work.write(largeChange(count, `round-${round}`));
+      commits.push(await f.work.commit(`Round ${round}: ${count} synonym files`));
+      await f.work.push(f.repoUrl);
+      const child = spawnCairn(args);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const staged = async () =>
+        (await f.session.get(firstFile).catch(() => ({ data: Buffer.alloc(0) }))).data
+          .toString()
+          .startsWith(`round-${round} `);
+      await waitFor(async () => (await staged()) || child.exitCode !== null, {
+        description: `round ${round} staging`,
+        timeoutMs: 30_000,
+        intervalMs: 2,
+      });
+      const start = await serverZxid(f.zk.port);
+      const transactions = BigInt(killAfter.next().value as number);
+      await waitFor(
+        async () => (await serverZxid(f.zk.port)) >= start + transactions || child.exitCode !== null,
+        {
+          description: `${transactions} transactions into round ${round}`,
+          timeoutMs: 30_000,
+          intervalMs: 2,
+        },
+      );
+      child.kill('SIGKILL');
+      await exited;
+      heads.add(decodeHeadRecord('/cairn/head', (await f.session.get('/cairn/head')).data).commit);
+    }
+    // /head only ever names whole commits that were pushed.
+    for (const head of heads) expect([before, ...commits]).toContain(head);
+    const final = spawnCairn(args);
+    const code = await new Promise((resolve) => final.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(decodeHeadRecord('/cairn/head', (await f.session.get('/cairn/head')).data).commit).toBe(
+      commits.at(-1),
+    );
+    expect(readable(await f.actualInventory())).toEqual(readable(await f.expectedInventory()));
+  });
+
+  it('ends exact when ZooKeeper restarts in the middle of a sync', async () => {
+    const files = largeChange(1500, 'restarted');
+    await f.work.write(files);
+    await f.work.commit('Rewrite 1,500 synonym files');
+    await f.work.push(f.repoUrl);
+    const mirror = f.newMirror();
+    const probe = await ZkSession.connect({ connectString: f.zk.connectString });
+    const first = f.layout.configFile('search-api', 'dev', 'synonyms/0000.txt');
+    const sync = mirror.sync().then(
+      () => 'finished',
+      (error: unknown) => error,
+    );
+    // Stop the server once the first staged batch has landed.
+    await waitFor(async () => (await probe.get(first)).data.toString().startsWith('restarted'), {
+      description: 'staging started',
+      timeoutMs: 20_000,
+      intervalMs: 5,
+    });
+    await f.zk.stop();
+    await probe.close();
+    const outcome = await sync;
+    await f.zk.restart();
+    if (outcome !== 'finished') expect(outcome).toBeInstanceOf(ZkError);
+    await syncUntilDone(mirror);
+    expect(readable(await f.actualInventory())).toEqual(readable(await f.expectedInventory()));
+  });
+});
+
+describe('syncer faults against a 3-node ensemble', () => {
+  let ensemble: ZooKeeperEnsemble;
+  let f: SyncerFixture;
+  let session: ZkSession;
+  let cacheDir: string;
+  beforeAll(async () => {
+    ensemble = await startEnsemble(3);
+    f = await startSyncerFixture();
+    session = await ZkSession.connect({ connectString: ensemble.connectString, sessionTimeoutMs: 6000 });
+    cacheDir = await mkdtemp(join(tmpdir(), 'cairn-ensemble-cache-'));
+  });
+  afterAll(async () => {
+    await session?.close();
+    await f?.close();
+    await ensemble?.close();
+    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  it('ends exact when the ensemble leader is killed in the middle of a sync', async () => {
+    const layout = new ZkLayout('/cairn');
+    await ensureLayout(session, layout);
+    const source = openGitSource({ url: f.repoUrl, branch: 'main', cacheDir });
+    const mirror = new Mirror({ session, layout, source, logger: quietLogger });
+    await syncUntilDone(mirror);
+    await f.work.write(largeChange(1500, 'ensemble'));
+    const target = await f.work.commit('Add 1,500 synonym files');
+    await f.work.push(f.repoUrl);
+
+    const leader = await ensemble.leader();
+    const sync = mirror.sync().catch((error: unknown) => error);
+    await waitFor(
+      async () =>
+        (await session.exists(layout.configFile('search-api', 'dev', 'synonyms/0000.txt'))) !== undefined,
+      { description: 'staging started', timeoutMs: 20_000, intervalMs: 5 },
+    );
+    await leader.kill();
+    await sync;
+    await syncUntilDone(mirror);
+    const newLeader = await ensemble.leader();
+    expect(newLeader.id).not.toBe(leader.id);
+    expect(decodeHeadRecord('/cairn/head', (await session.get('/cairn/head')).data).commit).toBe(target);
+    expect(readable(await readInventory(session, layout))).toEqual(readable(await f.expectedInventory()));
+    source.close();
+  });
+});
