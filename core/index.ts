@@ -10,13 +10,13 @@ export type {
   LoadedConfigRepo,
   ManifestChecker,
   ManifestKind,
-  ParseCache,
   Release,
   RepoLimits,
+  RepoModelCache,
   Service,
   ServiceEnvironment,
 } from './config-repo.js';
-export { createParseCache, loadConfigRepo } from './config-repo.js';
+export { createRepoModelCache, loadConfigRepo } from './config-repo.js';
 export { contentId } from './content-id.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, hasErrors, START_OF_FILE } from './diagnostic.js';

@@ -17,31 +17,43 @@ const EMPTY = new Uint8Array(0);
 
 export function inventoryOf(repo: ConfigRepo, layout: ZkLayout): ZkInventory {
   const inventory = new Map<string, Uint8Array>();
+  for (const service of repo.services.values()) {
+    for (const [path, data] of serviceInventory(service, layout)) inventory.set(path, data);
+  }
+  return inventory;
+}
+
+/** Per Service object and root: a model cache keeps unchanged services' objects from load to load. */
+const serviceInventories = new WeakMap<Service, { root: string; entries: Map<string, Uint8Array> }>();
+
+function serviceInventory(service: Service, layout: ZkLayout): Map<string, Uint8Array> {
+  const cached = serviceInventories.get(service);
+  if (cached && cached.root === layout.root) return cached.entries;
+  const inventory = new Map<string, Uint8Array>();
   const folder = (path: string) => {
     if (!inventory.has(path)) inventory.set(path, EMPTY);
   };
-  for (const service of repo.services.values()) {
-    inventory.set(layout.service(service.name), json(serviceRecord(service)));
-    folder(layout.configService(service.name));
-    for (const [env, files] of service.files) {
-      const envPath = layout.configEnv(service.name, env);
-      const index: Record<string, string> = {};
-      for (const file of files.values()) {
-        const filePath = layout.configFile(service.name, env, file.path);
-        // Folders of nested files become empty znodes between the environment node and the file.
-        for (let i = filePath.indexOf('/', envPath.length + 1); i !== -1; i = filePath.indexOf('/', i + 1)) {
-          folder(filePath.slice(0, i));
-        }
-        inventory.set(filePath, file.bytes);
-        index[file.path] = contentId(file.bytes);
+  inventory.set(layout.service(service.name), json(serviceRecord(service)));
+  folder(layout.configService(service.name));
+  for (const [env, files] of service.files) {
+    const envPath = layout.configEnv(service.name, env);
+    const index: Record<string, string> = {};
+    for (const file of files.values()) {
+      const filePath = layout.configFile(service.name, env, file.path);
+      // Folders of nested files become empty znodes between the environment node and the file.
+      for (let i = filePath.indexOf('/', envPath.length + 1); i !== -1; i = filePath.indexOf('/', i + 1)) {
+        folder(filePath.slice(0, i));
       }
-      inventory.set(envPath, json({ files: index } satisfies EnvironmentIndex));
+      inventory.set(filePath, file.bytes);
+      index[file.path] = contentId(file.bytes);
     }
-    if (service.releases.size > 0) folder(layout.releaseService(service.name));
-    for (const release of service.releases.values()) {
-      inventory.set(layout.release(service.name, release.env), json(release.manifest));
-    }
+    inventory.set(envPath, json({ files: index } satisfies EnvironmentIndex));
   }
+  if (service.releases.size > 0) folder(layout.releaseService(service.name));
+  for (const release of service.releases.values()) {
+    inventory.set(layout.release(service.name, release.env), json(release.manifest));
+  }
+  serviceInventories.set(service, { root: layout.root, entries: inventory });
   return inventory;
 }
 

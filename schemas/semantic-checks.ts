@@ -1,7 +1,6 @@
 import picomatch from 'picomatch';
 import {
   type ConfigRepo,
-  classifyPath,
   type Diagnostic,
   diagnostic,
   type ParsedDocument,
@@ -18,16 +17,9 @@ import {
  */
 export function checkSemantics(repo: ConfigRepo, paths: readonly string[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  // A service whose manifest has errors is not in the model but still exists: refer to it freely.
-  const declaredServices = new Set(
-    paths.flatMap((path) => {
-      const place = classifyPath(path);
-      return place.kind === 'service' ? [place.service] : [];
-    }),
-  );
   for (const service of repo.services.values()) {
     checkHosts(repo, service, out);
-    checkDependencies(repo, service, declaredServices, out);
+    checkDependencies(repo, service, out);
     for (const release of service.releases.values()) checkReleaseStrategy(repo, service, release, out);
   }
   if (repo.policy) checkPolicy(repo, paths, out);
@@ -63,16 +55,12 @@ function checkHosts(repo: ConfigRepo, service: Service, out: Diagnostic[]): void
   }
 }
 
-function checkDependencies(
-  repo: ConfigRepo,
-  service: Service,
-  declaredServices: ReadonlySet<string>,
-  out: Diagnostic[],
-): void {
+function checkDependencies(repo: ConfigRepo, service: Service, out: Diagnostic[]): void {
   const dependsOn = service.manifest.dependsOn ?? [];
   const file = serviceManifestPath(service.name);
   dependsOn.forEach((name, index) => {
-    if (declaredServices.has(name)) return;
+    // A service whose manifest has errors is not in the model but still exists: refer to it freely.
+    if (repo.serviceNames.has(name)) return;
     out.push(
       diagnostic(
         file,

@@ -4,6 +4,7 @@ import {
   type Diagnostic,
   diagnostic,
   loadConfigRepo,
+  type RepoModelCache,
   type RepoTree,
   readRepoDir,
   START_OF_FILE,
@@ -22,8 +23,8 @@ export interface RepoValidation {
  * Validates a config repository tree: syntax of every file, schemas of the manifests, the layout,
  * and the semantic checks across files. Never throws for anything in the tree.
  */
-export function validateRepo(tree: RepoTree): RepoValidation {
-  const { repo, diagnostics } = loadConfigRepo(tree, checkManifest);
+export function validateRepo(tree: RepoTree, options: { cache?: RepoModelCache } = {}): RepoValidation {
+  const { repo, diagnostics } = loadConfigRepo(tree, checkManifest, options.cache);
   const all = [...diagnostics, ...checkSemantics(repo, [...tree.keys()])];
   return { repo, diagnostics: all.sort(compareDiagnostics) };
 }

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import {
-  createParseCache,
+  createRepoModelCache,
   diffInventories,
   inventoryOf,
   isEmptyDiff,
-  type ParseCache,
+  type RepoModelCache,
   ZkError,
   type ZkInventory,
   type ZkLayout,
@@ -28,9 +28,18 @@ export type SyncOutcome =
       readonly transactions: number;
       readonly staged: boolean;
       readonly operations: number;
+      /** Where the time went, in milliseconds. */
+      readonly timings: SyncTimings;
     }
   | { readonly kind: 'up-to-date'; readonly commit: string }
   | { readonly kind: 'refused'; readonly error: CommitRefusedError };
+
+export interface SyncTimings {
+  readonly fetchMs: number;
+  readonly readTreeMs: number;
+  readonly validateMs: number;
+  readonly writeMs: number;
+}
 
 export interface MirrorOptions {
   readonly session: ZkSession;
@@ -58,7 +67,7 @@ interface WrittenState {
  */
 export class Mirror {
   private readonly options: MirrorOptions;
-  private readonly parseCache: ParseCache = createParseCache();
+  private readonly modelCache: RepoModelCache = createRepoModelCache();
   private written: WrittenState | undefined;
   private lastSnapshot: TreeSnapshot | undefined;
   private refused: CommitRefusedError | undefined;
@@ -74,12 +83,13 @@ export class Mirror {
 
   /** Fetches the branch and mirrors its head. */
   async sync(): Promise<SyncOutcome> {
+    const started = performance.now();
     const target = await this.options.source.fetchHead();
-    return this.syncTo(target);
+    return this.syncTo(target, performance.now() - started);
   }
 
   /** Mirrors `target`, a commit already fetched. */
-  async syncTo(target: string): Promise<SyncOutcome> {
+  async syncTo(target: string, fetchMs = 0): Promise<SyncOutcome> {
     const { session, layout, source, logger } = this.options;
     const head = await this.readHead();
     if (this.refused?.commit === target) return { kind: 'refused', error: this.refused };
@@ -87,10 +97,13 @@ export class Mirror {
       return { kind: 'up-to-date', commit: target };
 
     const log = logger.child({ commit: target });
+    let mark = performance.now();
     const update = await source.readTree(target, this.lastSnapshot);
+    const readTreeMs = performance.now() - mark;
+    mark = performance.now();
     const previousSnapshot = this.lastSnapshot;
     this.lastSnapshot = update.snapshot;
-    const { diagnostics, repo } = validateRepo(update.snapshot.tree, { cache: this.parseCache });
+    const { diagnostics, repo } = validateRepo(update.snapshot.tree, { cache: this.modelCache });
     if (diagnostics.some((d) => d.severity === 'error')) {
       this.refused = new CommitRefusedError(target, diagnostics);
       log.error(
@@ -101,6 +114,8 @@ export class Mirror {
     }
 
     const to = inventoryOf(repo, layout);
+    const validateMs = performance.now() - mark;
+    mark = performance.now();
     const from =
       this.written && this.written.commit === head.record?.commit
         ? this.written.inventory
@@ -153,6 +168,7 @@ export class Mirror {
     });
     this.written = { commit: target, inventory: to };
     this.refused = undefined;
+    const timings: SyncTimings = { fetchMs, readTreeMs, validateMs, writeMs: performance.now() - mark };
     log.info(
       {
         previous: record.previous,
@@ -161,6 +177,7 @@ export class Mirror {
         removes: result.diff.removes.length,
         transactions: result.transactions,
         staged: result.staged,
+        timings,
       },
       'commit mirrored',
     );
@@ -176,6 +193,7 @@ export class Mirror {
       transactions: result.transactions,
       staged: result.staged,
       operations: result.operations,
+      timings,
     };
   }
 

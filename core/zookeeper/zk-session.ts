@@ -168,15 +168,13 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
     mode: ZkCreateMode = 'persistent',
   ): Promise<string> {
     return this.call('create', path, (done) => {
-      this.client.create(path, Buffer.from(data), CREATE_MODES[mode], (error, created) =>
-        done(error, created),
-      );
+      this.client.create(path, asBuffer(data), CREATE_MODES[mode], (error, created) => done(error, created));
     });
   }
 
   async set(path: string, data: Uint8Array, version = -1): Promise<ZkStat> {
     return this.call('setData', path, (done) => {
-      this.client.setData(path, Buffer.from(data), version, (error, stat) =>
+      this.client.setData(path, asBuffer(data), version, (error, stat) =>
         error ? done(error, undefined as never) : done(null, toStat(stat)),
       );
     });
@@ -207,13 +205,13 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
         case 'create':
           transaction.create(
             op.path,
-            Buffer.from(op.data ?? Buffer.alloc(0)),
+            asBuffer(op.data ?? EMPTY),
             OPEN_ACL,
             CREATE_MODES[op.mode ?? 'persistent'],
           );
           break;
         case 'set':
-          transaction.setData(op.path, Buffer.from(op.data), op.version ?? -1);
+          transaction.setData(op.path, asBuffer(op.data), op.version ?? -1);
           break;
         case 'remove':
           transaction.remove(op.path, op.version ?? -1);
@@ -315,6 +313,13 @@ function wrapWatcher(watcher: ZkWatcher): (event: zookeeper.Event) => void {
     const type = WATCH_EVENT_TYPES[event.getType()];
     if (type) watcher({ type, path: event.getPath() });
   };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A Buffer view of the bytes, without copying them: commits carry megabytes. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function toStat(stat: zookeeper.Stat): ZkStat {

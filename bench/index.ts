@@ -1,0 +1,17 @@
+import { type BenchTable, formatTable } from './table.js';
+
+/**
+ * `npm run bench`: runs every benchmark against real ZooKeeper servers and git, and prints one
+ * table each. Pass names to run some: `npm run bench -- syncer`.
+ */
+const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
+  syncer: async () => (await import('./syncer.bench.js')).run(),
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(BENCHES)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  process.stderr.write(`running ${name} benchmarks…\n`);
+  for (const table of await run()) process.stdout.write(`\n${formatTable(table)}`);
+}
+process.exit(0);

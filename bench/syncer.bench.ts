@@ -1,0 +1,216 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import zookeeper from 'node-zookeeper-client';
+import pino from 'pino';
+import { inventoryOf, readRepoDir, type ZkInventory, ZkLayout, ZkSession } from '../core/index.js';
+import { validateRepo } from '../schemas/index.js';
+import { openGitSource } from '../syncer/git/index.js';
+import { Mirror, type SyncTimings } from '../syncer/mirror.js';
+import { ensureLayout } from '../syncer/zk/bootstrap.js';
+import {
+  createBareRepo,
+  createWorkRepo,
+  startGitServer,
+  startZooKeeper,
+  type WorkRepo,
+} from '../test/harness/index.js';
+import { settingsYaml, writeGeneratedRepo } from './generated-repo.js';
+import { type BenchTable, percentile } from './table.js';
+
+const logger = pino({ level: 'silent' });
+const ONE_FILE_COMMITS = 15;
+
+/** The syncer table: initial mirror against a raw multi() baseline, and one-file commits on small and large repos. */
+export async function run(): Promise<BenchTable[]> {
+  const zk = await startZooKeeper();
+  const git = await startGitServer();
+  try {
+    const large = await measureRepo(zk.connectString, git, 10_000, '/bench-large');
+    const small = await measureRepo(zk.connectString, git, 100, '/bench-small');
+    const raw = await rawBaseline(zk.connectString, large.inventory, '/bench-raw');
+    const warmRatio = large.initialWarmMs / raw.ms;
+    const t = large.initialTimings;
+    const writeRatio = t.writeMs / raw.ms;
+    return [
+      {
+        title: 'Syncer: initial mirror of a generated 10,000-file repository',
+        columns: ['writer', 'znodes', 'time', 'files/s', 'vs raw multi()'],
+        rows: [
+          [
+            'raw node-zookeeper-client multi() batches',
+            raw.znodes,
+            ms(raw.ms),
+            Math.round((10_000 / raw.ms) * 1000),
+            '1.00x',
+          ],
+          [
+            'cairn sync: ZooKeeper write phase',
+            large.inventory.size,
+            ms(t.writeMs),
+            Math.round((10_000 / t.writeMs) * 1000),
+            `${writeRatio.toFixed(2)}x`,
+          ],
+          [
+            'cairn sync: whole sync, git clone cached',
+            large.inventory.size,
+            ms(large.initialWarmMs),
+            Math.round((10_000 / large.initialWarmMs) * 1000),
+            `${warmRatio.toFixed(2)}x`,
+          ],
+          [
+            'cairn sync: whole sync, first clone over HTTP',
+            large.inventory.size,
+            ms(large.initialColdMs),
+            Math.round((10_000 / large.initialColdMs) * 1000),
+            `${(large.initialColdMs / raw.ms).toFixed(2)}x`,
+          ],
+        ],
+        notes: [
+          `Whole sync, cached clone: fetch ${ms(t.fetchMs)}, read the tree ${ms(t.readTreeMs)}, parse and validate every file and build the inventory ${ms(t.validateMs)}, write ${ms(t.writeMs)}.`,
+          'Same znodes and bytes in both writers. The raw baseline only writes; the syncer also reads git and validates every file, which is what lets it refuse a bad commit.',
+          `Target: within 2x of the raw baseline. ZooKeeper write phase: ${writeRatio <= 2 ? 'met' : 'NOT met'}. Whole sync: ${warmRatio <= 2 ? 'met' : 'not met'}: parsing 10,000 YAML files alone takes longer than the raw write, once per syncer start; later commits are incremental (next table).`,
+        ],
+      },
+      {
+        title: `Syncer: one-file commit, push to ZooKeeper (median and p90 of ${ONE_FILE_COMMITS} commits)`,
+        columns: ['repository', 'median', 'p90', 'ratio to 100 files'],
+        rows: [
+          ['100 files', ms(small.oneFileMedianMs), ms(small.oneFileP90Ms), '1.00x'],
+          [
+            '10,000 files',
+            ms(large.oneFileMedianMs),
+            ms(large.oneFileP90Ms),
+            `${(large.oneFileMedianMs / small.oneFileMedianMs).toFixed(2)}x`,
+          ],
+        ],
+        notes: [
+          'Timed from the end of `git push` to /head naming the commit: fetch over HTTP, tree diff, validation, one multi().',
+          `Targets: under 100 ms on 10,000 files (${large.oneFileMedianMs < 100 ? 'met' : 'NOT met'}); ratio under 1.5 (${large.oneFileMedianMs / small.oneFileMedianMs < 1.5 ? 'met' : 'NOT met'}).`,
+        ],
+      },
+    ];
+  } finally {
+    await git.close();
+    await zk.close();
+  }
+}
+
+interface RepoMeasurements {
+  readonly inventory: ZkInventory;
+  readonly initialColdMs: number;
+  readonly initialWarmMs: number;
+  readonly initialTimings: SyncTimings;
+  readonly oneFileMedianMs: number;
+  readonly oneFileP90Ms: number;
+}
+
+async function measureRepo(
+  connectString: string,
+  git: Awaited<ReturnType<typeof startGitServer>>,
+  fileCount: number,
+  root: string,
+): Promise<RepoMeasurements> {
+  const url = await createBareRepo(git, `generated-${fileCount}`);
+  const work = await createWorkRepo();
+  await writeGeneratedRepo(work, fileCount);
+  await work.commit(`Generate ${fileCount} files`);
+  await work.push(url);
+  const session = await ZkSession.connect({ connectString });
+  const cacheDir = await mkdtemp(join(tmpdir(), 'cairn-bench-'));
+  try {
+    // Cold: first clone and first mirror.
+    const coldLayout = new ZkLayout(`${root}-cold`);
+    await ensureLayout(session, coldLayout);
+    const coldSource = openGitSource({ url, branch: 'main', cacheDir });
+    let started = performance.now();
+    await new Mirror({ session, layout: coldLayout, source: coldSource, logger }).sync();
+    const initialColdMs = performance.now() - started;
+
+    // Warm: the clone is cached; mirror into an empty root.
+    const layout = new ZkLayout(root);
+    await ensureLayout(session, layout);
+    const source = openGitSource({ url, branch: 'main', cacheDir });
+    const mirror = new Mirror({ session, layout, source, logger });
+    started = performance.now();
+    const initial = await mirror.sync();
+    const initialWarmMs = performance.now() - started;
+    if (initial.kind !== 'mirrored')
+      throw new Error(`the generated repository was not mirrored: ${initial.kind}`);
+
+    const samples: number[] = [];
+    for (let i = 1; i <= ONE_FILE_COMMITS; i++) {
+      const file = (i * 37) % fileCount;
+      const service = Math.floor(file / 100);
+      const path = `services/svc-${String(service).padStart(3, '0')}/config/module-${String(Math.floor((file % 100) / 10)).padStart(2, '0')}/settings-${file % 100}.yaml`;
+      await work.write({ [path]: settingsYaml(service, file % 100, i) });
+      await work.commit(`Revision ${i}`);
+      await work.push(url);
+      started = performance.now();
+      const outcome = await mirror.sync();
+      samples.push(performance.now() - started);
+      if (outcome.kind !== 'mirrored') throw new Error(`commit ${i} was not mirrored: ${outcome.kind}`);
+    }
+    coldSource.close();
+    source.close();
+    return {
+      inventory: await inventoryFor(work, layout),
+      initialColdMs,
+      initialWarmMs,
+      initialTimings: initial.timings,
+      oneFileMedianMs: percentile(samples, 50),
+      oneFileP90Ms: percentile(samples, 90),
+    };
+  } finally {
+    await session.close();
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+}
+
+async function inventoryFor(work: WorkRepo, layout: ZkLayout): Promise<ZkInventory> {
+  const { tree } = await readRepoDir(work.dir);
+  return inventoryOf(validateRepo(tree).repo, layout);
+}
+
+/** The same znodes and bytes written with node-zookeeper-client's multi() directly, in ~900 KB batches. */
+async function rawBaseline(
+  connectString: string,
+  inventory: ZkInventory,
+  root: string,
+): Promise<{ ms: number; znodes: number }> {
+  const client = zookeeper.createClient(connectString);
+  await new Promise<void>((resolve) => {
+    client.once('connected', () => resolve());
+    client.connect();
+  });
+  const call = <T>(fn: (cb: (error: Error | null, value?: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value as T))));
+  const entries = [...inventory]
+    .map(([path, data]) => [path.replace(/^\/bench-large/, root), data] as const)
+    .sort(([a], [b]) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
+  await call((cb) => client.mkdirp(`${root}/config`, (error) => cb(error as Error | null)));
+  await call((cb) => client.mkdirp(`${root}/services`, (error) => cb(error as Error | null)));
+  const started = performance.now();
+  let batch = client.transaction();
+  let size = 0;
+  let count = 0;
+  for (const [path, data] of entries) {
+    if (size + path.length + data.length + 64 > 900 * 1024) {
+      const full = batch;
+      await call((cb) => full.commit((error) => cb(error as Error | null)));
+      batch = client.transaction();
+      size = 0;
+    }
+    batch.create(path, Buffer.from(data));
+    size += path.length + data.length + 64;
+    count++;
+  }
+  await call((cb) => batch.commit((error) => cb(error as Error | null)));
+  const ms = performance.now() - started;
+  client.close();
+  return { ms, znodes: count };
+}
+
+function ms(value: number): string {
+  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ms`;
+}
