@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createRepoModelCache, inventoryOf, ZkLayout } from '../core/index.js';
+import { exampleTree, text, withChanges } from '../test/support/example-repo.js';
+import { validateRepo } from './validate-repo.js';
+
+const layout = new ZkLayout('/cairn');
+
+/** Edits that touch every kind of input a cached service depends on. */
+const EDITS: ((tree: Map<string, Uint8Array>) => Record<string, string | null>)[] = [
+  () => ({ 'services/recommender/config/application.yaml': 'server: { port: 1 }\n' }),
+  () => ({ 'services/recommender/config/@prod/application.yaml': 'server: { port: 2 }\n' }),
+  () => ({ 'services/recommender/config/@prod/application.yaml': null }),
+  () => ({ 'services/search-api/config/new.json': '{"a": 1}\n' }),
+  () => ({ 'services/search-api/config/new.json': '{"a": }\n' }),
+  (tree) => ({
+    'cairn.yaml': text(tree, 'cairn.yaml').replace('maxFileBytes: 524288', 'maxFileBytes: 4000'),
+  }),
+  (tree) => ({ 'cairn.yaml': text(tree, 'cairn.yaml').replace(/ {2}staging:\n(.*\n){4}/, '') }),
+  (tree) => ({
+    'services/edge-gateway/service.yaml': text(tree, 'services/edge-gateway/service.yaml').replace(
+      'dependsOn: [search-api, recommender]',
+      'dependsOn: [search-api]',
+    ),
+  }),
+  () => ({ 'services/nightly-reports/releases/prod.yaml': null }),
+  () => ({ 'services/nightly-reports/notes.txt': 'stray\n' }),
+];
+
+describe('the repository model cache', () => {
+  let base: Map<string, Uint8Array>;
+  beforeAll(async () => {
+    base = await exampleTree();
+  });
+
+  it('gives exactly what a load without cache gives, whatever the sequence of commits', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: EDITS.length - 1 }), { minLength: 1, maxLength: 8 }),
+        (sequence) => {
+          const cache = createRepoModelCache();
+          let tree = base;
+          validateRepo(tree, { cache });
+          for (const index of sequence) {
+            // Each commit starts from the example, as a revert would, so edits combine and undo.
+            tree = withChanges(
+              index % 3 === 0 ? base : tree,
+              (EDITS[index] as (t: Map<string, Uint8Array>) => Record<string, string | null>)(base),
+            );
+            const cached = validateRepo(tree, { cache });
+            const fresh = validateRepo(tree);
+            expect(cached.diagnostics).toEqual(fresh.diagnostics);
+            expect(new Map(inventoryOf(cached.repo, layout))).toEqual(
+              new Map(inventoryOf(fresh.repo, layout)),
+            );
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('keeps the Service object of a service whose files did not change', () => {
+    const cache = createRepoModelCache();
+    const first = validateRepo(base, { cache }).repo;
+    const second = validateRepo(
+      withChanges(base, { 'services/recommender/config/application.yaml': 'a: 1\n' }),
+      { cache },
+    ).repo;
+    expect(second.services.get('search-api')).toBe(first.services.get('search-api'));
+    expect(second.services.get('recommender')).not.toBe(first.services.get('recommender'));
+  });
+});
