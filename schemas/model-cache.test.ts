@@ -14,9 +14,9 @@ const EDITS: ((tree: Map<string, Uint8Array>) => Record<string, string | null>)[
   () => ({ 'services/search-api/config/new.json': '{"a": 1}\n' }),
   () => ({ 'services/search-api/config/new.json': '{"a": }\n' }),
   (tree) => ({
-    'cairn.yaml': text(tree, 'cairn.yaml').replace('maxFileBytes: 524288', 'maxFileBytes: 4000'),
+    'cairn.yaml': text(tree, 'cairn.yaml').replace('maxFileBytes: 524288', 'maxFileBytes: 1000'),
   }),
-  (tree) => ({ 'cairn.yaml': text(tree, 'cairn.yaml').replace(/ {2}staging:\n(.*\n){4}/, '') }),
+  (tree) => ({ 'cairn.yaml': text(tree, 'cairn.yaml').replace(/ {2}staging:\n(.*\n){3}/, '') }),
   (tree) => ({
     'services/edge-gateway/service.yaml': text(tree, 'services/edge-gateway/service.yaml').replace(
       'dependsOn: [search-api, recommender]',
