@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
+import { registerStart } from './commands/start.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
 import { type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
@@ -24,6 +25,7 @@ export async function runCli(
   const setExitCode = (code: number) => {
     exitCode = code;
   };
+  registerStart(program, io, setExitCode, stopSignal);
   registerValidate(program, io, setExitCode);
   registerSync(program, io, setExitCode, stopSignal);
 

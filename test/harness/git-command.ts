@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createTempDirSync } from './exit-cleanup.js';
-import { HarnessError } from './harness-error.js';
+import { createTempDirSync, LocalServerError } from '../../local/index.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -68,7 +67,7 @@ export function isolatedGitEnv(extra: Record<string, string> = {}): NodeJS.Proce
 
 /**
  * Runs the git CLI in `cwd` and resolves with its stdout, trimmed. A failure rejects with a
- * `HarnessError` (GIT_COMMAND_FAILED) whose message holds the command and git's own explanation.
+ * `LocalServerError` (GIT_COMMAND_FAILED) whose message holds the command and git's own explanation.
  */
 export async function runGit(
   cwd: string,
@@ -87,7 +86,7 @@ export async function runGit(
     const failure = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
     // A string code means git never ran (its exit codes are numbers); ENOENT is git or `cwd` missing.
     if (typeof failure.code === 'string') {
-      throw new HarnessError(
+      throw new LocalServerError(
         'GIT_NOT_FOUND',
         `git could not be started in ${cwd} (${failure.code}): check that the directory exists and that git is installed (scripts/install-system-deps.sh installs it).`,
         { cause: error },
@@ -95,7 +94,7 @@ export async function runGit(
     }
     // git prints some refusals ("nothing to commit") on stdout.
     const explanation = (failure.stderr?.trim() || failure.stdout?.trim()) ?? failure.message;
-    throw new HarnessError(
+    throw new LocalServerError(
       'GIT_COMMAND_FAILED',
       `git ${args.join(' ')} failed in ${cwd} (exit code ${String(failure.code)}): ${explanation}`,
       { cause: error },

@@ -1,6 +1,6 @@
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
-import { createTempDir } from './exit-cleanup.js';
+import { createTempDir } from '../../local/index.js';
 import { DEFAULT_IDENTITY, runGit } from './git-command.js';
 import type { GitServer } from './git-server.js';
 

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalServerError } from '../../local/index.js';
 import { createBareRepo, createWorkRepo, type WorkRepo } from './git-repo.js';
 import { type GitServer, startGitServer } from './git-server.js';
-import { HarnessError } from './harness-error.js';
 
 describe('the git smart-HTTP server', () => {
   let server: GitServer;
@@ -106,7 +106,7 @@ describe('the git smart-HTTP server', () => {
       () => undefined,
       (error: unknown) => error,
     );
-    expect(failure).toBeInstanceOf(HarnessError);
+    expect(failure).toBeInstanceOf(LocalServerError);
     expect(failure).toMatchObject({ code: 'GIT_COMMAND_FAILED' });
     expect((failure as Error).message).toMatch(/503/);
     expect(server.requests()).toBeGreaterThan(before);

@@ -2,9 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { createTempDir, killOnExit, removeTempDir } from './exit-cleanup.js';
+import { createTempDir, killOnExit, LocalServerError, removeTempDir } from '../../local/index.js';
 import { isolatedGitEnv, runGit } from './git-command.js';
-import { HarnessError } from './harness-error.js';
 
 /** A git smart-HTTP server: the real `git http-backend` behind a Node HTTP server on a loopback port. */
 export interface GitServer {
@@ -29,7 +28,7 @@ const MAX_CGI_HEADER_BYTES = 64 * 1024;
 export async function startGitServer(): Promise<GitServer> {
   const backend = join(await runGit(process.cwd(), ['--exec-path']), 'git-http-backend');
   if (!existsSync(backend)) {
-    throw new HarnessError(
+    throw new LocalServerError(
       'GIT_NOT_FOUND',
       `${backend} is missing: install git (scripts/install-system-deps.sh does).`,
     );

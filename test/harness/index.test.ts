@@ -4,7 +4,7 @@ import * as harness from './index.js';
 // The harness's public surface is a contract with every test that uses it: change it on purpose.
 it('exports exactly the harness API', () => {
   expect(Object.keys(harness).sort()).toEqual([
-    'HarnessError',
+    'LocalServerError',
     'createBareRepo',
     'createWorkRepo',
     'fourLetterWord',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HarnessError } from './harness-error.js';
+import { LocalServerError } from './local-server-error.js';
 import { waitFor } from './wait-for.js';
 
 describe('waitFor', () => {
@@ -26,7 +26,7 @@ describe('waitFor', () => {
       () => undefined,
       (error: unknown) => error,
     );
-    expect(failure).toBeInstanceOf(HarnessError);
+    expect(failure).toBeInstanceOf(LocalServerError);
     expect(failure).toMatchObject({ code: 'WAIT_TIMEOUT' });
     expect((failure as Error).message).toMatch(
       /^Timed out after 30 ms waiting for the syncer to mirror commit abc123; .*connection refused$/,

@@ -6,7 +6,7 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { killOnExit } from './exit-cleanup.js';
-import { HarnessError } from './harness-error.js';
+import { LocalServerError } from './local-server-error.js';
 import { waitFor } from './wait-for.js';
 
 const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
@@ -21,7 +21,7 @@ const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
 const LOGGING_JARS = ['/usr/share/java/slf4j-log4j12.jar', '/usr/share/java/log4j-1.2.jar'];
 const INSTALL_HINT = 'run `bash scripts/install-system-deps.sh` (it installs the Debian package `zookeeper`)';
 
-/** Small and quick to start: tests start many servers on 2 cores, none holds much data. */
+/** Small and quick to start: tests start many servers on 2 cores, and none holds much data. */
 const JVM_FLAGS = [
   '-Xmx256m',
   '-XX:+UseSerialGC',
@@ -41,17 +41,17 @@ interface ZooKeeperLaunch {
 
 let launch: ZooKeeperLaunch | undefined;
 
-/** Throws a `HarnessError` that says how to install what is missing. */
+/** Throws a `LocalServerError` that says how to install what is missing. */
 export function zooKeeperLaunch(): ZooKeeperLaunch {
   if (launch) return launch;
   if (!existsSync(ZOOKEEPER_JAR)) {
-    throw new HarnessError(
+    throw new LocalServerError(
       'ZOOKEEPER_NOT_INSTALLED',
       `ZooKeeper is not installed (${ZOOKEEPER_JAR} is missing): ${INSTALL_HINT}.`,
     );
   }
   const java = findOnPath('java');
-  if (!java) throw new HarnessError('JAVA_NOT_FOUND', `No \`java\` on PATH: ${INSTALL_HINT}.`);
+  if (!java) throw new LocalServerError('JAVA_NOT_FOUND', `No \`java\` on PATH: ${INSTALL_HINT}.`);
   const classpath = [ZOOKEEPER_JAR, ...LOGGING_JARS.filter((jar) => existsSync(jar))].join(delimiter);
   // setpriv asks the kernel to SIGKILL the JVM when this process dies, however it dies: the `exit`
   // hook in exit-cleanup.ts cannot run when a test runner SIGKILLs its worker. It execs java, so
@@ -223,7 +223,7 @@ export class ZooKeeperProcess {
         resolve();
         void logTail(logPath).then((tail) => {
           died.abort(
-            new HarnessError(
+            new LocalServerError(
               'ZOOKEEPER_EXITED',
               `ZooKeeper ${label} (port ${clientPort}) ${outcome} before it was ${readiness}. Log: ${logPath}\n${tail}`,
             ),
@@ -244,8 +244,8 @@ export class ZooKeeperProcess {
         signal: died.signal,
       });
     } catch (error) {
-      if (error instanceof HarnessError && error.code === 'WAIT_TIMEOUT') {
-        throw new HarnessError(
+      if (error instanceof LocalServerError && error.code === 'WAIT_TIMEOUT') {
+        throw new LocalServerError(
           'ZOOKEEPER_START_TIMEOUT',
           `${error.message}. Log: ${logPath}\n${await logTail(logPath)}`,
           {

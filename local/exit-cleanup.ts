@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * What must not outlive the test process: JVMs and other children, and temp directories.
+ * What must not outlive this process: JVMs and other children, and temp directories.
  *
  * A test that fails before its `afterAll`, or a runner that tears a worker down, would otherwise
  * leave ZooKeeper JVMs holding ports and memory on a 2-core machine until someone notices. The state
@@ -17,7 +17,7 @@ interface ExitCleanupState {
   readonly tempDirs: Set<string>;
 }
 
-const stateKey = Symbol.for('cairn.test.harness.exit-cleanup');
+const stateKey = Symbol.for('cairn.local.exit-cleanup');
 
 function state(): ExitCleanupState {
   const holder = globalThis as typeof globalThis & { [stateKey]?: ExitCleanupState };
@@ -51,13 +51,13 @@ function cleanUpNow({ children, tempDirs }: ExitCleanupState): void {
       // A just-killed JVM may still be writing for a moment: retry on ENOTEMPTY and friends.
       rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     } catch (error) {
-      process.stderr.write(`cairn test harness: could not remove ${dir}: ${String(error)}\n`);
+      process.stderr.write(`cairn: could not remove ${dir}: ${String(error)}\n`);
     }
   }
   tempDirs.clear();
 }
 
-/** Kills `child` when the test process exits, unless it has exited by then. */
+/** Kills `child` when this process exits, unless it has exited by then. */
 export function killOnExit(child: ChildProcess): void {
   const { children } = state();
   children.add(child);

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { HarnessError } from './harness-error.js';
+import { LocalServerError } from './local-server-error.js';
 
 export interface WaitForOptions {
   /** What is awaited, in words: it is the whole of the timeout message, so make it specific. */
@@ -40,7 +40,7 @@ export async function waitFor<T>(
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
       const detail = lastError instanceof Error ? `; last attempt failed with: ${lastError.message}` : '';
-      throw new HarnessError(
+      throw new LocalServerError(
         'WAIT_TIMEOUT',
         `Timed out after ${timeoutMs} ms waiting for ${description}${detail}`,
         lastError === undefined ? undefined : { cause: lastError },

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client, Stat } from 'node-zookeeper-client';
 import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HarnessError } from './harness-error.js';
+import { LocalServerError } from './local-server-error.js';
 import { waitFor } from './wait-for.js';
 import {
   fourLetterWord,
@@ -156,9 +156,9 @@ describe('a ZooKeeper server that cannot start', () => {
       () => undefined,
       (error: unknown) => error,
     );
-    expect(failure).toBeInstanceOf(HarnessError);
+    expect(failure).toBeInstanceOf(LocalServerError);
     expect(failure).toMatchObject({ code: 'ZOOKEEPER_EXITED' });
-    const message = (failure as HarnessError).message;
+    const message = (failure as LocalServerError).message;
     expect(message).toMatch(/exited with code [1-9]/);
     expect(message).toMatch(/minSessionTimeout/);
     const logPath = /Log: (\S+)/.exec(message)?.[1];
@@ -245,7 +245,7 @@ describe('a 3-member ZooKeeper ensemble', () => {
 });
 
 describe('a test process that dies', () => {
-  const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const projectRoot = fileURLToPath(new URL('..', import.meta.url));
   const harness = new URL('./zookeeper.ts', import.meta.url).href;
 
   /** Starts a server from another Node process, as a test worker would, and reports its port and data dir. */

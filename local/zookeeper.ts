@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTempDir, removeTempDir } from './exit-cleanup.js';
 import { findFreePorts } from './free-ports.js';
-import { HarnessError } from './harness-error.js';
+import { LocalServerError } from './local-server-error.js';
 import { waitFor } from './wait-for.js';
 import {
   type ServerState,
@@ -110,7 +110,7 @@ function baseConfig(
 
 /**
  * Starts a standalone ZooKeeper server and resolves once it serves clients. Rejects with a
- * `HarnessError` that names the log file when the JVM cannot start.
+ * `LocalServerError` that names the log file when the JVM cannot start.
  */
 export async function startZooKeeper(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
   zooKeeperLaunch();
@@ -172,8 +172,8 @@ class StandaloneServer implements ZooKeeperServer {
 
   async restart(): Promise<void> {
     if (this.#closing)
-      throw new HarnessError(
-        'HARNESS_CLOSED',
+      throw new LocalServerError(
+        'SERVER_CLOSED',
         `ZooKeeper server ${this.connectString} is closed; start a new one`,
       );
     await this.#jvm.stop();
@@ -188,7 +188,7 @@ class StandaloneServer implements ZooKeeperServer {
 
 /**
  * Starts an ensemble of `size` members (default 3) and resolves once every member serves, one of
- * them as leader. Rejects with a `HarnessError` naming the members' log files when it cannot.
+ * them as leader. Rejects with a `LocalServerError` naming the members' log files when it cannot.
  */
 export async function startEnsemble(
   size = 3,
@@ -334,7 +334,7 @@ class Ensemble implements ZooKeeperEnsemble {
         .map((member, index) => `member ${member.id}: ${last[index] ?? 'not polled'}`)
         .join(', ');
       const logs = this.members.map((member) => member.jvm.options.logPath).join(', ');
-      throw new HarnessError(
+      throw new LocalServerError(
         'ZOOKEEPER_NO_QUORUM',
         `${error instanceof Error ? error.message : String(error)}. Last seen: ${seen}. Logs: ${logs}`,
         { cause: error },
@@ -383,8 +383,8 @@ class Member implements EnsembleMember {
 
   async restart(): Promise<void> {
     if (this.#ensemble.closed)
-      throw new HarnessError(
-        'HARNESS_CLOSED',
+      throw new LocalServerError(
+        'SERVER_CLOSED',
         `ZooKeeper ensemble ${this.#ensemble.connectString} is closed; start a new one`,
       );
     await this.jvm.stop();

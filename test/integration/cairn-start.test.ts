@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ZkSession } from '../../core/index.js';
+import { decodeHeadRecord } from '../../syncer/index.js';
+import { waitFor } from '../harness/index.js';
+import { spawnCairn } from '../support/cairn-process.js';
+
+const git = promisify(execFile);
+
+describe('cairn start', () => {
+  it('runs a ZooKeeper, a repository and a syncer that mirrors each commit, and cleans up on SIGTERM', async () => {
+    const child = spawnCairn(['start']);
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => stdout.includes('press Ctrl-C to stop'), {
+        description: 'cairn start is up',
+        timeoutMs: 60_000,
+      });
+      const connectString = /zookeeper {3}(\S+)/.exec(stdout)?.[1] as string;
+      const repo = /repository {2}(\S+)/.exec(stdout)?.[1] as string;
+      const mirrored = /mirrored ([0-9a-f]{40}) into \/cairn/.exec(stdout)?.[1];
+      expect(mirrored).toMatch(/^[0-9a-f]{40}$/);
+
+      const session = await ZkSession.connect({ connectString });
+      try {
+        const head = async () =>
+          decodeHeadRecord('/cairn/head', (await session.get('/cairn/head')).data).commit;
+        expect(await head()).toBe(mirrored);
+        expect(
+          (await session.get('/cairn/config/recommender/prod/application.yaml')).data.toString(),
+        ).toContain('maxConcurrentRequests');
+
+        // Editing and committing in the printed repository publishes the change, without a webhook.
+        await writeFile(join(repo, 'services/recommender/config/rules/new-rule.yaml'), 'boost: 2\n');
+        const env = {
+          ...process.env,
+          GIT_AUTHOR_NAME: 'A',
+          GIT_AUTHOR_EMAIL: 'a@example.com',
+          GIT_COMMITTER_NAME: 'A',
+          GIT_COMMITTER_EMAIL: 'a@example.com',
+        };
+        await git('git', ['-C', repo, 'add', '-A'], { env });
+        await git('git', ['-C', repo, 'commit', '-q', '-m', 'Add a rule'], { env });
+        const committed = (await git('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
+        await waitFor(async () => (await head()) === committed, {
+          description: 'the new commit mirrored by polling',
+          timeoutMs: 20_000,
+        });
+      } finally {
+        await session.close();
+      }
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(existsSync(repo)).toBe(false);
+      await expect(ZkSession.connect({ connectString, connectTimeoutMs: 500 })).rejects.toMatchObject({
+        code: 'TIMEOUT',
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
