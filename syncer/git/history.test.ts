@@ -1,33 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBareRepo, createWorkRepo, type GitServer, startGitServer } from '../../test/harness/index.js';
-import { CommitNotFoundError, type GitSource, openGitSource } from './index.js';
+import { describe, expect, it } from 'vitest';
+import { useGitSources } from './git-source-fixture.js';
+import { CommitNotFoundError } from './index.js';
 
 describe('the history of the tracked branch', () => {
-  let server: GitServer;
-  let cacheRoot: string;
-  const sources: GitSource[] = [];
-
-  beforeAll(async () => {
-    server = await startGitServer();
-    cacheRoot = await mkdtemp(join(tmpdir(), 'cairn-git-cache-'));
-  });
-
-  afterAll(async () => {
-    for (const source of sources) source.close();
-    await server?.close();
-    await rm(cacheRoot, { recursive: true, force: true });
-  });
-
-  async function repository(name: string) {
-    const url = await createBareRepo(server, name);
-    const author = await createWorkRepo();
-    const source = openGitSource({ url, branch: 'main', cacheDir: join(cacheRoot, name) });
-    sources.push(source);
-    return { url, author, source };
-  }
+  const fixture = useGitSources();
+  const { repository } = fixture;
 
   it('describes a commit: tree, author, message, committer time, parents', async () => {
     const { url, author, source } = await repository('commit-info');

@@ -1,35 +1,16 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBareRepo, createWorkRepo, type GitServer, startGitServer } from '../../test/harness/index.js';
-import { BranchNotFoundError, type GitSource, GitUnreachableError, openGitSource } from './index.js';
+import { describe, expect, it } from 'vitest';
+import { createBareRepo, createWorkRepo } from '../../test/harness/index.js';
+import { useGitSources } from './git-source-fixture.js';
+import { BranchNotFoundError, GitUnreachableError } from './index.js';
 
 describe('a repository on this machine as the source', () => {
-  let server: GitServer;
-  let scratch: string;
-  const sources: GitSource[] = [];
-
-  beforeAll(async () => {
-    server = await startGitServer();
-    scratch = await mkdtemp(join(tmpdir(), 'cairn-git-local-'));
-  });
-
-  afterAll(async () => {
-    for (const source of sources) source.close();
-    await server?.close();
-    await rm(scratch, { recursive: true, force: true });
-  });
-
-  function open(url: string, branch = 'main'): { source: GitSource; cacheDir: string } {
-    const cacheDir = join(scratch, `cache-${sources.length}`);
-    const source = openGitSource({ url, branch, cacheDir });
-    sources.push(source);
-    return { source, cacheDir };
-  }
+  const fixture = useGitSources();
+  const { open } = fixture;
 
   it('reads a working copy in place, seeing each new commit without any copy', async () => {
     const author = await createWorkRepo();
@@ -80,12 +61,12 @@ describe('a repository on this machine as the source', () => {
   });
 
   it('reads a bare repository, also named by a file:// URL, with packed refs and objects', async () => {
-    const url = await createBareRepo(server, 'bare');
+    const url = await createBareRepo(fixture.server, 'bare');
     const author = await createWorkRepo();
     await author.write({ 'cairn.yaml': 'a: 1\n' });
     const head = await author.commit('First');
     await author.push(url);
-    const bareDir = join(server.root, 'bare.git');
+    const bareDir = join(fixture.server.root, 'bare.git');
     await author.git('--git-dir', bareDir, 'gc', '--quiet');
     expect(await readdir(join(bareDir, 'refs', 'heads'))).toEqual([]);
 
@@ -122,7 +103,7 @@ describe('a repository on this machine as the source', () => {
   });
 
   it('reports a directory that holds no repository as unreachable', async () => {
-    const { source } = open(join(scratch, 'nothing-here'));
+    const { source } = open(join(fixture.scratch, 'nothing-here'));
 
     await expect(source.fetchHead()).rejects.toBeInstanceOf(GitUnreachableError);
   });

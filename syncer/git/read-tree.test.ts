@@ -1,42 +1,14 @@
-import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createBareRepo,
-  createWorkRepo,
-  type GitServer,
-  startGitServer,
-  type WorkRepo,
-} from '../../test/harness/index.js';
-import { CommitNotFoundError, type GitSource, openGitSource, type TreeSnapshot } from './index.js';
+import { describe, expect, it } from 'vitest';
+import { useGitSources } from './git-source-fixture.js';
+import { CommitNotFoundError, type TreeSnapshot } from './index.js';
 
 const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 
 describe('reading the files of a commit', () => {
-  let server: GitServer;
-  let cacheRoot: string;
-  const sources: GitSource[] = [];
-
-  beforeAll(async () => {
-    server = await startGitServer();
-    cacheRoot = await mkdtemp(join(tmpdir(), 'cairn-git-cache-'));
-  });
-
-  afterAll(async () => {
-    for (const source of sources) source.close();
-    await server?.close();
-    await rm(cacheRoot, { recursive: true, force: true });
-  });
-
-  /** A fresh repository on the server, its working copy, and a source fetching it. */
-  async function repository(name: string): Promise<{ url: string; author: WorkRepo; source: GitSource }> {
-    const url = await createBareRepo(server, name);
-    const author = await createWorkRepo();
-    const source = openGitSource({ url, branch: 'main', cacheDir: join(cacheRoot, name) });
-    sources.push(source);
-    return { url, author, source };
-  }
+  const fixture = useGitSources();
+  const { repository } = fixture;
 
   it('returns every regular file with its exact bytes, in path order', async () => {
     const { url, author, source } = await repository('contents');
