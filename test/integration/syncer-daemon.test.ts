@@ -234,4 +234,47 @@ describe('the syncer daemon', () => {
       leader.kill('SIGKILL');
     }
   });
+
+  it('hands leadership over at once on SIGTERM, without waiting for the session timeout', async () => {
+    const leader = spawnCairn([
+      'sync',
+      '--watch',
+      '--repo',
+      f.repoUrl,
+      '--zk',
+      f.zk.connectString,
+      '--session-timeout',
+      '20s',
+      '--poll',
+      '1h',
+      '--replica-id',
+      'graceful-leader',
+      '--cache-dir',
+      await mkdtemp(join(tmpdir(), 'cairn-graceful-')),
+    ]);
+    const exited = new Promise<number | null>((resolve) => leader.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(async () => (await f.session.children('/cairn/syncers')).children.length === 1, {
+        description: 'the child joins the election',
+        timeoutMs: 15_000,
+      });
+      const b = await startDaemon('replica-b');
+      await waitFor(() => b.daemon.status().role === 'standby', {
+        description: 'b stands by',
+        timeoutMs: 10_000,
+      });
+      leader.kill('SIGTERM');
+      const stoppedAt = Date.now();
+      expect(await exited).toBe(0);
+      await waitFor(() => b.daemon.status().role === 'leader', {
+        description: 'b takes over',
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      });
+      // Far below the 20 s session timeout: the leader removed its election node on the way out.
+      expect(Date.now() - stoppedAt).toBeLessThan(5000);
+    } finally {
+      leader.kill('SIGKILL');
+    }
+  });
 });

@@ -93,11 +93,29 @@ describe('the mirror of a branch in ZooKeeper', () => {
     const files = (await f.work.git('ls-files', 'services/nightly-reports')).split('\n');
     await pushAndSync('Retire nightly-reports', Object.fromEntries(files.map((path) => [path, null])));
     await expectExact();
-    const actual = await f.actualInventory();
-    expect([...actual.keys()].filter((p) => p.includes('nightly-reports'))).toEqual([]);
-    // Bring it back, then drop its dev environment only.
-    await pushAndSync('Restore nightly-reports', { 'services/nightly-reports/service.yaml': `${service}\n` });
+    expect([...(await f.actualInventory()).keys()].filter((p) => p.includes('nightly-reports'))).toEqual([]);
+    // Bring it back with all its files, then drop its dev environment only.
+    const restored = Object.fromEntries(
+      await Promise.all(
+        files.map(async (path) => [path, `${await f.work.git('show', `HEAD~1:${path}`)}\n`] as const),
+      ),
+    );
+    await pushAndSync('Restore nightly-reports', restored);
     await expectExact();
+    expect((await f.actualInventory()).has('/cairn/config/nightly-reports/dev/reports.ini')).toBe(true);
+    const withoutDev = service.replace(
+      / {2}dev:\n {4}hosts:\n {6}- host: reports-dev-01\.dc1\.northwind\.internal\n/,
+      '',
+    );
+    expect(withoutDev).not.toBe(service);
+    await pushAndSync('Stop running nightly-reports in dev', {
+      'services/nightly-reports/service.yaml': `${withoutDev}\n`,
+      'services/nightly-reports/config/@dev/reports.ini': null,
+    });
+    await expectExact();
+    const actual = await f.actualInventory();
+    expect([...actual.keys()].filter((p) => p.startsWith('/cairn/config/nightly-reports/dev'))).toEqual([]);
+    expect(actual.has('/cairn/config/nightly-reports/prod/reports.ini')).toBe(true);
   });
 
   it('refuses a commit that fails validation, keeps the last good state, and mirrors the next good one', async () => {
