@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
+import { registerBot } from './commands/bot.js';
 import { registerStart } from './commands/start.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
@@ -25,6 +26,7 @@ export async function runCli(
   const setExitCode = (code: number) => {
     exitCode = code;
   };
+  registerBot(program, io, setExitCode, stopSignal);
   registerStart(program, io, setExitCode, stopSignal);
   registerValidate(program, io, setExitCode);
   registerSync(program, io, setExitCode, stopSignal);

@@ -1,0 +1,81 @@
+import type { TreeListing } from './github.js';
+
+/**
+ * Git objects the bot has already fetched, shared by every event an app instance handles. A blob's id
+ * is the hash of its content, so a cached blob is correct for any repository whose tree lists that id:
+ * unchanged files between a pull request's base and head, or between two pushes, are fetched once.
+ * Lookups in flight are shared too, so concurrent handlers of one event never fetch the same object
+ * twice. Blobs are bounded by total bytes, tree listings by count; the least recently used go first.
+ */
+export class GitObjectCache {
+  private readonly blobs = new Map<string, Promise<Uint8Array>>();
+  private readonly blobSizes = new Map<string, number>();
+  private blobBytes = 0;
+  private readonly trees = new Map<string, Promise<TreeListing>>();
+
+  constructor(
+    private readonly maxBlobBytes: number,
+    private readonly maxTrees = 32,
+  ) {}
+
+  blob(sha: string, fetch: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const cached = this.blobs.get(sha);
+    if (cached) {
+      this.blobs.delete(sha);
+      this.blobs.set(sha, cached);
+      return cached;
+    }
+    const pending = fetch().then(
+      (bytes) => {
+        this.admitBlob(sha, bytes.length);
+        return bytes;
+      },
+      (error: unknown) => {
+        // A failed fetch must not poison the cache: the next event tries again.
+        this.blobs.delete(sha);
+        throw error;
+      },
+    );
+    this.blobs.set(sha, pending);
+    return pending;
+  }
+
+  /** Listings are keyed by repository too: a commit id alone does not say which repository asked. */
+  tree(key: string, fetch: () => Promise<TreeListing>): Promise<TreeListing> {
+    const cached = this.trees.get(key);
+    if (cached) {
+      this.trees.delete(key);
+      this.trees.set(key, cached);
+      return cached;
+    }
+    const pending = fetch().catch((error: unknown) => {
+      this.trees.delete(key);
+      throw error;
+    });
+    this.trees.set(key, pending);
+    while (this.trees.size > this.maxTrees) {
+      const oldest = this.trees.keys().next().value as string;
+      this.trees.delete(oldest);
+    }
+    return pending;
+  }
+
+  private admitBlob(sha: string, size: number): void {
+    if (!this.blobs.has(sha)) return;
+    if (size > this.maxBlobBytes) {
+      this.blobs.delete(sha);
+      return;
+    }
+    this.blobSizes.set(sha, size);
+    this.blobBytes += size;
+    for (const oldest of this.blobs.keys()) {
+      if (this.blobBytes <= this.maxBlobBytes) break;
+      const oldestSize = this.blobSizes.get(oldest);
+      // Still in flight: its size is unknown and it is about to be used; keep it.
+      if (oldestSize === undefined) continue;
+      this.blobs.delete(oldest);
+      this.blobSizes.delete(oldest);
+      this.blobBytes -= oldestSize;
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { expect, it } from 'vitest';
+import * as bot from './index.js';
+
+// The bot's public surface is a contract: change it on purpose.
+it('exports exactly the bot API', () => {
+  expect(Object.keys(bot).sort()).toEqual([
+    'APPROVALS_CHECK',
+    'APPROVAL_RECORD_CHECK',
+    'APPROVAL_RECORD_FORMAT',
+    'BlobMismatchError',
+    'DEFAULT_BOT_SETTINGS',
+    'DEFAULT_NOTES_REF',
+    'GitHub',
+    'GitHubError',
+    'InvalidSettingsError',
+    'PLAN_MARKER',
+    'RepoReader',
+    'TreeTruncatedError',
+    'VALIDATE_CHECK',
+    'applicableRules',
+    'buildApprovalRecord',
+    'buildPlan',
+    'cairnApp',
+    'createCairnApp',
+    'evaluatePolicy',
+    'readBotSettings',
+    'renderPlanComment',
+    'serializeApprovalRecord',
+    'tallyReviews',
+  ]);
+});

@@ -1,0 +1,11 @@
+/** The names GitHub shows for the bot's checks; branch protection rules refer to them. */
+export const VALIDATE_CHECK = 'cairn / validate';
+export const APPROVALS_CHECK = 'cairn / approvals';
+/** On the merge commit: what the approvals were when the pull request merged. */
+export const APPROVAL_RECORD_CHECK = 'cairn / approval record';
+
+/** Hidden marker that identifies the bot's sticky plan comment among a pull request's comments. */
+export const PLAN_MARKER = '<!-- cairn:plan -->';
+
+/** Where approval records live as git notes; `git fetch origin refs/notes/cairn-approvals:…` reads them. */
+export const DEFAULT_NOTES_REF = 'refs/notes/cairn-approvals';

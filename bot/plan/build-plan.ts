@@ -1,0 +1,98 @@
+import {
+  type ConfigRepo,
+  diffConfigRepos,
+  diffInventories,
+  type Environment,
+  type FileChange,
+  inventoryOf,
+  type ReleaseChange,
+  ZkLayout,
+} from '../../core/index.js';
+import { type Rollout, rolloutOf } from './rollout.js';
+
+/** Effective files that change in one service and environment. */
+export interface EnvironmentChanges {
+  readonly service: string;
+  readonly env: string;
+  /** How the environment follows the repository: it goes live on merge, or with a release tag. */
+  readonly tracks: Environment['tracks'] | undefined;
+  readonly files: readonly FileChange[];
+}
+
+/** A release manifest change, and the deployment it starts. */
+export interface DeploymentPlan {
+  readonly service: string;
+  readonly env: string;
+  readonly change: ReleaseChange;
+  readonly tracks: Environment['tracks'] | undefined;
+  /** Where and how the new version rolls out; absent when the manifest is removed. */
+  readonly rollout?: Rollout;
+  readonly hostCount: number;
+}
+
+export interface ZnodeCounts {
+  readonly creates: number;
+  readonly updates: number;
+  readonly removes: number;
+}
+
+/** What merging a pull request changes in ZooKeeper, in the terms people review. */
+export interface Plan {
+  readonly environments: readonly EnvironmentChanges[];
+  readonly deployments: readonly DeploymentPlan[];
+  readonly servicesAdded: readonly string[];
+  readonly servicesRemoved: readonly string[];
+  readonly znodes: ZnodeCounts;
+}
+
+/**
+ * The plan from the model at the base commit to the model at the head: the same inventory difference
+ * the syncer applies, grouped by service and environment, with each release change's rollout.
+ */
+export function buildPlan(base: ConfigRepo | undefined, head: ConfigRepo): Plan {
+  const diff = diffConfigRepos(base, head);
+  const groups = new Map<string, FileChange[]>();
+  for (const change of diff.files) {
+    const key = `${change.service}\u0000${change.env}`;
+    const list = groups.get(key) ?? [];
+    list.push(change);
+    groups.set(key, list);
+  }
+  const environments = [...groups.values()].map((files): EnvironmentChanges => {
+    const { service, env } = files[0] as FileChange;
+    return {
+      service,
+      env,
+      tracks: (head.environments.get(env) ?? base?.environments.get(env))?.tracks,
+      files,
+    };
+  });
+
+  const deployments = diff.releases.map((change): DeploymentPlan => {
+    const tracks = (head.environments.get(change.env) ?? base?.environments.get(change.env))?.tracks;
+    const hosts = head.services.get(change.service)?.environments.get(change.env)?.hosts ?? [];
+    return {
+      service: change.service,
+      env: change.env,
+      change,
+      tracks,
+      hostCount: hosts.length,
+      ...(change.after ? { rollout: rolloutOf(change.after.manifest.strategy, hosts) } : {}),
+    };
+  });
+
+  const layout = new ZkLayout();
+  const empty = new Map<string, Uint8Array>();
+  const znodes = diffInventories(base ? inventoryOf(base, layout) : empty, inventoryOf(head, layout));
+  return {
+    environments,
+    deployments,
+    servicesAdded: diff.servicesAdded,
+    servicesRemoved: diff.servicesRemoved,
+    znodes: {
+      creates: znodes.creates.length,
+      updates: znodes.updates.length,
+      removes: znodes.removes.length,
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigRepo, RepoTree } from '../../core/index.js';
+import { validateRepo } from '../../schemas/index.js';
+import { exampleRepoFiles } from '../../test/bot-e2e/test-app.js';
+import { PLAN_MARKER } from '../names.js';
+import { buildPlan } from './build-plan.js';
+import { renderPlanComment } from './render.js';
+
+const HEAD = 'a'.repeat(40);
+const BASE = 'b'.repeat(40);
+let base: RepoTree;
+let baseRepo: ConfigRepo;
+
+beforeAll(async () => {
+  base = await exampleRepoFiles();
+  baseRepo = validateRepo(base).repo;
+});
+
+function planFor(changes: Record<string, string | null>) {
+  const head = new Map(base);
+  for (const [path, content] of Object.entries(changes)) {
+    if (content === null) head.delete(path);
+    else head.set(path, Buffer.from(content));
+  }
+  const validation = validateRepo(head);
+  expect(validation.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return buildPlan(baseRepo, validation.repo);
+}
+
+const render = (changes: Record<string, string | null>, limit?: number) =>
+  renderPlanComment(
+    { headSha: HEAD, baseSha: BASE, baseRef: 'main', headErrors: 0, baseErrors: 0, plan: planFor(changes) },
+    limit,
+  );
+
+describe('the plan comment', () => {
+  it('says so when nothing changes in ZooKeeper', () => {
+    expect(render({ 'README.md': '# docs\n' })).toBe(
+      `${PLAN_MARKER}\n### Cairn plan\n\n**No changes.** Merging \`aaaaaaa\` into \`main\` changes nothing in ZooKeeper.`,
+    );
+  });
+
+  it('shows a base file change in every environment that sees it', () => {
+    const body = render({ 'services/recommender/config/rules/blocklist.yaml': 'titles: []\n' });
+    for (const env of ['dev', 'staging', 'prod']) expect(body).toContain(`#### \`recommender\` · \`${env}\``);
+    expect(body).toContain('live once on `main`');
+    // The diff is shown once; the other environments name where it is.
+    expect(body.match(/```diff/g)).toHaveLength(1);
+    expect(body).toContain('**~ `rules/blocklist.yaml`** changed — the same change as in `dev`');
+    expect(body).toMatch(/znodes: 0 created, [1-9]\d* updated, 0 deleted/);
+  });
+
+  it('shows a removed release manifest without starting a deployment', () => {
+    const body = render({ 'services/search-api/releases/dev.yaml': null });
+    expect(body).toContain('release manifest removed (was `v5.9.0-SNAPSHOT.212`). No deployment starts');
+    expect(body).toContain('0 deployments to start');
+  });
+
+  it('stays within the limit: diffs go first, then whole files, with a note', () => {
+    const changes: Record<string, string> = {};
+    for (let i = 0; i < 400; i++)
+      changes[`services/search-api/config/generated/f${i}.txt`] = `line ${i}\n`.repeat(30);
+    const body = render(changes, 20_000);
+    expect(body.length).toBeLessThanOrEqual(20_000);
+    expect(body).toContain('more file changes: too many for one comment');
+    expect(body.endsWith('reaches ZooKeeper._')).toBe(true);
+  });
+
+  it('explains why there is no plan for an invalid head', () => {
+    const body = renderPlanComment({
+      headSha: HEAD,
+      baseSha: BASE,
+      baseRef: 'main',
+      headErrors: 3,
+      baseErrors: 0,
+      fork: 'x/y',
+    });
+    expect(body).toContain('From the fork `x/y`');
+    expect(body).toContain('it has 3 errors');
+  });
+});

@@ -1,0 +1,112 @@
+import type { PullRequest } from '../github.js';
+import type { PolicyEvaluation } from '../policy/evaluate.js';
+
+/** Identifies the record's shape, so readers (the syncer, auditors' scripts) can check what they parse. */
+export const APPROVAL_RECORD_FORMAT = 'cairn/approval-record/v1';
+
+export interface RecordedApproval {
+  readonly login: string;
+  /** The head commit the approval was given on: the merged head, or the record would not list it. */
+  readonly approvedSha: string;
+  readonly submittedAt: string;
+}
+
+export interface RecordedRule {
+  readonly rule: string;
+  readonly satisfied: boolean;
+  /** Distinct approvers who counted for any requirement of the rule. */
+  readonly satisfiedBy: readonly RecordedApproval[];
+}
+
+/**
+ * Who approved a merged pull request, under which rules, and which commit they saw: attached to the
+ * merge commit as a git note so the syncer and anyone with git can read it. `satisfied: false` records
+ * a merge that went in without the approvals the policy asks for (an administrator's override).
+ */
+export interface ApprovalRecord {
+  readonly format: typeof APPROVAL_RECORD_FORMAT;
+  readonly repository: string;
+  readonly pr: number;
+  readonly mergeCommit: string;
+  readonly headSha: string;
+  readonly baseRef: string;
+  /** The commit whose policy.yaml the approvals were judged by. */
+  readonly policyCommit: string;
+  readonly mergedBy: string | null;
+  readonly satisfied: boolean;
+  readonly rules: readonly RecordedRule[];
+  readonly recordedAt: string;
+}
+
+export function buildApprovalRecord(input: {
+  readonly repository: string;
+  readonly pr: PullRequest;
+  readonly mergeCommit: string;
+  readonly evaluation: PolicyEvaluation;
+  readonly recordedAt: string;
+}): ApprovalRecord {
+  const { pr, evaluation } = input;
+  return {
+    format: APPROVAL_RECORD_FORMAT,
+    repository: input.repository,
+    pr: pr.number,
+    mergeCommit: input.mergeCommit,
+    headSha: pr.headSha,
+    baseRef: pr.baseRef,
+    policyCommit: pr.baseSha,
+    mergedBy: pr.mergedBy ?? null,
+    satisfied: evaluation.satisfied,
+    rules: evaluation.rules.map((rule) => {
+      const byLogin = new Map<string, RecordedApproval>();
+      for (const requirement of rule.requirements) {
+        for (const approval of requirement.approvedBy) {
+          const key = approval.login.toLowerCase();
+          if (!byLogin.has(key)) {
+            byLogin.set(key, {
+              login: approval.login,
+              approvedSha: approval.approvedSha,
+              submittedAt: approval.submittedAt,
+            });
+          }
+        }
+      }
+      return { rule: rule.rule, satisfied: rule.satisfied, satisfiedBy: [...byLogin.values()] };
+    }),
+    recordedAt: input.recordedAt,
+  };
+}
+
+/** The note's content: pretty JSON with a final newline, readable with `git notes show`. */
+export function serializeApprovalRecord(record: ApprovalRecord): string {
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+/** The record as the merge commit's check shows it. */
+export function renderApprovalRecord(record: ApprovalRecord, notesRef: string): string {
+  const lines = [
+    record.satisfied
+      ? `Pull request #${record.pr} merged with every approval \`policy.yaml\` asks for.`
+      : `⚠️ Pull request #${record.pr} merged **without** the approvals \`policy.yaml\` asks for${record.mergedBy ? ` (merged by @${record.mergedBy})` : ''}.`,
+    '',
+    `Head \`${record.headSha.slice(0, 7)}\`, merge commit \`${record.mergeCommit.slice(0, 7)}\`, policy from \`${record.baseRef}\` at \`${record.policyCommit.slice(0, 7)}\`.`,
+  ];
+  if (record.rules.length > 0) {
+    lines.push('', '| rule | | approved by |', '| --- | --- | --- |');
+    for (const rule of record.rules) {
+      const who = rule.satisfiedBy.map(
+        (a) => `@${a.login} on \`${a.approvedSha.slice(0, 7)}\` at ${a.submittedAt}`,
+      );
+      lines.push(`| ${rule.rule} | ${rule.satisfied ? '✅' : '❌'} | ${who.join('<br>') || '—'} |`);
+    }
+  } else lines.push('', 'No rule of the policy applied to this change.');
+  lines.push(
+    '',
+    `The record is the git note on the merge commit under \`${notesRef}\`:`,
+    '',
+    '```sh',
+    `git fetch origin ${notesRef}:${notesRef}`,
+    `git notes --ref=${notesRef} show ${record.mergeCommit}`,
+    '```',
+  );
+  return lines.join('\n');
+}

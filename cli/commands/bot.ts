@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { run } from 'probot';
+import { cairnApp } from '../../bot/index.js';
+import { type CommandIo, EXIT_OK } from '../io.js';
+
+/**
+ * `cairn bot`: the GitHub App, with Probot's usual settings (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
+ * WEBHOOK_SECRET, PORT, from the environment or `.env`). Without them Probot serves its set-up page,
+ * which registers the app from bot/app.yml; see bot/README.md.
+ */
+export function registerBot(
+  program: Command,
+  io: CommandIo,
+  setExitCode: (code: number) => void,
+  stopSignal: () => Promise<void>,
+): void {
+  program
+    .command('bot')
+    .description(
+      'run the GitHub App that checks pull requests, plans and records approvals (see bot/README.md)',
+    )
+    .action(async () => {
+      const server = await run(cairnApp, { env: io.env });
+      await stopSignal();
+      await server.stop();
+      setExitCode(EXIT_OK);
+    });
+}

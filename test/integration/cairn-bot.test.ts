@@ -1,0 +1,47 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { findFreePorts } from '../../local/index.js';
+import { createAppCredentials } from '../github-emulator/index.js';
+import { waitFor } from '../harness/index.js';
+import { spawnCairn } from '../support/cairn-process.js';
+
+describe('cairn bot', () => {
+  it('serves the GitHub App: refuses a forged delivery, accepts a signed one, stops on SIGTERM', async () => {
+    const credentials = createAppCredentials();
+    const [port] = await findFreePorts(1);
+    const child = spawnCairn(['bot'], {
+      APP_ID: String(credentials.appId),
+      PRIVATE_KEY: credentials.privateKey,
+      WEBHOOK_SECRET: credentials.webhookSecret,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const url = `http://127.0.0.1:${port}/api/github/webhooks`;
+    const deliver = (signature: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'ping',
+          'x-github-delivery': `d-${signature.length}`,
+          'x-hub-signature-256': signature,
+        },
+        body: '{"zen":"Keep it logically awesome."}',
+      });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ping`).catch(() => undefined))?.ok, {
+        description: 'the app listens',
+        timeoutMs: 30_000,
+      });
+      expect((await deliver('sha256=forged')).status).toBe(400);
+      const signature = `sha256=${createHmac('sha256', credentials.webhookSecret).update('{"zen":"Keep it logically awesome."}').digest('hex')}`;
+      expect((await deliver(signature)).status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
