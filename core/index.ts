@@ -44,6 +44,8 @@ export type {
 export { DEFAULT_HISTORY_RETENTION, DEFAULT_MAX_FILE_BYTES } from './manifests.js';
 export { deepMerge, mergeOverlay } from './overlay.js';
 export { unsafePathReason } from './path-safety.js';
+export type { Rollout } from './release-rollout.js';
+export { batchSizeOf, rolloutOf } from './release-rollout.js';
 export type { RepoPath } from './repo-layout.js';
 export {
   classifyPath,

@@ -6,9 +6,10 @@ import {
   type FileChange,
   inventoryOf,
   type ReleaseChange,
+  type Rollout,
+  rolloutOf,
   ZkLayout,
 } from '../../core/index.js';
-import { type Rollout, rolloutOf } from './rollout.js';
 
 /** Effective files that change in one service and environment. */
 export interface EnvironmentChanges {

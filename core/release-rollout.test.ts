@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Host } from '../../core/index.js';
-import { batchSizeOf, rolloutOf } from './rollout.js';
+import type { Host } from './index.js';
+import { batchSizeOf, rolloutOf } from './release-rollout.js';
 
 const hosts = (n: number): Host[] =>
   Array.from({ length: n }, (_, i) => ({ host: `h${i + 1}`, weight: 100, labels: {} }));

@@ -1,4 +1,5 @@
-import type { Host, ReleaseStrategy } from '../../core/index.js';
+import type { Host } from './config-repo.js';
+import type { ReleaseStrategy } from './manifests.js';
 
 /** How a deployment would move through an environment's hosts: canary first, then batches. */
 export interface Rollout {
