@@ -8,6 +8,7 @@ export default defineConfig({
     // and keep the number of JVMs running at once within what a 2-core machine can carry.
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    reporters: ['default', './test/summary-reporter.ts'],
     pool: 'forks',
     maxWorkers: 2,
   },
