@@ -20,6 +20,24 @@ export interface HeadRecord {
   readonly changedCount?: number;
   /** True when `previous` is not an ancestor of `commit`: the branch was force-pushed. */
   readonly forced?: boolean;
+  /** The approval record the bot attached to the commit as a git note (refs/notes/cairn-approvals). */
+  readonly approvals?: unknown;
+}
+
+/** Where the bot records who approved a merge: a git note on the merge commit. */
+export const APPROVALS_NOTES_REF = 'refs/notes/cairn-approvals';
+/** Larger notes are not copied into `/head`, which every reader reads; git keeps them whole. */
+const MAX_APPROVALS_BYTES = 16 * 1024;
+
+/** The approval record of a note, as `/head` carries it: parsed JSON, or why it is left out. */
+export function approvalsFromNote(note: string): unknown {
+  if (Buffer.byteLength(note) > MAX_APPROVALS_BYTES)
+    return { omitted: `the note is over ${MAX_APPROVALS_BYTES} bytes: read it with git notes` };
+  try {
+    return JSON.parse(note);
+  } catch {
+    return { omitted: 'the note is not JSON' };
+  }
 }
 
 /** Keeps `/head` small whatever the commit: readers that need every path diff the indexes. */

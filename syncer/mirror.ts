@@ -14,7 +14,13 @@ import {
 import { validateRepo } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
 import type { GitSource, TreeSnapshot } from './git/index.js';
-import { decodeHeadRecord, encodeHeadRecord, type HeadRecord } from './head-record.js';
+import {
+  APPROVALS_NOTES_REF,
+  approvalsFromNote,
+  decodeHeadRecord,
+  encodeHeadRecord,
+  type HeadRecord,
+} from './head-record.js';
 import { trimHistory } from './zk/history.js';
 import { readInventory } from './zk/read-inventory.js';
 import { writeCommit } from './zk/write-commit.js';
@@ -33,6 +39,9 @@ export type SyncOutcome =
     }
   | { readonly kind: 'up-to-date'; readonly commit: string }
   | { readonly kind: 'refused'; readonly error: CommitRefusedError };
+
+/** How long after mirroring a commit the syncer still looks for its approval record. */
+const LATE_APPROVALS_WINDOW_MS = 10 * 60 * 1000;
 
 export interface SyncTimings {
   readonly fetchMs: number;
@@ -93,8 +102,10 @@ export class Mirror {
     const { session, layout, source, logger } = this.options;
     const head = await this.readHead();
     if (this.refused?.commit === target) return { kind: 'refused', error: this.refused };
-    if (head.record?.commit === target && this.written?.commit === target)
+    if (head.record?.commit === target && this.written?.commit === target) {
+      await this.addLateApprovals(head.record, head.version);
       return { kind: 'up-to-date', commit: target };
+    }
 
     const log = logger.child({ commit: target });
     let mark = performance.now();
@@ -127,6 +138,7 @@ export class Mirror {
     }
 
     const info = await source.commitInfo(target);
+    const approvals = await this.readApprovals(target);
     const forced = head.record ? !(await source.isAncestor(head.record.commit, target)) : false;
     if (forced)
       log.warn({ previous: head.record?.commit }, 'the branch was force-pushed: mirroring the new head');
@@ -142,6 +154,7 @@ export class Mirror {
         ? { changed: [...update.changed].sort() }
         : {}),
       ...(forced ? { forced } : {}),
+      ...(approvals !== undefined ? { approvals } : {}),
     };
     const history = Buffer.from(
       JSON.stringify({
@@ -195,6 +208,38 @@ export class Mirror {
       operations: result.operations,
       timings,
     };
+  }
+
+  /** The approval record of a commit, if the bot attached one; a failure to read it only loses it. */
+  private async readApprovals(commit: string): Promise<unknown> {
+    try {
+      const note = await this.options.source.readNote(APPROVALS_NOTES_REF, commit);
+      return note === undefined ? undefined : approvalsFromNote(note);
+    } catch (error) {
+      this.options.logger.warn({ err: error, commit }, 'could not read the approval record note');
+      return undefined;
+    }
+  }
+
+  /**
+   * The bot writes a merge's approval record when GitHub reports the merge, which may be after the
+   * syncer mirrored it: for a while after mirroring, look for the note and add it to `/head`.
+   */
+  private async addLateApprovals(record: HeadRecord, version: number | undefined): Promise<void> {
+    if (record.approvals !== undefined || version === undefined) return;
+    const now = this.options.now?.() ?? new Date();
+    if (now.getTime() - Date.parse(record.syncedAt) > LATE_APPROVALS_WINDOW_MS) return;
+    const approvals = await this.readApprovals(record.commit);
+    if (approvals === undefined) return;
+    const fence = this.options.fence?.();
+    const update: ZkOp = {
+      op: 'set',
+      path: this.options.layout.head(),
+      data: encodeHeadRecord({ ...record, approvals }),
+      version,
+    };
+    await this.options.session.multi(fence ? [fence, update] : [update]);
+    this.options.logger.info({ commit: record.commit }, 'approval record added to /head');
   }
 
   /** `/head` as it is: its record (if it holds a valid one) and its version (if it exists). */

@@ -8,6 +8,7 @@ import { fetchBranch, prepareFetchCache } from './fetch-branch.js';
 import { gitErrorCode } from './git-error-code.js';
 import { findLocalGitdir } from './local-repository.js';
 import type { ObjectStore } from './object-store.js';
+import { readNote } from './read-note.js';
 import { readTreeAt, type TreeSnapshot, type TreeUpdate } from './read-tree.js';
 import { type SourceLocation, sourceLocation } from './source-location.js';
 
@@ -42,6 +43,11 @@ export interface GitSource {
    * locally (e.g. force-pushed away). Used to detect force-pushes.
    */
   isAncestor(ancestor: string, commit: string): Promise<boolean>;
+  /**
+   * The note `notesRef` attaches to `commit` (for a remote repository, fetched anew each call), or
+   * undefined. Cairn's bot records a merge's approvals under refs/notes/cairn-approvals.
+   */
+  readNote(notesRef: string, commit: string): Promise<string | undefined>;
   /** Drops the object cache. The source stays usable, and builds a new cache when next used. */
   close(): void;
 }
@@ -87,6 +93,14 @@ class IsomorphicGitSource implements GitSource {
 
   async isAncestor(ancestor: string, commit: string): Promise<boolean> {
     return isAncestorOf(await this.#store(), ancestor, commit);
+  }
+
+  async readNote(notesRef: string, commit: string): Promise<string | undefined> {
+    const remote =
+      this.#location.kind === 'remote'
+        ? { url: this.#location.url, timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS }
+        : undefined;
+    return readNote(await this.#store(), remote, notesRef, commit);
   }
 
   close(): void {

@@ -143,6 +143,18 @@ describe('a repository on this machine as the source', () => {
       { numRuns: 40 },
     );
   });
+
+  it('reads git notes on commits in place, and says when there is none', async () => {
+    const author = await createWorkRepo();
+    await author.write({ 'cairn.yaml': 'a: 1\n' });
+    const annotated = await author.commit('Annotated');
+    await author.git('notes', '--ref', 'cairn-approvals', 'add', '-m', '{"pr":1}', annotated);
+    const { source } = open(author.dir);
+    expect(await source.readNote('refs/notes/cairn-approvals', annotated)).toBe('{"pr":1}\n');
+    const plain = await author.commit('Plain', { allowEmpty: true });
+    expect(await source.readNote('refs/notes/cairn-approvals', plain)).toBeUndefined();
+    expect(await source.readNote('refs/notes/no-such-notes', annotated)).toBeUndefined();
+  });
 });
 
 /** Drops the paths that cannot exist together with another: a file where another needs a folder. */

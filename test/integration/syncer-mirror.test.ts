@@ -168,6 +168,35 @@ describe('the mirror of a branch in ZooKeeper', () => {
     await expectExact();
   });
 
+  it('carries the approval record the bot attached as a git note into /head, even when it comes late', async () => {
+    const notesRefspec = 'refs/notes/cairn-approvals:refs/notes/cairn-approvals';
+    await f.work.write({ 'services/recommender/config/approved.yaml': 'a: 1\n' });
+    await f.work.commit('Merge pull request #7');
+    await f.work.git(
+      'notes',
+      '--ref',
+      'cairn-approvals',
+      'add',
+      '-m',
+      '{"pr":7,"rules":[{"rule":"owners","satisfied":true}]}',
+      'HEAD',
+    );
+    await f.work.push(f.repoUrl);
+    await f.work.push(f.repoUrl, notesRefspec);
+    expect((await mirror.sync()).kind).toBe('mirrored');
+    expect((await head()).approvals).toEqual({ pr: 7, rules: [{ rule: 'owners', satisfied: true }] });
+
+    // The bot records a merge when GitHub reports it, possibly after the syncer mirrored the commit.
+    const { commit } = await pushAndSync('Merge pull request #8', {
+      'services/recommender/config/approved.yaml': 'a: 2\n',
+    });
+    expect((await head()).approvals).toBeUndefined();
+    await f.work.git('notes', '--ref', 'cairn-approvals', 'add', '-m', '{"pr":8}', commit);
+    await f.work.push(f.repoUrl, notesRefspec);
+    expect(await mirror.sync()).toEqual({ kind: 'up-to-date', commit });
+    expect(await head()).toMatchObject({ commit, approvals: { pr: 8 } });
+  });
+
   it('resumes after a restart from what ZooKeeper holds, not from memory', async () => {
     // Someone edits ZooKeeper by hand; a new syncer process reconciles it back to git.
     await f.session.set(
