@@ -59,6 +59,8 @@ export {
 export type { RepoTree, SkippedEntry } from './repo-tree.js';
 export { readRepoDir } from './repo-tree.js';
 export { decodeText, LineIndex } from './source-text.js';
+export type { TagRef } from './tracked-environments.js';
+export { compareVersions, composeInventory, newestMatchingTag } from './tracked-environments.js';
 export type { EnvironmentIndex, InventoryDiff, ZkInventory } from './zk-inventory.js';
 export { diffInventories, inventoryOf, isEmptyDiff } from './zk-inventory.js';
 export { ZkLayout } from './zk-layout.js';

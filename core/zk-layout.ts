@@ -117,6 +117,19 @@ export class ZkLayout {
     return `${this.syncersDir()}/candidate-`;
   }
 
+  /**
+   * The service and environment a repository-mirror znode belongs to: environment nodes and what is
+   * below them in /config, and release nodes. Undefined for anything not specific to one environment.
+   */
+  environmentOf(path: string): { readonly service: string; readonly env: string } | undefined {
+    if (!path.startsWith(`${this.root}/`)) return undefined;
+    const parts = path.slice(this.root.length + 1).split('/');
+    const [area, service, env] = parts;
+    if (service === undefined || env === undefined) return undefined;
+    if (area === 'config' || (area === 'releases' && parts.length === 3)) return { service, env };
+    return undefined;
+  }
+
   /** Every ancestor of `path` below and including the root, outermost first (for creating parents). */
   ancestorsOf(path: string): string[] {
     if (!path.startsWith(`${this.root}/`))

@@ -13,6 +13,11 @@ export interface HeadRecord {
   readonly time: string;
   /** When the syncer finished writing it, ISO 8601. */
   readonly syncedAt: string;
+  /**
+   * The commit each environment serves: the branch head, or for an environment that tracks tags the
+   * newest matching tag (with its name). An environment that tracks tags and has none is absent.
+   */
+  readonly environments?: Readonly<Record<string, { readonly commit: string; readonly tag?: string }>>;
   /** The commit mirrored before this one, if any. */
   readonly previous?: string;
   /** Repository paths the commit changed relative to `previous` (at most MAX_CHANGED_PATHS of them). */

@@ -1,10 +1,15 @@
 import type { Logger } from 'pino';
 import {
+  type ConfigRepo,
+  composeInventory,
   createRepoModelCache,
+  type Diagnostic,
   diffInventories,
   inventoryOf,
   isEmptyDiff,
+  newestMatchingTag,
   type RepoModelCache,
+  type TagRef,
   ZkError,
   type ZkInventory,
   type ZkLayout,
@@ -45,8 +50,9 @@ const LATE_APPROVALS_WINDOW_MS = 10 * 60 * 1000;
 
 export interface SyncTimings {
   readonly fetchMs: number;
-  readonly readTreeMs: number;
-  readonly validateMs: number;
+  /** Reading the trees (only what changed), parsing and validating them. */
+  readonly readAndValidateMs: number;
+  /** Building the inventory, diffing it and writing the difference. */
   readonly writeMs: number;
 }
 
@@ -63,11 +69,26 @@ export interface MirrorOptions {
 interface WrittenState {
   readonly commit: string;
   readonly inventory: ZkInventory;
+  /** The tag patterns of the environments that track tags, and what matched each. */
+  readonly tracking: ReadonlyMap<string, { readonly pattern: string; readonly commit: string | undefined }>;
+}
+
+/** One commit being followed: the branch head, or the tag of an environment that tracks tags. */
+interface Lane {
+  snapshot?: TreeSnapshot;
+  readonly cache: RepoModelCache;
+}
+
+interface LoadedCommit {
+  readonly repo: ConfigRepo;
+  readonly changed: ReadonlySet<string>;
+  readonly previousCommit: string | undefined;
 }
 
 /**
  * Mirrors the tracked branch into ZooKeeper, one commit at a time, as a reconciler: it reads what
- * ZooKeeper says (`/head`), what git says (the branch head), and writes the difference.
+ * ZooKeeper says (`/head`), what git says (the branch head, and the newest matching tag of each
+ * environment that tracks tags), and writes the difference.
  *
  * What it remembers between calls only saves work: the last inventory it wrote is trusted only while
  * `/head` still names that commit; otherwise (a restart, a lost connection mid-write, another
@@ -76,10 +97,10 @@ interface WrittenState {
  */
 export class Mirror {
   private readonly options: MirrorOptions;
-  private readonly modelCache: RepoModelCache = createRepoModelCache();
+  /** Separate caches per lane, so the branch and a tag do not evict each other's work. */
+  private readonly lanes = new Map<string, Lane>();
   private written: WrittenState | undefined;
-  private lastSnapshot: TreeSnapshot | undefined;
-  private refused: CommitRefusedError | undefined;
+  private refused: { readonly key: string; readonly error: CommitRefusedError } | undefined;
 
   constructor(options: MirrorOptions) {
     this.options = options;
@@ -87,10 +108,10 @@ export class Mirror {
 
   /** The commit most recently refused, until a later commit mirrors. */
   get refusedCommit(): CommitRefusedError | undefined {
-    return this.refused;
+    return this.refused?.error;
   }
 
-  /** Fetches the branch and mirrors its head. */
+  /** Fetches the branch (and tags) and mirrors its head. */
   async sync(): Promise<SyncOutcome> {
     const started = performance.now();
     const target = await this.options.source.fetchHead();
@@ -101,38 +122,62 @@ export class Mirror {
   async syncTo(target: string, fetchMs = 0): Promise<SyncOutcome> {
     const { session, layout, source, logger } = this.options;
     const head = await this.readHead();
-    if (this.refused?.commit === target) return { kind: 'refused', error: this.refused };
-    if (head.record?.commit === target && this.written?.commit === target) {
+    const tags = await source.listTags();
+    // A refused commit is not looked at again until the branch or a tag moves.
+    const key = `${target} ${tags.map((t) => `${t.name}=${t.commit}`).join(' ')}`;
+    if (this.refused?.key === key) return { kind: 'refused', error: this.refused.error };
+    if (
+      head.record?.commit === target &&
+      this.written?.commit === target &&
+      sameTracking(this.written.tracking, tags)
+    ) {
       await this.addLateApprovals(head.record, head.version);
       return { kind: 'up-to-date', commit: target };
     }
 
     const log = logger.child({ commit: target });
     let mark = performance.now();
-    const update = await source.readTree(target, this.lastSnapshot);
-    const readTreeMs = performance.now() - mark;
-    mark = performance.now();
-    const previousSnapshot = this.lastSnapshot;
-    this.lastSnapshot = update.snapshot;
-    const { diagnostics, repo } = validateRepo(update.snapshot.tree, { cache: this.modelCache });
-    if (diagnostics.some((d) => d.severity === 'error')) {
-      this.refused = new CommitRefusedError(target, diagnostics);
-      log.error(
-        { err: this.refused, errors: this.refused.diagnostics.slice(0, 20) },
-        'commit refused: not mirrored',
-      );
-      return { kind: 'refused', error: this.refused };
-    }
+    const refuse = (commit: string, diagnostics: readonly Diagnostic[]): SyncOutcome => {
+      const error = new CommitRefusedError(commit, diagnostics);
+      this.refused = { key, error };
+      log.error({ err: error, errors: error.diagnostics.slice(0, 20) }, 'commit refused: not mirrored');
+      return { kind: 'refused', error };
+    };
+    const branch = await this.load('branch', target);
+    if ('diagnostics' in branch) return refuse(target, branch.diagnostics);
 
-    const to = inventoryOf(repo, layout);
-    const validateMs = performance.now() - mark;
+    // Environments that track tags take their files and releases from the newest matching tag.
+    const tracking = new Map<string, { pattern: string; commit: string | undefined }>();
+    const tracked = new Map<string, ZkInventory | undefined>();
+    const environments: Record<string, { commit: string; tag?: string }> = {};
+    for (const env of branch.repo.environments.values()) {
+      if (!('tag' in env.tracks)) {
+        environments[env.name] = { commit: target };
+        continue;
+      }
+      const tag = newestMatchingTag(env.tracks.tag, tags);
+      tracking.set(env.name, { pattern: env.tracks.tag, commit: tag?.commit });
+      if (!tag) {
+        tracked.set(env.name, undefined);
+        continue;
+      }
+      const tagged = tag.commit === target ? branch : await this.load(`tag:${env.name}`, tag.commit);
+      if ('diagnostics' in tagged) return refuse(tag.commit, tagged.diagnostics);
+      tracked.set(env.name, inventoryOf(tagged.repo, layout));
+      environments[env.name] = { commit: tag.commit, tag: tag.name };
+    }
+    const readAndValidateMs = performance.now() - mark;
     mark = performance.now();
+
+    const to = composeInventory(layout, inventoryOf(branch.repo, layout), tracked);
     const from =
       this.written && this.written.commit === head.record?.commit
         ? this.written.inventory
         : await readInventory(session, layout);
-    if (head.record?.commit === target && isEmptyDiff(diffInventories(from, to))) {
-      this.written = { commit: target, inventory: to };
+    const sameEnvironments =
+      JSON.stringify(head.record?.environments ?? null) === JSON.stringify(environments);
+    if (head.record?.commit === target && sameEnvironments && isEmptyDiff(diffInventories(from, to))) {
+      this.written = { commit: target, inventory: to, tracking };
       this.refused = undefined;
       return { kind: 'up-to-date', commit: target };
     }
@@ -149,9 +194,10 @@ export class Mirror {
       message: info.message,
       time: info.time,
       syncedAt: (this.options.now?.() ?? new Date()).toISOString(),
+      environments,
       ...(head.record ? { previous: head.record.commit } : {}),
-      ...(previousSnapshot && previousSnapshot.commit === head.record?.commit
-        ? { changed: [...update.changed].sort() }
+      ...(branch.previousCommit !== undefined && branch.previousCommit === head.record?.commit
+        ? { changed: [...branch.changed].sort() }
         : {}),
       ...(forced ? { forced } : {}),
       ...(approvals !== undefined ? { approvals } : {}),
@@ -164,6 +210,7 @@ export class Mirror {
         message: record.message.split('\n', 1)[0],
         time: record.time,
         syncedAt: record.syncedAt,
+        environments,
         forced,
       }),
     );
@@ -179,12 +226,13 @@ export class Mirror {
       historyRecord: history,
       ...(fence ? { fence } : {}),
     });
-    this.written = { commit: target, inventory: to };
+    this.written = { commit: target, inventory: to, tracking };
     this.refused = undefined;
-    const timings: SyncTimings = { fetchMs, readTreeMs, validateMs, writeMs: performance.now() - mark };
+    const timings: SyncTimings = { fetchMs, readAndValidateMs, writeMs: performance.now() - mark };
     log.info(
       {
         previous: record.previous,
+        environments,
         creates: result.diff.creates.length,
         updates: result.diff.updates.length,
         removes: result.diff.removes.length,
@@ -194,7 +242,7 @@ export class Mirror {
       },
       'commit mirrored',
     );
-    await trimHistory(session, layout, repo.limits.historyRetention, fence).catch((error: unknown) => {
+    await trimHistory(session, layout, branch.repo.limits.historyRetention, fence).catch((error: unknown) => {
       // History is a convenience; a failed trim is retried after the next commit.
       log.warn({ err: error }, 'could not trim /history');
     });
@@ -208,6 +256,24 @@ export class Mirror {
       operations: result.operations,
       timings,
     };
+  }
+
+  /** Reads and validates a commit in a lane: only what changed since the lane's last commit. */
+  private async load(
+    laneName: string,
+    commit: string,
+  ): Promise<LoadedCommit | { diagnostics: readonly Diagnostic[] }> {
+    let lane = this.lanes.get(laneName);
+    if (!lane) {
+      lane = { cache: createRepoModelCache() };
+      this.lanes.set(laneName, lane);
+    }
+    const previousCommit = lane.snapshot?.commit;
+    const update = await this.options.source.readTree(commit, lane.snapshot);
+    lane.snapshot = update.snapshot;
+    const { diagnostics, repo } = validateRepo(update.snapshot.tree, { cache: lane.cache });
+    if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+    return { repo, changed: update.changed, previousCommit };
   }
 
   /** The approval record of a commit, if the bot attached one; a failure to read it only loses it. */
@@ -261,4 +327,12 @@ export class Mirror {
       throw error;
     }
   }
+}
+
+/** Whether the tags still select, for each tracked environment, the commit that was written. */
+function sameTracking(tracking: WrittenState['tracking'], tags: readonly TagRef[]): boolean {
+  for (const { pattern, commit } of tracking.values()) {
+    if (newestMatchingTag(pattern, tags)?.commit !== commit) return false;
+  }
+  return true;
 }

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { importDirectoryAsRepo, startZooKeeper, waitFor, type ZooKeeperServer } from '../../local/index.js';
+import { validateRepoDir } from '../../schemas/index.js';
 import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
 import { type CommandIo, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
@@ -88,6 +89,7 @@ export function registerStart(
             `  zookeeper   ${connectString}${zk ? ` (local, data in ${zk.dataDir})` : ''}`,
             `  repository  ${repo} (${note})`,
             `  syncer      ${base}/healthz  ${base}/metrics  POST ${base}/webhook (secret ${secret})`,
+            ...(await describeEnvironments(repo)),
             status.mirrored
               ? `mirrored ${status.mirrored} into ${config.root}`
               : `refused ${status.refused?.commit}: ${status.refused?.reason}`,
@@ -101,4 +103,14 @@ export function registerStart(
         for (const cleanup of cleanups) await cleanup();
       }
     });
+}
+
+/** One line per environment: what it follows, and how to release to one that follows tags. */
+async function describeEnvironments(repo: string): Promise<string[]> {
+  const { repo: model } = await validateRepoDir(repo);
+  return [...model.environments.values()].map((env) =>
+    'tag' in env.tracks
+      ? `  ${env.name.padEnd(11)} follows tags ${env.tracks.tag}: release with \`git -C ${repo} tag <version>\``
+      : `  ${env.name.padEnd(11)} follows ${env.tracks.branch}`,
+  );
 }

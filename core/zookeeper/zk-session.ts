@@ -76,18 +76,45 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
   private readonly client: zookeeper.Client;
   private readonly requestTimeoutMs: number;
   private currentState: ZkSessionState = 'disconnected';
+  private lostTimer: NodeJS.Timeout | undefined;
 
   private constructor(client: zookeeper.Client, requestTimeoutMs: number) {
     super();
     this.client = client;
     this.requestTimeoutMs = requestTimeoutMs;
     client.on('state', (state) => {
-      if (this.currentState === 'closed') return;
+      if (this.currentState === 'closed' || this.currentState === 'expired') return;
       const next = sessionState(state);
       if (!next || next === this.currentState) return;
       this.currentState = next;
+      if (next === 'disconnected')
+        this.lostTimer ??= setTimeout(() => this.expireLocally(), this.sessionTimeoutMs);
+      else this.clearLostTimer();
       this.emit('state', next);
     });
+  }
+
+  /**
+   * Disconnected for a whole session timeout: the ensemble has expired the session, or will before
+   * it hears from us. Like Curator, treat it as expired now rather than wait to be told after a
+   * reconnect, which node-zookeeper-client may never achieve (a connection a restarting server
+   * accepts but never answers leaves it waiting forever).
+   */
+  private expireLocally(): void {
+    this.lostTimer = undefined;
+    if (this.currentState !== 'disconnected') return;
+    this.currentState = 'expired';
+    this.emit('state', 'expired');
+    this.client.close();
+    // The library would still wait on a socket that may never answer: end it (a private field).
+    (
+      this.client as unknown as { connectionManager?: { socket?: { destroy(): void } } }
+    ).connectionManager?.socket?.destroy();
+  }
+
+  private clearLostTimer(): void {
+    clearTimeout(this.lostTimer);
+    this.lostTimer = undefined;
   }
 
   static async connect(options: ZkSessionOptions): Promise<ZkSession> {
@@ -242,7 +269,14 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
   }
 
   async close(): Promise<void> {
+    this.clearLostTimer();
     if (this.currentState === 'closed') return;
+    if (this.currentState === 'expired') {
+      // The connection is already gone: the server said so, or expireLocally() ended it.
+      this.currentState = 'closed';
+      this.emit('state', 'closed');
+      return;
+    }
     if (this.currentState === 'disconnected') {
       // node-zookeeper-client misreads the server's handshake answer as a reply when close() lands
       // while it reconnects, and throws from its socket handler: let a reconnect in flight finish.

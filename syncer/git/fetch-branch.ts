@@ -64,11 +64,11 @@ export async function fetchBranch(
   }
 }
 
-function abortableHttp(signal: AbortSignal): HttpClient {
+export function abortableHttp(signal: AbortSignal): HttpClient {
   return { request: (request) => http.request({ ...request, signal }) };
 }
 
-function fetchFailure(error: unknown, display: string, branch: string, remoteRef: string): unknown {
+export function fetchFailure(error: unknown, display: string, branch: string, remoteRef: string): unknown {
   if (error instanceof BranchNotFoundError || error instanceof GitUnreachableError) return error;
   const code = gitErrorCode(error);
   if (code === 'NotFoundError' && missingWhat(error) === remoteRef) {

@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import { resolve } from 'node:path';
 import git from 'isomorphic-git';
+import type { TagRef } from '../../core/index.js';
 import { isAncestorOf } from './ancestry.js';
 import { type CommitInfo, readCommitInfo } from './commit-info.js';
 import { BranchNotFoundError } from './errors.js';
 import { fetchBranch, prepareFetchCache } from './fetch-branch.js';
+import { fetchTags } from './fetch-tags.js';
 import { gitErrorCode } from './git-error-code.js';
+import { listTags } from './list-tags.js';
 import { findLocalGitdir } from './local-repository.js';
 import type { ObjectStore } from './object-store.js';
 import { readNote } from './read-note.js';
@@ -44,6 +47,11 @@ export interface GitSource {
    */
   isAncestor(ancestor: string, commit: string): Promise<boolean>;
   /**
+   * Every tag with the commit it points at, as of the last fetchHead (which fetches tags too; tags
+   * deleted on the server disappear). Environments that track tags serve the newest matching one.
+   */
+  listTags(): Promise<TagRef[]>;
+  /**
    * The note `notesRef` attaches to `commit` (for a remote repository, fetched anew each call), or
    * undefined. Cairn's bot records a merge's approvals under refs/notes/cairn-approvals.
    */
@@ -70,6 +78,7 @@ class IsomorphicGitSource implements GitSource {
   #gitdir: Promise<string> | undefined;
   #cache: object = {};
   #fetching: Promise<string> | undefined;
+  #remoteTags: TagRef[] | undefined;
 
   constructor(options: GitSourceOptions, location: SourceLocation) {
     this.#options = options;
@@ -95,6 +104,11 @@ class IsomorphicGitSource implements GitSource {
     return isAncestorOf(await this.#store(), ancestor, commit);
   }
 
+  async listTags(): Promise<TagRef[]> {
+    // A remote's tags are as the last fetch saw them; a local repository's are read now.
+    return this.#location.kind === 'remote' ? (this.#remoteTags ?? []) : listTags(await this.#store());
+  }
+
   async readNote(notesRef: string, commit: string): Promise<string | undefined> {
     const remote =
       this.#location.kind === 'remote'
@@ -110,7 +124,11 @@ class IsomorphicGitSource implements GitSource {
   async #fetchOnce(): Promise<string> {
     const store = await this.#store();
     const { branch, timeoutMs = DEFAULT_TIMEOUT_MS } = this.#options;
-    if (this.#location.kind === 'remote') return fetchBranch(store, this.#location.url, branch, timeoutMs);
+    if (this.#location.kind === 'remote') {
+      const head = await fetchBranch(store, this.#location.url, branch, timeoutMs);
+      this.#remoteTags = await fetchTags(store, this.#location.url, timeoutMs);
+      return head;
+    }
     try {
       return await git.resolveRef({ fs, gitdir: store.gitdir, ref: `refs/heads/${branch}` });
     } catch (error) {

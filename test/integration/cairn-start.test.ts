@@ -35,8 +35,11 @@ describe('cairn start', () => {
           decodeHeadRecord('/cairn/head', (await session.get('/cairn/head')).data).commit;
         expect(await head()).toBe(mirrored);
         expect(
-          (await session.get('/cairn/config/recommender/prod/application.yaml')).data.toString(),
+          (await session.get('/cairn/config/recommender/staging/application.yaml')).data.toString(),
         ).toContain('maxConcurrentRequests');
+        // prod follows release tags, and there is none yet.
+        expect(stdout).toMatch(/prod +follows tags v\*: release with `git -C \S+ tag <version>`/);
+        expect(await session.exists('/cairn/config/recommender/prod')).toBeUndefined();
 
         // Editing and committing in the printed repository publishes the change, without a webhook.
         await writeFile(join(repo, 'services/recommender/config/rules/new-rule.yaml'), 'boost: 2\n');
@@ -54,6 +57,17 @@ describe('cairn start', () => {
           description: 'the new commit mirrored by polling',
           timeoutMs: 20_000,
         });
+
+        // Tagging releases it to prod.
+        await git('git', ['-C', repo, 'tag', 'v1.0.0'], { env });
+        await waitFor(
+          async () =>
+            (await session.exists('/cairn/config/recommender/prod/rules/new-rule.yaml')) !== undefined,
+          {
+            description: 'prod released by the tag',
+            timeoutMs: 20_000,
+          },
+        );
       } finally {
         await session.close();
       }

@@ -178,3 +178,22 @@ describe('LeaderElection', () => {
     expect(() => a.election.fence()).toThrow(ZkError);
   });
 });
+
+describe('a session cut off for longer than its timeout', () => {
+  it('is treated as expired without waiting to hear it from the server', async () => {
+    const zk = await startZooKeeper();
+    try {
+      const session = await ZkSession.connect({ connectString: zk.connectString, sessionTimeoutMs: 2000 });
+      const states: string[] = [];
+      session.on('state', (s) => states.push(s));
+      await zk.stop();
+      await waitFor(() => session.state === 'expired', { description: 'local expiry', timeoutMs: 6000 });
+      expect(states).toEqual(['disconnected', 'expired']);
+      await expect(session.get('/')).rejects.toMatchObject({ code: 'SESSION_EXPIRED' });
+      await session.close();
+      expect(session.state).toBe('closed');
+    } finally {
+      await zk.close();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -38,12 +38,20 @@ export interface SyncerFixture {
 
 export const quietLogger = pino({ level: process.env.CAIRN_TEST_LOG ?? 'silent' });
 
-export async function startSyncerFixture(options: { root?: string } = {}): Promise<SyncerFixture> {
+export async function startSyncerFixture(
+  options: { root?: string; tagTracking?: boolean } = {},
+): Promise<SyncerFixture> {
   const zk = await startZooKeeper();
   const git = await startGitServer();
   const repoUrl = await createBareRepo(git, 'config');
   const work = await createWorkRepo();
   await work.copyFrom(EXAMPLE_REPO_DIR);
+  if (!options.tagTracking) {
+    // Every environment follows main here, so each commit's whole model is what ZooKeeper should
+    // hold; environments that track release tags have tests of their own.
+    const settings = await readFile(join(work.dir, 'cairn.yaml'), 'utf8');
+    await writeFile(join(work.dir, 'cairn.yaml'), settings.replace(/tag: "v\*"/g, 'branch: main'));
+  }
   await work.commit('Import the Northwind configuration');
   await work.push(repoUrl);
   const layout = new ZkLayout(options.root ?? '/cairn');
