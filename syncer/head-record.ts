@@ -17,7 +17,7 @@ export interface HeadRecord {
    * The commit each environment serves: the branch head, or for an environment that tracks tags the
    * newest matching tag (with its name). An environment that tracks tags and has none is absent.
    */
-  readonly environments?: Readonly<Record<string, { readonly commit: string; readonly tag?: string }>>;
+  readonly environments?: Readonly<Record<string, EnvironmentRevision>>;
   /** The commit mirrored before this one, if any. */
   readonly previous?: string;
   /** Repository paths the commit changed relative to `previous` (at most MAX_CHANGED_PATHS of them). */
@@ -43,6 +43,18 @@ export function approvalsFromNote(note: string): unknown {
   } catch {
     return { omitted: 'the note is not JSON' };
   }
+}
+
+/**
+ * The commit an environment serves. For one that follows a tag, the tag and that commit's author,
+ * message and time (the record's own fields describe the branch head).
+ */
+export interface EnvironmentRevision {
+  readonly commit: string;
+  readonly tag?: string;
+  readonly author?: { readonly name: string; readonly email: string };
+  readonly message?: string;
+  readonly time?: string;
 }
 
 /** Keeps `/head` small whatever the commit: readers that need every path diff the indexes. */

@@ -1,6 +1,6 @@
 // The public surface of syncer/: every exported name is listed here on purpose.
 export { CommitRefusedError, TransactionTooLargeError } from './errors.js';
-export type { HeadRecord } from './head-record.js';
+export type { EnvironmentRevision, HeadRecord } from './head-record.js';
 export { decodeHeadRecord } from './head-record.js';
 export type { SyncOutcome } from './mirror.js';
 export { Mirror } from './mirror.js';

@@ -23,6 +23,7 @@ import {
   APPROVALS_NOTES_REF,
   approvalsFromNote,
   decodeHeadRecord,
+  type EnvironmentRevision,
   encodeHeadRecord,
   type HeadRecord,
 } from './head-record.js';
@@ -149,7 +150,7 @@ export class Mirror {
     // Environments that track tags take their files and releases from the newest matching tag.
     const tracking = new Map<string, { pattern: string; commit: string | undefined }>();
     const tracked = new Map<string, ZkInventory | undefined>();
-    const environments: Record<string, { commit: string; tag?: string }> = {};
+    const environments: Record<string, EnvironmentRevision> = {};
     for (const env of branch.repo.environments.values()) {
       if (!('tag' in env.tracks)) {
         environments[env.name] = { commit: target };
@@ -164,7 +165,14 @@ export class Mirror {
       const tagged = tag.commit === target ? branch : await this.load(`tag:${env.name}`, tag.commit);
       if ('diagnostics' in tagged) return refuse(tag.commit, tagged.diagnostics);
       tracked.set(env.name, inventoryOf(tagged.repo, layout));
-      environments[env.name] = { commit: tag.commit, tag: tag.name };
+      const released = await source.commitInfo(tag.commit);
+      environments[env.name] = {
+        commit: tag.commit,
+        tag: tag.name,
+        author: released.author,
+        message: released.message,
+        time: released.time,
+      };
     }
     const readAndValidateMs = performance.now() - mark;
     mark = performance.now();

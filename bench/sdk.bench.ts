@@ -1,0 +1,362 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { ZkSession } from '../core/index.js';
+import { connect, type ServiceConfig } from '../sdk/index.js';
+import { resolveSyncerConfig, SyncerDaemon } from '../syncer/index.js';
+import { waitFor } from '../test/harness/index.js';
+import { quietLogger, type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
+import { type BenchTable, percentile } from './table.js';
+
+const COMMITS = 200;
+const WARMUP_COMMITS = 5;
+const CLIENTS = 1_000;
+const FAN_OUT_ROUNDS = 5;
+const CONNECT_BATCH = 50;
+const SECRET = 'sdk-bench-secret';
+const BENCH_FILE = 'bench.yaml';
+const BENCH_PATH = `services/recommender/config/${BENCH_FILE}`;
+
+/**
+ * The SDK table: merge-to-callback latency through the real syncer daemon (push webhook → git fetch →
+ * validate → ZooKeeper transaction → watch → consistent read → callback), fan-out of one change to
+ * 1,000 clients on 1,000 sessions, and the memory each connected client costs.
+ */
+export async function run(): Promise<BenchTable[]> {
+  const gc = exposeGc();
+  const f = await startSyncerFixture();
+  const scratch = await mkdtemp(join(tmpdir(), 'cairn-sdk-bench-'));
+  const daemon = new SyncerDaemon(
+    resolveSyncerConfig(
+      {
+        repo: f.repoUrl,
+        zk: f.zk.connectString,
+        listen: '127.0.0.1:0',
+        webhookSecret: SECRET,
+        poll: '1h',
+        cacheDir: join(scratch, 'syncer'),
+      },
+      {},
+      { hostname: 'bench', pid: process.pid },
+    ),
+    quietLogger,
+  );
+  const { port } = await daemon.start();
+  const webhook = `http://127.0.0.1:${port}/webhook`;
+  const observer = await HeadObserver.start(f);
+  try {
+    await f.work.write({ [BENCH_PATH]: 'n: 0\n' });
+    await f.work.commit('Add the bench file');
+    await f.work.push(f.repoUrl);
+    await postPush(webhook, await f.work.head());
+    await waitFor(async () => (await observer.headCommit()) === (await f.work.head()), {
+      description: 'the syncer to mirror the first commit',
+      timeoutMs: 60_000,
+    });
+    const latency = await measureLatency(f, webhook, observer);
+    const fanOut = await measureFanOut(f, webhook, observer, scratch, gc);
+    return tables(latency, fanOut, gc !== undefined);
+  } finally {
+    observer.close();
+    await daemon.close();
+    await f.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+interface Latency {
+  readonly total: number[];
+  readonly afterHead: number[];
+}
+
+async function measureLatency(f: SyncerFixture, webhook: string, observer: HeadObserver): Promise<Latency> {
+  const config = await connect({
+    zk: f.zk.connectString,
+    service: 'recommender',
+    env: 'dev',
+    instance: { host: 'bench-latency' },
+  });
+  const total: number[] = [];
+  const afterHead: number[] = [];
+  try {
+    for (let n = 1; n <= WARMUP_COMMITS + COMMITS; n++) {
+      await f.work.write({ [BENCH_PATH]: `n: ${n}\n` });
+      const commit = await f.work.commit(`Bench commit ${n}`);
+      await f.work.push(f.repoUrl);
+      const delivered = callbackFor(config, n);
+      const headWritten = observer.next(commit);
+      const started = performance.now();
+      await postPush(webhook, commit);
+      const at = await delivered;
+      const head = await headWritten;
+      if (n > WARMUP_COMMITS) {
+        total.push(at - started);
+        afterHead.push(at - head);
+      }
+    }
+  } finally {
+    await config.close();
+  }
+  return { total, afterHead };
+}
+
+interface FanOutRound {
+  /** When each client's callback ran, from the webhook. */
+  readonly sinceWebhook: number[];
+  readonly lastAfterHead: number;
+}
+
+interface FanOut {
+  readonly connectMs: number;
+  readonly rounds: readonly FanOutRound[];
+  readonly heapPerClient: number;
+  readonly rssPerClient: number;
+}
+
+async function measureFanOut(
+  f: SyncerFixture,
+  webhook: string,
+  observer: HeadObserver,
+  scratch: string,
+  gc: (() => void) | undefined,
+): Promise<FanOut> {
+  const before = memory(gc);
+  const clients: ServiceConfig[] = [];
+  const connectStarted = performance.now();
+  try {
+    for (let i = 0; i < CLIENTS; i += CONNECT_BATCH) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(CONNECT_BATCH, CLIENTS - i) }, (_, j) =>
+          connect({
+            zk: f.zk.connectString,
+            service: 'recommender',
+            env: 'dev',
+            cacheDir: join(scratch, 'clients', String(i + j)),
+            instance: { host: `bench-${i + j}` },
+          }),
+        ),
+      );
+      clients.push(...batch);
+    }
+    const connectMs = performance.now() - connectStarted;
+    // Let cache writes and registrations settle before weighing.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const after = memory(gc);
+
+    const rounds: FanOutRound[] = [];
+    for (let round = 1; round <= FAN_OUT_ROUNDS; round++) {
+      const n = WARMUP_COMMITS + COMMITS + round;
+      await f.work.write({ [BENCH_PATH]: `n: ${n}\n` });
+      const commit = await f.work.commit(`One change for every client (${round})`);
+      await f.work.push(f.repoUrl);
+      const deliveries = clients.map((client) => callbackFor(client, n, 30_000));
+      const headWritten = observer.next(commit);
+      const started = performance.now();
+      await postPush(webhook, commit);
+      const times = await Promise.all(deliveries);
+      const head = await headWritten;
+      rounds.push({
+        sinceWebhook: times.map((at) => at - started),
+        lastAfterHead: Math.max(...times) - head,
+      });
+      // Registrations and cache writes that follow each delivery finish before the next round.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    return {
+      connectMs,
+      rounds,
+      heapPerClient: (after.heapUsed - before.heapUsed) / CLIENTS,
+      rssPerClient: (after.rss - before.rss) / CLIENTS,
+    };
+  } finally {
+    for (let i = 0; i < clients.length; i += CONNECT_BATCH)
+      await Promise.all(clients.slice(i, i + CONNECT_BATCH).map((client) => client.close()));
+  }
+}
+
+function tables(latency: Latency, fanOut: FanOut, exactGc: boolean): BenchTable[] {
+  const p99 = percentile(latency.total, 99);
+  const lasts = fanOut.rounds.map((round) => Math.max(...round.sinceWebhook));
+  const medianLast = percentile(lasts, 50);
+  const across = (pick: (round: FanOutRound) => number): [string, string] => {
+    const values = fanOut.rounds.map(pick);
+    return [ms(percentile(values, 50)), ms(Math.max(...values))];
+  };
+  return [
+    {
+      title: `SDK: merge-to-callback latency (${COMMITS} commits, one at a time)`,
+      columns: ['from', 'p50', 'p99', 'max'],
+      rows: [
+        [
+          'push webhook POSTed to the syncer',
+          ms(percentile(latency.total, 50)),
+          ms(p99),
+          ms(Math.max(...latency.total)),
+        ],
+        [
+          '/head written in ZooKeeper (a watch on it fired)',
+          ms(percentile(latency.afterHead, 50)),
+          ms(percentile(latency.afterHead, 99)),
+          ms(Math.max(...latency.afterHead)),
+        ],
+      ],
+      notes: [
+        'Real syncer daemon (webhook, git fetch over HTTP from git http-backend, validation, one multi()), real ZooKeeper, one SDK client watching the changed file.',
+        'The second row is the SDK alone: watch fired → read /head, the environment index and its files → consistency check → callback.',
+        `Target: p99 under 250 ms. ${p99 < 250 ? 'Met' : 'NOT met'}.`,
+      ],
+    },
+    {
+      title: `SDK: one change to ${CLIENTS.toLocaleString('en-US')} clients on ${CLIENTS.toLocaleString('en-US')} sessions (${FAN_OUT_ROUNDS} changes)`,
+      columns: ['measure', 'median of changes', 'worst change'],
+      rows: [
+        ['webhook → first callback', ...across((r) => Math.min(...r.sinceWebhook))],
+        ['webhook → median callback', ...across((r) => percentile(r.sinceWebhook, 50))],
+        ['webhook → p99 callback', ...across((r) => percentile(r.sinceWebhook, 99))],
+        ['webhook → last callback', ...across((r) => Math.max(...r.sinceWebhook))],
+        ['/head written → last callback', ...across((r) => r.lastAfterHead)],
+      ],
+      notes: [
+        'All clients in this one process (with the syncer daemon), each with its own ZooKeeper session, instance registration and cache directory; every client reads the whole environment (5 files) per commit.',
+        `Target: last callback under 2 s. ${medianLast < 2000 ? 'Met' : 'NOT met'} (median of the changes; worst ${ms(Math.max(...lasts))}).`,
+      ],
+    },
+    {
+      title: 'SDK: cost of a connected client',
+      columns: ['measure', 'value'],
+      rows: [
+        [
+          `connect ${CLIENTS.toLocaleString('en-US')} clients, ${CONNECT_BATCH} at a time`,
+          ms(fanOut.connectMs),
+        ],
+        ['heap per connected client', kb(fanOut.heapPerClient)],
+        ['RSS per connected client', kb(fanOut.rssPerClient)],
+      ],
+      notes: [
+        exactGc
+          ? 'heapUsed and RSS after a forced GC, before and after connecting, divided by the number of clients; RSS includes socket buffers.'
+          : 'GC could not be forced, so the heap figure includes garbage and is an upper estimate.',
+      ],
+    },
+  ];
+}
+
+/** Records when each commit's `/head` write was seen, through a watch like a client's own. */
+class HeadObserver {
+  private readonly waiters = new Map<string, (at: number) => void>();
+  private readonly seen = new Map<string, number>();
+  private closed = false;
+
+  private constructor(
+    private readonly session: ZkSession,
+    private readonly path: string,
+  ) {}
+
+  static async start(f: SyncerFixture): Promise<HeadObserver> {
+    const session = await ZkSession.connect({ connectString: f.zk.connectString });
+    const observer = new HeadObserver(session, f.layout.head());
+    await observer.arm();
+    return observer;
+  }
+
+  async headCommit(): Promise<string | undefined> {
+    try {
+      return JSON.parse((await this.session.get(this.path)).data.toString('utf8')).commit;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Resolves with the time `/head` first named `commit`. */
+  next(commit: string): Promise<number> {
+    const at = this.seen.get(commit);
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolve) => this.waiters.set(commit, resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    void this.session.close();
+  }
+
+  private async arm(): Promise<void> {
+    if (this.closed) return;
+    const onChange = () => {
+      const at = performance.now();
+      this.arm().then(
+        () => undefined,
+        () => undefined,
+      );
+      void this.headCommit().then((commit) => {
+        if (!commit || this.seen.has(commit)) return;
+        this.seen.set(commit, at);
+        this.waiters.get(commit)?.(at);
+        this.waiters.delete(commit);
+      });
+    };
+    await this.session.exists(this.path, onChange);
+  }
+}
+
+/** Resolves with the time a client's watch on the bench file delivers `n`. */
+function callbackFor(config: ServiceConfig, n: number, timeoutMs = 10_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`no callback with n = ${n} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const stop = config.watch<{ n: number }>(BENCH_FILE, (value) => {
+      if (value?.n !== n) return;
+      const at = performance.now();
+      clearTimeout(timer);
+      stop();
+      resolve(at);
+    });
+  });
+}
+
+/** A GitHub push delivery, signed with the webhook secret. */
+async function postPush(url: string, after: string): Promise<void> {
+  const body = JSON.stringify({ ref: 'refs/heads/main', after });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+    },
+    body,
+  });
+  if (response.status !== 202) throw new Error(`the syncer answered the webhook with ${response.status}`);
+}
+
+/** node --expose-gc is not how `npm run bench` starts; V8 lets the flag be set at run time instead. */
+function exposeGc(): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function memory(gc: (() => void) | undefined): { heapUsed: number; rss: number } {
+  gc?.();
+  gc?.();
+  const { heapUsed, rss } = process.memoryUsage();
+  return { heapUsed, rss };
+}
+
+function ms(value: number): string {
+  return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
+}
+
+function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB`;
+}

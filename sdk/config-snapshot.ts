@@ -1,0 +1,77 @@
+import { contentId } from '../core/index.js';
+import type { ChangeInfo } from './change-info.js';
+import { decodeFileValue, type FileValueResult } from './file-value.js';
+
+/** One file of a snapshot; its value is parsed on first use and then shared. */
+interface SnapshotFile {
+  readonly bytes: Uint8Array;
+  readonly contentId: string;
+  parsed: FileValueResult | undefined;
+}
+
+/**
+ * The files of one service in one environment at one commit: what a client serves. Immutable; a new
+ * commit makes a new snapshot, which reuses the parsed values of files whose content did not change.
+ */
+export class ConfigSnapshot {
+  readonly change: ChangeInfo;
+  private readonly entries: ReadonlyMap<string, SnapshotFile>;
+
+  private constructor(change: ChangeInfo, entries: ReadonlyMap<string, SnapshotFile>) {
+    this.change = change;
+    this.entries = entries;
+  }
+
+  static of(
+    change: ChangeInfo,
+    files: ReadonlyMap<string, Uint8Array>,
+    previous?: ConfigSnapshot,
+  ): ConfigSnapshot {
+    const entries = new Map<string, SnapshotFile>();
+    for (const file of [...files.keys()].sort()) {
+      const bytes = files.get(file) as Uint8Array;
+      const id = contentId(bytes);
+      const before = previous?.entries.get(file);
+      entries.set(
+        file,
+        before && before.contentId === id ? before : { bytes, contentId: id, parsed: undefined },
+      );
+    }
+    return new ConfigSnapshot(change, entries);
+  }
+
+  get commit(): string {
+    return this.change.commit;
+  }
+
+  /** File paths, sorted. */
+  files(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  has(file: string): boolean {
+    return this.entries.has(file);
+  }
+
+  bytes(file: string): Uint8Array | undefined {
+    return this.entries.get(file)?.bytes;
+  }
+
+  /** The file's parsed value, or why it cannot be parsed; undefined when there is no such file. */
+  value(file: string): FileValueResult | undefined {
+    const entry = this.entries.get(file);
+    if (!entry) return undefined;
+    entry.parsed ??= decodeFileValue(file, entry.bytes);
+    return entry.parsed;
+  }
+
+  /** Path → content id: what diffing two snapshots compares. */
+  contentIds(): Map<string, string> {
+    return new Map([...this.entries].map(([file, entry]) => [file, entry.contentId]));
+  }
+
+  /** Path → bytes, for the cache. */
+  fileBytes(): Map<string, Uint8Array> {
+    return new Map([...this.entries].map(([file, entry]) => [file, entry.bytes]));
+  }
+}

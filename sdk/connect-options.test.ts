@@ -1,0 +1,61 @@
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { type ConnectOptions, resolveConnectOptions } from './connect-options.js';
+
+const base = { zk: 'zk1:2181,zk2:2181', service: 'recommender', env: 'prod' };
+
+describe('resolveConnectOptions', () => {
+  it('fills defaults: root, timeouts, a registration on this host with a unique id, no cache', () => {
+    const resolved = resolveConnectOptions(base);
+    expect(resolved).toMatchObject({
+      connectString: 'zk1:2181,zk2:2181',
+      connectTimeoutMs: 5000,
+      sessionTimeoutMs: 10_000,
+      requestTimeoutMs: 5000,
+      cacheDir: undefined,
+      instance: { host: hostname() },
+      validatedFiles: [],
+    });
+    expect(resolved.layout.root).toBe('/cairn');
+    expect(resolved.instance?.id).toMatch(new RegExp(`^${hostname()}-${process.pid}-[0-9a-f]{6}$`));
+    expect(resolveConnectOptions(base).instance?.id).not.toBe(resolved.instance?.id);
+    expect(resolveConnectOptions({ ...base, instance: false }).instance).toBeUndefined();
+    expect(resolveConnectOptions({ ...base, zk: 'zk1:2181/apps', root: '/cairn-b' }).layout.root).toBe(
+      '/cairn-b',
+    );
+  });
+
+  it('names the option that cannot work', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...base, zk: '' }, 'zk'],
+      [{ ...base, zk: 'localhost' }, 'zk'],
+      [{ ...base, zk: 'a:1, b:2' }, 'zk'],
+      [{ ...base, service: 'Recommender' }, 'service'],
+      [{ ...base, service: undefined }, 'service'],
+      [{ ...base, env: '../prod' }, 'env'],
+      [{ ...base, root: 'cairn' }, 'root'],
+      [{ ...base, root: '/cairn/../x' }, 'root'],
+      [{ ...base, connectTimeoutMs: -1 }, 'connectTimeoutMs'],
+      [{ ...base, sessionTimeoutMs: Number.NaN }, 'sessionTimeoutMs'],
+      [{ ...base, requestTimeoutMs: 0 }, 'requestTimeoutMs'],
+      [{ ...base, cacheDir: '' }, 'cacheDir'],
+      [{ ...base, instance: 'yes' }, 'instance'],
+      [{ ...base, instance: { port: 70000 } }, 'instance.port'],
+      [{ ...base, instance: { port: 1.5 } }, 'instance.port'],
+      [{ ...base, instance: { host: 'a b' } }, 'instance.host'],
+      [{ ...base, instance: { id: '..' } }, 'instance.id'],
+      [{ ...base, instance: { id: 'a/b' } }, 'instance.id'],
+      [{ ...base, validate: 'all' }, 'validate'],
+      [{ ...base, validate: { 'a.yaml': 42 } }, 'validate["a.yaml"]'],
+      [{ ...base, validate: { 'a.yaml': { type: 'no-such-type' } } }, 'validate["a.yaml"]'],
+    ];
+    for (const [options, option] of cases) {
+      expect(() => resolveConnectOptions(options as unknown as ConnectOptions), option).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS', option }),
+      );
+    }
+    expect(() => resolveConnectOptions(undefined as unknown as ConnectOptions)).toThrow(
+      expect.objectContaining({ option: 'options' }),
+    );
+  });
+});

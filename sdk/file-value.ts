@@ -1,0 +1,29 @@
+import { formatOf, parseSource } from '../core/index.js';
+
+export type FileValueResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * A config file's value, by its extension as every part of Cairn decides it: yaml, json, properties,
+ * ini and toml parse to plain data; other files to their text, or to their bytes when they are not
+ * UTF-8. Values are frozen: every listener of a client shares them, so none may change them for the
+ * others.
+ */
+export function decodeFileValue(file: string, bytes: Uint8Array): FileValueResult {
+  const document = parseSource(file, bytes, formatOf(file));
+  const error = document.diagnostics.find((d) => d.severity === 'error');
+  if (error || document.value === undefined) {
+    const where = error ? `:${error.line}:${error.column} ${error.message}` : ': no value';
+    return { ok: false, reason: `cannot parse ${file}${where}` };
+  }
+  return { ok: true, value: deepFreeze(document.value) };
+}
+
+function deepFreeze<T>(value: T): T {
+  // Typed arrays cannot be frozen; readers get copies of bytes instead.
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || Object.isFrozen(value))
+    return value;
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  return Object.freeze(value);
+}

@@ -1,0 +1,35 @@
+// The public surface of the SDK (`cairn/sdk`): every exported name is listed here on purpose.
+
+export type { ChangeInfo } from './change-info.js';
+export type { ConfigChange } from './change-stream.js';
+export { connect } from './connect.js';
+export type { ConnectOptions, InstanceOptions, ZooKeeperOptions } from './connect-options.js';
+export type { ConsistentHashRingOptions } from './consistent-hash-ring.js';
+export { ConsistentHashRing } from './consistent-hash-ring.js';
+export { discover } from './discover.js';
+export type { SdkWarningCode, ValidationFailure } from './errors.js';
+export {
+  ClientStateError,
+  ConfigFileNotFoundError,
+  ConfigRejectedError,
+  EnvironmentNotFoundError,
+  InvalidOptionsError,
+  SdkWarning,
+  ZooKeeperUnreachableError,
+} from './errors.js';
+export type { FileChange, FileChangeKind } from './file-delta.js';
+export type { FileValidation, FileValidator } from './file-validators.js';
+export type { InstanceRecord } from './instance-record.js';
+export type { SdkLogger } from './sdk-logger.js';
+export type {
+  ConfigSource,
+  ConnectionState,
+  FileListener,
+  RejectedChange,
+  ServiceConfigEvents,
+} from './service-config.js';
+export { ServiceConfig } from './service-config.js';
+export type { DiscoverOptions, InstancePicker, ServiceInstance } from './service-discovery.js';
+export { DEFAULT_WEIGHT, ServiceDiscovery } from './service-discovery.js';
+export { SmoothWeightedRoundRobin } from './smooth-weighted-round-robin.js';
+export type { WeightedItem } from './weighted-item.js';

@@ -1,0 +1,625 @@
+import { EventEmitter } from 'node:events';
+import { CairnError, type ZkSessionState } from '../core/index.js';
+import { type ChangeInfo, changeInfoOf } from './change-info.js';
+import { ChangeStream, type ConfigChange } from './change-stream.js';
+import { ConfigSnapshot } from './config-snapshot.js';
+import {
+  type ConnectOptions,
+  type ResolvedConnectOptions,
+  resolveConnectOptions,
+} from './connect-options.js';
+import {
+  ClientStateError,
+  ConfigFileNotFoundError,
+  ConfigRejectedError,
+  EnvironmentNotFoundError,
+  SdkWarning,
+  type ValidationFailure,
+  ZooKeeperUnreachableError,
+} from './errors.js';
+import { diffFiles, type FileChange } from './file-delta.js';
+import type { InstanceRecord } from './instance-record.js';
+import { InstanceRegistration } from './instance-registration.js';
+import { SessionKeeper } from './session-keeper.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import { type EnvironmentRead, SnapshotWatcher } from './snapshot-watcher.js';
+
+/** Where the configuration a client serves came from. */
+export type ConfigSource = 'zookeeper' | 'cache';
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'expired' | 'closed';
+
+/** A commit the service's validation refused: none of its files were delivered. */
+export interface RejectedChange extends ChangeInfo {
+  readonly failures: readonly ValidationFailure[];
+}
+
+export type FileListener<T = unknown> = (value: T | undefined, change: ChangeInfo) => void;
+
+export type ServiceConfigEvents = {
+  /** Every file a commit changed for this service, together, after get() already returns the new values. */
+  change: [ConfigChange];
+  /** A commit was refused by validation; the service keeps its configuration. */
+  rejected: [RejectedChange];
+  /** The configuration now comes from this source (the cache at start, ZooKeeper once caught up). */
+  source: [ConfigSource];
+  connection: [ConnectionState];
+  /** Something the client survives went wrong; `code` says what. */
+  warning: [SdkWarning];
+};
+
+/** Checks `/head` even without a watch firing, in case one was lost. */
+const RESYNC_INTERVAL_MS = 30_000;
+
+/**
+ * A service's live configuration in one environment. `connect()` creates and starts one; to hear
+ * events raised while starting (a corrupt cache, a start from the cache), create it with `new`,
+ * subscribe, then `await start()`.
+ *
+ * Guarantees: callbacks and get() only ever see the files of one commit; a commit is applied whole or
+ * not at all (validation refuses the whole commit); bursts of commits may be coalesced, the newest is
+ * always delivered; the configuration stays served through disconnections, session expiry and
+ * ZooKeeper outages, and is cached on disk to start from while ZooKeeper is down.
+ */
+export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
+  private readonly options: ResolvedConnectOptions;
+  private readonly keeper: SessionKeeper;
+  private readonly watcher: SnapshotWatcher;
+  private readonly cache: SnapshotCache | undefined;
+  private readonly registration: InstanceRegistration | undefined;
+  private readonly fileListeners = new Map<string, Set<FileListener>>();
+  private readonly streams = new Set<ChangeStream>();
+  private readonly startedAt = new Date().toISOString();
+  private phase: 'new' | 'starting' | 'running' | 'closed' = 'new';
+  private snapshot: ConfigSnapshot | undefined;
+  private currentSource: ConfigSource = 'zookeeper';
+  private connectionState: ConnectionState = 'connecting';
+  /** The newest `/head` applied or refused: older or equal reads change nothing. */
+  private lastSeenMzxid: bigint | undefined;
+  private appliedAt: string | undefined;
+  private lastRejected: { readonly commit: string; readonly reason: string } | undefined;
+  private firstRead: EnvironmentRead | undefined;
+  private onFirstRead: (() => void) | undefined;
+  private missingWarned = false;
+
+  constructor(options: ConnectOptions) {
+    super();
+    this.options = resolveConnectOptions(options);
+    const { connectString, sessionTimeoutMs, requestTimeoutMs, connectTimeoutMs, layout, service, env } =
+      this.options;
+    this.keeper = new SessionKeeper({
+      connectString,
+      sessionTimeoutMs,
+      requestTimeoutMs,
+      connectAttemptMs: connectTimeoutMs,
+      onAttemptFailed: (error, failures) => {
+        if (failures === 1 && this.phase === 'running')
+          this.warn(
+            new SdkWarning(
+              'ZOOKEEPER_UNREACHABLE',
+              `cannot reach ZooKeeper at ${connectString}: ${(error as Error).message}; serving the ` +
+                `configuration of commit ${this.commit?.slice(0, 12)} meanwhile and retrying`,
+              { cause: error },
+            ),
+          );
+      },
+    });
+    this.keeper.on('session', () => this.setConnection('connected'));
+    this.keeper.on('state', (state) => this.onSessionState(state));
+    this.watcher = new SnapshotWatcher({
+      keeper: this.keeper,
+      layout,
+      service,
+      env,
+      resyncIntervalMs: RESYNC_INTERVAL_MS,
+      onRead: (read) => this.onRead(read),
+      onReadFailed: (error) =>
+        this.warn(
+          new SdkWarning(
+            'SNAPSHOT_READ_FAILED',
+            `cannot read ${layout.configEnv(service, env)}: ${(error as Error).message}; reading again`,
+            { cause: error },
+          ),
+        ),
+    });
+    if (this.options.cacheDir !== undefined)
+      this.cache = new SnapshotCache(this.options.cacheDir, service, env, (warning) => this.warn(warning));
+    if (this.options.instance) {
+      this.registration = new InstanceRegistration({
+        keeper: this.keeper,
+        path: layout.instance(service, env, this.options.instance.id),
+        parent: layout.instances(service, env),
+        formerSessions: () => this.keeper.previousSessionIds,
+        warn: (warning) => this.warn(warning),
+      });
+    }
+  }
+
+  // ——— lifecycle ———
+
+  /**
+   * Resolves once the client serves a configuration: from ZooKeeper, or — when ZooKeeper cannot be
+   * read within connectTimeoutMs — from the cache, catching up in the background. Rejects with
+   * ZooKeeperUnreachableError when neither works, EnvironmentNotFoundError when ZooKeeper has no such
+   * service or environment, ConfigRejectedError when validation refuses what there is.
+   */
+  async start(): Promise<this> {
+    if (this.phase !== 'new')
+      throw new ClientStateError(
+        'CLIENT_ALREADY_STARTED',
+        'start() was already called on this client; create a new one',
+      );
+    this.phase = 'starting';
+    const deadline = Date.now() + this.options.connectTimeoutMs;
+    this.watcher.start();
+    this.keeper.start();
+    try {
+      const cached = await this.readCache();
+      await this.waitForFirstRead(deadline - Date.now());
+      this.adoptFirst(cached);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    this.phase = 'running';
+    const { logger, service, env, connectString } = this.options;
+    if (this.currentSource === 'cache') {
+      this.emitSafely('source', 'cache');
+      if (!this.firstRead)
+        this.warn(
+          new SdkWarning(
+            'ZOOKEEPER_UNREACHABLE',
+            `cannot reach ZooKeeper at ${connectString}: started on the cached configuration of commit ` +
+              `${this.commit?.slice(0, 12)}; catching up once ZooKeeper answers`,
+          ),
+        );
+    }
+    logger.info(
+      { service, env, commit: this.commit, source: this.currentSource },
+      this.currentSource === 'cache'
+        ? 'serving the cached configuration until ZooKeeper can be read'
+        : 'serving the configuration',
+    );
+    this.registration?.start(this.instanceRecord());
+    if (this.currentSource === 'zookeeper') this.writeCache();
+    // Once connect() resolves the instance is visible to discovery, unless registering fails (a warning).
+    if (this.registration && this.keeper.connected)
+      await settledWithin(this.registration, deadline - Date.now());
+    return this;
+  }
+
+  /** Stops watching, removes this instance's registration, finishes the cache write, closes the session. */
+  async close(): Promise<void> {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.onFirstRead?.();
+    this.watcher.close();
+    for (const stream of this.streams) stream.end();
+    await this.registration?.close().catch((error: unknown) => {
+      this.options.logger.warn({ err: error }, 'could not remove the instance registration');
+    });
+    await this.cache?.flush();
+    await this.keeper.close();
+    this.setConnection('closed');
+  }
+
+  // ——— reading ———
+
+  /** Where the configuration served now came from. */
+  get source(): ConfigSource {
+    return this.currentSource;
+  }
+
+  get connection(): ConnectionState {
+    return this.connectionState;
+  }
+
+  /** The commit whose configuration is served. */
+  get commit(): string | undefined {
+    return this.snapshot?.commit;
+  }
+
+  /** Who made the commit served, when and why. */
+  get change(): ChangeInfo | undefined {
+    return this.snapshot?.change;
+  }
+
+  /** The node under `/instances/<service>/<env>/` that describes this instance, when it registers. */
+  get instancePath(): string | undefined {
+    return this.registration?.path;
+  }
+
+  /** The newest commit refused by validation, while the service still runs an older one. */
+  get rejected(): { readonly commit: string; readonly reason: string } | undefined {
+    return this.lastRejected;
+  }
+
+  /**
+   * A file's value, by its type: yaml, json, toml → data; properties → { key: string }; ini →
+   * { section: { key: string } }; other files → their text, or a Uint8Array when not UTF-8. Values are
+   * frozen. Throws ConfigFileNotFoundError for a file the environment does not have.
+   */
+  get<T = unknown>(file: string): T {
+    const snapshot = this.requireSnapshot();
+    const result = snapshot.value(file);
+    if (!result) throw new ConfigFileNotFoundError(file, snapshot.files());
+    // Every file served was parsed when its commit was applied.
+    if (!result.ok) throw new CairnError('FILE_UNPARSABLE', result.reason);
+    return exposed(result.value) as T;
+  }
+
+  /** A file's bytes exactly as committed (a copy). */
+  bytes(file: string): Uint8Array {
+    const snapshot = this.requireSnapshot();
+    const bytes = snapshot.bytes(file);
+    if (!bytes) throw new ConfigFileNotFoundError(file, snapshot.files());
+    return bytes.slice();
+  }
+
+  has(file: string): boolean {
+    return this.snapshot?.has(file) ?? false;
+  }
+
+  /** Every file path of the environment, sorted. */
+  files(): string[] {
+    return this.snapshot?.files() ?? [];
+  }
+
+  // ——— watching ———
+
+  /**
+   * Calls `listener(value, change)` each time a commit changes `file` (value undefined: removed).
+   * Returns the function that unsubscribes.
+   */
+  watch<T = unknown>(file: string, listener: FileListener<T>): () => void {
+    this.requireOpen();
+    if (typeof file !== 'string' || typeof listener !== 'function')
+      throw new TypeError('watch(file, listener) takes a file path and a function');
+    let listeners = this.fileListeners.get(file);
+    if (!listeners) {
+      listeners = new Set();
+      this.fileListeners.set(file, listeners);
+    }
+    const entry = listener as FileListener;
+    listeners.add(entry);
+    return () => {
+      listeners.delete(entry);
+      if (listeners.size === 0 && this.fileListeners.get(file) === listeners) this.fileListeners.delete(file);
+    };
+  }
+
+  /** The changes as an async iterator; a slow consumer gets them coalesced. Ends when the client closes. */
+  changes(): AsyncIterableIterator<ConfigChange> {
+    this.requireOpen();
+    const stream = new ChangeStream(() => this.streams.delete(stream));
+    this.streams.add(stream);
+    return stream;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ConfigChange> {
+    return this.changes();
+  }
+
+  // ——— internals ———
+
+  private async readCache(): Promise<ConfigSnapshot | undefined> {
+    if (!this.cache) return undefined;
+    const result = await this.cache.read();
+    if (result.kind === 'missing') return undefined;
+    if (result.kind !== 'hit') {
+      this.warn(
+        new SdkWarning(
+          result.kind === 'corrupt' ? 'CACHE_CORRUPT' : 'CACHE_UNREADABLE',
+          `ignoring the configuration cache ${this.cache.path}: ${result.reason}; it is rewritten from ZooKeeper`,
+        ),
+      );
+      return undefined;
+    }
+    const snapshot = ConfigSnapshot.of(result.snapshot.change, result.snapshot.files);
+    const failures = this.checkWhole(snapshot);
+    if (failures.length > 0) {
+      this.options.logger.warn(
+        { service: this.options.service, env: this.options.env, commit: snapshot.commit, failures },
+        'the cached configuration fails validation: not used',
+      );
+      return undefined;
+    }
+    return snapshot;
+  }
+
+  private waitForFirstRead(timeoutMs: number): Promise<void> {
+    if (this.firstRead || timeoutMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.onFirstRead = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.onFirstRead = done;
+    });
+  }
+
+  /** Chooses what to serve first: ZooKeeper's snapshot if it passes, else the cache, else fails. */
+  private adoptFirst(cached: ConfigSnapshot | undefined): void {
+    const { service, env, connectString, cacheDir, connectTimeoutMs } = this.options;
+    if (this.phase === 'closed')
+      throw new ClientStateError('CLIENT_CLOSED', 'the client was closed while starting');
+    const read = this.firstRead;
+    if (!read) {
+      if (cached) {
+        this.snapshot = cached;
+        this.currentSource = 'cache';
+        return;
+      }
+      throw new ZooKeeperUnreachableError(
+        connectString,
+        connectTimeoutMs,
+        this.keeper.connected
+          ? 'connected, but no consistent snapshot could be read (reads failed or a commit stayed half-written)'
+          : 'could not connect',
+        { dir: cacheDir },
+      );
+    }
+    if (read.kind === 'absent') throw new EnvironmentNotFoundError(service, env, read.head !== undefined);
+    const fresh = ConfigSnapshot.of(changeInfoOf(read.snapshot.head, this.options.env), read.snapshot.files);
+    this.lastSeenMzxid = read.headMzxid;
+    const failures = this.checkWhole(fresh);
+    if (failures.length === 0) {
+      this.snapshot = fresh;
+      this.currentSource = 'zookeeper';
+      return;
+    }
+    if (!cached) throw new ConfigRejectedError(fresh.commit, failures);
+    this.snapshot = cached;
+    this.currentSource = 'cache';
+    this.reject(fresh.change, failures);
+  }
+
+  private onRead(read: EnvironmentRead): void {
+    if (this.phase === 'starting') {
+      this.firstRead = read;
+      this.onFirstRead?.();
+      return;
+    }
+    if (this.phase !== 'running') return;
+    if (read.headMzxid === undefined) {
+      // No /head at all: ZooKeeper lost its data or this is another ensemble. Keep what works.
+      if (!this.missingWarned) {
+        this.missingWarned = true;
+        this.warn(
+          new SdkWarning(
+            'ENVIRONMENT_MISSING',
+            `ZooKeeper at ${this.options.connectString} holds no ${this.options.layout.head()}: keeping commit ` +
+              `${this.commit?.slice(0, 12)} until the syncer mirrors again`,
+          ),
+        );
+      }
+      return;
+    }
+    this.missingWarned = false;
+    // A lagging server (a new session may land on one) can show an older /head: never go back.
+    if (this.lastSeenMzxid !== undefined && read.headMzxid <= this.lastSeenMzxid) return;
+    this.lastSeenMzxid = read.headMzxid;
+    const next =
+      read.kind === 'snapshot'
+        ? ConfigSnapshot.of(
+            changeInfoOf(read.snapshot.head, this.options.env),
+            read.snapshot.files,
+            this.snapshot,
+          )
+        : ConfigSnapshot.of(
+            changeInfoOf(read.head as NonNullable<typeof read.head>, this.options.env),
+            new Map(),
+          );
+    this.apply(next);
+  }
+
+  /** Applies a newer snapshot whole, or refuses it whole; then tells listeners, the cache and the registry. */
+  private apply(next: ConfigSnapshot): void {
+    const previous = this.snapshot as ConfigSnapshot;
+    const deltas = diffFiles(previous.contentIds(), next.contentIds());
+    const failures: ValidationFailure[] = [];
+    const files: FileChange[] = deltas.map((delta) => {
+      let value: unknown;
+      if (delta.contentId !== undefined) {
+        const parsed = next.value(delta.file);
+        if (parsed?.ok) value = parsed.value;
+        else failures.push({ file: delta.file, reason: parsed?.reason ?? 'unreadable' });
+      }
+      const reason = this.options.validators(delta.file, value);
+      if (reason !== undefined && (delta.contentId === undefined || value !== undefined))
+        failures.push({ file: delta.file, reason });
+      const before = delta.previousContentId !== undefined ? previous.value(delta.file) : undefined;
+      return { ...delta, value, previousValue: before?.ok ? before.value : undefined };
+    });
+    if (failures.length > 0) {
+      this.reject(next.change, failures);
+      this.registration?.update(this.instanceRecord());
+      return;
+    }
+    const sourceChanged = this.currentSource !== 'zookeeper';
+    this.snapshot = next;
+    this.currentSource = 'zookeeper';
+    this.appliedAt = new Date().toISOString();
+    this.lastRejected = undefined;
+    this.options.logger.info(
+      {
+        service: this.options.service,
+        env: this.options.env,
+        commit: next.commit,
+        previous: previous.commit,
+        files: files.map((f) => f.file),
+      },
+      files.length > 0 ? 'configuration changed' : 'commit applied (no file of this service changed)',
+    );
+    if (sourceChanged) this.emitSafely('source', 'zookeeper');
+    if (files.length > 0) this.deliver({ ...next.change, previousCommit: previous.commit, files });
+    this.writeCache();
+    this.registration?.update(this.instanceRecord());
+  }
+
+  private deliver(change: ConfigChange): void {
+    const files = change.files.map((file) =>
+      file.value instanceof Uint8Array ? { ...file, value: file.value.slice() } : file,
+    );
+    const delivered: ConfigChange = { ...change, files };
+    const info: ChangeInfo = {
+      commit: change.commit,
+      author: change.author,
+      message: change.message,
+      time: change.time,
+    };
+    for (const file of files) {
+      for (const listener of [...(this.fileListeners.get(file.file) ?? [])]) {
+        this.callSafely(() => listener(file.value, info));
+      }
+    }
+    this.emitSafely('change', delivered);
+    for (const stream of this.streams) stream.push(delivered);
+  }
+
+  /** Every file must parse, and every validated file be present and pass. */
+  private checkWhole(snapshot: ConfigSnapshot): ValidationFailure[] {
+    const failures: ValidationFailure[] = [];
+    for (const file of snapshot.files()) {
+      const parsed = snapshot.value(file);
+      if (parsed && !parsed.ok) failures.push({ file, reason: parsed.reason });
+    }
+    for (const file of this.options.validatedFiles) {
+      const parsed = snapshot.value(file);
+      if (parsed && !parsed.ok) continue;
+      const reason = this.options.validators(file, parsed?.value);
+      if (reason !== undefined) failures.push({ file, reason });
+    }
+    return failures;
+  }
+
+  private reject(change: ChangeInfo, failures: readonly ValidationFailure[]): void {
+    const reason = failures.map((f) => `${f.file}: ${f.reason}`).join('; ');
+    this.lastRejected = { commit: change.commit, reason };
+    this.options.logger.warn(
+      { service: this.options.service, env: this.options.env, commit: change.commit, failures },
+      'commit refused by validation: keeping the configuration served',
+    );
+    this.emitSafely('rejected', { ...change, failures });
+  }
+
+  private writeCache(): void {
+    const snapshot = this.snapshot;
+    if (!this.cache || !snapshot) return;
+    this.cache.write({
+      service: this.options.service,
+      env: this.options.env,
+      change: snapshot.change,
+      files: snapshot.fileBytes(),
+    });
+  }
+
+  private instanceRecord(): InstanceRecord {
+    const instance = this.options.instance as NonNullable<ResolvedConnectOptions['instance']>;
+    const snapshot = this.snapshot;
+    return {
+      id: instance.id,
+      service: this.options.service,
+      env: this.options.env,
+      host: instance.host,
+      ...(instance.port !== undefined ? { port: instance.port } : {}),
+      pid: process.pid,
+      startedAt: this.startedAt,
+      ...(snapshot ? { commit: snapshot.commit } : {}),
+      ...(this.appliedAt ? { appliedAt: this.appliedAt } : {}),
+      source: this.currentSource,
+      files: snapshot ? Object.fromEntries(snapshot.contentIds()) : {},
+      ...(this.lastRejected ? { rejected: this.lastRejected } : {}),
+    };
+  }
+
+  private onSessionState(state: ZkSessionState): void {
+    if (state === 'closed') return;
+    this.setConnection(state);
+    if (state === 'disconnected' && this.phase === 'running')
+      this.options.logger.warn(
+        { service: this.options.service, env: this.options.env, commit: this.commit },
+        'disconnected from ZooKeeper: serving the current configuration meanwhile',
+      );
+  }
+
+  private setConnection(state: ConnectionState): void {
+    if (this.connectionState === state) return;
+    this.connectionState = state;
+    this.emitSafely('connection', state);
+  }
+
+  private warn(warning: SdkWarning): void {
+    this.options.logger.warn(
+      { service: this.options.service, env: this.options.env, code: warning.code, err: warning },
+      warning.message,
+    );
+    this.emitSafely('warning', warning);
+  }
+
+  /** Emits to each listener on its own: one that throws neither stops the others nor the client. */
+  private emitSafely<E extends keyof ServiceConfigEvents>(event: E, ...args: ServiceConfigEvents[E]): void {
+    for (const listener of this.rawListeners(event)) {
+      this.callSafely(() => (listener as (...a: unknown[]) => unknown).apply(this, args));
+    }
+  }
+
+  private callSafely(call: () => unknown): void {
+    const report = (error: unknown) => {
+      const warning = new SdkWarning(
+        'LISTENER_FAILED',
+        `a configuration listener failed: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
+      this.options.logger.warn(
+        { service: this.options.service, env: this.options.env, err: error },
+        warning.message,
+      );
+      // Not through emitSafely: a failing warning listener must not loop.
+      for (const listener of this.rawListeners('warning')) {
+        try {
+          (listener as (w: SdkWarning) => void).call(this, warning);
+        } catch {
+          // Already logged above; nothing more can be done for a listener that fails on its own warning.
+        }
+      }
+    };
+    try {
+      const result = call();
+      if (result instanceof Promise) result.catch(report);
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  private requireSnapshot(): ConfigSnapshot {
+    if (!this.snapshot)
+      throw new ClientStateError(
+        'CLIENT_NOT_STARTED',
+        'no configuration yet: await start() (or use connect())',
+      );
+    return this.snapshot;
+  }
+
+  private requireOpen(): void {
+    if (this.phase === 'closed')
+      throw new ClientStateError('CLIENT_CLOSED', 'this client is closed: connect() again to watch');
+  }
+}
+
+function settledWithin(registration: InstanceRegistration, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, timeoutMs));
+    registration.settled().then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Bytes are the one value that cannot be frozen: hand out copies. */
+function exposed(value: unknown): unknown {
+  return value instanceof Uint8Array ? value.slice() : value;
+}

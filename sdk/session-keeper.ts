@@ -1,0 +1,144 @@
+import { EventEmitter } from 'node:events';
+import { ZkSession, type ZkSessionState } from '../core/index.js';
+
+export interface SessionKeeperOptions {
+  readonly connectString: string;
+  readonly sessionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** How long one connection attempt waits before a new one starts. */
+  readonly connectAttemptMs: number;
+  /** Called after each failed attempt, with the number of failures in a row. */
+  readonly onAttemptFailed?: (error: unknown, failures: number) => void;
+}
+
+export type KeeperEvents = {
+  /** A new session is connected: everything read or written on an earlier one must be redone. */
+  session: [ZkSession];
+  /** The state of the current session. */
+  state: [ZkSessionState];
+};
+
+const MAX_PAUSE_MS = 5_000;
+
+/**
+ * Keeps one ZooKeeper session open for as long as it runs (Curator's ConnectionStateManager, in
+ * small): connects with retries, and when a session expires — which is final for it — opens a new
+ * one and announces it, so recipes above re-register and re-read. Disconnections within a session
+ * are only reported: node-zookeeper-client reconnects by itself.
+ */
+export class SessionKeeper extends EventEmitter<KeeperEvents> {
+  private readonly options: SessionKeeperOptions;
+  private current: ZkSession | undefined;
+  private readonly previous: string[] = [];
+  private closed = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private endSession: (() => void) | undefined;
+
+  constructor(options: SessionKeeperOptions) {
+    super();
+    this.options = options;
+  }
+
+  /** The current session, connected or reconnecting; undefined between sessions. */
+  get session(): ZkSession | undefined {
+    return this.current;
+  }
+
+  /** Ids of the sessions this keeper held before the current one (the last few). */
+  get previousSessionIds(): readonly string[] {
+    return this.previous;
+  }
+
+  get connected(): boolean {
+    return this.current?.state === 'connected';
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    this.endSession?.();
+    const session = this.current;
+    this.current = undefined;
+    await session?.close();
+    // An attempt in flight cannot be cancelled; it closes its own session when it lands (see run()).
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      let session: ZkSession;
+      try {
+        session = await ZkSession.connect({
+          connectString: this.options.connectString,
+          sessionTimeoutMs: this.options.sessionTimeoutMs,
+          requestTimeoutMs: this.options.requestTimeoutMs,
+          connectTimeoutMs: this.options.connectAttemptMs,
+        });
+      } catch (error) {
+        failures++;
+        this.options.onAttemptFailed?.(error, failures);
+        await this.pause(Math.min(MAX_PAUSE_MS, 100 * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      if (this.closed) {
+        await session.close();
+        return;
+      }
+      failures = 0;
+      await this.hold(session);
+    }
+  }
+
+  /**
+   * Announces a session and waits until it expires or the keeper closes. A session disconnected for
+   * longer than its timeout is given up as expired, as Curator does: the server has most likely
+   * expired it, and node-zookeeper-client can hang for good on a connection that a starting server
+   * accepted but never answers (it has no deadline on the handshake).
+   */
+  private async hold(session: ZkSession): Promise<void> {
+    this.current = session;
+    let lost: NodeJS.Timeout | undefined;
+    const ended = new Promise<void>((resolve) => {
+      this.endSession = resolve;
+      session.on('state', (state) => {
+        if (state === 'disconnected') {
+          lost ??= setTimeout(() => {
+            if (this.current === session) this.emit('state', 'expired');
+            resolve();
+          }, session.sessionTimeoutMs);
+        } else {
+          clearTimeout(lost);
+          lost = undefined;
+        }
+        if (this.current === session) this.emit('state', state);
+        if (state === 'expired' || state === 'closed') resolve();
+      });
+    });
+    this.emit('session', session);
+    await ended;
+    clearTimeout(lost);
+    this.endSession = undefined;
+    if (this.current === session) this.current = undefined;
+    this.previous.push(session.sessionId);
+    if (this.previous.length > 8) this.previous.shift();
+    await session.close();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+}

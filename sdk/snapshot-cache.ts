@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type CachedSnapshot, decodeCacheFile, encodeCacheFile } from './cache-file.js';
+import { SdkWarning } from './errors.js';
+
+export type CacheReadResult =
+  | { readonly kind: 'hit'; readonly snapshot: CachedSnapshot }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'corrupt' | 'unreadable'; readonly reason: string };
+
+/**
+ * The last good snapshot of one environment on local disk, so a service can start while ZooKeeper
+ * is down. Writes go to a temp file that is fsynced and renamed over the old one: a crash leaves the
+ * old file or the new one, never a mix. Writes queue behind each other and collapse to the newest.
+ * Nothing here throws at the service: failures become warnings and the service keeps running.
+ */
+export class SnapshotCache {
+  readonly dir: string;
+  readonly path: string;
+  private readonly service: string;
+  private readonly env: string;
+  private readonly warn: (warning: SdkWarning) => void;
+  private pending: CachedSnapshot | undefined;
+  private writing: Promise<void> | undefined;
+  private failing = false;
+
+  constructor(dir: string, service: string, env: string, warn: (warning: SdkWarning) => void) {
+    this.dir = dir;
+    this.service = service;
+    this.env = env;
+    this.path = join(dir, `${service}@${env}.cairn-cache`);
+    this.warn = warn;
+  }
+
+  async read(): Promise<CacheReadResult> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
+      return { kind: 'unreadable', reason: (error as Error).message };
+    }
+    const decoded = decodeCacheFile(bytes, { service: this.service, env: this.env });
+    return decoded.ok
+      ? { kind: 'hit', snapshot: decoded.snapshot }
+      : { kind: 'corrupt', reason: decoded.reason };
+  }
+
+  /** Queues a write of `snapshot`; an older queued one is dropped. */
+  write(snapshot: CachedSnapshot): void {
+    this.pending = snapshot;
+    this.writing ??= this.drain().finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  /** Resolves when every queued write has finished (or failed). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    for (let next = this.pending; next; next = this.pending) {
+      this.pending = undefined;
+      try {
+        await this.writeNow(next);
+        if (this.failing) this.failing = false;
+      } catch (error) {
+        // Report the first failure of a run, not every write of a service on a read-only disk.
+        if (!this.failing) {
+          this.failing = true;
+          this.warn(
+            new SdkWarning(
+              'CACHE_UNWRITABLE',
+              `cannot write the configuration cache ${this.path}: ${(error as Error).message}; the service ` +
+                'keeps running, but cannot start from this cache while ZooKeeper is down: make the directory writable',
+              { cause: error },
+            ),
+          );
+        }
+      }
+    }
+  }
+
+  private async writeNow(snapshot: CachedSnapshot): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const temp = join(
+      this.dir,
+      `.${this.service}@${this.env}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+    );
+    try {
+      const file = await open(temp, 'w', 0o600);
+      try {
+        await file.writeFile(encodeCacheFile(snapshot));
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temp, this.path);
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => {
+        // The temp file may never have been created; nothing else to clean.
+      });
+      throw error;
+    }
+    await syncDirectory(this.dir);
+  }
+}
+
+/** Makes the rename durable. Some file systems refuse fsync on a directory; the rename still happened. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Best effort: the file itself is fsynced, only the directory entry's durability is at stake.
+  } finally {
+    await handle?.close();
+  }
+}
