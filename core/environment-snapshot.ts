@@ -23,7 +23,8 @@ export type SnapshotRead =
  * Reads one environment's files and proves they come from one commit: every node read must have an
  * mzxid no newer than `/head`'s (the syncer writes a small commit in the same transaction as
  * `/head`, and stages a large one before it), each file must match the content id its index lists,
- * and `/head` must not have moved meanwhile. Pass `watchHead` to be told when `/head` next changes.
+ * and `/head` must not have moved meanwhile. Pass `watchHead` to be told when `/head` next changes,
+ * and `known` (the files of the last snapshot) to read only the files whose content id changed.
  */
 export async function readEnvironmentSnapshot(
   session: ZkSession,
@@ -31,6 +32,7 @@ export async function readEnvironmentSnapshot(
   service: string,
   env: string,
   watchHead?: ZkWatcher,
+  known?: ReadonlyMap<string, Uint8Array>,
 ): Promise<SnapshotRead> {
   let headData: Buffer;
   let headStat: ZkStat;
@@ -60,6 +62,9 @@ export async function readEnvironmentSnapshot(
   const entries = Object.entries(index.files);
   const reads = await Promise.all(
     entries.map(async ([path, id]) => {
+      // Bytes the reader holds with the id the index lists are this commit's: no need to read them.
+      const held = known?.get(path);
+      if (held && contentId(held) === id) return [path, held] as const;
       try {
         const { data, stat } = await session.get(layout.configFile(service, env, path));
         if (newer(stat) || contentId(data) !== id) return undefined;

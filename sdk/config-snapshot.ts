@@ -70,7 +70,7 @@ export class ConfigSnapshot {
     return new Map([...this.entries].map(([file, entry]) => [file, entry.contentId]));
   }
 
-  /** Path → bytes, for the cache. */
+  /** Path → bytes: for the cache, and what a read of the next commit need not fetch again. */
   fileBytes(): Map<string, Uint8Array> {
     return new Map([...this.entries].map(([file, entry]) => [file, entry.bytes]));
   }

@@ -112,6 +112,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       service,
       env,
       resyncIntervalMs: RESYNC_INTERVAL_MS,
+      known: () => this.snapshot?.fileBytes(),
       onRead: (read) => this.onRead(read),
       onReadFailed: (error) =>
         this.warn(

@@ -29,6 +29,8 @@ export interface SnapshotWatcherOptions {
   readonly onReadFailed: (error: unknown) => void;
   /** How often `/head`'s mzxid is checked even without a watch firing. */
   readonly resyncIntervalMs: number;
+  /** The files the client holds now: unchanged ones are not read again. */
+  readonly known?: () => ReadonlyMap<string, Uint8Array> | undefined;
 }
 
 const MAX_RETRY_MS = 30_000;
@@ -120,7 +122,14 @@ export class SnapshotWatcher {
     const watch = this.armed ? undefined : this.onHeadChanged;
     this.armed = true;
     try {
-      const result = await readEnvironmentSnapshot(session, layout, service, env, watch);
+      const result = await readEnvironmentSnapshot(
+        session,
+        layout,
+        service,
+        env,
+        watch,
+        this.options.known?.(),
+      );
       if (!result.consistent) {
         // A commit is being written: `/head` will move and the watch fire; retry anyway in case it does not.
         this.scheduleRetry();

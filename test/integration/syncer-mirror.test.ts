@@ -246,6 +246,34 @@ describe('the mirror of a branch in ZooKeeper', () => {
     expect(seen.size).toBeGreaterThan(0);
   });
 
+  it('lets a reader skip the files it already holds, by content id', async () => {
+    const first = await readEnvironmentSnapshot(f.session, f.layout, 'search-api', 'dev');
+    if (!first.consistent || !first.snapshot) throw new Error('expected a snapshot');
+    // Remove a file behind the syncer's back: a reader that holds it does not read it again.
+    await f.session.remove(f.layout.configFile('search-api', 'dev', 'ranking.toml'));
+    expect((await readEnvironmentSnapshot(f.session, f.layout, 'search-api', 'dev')).consistent).toBe(false);
+    const second = await readEnvironmentSnapshot(
+      f.session,
+      f.layout,
+      'search-api',
+      'dev',
+      undefined,
+      first.snapshot.files,
+    );
+    expect(second.consistent && second.snapshot?.files.get('ranking.toml')).toBe(
+      first.snapshot.files.get('ranking.toml'),
+    );
+    // A held file whose bytes differ from what the index lists is read again, never served.
+    const stale = new Map(first.snapshot.files).set('application.properties', Buffer.from('stale=1\n'));
+    const third = await readEnvironmentSnapshot(f.session, f.layout, 'search-api', 'dev', undefined, stale);
+    if (!third.consistent || !third.snapshot) throw new Error('expected a snapshot');
+    expect(third.snapshot.files.get('application.properties')).toEqual(
+      first.snapshot.files.get('application.properties'),
+    );
+    expect((await f.newMirror().sync()).kind).toBe('mirrored');
+    await expectExact();
+  });
+
   it('refuses a commit with a file over the size limit and keeps the last good state', async () => {
     const before = await f.actualInventory();
     const { outcome } = await pushAndSync('Add a huge file', {
