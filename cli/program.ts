@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
 import { registerBot } from './commands/bot.js';
 import { registerStart } from './commands/start.js';
+import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
 import { type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
@@ -28,6 +29,7 @@ export async function runCli(
   };
   registerBot(program, io, setExitCode, stopSignal);
   registerStart(program, io, setExitCode, stopSignal);
+  registerStatus(program, io, setExitCode);
   registerValidate(program, io, setExitCode);
   registerSync(program, io, setExitCode, stopSignal);
 

@@ -17,6 +17,7 @@ describe('the public surface of cairn/sdk', () => {
       'SmoothWeightedRoundRobin',
       'ZooKeeperUnreachableError',
       'connect',
+      'decodeInstanceRecord',
       'discover',
     ]);
   });

@@ -20,6 +20,7 @@ export {
 export type { FileChange, FileChangeKind } from './file-delta.js';
 export type { FileValidation, FileValidator } from './file-validators.js';
 export type { InstanceRecord } from './instance-record.js';
+export { decodeInstanceRecord } from './instance-record.js';
 export type { SdkLogger } from './sdk-logger.js';
 export type {
   ConfigSource,

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { ZkLayout, ZkSession } from '../../core/index.js';
+import { type CommandIo, EXIT_FINDINGS, EXIT_OK } from '../io.js';
+import { formatStatus } from '../status/format-status.js';
+import { readStatus } from '../status/read-status.js';
+import { UsageError } from '../usage-error.js';
+
+/** `cairn status`: which commit ZooKeeper holds, which syncer leads, which instances run what. */
+export function registerStatus(program: Command, io: CommandIo, setExitCode: (code: number) => void): void {
+  program
+    .command('status')
+    .description('show the mirrored commit, the syncers, and which instances serve which commit')
+    .option('--zk <hosts>', 'ZooKeeper ensemble, host:port,... [CAIRN_ZK]')
+    .option('--root <path>', 'root znode [CAIRN_ZK_ROOT]')
+    .option('--format <format>', 'text or json', 'text')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when every instance serves what ZooKeeper holds, 1 when some are behind, 2 on failure.',
+    )
+    .action(async (flags: { zk?: string; root?: string; format: string }) => {
+      const zk = flags.zk ?? io.env.CAIRN_ZK;
+      if (!zk) throw new UsageError('no ZooKeeper: pass --zk <host:port,...> or set CAIRN_ZK');
+      if (flags.format !== 'text' && flags.format !== 'json')
+        throw new UsageError(`unknown --format "${flags.format}": use text or json`);
+      const layout = new ZkLayout(flags.root ?? io.env.CAIRN_ZK_ROOT ?? '/cairn');
+      const session = await ZkSession.connect({ connectString: zk, connectTimeoutMs: 5000 });
+      try {
+        const status = await readStatus(session, layout);
+        io.stdout(flags.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        const behind = status.environments.some((env) => env.instances.some((i) => i.state === 'behind'));
+        setExitCode(behind ? EXIT_FINDINGS : EXIT_OK);
+      } finally {
+        await session.close();
+      }
+    });
+}
