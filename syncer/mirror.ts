@@ -10,7 +10,6 @@ import {
   newestMatchingTag,
   type RepoModelCache,
   type TagRef,
-  ZkError,
   type ZkInventory,
   type ZkLayout,
   type ZkOp,
@@ -319,20 +318,13 @@ export class Mirror {
   /** `/head` as it is: its record (if it holds a valid one) and its version (if it exists). */
   private async readHead(): Promise<{ record?: HeadRecord; version?: number }> {
     const path = this.options.layout.head();
+    const head = await this.options.session.getIfExists(path);
+    if (!head) return {};
     try {
-      const { data, stat } = await this.options.session.get(path);
-      try {
-        return { record: decodeHeadRecord(path, data), version: stat.version };
-      } catch (error) {
-        this.options.logger.warn(
-          { err: error },
-          'ignoring an unreadable /head: it is rewritten by this sync',
-        );
-        return { version: stat.version };
-      }
+      return { record: decodeHeadRecord(path, head.data), version: head.stat.version };
     } catch (error) {
-      if (error instanceof ZkError && error.code === 'NO_NODE') return {};
-      throw error;
+      this.options.logger.warn({ err: error }, 'ignoring an unreadable /head: it is rewritten by this sync');
+      return { version: head.stat.version };
     }
   }
 }

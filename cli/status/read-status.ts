@@ -1,4 +1,4 @@
-import { type EnvironmentIndex, ZkError, type ZkLayout, type ZkSession } from '../../core/index.js';
+import type { EnvironmentIndex, ZkLayout, ZkSession } from '../../core/index.js';
 import { decodeInstanceRecord, type InstanceRecord } from '../../sdk/index.js';
 import { decodeHeadRecord, type HeadRecord } from '../../syncer/index.js';
 
@@ -28,17 +28,17 @@ export interface CairnStatus {
 
 /** Reads what ZooKeeper says about Cairn: the mirrored commit, the syncers, every instance. */
 export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<CairnStatus> {
-  const head = await readOptional(session, layout.head());
+  const head = (await session.getIfExists(layout.head()))?.data;
   const syncers = await readSyncers(session, layout);
   const environments: EnvironmentStatus[] = [];
-  for (const service of (await childrenOf(session, layout.configDir())).sort()) {
-    for (const env of (await childrenOf(session, layout.configService(service))).sort()) {
-      const indexData = await readOptional(session, layout.configEnv(service, env));
+  for (const service of (await session.childrenIfExists(layout.configDir())).sort()) {
+    for (const env of (await session.childrenIfExists(layout.configService(service))).sort()) {
+      const indexData = (await session.getIfExists(layout.configEnv(service, env)))?.data;
       if (!indexData) continue;
       const index = JSON.parse(indexData.toString('utf8')) as EnvironmentIndex;
       const instances: InstanceStatus[] = [];
-      for (const id of (await childrenOf(session, layout.instances(service, env))).sort()) {
-        const data = await readOptional(session, layout.instance(service, env, id));
+      for (const id of (await session.childrenIfExists(layout.instances(service, env))).sort()) {
+        const data = (await session.getIfExists(layout.instance(service, env, id)))?.data;
         const record = data ? decodeInstanceRecord(data) : undefined;
         if (record) instances.push({ record, state: stateOf(record, index) });
       }
@@ -68,31 +68,13 @@ function stateOf(record: InstanceRecord, index: EnvironmentIndex): InstanceState
 }
 
 async function readSyncers(session: ZkSession, layout: ZkLayout): Promise<string[]> {
-  const candidates = (await childrenOf(session, layout.syncersDir())).sort((a, b) =>
+  const candidates = (await session.childrenIfExists(layout.syncersDir())).sort((a, b) =>
     a.slice(-10).localeCompare(b.slice(-10)),
   );
   const ids: string[] = [];
   for (const candidate of candidates) {
-    const data = await readOptional(session, `${layout.syncersDir()}/${candidate}`);
+    const data = (await session.getIfExists(`${layout.syncersDir()}/${candidate}`))?.data;
     if (data) ids.push(data.toString('utf8'));
   }
   return ids;
-}
-
-async function readOptional(session: ZkSession, path: string): Promise<Buffer | undefined> {
-  try {
-    return (await session.get(path)).data;
-  } catch (error) {
-    if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
-    throw error;
-  }
-}
-
-async function childrenOf(session: ZkSession, path: string): Promise<string[]> {
-  try {
-    return (await session.children(path)).children;
-  } catch (error) {
-    if (error instanceof ZkError && error.code === 'NO_NODE') return [];
-    throw error;
-  }
 }

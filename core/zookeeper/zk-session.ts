@@ -169,6 +169,26 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
     });
   }
 
+  /** Like get(), but undefined when the node does not exist. */
+  async getIfExists(path: string): Promise<{ data: Buffer; stat: ZkStat } | undefined> {
+    try {
+      return await this.get(path);
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
+      throw error;
+    }
+  }
+
+  /** The node's children, or none when the node does not exist. */
+  async childrenIfExists(path: string): Promise<string[]> {
+    try {
+      return (await this.children(path)).children;
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') return [];
+      throw error;
+    }
+  }
+
   /** The node's stat, or undefined when it does not exist (a watch then fires on its creation). */
   async exists(path: string, watcher?: ZkWatcher): Promise<ZkStat | undefined> {
     return this.call('exists', path, (done) => {

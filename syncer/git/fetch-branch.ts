@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import git, { type HttpClient } from 'isomorphic-git';
+import git, { type FetchResult, type HttpClient } from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { withDeadline } from './deadline.js';
 import { BranchNotFoundError, GitUnreachableError } from './errors.js';
@@ -35,26 +35,15 @@ export async function fetchBranch(
   branch: string,
   timeoutMs: number,
 ): Promise<string> {
-  const { fs, gitdir, cache, display } = store;
+  const { display } = store;
   const remoteRef = `refs/heads/${branch}`;
   try {
-    const result = await withDeadline(
+    // `ref` names the local ref whose commit is sent as "have"; `remoteRef` what is fetched.
+    const result = await fetchRef(
+      store,
+      url,
+      { remote: REMOTE, ref: `refs/remotes/${REMOTE}/${branch}`, remoteRef },
       timeoutMs,
-      (signal) =>
-        git.fetch({
-          fs,
-          http: abortableHttp(signal),
-          gitdir,
-          cache,
-          url,
-          remote: REMOTE,
-          // `ref` names the local ref whose commit is sent as "have"; `remoteRef` what is fetched.
-          ref: `refs/remotes/${REMOTE}/${branch}`,
-          remoteRef,
-          singleBranch: true,
-          tags: false,
-        }),
-      () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`),
     );
     // A repository without any commit has no refs at all: the branch does not exist there either.
     if (!result.fetchHead) throw new BranchNotFoundError(branch, display);
@@ -62,6 +51,34 @@ export async function fetchBranch(
   } catch (error) {
     throw fetchFailure(error, display, branch, remoteRef);
   }
+}
+
+/**
+ * One fetch of a single ref with a deadline; at the deadline the HTTP requests are aborted too, so
+ * no socket outlives it.
+ */
+export function fetchRef(
+  store: ObjectStore,
+  url: string,
+  refs: { readonly remoteRef: string; readonly ref?: string; readonly remote?: string },
+  timeoutMs: number,
+): Promise<FetchResult> {
+  const { fs, gitdir, cache, display } = store;
+  return withDeadline(
+    timeoutMs,
+    (signal) =>
+      git.fetch({
+        fs,
+        http: abortableHttp(signal),
+        gitdir,
+        cache,
+        url,
+        ...refs,
+        singleBranch: true,
+        tags: false,
+      }),
+    () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`),
+  );
 }
 
 export function abortableHttp(signal: AbortSignal): HttpClient {

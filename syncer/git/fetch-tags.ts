@@ -2,7 +2,7 @@ import git from 'isomorphic-git';
 import type { TagRef } from '../../core/index.js';
 import { withDeadline } from './deadline.js';
 import { GitUnreachableError } from './errors.js';
-import { abortableHttp, fetchFailure } from './fetch-branch.js';
+import { abortableHttp, fetchFailure, fetchRef } from './fetch-branch.js';
 import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -15,7 +15,7 @@ const TAG_PREFIX = 'refs/tags/';
  * full of pull-request branches should not cost; so the tags are listed, and fetched one by one.
  */
 export async function fetchTags(store: ObjectStore, url: string, timeoutMs: number): Promise<TagRef[]> {
-  const { fs, gitdir, cache, display } = store;
+  const { display } = store;
   const unreachable = () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`);
   try {
     const refs = await withDeadline(
@@ -35,21 +35,7 @@ export async function fetchTags(store: ObjectStore, url: string, timeoutMs: numb
       .map((ref) => ({ name: ref.ref.slice(TAG_PREFIX.length), commit: ref.peeled ?? ref.oid }));
     for (const tag of tags) {
       if (await hasObject(store, tag.commit)) continue;
-      await withDeadline(
-        timeoutMs,
-        (signal) =>
-          git.fetch({
-            fs,
-            http: abortableHttp(signal),
-            gitdir,
-            cache,
-            url,
-            remoteRef: `${TAG_PREFIX}${tag.name}`,
-            singleBranch: true,
-            tags: false,
-          }),
-        unreachable,
-      );
+      await fetchRef(store, url, { remoteRef: `${TAG_PREFIX}${tag.name}` }, timeoutMs);
     }
     return tags;
   } catch (error) {

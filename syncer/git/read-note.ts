@@ -1,7 +1,5 @@
 import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
-import { withDeadline } from './deadline.js';
-import { GitUnreachableError } from './errors.js';
+import { fetchRef } from './fetch-branch.js';
 import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -16,25 +14,15 @@ export async function readNote(
   notesRef: string,
   commit: string,
 ): Promise<string | undefined> {
-  const { fs, gitdir, cache, display } = store;
+  const { fs, gitdir, cache } = store;
   let notes = notesRef;
   if (remote) {
     try {
-      const result = await withDeadline(
+      const result = await fetchRef(
+        store,
+        remote.url,
+        { ref: notesRef, remoteRef: notesRef },
         remote.timeoutMs,
-        (signal) =>
-          git.fetch({
-            fs,
-            http: { request: (request) => http.request({ ...request, signal }) },
-            gitdir,
-            cache,
-            url: remote.url,
-            ref: notesRef,
-            remoteRef: notesRef,
-            singleBranch: true,
-            tags: false,
-          }),
-        () => new GitUnreachableError(display, `no answer within ${remote.timeoutMs} ms`),
       );
       if (!result.fetchHead) return undefined;
       // Read from the fetched commit itself: the fetch does not update a local ref of that name.

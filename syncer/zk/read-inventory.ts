@@ -13,7 +13,7 @@ export async function readInventory(session: ZkSession, layout: ZkLayout): Promi
   const roots = [layout.configDir(), layout.servicesDir(), layout.releasesDir()];
   let frontier: string[] = [];
   for (const root of roots) {
-    const children = await childrenOf(session, root);
+    const children = await session.childrenIfExists(root);
     frontier.push(...children.map((child) => `${root}/${child}`));
   }
   while (frontier.length > 0) {
@@ -23,7 +23,10 @@ export async function readInventory(session: ZkSession, layout: ZkLayout): Promi
       const nodes = await Promise.all(
         slice.map(async (path) => {
           try {
-            const [{ data }, children] = await Promise.all([session.get(path), childrenOf(session, path)]);
+            const [{ data }, children] = await Promise.all([
+              session.get(path),
+              session.childrenIfExists(path),
+            ]);
             return { path, data, children };
           } catch (error) {
             // Deleted between listing and reading: it is simply not part of the state.
@@ -41,13 +44,4 @@ export async function readInventory(session: ZkSession, layout: ZkLayout): Promi
     frontier = next;
   }
   return inventory;
-}
-
-async function childrenOf(session: ZkSession, path: string): Promise<string[]> {
-  try {
-    return (await session.children(path)).children;
-  } catch (error) {
-    if (error instanceof ZkError && error.code === 'NO_NODE') return [];
-    throw error;
-  }
 }

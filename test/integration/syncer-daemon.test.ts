@@ -200,7 +200,8 @@ describe('the syncer daemon', () => {
     await waitFor(async () => (await headCommit()) === sha, { description: 'b mirrors', timeoutMs: 10_000 });
   });
 
-  it('takes over within the session timeout when the leader process is killed', async () => {
+  /** A leader in a process of its own, and an in-process standby `b` waiting behind it. */
+  const leaderProcessAndStandby = async (sessionTimeout: string) => {
     const leader = spawnCairn([
       'sync',
       '--watch',
@@ -209,31 +210,39 @@ describe('the syncer daemon', () => {
       '--zk',
       f.zk.connectString,
       '--session-timeout',
-      '2s',
+      sessionTimeout,
       '--poll',
       '1h',
       '--replica-id',
-      'killed-leader',
+      'child-leader',
       '--cache-dir',
-      await mkdtemp(join(tmpdir(), 'cairn-killed-')),
+      await mkdtemp(join(tmpdir(), 'cairn-child-')),
     ]);
-    try {
-      await waitFor(async () => (await f.session.children('/cairn/syncers')).children.length === 1, {
-        description: 'the child joins the election',
-        timeoutMs: 15_000,
-      });
-      const b = await startDaemon('replica-b');
-      await waitFor(() => b.daemon.status().role === 'standby', {
-        description: 'b stands by',
-        timeoutMs: 10_000,
-      });
-      leader.kill('SIGKILL');
-      const killedAt = Date.now();
-      await waitFor(() => b.daemon.status().role === 'leader', {
+    const exited = new Promise<number | null>((resolve) => leader.once('exit', (code) => resolve(code)));
+    await waitFor(async () => (await f.session.children('/cairn/syncers')).children.length === 1, {
+      description: 'the child joins the election',
+      timeoutMs: 15_000,
+    });
+    const b = await startDaemon('replica-b');
+    await waitFor(() => b.daemon.status().role === 'standby', {
+      description: 'b stands by',
+      timeoutMs: 10_000,
+    });
+    const takeover = () =>
+      waitFor(() => b.daemon.status().role === 'leader', {
         description: 'b takes over',
         timeoutMs: 10_000,
         intervalMs: 20,
       });
+    return { leader, exited, takeover };
+  };
+
+  it('takes over within the session timeout when the leader process is killed', async () => {
+    const { leader, takeover } = await leaderProcessAndStandby('2s');
+    try {
+      leader.kill('SIGKILL');
+      const killedAt = Date.now();
+      await takeover();
       // Session timeout 2 s; the server notices expiry on its next tick.
       expect(Date.now() - killedAt).toBeLessThan(4000);
     } finally {
@@ -242,41 +251,12 @@ describe('the syncer daemon', () => {
   });
 
   it('hands leadership over at once on SIGTERM, without waiting for the session timeout', async () => {
-    const leader = spawnCairn([
-      'sync',
-      '--watch',
-      '--repo',
-      f.repoUrl,
-      '--zk',
-      f.zk.connectString,
-      '--session-timeout',
-      '20s',
-      '--poll',
-      '1h',
-      '--replica-id',
-      'graceful-leader',
-      '--cache-dir',
-      await mkdtemp(join(tmpdir(), 'cairn-graceful-')),
-    ]);
-    const exited = new Promise<number | null>((resolve) => leader.once('exit', (code) => resolve(code)));
+    const { leader, exited, takeover } = await leaderProcessAndStandby('20s');
     try {
-      await waitFor(async () => (await f.session.children('/cairn/syncers')).children.length === 1, {
-        description: 'the child joins the election',
-        timeoutMs: 15_000,
-      });
-      const b = await startDaemon('replica-b');
-      await waitFor(() => b.daemon.status().role === 'standby', {
-        description: 'b stands by',
-        timeoutMs: 10_000,
-      });
       leader.kill('SIGTERM');
       const stoppedAt = Date.now();
       expect(await exited).toBe(0);
-      await waitFor(() => b.daemon.status().role === 'leader', {
-        description: 'b takes over',
-        timeoutMs: 10_000,
-        intervalMs: 20,
-      });
+      await takeover();
       // Far below the 20 s session timeout: the leader removed its election node on the way out.
       expect(Date.now() - stoppedAt).toBeLessThan(5000);
     } finally {
