@@ -234,7 +234,11 @@ function tables(latency: Latency, fanOut: FanOut, exactGc: boolean): BenchTable[
           ms(fanOut.connectMs),
         ],
         ['heap per connected client', kb(fanOut.heapPerClient)],
-        ['RSS per connected client', kb(fanOut.rssPerClient)],
+        // RSS can shrink while clients connect (the allocator returns memory): then it says nothing.
+        [
+          'RSS per connected client',
+          fanOut.rssPerClient > 0 ? kb(fanOut.rssPerClient) : 'not measurable (RSS shrank)',
+        ],
       ],
       notes: [
         exactGc

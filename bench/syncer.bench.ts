@@ -45,7 +45,7 @@ export async function run(): Promise<BenchTable[]> {
             '1.00x',
           ],
           [
-            'cairn sync: ZooKeeper write phase',
+            'cairn sync: inventory and write phase',
             large.inventory.size,
             ms(t.writeMs),
             Math.round((10_000 / t.writeMs) * 1000),
@@ -69,7 +69,7 @@ export async function run(): Promise<BenchTable[]> {
         notes: [
           `Whole sync, cached clone: fetch ${ms(t.fetchMs)}, read the tree and parse and validate every file ${ms(t.readAndValidateMs)}, build the inventory, diff and write ${ms(t.writeMs)}.`,
           'Same znodes and bytes in both writers. The raw baseline only writes; the syncer also reads git and validates every file, which is what lets it refuse a bad commit.',
-          `Target: within 2x of the raw baseline. ZooKeeper write phase: ${writeRatio <= 2 ? 'met' : 'NOT met'}. Whole sync: ${warmRatio <= 2 ? 'met' : 'not met'}: parsing 10,000 YAML files alone takes longer than the raw write, once per syncer start; later commits are incremental (next table).`,
+          `Target: within 2x of the raw baseline. inventory and write phase: ${writeRatio <= 2 ? 'met' : 'NOT met'}. Whole sync: ${warmRatio <= 2 ? 'met' : 'not met'}: parsing 10,000 YAML files alone takes longer than the raw write, once per syncer start; later commits are incremental (next table).`,
         ],
       },
       {
