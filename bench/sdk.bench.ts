@@ -221,7 +221,7 @@ function tables(latency: Latency, fanOut: FanOut, exactGc: boolean): BenchTable[
         ['/head written → last callback', ...across((r) => r.lastAfterHead)],
       ],
       notes: [
-        'All clients in this one process (with the syncer daemon), each with its own ZooKeeper session, instance registration and cache directory; every client reads the whole environment (5 files) per commit.',
+        'All clients in this one process (with the syncer daemon), each with its own ZooKeeper session, instance registration and cache directory; per commit every client reads /head, the environment index and only the files whose content id changed.',
         `Target: last callback under 2 s. ${medianLast < 2000 ? 'Met' : 'NOT met'} (median of the changes; worst ${ms(Math.max(...lasts))}).`,
       ],
     },
