@@ -271,8 +271,10 @@ export class SyncerDaemon {
       return { status: verdict.status, body: { error: verdict.reason } };
     }
     const push = verdict.push;
-    if (!push || push.ref !== `refs/heads/${this.config.branch}`)
-      return { status: 202, body: { ignored: true } };
+    // The branch, and tags: environments may follow release tags.
+    const relevant =
+      push && (push.ref === `refs/heads/${this.config.branch}` || push.ref.startsWith('refs/tags/'));
+    if (!push || !relevant) return { status: 202, body: { ignored: true } };
     if (!this.deliveries.firstTime(push.id)) return { status: 202, body: { duplicate: true } };
     this.logger.info({ delivery: push.id, after: push.after }, 'push webhook received');
     this.trigger.request();

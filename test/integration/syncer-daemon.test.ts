@@ -122,6 +122,13 @@ describe('the syncer daemon', () => {
     expect(
       (await postPushWebhook(`${base}/webhook`, SECRET, { after: sha }, { event: 'issues' })).body,
     ).toEqual({ ignored: true });
+    // Pushes to other branches do not concern it; pushed tags do (environments may follow them).
+    expect(
+      (await postPushWebhook(`${base}/webhook`, SECRET, { ref: 'refs/heads/feature', after: sha })).body,
+    ).toEqual({ ignored: true });
+    expect(
+      (await postPushWebhook(`${base}/webhook`, SECRET, { ref: 'refs/tags/v3.0.0', after: sha })).body,
+    ).toMatchObject({ queued: true });
   });
 
   it('coalesces a burst of pushes into few fetches and never misses the last one', async () => {
