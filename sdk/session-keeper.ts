@@ -96,33 +96,20 @@ export class SessionKeeper extends EventEmitter<KeeperEvents> {
   }
 
   /**
-   * Announces a session and waits until it expires or the keeper closes. A session disconnected for
-   * longer than its timeout is given up as expired, as Curator does: the server has most likely
-   * expired it, and node-zookeeper-client can hang for good on a connection that a starting server
-   * accepted but never answers (it has no deadline on the handshake).
+   * Announces a session and waits until it expires or the keeper closes. ZkSession itself gives up a
+   * session disconnected for longer than its timeout as expired, as Curator does.
    */
   private async hold(session: ZkSession): Promise<void> {
     this.current = session;
-    let lost: NodeJS.Timeout | undefined;
     const ended = new Promise<void>((resolve) => {
       this.endSession = resolve;
       session.on('state', (state) => {
-        if (state === 'disconnected') {
-          lost ??= setTimeout(() => {
-            if (this.current === session) this.emit('state', 'expired');
-            resolve();
-          }, session.sessionTimeoutMs);
-        } else {
-          clearTimeout(lost);
-          lost = undefined;
-        }
         if (this.current === session) this.emit('state', state);
         if (state === 'expired' || state === 'closed') resolve();
       });
     });
     this.emit('session', session);
     await ended;
-    clearTimeout(lost);
     this.endSession = undefined;
     if (this.current === session) this.current = undefined;
     this.previous.push(session.sessionId);
