@@ -106,10 +106,8 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
     this.currentState = 'expired';
     this.emit('state', 'expired');
     this.client.close();
-    // The library would still wait on a socket that may never answer: end it (a private field).
-    (
-      this.client as unknown as { connectionManager?: { socket?: { destroy(): void } } }
-    ).connectionManager?.socket?.destroy();
+    // The library would still wait on a socket that may never answer: end it.
+    this.destroyConnection();
   }
 
   private clearLostTimer(): void {
@@ -311,9 +309,20 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
     }
     // close() may have been called again while waiting.
     if ((this.currentState as ZkSessionState) === 'closed') return;
+    const connected = (this.currentState as ZkSessionState) === 'connected';
     this.currentState = 'closed';
     this.emit('state', 'closed');
     this.client.close();
+    // Still not connected: end the connection attempt instead of letting a later handshake meet a
+    // closing client. The server expires the session after its timeout.
+    if (!connected) this.destroyConnection();
+  }
+
+  /** Ends the library's socket so it stops reconnecting (node-zookeeper-client has no API for it). */
+  private destroyConnection(): void {
+    (
+      this.client as unknown as { connectionManager?: { socket?: { destroy(): void } } }
+    ).connectionManager?.socket?.destroy();
   }
 
   /** Runs one client call with a deadline, translating its error. */
