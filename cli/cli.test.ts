@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,30 @@ describe('cairn validate', () => {
     const { code, stderr } = await cairn('frobnicate');
     expect(code).toBe(2);
     expect(stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('cairn schemas', () => {
+  it('writes the published schemas, byte for byte those of schemas/', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'cairn-schemas-'));
+    try {
+      const { code, stdout } = await cairn('schemas', '--out', out);
+      expect(code).toBe(0);
+      expect(stdout.trim().split('\n')).toHaveLength(4);
+      for (const file of ['cairn', 'policy', 'service', 'release']) {
+        const written = JSON.parse(await readFile(join(out, `${file}.schema.json`), 'utf8'));
+        const published = JSON.parse(
+          await readFile(join(PROJECT_ROOT, 'schemas', `${file}.schema.json`), 'utf8'),
+        );
+        expect(written).toEqual(published);
+      }
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('needs --out', async () => {
+    expect((await cairn('schemas')).code).toBe(2);
   });
 });
 

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
 import { registerBot } from './commands/bot.js';
+import { registerSchemas } from './commands/schemas.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
@@ -28,6 +29,7 @@ export async function runCli(
     exitCode = code;
   };
   registerBot(program, io, setExitCode, stopSignal);
+  registerSchemas(program, io, setExitCode);
   registerStart(program, io, setExitCode, stopSignal);
   registerStatus(program, io, setExitCode);
   registerValidate(program, io, setExitCode);
