@@ -146,33 +146,10 @@ export class Mirror {
     const branch = await this.load('branch', target);
     if ('diagnostics' in branch) return refuse(target, branch.diagnostics);
 
-    // Environments that track tags take their files and releases from the newest matching tag.
-    const tracking = new Map<string, { pattern: string; commit: string | undefined }>();
-    const tracked = new Map<string, ZkInventory | undefined>();
-    const environments: Record<string, EnvironmentRevision> = {};
-    for (const env of branch.repo.environments.values()) {
-      if (!('tag' in env.tracks)) {
-        environments[env.name] = { commit: target };
-        continue;
-      }
-      const tag = newestMatchingTag(env.tracks.tag, tags);
-      tracking.set(env.name, { pattern: env.tracks.tag, commit: tag?.commit });
-      if (!tag) {
-        tracked.set(env.name, undefined);
-        continue;
-      }
-      const tagged = tag.commit === target ? branch : await this.load(`tag:${env.name}`, tag.commit);
-      if ('diagnostics' in tagged) return refuse(tag.commit, tagged.diagnostics);
-      tracked.set(env.name, inventoryOf(tagged.repo, layout));
-      const released = await source.commitInfo(tag.commit);
-      environments[env.name] = {
-        commit: tag.commit,
-        tag: tag.name,
-        author: released.author,
-        message: released.message,
-        time: released.time,
-      };
-    }
+    const environmentsResolved = await this.resolveEnvironments(branch, target, tags);
+    if ('refused' in environmentsResolved)
+      return refuse(environmentsResolved.refused, environmentsResolved.diagnostics);
+    const { tracking, tracked, environments } = environmentsResolved;
     const readAndValidateMs = performance.now() - mark;
     mark = performance.now();
 
@@ -263,6 +240,52 @@ export class Mirror {
       operations: result.operations,
       timings,
     };
+  }
+
+  /**
+   * What each environment serves: the branch head, or for one that tracks tags the newest matching
+   * tag (none while no tag matches), read and validated in a lane of its own.
+   */
+  private async resolveEnvironments(
+    branch: LoadedCommit,
+    target: string,
+    tags: readonly TagRef[],
+  ): Promise<
+    | {
+        tracking: Map<string, { pattern: string; commit: string | undefined }>;
+        tracked: Map<string, ZkInventory | undefined>;
+        environments: Record<string, EnvironmentRevision>;
+      }
+    | { refused: string; diagnostics: readonly Diagnostic[] }
+  > {
+    const { layout, source } = this.options;
+    const tracking = new Map<string, { pattern: string; commit: string | undefined }>();
+    const tracked = new Map<string, ZkInventory | undefined>();
+    const environments: Record<string, EnvironmentRevision> = {};
+    for (const env of branch.repo.environments.values()) {
+      if (!('tag' in env.tracks)) {
+        environments[env.name] = { commit: target };
+        continue;
+      }
+      const tag = newestMatchingTag(env.tracks.tag, tags);
+      tracking.set(env.name, { pattern: env.tracks.tag, commit: tag?.commit });
+      if (!tag) {
+        tracked.set(env.name, undefined);
+        continue;
+      }
+      const tagged = tag.commit === target ? branch : await this.load(`tag:${env.name}`, tag.commit);
+      if ('diagnostics' in tagged) return { refused: tag.commit, diagnostics: tagged.diagnostics };
+      tracked.set(env.name, inventoryOf(tagged.repo, layout));
+      const released = await source.commitInfo(tag.commit);
+      environments[env.name] = {
+        commit: tag.commit,
+        tag: tag.name,
+        author: released.author,
+        message: released.message,
+        time: released.time,
+      };
+    }
+    return { tracking, tracked, environments };
   }
 
   /** Reads and validates a commit in a lane: only what changed since the lane's last commit. */
