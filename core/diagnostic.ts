@@ -32,10 +32,6 @@ export function diagnostic(
   return { file, line: at.line, column: at.column, severity, rule, message };
 }
 
-export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
-  return diagnostics.some((d) => d.severity === 'error');
-}
-
 /** Orders diagnostics as a reader scans a repository: by file, then by position. */
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
   if (a.file !== b.file) return a.file < b.file ? -1 : 1;

@@ -1,5 +1,3 @@
-import type { Diagnostic } from './diagnostic.js';
-
 /**
  * Base of every error Cairn raises on purpose. `code` is stable so callers switch on it instead of
  * matching message text; the message says what is wrong and what to do about it.
@@ -11,21 +9,6 @@ export class CairnError extends Error {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
-  }
-}
-
-/** A repository tree that cannot be turned into a model: the diagnostics say why. */
-export class InvalidConfigRepoError extends CairnError {
-  readonly diagnostics: readonly Diagnostic[];
-
-  constructor(diagnostics: readonly Diagnostic[]) {
-    const first = diagnostics[0];
-    const where = first ? ` (first: ${first.file}:${first.line}:${first.column} ${first.message})` : '';
-    super(
-      'INVALID_CONFIG_REPO',
-      `the config repository has ${diagnostics.length} error(s)${where}; run \`cairn validate\` to see them all`,
-    );
-    this.diagnostics = diagnostics;
   }
 }
 

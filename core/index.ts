@@ -19,10 +19,10 @@ export type {
 export { createRepoModelCache, loadConfigRepo } from './config-repo.js';
 export { contentId } from './content-id.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
-export { compareDiagnostics, diagnostic, hasErrors, START_OF_FILE } from './diagnostic.js';
+export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
 export type { EnvironmentSnapshot, SnapshotRead } from './environment-snapshot.js';
 export { readEnvironmentSnapshot } from './environment-snapshot.js';
-export { CairnError, InvalidConfigRepoError, RepoNotFoundError, UnsafePathError } from './errors.js';
+export { CairnError, RepoNotFoundError, UnsafePathError } from './errors.js';
 export type { FileFormat } from './file-format.js';
 export { formatOf } from './file-format.js';
 export type { ParsedDocument, ValuePath } from './formats/index.js';
@@ -49,10 +49,7 @@ export { batchSizeOf, rolloutOf } from './release-rollout.js';
 export type { RepoPath } from './repo-layout.js';
 export {
   classifyPath,
-  configFilePath,
-  overlayFilePath,
   POLICY_FILE,
-  releaseManifestPath,
   SETTINGS_FILE,
   serviceManifestPath,
 } from './repo-layout.js';
@@ -60,7 +57,7 @@ export type { RepoTree, SkippedEntry } from './repo-tree.js';
 export { readRepoDir } from './repo-tree.js';
 export { decodeText, LineIndex } from './source-text.js';
 export type { TagRef } from './tracked-environments.js';
-export { compareVersions, composeInventory, newestMatchingTag } from './tracked-environments.js';
+export { composeInventory, newestMatchingTag } from './tracked-environments.js';
 export type { EnvironmentIndex, InventoryDiff, ZkInventory } from './zk-inventory.js';
 export { diffInventories, inventoryOf, isEmptyDiff } from './zk-inventory.js';
 export { ZkLayout } from './zk-layout.js';

@@ -55,17 +55,5 @@ export function serviceManifestPath(service: string): string {
   return `${SERVICES_DIR}/${service}/service.yaml`;
 }
 
-export function configFilePath(service: string, file: string): string {
-  return `${SERVICES_DIR}/${service}/config/${file}`;
-}
-
-export function overlayFilePath(service: string, env: string, file: string): string {
-  return `${SERVICES_DIR}/${service}/config/${OVERLAY_PREFIX}${env}/${file}`;
-}
-
-export function releaseManifestPath(service: string, env: string): string {
-  return `${SERVICES_DIR}/${service}/releases/${env}.yaml`;
-}
-
 /** Names of services, environments: lower-case, digits and dashes, as the schemas require. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;

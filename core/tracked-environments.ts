@@ -23,7 +23,7 @@ export function newestMatchingTag(pattern: string, tags: readonly TagRef[]): Tag
 
 const collator = new Intl.Collator('en', { numeric: true });
 
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   return collator.compare(a, b);
 }
 
