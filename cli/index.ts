@@ -1,4 +1,4 @@
 // The public surface of cli/: every exported name is listed here on purpose.
-export type { CommandIo } from './io.js';
+export type { CommandContext, CommandIo } from './io.js';
 export { EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK, processIo } from './io.js';
 export { runCli } from './program.js';

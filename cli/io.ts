@@ -15,6 +15,14 @@ export function processIo(): CommandIo {
   };
 }
 
+/** What every command gets besides its arguments: where to write, how to exit, when to stop. */
+export interface CommandContext {
+  readonly io: CommandIo;
+  setExitCode(code: number): void;
+  /** Resolves when a long-running command should stop (SIGTERM or SIGINT). */
+  stopSignal(): Promise<void>;
+}
+
 /** Exit statuses shared by every command. */
 export const EXIT_OK = 0;
 /** The command ran and found problems (e.g. validation errors). */

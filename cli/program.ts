@@ -6,7 +6,7 @@ import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
-import { type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
+import { type CommandContext, type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
 import { VERSION } from './version.js';
 
 /**
@@ -25,15 +25,19 @@ export async function runCli(
     .showHelpAfterError('(run cairn --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  const setExitCode = (code: number) => {
-    exitCode = code;
+  const context: CommandContext = {
+    io,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+    stopSignal,
   };
-  registerBot(program, io, setExitCode, stopSignal);
-  registerSchemas(program, io, setExitCode);
-  registerStart(program, io, setExitCode, stopSignal);
-  registerStatus(program, io, setExitCode);
-  registerValidate(program, io, setExitCode);
-  registerSync(program, io, setExitCode, stopSignal);
+  registerBot(program, context);
+  registerSchemas(program, context);
+  registerStart(program, context);
+  registerStatus(program, context);
+  registerValidate(program, context);
+  registerSync(program, context);
 
   try {
     await program.parseAsync([...args], { from: 'user' });

@@ -1,19 +1,14 @@
 import type { Command } from 'commander';
 import { run } from 'probot';
 import { cairnApp } from '../../bot/index.js';
-import { type CommandIo, EXIT_OK } from '../io.js';
+import { type CommandContext, EXIT_OK } from '../io.js';
 
 /**
  * `cairn bot`: the GitHub App, with Probot's usual settings (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
  * WEBHOOK_SECRET, PORT, from the environment or `.env`). Without them Probot serves its set-up page,
  * which registers the app from bot/app.yml; see bot/README.md.
  */
-export function registerBot(
-  program: Command,
-  io: CommandIo,
-  setExitCode: (code: number) => void,
-  stopSignal: () => Promise<void>,
-): void {
+export function registerBot(program: Command, { io, setExitCode, stopSignal }: CommandContext): void {
   program
     .command('bot')
     .description(

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MANIFEST_SCHEMAS } from '../../schemas/index.js';
-import { type CommandIo, EXIT_OK } from '../io.js';
+import { type CommandContext, EXIT_OK } from '../io.js';
 
 /** The file each manifest kind's schema is published as, as the example repository's modelines name them. */
 const SCHEMA_FILES = {
@@ -16,7 +16,7 @@ const SCHEMA_FILES = {
  * `cairn schemas --out <dir>`: writes the JSON Schemas of the manifests, so a config repository can
  * point its `$schema` modelines at them and editors validate and complete as people type.
  */
-export function registerSchemas(program: Command, io: CommandIo, setExitCode: (code: number) => void): void {
+export function registerSchemas(program: Command, { io, setExitCode }: CommandContext): void {
   program
     .command('schemas')
     .description('write the JSON Schemas of cairn.yaml, policy.yaml, service.yaml and release manifests')

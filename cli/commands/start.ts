@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { importDirectoryAsRepo, startZooKeeper, waitFor, type ZooKeeperServer } from '../../local/index.js';
 import { validateRepoDir } from '../../schemas/index.js';
 import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
-import { type CommandIo, EXIT_OK } from '../io.js';
+import { type CommandContext, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
 
@@ -25,12 +25,7 @@ interface StartFlags {
  * one), a git repository (a copy of a plain directory, example-config-repo/ by default), and a
  * syncer mirroring it every 2 s and on webhooks, until Ctrl-C.
  */
-export function registerStart(
-  program: Command,
-  io: CommandIo,
-  setExitCode: (code: number) => void,
-  stopSignal: () => Promise<void>,
-): void {
+export function registerStart(program: Command, { io, setExitCode, stopSignal }: CommandContext): void {
   program
     .command('start')
     .description('run Cairn locally: a ZooKeeper, a config repository and a syncer mirroring it')

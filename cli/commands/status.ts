@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { ZkLayout, ZkSession } from '../../core/index.js';
-import { type CommandIo, EXIT_FINDINGS, EXIT_OK } from '../io.js';
+import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { formatStatus } from '../status/format-status.js';
 import { readStatus } from '../status/read-status.js';
 import { UsageError } from '../usage-error.js';
 
 /** `cairn status`: which commit ZooKeeper holds, which syncer leads, which instances run what. */
-export function registerStatus(program: Command, io: CommandIo, setExitCode: (code: number) => void): void {
+export function registerStatus(program: Command, { io, setExitCode }: CommandContext): void {
   program
     .command('status')
     .description('show the mirrored commit, the syncers, and which instances serve which commit')

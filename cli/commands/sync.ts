@@ -7,16 +7,11 @@ import {
   SyncerDaemon,
   syncOnce,
 } from '../../syncer/index.js';
-import { type CommandIo, EXIT_FINDINGS, EXIT_OK } from '../io.js';
+import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
 import { formatDiagnostic } from './validate.js';
 
-export function registerSync(
-  program: Command,
-  io: CommandIo,
-  setExitCode: (code: number) => void,
-  stopSignal: () => Promise<void>,
-): void {
+export function registerSync(program: Command, { io, setExitCode, stopSignal }: CommandContext): void {
   program
     .command('sync')
     .description('mirror each commit of a branch into ZooKeeper, atomically')

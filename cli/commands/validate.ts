@@ -2,13 +2,13 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Diagnostic } from '../../core/index.js';
 import { validateRepoDir } from '../../schemas/index.js';
-import { type CommandIo, EXIT_FINDINGS, EXIT_OK } from '../io.js';
+import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { UsageError } from '../usage-error.js';
 
 const FORMATS = ['text', 'json'] as const;
 type OutputFormat = (typeof FORMATS)[number];
 
-export function registerValidate(program: Command, io: CommandIo, setExitCode: (code: number) => void): void {
+export function registerValidate(program: Command, { io, setExitCode }: CommandContext): void {
   program
     .command('validate')
     .description('check a config repository: syntax, schemas, layout and cross-file rules')
