@@ -1,6 +1,7 @@
 /** Where a command writes; injected so tests run commands in-process and read what they printed. */
 export interface CommandIo {
-  readonly stdout: (text: string) => void;
+  /** Text, or bytes written as they are (a binary config file, say). */
+  readonly stdout: (chunk: string | Uint8Array) => void;
   readonly stderr: (text: string) => void;
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
@@ -8,7 +9,7 @@ export interface CommandIo {
 
 export function processIo(): CommandIo {
   return {
-    stdout: (text) => process.stdout.write(text),
+    stdout: (chunk) => process.stdout.write(chunk),
     stderr: (text) => process.stderr.write(text),
     cwd: process.cwd(),
     env: process.env,

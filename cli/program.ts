@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
 import { registerBot } from './commands/bot.js';
+import { registerGet } from './commands/get.js';
 import { registerSchemas } from './commands/schemas.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
@@ -33,6 +34,7 @@ export async function runCli(
     stopSignal,
   };
   registerBot(program, context);
+  registerGet(program, context);
   registerSchemas(program, context);
   registerStart(program, context);
   registerStatus(program, context);

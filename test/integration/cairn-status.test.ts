@@ -110,4 +110,32 @@ describe('cairn status', () => {
     });
     expect(run).toBe(2);
   });
+
+  it("gets an environment's files and one file's content, as ZooKeeper serves them", async () => {
+    const run = async (...args: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(['get', '--zk', f.zk.connectString, ...args], {
+        stdout: (t) => {
+          stdout += t;
+        },
+        stderr: (t) => {
+          stderr += t;
+        },
+        cwd: process.cwd(),
+        env: {},
+      });
+      return { code, stdout, stderr };
+    };
+    const list = await run('recommender', 'prod');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(`# recommender/prod at ${await f.work.head()}`);
+    expect(list.stdout).toMatch(/^[0-9a-f]{40} +\d+ {2}rules\/boost\.yaml$/m);
+    const file = await run('recommender', 'prod', 'application.yaml');
+    expect(file.stdout).toContain('maxConcurrentRequests: 1200');
+    expect((await run('recommender', 'prod', 'nope.yaml')).stderr).toContain(
+      'recommender/prod has no nope.yaml; it has: application.yaml',
+    );
+    expect((await run('recommender', 'qa')).code).toBe(1);
+  });
 });
