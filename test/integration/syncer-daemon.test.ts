@@ -102,7 +102,10 @@ describe('the syncer daemon', () => {
 
   it('refuses unsigned and forged webhooks with 401 and does not fetch', async () => {
     const { daemon, base } = await startDaemon('replica-a');
-    await waitFor(() => daemon.status().ready, { description: 'ready', timeoutMs: 15_000 });
+    await waitFor(() => daemon.status().ready && daemon.status().role === 'leader', {
+      description: 'leading and ready',
+      timeoutMs: 15_000,
+    });
     const sha = await commitAndPush({ 'services/recommender/config/forged.yaml': 'x: 1\n' }, 'Not announced');
     const mirroredBefore = await headCommit();
     const requestsBefore = f.git.requests();
@@ -133,7 +136,10 @@ describe('the syncer daemon', () => {
 
   it('coalesces a burst of pushes into few fetches and never misses the last one', async () => {
     const { daemon, base } = await startDaemon('replica-a');
-    await waitFor(() => daemon.status().ready, { description: 'ready', timeoutMs: 15_000 });
+    await waitFor(() => daemon.status().ready && daemon.status().role === 'leader', {
+      description: 'leading and ready',
+      timeoutMs: 15_000,
+    });
     let last = '';
     for (let i = 0; i < 10; i++)
       last = await commitAndPush({ 'services/recommender/config/burst.yaml': `n: ${i}\n` }, `Burst ${i}`);
@@ -161,16 +167,21 @@ describe('the syncer daemon', () => {
 
   it('reports an unreachable git server in /healthz, retries with backoff, and recovers', async () => {
     const { daemon, base } = await startDaemon('replica-a');
-    await waitFor(() => daemon.status().ready, { description: 'ready', timeoutMs: 15_000 });
+    await waitFor(() => daemon.status().ready && daemon.status().role === 'leader', {
+      description: 'leading and ready',
+      timeoutMs: 15_000,
+    });
     f.git.setAvailable(false);
     try {
       const sha = await f.work.commit('Unreachable meanwhile', { allowEmpty: true });
       await postPushWebhook(`${base}/webhook`, SECRET, { after: sha });
-      await waitFor(async () => (await fetch(`${base}/healthz`)).status === 503, {
-        description: 'health turns 503',
+      await waitFor(async () => daemon.status().lastError?.code === 'GIT_UNREACHABLE', {
+        description: 'the failed fetch recorded',
         timeoutMs: 10_000,
       });
-      expect(daemon.status().lastError?.code).toBe('GIT_UNREACHABLE');
+      const health = await fetch(`${base}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ ready: false, lastError: { code: 'GIT_UNREACHABLE' } });
       expect(await (await fetch(`${base}/metrics`)).text()).toContain(
         'cairn_syncer_errors_total{code="GIT_UNREACHABLE"}',
       );
