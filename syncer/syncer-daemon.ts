@@ -237,6 +237,8 @@ export class SyncerDaemon {
     } catch (error) {
       this.recordError(error);
       this.failures++;
+      // The branch may have moved: count the lag from the first failed attempt until a sync succeeds.
+      this.behindSince ??= Date.now();
       const delay = backoff(this.failures - 1);
       this.logger.warn({ err: error, retryInMs: delay }, 'sync failed; retrying');
       clearTimeout(this.retryTimer);

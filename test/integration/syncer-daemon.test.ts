@@ -182,9 +182,10 @@ describe('the syncer daemon', () => {
       const health = await fetch(`${base}/healthz`);
       expect(health.status).toBe(503);
       expect(await health.json()).toMatchObject({ ready: false, lastError: { code: 'GIT_UNREACHABLE' } });
-      expect(await (await fetch(`${base}/metrics`)).text()).toContain(
-        'cairn_syncer_errors_total{code="GIT_UNREACHABLE"}',
-      );
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toContain('cairn_syncer_errors_total{code="GIT_UNREACHABLE"}');
+      // Behind since the first failed attempt.
+      expect(Number(/^cairn_syncer_lag_seconds (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     } finally {
       f.git.setAvailable(true);
     }
