@@ -107,4 +107,21 @@ describe('environments that track release tags', () => {
       readable(await expected(record.environments?.prod?.commit)),
     );
   });
+
+  it('serves a release tagged on a hotfix branch that main never had', async () => {
+    const mainHead = await f.work.head();
+    await f.work.git('checkout', '-q', '-b', 'hotfix', 'v2.14.0');
+    const hotfix = await setProdConcurrency(1350);
+    await f.work.git('tag', 'v2.14.5', hotfix);
+    await f.work.git('checkout', '-q', 'main');
+    // Only the tag is pushed: its commit reaches the syncer through the tag alone.
+    await f.work.push(f.repoUrl, 'refs/tags/v2.14.5:refs/tags/v2.14.5');
+    expect((await mirror.sync()).kind).toBe('mirrored');
+    expect(await prodApplication()).toContain('maxConcurrentRequests: 1350');
+    expect(await head()).toMatchObject({
+      commit: mainHead,
+      environments: { prod: { commit: hotfix, tag: 'v2.14.5' } },
+    });
+    expect(readable(await f.actualInventory())).toEqual(readable(await expected(hotfix)));
+  });
 });
