@@ -96,6 +96,30 @@ export interface ConfigRepo {
   readonly documents: ReadonlyMap<string, ParsedDocument>;
 }
 
+/**
+ * What is wrong with a manifest whose syntax is fine: it is empty, or not what its schema says.
+ * Shared by the model and by whoever reads a single manifest (the bot reads policy.yaml alone).
+ */
+export function manifestProblems(
+  kind: ManifestKind,
+  path: string,
+  document: ParsedDocument,
+  checkManifest: ManifestChecker,
+): Diagnostic[] {
+  if (document.value === null || document.value === undefined) {
+    return [
+      diagnostic(
+        path,
+        START_OF_FILE,
+        'error',
+        'file/empty',
+        `empty ${kind} manifest: it must at least declare \`apiVersion: cairn/v1\``,
+      ),
+    ];
+  }
+  return checkManifest(kind, path, document);
+}
+
 /** One service as loaded from a given set of files, and what loading it reported. */
 interface LoadedService {
   /** Every input of the service in a fixed order: paths, then the byte arrays themselves. */
@@ -184,19 +208,9 @@ export function loadConfigRepo(
   };
 
   const manifest = <T>(kind: ManifestKind, path: string): T | undefined => {
-    const bytes = tree.get(path) as Uint8Array;
     const document = parse(path, 'yaml');
     if (document.diagnostics.some((d) => d.severity === 'error')) return undefined;
-    if (bytes.length === 0 || document.value === null || document.value === undefined) {
-      report(
-        path,
-        START_OF_FILE,
-        'file/empty',
-        `empty ${kind} manifest: it must at least declare \`apiVersion: cairn/v1\``,
-      );
-      return undefined;
-    }
-    const problems = checkManifest(kind, path, document);
+    const problems = manifestProblems(kind, path, document, checkManifest);
     diagnostics.push(...problems);
     return problems.some((d) => d.severity === 'error') ? undefined : (document.value as T);
   };

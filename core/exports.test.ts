@@ -35,6 +35,7 @@ it('core exports exactly these names', () => {
     'inventoryOf',
     'isEmptyDiff',
     'loadConfigRepo',
+    'manifestProblems',
     'mergeOverlay',
     'newestMatchingTag',
     'parseSource',

@@ -16,7 +16,7 @@ export type {
   Service,
   ServiceEnvironment,
 } from './config-repo.js';
-export { createRepoModelCache, loadConfigRepo } from './config-repo.js';
+export { createRepoModelCache, loadConfigRepo, manifestProblems } from './config-repo.js';
 export { contentId } from './content-id.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';

@@ -1,6 +1,7 @@
 import {
   type Diagnostic,
   type ManifestKind,
+  manifestProblems,
   POLICY_FILE,
   type PolicyManifest,
   type Principal,
@@ -37,18 +38,8 @@ function readManifest<T>(
 ): { readonly value: T } | { readonly first: Diagnostic } {
   const document = parseSource(path, bytes, 'yaml');
   const problems = [...document.diagnostics];
-  if (!problems.some((d) => d.severity === 'error')) {
-    if (document.value === null || document.value === undefined) {
-      problems.push({
-        file: path,
-        line: 1,
-        column: 1,
-        severity: 'error',
-        rule: 'file/empty',
-        message: 'empty manifest',
-      });
-    } else problems.push(...checkManifest(kind, path, document));
-  }
+  if (!problems.some((d) => d.severity === 'error'))
+    problems.push(...manifestProblems(kind, path, document, checkManifest));
   const first = problems.find((d) => d.severity === 'error');
   return first ? { first } : { value: document.value as T };
 }
