@@ -6,25 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_REPO_DIR } from '../test/support/example-repo.js';
-import { runCli } from './program.js';
+import { runCliCaptured } from '../test/support/run-cli.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-async function cairn(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    cwd: PROJECT_ROOT,
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const cairn = (...args: string[]) => runCliCaptured(args);
 
 describe('cairn validate', () => {
   let scratch: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../cli/program.js';
 import { connect, type ServiceConfig } from '../../sdk/index.js';
 import { waitFor } from '../harness/index.js';
+import { runCliCaptured } from '../support/run-cli.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 
 describe('cairn status', () => {
@@ -16,21 +16,7 @@ describe('cairn status', () => {
     await f?.close();
   });
 
-  const status = async (...args: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(['status', '--zk', f.zk.connectString, ...args], {
-      stdout: (t) => {
-        stdout += t;
-      },
-      stderr: (t) => {
-        stderr += t;
-      },
-      cwd: process.cwd(),
-      env: {},
-    });
-    return { code, stdout, stderr };
-  };
+  const status = (...args: string[]) => runCliCaptured(['status', '--zk', f.zk.connectString, ...args]);
 
   it('shows the head, the leader-less syncers and every instance, and who is behind', async () => {
     service = await connect({
@@ -102,31 +88,14 @@ describe('cairn status', () => {
   });
 
   it('explains a missing --zk', async () => {
-    const run = await runCli(['status'], {
-      stdout: () => undefined,
-      stderr: () => undefined,
-      cwd: process.cwd(),
-      env: {},
-    });
-    expect(run).toBe(2);
+    const run = await runCliCaptured(['status']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('cairn: no ZooKeeper: pass --zk <host:port,...> or set CAIRN_ZK\n');
   });
 
   it("gets an environment's files and one file's content, as ZooKeeper serves them", async () => {
-    const run = async (...args: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await runCli(['get', '--zk', f.zk.connectString, ...args], {
-        stdout: (t) => {
-          stdout += t;
-        },
-        stderr: (t) => {
-          stderr += t;
-        },
-        cwd: process.cwd(),
-        env: {},
-      });
-      return { code, stdout, stderr };
-    };
+    const run = (...args: string[]) => runCliCaptured(['get', '--zk', f.zk.connectString, ...args]);
+
     const list = await run('recommender', 'prod');
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(`# recommender/prod at ${await f.work.head()}`);
