@@ -12,18 +12,7 @@ describe('cairn sync --once', () => {
     await f?.close();
   });
 
-  const sync = (...extra: string[]) =>
-    runCairn([
-      'sync',
-      '--once',
-      '--repo',
-      f.work.dir,
-      '--zk',
-      f.zk.connectString,
-      '--cache-dir',
-      f.cacheDir,
-      ...extra,
-    ]);
+  const sync = (...extra: string[]) => runCairn([...f.syncOnceArgs(f.work.dir), ...extra]);
 
   it('mirrors example-config-repo from a local git repository exactly, then reports it up to date', async () => {
     const first = await sync();
@@ -42,16 +31,7 @@ describe('cairn sync --once', () => {
     await f.work.write({ 'services/recommender/config/over-http.yaml': 'a: 1\n' });
     await f.work.commit('Over HTTP');
     await f.work.push(f.repoUrl);
-    const run = await runCairn([
-      'sync',
-      '--once',
-      '--repo',
-      f.repoUrl,
-      '--zk',
-      f.zk.connectString,
-      '--cache-dir',
-      f.cacheDir,
-    ]);
+    const run = await runCairn(f.syncOnceArgs());
     expect(run.code).toBe(0);
     expect(readable(await f.actualInventory())).toEqual(readable(await f.expectedInventory()));
   });

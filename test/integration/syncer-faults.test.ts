@@ -64,18 +64,7 @@ describe('syncer faults against a standalone ZooKeeper', () => {
   });
 
   it('ends exact after being killed (SIGKILL) at random points of large syncs', async () => {
-    const args = [
-      'sync',
-      '--once',
-      '--repo',
-      f.repoUrl,
-      '--zk',
-      f.zk.connectString,
-      '--cache-dir',
-      f.cacheDir,
-      '--session-timeout',
-      '1s',
-    ];
+    const args = [...f.syncOnceArgs(), '--session-timeout', '1s'];
     // A kill point is a number of ZooKeeper transactions after the commit's first staged write:
     // every write bumps the server's zxid. Each round pushes a new commit of a different size, so a
     // later run must also undo what an abandoned one staged.

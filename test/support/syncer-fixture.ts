@@ -29,6 +29,8 @@ export interface SyncerFixture {
   readonly session: ZkSession;
   readonly cacheDir: string;
   newMirror(): Mirror;
+  /** `cairn sync --once` against this ZooKeeper and cache, reading `repo` (default: the git server's). */
+  syncOnceArgs(repo?: string): string[];
   /** What ZooKeeper should hold for the work tree as committed. */
   expectedInventory(): Promise<ZkInventory>;
   /** What ZooKeeper holds. */
@@ -67,6 +69,9 @@ export async function startSyncerFixture(
     layout,
     session,
     cacheDir,
+    syncOnceArgs(repo = repoUrl) {
+      return ['sync', '--once', '--repo', repo, '--zk', zk.connectString, '--cache-dir', cacheDir];
+    },
     newMirror() {
       const source = openGitSource({ url: repoUrl, branch: 'main', cacheDir });
       sources.push(source);
