@@ -15,6 +15,7 @@ it('core exports exactly these names', () => {
     'RepoNotFoundError',
     'SETTINGS_FILE',
     'START_OF_FILE',
+    'SessionKeeper',
     'UnsafePathError',
     'ZK_MAX_REQUEST_BYTES',
     'ZkError',

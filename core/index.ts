@@ -63,6 +63,8 @@ export { diffInventories, inventoryOf, isEmptyDiff } from './zk-inventory.js';
 export { ZkLayout } from './zk-layout.js';
 export type {
   ElectionState,
+  KeeperEvents,
+  SessionKeeperOptions,
   ZkCreateMode,
   ZkErrorCode,
   ZkOp,
@@ -71,4 +73,10 @@ export type {
   ZkStat,
   ZkWatcher,
 } from './zookeeper/index.js';
-export { LeaderElection, ZK_MAX_REQUEST_BYTES, ZkError, ZkSession } from './zookeeper/index.js';
+export {
+  LeaderElection,
+  SessionKeeper,
+  ZK_MAX_REQUEST_BYTES,
+  ZkError,
+  ZkSession,
+} from './zookeeper/index.js';

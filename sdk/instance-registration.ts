@@ -1,7 +1,7 @@
+import type { SessionKeeper } from '../core/index.js';
 import { ZkError, type ZkSession, type ZkSessionState } from '../core/index.js';
 import { SdkWarning } from './errors.js';
 import { encodeInstanceRecord, type InstanceRecord } from './instance-record.js';
-import type { SessionKeeper } from './session-keeper.js';
 
 export interface InstanceRegistrationOptions {
   readonly keeper: SessionKeeper;

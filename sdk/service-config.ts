@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { CairnError, type ZkSessionState } from '../core/index.js';
+import { CairnError, SessionKeeper, type ZkSessionState } from '../core/index.js';
 import { type ChangeInfo, changeInfoOf } from './change-info.js';
 import { ChangeStream, type ConfigChange } from './change-stream.js';
 import { ConfigSnapshot } from './config-snapshot.js';
@@ -20,7 +20,6 @@ import {
 import { diffFiles, type FileChange } from './file-delta.js';
 import type { InstanceRecord } from './instance-record.js';
 import { InstanceRegistration } from './instance-registration.js';
-import { SessionKeeper } from './session-keeper.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { type EnvironmentRead, SnapshotWatcher } from './snapshot-watcher.js';
 

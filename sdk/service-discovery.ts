@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { type LoadBalancing, ZkError, type ZkSession, type ZkSessionState } from '../core/index.js';
+import {
+  type LoadBalancing,
+  SessionKeeper,
+  ZkError,
+  type ZkSession,
+  type ZkSessionState,
+} from '../core/index.js';
 import {
   type ResolvedZooKeeperOptions,
   resolveZooKeeperOptions,
@@ -8,7 +14,6 @@ import {
 import { ConsistentHashRing } from './consistent-hash-ring.js';
 import { ClientStateError, SdkWarning, ZooKeeperUnreachableError } from './errors.js';
 import { decodeInstanceRecord, type InstanceRecord } from './instance-record.js';
-import { SessionKeeper } from './session-keeper.js';
 import { SmoothWeightedRoundRobin } from './smooth-weighted-round-robin.js';
 import type { WeightedItem } from './weighted-item.js';
 

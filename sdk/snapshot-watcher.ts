@@ -1,3 +1,4 @@
+import type { SessionKeeper } from '../core/index.js';
 import {
   type EnvironmentSnapshot,
   readEnvironmentSnapshot,
@@ -6,7 +7,6 @@ import {
   type ZkSession,
   type ZkSessionState,
 } from '../core/index.js';
-import type { SessionKeeper } from './session-keeper.js';
 
 /** What one consistent read of an environment found. */
 export type EnvironmentRead =

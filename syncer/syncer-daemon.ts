@@ -1,6 +1,13 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { CairnError, LeaderElection, ZkError, ZkLayout, ZkSession } from '../core/index.js';
+import {
+  CairnError,
+  LeaderElection,
+  SessionKeeper,
+  ZkError,
+  ZkLayout,
+  type ZkSession,
+} from '../core/index.js';
 import { CoalescingTrigger } from './coalescing-trigger.js';
 import type { GitSource } from './git/index.js';
 import { openGitSource } from './git/index.js';
@@ -26,6 +33,7 @@ export interface SyncerStatus {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
  * `cairn sync --watch`: keeps a ZooKeeper session (a new one after expiry), runs for leadership, and
@@ -40,7 +48,7 @@ export class SyncerDaemon {
   private readonly deliveries = new DeliveryLog();
   private readonly trigger = new CoalescingTrigger(() => this.syncJob());
   private source: GitSource | undefined;
-  private session: ZkSession | undefined;
+  private keeper: SessionKeeper | undefined;
   private election: LeaderElection | undefined;
   private mirror: Mirror | undefined;
   private role: SyncerRole = 'connecting';
@@ -53,9 +61,6 @@ export class SyncerDaemon {
   private pollTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
   private closed = false;
-  private supervisor: Promise<void> | undefined;
-  private sessionEnded: (() => void) | undefined;
-  private wake: (() => void) | undefined;
 
   constructor(config: SyncerConfig, logger: Logger) {
     this.config = config;
@@ -91,12 +96,39 @@ export class SyncerDaemon {
       this.logger.info({ address: started.address }, 'listening for webhooks, health and metrics');
     }
     this.pollTimer = setInterval(() => this.trigger.request(), this.config.pollIntervalMs);
-    this.supervisor = this.supervise();
+    const keeper = new SessionKeeper({
+      connectString: this.config.zk,
+      sessionTimeoutMs: this.config.sessionTimeoutMs,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      // Waiting longer to connect than a session lasts buys nothing.
+      connectAttemptMs: this.config.sessionTimeoutMs,
+      onAttemptFailed: (error) => {
+        this.recordError(error);
+        this.logger.warn({ err: error }, 'cannot connect to ZooKeeper; retrying');
+      },
+    });
+    this.keeper = keeper;
+    keeper.on('session', (session) => {
+      this.metrics.connected.set(1);
+      this.joinElection(session).catch((error: unknown) => {
+        // Without a place in the election this session is of no use: end it, the keeper opens another.
+        this.recordError(error);
+        this.logger.warn({ err: error }, 'could not join the election; starting a new session');
+        void session.close();
+      });
+    });
+    keeper.on('state', (state) => {
+      this.metrics.connected.set(state === 'connected' ? 1 : 0);
+      if (state === 'expired' || state === 'closed') this.stepDown();
+      if (state === 'expired') this.logger.warn('ZooKeeper session expired: starting a new one');
+      if (state === 'connected' && this.role === 'leader') this.trigger.request();
+    });
+    keeper.start();
     return port === undefined ? {} : { port };
   }
 
   status(): SyncerStatus {
-    const connected = this.session?.state === 'connected';
+    const connected = this.keeper?.connected ?? false;
     const caughtUp =
       this.branchHead !== undefined &&
       (this.branchHead === this.mirrored || this.branchHead === this.mirror?.refusedCommit?.commit);
@@ -136,69 +168,28 @@ export class SyncerDaemon {
     await this.election
       ?.close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not leave the election cleanly'));
-    await this.session?.close();
-    this.sessionEnded?.();
-    this.wake?.();
-    await this.supervisor;
+    await this.keeper?.close();
     this.source?.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     this.logger.info('syncer stopped');
   }
 
-  /** One session at a time: connect, join the election, wait for the session to end, repeat. */
-  private async supervise(): Promise<void> {
-    let attempt = 0;
-    while (!this.closed) {
-      try {
-        await this.runSession();
-        attempt = 0;
-      } catch (error) {
-        this.recordError(error);
-        this.logger.warn({ err: error }, 'ZooKeeper session failed; reconnecting');
-        await this.pause(backoff(attempt++));
-      }
-    }
-  }
-
-  private async runSession(): Promise<void> {
-    this.role = 'connecting';
-    const session = await ZkSession.connect({
-      connectString: this.config.zk,
-      sessionTimeoutMs: this.config.sessionTimeoutMs,
-      // Waiting longer to connect than a session lasts buys nothing.
-      connectTimeoutMs: this.config.sessionTimeoutMs,
+  /** On each new session: the fixed folders, then a place in the election. */
+  private async joinElection(session: ZkSession): Promise<void> {
+    this.role = 'standby';
+    await ensureLayout(session, this.layout);
+    const election = new LeaderElection(session, {
+      dir: this.layout.syncersDir(),
+      prefix: this.layout.syncerCandidatePrefix(),
+      candidateId: this.config.replicaId,
     });
-    this.session = session;
-    const ended = new Promise<void>((resolve) => {
-      this.sessionEnded = resolve;
-      session.on('state', (state) => {
-        this.metrics.connected.set(state === 'connected' ? 1 : 0);
-        if (state === 'expired' || state === 'closed') resolve();
-        if (state === 'connected' && this.role === 'leader') this.trigger.request();
-      });
+    this.election = election;
+    election.on('state', (state) => {
+      if (state === 'leader') this.becomeLeader(session, election);
+      else if (state === 'lost') this.stepDown();
     });
-    this.metrics.connected.set(1);
-    try {
-      await ensureLayout(session, this.layout);
-      const election = new LeaderElection(session, {
-        dir: this.layout.syncersDir(),
-        prefix: this.layout.syncerCandidatePrefix(),
-        candidateId: this.config.replicaId,
-      });
-      this.election = election;
-      election.on('state', (state) => {
-        if (state === 'leader') this.becomeLeader(session, election);
-        else if (state === 'lost') this.stepDown();
-      });
-      this.role = 'standby';
-      await election.start();
-      if (election.state !== 'leader') this.logger.info({ leader: await election.leaderId() }, 'standing by');
-      await ended;
-    } finally {
-      this.stepDown();
-      if (session.state === 'expired') this.logger.warn('ZooKeeper session expired: starting a new one');
-      await session.close();
-    }
+    await election.start();
+    if (election.state !== 'leader') this.logger.info({ leader: await election.leaderId() }, 'standing by');
   }
 
   private becomeLeader(session: ZkSession, election: LeaderElection): void {
@@ -294,20 +285,6 @@ export class SyncerDaemon {
     if (error instanceof ZkError && error.code === 'BAD_VERSION') {
       this.logger.error({ err: error }, '/head changed under this syncer: another writer is active');
     }
-  }
-
-  /** Waits between reconnection attempts; close() cuts the wait short. */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      timer = setTimeout(done, ms);
-      this.wake = done;
-    });
   }
 }
 

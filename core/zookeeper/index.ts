@@ -1,5 +1,7 @@
 export type { ElectionState } from './leader-election.js';
 export { LeaderElection } from './leader-election.js';
+export type { KeeperEvents, SessionKeeperOptions } from './session-keeper.js';
+export { SessionKeeper } from './session-keeper.js';
 export type { ZkErrorCode } from './zk-error.js';
 export { ZkError } from './zk-error.js';
 export type {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZkSession } from '../../core/index.js';
+import { SessionKeeper, ZkSession } from '../../core/index.js';
 import {
   type ConnectOptions,
   connect,
@@ -11,7 +11,6 @@ import {
   type ServiceInstance,
 } from '../../sdk/index.js';
 import { InstanceRegistration } from '../../sdk/instance-registration.js';
-import { SessionKeeper } from '../../sdk/session-keeper.js';
 import type { Mirror } from '../../syncer/mirror.js';
 import { waitFor } from '../harness/index.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';

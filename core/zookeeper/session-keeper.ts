@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ZkSession, type ZkSessionState } from '../core/index.js';
+import { ZkSession, type ZkSessionState } from './zk-session.js';
 
 export interface SessionKeeperOptions {
   readonly connectString: string;
