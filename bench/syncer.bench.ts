@@ -3,10 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zookeeper from 'node-zookeeper-client';
 import pino from 'pino';
-import { inventoryOf, readRepoDir, type ZkInventory, ZkLayout, ZkSession } from '../core/index.js';
+import {
+  desiredStateOf,
+  FencedWriter,
+  planPublication,
+  type Revision,
+  readRepoDir,
+  ZkLayout,
+  type ZkOp,
+  ZkSession,
+} from '../core/index.js';
 import { validateRepo } from '../schemas/index.js';
 import { openGitSource } from '../syncer/git/index.js';
-import { Mirror, type SyncTimings } from '../syncer/mirror.js';
+import { Mirror, type SyncTarget, type SyncTimings } from '../syncer/mirror.js';
 import { ensureLayout } from '../syncer/zk/bootstrap.js';
 import {
   createBareRepo,
@@ -28,7 +37,7 @@ export async function run(): Promise<BenchTable[]> {
   try {
     const large = await measureRepo(zk.connectString, git, 10_000, '/bench-large');
     const small = await measureRepo(zk.connectString, git, 100, '/bench-small');
-    const raw = await rawBaseline(zk.connectString, large.inventory, '/bench-raw');
+    const raw = await rawBaseline(zk.connectString, large.nodes, '/bench-raw');
     const warmRatio = large.initialWarmMs / raw.ms;
     const t = large.initialTimings;
     const writeRatio = t.writeMs / raw.ms;
@@ -45,31 +54,31 @@ export async function run(): Promise<BenchTable[]> {
             '1.00x',
           ],
           [
-            'cairn sync: inventory and write phase',
-            large.inventory.size,
+            'cairn sync: desired state and publication',
+            large.nodes.length,
             ms(t.writeMs),
             Math.round((10_000 / t.writeMs) * 1000),
             `${writeRatio.toFixed(2)}x`,
           ],
           [
             'cairn sync: whole sync, git clone cached',
-            large.inventory.size,
+            large.nodes.length,
             ms(large.initialWarmMs),
             Math.round((10_000 / large.initialWarmMs) * 1000),
             `${warmRatio.toFixed(2)}x`,
           ],
           [
             'cairn sync: whole sync, first clone over HTTP',
-            large.inventory.size,
+            large.nodes.length,
             ms(large.initialColdMs),
             Math.round((10_000 / large.initialColdMs) * 1000),
             `${(large.initialColdMs / raw.ms).toFixed(2)}x`,
           ],
         ],
         notes: [
-          `Whole sync, cached clone: fetch ${ms(t.fetchMs)}, read the tree and parse and validate every file ${ms(t.readAndValidateMs)}, build the inventory, diff and write ${ms(t.writeMs)}.`,
+          `Whole sync, cached clone: fetch ${ms(t.fetchMs)}, read the tree and parse and validate every file ${ms(t.readAndValidateMs)}, compute the desired state, plan and publish ${ms(t.writeMs)}.`,
           'Same znodes and bytes in both writers. The raw baseline only writes; the syncer also reads git and validates every file, which is what lets it refuse a bad commit.',
-          `Target: within 2x of the raw baseline. inventory and write phase: ${writeRatio <= 2 ? 'met' : 'NOT met'}. Whole sync: ${warmRatio <= 2 ? 'met' : 'not met'}: parsing 10,000 YAML files alone takes longer than the raw write, once per syncer start; later commits are incremental (next table).`,
+          `Target: within 2x of the raw baseline. desired state and publication: ${writeRatio <= 2 ? 'met' : 'NOT met'}. Whole sync: ${warmRatio <= 2 ? 'met' : 'not met'}: parsing 10,000 YAML files alone takes longer than the raw write, once per syncer start; later commits are incremental (next table).`,
         ],
       },
       {
@@ -97,7 +106,8 @@ export async function run(): Promise<BenchTable[]> {
 }
 
 interface RepoMeasurements {
-  readonly inventory: ZkInventory;
+  /** Every znode the mirror of the head holds, with its data: content, pointers, records. */
+  readonly nodes: readonly (readonly [string, Uint8Array])[];
   readonly initialColdMs: number;
   readonly initialWarmMs: number;
   readonly initialTimings: SyncTimings;
@@ -117,6 +127,12 @@ async function measureRepo(
   await work.commit(`Generate ${fileCount} files`);
   await work.push(url);
   const session = await ZkSession.connect({ connectString });
+  const fence = await session.create('/bench-fence-', new Uint8Array(0), 'ephemeral-sequential');
+  const target: SyncTarget = {
+    session,
+    writer: new FencedWriter(session, () => ({ op: 'check', path: fence, version: 0 })),
+    term: 1,
+  };
   const cacheDir = await mkdtemp(join(tmpdir(), 'cairn-bench-'));
   try {
     // Cold: first clone and first mirror.
@@ -124,16 +140,16 @@ async function measureRepo(
     await ensureLayout(session, coldLayout);
     const coldSource = openGitSource({ url, branch: 'main', cacheDir });
     let started = performance.now();
-    await new Mirror({ session, layout: coldLayout, source: coldSource, logger }).sync();
+    await new Mirror({ layout: coldLayout, source: coldSource, branch: 'main', logger }).sync(target);
     const initialColdMs = performance.now() - started;
 
     // Warm: the clone is cached; mirror into an empty root.
     const layout = new ZkLayout(root);
     await ensureLayout(session, layout);
     const source = openGitSource({ url, branch: 'main', cacheDir });
-    const mirror = new Mirror({ session, layout, source, logger });
+    const mirror = new Mirror({ layout, source, branch: 'main', logger });
     started = performance.now();
-    const initial = await mirror.sync();
+    const initial = await mirror.sync(target);
     const initialWarmMs = performance.now() - started;
     if (initial.kind !== 'mirrored')
       throw new Error(`the generated repository was not mirrored: ${initial.kind}`);
@@ -147,14 +163,14 @@ async function measureRepo(
       await work.commit(`Revision ${i}`);
       await work.push(url);
       started = performance.now();
-      const outcome = await mirror.sync();
+      const outcome = await mirror.sync(target);
       samples.push(performance.now() - started);
       if (outcome.kind !== 'mirrored') throw new Error(`commit ${i} was not mirrored: ${outcome.kind}`);
     }
     coldSource.close();
     source.close();
     return {
-      inventory: await inventoryFor(work, layout),
+      nodes: await nodesFor(work, layout),
       initialColdMs,
       initialWarmMs,
       initialTimings: initial.timings,
@@ -167,15 +183,37 @@ async function measureRepo(
   }
 }
 
-async function inventoryFor(work: WorkRepo, layout: ZkLayout): Promise<ZkInventory> {
+async function nodesFor(work: WorkRepo, layout: ZkLayout): Promise<[string, Uint8Array][]> {
   const { tree } = await readRepoDir(work.dir);
-  return inventoryOf(validateRepo(tree).repo, layout);
+  const revision: Revision = {
+    commit: '0'.repeat(40),
+    author: { name: '', email: '' },
+    message: '',
+    time: '',
+  };
+  const desired = desiredStateOf({
+    branch: { name: 'main', repo: validateRepo(tree).repo, revision },
+    tagged: new Map(),
+  });
+  const empty = {
+    environments: new Map(),
+    services: new Map(),
+    releases: new Map(),
+    configFolders: new Set<string>(),
+    releaseFolders: new Set<string>(),
+    contents: new Set<string>(),
+    strays: [],
+  };
+  const { stage, flip } = planPublication(layout, empty, desired);
+  return [...stage, ...flip].flatMap((op: ZkOp) =>
+    op.op === 'create' ? [[op.path, op.data ?? new Uint8Array(0)] as [string, Uint8Array]] : [],
+  );
 }
 
 /** The same znodes and bytes written with node-zookeeper-client's multi() directly, in ~900 KB batches. */
 async function rawBaseline(
   connectString: string,
-  inventory: ZkInventory,
+  nodes: readonly (readonly [string, Uint8Array])[],
   root: string,
 ): Promise<{ ms: number; znodes: number }> {
   const client = zookeeper.createClient(connectString);
@@ -185,11 +223,9 @@ async function rawBaseline(
   });
   const call = <T>(fn: (cb: (error: Error | null, value?: T) => void) => void) =>
     new Promise<T>((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value as T))));
-  const entries = [...inventory]
-    .map(([path, data]) => [path.replace(/^\/bench-large/, root), data] as const)
-    .sort(([a], [b]) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
-  await call((cb) => client.mkdirp(`${root}/config`, (error) => cb(error as Error | null)));
-  await call((cb) => client.mkdirp(`${root}/services`, (error) => cb(error as Error | null)));
+  const entries = nodes.map(([path, data]) => [path.replace(/^\/bench-large/, root), data] as const);
+  for (const folder of new ZkLayout(root).fixedFolders())
+    await call((cb) => client.mkdirp(folder, (error) => cb(error as Error | null)));
   const started = performance.now();
   let batch = client.transaction();
   let size = 0;

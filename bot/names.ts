@@ -7,5 +7,5 @@ export const APPROVAL_RECORD_CHECK = 'cairn / approval record';
 /** Hidden marker that identifies the bot's sticky plan comment among a pull request's comments. */
 export const PLAN_MARKER = '<!-- cairn:plan -->';
 
-/** Where approval records live as git notes; `git fetch origin refs/notes/cairn-approvals:…` reads them. */
-export const DEFAULT_NOTES_REF = 'refs/notes/cairn-approvals';
+/** Where approval records live as git notes (the syncer reads the same default): `git fetch origin refs/notes/cairn-approvals:…`. */
+export { DEFAULT_NOTES_REF } from '../core/index.js';

@@ -10,7 +10,13 @@ import type {
   ServiceManifest,
   SettingsManifest,
 } from './manifests.js';
-import { DEFAULT_HISTORY_RETENTION, DEFAULT_MAX_FILE_BYTES } from './manifests.js';
+import {
+  DEFAULT_HISTORY_RETENTION,
+  DEFAULT_HOST_WEIGHT,
+  DEFAULT_LOAD_BALANCING,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_SNAPSHOT_RETENTION,
+} from './manifests.js';
 import { mergeOverlay } from './overlay.js';
 import { unsafePathReason } from './path-safety.js';
 import {
@@ -82,6 +88,8 @@ export interface Service {
 export interface RepoLimits {
   readonly maxFileBytes: number;
   readonly historyRetention: number;
+  /** How many of the last mirrored commits keep their snapshots in ZooKeeper. */
+  readonly snapshotRetention: number;
 }
 
 /** The config repository as the rest of Cairn uses it. */
@@ -288,6 +296,7 @@ export function loadConfigRepo(
   const limits: RepoLimits = {
     maxFileBytes: settings?.limits?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     historyRetention: settings?.limits?.historyRetention ?? DEFAULT_HISTORY_RETENTION,
+    snapshotRetention: settings?.limits?.snapshotRetention ?? DEFAULT_SNAPSHOT_RETENTION,
   };
   // Environment checks only make sense once the environments are known.
   const environmentsKnown = settings !== undefined;
@@ -383,7 +392,7 @@ export function loadConfigRepo(
       }
       serviceEnvironments.set(envName, {
         name: envName,
-        loadBalancing: env.loadBalancing ?? 'weighted-round-robin',
+        loadBalancing: env.loadBalancing ?? DEFAULT_LOAD_BALANCING,
         ...(env.reload !== undefined || serviceManifest?.reload !== undefined
           ? { reload: env.reload ?? serviceManifest?.reload }
           : {}),
@@ -513,7 +522,7 @@ function hasError(document: ParsedDocument): boolean {
 }
 
 function withHostDefaults(entry: HostEntry): Host {
-  return { host: entry.host, weight: entry.weight ?? 100, labels: entry.labels ?? {} };
+  return { host: entry.host, weight: entry.weight ?? DEFAULT_HOST_WEIGHT, labels: entry.labels ?? {} };
 }
 
 function serviceInputs(sources: ServiceSources, tree: RepoTree): (string | Uint8Array)[] {

@@ -18,10 +18,20 @@ export type {
 } from './config-repo.js';
 export { createRepoModelCache, loadConfigRepo, manifestProblems } from './config-repo.js';
 export { contentId } from './content-id.js';
+export type {
+  DesiredEnvironment,
+  DesiredRelease,
+  DesiredState,
+  DesiredStateInput,
+  RevisionedRepo,
+  UnservedEnvironment,
+} from './desired-state.js';
+export { desiredStateOf, environmentKey } from './desired-state.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
-export type { EnvironmentSnapshot, SnapshotRead } from './environment-snapshot.js';
-export { readEnvironmentSnapshot } from './environment-snapshot.js';
+export { parseDuration, SettingError } from './duration.js';
+export type { EnvironmentRead, EnvironmentSnapshot, ReadEnvironmentOptions } from './environment-reader.js';
+export { ContentMissingError, readEnvironment } from './environment-reader.js';
 export { CairnError, RepoNotFoundError, UnsafePathError } from './errors.js';
 export type { FileFormat } from './file-format.js';
 export { formatOf } from './file-format.js';
@@ -41,9 +51,95 @@ export type {
   ServiceManifest,
   SettingsManifest,
 } from './manifests.js';
-export { DEFAULT_HISTORY_RETENTION, DEFAULT_MAX_FILE_BYTES } from './manifests.js';
+export {
+  DEFAULT_FILE_MODE,
+  DEFAULT_HISTORY_RETENTION,
+  DEFAULT_HOST_WEIGHT,
+  DEFAULT_LOAD_BALANCING,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_SNAPSHOT_RETENTION,
+} from './manifests.js';
 export { deepMerge, mergeOverlay } from './overlay.js';
 export { unsafePathReason } from './path-safety.js';
+export type { Publication, PublishedEnvironment, PublishedState, RecordChanges } from './publication.js';
+export {
+  isEmptyPublication,
+  planPublication,
+  publicationCounts,
+  publishedStateOf,
+} from './publication.js';
+export type {
+  BackoffOptions,
+  CachedNode,
+  ChildrenCacheOptions,
+  CoalescingTriggerOptions,
+  EnvironmentWatchEvents,
+  EnvironmentWatchOptions,
+  EphemeralNodeOptions,
+  LeaderRoleEvents,
+  LeaderRoleOptions,
+  LeaderRoleState,
+  LeaderTerm,
+  NodeCacheOptions,
+  Reconciler,
+  WatchedReadOptions,
+} from './recipes/index.js';
+export {
+  Backoff,
+  ChildrenCache,
+  CoalescingTrigger,
+  EnvironmentWatch,
+  EphemeralNode,
+  EphemeralNodeConflictError,
+  FencedWriter,
+  LeaderRole,
+  LeadershipLostError,
+  NodeCache,
+  WatchedRead,
+} from './recipes/index.js';
+export type {
+  ApprovalRecord,
+  EnvironmentManifest,
+  EnvironmentPointer,
+  HeadRecord,
+  HistoryRecord,
+  InstanceRecord,
+  OmittedApprovals,
+  PinRecord,
+  RecordedApproval,
+  RecordedRule,
+  RecordKind,
+  ReleaseRecord,
+  Revision,
+  ServiceRecord,
+  SnapshotChange,
+} from './records/index.js';
+export {
+  APPROVAL_RECORD_FORMAT,
+  CorruptRecordError,
+  DEFAULT_NOTES_REF,
+  decodeApprovalRecord,
+  decodeEnvironmentManifest,
+  decodeEnvironmentPointer,
+  decodeHeadRecord,
+  decodeHistoryRecord,
+  decodeInstanceRecord,
+  decodePinRecord,
+  decodeReleaseRecord,
+  decodeServiceRecord,
+  encodeEnvironmentManifest,
+  encodeEnvironmentPointer,
+  encodeHeadRecord,
+  encodeHistoryRecord,
+  encodeInstanceRecord,
+  encodePinRecord,
+  encodeReleaseRecord,
+  encodeServiceRecord,
+  MAX_APPROVAL_NOTE_BYTES,
+  MAX_CHANGED_PATHS,
+  serializeApprovalRecord,
+  serviceRecordOf,
+} from './records/index.js';
 export type { Rollout } from './release-rollout.js';
 export { batchSizeOf, rolloutOf } from './release-rollout.js';
 export type { RepoPath } from './repo-layout.js';
@@ -57,13 +153,13 @@ export type { RepoTree, SkippedEntry } from './repo-tree.js';
 export { readRepoDir } from './repo-tree.js';
 export { decodeText, LineIndex } from './source-text.js';
 export type { TagRef } from './tracked-environments.js';
-export { composeInventory, newestMatchingTag } from './tracked-environments.js';
-export type { EnvironmentIndex, InventoryDiff, ZkInventory } from './zk-inventory.js';
-export { diffInventories, inventoryOf, isEmptyDiff } from './zk-inventory.js';
-export { ZkLayout } from './zk-layout.js';
+export { newestMatchingTag } from './tracked-environments.js';
+export { CONTENT_ID, historySeqOf, ZkLayout } from './zk-layout.js';
 export type {
+  ElectionOptions,
   ElectionState,
   KeeperEvents,
+  RawEndpointSettings,
   SessionKeeperOptions,
   ZkCreateMode,
   ZkErrorCode,
@@ -72,11 +168,18 @@ export type {
   ZkSessionState,
   ZkStat,
   ZkWatcher,
+  ZooKeeperEndpoint,
 } from './zookeeper/index.js';
 export {
+  candidateIds,
+  connectSession,
+  DEFAULT_ENDPOINT_TIMEOUTS,
   LeaderElection,
+  resolveZooKeeperEndpoint,
   SessionKeeper,
   ZK_MAX_REQUEST_BYTES,
   ZkError,
   ZkSession,
+  ZOOKEEPER_ENV,
+  zooKeeperEndpoint,
 } from './zookeeper/index.js';

@@ -14,7 +14,11 @@ export interface EnvironmentSettings {
 export interface SettingsManifest {
   readonly apiVersion: 'cairn/v1';
   readonly environments: Readonly<Record<string, EnvironmentSettings>>;
-  readonly limits?: { readonly maxFileBytes?: number; readonly historyRetention?: number };
+  readonly limits?: {
+    readonly maxFileBytes?: number;
+    readonly historyRetention?: number;
+    readonly snapshotRetention?: number;
+  };
 }
 
 export interface PolicyRequirement {
@@ -82,3 +86,10 @@ export interface ReleaseManifest {
 /** ZooKeeper's default jute.maxbuffer is 1 MiB (1,048,575 bytes) per node and per request. */
 export const DEFAULT_MAX_FILE_BYTES = 1_000_000;
 export const DEFAULT_HISTORY_RETENTION = 100;
+/** How many of the last mirrored commits keep their snapshots in ZooKeeper (see limits.snapshotRetention). */
+export const DEFAULT_SNAPSHOT_RETENTION = 20;
+/** The weight of a host the service tree lists without one, and of an instance on an unlisted host. */
+export const DEFAULT_HOST_WEIGHT = 100;
+export const DEFAULT_LOAD_BALANCING: LoadBalancing = 'weighted-round-robin';
+/** Mode of the files an agent writes when service.yaml names none. */
+export const DEFAULT_FILE_MODE = '0644';

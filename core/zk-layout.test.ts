@@ -1,33 +1,40 @@
 import { describe, expect, it } from 'vitest';
 import { UnsafePathError } from './errors.js';
-import { ZkLayout } from './zk-layout.js';
+import { historySeqOf, ZkLayout } from './zk-layout.js';
 
 describe('ZkLayout', () => {
   const layout = new ZkLayout('/cairn');
+  const id = '0123456789abcdef0123456789abcdef01234567';
 
   it('builds the documented paths', () => {
     expect(layout.head()).toBe('/cairn/head');
-    expect(layout.configEnv('recommender', 'prod')).toBe('/cairn/config/recommender/prod');
-    expect(layout.configFile('recommender', 'prod', 'rules/boost.yaml')).toBe(
-      '/cairn/config/recommender/prod/rules/boost.yaml',
-    );
+    expect(layout.environment('recommender', 'prod')).toBe('/cairn/config/recommender/prod');
+    expect(layout.content(id)).toBe(`/cairn/content/01/${id}`);
     expect(layout.release('search-api', 'staging')).toBe('/cairn/releases/search-api/staging');
     expect(layout.instance('search-api', 'dev', 'host-1')).toBe('/cairn/instances/search-api/dev/host-1');
-    expect(layout.historyPrefix()).toBe('/cairn/history/h-');
+    expect(layout.historyRecord(42)).toBe('/cairn/history/0000000042');
+    expect(layout.pin('deployment-recommender-prod-7')).toBe('/cairn/pins/deployment-recommender-prod-7');
+    expect(layout.syncerCandidate('candidate-0000000003')).toBe('/cairn/syncers/candidate-0000000003');
+  });
+
+  it('shards content over 256 folders that the fixed folders include', () => {
+    const shards = layout.contentShards();
+    expect(shards).toHaveLength(256);
+    expect(shards[0]).toBe('/cairn/content/00');
+    expect(shards[255]).toBe('/cairn/content/ff');
+    expect(layout.fixedFolders()).toEqual(expect.arrayContaining(shards));
+    const folders = layout.fixedFolders();
+    expect(folders.indexOf('/cairn/content')).toBeLessThan(folders.indexOf('/cairn/content/00'));
+  });
+
+  it('reads a history record name back as its sequence number', () => {
+    expect(historySeqOf('0000000042')).toBe(42);
+    expect(historySeqOf('h-0000000042')).toBeUndefined();
+    expect(layout.historyRecord(historySeqOf('0000000042') as number)).toBe('/cairn/history/0000000042');
   });
 
   it('honours a nested root', () => {
     expect(new ZkLayout('/teams/web/cairn').head()).toBe('/teams/web/cairn/head');
-  });
-
-  it('lists ancestors below the root, outermost first', () => {
-    expect(layout.ancestorsOf('/cairn/config/a/prod/x/y.yaml')).toEqual([
-      '/cairn',
-      '/cairn/config',
-      '/cairn/config/a',
-      '/cairn/config/a/prod',
-      '/cairn/config/a/prod/x',
-    ]);
   });
 
   it.each([['cairn'], ['/'], ['/cairn/'], ['/a/../b'], ['/a//b']])('refuses the root %j', (root) => {
@@ -36,8 +43,11 @@ describe('ZkLayout', () => {
 
   it('refuses names that would escape their folder', () => {
     expect(() => layout.service('../head')).toThrow(UnsafePathError);
-    expect(() => layout.configFile('svc', 'prod', '../../head')).toThrow(UnsafePathError);
-    expect(() => layout.configEnv('svc', 'a/b')).toThrow(UnsafePathError);
+    expect(() => layout.environment('svc', 'a/b')).toThrow(UnsafePathError);
     expect(() => layout.agent('host\u0000')).toThrow(UnsafePathError);
+    expect(() => layout.content('../../head')).toThrow(UnsafePathError);
+    expect(() => layout.content(id.toUpperCase())).toThrow(UnsafePathError);
+    expect(() => layout.historyRecord(0)).toThrow(UnsafePathError);
+    expect(() => layout.historyRecord(1.5)).toThrow(UnsafePathError);
   });
 });

@@ -2,20 +2,23 @@ import { UnsafePathError } from './errors.js';
 import { unsafePathReason } from './path-safety.js';
 
 /**
- * Every ZooKeeper path Cairn uses is built here and nowhere else.
+ * Every ZooKeeper path Cairn uses is built here and nowhere else (layout contract v2).
  *
  *   <root>                                   default /cairn
- *     /head                                  JSON: the mirrored commit and its metadata
- *     /pending                               JSON: a commit being written in several transactions
- *     /history/h-<seq>                       JSON record per mirrored commit (bounded retention)
- *     /config/<service>/<env>                JSON index of the environment's effective files
- *     /config/<service>/<env>/<file path>    effective file bytes; folders become nested znodes
- *     /services/<service>                    JSON of service.yaml
- *     /releases/<service>/<env>              JSON of the release manifest
+ *     /head                                  the mirrored commit: who, when, what each environment serves
+ *     /history/<seq>                         one record per mirrored commit (bounded): changes, approvals
+ *     /content/<id[0..2]>/<id>               immutable file bytes named by git blob id (256 shards)
+ *     /config/<service>/<env>                the environment's pointer: revision and manifest content id
+ *     /services/<service>                    the service tree node (service.yaml with defaults)
+ *     /releases/<service>/<env>              the release manifest
  *     /deployments/<service>/<env>/<id>      a deployment and its per-host state
+ *     /pins/<name>                           snapshots a rollout still needs (kept from collection)
  *     /instances/<service>/<env>/<id>        ephemeral: one running instance of a service
  *     /agents/<host>                         ephemeral: one host agent
  *     /syncers/candidate-<seq>               ephemeral sequential: leader election of syncers
+ *
+ * Content nodes are sharded by the first two hex digits of their id so that no folder grows past
+ * what one `getChildren` answer may carry (jute.maxbuffer, 1 MiB).
  */
 export class ZkLayout {
   readonly root: string;
@@ -34,17 +37,27 @@ export class ZkLayout {
     return `${this.root}/head`;
   }
 
-  pending(): string {
-    return `${this.root}/pending`;
-  }
-
   historyDir(): string {
     return `${this.root}/history`;
   }
 
-  /** Prefix for sequential history nodes; ZooKeeper appends a 10-digit counter. */
-  historyPrefix(): string {
-    return `${this.historyDir()}/h-`;
+  /** The record of the `seq`-th mirrored commit; zero-padded so that names sort in commit order. */
+  historyRecord(seq: number): string {
+    return `${this.historyDir()}/${historyName(seq)}`;
+  }
+
+  contentDir(): string {
+    return `${this.root}/content`;
+  }
+
+  /** Every shard folder of /content, in order. */
+  contentShards(): string[] {
+    return SHARDS.map((shard) => `${this.contentDir()}/${shard}`);
+  }
+
+  content(id: string): string {
+    if (!CONTENT_ID.test(id)) throw new UnsafePathError(id, 'a content id is 40 lower-case hex digits');
+    return `${this.contentDir()}/${id.slice(0, 2)}/${id}`;
   }
 
   configDir(): string {
@@ -55,13 +68,9 @@ export class ZkLayout {
     return `${this.configDir()}/${segment(service)}`;
   }
 
-  /** The environment node: its data is the index of the environment's files. */
-  configEnv(service: string, env: string): string {
+  /** The environment's pointer: the one node readers of a service in an environment watch. */
+  environment(service: string, env: string): string {
     return `${this.configService(service)}/${segment(env)}`;
-  }
-
-  configFile(service: string, env: string, file: string): string {
-    return `${this.configEnv(service, env)}/${relativePath(file)}`;
   }
 
   servicesDir(): string {
@@ -84,16 +93,32 @@ export class ZkLayout {
     return `${this.releaseService(service)}/${segment(env)}`;
   }
 
+  deploymentsDir(): string {
+    return `${this.root}/deployments`;
+  }
+
   deployments(service: string, env: string): string {
-    return `${this.root}/deployments/${segment(service)}/${segment(env)}`;
+    return `${this.deploymentsDir()}/${segment(service)}/${segment(env)}`;
   }
 
   deployment(service: string, env: string, id: string): string {
     return `${this.deployments(service, env)}/${segment(id)}`;
   }
 
+  pinsDir(): string {
+    return `${this.root}/pins`;
+  }
+
+  pin(name: string): string {
+    return `${this.pinsDir()}/${segment(name)}`;
+  }
+
+  instancesDir(): string {
+    return `${this.root}/instances`;
+  }
+
   instances(service: string, env: string): string {
-    return `${this.root}/instances/${segment(service)}/${segment(env)}`;
+    return `${this.instancesDir()}/${segment(service)}/${segment(env)}`;
   }
 
   instance(service: string, env: string, id: string): string {
@@ -117,39 +142,56 @@ export class ZkLayout {
     return `${this.syncersDir()}/candidate-`;
   }
 
-  /**
-   * The service and environment a repository-mirror znode belongs to: environment nodes and what is
-   * below them in /config, and release nodes. Undefined for anything not specific to one environment.
-   */
-  environmentOf(path: string): { readonly service: string; readonly env: string } | undefined {
-    if (!path.startsWith(`${this.root}/`)) return undefined;
-    const parts = path.slice(this.root.length + 1).split('/');
-    const [area, service, env] = parts;
-    if (service === undefined || env === undefined) return undefined;
-    if (area === 'config' || (area === 'releases' && parts.length === 3)) return { service, env };
-    return undefined;
+  /** A node of the syncers' election, by the name `getChildren` lists. */
+  syncerCandidate(name: string): string {
+    return `${this.syncersDir()}/${segment(name)}`;
   }
 
-  /** Every ancestor of `path` below and including the root, outermost first (for creating parents). */
-  ancestorsOf(path: string): string[] {
-    if (!path.startsWith(`${this.root}/`))
-      throw new UnsafePathError(path, `not under the Cairn root ${this.root}`);
-    const out: string[] = [];
-    for (let i = path.indexOf('/', this.root.length + 1); i !== -1; i = path.indexOf('/', i + 1)) {
-      out.push(path.slice(0, i));
-    }
-    return [this.root, ...out];
+  /** A child of a node this layout built, by the name `getChildren` lists (for walking folders). */
+  child(parent: string, name: string): string {
+    if (parent !== this.root && !parent.startsWith(`${this.root}/`))
+      throw new UnsafePathError(parent, `not under the Cairn root ${this.root}`);
+    return `${parent}/${segment(name)}`;
   }
+
+  /** The folders the syncer creates once, before anything is written: parents come first. */
+  fixedFolders(): string[] {
+    return [
+      this.configDir(),
+      this.servicesDir(),
+      this.releasesDir(),
+      this.historyDir(),
+      this.contentDir(),
+      ...this.contentShards(),
+      this.deploymentsDir(),
+      this.pinsDir(),
+      this.instancesDir(),
+      this.agentsDir(),
+      this.syncersDir(),
+    ];
+  }
+}
+
+/** A git blob id: what content nodes are named by. */
+export const CONTENT_ID = /^[0-9a-f]{40}$/;
+
+const SHARDS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+const HISTORY_DIGITS = 10;
+
+function historyName(seq: number): string {
+  if (!Number.isSafeInteger(seq) || seq < 1 || seq >= 10 ** HISTORY_DIGITS)
+    throw new UnsafePathError(String(seq), 'a history sequence number is a positive integer');
+  return String(seq).padStart(HISTORY_DIGITS, '0');
+}
+
+/** The sequence number of a history record's node name, or undefined for a name that is not one. */
+export function historySeqOf(name: string): number | undefined {
+  return /^\d{10}$/.test(name) ? Number(name) : undefined;
 }
 
 function segment(name: string): string {
   const reason = name.includes('/') ? 'a name cannot contain "/"' : unsafePathReason(name);
   if (reason) throw new UnsafePathError(name, reason);
   return name;
-}
-
-function relativePath(path: string): string {
-  const reason = unsafePathReason(path);
-  if (reason) throw new UnsafePathError(path, reason);
-  return path;
 }

@@ -1,48 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { changeInfoOf } from './change-info.js';
+import { changeInfoOf, isChangeInfo } from './change-info.js';
 
-const head = {
-  commit: 'b'.repeat(40),
-  author: { name: 'Ada', email: 'ada@example.com' },
-  message: 'Tune dev',
-  time: '2026-11-23T10:00:00.000Z',
-  environments: {
-    dev: { commit: 'b'.repeat(40) },
-    prod: {
-      commit: 'a'.repeat(40),
-      tag: 'v2.14.0',
-      author: { name: 'Grace', email: 'g@example.com' },
-      message: 'Release',
-      time: '2026-11-20T09:00:00.000Z',
-    },
-  },
+const revision = {
+  commit: 'a'.repeat(40),
+  tag: 'v2.14.0',
+  author: { name: 'Grace', email: 'g@example.com' },
+  message: 'Release',
+  time: '2026-11-20T09:00:00.000Z',
 };
 
 describe('the change info of an environment', () => {
-  it('is the branch head for an environment that follows the branch', () => {
-    expect(changeInfoOf(head, 'dev')).toEqual({
-      commit: 'b'.repeat(40),
-      author: { name: 'Ada', email: 'ada@example.com' },
-      message: 'Tune dev',
-      time: '2026-11-23T10:00:00.000Z',
-    });
+  it('is the revision its pointer records, tag included', () => {
+    expect(changeInfoOf(revision)).toEqual(revision);
+    const { tag: _tag, ...branch } = revision;
+    expect(changeInfoOf(branch)).toEqual(branch);
   });
 
-  it('is the tagged commit for an environment that follows release tags', () => {
-    expect(changeInfoOf(head, 'prod')).toEqual({
-      commit: 'a'.repeat(40),
-      author: { name: 'Grace', email: 'g@example.com' },
-      message: 'Release',
-      time: '2026-11-20T09:00:00.000Z',
-    });
-  });
-
-  it('reads missing fields as empty', () => {
-    expect(changeInfoOf({ commit: 'c'.repeat(40) })).toEqual({
-      commit: 'c'.repeat(40),
-      author: { name: '', email: '' },
-      message: '',
-      time: '',
-    });
+  it('is recognised in a cache file only when every field has its type', () => {
+    expect(isChangeInfo(changeInfoOf(revision))).toBe(true);
+    expect(isChangeInfo({ ...revision, tag: 7 })).toBe(false);
+    expect(isChangeInfo({ ...revision, author: { name: 'x' } })).toBe(false);
+    expect(isChangeInfo(null)).toBe(false);
   });
 });

@@ -1,6 +1,10 @@
-/** The commit a configuration comes from, as the syncer recorded it in `/head`. */
+import type { Revision } from '../core/index.js';
+
+/** The commit a configuration comes from: who made it, when and why, and the release tag that brought it. */
 export interface ChangeInfo {
   readonly commit: string;
+  /** The release tag, for an environment that follows tags. */
+  readonly tag?: string;
   readonly author: { readonly name: string; readonly email: string };
   /** The commit message. */
   readonly message: string;
@@ -8,28 +12,14 @@ export interface ChangeInfo {
   readonly time: string;
 }
 
-/**
- * The change info of a `/head` record for one environment; fields a record lacks read as empty rather
- * than failing. An environment that follows release tags serves the tagged commit, which `/head`
- * describes under `environments.<env>`; the record's own fields describe the branch head.
- */
-export function changeInfoOf(
-  head: Readonly<Record<string, unknown>> & { readonly commit: string },
-  env?: string,
-): ChangeInfo {
-  const environments = (head.environments ?? {}) as Record<string, Record<string, unknown> | undefined>;
-  const revision = env === undefined ? undefined : environments[env];
-  const source =
-    revision && typeof revision.commit === 'string' && typeof revision.tag === 'string' ? revision : head;
-  const author = (source.author ?? {}) as { name?: unknown; email?: unknown };
+/** The change info of a revision ZooKeeper recorded (an environment pointer's, or `/head`'s). */
+export function changeInfoOf(revision: Revision): ChangeInfo {
   return {
-    commit: String(source.commit),
-    author: {
-      name: typeof author.name === 'string' ? author.name : '',
-      email: typeof author.email === 'string' ? author.email : '',
-    },
-    message: typeof source.message === 'string' ? source.message : '',
-    time: typeof source.time === 'string' ? source.time : '',
+    commit: revision.commit,
+    ...(revision.tag !== undefined ? { tag: revision.tag } : {}),
+    author: { name: revision.author.name, email: revision.author.email },
+    message: revision.message,
+    time: revision.time,
   };
 }
 
@@ -41,6 +31,7 @@ export function isChangeInfo(value: unknown): value is ChangeInfo {
     typeof info.commit === 'string' &&
     typeof info.message === 'string' &&
     typeof info.time === 'string' &&
+    (info.tag === undefined || typeof info.tag === 'string') &&
     !!info.author &&
     typeof info.author.name === 'string' &&
     typeof info.author.email === 'string'

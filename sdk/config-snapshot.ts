@@ -70,7 +70,12 @@ export class ConfigSnapshot {
     return new Map([...this.entries].map(([file, entry]) => [file, entry.contentId]));
   }
 
-  /** Path → bytes: for the cache, and what a read of the next commit need not fetch again. */
+  /** Content id → bytes: what a read of the next commit need not fetch again. */
+  contentsById(): Map<string, Uint8Array> {
+    return new Map([...this.entries.values()].map((entry) => [entry.contentId, entry.bytes]));
+  }
+
+  /** Path → bytes: for the cache. */
   fileBytes(): Map<string, Uint8Array> {
     return new Map([...this.entries].map(([file, entry]) => [file, entry.bytes]));
   }

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CairnError, ZkLayout } from '../core/index.js';
+import {
+  CairnError,
+  SettingError,
+  type ZkLayout,
+  type ZooKeeperEndpoint,
+  zooKeeperEndpoint,
+} from '../core/index.js';
 import { InvalidOptionsError } from './errors.js';
 import { type CompiledValidators, compileValidators, type FileValidation } from './file-validators.js';
 import { type SdkLogger, SILENT_LOGGER } from './sdk-logger.js';
@@ -43,6 +49,7 @@ export interface ConnectOptions extends ZooKeeperOptions {
 }
 
 export interface ResolvedZooKeeperOptions {
+  readonly endpoint: ZooKeeperEndpoint;
   readonly connectString: string;
   readonly service: string;
   readonly env: string;
@@ -60,18 +67,18 @@ export interface ResolvedConnectOptions extends ResolvedZooKeeperOptions {
   readonly validatedFiles: readonly string[];
 }
 
-const CONNECT_STRING = /^[^,\s/]+:\d{1,5}(,[^,\s/]+:\d{1,5})*(\/[^\s,]*)?$/;
-
 /** Checks options and fills defaults; throws InvalidOptionsError naming the first bad option. */
 export function resolveZooKeeperOptions(options: ZooKeeperOptions): ResolvedZooKeeperOptions {
   if (!options || typeof options !== 'object') throw new InvalidOptionsError('options', 'pass an object');
   const { zk, service, env } = options;
-  if (typeof zk !== 'string' || !CONNECT_STRING.test(zk))
-    throw new InvalidOptionsError(
-      'zk',
-      `${JSON.stringify(zk)} is not a host:port list like "zk1:2181,zk2:2181"`,
-    );
-  const layout = checked('root', () => new ZkLayout(options.root ?? '/cairn'));
+  const timeouts = {
+    connectTimeoutMs: duration('connectTimeoutMs', options.connectTimeoutMs, 5_000),
+    sessionTimeoutMs: duration('sessionTimeoutMs', options.sessionTimeoutMs, 10_000),
+    requestTimeoutMs: duration('requestTimeoutMs', options.requestTimeoutMs, 5_000),
+  };
+  const endpoint = checked('zk', () =>
+    zooKeeperEndpoint({ connectString: zk, root: options.root ?? '/cairn', ...timeouts }),
+  );
   for (const [name, value] of [
     ['service', service],
     ['env', env],
@@ -83,13 +90,14 @@ export function resolveZooKeeperOptions(options: ZooKeeperOptions): ResolvedZooK
       );
   }
   return {
-    connectString: zk,
+    endpoint,
+    connectString: endpoint.connectString,
     service,
     env,
-    layout,
-    connectTimeoutMs: duration('connectTimeoutMs', options.connectTimeoutMs, 5_000),
-    sessionTimeoutMs: duration('sessionTimeoutMs', options.sessionTimeoutMs, 10_000),
-    requestTimeoutMs: duration('requestTimeoutMs', options.requestTimeoutMs, 5_000),
+    layout: endpoint.layout,
+    connectTimeoutMs: endpoint.connectTimeoutMs,
+    sessionTimeoutMs: endpoint.sessionTimeoutMs,
+    requestTimeoutMs: endpoint.requestTimeoutMs,
     logger: options.logger ?? SILENT_LOGGER,
   };
 }
@@ -135,11 +143,20 @@ function duration(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+/** Runs a check of core's, reporting its failure as the SDK option it concerns. */
 function checked<T>(option: string, build: () => T): T {
   try {
     return build();
   } catch (error) {
-    if (error instanceof CairnError) throw new InvalidOptionsError(option, error.message);
+    if (error instanceof SettingError) {
+      const named = { '--zk': 'zk', '--root': 'root' }[error.setting] ?? error.setting;
+      throw new InvalidOptionsError(
+        named,
+        error.message.replace(`${error.setting} `, '').replace(`${error.setting}: `, ''),
+      );
+    }
+    if (error instanceof CairnError && !(error instanceof InvalidOptionsError))
+      throw new InvalidOptionsError(option, error.message);
     throw error;
   }
 }

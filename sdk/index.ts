@@ -1,5 +1,7 @@
 // The public surface of the SDK (`cairn/sdk`): every exported name is listed here on purpose.
 
+export type { InstanceRecord } from '../core/index.js';
+export { decodeInstanceRecord } from '../core/index.js';
 export type { ChangeInfo } from './change-info.js';
 export type { ConfigChange } from './change-stream.js';
 export { connect } from './connect.js';
@@ -19,8 +21,6 @@ export {
 } from './errors.js';
 export type { FileChange, FileChangeKind } from './file-delta.js';
 export type { FileValidation, FileValidator } from './file-validators.js';
-export type { InstanceRecord } from './instance-record.js';
-export { decodeInstanceRecord } from './instance-record.js';
 export type { SdkLogger } from './sdk-logger.js';
 export type {
   ConfigSource,

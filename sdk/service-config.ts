@@ -1,5 +1,16 @@
 import { EventEmitter } from 'node:events';
-import { CairnError, SessionKeeper, type ZkSessionState } from '../core/index.js';
+import {
+  CairnError,
+  type EnvironmentRead,
+  EnvironmentWatch,
+  EphemeralNode,
+  EphemeralNodeConflictError,
+  encodeInstanceRecord,
+  type InstanceRecord,
+  type Revision,
+  SessionKeeper,
+  type ZkSessionState,
+} from '../core/index.js';
 import { type ChangeInfo, changeInfoOf } from './change-info.js';
 import { ChangeStream, type ConfigChange } from './change-stream.js';
 import { ConfigSnapshot } from './config-snapshot.js';
@@ -18,10 +29,7 @@ import {
   ZooKeeperUnreachableError,
 } from './errors.js';
 import { diffFiles, type FileChange } from './file-delta.js';
-import type { InstanceRecord } from './instance-record.js';
-import { InstanceRegistration } from './instance-registration.js';
 import { SnapshotCache } from './snapshot-cache.js';
-import { type EnvironmentRead, SnapshotWatcher } from './snapshot-watcher.js';
 
 /** Where the configuration a client serves came from. */
 export type ConfigSource = 'zookeeper' | 'cache';
@@ -63,18 +71,18 @@ const RESYNC_INTERVAL_MS = 30_000;
 export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private readonly options: ResolvedConnectOptions;
   private readonly keeper: SessionKeeper;
-  private readonly watcher: SnapshotWatcher;
+  private readonly watcher: EnvironmentWatch;
   private readonly cache: SnapshotCache | undefined;
-  private readonly registration: InstanceRegistration | undefined;
+  private readonly registration: EphemeralNode | undefined;
   private readonly fileListeners = new Map<string, Set<FileListener>>();
   private readonly streams = new Set<ChangeStream>();
   private readonly startedAt = new Date().toISOString();
   private phase: 'new' | 'starting' | 'running' | 'closed' = 'new';
   private snapshot: ConfigSnapshot | undefined;
+  /** The cached snapshot read at start, until the first snapshot is chosen. */
+  private seed: ConfigSnapshot | undefined;
   private currentSource: ConfigSource = 'zookeeper';
   private connectionState: ConnectionState = 'connecting';
-  /** The newest `/head` applied or refused: older or equal reads change nothing. */
-  private lastSeenMzxid: bigint | undefined;
   private appliedAt: string | undefined;
   private lastRejected: { readonly commit: string; readonly reason: string } | undefined;
   private firstRead: EnvironmentRead | undefined;
@@ -84,13 +92,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   constructor(options: ConnectOptions) {
     super();
     this.options = resolveConnectOptions(options);
-    const { connectString, sessionTimeoutMs, requestTimeoutMs, connectTimeoutMs, layout, service, env } =
-      this.options;
+    const { endpoint, connectString, layout, service, env } = this.options;
     this.keeper = new SessionKeeper({
-      connectString,
-      sessionTimeoutMs,
-      requestTimeoutMs,
-      connectAttemptMs: connectTimeoutMs,
+      endpoint,
       onAttemptFailed: (error, failures) => {
         if (failures === 1 && this.phase === 'running')
           this.warn(
@@ -105,32 +109,45 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     });
     this.keeper.on('session', () => this.setConnection('connected'));
     this.keeper.on('state', (state) => this.onSessionState(state));
-    this.watcher = new SnapshotWatcher({
+    this.watcher = new EnvironmentWatch({
       keeper: this.keeper,
       layout,
       service,
       env,
       resyncIntervalMs: RESYNC_INTERVAL_MS,
-      known: () => this.snapshot?.fileBytes(),
-      onRead: (read) => this.onRead(read),
-      onReadFailed: (error) =>
+      // A client that started from its cache holds most of the content already.
+      known: () => (this.snapshot ?? this.seed)?.contentsById(),
+    });
+    this.watcher.on('read', (read) => this.onRead(read));
+    this.watcher.on('error', (error, failures) => {
+      if (failures === 1 && this.phase !== 'closed')
         this.warn(
           new SdkWarning(
             'SNAPSHOT_READ_FAILED',
-            `cannot read ${layout.configEnv(service, env)}: ${(error as Error).message}; reading again`,
+            `cannot read ${layout.environment(service, env)}: ${(error as Error).message}; reading again`,
             { cause: error },
           ),
-        ),
+        );
     });
     if (this.options.cacheDir !== undefined)
       this.cache = new SnapshotCache(this.options.cacheDir, service, env, (warning) => this.warn(warning));
     if (this.options.instance) {
-      this.registration = new InstanceRegistration({
+      this.registration = new EphemeralNode({
         keeper: this.keeper,
         path: layout.instance(service, env, this.options.instance.id),
-        parent: layout.instances(service, env),
-        formerSessions: () => this.keeper.previousSessionIds,
-        warn: (warning) => this.warn(warning),
+        onError: (error) =>
+          this.warn(
+            error instanceof EphemeralNodeConflictError
+              ? new SdkWarning(
+                  'REGISTRATION_CONFLICT',
+                  `${error.path} belongs to another live session: give each instance its own id (option instance.id)`,
+                )
+              : new SdkWarning(
+                  'REGISTRATION_FAILED',
+                  `cannot register this instance at ${layout.instance(service, env, this.options.instance?.id ?? '')}: ${(error as Error).message}; retrying`,
+                  { cause: error },
+                ),
+          ),
       });
     }
   }
@@ -151,12 +168,15 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       );
     this.phase = 'starting';
     const deadline = Date.now() + this.options.connectTimeoutMs;
-    this.watcher.start();
-    this.keeper.start();
     try {
+      // The cache first: what it holds need not be read from ZooKeeper again (by content id).
       const cached = await this.readCache();
+      this.seed = cached;
+      this.watcher.start();
+      this.keeper.start();
       await this.waitForFirstRead(deadline - Date.now());
       this.adoptFirst(cached);
+      this.seed = undefined;
     } catch (error) {
       await this.close();
       throw error;
@@ -180,7 +200,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         ? 'serving the cached configuration until ZooKeeper can be read'
         : 'serving the configuration',
     );
-    this.registration?.start(this.instanceRecord());
+    this.registration?.start(encodeInstanceRecord(this.instanceRecord()));
     if (this.currentSource === 'zookeeper') this.writeCache();
     // Once connect() resolves the instance is visible to discovery, unless registering fails (a warning).
     if (this.registration && this.keeper.connected)
@@ -193,13 +213,15 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.onFirstRead?.();
-    this.watcher.close();
+    // A read in flight ends when the session closes below; waiting for it first could take a deadline.
+    const watchClosed = this.watcher.close();
     for (const stream of this.streams) stream.end();
     await this.registration?.close().catch((error: unknown) => {
       this.options.logger.warn({ err: error }, 'could not remove the instance registration');
     });
     await this.cache?.flush();
     await this.keeper.close();
+    await watchClosed;
     this.setConnection('closed');
   }
 
@@ -361,9 +383,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         { dir: cacheDir },
       );
     }
-    if (read.kind === 'absent') throw new EnvironmentNotFoundError(service, env, read.head !== undefined);
-    const fresh = ConfigSnapshot.of(changeInfoOf(read.snapshot.head, this.options.env), read.snapshot.files);
-    this.lastSeenMzxid = read.headMzxid;
+    if (read.kind === 'absent') throw new EnvironmentNotFoundError(service, env, read.mirrored);
+    const fresh = ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files);
     const failures = this.checkWhole(fresh);
     if (failures.length === 0) {
       this.snapshot = fresh;
@@ -383,7 +404,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       return;
     }
     if (this.phase !== 'running') return;
-    if (read.headMzxid === undefined) {
+    if (read.kind === 'absent' && !read.mirrored) {
       // No /head at all: ZooKeeper lost its data or this is another ensemble. Keep what works.
       if (!this.missingWarned) {
         this.missingWarned = true;
@@ -398,20 +419,12 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       return;
     }
     this.missingWarned = false;
-    // A lagging server (a new session may land on one) can show an older /head: never go back.
-    if (this.lastSeenMzxid !== undefined && read.headMzxid <= this.lastSeenMzxid) return;
-    this.lastSeenMzxid = read.headMzxid;
+    // The environment went away with a commit (the service or environment was removed): every file
+    // is removed, and the commit that removed them is `/head`'s.
     const next =
       read.kind === 'snapshot'
-        ? ConfigSnapshot.of(
-            changeInfoOf(read.snapshot.head, this.options.env),
-            read.snapshot.files,
-            this.snapshot,
-          )
-        : ConfigSnapshot.of(
-            changeInfoOf(read.head as NonNullable<typeof read.head>, this.options.env),
-            new Map(),
-          );
+        ? ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files, this.snapshot)
+        : ConfigSnapshot.of(changeInfoOf(read.revision as Revision), new Map());
     this.apply(next);
   }
 
@@ -435,7 +448,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     });
     if (failures.length > 0) {
       this.reject(next.change, failures);
-      this.registration?.update(this.instanceRecord());
+      this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
       return;
     }
     const sourceChanged = this.currentSource !== 'zookeeper';
@@ -456,7 +469,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     if (sourceChanged) this.emitSafely('source', 'zookeeper');
     if (files.length > 0) this.deliver({ ...next.change, previousCommit: previous.commit, files });
     this.writeCache();
-    this.registration?.update(this.instanceRecord());
+    this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
   }
 
   private deliver(change: ConfigChange): void {
@@ -609,7 +622,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   }
 }
 
-function settledWithin(registration: InstanceRegistration, timeoutMs: number): Promise<void> {
+function settledWithin(registration: EphemeralNode, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, Math.max(0, timeoutMs));
     registration.settled().then(() => {

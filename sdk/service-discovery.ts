@@ -1,10 +1,15 @@
 import { EventEmitter } from 'node:events';
 import {
+  ChildrenCache,
+  DEFAULT_HOST_WEIGHT,
+  DEFAULT_LOAD_BALANCING,
+  decodeInstanceRecord,
+  decodeServiceRecord,
+  type InstanceRecord,
   type LoadBalancing,
+  NodeCache,
+  type ServiceRecord,
   SessionKeeper,
-  ZkError,
-  type ZkSession,
-  type ZkSessionState,
 } from '../core/index.js';
 import {
   type ResolvedZooKeeperOptions,
@@ -13,7 +18,6 @@ import {
 } from './connect-options.js';
 import { ConsistentHashRing } from './consistent-hash-ring.js';
 import { ClientStateError, SdkWarning, ZooKeeperUnreachableError } from './errors.js';
-import { decodeInstanceRecord, type InstanceRecord } from './instance-record.js';
 import { SmoothWeightedRoundRobin } from './smooth-weighted-round-robin.js';
 import type { WeightedItem } from './weighted-item.js';
 
@@ -44,18 +48,20 @@ export interface InstancePicker {
 }
 
 /** The weight the config repository gives a host without one, and so an instance on an unlisted host. */
-export const DEFAULT_WEIGHT = 100;
+export const DEFAULT_WEIGHT = DEFAULT_HOST_WEIGHT;
 
 interface TreeEnvironment {
   readonly loadBalancing: LoadBalancing;
   readonly hosts: ReadonlyMap<string, { weight: number; labels: Readonly<Record<string, string>> }>;
 }
 
+const UNLISTED: TreeEnvironment = { loadBalancing: DEFAULT_LOAD_BALANCING, hosts: new Map() };
+
 /**
  * The live instances of one service in one environment: membership from the ephemeral nodes under
- * `/instances/<service>/<env>/`, weights and the load-balancing strategy from the service tree
- * (`/services/<service>`). Two watches (the instance folder's children and the service node), re-read
- * on every new session and reconnection.
+ * `/instances/<service>/<env>/` (core's ChildrenCache), weights and the load-balancing strategy from
+ * the service tree (`/services/<service>`, core's NodeCache). Two watches, re-read on every new
+ * session and reconnection.
  */
 export class ServiceDiscovery extends EventEmitter<{
   change: [readonly ServiceInstance[]];
@@ -63,46 +69,53 @@ export class ServiceDiscovery extends EventEmitter<{
 }> {
   private readonly options: ResolvedZooKeeperOptions;
   private readonly keeper: SessionKeeper;
+  private readonly tree: NodeCache<ServiceRecord>;
+  private readonly members: ChildrenCache<InstanceRecord>;
   private current: readonly ServiceInstance[] = [];
-  private tree: TreeEnvironment = { loadBalancing: 'weighted-round-robin', hosts: new Map() };
   private version = 0;
-  private reading: Promise<void> | undefined;
-  private again = false;
-  private treeArmed = false;
-  private membersArmed = false;
   private loaded = false;
   private onLoaded: (() => void) | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
   private closed = false;
-  private readonly onTreeChanged = () => {
-    this.treeArmed = false;
-    this.request();
-  };
-  private readonly onMembersChanged = () => {
-    this.membersArmed = false;
-    this.request();
-  };
 
   constructor(options: DiscoverOptions) {
     super();
     this.options = resolveZooKeeperOptions(options);
-    const { connectString, sessionTimeoutMs, requestTimeoutMs, connectTimeoutMs } = this.options;
-    this.keeper = new SessionKeeper({
-      connectString,
-      sessionTimeoutMs,
-      requestTimeoutMs,
-      connectAttemptMs: connectTimeoutMs,
+    const { endpoint, layout, service, env } = this.options;
+    this.keeper = new SessionKeeper({ endpoint });
+    this.tree = new NodeCache({
+      keeper: this.keeper,
+      path: layout.service(service),
+      decode: decodeServiceRecord,
     });
-    this.keeper.on('session', () => this.rearm());
-    this.keeper.on('state', (state: ZkSessionState) => {
-      if (state === 'connected') this.rearm();
+    this.members = new ChildrenCache({
+      keeper: this.keeper,
+      path: layout.instances(service, env),
+      childPath: (id) => layout.instance(service, env, id),
+      decode: decodeInstanceRecord,
+      onSkipped: (path) =>
+        this.warn(new SdkWarning('INSTANCE_UNREADABLE', `${path} does not hold an instance record: skipped`)),
     });
+    const failed = (what: string) => (error: unknown, failures: number) => {
+      if (failures === 1)
+        this.warn(
+          new SdkWarning(
+            'SNAPSHOT_READ_FAILED',
+            `cannot read the ${what} of ${service}/${env}: ${(error as Error).message}; retrying`,
+            { cause: error },
+          ),
+        );
+    };
+    this.tree.on('error', failed('service tree'));
+    this.members.on('error', failed('instances'));
+    this.tree.on('change', () => this.recompute());
+    this.members.on('change', () => this.recompute());
   }
 
   /** Resolves after the first complete read; rejects with ZooKeeperUnreachableError after connectTimeoutMs. */
   async start(): Promise<this> {
     const { connectTimeoutMs, connectString } = this.options;
+    this.tree.start();
+    this.members.start();
     this.keeper.start();
     if (!this.loaded) {
       await new Promise<void>((resolve) => {
@@ -130,9 +143,10 @@ export class ServiceDiscovery extends EventEmitter<{
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.retryTimer);
     this.onLoaded?.();
+    const closing = Promise.all([this.tree.close(), this.members.close()]);
     await this.keeper.close();
+    await closing;
   }
 
   /** The live instances, sorted by key. */
@@ -142,11 +156,11 @@ export class ServiceDiscovery extends EventEmitter<{
 
   /** The strategy the service tree sets for this environment. */
   get loadBalancing(): LoadBalancing {
-    return this.tree.loadBalancing;
+    return this.treeEnvironment().loadBalancing;
   }
 
   /** A picker over the live instances, by the service tree's strategy unless one is named. */
-  picker(strategy: LoadBalancing = this.tree.loadBalancing): InstancePicker {
+  picker(strategy: LoadBalancing = this.loadBalancing): InstancePicker {
     if (strategy === 'consistent-hash') {
       let ring: ConsistentHashRing<ServiceInstance> | undefined;
       let builtFor = -1;
@@ -182,101 +196,29 @@ export class ServiceDiscovery extends EventEmitter<{
   /** Reads everything again now (instance records' commits are not watched, only membership). */
   async refresh(): Promise<void> {
     if (this.closed) throw new ClientStateError('CLIENT_CLOSED', 'this discovery is closed');
-    this.request();
-    while (this.reading) await this.reading;
+    this.tree.request();
+    this.members.refresh();
+    await Promise.all([this.tree.idle(), this.members.idle()]);
   }
 
-  /** After a new session or a reconnection, read everything again and set both watches anew. */
-  private rearm(): void {
-    this.treeArmed = false;
-    this.membersArmed = false;
-    this.request();
+  private treeEnvironment(): TreeEnvironment {
+    const environment = this.tree.node?.value.environments[this.options.env];
+    if (!environment) return UNLISTED;
+    return {
+      loadBalancing: environment.loadBalancing,
+      hosts: new Map(environment.hosts.map((h) => [h.host, { weight: h.weight, labels: h.labels }])),
+    };
   }
 
-  private request(): void {
-    if (this.closed) return;
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    clearTimeout(this.retryTimer);
-    this.reading = (async () => {
-      do {
-        this.again = false;
-        const session = this.keeper.session;
-        if (session?.state !== 'connected') return;
-        try {
-          await this.read(session);
-          this.failures = 0;
-        } catch (error) {
-          this.treeArmed = false;
-          this.membersArmed = false;
-          if (this.failures++ === 0)
-            this.warn(
-              new SdkWarning(
-                'SNAPSHOT_READ_FAILED',
-                `cannot read the instances of ${this.options.service}/${this.options.env}: ${(error as Error).message}; retrying`,
-                { cause: error },
-              ),
-            );
-          this.retryTimer = setTimeout(() => this.request(), Math.min(30_000, 250 * 2 ** this.failures));
-          this.retryTimer.unref();
-          return;
-        }
-      } while (this.again && !this.closed);
-    })().finally(() => {
-      this.reading = undefined;
-    });
-  }
-
-  private async read(session: ZkSession): Promise<void> {
-    const { layout, service, env } = this.options;
-    // Armed before the reads: a watch that fires during them leaves its flag false for the next read.
-    const treeWatch = this.treeArmed ? undefined : this.onTreeChanged;
-    const membersWatch = this.membersArmed ? undefined : this.onMembersChanged;
-    this.treeArmed = true;
-    this.membersArmed = true;
-    const tree = await this.readTree(session, treeWatch);
-    const dir = layout.instances(service, env);
-    let ids: string[];
-    try {
-      ids = (await session.children(dir, membersWatch)).children;
-    } catch (error) {
-      if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-      // No instance ever registered: learn when the folder appears.
-      if (await session.exists(dir, membersWatch)) {
-        this.membersArmed = false;
-        return this.request();
-      }
-      ids = [];
-    }
-    const records = await Promise.all(
-      ids.map(async (id) => {
-        try {
-          return { id, data: (await session.get(layout.instance(service, env, id))).data };
-        } catch (error) {
-          if (error instanceof ZkError && error.code === 'NO_NODE') return undefined; // died meanwhile
-          throw error;
-        }
-      }),
-    );
+  private recompute(): void {
+    if (!this.tree.ready || !this.members.ready || this.closed) return;
+    const tree = this.treeEnvironment();
     const instances: ServiceInstance[] = [];
-    for (const entry of records) {
-      if (!entry) continue;
-      const record = decodeInstanceRecord(entry.data);
-      if (!record) {
-        this.warn(
-          new SdkWarning(
-            'INSTANCE_UNREADABLE',
-            `${layout.instance(service, env, entry.id)} does not hold an instance record: skipped`,
-          ),
-        );
-        continue;
-      }
+    for (const [id, record] of this.members.children) {
       const listed = tree.hosts.get(record.host);
       instances.push({
-        id: entry.id,
-        key: record.port !== undefined ? `${record.host}:${record.port}` : entry.id,
+        id,
+        key: record.port !== undefined ? `${record.host}:${record.port}` : id,
         host: record.host,
         port: record.port,
         weight: listed?.weight ?? DEFAULT_WEIGHT,
@@ -287,7 +229,6 @@ export class ServiceDiscovery extends EventEmitter<{
       });
     }
     instances.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    this.tree = tree;
     const changed = fingerprint(instances) !== fingerprint(this.current);
     this.current = instances;
     if (changed) this.version++;
@@ -304,47 +245,6 @@ export class ServiceDiscovery extends EventEmitter<{
     logger.warn({ service, env, code: warning.code, err: warning }, warning.message);
     this.emit('warning', warning);
   }
-
-  private async readTree(session: ZkSession, watch: (() => void) | undefined): Promise<TreeEnvironment> {
-    const path = this.options.layout.service(this.options.service);
-    let data: Buffer;
-    try {
-      data = (await session.get(path, watch)).data;
-    } catch (error) {
-      if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-      await session.exists(path, watch);
-      return { loadBalancing: 'weighted-round-robin', hosts: new Map() };
-    }
-    return treeEnvironment(data, this.options.env);
-  }
-}
-
-/** The environment's strategy and host weights from a `/services/<service>` record. */
-function treeEnvironment(data: Uint8Array, env: string): TreeEnvironment {
-  let record: { environments?: Record<string, { loadBalancing?: unknown; hosts?: unknown }> };
-  try {
-    record = JSON.parse(Buffer.from(data).toString('utf8'));
-  } catch {
-    return { loadBalancing: 'weighted-round-robin', hosts: new Map() };
-  }
-  const environment = record?.environments?.[env];
-  const hosts = new Map<string, { weight: number; labels: Record<string, string> }>();
-  for (const entry of Array.isArray(environment?.hosts) ? environment.hosts : []) {
-    const host = entry as { host?: unknown; weight?: unknown; labels?: unknown };
-    if (typeof host.host !== 'string') continue;
-    const weight =
-      typeof host.weight === 'number' && Number.isFinite(host.weight) && host.weight >= 0
-        ? host.weight
-        : DEFAULT_WEIGHT;
-    const labels =
-      host.labels && typeof host.labels === 'object' ? (host.labels as Record<string, string>) : {};
-    hosts.set(host.host, { weight, labels });
-  }
-  return {
-    loadBalancing:
-      environment?.loadBalancing === 'consistent-hash' ? 'consistent-hash' : 'weighted-round-robin',
-    hosts,
-  };
 }
 
 function fingerprint(instances: readonly ServiceInstance[]): string {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CoalescingTrigger } from '../core/index.js';
 import { type CachedSnapshot, decodeCacheFile, encodeCacheFile } from './cache-file.js';
 import { SdkWarning } from './errors.js';
 
@@ -21,9 +22,8 @@ export class SnapshotCache {
   private readonly service: string;
   private readonly env: string;
   private readonly warn: (warning: SdkWarning) => void;
+  private readonly trigger: CoalescingTrigger;
   private pending: CachedSnapshot | undefined;
-  private writing: Promise<void> | undefined;
-  private failing = false;
 
   constructor(dir: string, service: string, env: string, warn: (warning: SdkWarning) => void) {
     this.dir = dir;
@@ -31,6 +31,20 @@ export class SnapshotCache {
     this.env = env;
     this.path = join(dir, `${service}@${env}.cairn-cache`);
     this.warn = warn;
+    this.trigger = new CoalescingTrigger(() => this.writePending(), {
+      onError: (error, failures) => {
+        // Report the first failure of a run, not every write of a service on a read-only disk.
+        if (failures === 1)
+          this.warn(
+            new SdkWarning(
+              'CACHE_UNWRITABLE',
+              `cannot write the configuration cache ${this.path}: ${(error as Error).message}; the service ` +
+                'keeps running, but cannot start from this cache while ZooKeeper is down: make the directory writable',
+              { cause: error },
+            ),
+          );
+      },
+    });
   }
 
   async read(): Promise<CacheReadResult> {
@@ -48,40 +62,23 @@ export class SnapshotCache {
       : { kind: 'corrupt', reason: decoded.reason };
   }
 
-  /** Queues a write of `snapshot`; an older queued one is dropped. */
+  /** Queues a write of `snapshot`; an older queued one is dropped. A failed write is retried. */
   write(snapshot: CachedSnapshot): void {
     this.pending = snapshot;
-    this.writing ??= this.drain().finally(() => {
-      this.writing = undefined;
-    });
+    this.trigger.request();
   }
 
   /** Resolves when every queued write has finished (or failed). */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+    await this.trigger.idle();
   }
 
-  private async drain(): Promise<void> {
-    for (let next = this.pending; next; next = this.pending) {
-      this.pending = undefined;
-      try {
-        await this.writeNow(next);
-        if (this.failing) this.failing = false;
-      } catch (error) {
-        // Report the first failure of a run, not every write of a service on a read-only disk.
-        if (!this.failing) {
-          this.failing = true;
-          this.warn(
-            new SdkWarning(
-              'CACHE_UNWRITABLE',
-              `cannot write the configuration cache ${this.path}: ${(error as Error).message}; the service ` +
-                'keeps running, but cannot start from this cache while ZooKeeper is down: make the directory writable',
-              { cause: error },
-            ),
-          );
-        }
-      }
-    }
+  private async writePending(): Promise<void> {
+    const next = this.pending;
+    if (!next) return;
+    await this.writeNow(next);
+    // A newer snapshot queued meanwhile asked for another run; this one is done.
+    if (this.pending === next) this.pending = undefined;
   }
 
   private async writeNow(snapshot: CachedSnapshot): Promise<void> {

@@ -1,34 +1,46 @@
 import type { Logger } from 'pino';
 import {
+  type ApprovalRecord,
   type ConfigRepo,
-  composeInventory,
   createRepoModelCache,
+  DEFAULT_NOTES_REF,
+  type DesiredState,
   type Diagnostic,
-  diffInventories,
-  inventoryOf,
-  isEmptyDiff,
+  decodeApprovalRecord,
+  decodeHeadRecord,
+  decodeHistoryRecord,
+  desiredStateOf,
+  diagnostic,
+  encodeHeadRecord,
+  encodeHistoryRecord,
+  type FencedWriter,
+  type HeadRecord,
+  type HistoryRecord,
+  isEmptyPublication,
+  MAX_APPROVAL_NOTE_BYTES,
   newestMatchingTag,
+  type OmittedApprovals,
+  type PublishedState,
+  planPublication,
+  publicationCounts,
+  publishedStateOf,
   type RepoModelCache,
+  type Revision,
+  type RevisionedRepo,
+  SETTINGS_FILE,
+  START_OF_FILE,
   type TagRef,
-  type ZkInventory,
   type ZkLayout,
   type ZkOp,
   type ZkSession,
 } from '../core/index.js';
 import { validateRepo } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
-import type { GitSource, TreeSnapshot } from './git/index.js';
-import {
-  APPROVALS_NOTES_REF,
-  approvalsFromNote,
-  decodeHeadRecord,
-  type EnvironmentRevision,
-  encodeHeadRecord,
-  type HeadRecord,
-} from './head-record.js';
-import { trimHistory } from './zk/history.js';
-import { readInventory } from './zk/read-inventory.js';
-import { writeCommit } from './zk/write-commit.js';
+import type { CommitInfo, GitSource, TreeSnapshot } from './git/index.js';
+import { ContentCollector } from './zk/collect-content.js';
+import { historySeqs, trimHistory } from './zk/history.js';
+import { publish } from './zk/publish.js';
+import { readPublishedState } from './zk/read-published-state.js';
 
 export type SyncOutcome =
   | {
@@ -39,6 +51,12 @@ export type SyncOutcome =
       readonly transactions: number;
       readonly staged: boolean;
       readonly operations: number;
+      /** Environments whose snapshot changed. */
+      readonly environments: number;
+      /** Content nodes written: files (and manifests) ZooKeeper did not hold yet. */
+      readonly contentWritten: number;
+      /** The znodes the publication created, updated and removed (`/head` and history aside): what the bot's plan counts. */
+      readonly written: { readonly creates: number; readonly updates: number; readonly removes: number };
       /** Where the time went, in milliseconds. */
       readonly timings: SyncTimings;
     }
@@ -47,33 +65,48 @@ export type SyncOutcome =
 
 /** How long after mirroring a commit the syncer still looks for its approval record. */
 const LATE_APPROVALS_WINDOW_MS = 10 * 60 * 1000;
+/** What the syncer remembers of ZooKeeper is checked against ZooKeeper itself at least this often. */
+const FULL_RECONCILE_INTERVAL_MS = 5 * 60 * 1000;
+/** Content is collected after each publication, and at least this often (pins come and go). */
+const COLLECTION_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface SyncTimings {
   readonly fetchMs: number;
   /** Reading the trees (only what changed), parsing and validating them. */
   readonly readAndValidateMs: number;
-  /** Building the inventory, diffing it and writing the difference. */
+  /** Computing the desired state and publishing the difference. */
   readonly writeMs: number;
 }
 
 export interface MirrorOptions {
-  readonly session: ZkSession;
   readonly layout: ZkLayout;
   readonly source: GitSource;
+  /** The branch mirrored: its head is `/head`, and environments that follow it serve it. */
+  readonly branch: string;
   readonly logger: Logger;
-  /** A check added to every write, e.g. the leader's election node. */
-  readonly fence?: () => ZkOp | undefined;
+  /** Where the bot records approvals as git notes. Default refs/notes/cairn-approvals. */
+  readonly notesRef?: string;
   readonly now?: () => Date;
+}
+
+/** Where a sync writes: the leader's session and fenced writer, and which term of leadership it is. */
+export interface SyncTarget {
+  readonly session: ZkSession;
+  readonly writer: FencedWriter;
+  /** Changes with each term of leadership: what was remembered of ZooKeeper is dropped then. */
+  readonly term: number;
 }
 
 interface WrittenState {
   readonly commit: string;
-  readonly inventory: ZkInventory;
-  /** The tag patterns of the environments that track tags, and what matched each. */
+  readonly term: number;
+  readonly at: number;
+  readonly state: PublishedState;
+  /** The tag patterns of the environments that follow tags, and what matched each. */
   readonly tracking: ReadonlyMap<string, { readonly pattern: string; readonly commit: string | undefined }>;
 }
 
-/** One commit being followed: the branch head, or the tag of an environment that tracks tags. */
+/** One commit being followed: the branch head, or the tag of an environment that follows tags. */
 interface Lane {
   snapshot?: TreeSnapshot;
   readonly cache: RepoModelCache;
@@ -86,24 +119,30 @@ interface LoadedCommit {
 }
 
 /**
- * Mirrors the tracked branch into ZooKeeper, one commit at a time, as a reconciler: it reads what
- * ZooKeeper says (`/head`), what git says (the branch head, and the newest matching tag of each
- * environment that tracks tags), and writes the difference.
+ * Mirrors the branch into ZooKeeper, one commit at a time, as a reconciler: it reads what ZooKeeper
+ * holds, what git says (the branch head, and the newest matching tag of each environment that follows
+ * tags), computes the desired state (core's `desiredStateOf`, the same the bot previews) and publishes
+ * the difference (core's `planPublication`).
  *
- * What it remembers between calls only saves work: the last inventory it wrote is trusted only while
- * `/head` still names that commit; otherwise (a restart, a lost connection mid-write, another
- * writer) it reads the actual state from ZooKeeper first. A crash at any point is followed by a
- * correct sync.
+ * What it remembers between calls only saves work: git trees and parsed models (kept across terms of
+ * leadership, so a standby that takes over is warm), and what it last wrote, trusted only within one
+ * term while `/head` still names that commit, and re-read from ZooKeeper every few minutes anyway. A
+ * crash at any point is followed by a correct sync.
  */
 export class Mirror {
   private readonly options: MirrorOptions;
   /** Separate caches per lane, so the branch and a tag do not evict each other's work. */
   private readonly lanes = new Map<string, Lane>();
+  private readonly collector: ContentCollector;
   private written: WrittenState | undefined;
   private refused: { readonly key: string; readonly error: CommitRefusedError } | undefined;
+  private retention = { history: 0, snapshots: 0 };
+  private collectionNeeded = true;
+  private lastCollection = 0;
 
   constructor(options: MirrorOptions) {
     this.options = options;
+    this.collector = new ContentCollector(options.layout);
   }
 
   /** The commit most recently refused, until a later commit mirrors. */
@@ -112,180 +151,239 @@ export class Mirror {
   }
 
   /** Fetches the branch (and tags) and mirrors its head. */
-  async sync(): Promise<SyncOutcome> {
+  async sync(target: SyncTarget): Promise<SyncOutcome> {
     const started = performance.now();
-    const target = await this.options.source.fetchHead();
-    return this.syncTo(target, performance.now() - started);
+    const head = await this.options.source.fetchHead();
+    return this.syncTo(target, head, performance.now() - started);
   }
 
-  /** Mirrors `target`, a commit already fetched. */
-  async syncTo(target: string, fetchMs = 0): Promise<SyncOutcome> {
-    const { session, layout, source, logger } = this.options;
-    const head = await this.readHead();
+  /** Mirrors `commit`, a commit already fetched. */
+  async syncTo(target: SyncTarget, commit: string, fetchMs = 0): Promise<SyncOutcome> {
+    const { layout, source, logger } = this.options;
+    if (this.written && this.written.term !== target.term) this.written = undefined;
+    const head = await this.readHead(target.session);
     const tags = await source.listTags();
     // A refused commit is not looked at again until the branch or a tag moves.
-    const key = `${target} ${tags.map((t) => `${t.name}=${t.commit}`).join(' ')}`;
+    const key = `${commit} ${tags.map((t) => `${t.name}=${t.commit}`).join(' ')}`;
     if (this.refused?.key === key) return { kind: 'refused', error: this.refused.error };
-    if (
-      head.record?.commit === target &&
-      this.written?.commit === target &&
-      sameTracking(this.written.tracking, tags)
-    ) {
-      await this.addLateApprovals(head.record, head.version);
-      return { kind: 'up-to-date', commit: target };
+    const trusted = this.trustedState(head.record?.commit);
+    if (head.record?.commit === commit && trusted && sameTracking(this.written?.tracking, tags)) {
+      await this.addLateApprovals(target, head.record);
+      return { kind: 'up-to-date', commit };
     }
 
-    const log = logger.child({ commit: target });
+    const log = logger.child({ commit });
     let mark = performance.now();
-    const refuse = (commit: string, diagnostics: readonly Diagnostic[]): SyncOutcome => {
-      const error = new CommitRefusedError(commit, diagnostics);
+    const refuse = (refusedCommit: string, diagnostics: readonly Diagnostic[]): SyncOutcome => {
+      const error = new CommitRefusedError(refusedCommit, diagnostics);
       this.refused = { key, error };
-      log.error({ err: error, errors: error.diagnostics.slice(0, 20) }, 'commit refused: not mirrored');
+      log.warn({ code: error.code, errors: error.diagnostics.slice(0, 20) }, error.message);
       return { kind: 'refused', error };
     };
-    const branch = await this.load('branch', target);
-    if ('diagnostics' in branch) return refuse(target, branch.diagnostics);
+    const branch = await this.load('branch', commit);
+    if ('diagnostics' in branch) return refuse(commit, branch.diagnostics);
+    const untracked = branchNotTracked(branch.repo, this.options.branch);
+    if (untracked) return refuse(commit, [untracked]);
 
-    const environmentsResolved = await this.resolveEnvironments(branch, target, tags);
-    if ('refused' in environmentsResolved)
-      return refuse(environmentsResolved.refused, environmentsResolved.diagnostics);
-    const { tracking, tracked, environments } = environmentsResolved;
+    const info = await source.commitInfo(commit);
+    const tagged = await this.resolveTagged(branch, commit, tags);
+    if ('refused' in tagged) return refuse(tagged.refused, tagged.diagnostics);
     const readAndValidateMs = performance.now() - mark;
     mark = performance.now();
 
-    const to = composeInventory(layout, inventoryOf(branch.repo, layout), tracked);
-    const from =
-      this.written && this.written.commit === head.record?.commit
-        ? this.written.inventory
-        : await readInventory(session, layout);
-    const sameEnvironments =
-      JSON.stringify(head.record?.environments ?? null) === JSON.stringify(environments);
-    if (head.record?.commit === target && sameEnvironments && isEmptyDiff(diffInventories(from, to))) {
-      this.written = { commit: target, inventory: to, tracking };
+    const desired = desiredStateOf({
+      branch: { name: this.options.branch, repo: branch.repo, revision: revisionOf(info) },
+      tagged: tagged.repos,
+    });
+    for (const { env, reason } of desired.unserved)
+      log.warn({ env }, `environment "${env}" is not served: ${reason}`);
+    this.retention = {
+      history: branch.repo.limits.historyRetention,
+      snapshots: Math.min(branch.repo.limits.snapshotRetention, branch.repo.limits.historyRetention),
+    };
+    const published = trusted ?? (await readPublishedState(target.session, layout));
+    const publication = planPublication(layout, published, desired);
+    if (
+      head.record?.commit === commit &&
+      isEmptyPublication(publication) &&
+      sameRevisions(head.record.environments, desired.revisions)
+    ) {
+      this.remember(target, commit, published, tagged.tracking);
       this.refused = undefined;
-      return { kind: 'up-to-date', commit: target };
+      await this.addLateApprovals(target, head.record);
+      return { kind: 'up-to-date', commit };
     }
 
-    const info = await source.commitInfo(target);
-    const approvals = await this.readApprovals(target);
-    const forced = head.record ? !(await source.isAncestor(head.record.commit, target)) : false;
+    const forced = head.record ? !(await source.isAncestor(head.record.commit, commit)) : false;
     if (forced)
       log.warn({ previous: head.record?.commit }, 'the branch was force-pushed: mirroring the new head');
+    const seq = (head.record?.seq ?? (await this.lastHistorySeq(target))) + 1;
+    const syncedAt = (this.options.now?.() ?? new Date()).toISOString();
     const record: HeadRecord = {
+      seq,
       commit: info.commit,
       tree: info.tree,
       author: info.author,
       message: info.message,
       time: info.time,
-      syncedAt: (this.options.now?.() ?? new Date()).toISOString(),
-      environments,
+      syncedAt,
+      environments: desired.revisions,
       ...(head.record ? { previous: head.record.commit } : {}),
-      ...(branch.previousCommit !== undefined && branch.previousCommit === head.record?.commit
-        ? { changed: [...branch.changed].sort() }
-        : {}),
       ...(forced ? { forced } : {}),
-      ...(approvals !== undefined ? { approvals } : {}),
     };
-    const history = Buffer.from(
-      JSON.stringify({
-        commit: record.commit,
-        previous: record.previous,
-        author: record.author,
-        message: record.message.split('\n', 1)[0],
-        time: record.time,
-        syncedAt: record.syncedAt,
-        environments,
-        forced,
-      }),
-    );
+    const changed =
+      branch.previousCommit !== undefined && branch.previousCommit === head.record?.commit
+        ? [...branch.changed].sort()
+        : [];
+    const approvals = await this.readApprovals(commit);
+    const history: HistoryRecord = {
+      ...record,
+      changed,
+      changedCount: changed.length,
+      snapshots: publication.snapshots,
+      ...(approvals ? { approvals } : {}),
+    };
+    const final: ZkOp[] = [
+      head.version === undefined
+        ? { op: 'create', path: layout.head(), data: encodeHeadRecord(record) }
+        : { op: 'set', path: layout.head(), data: encodeHeadRecord(record), version: head.version },
+      { op: 'create', path: layout.historyRecord(seq), data: encodeHistoryRecord(history) },
+    ];
 
     // Until the write is known to have landed, ZooKeeper's state is uncertain: forget what we wrote.
     this.written = undefined;
-    const fence = this.options.fence?.();
-    const result = await writeCommit(session, layout, {
-      from,
-      to,
-      head: encodeHeadRecord(record),
-      headVersion: head.version,
-      historyRecord: history,
-      ...(fence ? { fence } : {}),
-    });
-    this.written = { commit: target, inventory: to, tracking };
+    const result = await publish(target.writer, publication, final);
+    this.remember(target, commit, afterPublication(published, desired), tagged.tracking);
     this.refused = undefined;
+    this.collectionNeeded = true;
     const timings: SyncTimings = { fetchMs, readAndValidateMs, writeMs: performance.now() - mark };
     log.info(
       {
+        seq,
         previous: record.previous,
-        environments,
-        creates: result.diff.creates.length,
-        updates: result.diff.updates.length,
-        removes: result.diff.removes.length,
+        environments: publication.snapshots.map((s) => `${s.service}/${s.env}`),
+        content: publication.newContent.length,
         transactions: result.transactions,
         staged: result.staged,
         timings,
       },
       'commit mirrored',
     );
-    await trimHistory(session, layout, branch.repo.limits.historyRetention, fence).catch((error: unknown) => {
+    if (result.splitFlip)
+      log.warn('the commit changed too many records for one transaction: published in several, /head last');
+    await trimHistory(target.writer, layout, this.retention.history).catch((error: unknown) => {
       // History is a convenience; a failed trim is retried after the next commit.
       log.warn({ err: error }, 'could not trim /history');
     });
     return {
       kind: 'mirrored',
-      commit: target,
+      commit,
       ...(record.previous ? { previous: record.previous } : {}),
       forced,
       transactions: result.transactions,
       staged: result.staged,
       operations: result.operations,
+      environments: publication.snapshots.length,
+      contentWritten: publication.newContent.length,
+      written: publicationCounts(publication),
       timings,
     };
   }
 
   /**
-   * What each environment serves: the branch head, or for one that tracks tags the newest matching
-   * tag (none while no tag matches), read and validated in a lane of its own.
+   * Deletes content no longer referenced (see ContentCollector), after a publication or when asked.
+   * Content that a kept snapshot needs but ZooKeeper lacks makes the next sync read ZooKeeper afresh
+   * and write it again.
    */
-  private async resolveEnvironments(
+  async collect(
+    target: SyncTarget,
+    force = false,
+  ): Promise<{ removed: number; missing: number } | undefined> {
+    const due = Date.now() - this.lastCollection > COLLECTION_INTERVAL_MS;
+    if (!force && !this.collectionNeeded && !due) return undefined;
+    if (this.retention.snapshots === 0) return undefined; // no commit read by this process yet
+    const result = await this.collector.collect(target.writer, this.retention.snapshots);
+    this.collectionNeeded = false;
+    this.lastCollection = Date.now();
+    const written = this.written;
+    if (written && result.removed.length > 0) {
+      // Never believe collected content is still there: a later commit that needs it again stages it.
+      const contents = new Set(written.state.contents);
+      for (const id of result.removed) contents.delete(id);
+      this.written = { ...written, state: { ...written.state, contents } };
+    }
+    if (result.missing.length > 0) {
+      this.written = undefined;
+      this.options.logger.error(
+        { missing: result.missing.slice(0, 20), count: result.missing.length },
+        'content that published snapshots need is missing from ZooKeeper: writing it again',
+      );
+    } else if (result.removed.length > 0) {
+      this.options.logger.info(
+        { removed: result.removed.length, kept: result.kept },
+        'unreferenced content collected',
+      );
+    }
+    return { removed: result.removed.length, missing: result.missing.length };
+  }
+
+  /** Reads the branch head's repository settings and says what is wrong for mirroring this branch. */
+  async checkBranchTracked(commit: string): Promise<Diagnostic | undefined> {
+    const branch = await this.load('branch', commit);
+    if ('diagnostics' in branch) return undefined; // refused on its own merits by the first sync
+    return branchNotTracked(branch.repo, this.options.branch);
+  }
+
+  private trustedState(headCommit: string | undefined): PublishedState | undefined {
+    const written = this.written;
+    if (!written || written.commit !== headCommit) return undefined;
+    if (Date.now() - written.at > FULL_RECONCILE_INTERVAL_MS) return undefined;
+    return written.state;
+  }
+
+  private remember(
+    target: SyncTarget,
+    commit: string,
+    state: PublishedState,
+    tracking: WrittenState['tracking'],
+  ): void {
+    const previous = this.written;
+    const at =
+      previous && previous.commit === commit && previous.term === target.term ? previous.at : Date.now();
+    this.written = { commit, term: target.term, at, state, tracking };
+  }
+
+  /**
+   * For each environment that follows tags, the model at its newest matching tag (none while no tag
+   * matches), read and validated in a lane of its own.
+   */
+  private async resolveTagged(
     branch: LoadedCommit,
     target: string,
     tags: readonly TagRef[],
   ): Promise<
     | {
+        repos: Map<string, RevisionedRepo | undefined>;
         tracking: Map<string, { pattern: string; commit: string | undefined }>;
-        tracked: Map<string, ZkInventory | undefined>;
-        environments: Record<string, EnvironmentRevision>;
       }
     | { refused: string; diagnostics: readonly Diagnostic[] }
   > {
-    const { layout, source } = this.options;
+    const repos = new Map<string, RevisionedRepo | undefined>();
     const tracking = new Map<string, { pattern: string; commit: string | undefined }>();
-    const tracked = new Map<string, ZkInventory | undefined>();
-    const environments: Record<string, EnvironmentRevision> = {};
     for (const env of branch.repo.environments.values()) {
-      if (!('tag' in env.tracks)) {
-        environments[env.name] = { commit: target };
-        continue;
-      }
+      if (!('tag' in env.tracks)) continue;
       const tag = newestMatchingTag(env.tracks.tag, tags);
       tracking.set(env.name, { pattern: env.tracks.tag, commit: tag?.commit });
       if (!tag) {
-        tracked.set(env.name, undefined);
+        repos.set(env.name, undefined);
         continue;
       }
       const tagged = tag.commit === target ? branch : await this.load(`tag:${env.name}`, tag.commit);
       if ('diagnostics' in tagged) return { refused: tag.commit, diagnostics: tagged.diagnostics };
-      tracked.set(env.name, inventoryOf(tagged.repo, layout));
-      const released = await source.commitInfo(tag.commit);
-      environments[env.name] = {
-        commit: tag.commit,
-        tag: tag.name,
-        author: released.author,
-        message: released.message,
-        time: released.time,
-      };
+      const info = await this.options.source.commitInfo(tag.commit);
+      repos.set(env.name, { repo: tagged.repo, revision: { ...revisionOf(info), tag: tag.name } });
     }
-    return { tracking, tracked, environments };
+    return { repos, tracking };
   }
 
   /** Reads and validates a commit in a lane: only what changed since the lane's last commit. */
@@ -307,55 +405,106 @@ export class Mirror {
   }
 
   /** The approval record of a commit, if the bot attached one; a failure to read it only loses it. */
-  private async readApprovals(commit: string): Promise<unknown> {
+  private async readApprovals(commit: string): Promise<ApprovalRecord | OmittedApprovals | undefined> {
+    const notesRef = this.options.notesRef ?? DEFAULT_NOTES_REF;
+    let note: string | undefined;
     try {
-      const note = await this.options.source.readNote(APPROVALS_NOTES_REF, commit);
-      return note === undefined ? undefined : approvalsFromNote(note);
+      note = await this.options.source.readNote(notesRef, commit);
     } catch (error) {
       this.options.logger.warn({ err: error, commit }, 'could not read the approval record note');
       return undefined;
+    }
+    if (note === undefined) return undefined;
+    if (Buffer.byteLength(note) > MAX_APPROVAL_NOTE_BYTES)
+      return { omitted: `the note is over ${MAX_APPROVAL_NOTE_BYTES} bytes: read it with git notes` };
+    try {
+      return decodeApprovalRecord(note, `the note ${notesRef} of ${commit}`);
+    } catch (error) {
+      return { omitted: (error as Error).message };
     }
   }
 
   /**
    * The bot writes a merge's approval record when GitHub reports the merge, which may be after the
-   * syncer mirrored it: for a while after mirroring, look for the note and add it to `/head`.
+   * syncer mirrored it: for a while after mirroring, look for the note and add it to the commit's
+   * history record, which nobody watches.
    */
-  private async addLateApprovals(record: HeadRecord, version: number | undefined): Promise<void> {
-    if (record.approvals !== undefined || version === undefined) return;
+  private async addLateApprovals(target: SyncTarget, head: HeadRecord): Promise<void> {
     const now = this.options.now?.() ?? new Date();
-    if (now.getTime() - Date.parse(record.syncedAt) > LATE_APPROVALS_WINDOW_MS) return;
-    const approvals = await this.readApprovals(record.commit);
+    if (now.getTime() - Date.parse(head.syncedAt) > LATE_APPROVALS_WINDOW_MS) return;
+    const path = this.options.layout.historyRecord(head.seq);
+    const node = await target.session.getIfExists(path);
+    if (!node) return;
+    const history = decodeHistoryRecord(node.data, path);
+    if (history.approvals !== undefined || history.commit !== head.commit) return;
+    const approvals = await this.readApprovals(head.commit);
     if (approvals === undefined) return;
-    const fence = this.options.fence?.();
-    const update: ZkOp = {
-      op: 'set',
-      path: this.options.layout.head(),
-      data: encodeHeadRecord({ ...record, approvals }),
-      version,
-    };
-    await this.options.session.multi(fence ? [fence, update] : [update]);
-    this.options.logger.info({ commit: record.commit }, 'approval record added to /head');
+    await target.writer.set(path, encodeHistoryRecord({ ...history, approvals }), node.stat.version);
+    this.options.logger.info({ commit: head.commit, seq: head.seq }, 'approval record added to the history');
   }
 
   /** `/head` as it is: its record (if it holds a valid one) and its version (if it exists). */
-  private async readHead(): Promise<{ record?: HeadRecord; version?: number }> {
+  private async readHead(session: ZkSession): Promise<{ record?: HeadRecord; version?: number }> {
     const path = this.options.layout.head();
-    const head = await this.options.session.getIfExists(path);
+    const head = await session.getIfExists(path);
     if (!head) return {};
     try {
-      return { record: decodeHeadRecord(path, head.data), version: head.stat.version };
+      return { record: decodeHeadRecord(head.data, path), version: head.stat.version };
     } catch (error) {
       this.options.logger.warn({ err: error }, 'ignoring an unreadable /head: it is rewritten by this sync');
       return { version: head.stat.version };
     }
   }
+
+  /** Without a readable `/head`, numbering continues after the newest history record. */
+  private async lastHistorySeq(target: SyncTarget): Promise<number> {
+    return (await historySeqs(target.writer, this.options.layout))[0] ?? 0;
+  }
 }
 
-/** Whether the tags still select, for each tracked environment, the commit that was written. */
-function sameTracking(tracking: WrittenState['tracking'], tags: readonly TagRef[]): boolean {
+/** ZooKeeper's state after publishing `desired` over `published`: old content stays until collected. */
+function afterPublication(published: PublishedState, desired: DesiredState): PublishedState {
+  const state = publishedStateOf(desired);
+  return { ...state, contents: new Set([...published.contents, ...state.contents]) };
+}
+
+function revisionOf(info: CommitInfo): Revision {
+  return { commit: info.commit, author: info.author, message: info.message, time: info.time };
+}
+
+/** A branch no environment follows is almost always a mistake (`--branch mian`): say so. */
+function branchNotTracked(repo: ConfigRepo, branch: string): Diagnostic | undefined {
+  const environments = [...repo.environments.values()];
+  if (environments.some((env) => 'branch' in env.tracks && env.tracks.branch === branch)) return undefined;
+  const followed = environments.map((env) =>
+    'branch' in env.tracks
+      ? `${env.name} follows branch ${env.tracks.branch}`
+      : `${env.name} follows tags ${env.tracks.tag}`,
+  );
+  return diagnostic(
+    SETTINGS_FILE,
+    START_OF_FILE,
+    'error',
+    'env/branch-not-tracked',
+    `no environment follows branch "${branch}", which this syncer mirrors (${followed.join('; ') || 'no environments'}): ` +
+      'run the syncer with --branch set to the branch your environments follow',
+  );
+}
+
+/** Whether the tags still select, for each environment that follows tags, the commit that was written. */
+function sameTracking(tracking: WrittenState['tracking'] | undefined, tags: readonly TagRef[]): boolean {
+  if (!tracking) return false;
   for (const { pattern, commit } of tracking.values()) {
     if (newestMatchingTag(pattern, tags)?.commit !== commit) return false;
   }
   return true;
+}
+
+function sameRevisions(
+  a: Readonly<Record<string, Revision>>,
+  b: Readonly<Record<string, Revision>>,
+): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((env) => a[env]?.commit === b[env]?.commit && a[env]?.tag === b[env]?.tag);
 }

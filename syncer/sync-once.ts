@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { LeaderElection, ZkLayout, ZkSession } from '../core/index.js';
+import { connectSession, FencedWriter, LeaderElection } from '../core/index.js';
 import { openGitSource } from './git/index.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
+import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
 import { ensureLayout } from './zk/bootstrap.js';
 
@@ -11,31 +12,35 @@ import { ensureLayout } from './zk/bootstrap.js';
  * fails saying so (the leader mirrors the head anyway).
  */
 export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<SyncOutcome> {
-  const layout = new ZkLayout(config.root);
+  const { endpoint } = config;
+  const layout = endpoint.layout;
   const source = openGitSource({ url: config.repo, branch: config.branch, cacheDir: config.cacheDir });
-  const session = await ZkSession.connect({
-    connectString: config.zk,
-    sessionTimeoutMs: config.sessionTimeoutMs,
-    // Waiting longer to connect than a session lasts buys nothing.
-    connectTimeoutMs: config.sessionTimeoutMs,
-  });
   try {
-    await ensureLayout(session, layout);
-    const election = new LeaderElection(session, {
-      dir: layout.syncersDir(),
-      prefix: layout.syncerCandidatePrefix(),
-      candidateId: config.replicaId,
-    });
-    await election.start();
+    const mirror = new Mirror({ layout, source, branch: config.branch, logger, notesRef: config.notesRef });
+    await checkBranch(mirror, source, logger);
+    const session = await connectSession(endpoint);
     try {
-      await election.waitForLeadership(config.sessionTimeoutMs * 2);
-      const mirror = new Mirror({ session, layout, source, logger, fence: () => election.fence() });
-      return await mirror.sync();
+      await ensureLayout(session, layout);
+      const election = new LeaderElection(session, {
+        dir: layout.syncersDir(),
+        prefix: layout.syncerCandidatePrefix(),
+        candidatePath: (name) => layout.syncerCandidate(name),
+        candidateId: config.replicaId,
+      });
+      await election.start();
+      try {
+        await election.waitForLeadership(endpoint.sessionTimeoutMs * 2);
+        const target = { session, writer: new FencedWriter(session, () => election.fence()), term: 1 };
+        const outcome = await mirror.sync(target);
+        if (outcome.kind === 'mirrored') await mirror.collect(target, true);
+        return outcome;
+      } finally {
+        await election.close();
+      }
     } finally {
-      await election.close();
+      await session.close();
     }
   } finally {
     source.close();
-    await session.close();
   }
 }

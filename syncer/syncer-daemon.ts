@@ -2,23 +2,24 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import {
   CairnError,
-  LeaderElection,
+  LeaderRole,
+  type LeaderRoleState,
+  type LeaderTerm,
+  type Reconciler,
   SessionKeeper,
   ZkError,
-  ZkLayout,
-  type ZkSession,
 } from '../core/index.js';
-import { CoalescingTrigger } from './coalescing-trigger.js';
 import type { GitSource } from './git/index.js';
 import { openGitSource } from './git/index.js';
 import { startHttpServer } from './http-server.js';
 import { SyncerMetrics } from './metrics.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
+import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
 import { DeliveryLog, verifyWebhook } from './webhook.js';
 import { ensureLayout } from './zk/bootstrap.js';
 
-export type SyncerRole = 'connecting' | 'standby' | 'leader' | 'stopped';
+export type SyncerRole = LeaderRoleState;
 
 /** What /healthz reports; `ready` only when connected and (as leader) caught up with the branch. */
 export interface SyncerStatus {
@@ -32,32 +33,27 @@ export interface SyncerStatus {
   readonly lastError?: { readonly code: string; readonly message: string; readonly at: string };
 }
 
-const MAX_BACKOFF_MS = 30_000;
-const REQUEST_TIMEOUT_MS = 10_000;
-
 /**
- * `cairn sync --watch`: keeps a ZooKeeper session (a new one after expiry), runs for leadership, and
- * while leader mirrors the branch on every webhook and poll. Standbys wait; when the leader dies its
- * election node vanishes with its session and the next replica takes over.
+ * `cairn sync --watch`: keeps a ZooKeeper session (a new one after expiry) and a place in the
+ * election of syncer replicas. The leader runs the mirror reconciler on every webhook and poll;
+ * standbys keep their git clone and parsed models warm, so the one that takes over after the leader
+ * dies continues at once.
  */
 export class SyncerDaemon {
   private readonly config: SyncerConfig;
   private readonly logger: Logger;
-  private readonly layout: ZkLayout;
   readonly metrics = new SyncerMetrics();
   private readonly deliveries = new DeliveryLog();
-  private readonly trigger = new CoalescingTrigger(() => this.syncJob());
   private source: GitSource | undefined;
-  private keeper: SessionKeeper | undefined;
-  private election: LeaderElection | undefined;
   private mirror: Mirror | undefined;
-  private role: SyncerRole = 'connecting';
+  private keeper: SessionKeeper | undefined;
+  private role: LeaderRole | undefined;
   private mirrored: string | undefined;
   private branchHead: string | undefined;
   private behindSince: number | undefined;
   private lastError: SyncerStatus['lastError'];
-  private failures = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** Failed sync passes in a row. */
+  private syncFailures = 0;
   private pollTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
   private closed = false;
@@ -65,19 +61,28 @@ export class SyncerDaemon {
   constructor(config: SyncerConfig, logger: Logger) {
     this.config = config;
     this.logger = logger.child({ replica: config.replicaId, branch: config.branch });
-    this.layout = new ZkLayout(config.root);
   }
 
-  /** Starts serving HTTP (if configured) and the session/election loop; resolves once listening. */
+  /**
+   * Checks the repository and branch (a definite mistake — no such repository or branch, a branch no
+   * environment follows — fails here, with what to fix), then serves HTTP (if configured) and joins
+   * the election; resolves once listening.
+   */
   async start(): Promise<{ port?: number }> {
-    this.source = openGitSource({
-      url: this.config.repo,
-      branch: this.config.branch,
-      cacheDir: this.config.cacheDir,
+    const { config } = this;
+    const layout = config.endpoint.layout;
+    this.source = openGitSource({ url: config.repo, branch: config.branch, cacheDir: config.cacheDir });
+    this.mirror = new Mirror({
+      layout,
+      source: this.source,
+      branch: config.branch,
+      logger: this.logger,
+      notesRef: config.notesRef,
     });
+    await checkBranch(this.mirror, this.source, this.logger);
     let port: number | undefined;
-    if (this.config.listen) {
-      const started = await startHttpServer(this.config.listen.host, this.config.listen.port, {
+    if (config.listen) {
+      const started = await startHttpServer(config.listen.host, config.listen.port, {
         webhook: (headers, body) => this.onWebhook(headers, body),
         health: () => {
           const status = this.status();
@@ -95,48 +100,75 @@ export class SyncerDaemon {
       port = started.address.port;
       this.logger.info({ address: started.address }, 'listening for webhooks, health and metrics');
     }
-    this.pollTimer = setInterval(() => this.trigger.request(), this.config.pollIntervalMs);
+
     const keeper = new SessionKeeper({
-      connectString: this.config.zk,
-      sessionTimeoutMs: this.config.sessionTimeoutMs,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      // Waiting longer to connect than a session lasts buys nothing.
-      connectAttemptMs: this.config.sessionTimeoutMs,
+      endpoint: config.endpoint,
       onAttemptFailed: (error) => {
         this.recordError(error);
-        this.logger.warn({ err: error }, 'cannot connect to ZooKeeper; retrying');
+        this.logger.warn(
+          { code: (error as CairnError).code },
+          `cannot connect to ZooKeeper: ${(error as Error).message}; retrying`,
+        );
       },
     });
     this.keeper = keeper;
-    keeper.on('session', (session) => {
-      this.metrics.connected.set(1);
-      this.joinElection(session).catch((error: unknown) => {
-        // Without a place in the election this session is of no use: end it, the keeper opens another.
-        this.recordError(error);
-        this.logger.warn({ err: error }, 'could not join the election; starting a new session');
-        void session.close();
-      });
-    });
     keeper.on('state', (state) => {
       this.metrics.connected.set(state === 'connected' ? 1 : 0);
-      if (state === 'expired' || state === 'closed') this.stepDown();
       if (state === 'expired') this.logger.warn('ZooKeeper session expired: starting a new one');
-      if (state === 'connected' && this.role === 'leader') this.trigger.request();
+      if (state === 'connected') this.role?.request();
     });
+    keeper.on('session', () => this.metrics.connected.set(1));
+
+    const mirrorReconciler: Reconciler = { name: 'mirror', reconcile: (term) => this.reconcile(term) };
+    const role = new LeaderRole({
+      keeper,
+      election: {
+        dir: layout.syncersDir(),
+        prefix: layout.syncerCandidatePrefix(),
+        candidatePath: (name) => layout.syncerCandidate(name),
+        candidateId: config.replicaId,
+      },
+      reconcilers: [mirrorReconciler],
+      prepare: (session) => ensureLayout(session, layout),
+    });
+    this.role = role;
+    role.on('state', (state) => this.onRoleState(state));
+    role.on('error', (_name, error, failures, retryInMs) => {
+      this.recordError(error);
+      this.syncFailures = failures;
+      // The branch may have moved: count the lag from the first failed attempt until a sync succeeds.
+      this.behindSince ??= Date.now();
+      this.logger[failures === 1 || failures % 10 === 0 ? 'warn' : 'debug'](
+        { code: error instanceof CairnError ? error.code : 'UNEXPECTED', failures, retryInMs, err: error },
+        `sync failed: ${(error as Error)?.message}; retrying`,
+      );
+    });
+    role.on('reset', (node) =>
+      this.logger.warn(
+        { node },
+        'this replica’s election node vanished while its session lived: joining again',
+      ),
+    );
+    role.on('joinFailed', (error) => {
+      this.recordError(error);
+      this.logger.warn({ err: error }, 'could not join the election; starting a new session');
+    });
+    role.start();
     keeper.start();
+    this.pollTimer = setInterval(() => role.request(), config.pollIntervalMs);
     return port === undefined ? {} : { port };
   }
 
   status(): SyncerStatus {
     const connected = this.keeper?.connected ?? false;
+    const role = this.closed ? 'stopped' : (this.role?.state ?? 'connecting');
+    const refused = this.mirror?.refusedCommit;
     const caughtUp =
       this.branchHead !== undefined &&
-      (this.branchHead === this.mirrored || this.branchHead === this.mirror?.refusedCommit?.commit);
-    const refused = this.mirror?.refusedCommit;
+      (this.branchHead === this.mirrored || this.branchHead === refused?.commit);
     return {
-      ready:
-        connected && (this.role === 'standby' || (this.role === 'leader' && caughtUp && this.failures === 0)),
-      role: this.role,
+      ready: connected && (role === 'standby' || (role === 'leader' && caughtUp && this.syncFailures === 0)),
+      role,
       replica: this.config.replicaId,
       connected,
       ...(this.mirrored ? { mirrored: this.mirrored } : {}),
@@ -148,93 +180,48 @@ export class SyncerDaemon {
 
   /** Resolves when no sync is running or pending. */
   async whenIdle(): Promise<void> {
-    await this.trigger.idle();
+    await this.role?.whenIdle();
   }
 
   /** Resolves after the next sync attempt that starts after this call has finished. */
   async syncNow(): Promise<void> {
-    this.trigger.request();
-    await this.trigger.idle();
+    this.role?.request();
+    await this.role?.whenIdle();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.role = 'stopped';
     clearInterval(this.pollTimer);
-    clearTimeout(this.retryTimer);
-    await this.trigger.close();
     // Stepping down explicitly lets a standby take over now rather than after the session timeout.
-    await this.election
-      ?.close()
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not leave the election cleanly'));
+    await this.role?.close();
     await this.keeper?.close();
     this.source?.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     this.logger.info('syncer stopped');
   }
 
-  /** On each new session: the fixed folders, then a place in the election. */
-  private async joinElection(session: ZkSession): Promise<void> {
-    this.role = 'standby';
-    await ensureLayout(session, this.layout);
-    const election = new LeaderElection(session, {
-      dir: this.layout.syncersDir(),
-      prefix: this.layout.syncerCandidatePrefix(),
-      candidateId: this.config.replicaId,
-    });
-    this.election = election;
-    election.on('state', (state) => {
-      if (state === 'leader') this.becomeLeader(session, election);
-      else if (state === 'lost') this.stepDown();
-    });
-    await election.start();
-    if (election.state !== 'leader') this.logger.info({ leader: await election.leaderId() }, 'standing by');
-  }
-
-  private becomeLeader(session: ZkSession, election: LeaderElection): void {
-    if (this.closed || !this.source) return;
-    this.role = 'leader';
-    this.metrics.leader.set(1);
-    this.logger.info('elected leader: mirroring the branch');
-    // A fresh Mirror trusts nothing from before: it reconciles from what ZooKeeper holds.
-    this.mirror = new Mirror({
-      session,
-      layout: this.layout,
-      source: this.source,
-      logger: this.logger,
-      fence: () => election.fence(),
-    });
-    this.trigger.request();
-  }
-
-  private stepDown(): void {
-    if (this.role === 'leader') this.logger.warn('no longer leader: stopped writing');
-    this.mirror = undefined;
-    this.metrics.leader.set(0);
-    if (this.role !== 'stopped') this.role = 'connecting';
-  }
-
-  private async syncJob(): Promise<void> {
-    const mirror = this.mirror;
-    if (!mirror || this.role !== 'leader') return;
+  private async reconcile(term: LeaderTerm): Promise<void> {
+    const mirror = this.mirror as Mirror;
+    const target = { session: term.session, writer: term.writer, term: term.number };
     const stop = this.metrics.duration.startTimer();
+    const outcome = await mirror.sync(target);
+    stop();
+    this.onOutcome(outcome);
+    this.lastError = undefined;
+    this.syncFailures = 0;
     try {
-      const outcome = await mirror.sync();
-      stop();
-      this.onOutcome(outcome);
-      this.failures = 0;
-      this.lastError = undefined;
+      await mirror.collect(target);
     } catch (error) {
-      this.recordError(error);
-      this.failures++;
-      // The branch may have moved: count the lag from the first failed attempt until a sync succeeds.
-      this.behindSince ??= Date.now();
-      const delay = backoff(this.failures - 1);
-      this.logger.warn({ err: error, retryInMs: delay }, 'sync failed; retrying');
-      clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.trigger.request(), delay);
+      // Collection only frees space; it runs again with the next pass.
+      this.logger.warn({ err: error }, 'could not collect unreferenced content');
     }
+  }
+
+  private onRoleState(state: LeaderRoleState): void {
+    this.metrics.leader.set(state === 'leader' ? 1 : 0);
+    if (state === 'leader') this.logger.info('elected leader: mirroring the branch');
+    else if (state === 'standby') this.logger.info('standing by: another replica leads');
   }
 
   private onOutcome(outcome: SyncOutcome): void {
@@ -270,8 +257,8 @@ export class SyncerDaemon {
     if (!push || !relevant) return { status: 202, body: { ignored: true } };
     if (!this.deliveries.firstTime(push.id)) return { status: 202, body: { duplicate: true } };
     this.logger.info({ delivery: push.id, after: push.after }, 'push webhook received');
-    this.trigger.request();
-    return { status: 202, body: { queued: true, leader: this.role === 'leader' } };
+    this.role?.request();
+    return { status: 202, body: { queued: true, leader: this.role?.state === 'leader' } };
   }
 
   private recordError(error: unknown): void {
@@ -286,8 +273,4 @@ export class SyncerDaemon {
       this.logger.error({ err: error }, '/head changed under this syncer: another writer is active');
     }
   }
-}
-
-function backoff(attempt: number): number {
-  return Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
 }

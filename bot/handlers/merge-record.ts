@@ -1,3 +1,4 @@
+import { CorruptRecordError, decodeApprovalRecord } from '../../core/index.js';
 import type { PullRequest } from '../github.js';
 import { APPROVAL_RECORD_CHECK } from '../names.js';
 import {
@@ -69,9 +70,10 @@ export async function recordMergeApprovals(session: BotSession, pr: PullRequest)
 
 function parseRecord(content: string): ApprovalRecord | undefined {
   try {
-    return JSON.parse(content) as ApprovalRecord;
-  } catch {
+    return decodeApprovalRecord(content);
+  } catch (error) {
     // A note written by someone else: show our record, the note's text is in the check's details.
-    return undefined;
+    if (error instanceof CorruptRecordError) return undefined;
+    throw error;
   }
 }

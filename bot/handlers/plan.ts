@@ -28,7 +28,7 @@ export async function updatePlanComment(session: BotSession, pr: PullRequest): P
       headErrors,
       baseErrors: errorsIn(baseValidation.diagnostics) + errorsIn(base.problems),
       fork,
-      ...(headErrors === 0 ? { plan: buildPlan(baseValidation.repo, headValidation.repo) } : {}),
+      ...(headErrors === 0 ? { plan: buildPlan(baseValidation.repo, headValidation.repo, pr.baseRef) } : {}),
     });
   } catch (error) {
     if (!(error instanceof TreeTruncatedError)) throw error;

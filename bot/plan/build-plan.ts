@@ -1,11 +1,15 @@
 import {
   type ConfigRepo,
+  type DesiredState,
+  desiredStateOf,
   diffConfigRepos,
-  diffInventories,
   type Environment,
   type FileChange,
-  inventoryOf,
+  planPublication,
+  publicationCounts,
+  publishedStateOf,
   type ReleaseChange,
+  type Revision,
   type Rollout,
   rolloutOf,
   ZkLayout,
@@ -47,10 +51,13 @@ export interface Plan {
 }
 
 /**
- * The plan from the model at the base commit to the model at the head: the same inventory difference
- * the syncer applies, grouped by service and environment, with each release change's rollout.
+ * The plan from the model at the base commit to the model at the head, for a merge into `branch`:
+ * the same publication the syncer makes (core's desired state and `planPublication`), grouped by
+ * service and environment, with each release change's rollout. Environments that follow release tags
+ * do not change with a merge (their files come from the next matching tag): both sides take them
+ * from the base, so only what the merge itself changes for them — a service removed, say — counts.
  */
-export function buildPlan(base: ConfigRepo | undefined, head: ConfigRepo): Plan {
+export function buildPlan(base: ConfigRepo | undefined, head: ConfigRepo, branch = 'main'): Plan {
   const diff = diffConfigRepos(base, head);
   const groups = new Map<string, FileChange[]>();
   for (const change of diff.files) {
@@ -83,17 +90,38 @@ export function buildPlan(base: ConfigRepo | undefined, head: ConfigRepo): Plan 
   });
 
   const layout = new ZkLayout();
-  const empty = new Map<string, Uint8Array>();
-  const znodes = diffInventories(base ? inventoryOf(base, layout) : empty, inventoryOf(head, layout));
+  const before = base ? publishedStateOf(mergeState(base, base, branch)) : emptyState();
+  const znodes = publicationCounts(planPublication(layout, before, mergeState(head, base ?? head, branch)));
   return {
     environments,
     deployments,
     servicesAdded: diff.servicesAdded,
     servicesRemoved: diff.servicesRemoved,
-    znodes: {
-      creates: znodes.creates.length,
-      updates: znodes.updates.length,
-      removes: znodes.removes.length,
-    },
+    znodes,
+  };
+}
+
+/** What a preview's revisions are: only their presence matters to what is written, not their text. */
+const PREVIEW: Revision = { commit: '0'.repeat(40), author: { name: '', email: '' }, message: '', time: '' };
+
+/** The desired state after merging `repo`, environments that follow tags served from `tagged`. */
+function mergeState(repo: ConfigRepo, tagged: ConfigRepo, branch: string): DesiredState {
+  const tags = new Map(
+    [...repo.environments.values()]
+      .filter((env) => 'tag' in env.tracks)
+      .map((env) => [env.name, { repo: tagged, revision: PREVIEW }] as const),
+  );
+  return desiredStateOf({ branch: { name: branch, repo, revision: PREVIEW }, tagged: tags });
+}
+
+function emptyState() {
+  return {
+    environments: new Map(),
+    services: new Map(),
+    releases: new Map(),
+    configFolders: new Set<string>(),
+    releaseFolders: new Set<string>(),
+    contents: new Set<string>(),
+    strays: [],
   };
 }

@@ -1,42 +1,15 @@
+import {
+  APPROVAL_RECORD_FORMAT,
+  type ApprovalRecord,
+  type RecordedApproval,
+  serializeApprovalRecord,
+} from '../../core/index.js';
 import type { PullRequest } from '../github.js';
 import type { PolicyEvaluation } from '../policy/evaluate.js';
 
-/** Identifies the record's shape, so readers (the syncer, auditors' scripts) can check what they parse. */
-export const APPROVAL_RECORD_FORMAT = 'cairn/approval-record/v1';
-
-export interface RecordedApproval {
-  readonly login: string;
-  /** The head commit the approval was given on: the merged head, or the record would not list it. */
-  readonly approvedSha: string;
-  readonly submittedAt: string;
-}
-
-export interface RecordedRule {
-  readonly rule: string;
-  readonly satisfied: boolean;
-  /** Distinct approvers who counted for any requirement of the rule. */
-  readonly satisfiedBy: readonly RecordedApproval[];
-}
-
-/**
- * Who approved a merged pull request, under which rules, and which commit they saw: attached to the
- * merge commit as a git note so the syncer and anyone with git can read it. `satisfied: false` records
- * a merge that went in without the approvals the policy asks for (an administrator's override).
- */
-export interface ApprovalRecord {
-  readonly format: typeof APPROVAL_RECORD_FORMAT;
-  readonly repository: string;
-  readonly pr: number;
-  readonly mergeCommit: string;
-  readonly headSha: string;
-  readonly baseRef: string;
-  /** The commit whose policy.yaml the approvals were judged by. */
-  readonly policyCommit: string;
-  readonly mergedBy: string | null;
-  readonly satisfied: boolean;
-  readonly rules: readonly RecordedRule[];
-  readonly recordedAt: string;
-}
+// The record's type and its encoding live in core (the syncer reads it too); building it is the bot's.
+export type { ApprovalRecord, RecordedApproval, RecordedRule } from '../../core/index.js';
+export { APPROVAL_RECORD_FORMAT, serializeApprovalRecord };
 
 export function buildApprovalRecord(input: {
   readonly repository: string;
@@ -74,11 +47,6 @@ export function buildApprovalRecord(input: {
     }),
     recordedAt: input.recordedAt,
   };
-}
-
-/** The note's content: pretty JSON with a final newline, readable with `git notes show`. */
-export function serializeApprovalRecord(record: ApprovalRecord): string {
-  return `${JSON.stringify(record, null, 2)}\n`;
 }
 
 /** The record as the merge commit's check shows it. */

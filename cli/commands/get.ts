@@ -1,21 +1,11 @@
 import type { Command } from 'commander';
-import {
-  CairnError,
-  contentId,
-  type EnvironmentSnapshot,
-  readEnvironmentSnapshot,
-  ZkLayout,
-  ZkSession,
-} from '../../core/index.js';
+import { connectSession, contentId, readEnvironment, resolveZooKeeperEndpoint } from '../../core/index.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
-import { UsageError } from '../usage-error.js';
-
-/** How long to keep trying while a large commit is being written. */
-const CONSISTENT_READ_DEADLINE_MS = 10_000;
 
 /**
- * `cairn get <service> <env> [file]`: what ZooKeeper serves, read as the SDK reads it (one commit,
- * proven consistent). Without a file, the list of files with their git blob ids; with one, its bytes.
+ * `cairn get <service> <env> [file]`: what ZooKeeper serves, read as the SDK reads it (through the
+ * environment's pointer, one revision). Without a file, the list of files with their git blob ids;
+ * with one, its bytes.
  */
 export function registerGet(program: Command, { io, setExitCode }: CommandContext): void {
   program
@@ -33,21 +23,25 @@ export function registerGet(program: Command, { io, setExitCode }: CommandContex
         file: string | undefined,
         flags: { zk?: string; root?: string },
       ) => {
-        const zk = flags.zk ?? io.env.CAIRN_ZK;
-        if (!zk) throw new UsageError('no ZooKeeper: pass --zk <host:port,...> or set CAIRN_ZK');
-        const layout = new ZkLayout(flags.root ?? io.env.CAIRN_ZK_ROOT ?? '/cairn');
-        const session = await ZkSession.connect({ connectString: zk, connectTimeoutMs: 5000 });
+        const endpoint = resolveZooKeeperEndpoint(flags, io.env);
+        const session = await connectSession(endpoint);
         try {
-          const snapshot = await readConsistently(session, layout, service, env);
-          if (!snapshot) {
+          const read = await readEnvironment(session, endpoint.layout, service, env);
+          if (read.kind === 'absent') {
             io.stderr(
-              `cairn: ZooKeeper serves nothing for ${service} in ${env} (unknown service or environment, or not released yet)\n`,
+              read.mirrored
+                ? `cairn: ZooKeeper serves nothing for ${service} in ${env} (unknown service or environment, or not released yet)\n`
+                : `cairn: nothing is mirrored under ${endpoint.layout.root} (no ${endpoint.layout.head()}): is the syncer running, and is --root right?\n`,
             );
             setExitCode(EXIT_FINDINGS);
             return;
           }
+          const { snapshot } = read;
+          const { revision } = snapshot.pointer;
           if (file === undefined) {
-            io.stdout(`# ${service}/${env} at ${snapshot.head.commit}\n`);
+            io.stdout(
+              `# ${service}/${env} at ${revision.commit}${revision.tag ? ` (${revision.tag})` : ''}\n`,
+            );
             for (const [path, bytes] of [...snapshot.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
               io.stdout(`${contentId(bytes)}  ${String(bytes.length).padStart(8)}  ${path}\n`);
             }
@@ -68,24 +62,4 @@ export function registerGet(program: Command, { io, setExitCode }: CommandContex
         }
       },
     );
-}
-
-async function readConsistently(
-  session: ZkSession,
-  layout: ZkLayout,
-  service: string,
-  env: string,
-): Promise<EnvironmentSnapshot | undefined> {
-  const deadline = Date.now() + CONSISTENT_READ_DEADLINE_MS;
-  for (;;) {
-    const read = await readEnvironmentSnapshot(session, layout, service, env);
-    if (read.consistent) return read.snapshot;
-    if (Date.now() > deadline) {
-      throw new CairnError(
-        'INCONSISTENT_READ',
-        `no consistent snapshot of ${service}/${env} within ${CONSISTENT_READ_DEADLINE_MS} ms: ${read.reason}; is a syncer stuck half-way through a commit?`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

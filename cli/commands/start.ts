@@ -86,7 +86,7 @@ export function registerStart(program: Command, { io, setExitCode, stopSignal }:
             `  syncer      ${base}/healthz  ${base}/metrics  POST ${base}/webhook (secret ${secret})`,
             ...(await describeEnvironments(repo)),
             status.mirrored
-              ? `mirrored ${status.mirrored} into ${config.root}`
+              ? `mirrored ${status.mirrored} into ${config.endpoint.layout.root}`
               : `refused ${status.refused?.commit}: ${status.refused?.reason}`,
             'press Ctrl-C to stop',
             '',

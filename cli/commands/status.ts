@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ZkLayout, ZkSession } from '../../core/index.js';
+import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { formatStatus } from '../status/format-status.js';
 import { readStatus } from '../status/read-status.js';
@@ -18,14 +18,12 @@ export function registerStatus(program: Command, { io, setExitCode }: CommandCon
       '\nExit status: 0 when every instance serves what ZooKeeper holds, 1 when some are behind, 2 on failure.',
     )
     .action(async (flags: { zk?: string; root?: string; format: string }) => {
-      const zk = flags.zk ?? io.env.CAIRN_ZK;
-      if (!zk) throw new UsageError('no ZooKeeper: pass --zk <host:port,...> or set CAIRN_ZK');
       if (flags.format !== 'text' && flags.format !== 'json')
         throw new UsageError(`unknown --format "${flags.format}": use text or json`);
-      const layout = new ZkLayout(flags.root ?? io.env.CAIRN_ZK_ROOT ?? '/cairn');
-      const session = await ZkSession.connect({ connectString: zk, connectTimeoutMs: 5000 });
+      const endpoint = resolveZooKeeperEndpoint(flags, io.env);
+      const session = await connectSession(endpoint);
       try {
-        const status = await readStatus(session, layout);
+        const status = await readStatus(session, endpoint.layout);
         io.stdout(flags.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
         const behind = status.environments.some((env) => env.instances.some((i) => i.state === 'behind'));
         setExitCode(behind ? EXIT_FINDINGS : EXIT_OK);

@@ -33,6 +33,10 @@ export function registerSync(program: Command, { io, setExitCode, stopSignal }: 
       `ZooKeeper session timeout; a standby takes over within it (default 10s) [${SYNCER_ENV.sessionTimeout}]`,
     )
     .option(
+      '--notes-ref <ref>',
+      `where the bot records approvals (default refs/notes/cairn-approvals) [${SYNCER_ENV.notesRef}]`,
+    )
+    .option(
       '--replica-id <id>',
       `name of this replica in the election (default host:pid) [${SYNCER_ENV.replicaId}]`,
     )

@@ -1,6 +1,17 @@
-import type { EnvironmentIndex, ZkLayout, ZkSession } from '../../core/index.js';
-import { decodeInstanceRecord, type InstanceRecord } from '../../sdk/index.js';
-import { decodeHeadRecord, type HeadRecord } from '../../syncer/index.js';
+import {
+  CONTENT_ID,
+  candidateIds,
+  decodeEnvironmentManifest,
+  decodeEnvironmentPointer,
+  decodeHeadRecord,
+  decodeHistoryRecord,
+  decodeInstanceRecord,
+  type HeadRecord,
+  type HistoryRecord,
+  type InstanceRecord,
+  type ZkLayout,
+  type ZkSession,
+} from '../../core/index.js';
 
 /** Whether an instance serves the files ZooKeeper holds for its environment now. */
 export type InstanceState = 'current' | 'behind' | 'starting';
@@ -13,14 +24,16 @@ export interface InstanceStatus {
 export interface EnvironmentStatus {
   readonly service: string;
   readonly env: string;
-  /** The commit (and tag) /head says the environment serves; absent when nothing is released to it. */
-  readonly serves?: { readonly commit: string; readonly tag?: string };
+  /** The revision whose files the environment serves: the commit (and tag) that last changed them. */
+  readonly serves: { readonly commit: string; readonly tag?: string };
   readonly files: number;
   readonly instances: readonly InstanceStatus[];
 }
 
 export interface CairnStatus {
   readonly head?: HeadRecord;
+  /** The head commit's history record: what it changed, and who approved it. */
+  readonly history?: HistoryRecord;
   /** Syncer replicas in election order: the first is the leader. */
   readonly syncers: readonly string[];
   readonly environments: readonly EnvironmentStatus[];
@@ -28,53 +41,63 @@ export interface CairnStatus {
 
 /** Reads what ZooKeeper says about Cairn: the mirrored commit, the syncers, every instance. */
 export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<CairnStatus> {
-  const head = (await session.getIfExists(layout.head()))?.data;
-  const syncers = await readSyncers(session, layout);
+  const headNode = await session.getIfExists(layout.head());
+  const head = headNode ? decodeHeadRecord(headNode.data, layout.head()) : undefined;
+  const historyNode = head ? await session.getIfExists(layout.historyRecord(head.seq)) : undefined;
+  const history =
+    head && historyNode ? decodeHistoryRecord(historyNode.data, layout.historyRecord(head.seq)) : undefined;
+  const syncers = await candidateIds(session, {
+    dir: layout.syncersDir(),
+    candidatePath: (name) => layout.syncerCandidate(name),
+  });
   const environments: EnvironmentStatus[] = [];
   for (const service of (await session.childrenIfExists(layout.configDir())).sort()) {
     for (const env of (await session.childrenIfExists(layout.configService(service))).sort()) {
-      const indexData = (await session.getIfExists(layout.configEnv(service, env)))?.data;
-      if (!indexData) continue;
-      const index = JSON.parse(indexData.toString('utf8')) as EnvironmentIndex;
+      const pointerPath = layout.environment(service, env);
+      const pointerNode = await session.getIfExists(pointerPath);
+      if (!pointerNode) continue;
+      const pointer = decodeEnvironmentPointer(pointerNode.data, pointerPath);
+      const manifestPath = layout.content(pointer.manifest);
+      const manifestNode = await session.getIfExists(manifestPath);
+      const wanted = manifestNode
+        ? decodeEnvironmentManifest(manifestNode.data, manifestPath).files
+        : undefined;
       const instances: InstanceStatus[] = [];
       for (const id of (await session.childrenIfExists(layout.instances(service, env))).sort()) {
-        const data = (await session.getIfExists(layout.instance(service, env, id)))?.data;
-        const record = data ? decodeInstanceRecord(data) : undefined;
-        if (record) instances.push({ record, state: stateOf(record, index) });
+        const path = layout.instance(service, env, id);
+        const data = (await session.getIfExists(path))?.data;
+        if (!data) continue;
+        let record: InstanceRecord;
+        try {
+          record = decodeInstanceRecord(data, path);
+        } catch {
+          // Not an instance record: status shows what it can read.
+          continue;
+        }
+        instances.push({ record, state: stateOf(record, wanted) });
       }
-      const headRecord = head ? decodeHeadRecord(layout.head(), head) : undefined;
-      const serves = headRecord?.environments?.[env];
       environments.push({
         service,
         env,
-        ...(serves ? { serves: { commit: serves.commit, ...(serves.tag ? { tag: serves.tag } : {}) } } : {}),
-        files: Object.keys(index.files).length,
+        serves: {
+          commit: pointer.revision.commit,
+          ...(pointer.revision.tag ? { tag: pointer.revision.tag } : {}),
+        },
+        files: pointer.files,
         instances,
       });
     }
   }
-  return { ...(head ? { head: decodeHeadRecord(layout.head(), head) } : {}), syncers, environments };
+  return { ...(head ? { head } : {}), ...(history ? { history } : {}), syncers, environments };
 }
 
 /** Current when it serves exactly the files, by content id, that the environment holds. */
-function stateOf(record: InstanceRecord, index: EnvironmentIndex): InstanceState {
+function stateOf(record: InstanceRecord, wanted: ReadonlyMap<string, string> | undefined): InstanceState {
   if (!record.commit) return 'starting';
+  if (!wanted) return 'behind';
   const served = record.files;
-  const wanted = index.files;
   const same =
-    Object.keys(served).length === Object.keys(wanted).length &&
-    Object.entries(wanted).every(([path, id]) => served[path] === id);
+    Object.keys(served).length === wanted.size &&
+    [...wanted].every(([path, id]) => CONTENT_ID.test(id) && served[path] === id);
   return same ? 'current' : 'behind';
-}
-
-async function readSyncers(session: ZkSession, layout: ZkLayout): Promise<string[]> {
-  const candidates = (await session.childrenIfExists(layout.syncersDir())).sort((a, b) =>
-    a.slice(-10).localeCompare(b.slice(-10)),
-  );
-  const ids: string[] = [];
-  for (const candidate of candidates) {
-    const data = (await session.getIfExists(`${layout.syncersDir()}/${candidate}`))?.data;
-    if (data) ids.push(data.toString('utf8'));
-  }
-  return ids;
 }

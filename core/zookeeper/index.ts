@@ -1,7 +1,14 @@
-export type { ElectionState } from './leader-election.js';
-export { LeaderElection } from './leader-election.js';
+export type { RawEndpointSettings, ZooKeeperEndpoint } from './endpoint.js';
+export {
+  DEFAULT_ENDPOINT_TIMEOUTS,
+  resolveZooKeeperEndpoint,
+  ZOOKEEPER_ENV,
+  zooKeeperEndpoint,
+} from './endpoint.js';
+export type { ElectionOptions, ElectionState } from './leader-election.js';
+export { candidateIds, LeaderElection } from './leader-election.js';
 export type { KeeperEvents, SessionKeeperOptions } from './session-keeper.js';
-export { SessionKeeper } from './session-keeper.js';
+export { connectSession, SessionKeeper } from './session-keeper.js';
 export type { ZkErrorCode } from './zk-error.js';
 export { ZkError } from './zk-error.js';
 export type {

@@ -4,19 +4,35 @@ import type { ZkSession } from './zk-session.js';
 
 export type ElectionState = 'candidate' | 'leader' | 'lost';
 
+/** Where an election's nodes live; the paths come from ZkLayout. */
+export interface ElectionOptions {
+  /** The folder of candidate nodes. */
+  readonly dir: string;
+  /** What ZooKeeper appends a sequence number to, for a new candidate node. */
+  readonly prefix: string;
+  /** A candidate node's path, by the name `getChildren` lists. */
+  readonly candidatePath: (name: string) => string;
+  /** What the candidate's node holds: its name in status displays. */
+  readonly candidateId: string;
+}
+
 /**
  * Leader election over one session (ZooKeeper's recipe, as in Curator's LeaderLatch): every
  * candidate creates an ephemeral sequential node; the lowest is the leader; each other candidate
  * watches only its predecessor, so a leader's death wakes one candidate, not all of them.
  *
- * Leadership ends with the session: on expiry or close the election reports `lost` and is done;
- * start a new one on a new session. While leader, put `fence()` in every write transaction: it
- * fails the transaction if this candidate's node is gone, so a deposed leader can never write.
+ * When its node vanishes while the session lives (deleted by hand, or by an operator's tool), it
+ * drops back to candidate and joins again with a new node, as Curator's LeaderLatch resets; it
+ * announces that with `reset`. Leadership ends for good with the session: on expiry or close the
+ * election reports `lost`; start a new one on a new session. While leader, put `fence()` in every
+ * write transaction: it fails the transaction if this candidate's node is gone, so a deposed leader
+ * can never write.
  */
-export class LeaderElection extends EventEmitter<{ state: [ElectionState] }> {
+export class LeaderElection extends EventEmitter<{ state: [ElectionState]; reset: [string] }> {
   private readonly session: ZkSession;
   private readonly dir: string;
   private readonly prefix: string;
+  private readonly candidatePath: (name: string) => string;
   private readonly candidateData: Uint8Array;
   private node: string | undefined;
   private current: ElectionState = 'candidate';
@@ -26,11 +42,12 @@ export class LeaderElection extends EventEmitter<{ state: [ElectionState] }> {
     if (state === 'expired' || state === 'closed') this.lose();
   };
 
-  constructor(session: ZkSession, options: { dir: string; prefix: string; candidateId: string }) {
+  constructor(session: ZkSession, options: ElectionOptions) {
     super();
     this.session = session;
     this.dir = options.dir;
     this.prefix = options.prefix;
+    this.candidatePath = options.candidatePath;
     this.candidateData = Buffer.from(options.candidateId, 'utf8');
   }
 
@@ -47,8 +64,12 @@ export class LeaderElection extends EventEmitter<{ state: [ElectionState] }> {
     if (this.node) return;
     this.session.on('state', this.onSessionState);
     await this.session.mkdirp(this.dir);
-    this.node = await this.session.create(this.prefix, this.candidateData, 'ephemeral-sequential');
+    await this.join();
     await this.check();
+  }
+
+  private async join(): Promise<void> {
+    this.node = await this.session.create(this.prefix, this.candidateData, 'ephemeral-sequential');
   }
 
   /** Resolves once leader; rejects if the election is lost first or the deadline passes. */
@@ -82,17 +103,14 @@ export class LeaderElection extends EventEmitter<{ state: [ElectionState] }> {
     return { op: 'check', path: this.node, version: 0 };
   }
 
+  /** Evaluates leadership again now, e.g. after a fenced write failed on this candidate's node. */
+  async verify(): Promise<void> {
+    await this.check();
+  }
+
   /** The data of the current leader's node (its candidate id), for status displays. */
   async leaderId(): Promise<string | undefined> {
-    const { children } = await this.session.children(this.dir);
-    const first = sortCandidates(children)[0];
-    if (!first) return undefined;
-    try {
-      return (await this.session.get(`${this.dir}/${first}`)).data.toString('utf8');
-    } catch (error) {
-      if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
-      throw error;
-    }
+    return (await candidateIds(this.session, { dir: this.dir, candidatePath: this.candidatePath }))[0];
   }
 
   async close(): Promise<void> {
@@ -137,20 +155,32 @@ export class LeaderElection extends EventEmitter<{ state: [ElectionState] }> {
 
   private async evaluate(): Promise<void> {
     if (this.current === 'lost' || !this.node) return;
-    const mine = this.node.slice(this.dir.length + 1);
+    const mine = this.node.slice(this.node.lastIndexOf('/') + 1);
     const { children } = await this.session.children(this.dir);
     const ordered = sortCandidates(children);
     const index = ordered.indexOf(mine);
     if (index < 0) {
-      // Our node vanished while the session lives: only a manual delete does that. Stop leading.
-      this.lose();
+      // Our node vanished while the session lives: only a manual delete does that. Stop leading at
+      // once (fence() fails from now on), then join again as a new candidate.
+      this.set('candidate');
+      this.emit('reset', this.node);
+      await this.join();
+      this.recheck = true;
       return;
     }
     if (index === 0) {
+      // Watch our own node while leading: if it is deleted, leadership is gone at once.
+      const own = await this.session.exists(this.node, () => {
+        this.check().catch((error: unknown) => this.onWatchError(error));
+      });
+      if (!own) {
+        this.recheck = true;
+        return;
+      }
       this.set('leader');
       return;
     }
-    const predecessor = `${this.dir}/${ordered[index - 1]}`;
+    const predecessor = this.candidatePath(ordered[index - 1] as string);
     const stat = await this.session.exists(predecessor, () => {
       this.check().catch((error: unknown) => this.onWatchError(error));
     });
@@ -167,6 +197,23 @@ export class LeaderElection extends EventEmitter<{ state: [ElectionState] }> {
     }
     this.lose();
   }
+}
+
+/**
+ * The candidate ids of an election folder in election order: the first is the leader. Candidates
+ * that leave while it is read are skipped.
+ */
+export async function candidateIds(
+  session: ZkSession,
+  election: Pick<ElectionOptions, 'dir' | 'candidatePath'>,
+): Promise<string[]> {
+  const ordered = sortCandidates(await session.childrenIfExists(election.dir));
+  const ids = await Promise.all(
+    ordered.map(async (name) =>
+      (await session.getIfExists(election.candidatePath(name)))?.data.toString('utf8'),
+    ),
+  );
+  return ids.filter((id): id is string => id !== undefined);
 }
 
 /** Sequential nodes sort by their 10-digit counter, whatever their prefix. */

@@ -1,14 +1,22 @@
 import { EventEmitter } from 'node:events';
+import { Backoff } from '../recipes/backoff.js';
+import type { ZooKeeperEndpoint } from './endpoint.js';
 import { ZkSession, type ZkSessionState } from './zk-session.js';
 
 export interface SessionKeeperOptions {
-  readonly connectString: string;
-  readonly sessionTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  /** How long one connection attempt waits before a new one starts. */
-  readonly connectAttemptMs: number;
+  readonly endpoint: ZooKeeperEndpoint;
   /** Called after each failed attempt, with the number of failures in a row. */
   readonly onAttemptFailed?: (error: unknown, failures: number) => void;
+}
+
+/** A session for one use (a command that reads and exits): connected, or a ZkError after the connect timeout. */
+export function connectSession(endpoint: ZooKeeperEndpoint): Promise<ZkSession> {
+  return ZkSession.connect({
+    connectString: endpoint.connectString,
+    sessionTimeoutMs: endpoint.sessionTimeoutMs,
+    connectTimeoutMs: endpoint.connectTimeoutMs,
+    requestTimeoutMs: endpoint.requestTimeoutMs,
+  });
 }
 
 export type KeeperEvents = {
@@ -17,8 +25,6 @@ export type KeeperEvents = {
   /** The state of the current session. */
   state: [ZkSessionState];
 };
-
-const MAX_PAUSE_MS = 5_000;
 
 /**
  * Keeps one ZooKeeper session open for as long as it runs (Curator's ConnectionStateManager, in
@@ -69,28 +75,28 @@ export class SessionKeeper extends EventEmitter<KeeperEvents> {
     // An attempt in flight cannot be cancelled; it closes its own session when it lands (see run()).
   }
 
+  /** The endpoint sessions are opened on. */
+  get endpoint(): ZooKeeperEndpoint {
+    return this.options.endpoint;
+  }
+
   private async run(): Promise<void> {
-    let failures = 0;
+    const backoff = new Backoff({ initialMs: 100, maxMs: 5_000 });
     while (!this.closed) {
       let session: ZkSession;
       try {
-        session = await ZkSession.connect({
-          connectString: this.options.connectString,
-          sessionTimeoutMs: this.options.sessionTimeoutMs,
-          requestTimeoutMs: this.options.requestTimeoutMs,
-          connectTimeoutMs: this.options.connectAttemptMs,
-        });
+        session = await connectSession(this.options.endpoint);
       } catch (error) {
-        failures++;
-        this.options.onAttemptFailed?.(error, failures);
-        await this.pause(Math.min(MAX_PAUSE_MS, 100 * 2 ** Math.min(failures, 6)));
+        const delay = backoff.next();
+        this.options.onAttemptFailed?.(error, backoff.failures);
+        await this.pause(delay);
         continue;
       }
       if (this.closed) {
         await session.close();
         return;
       }
-      failures = 0;
+      backoff.reset();
       await this.hold(session);
     }
   }

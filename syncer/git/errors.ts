@@ -60,3 +60,13 @@ export class UnsupportedGitUrlError extends CairnError {
     this.url = url;
   }
 }
+
+/** A local path given as the repository holds no git repository: a configuration error, not retried. */
+export class RepositoryNotFoundError extends CairnError {
+  readonly path: string;
+
+  constructor(path: string, reason: string) {
+    super('REPOSITORY_NOT_FOUND', `no git repository at ${path}: ${reason}; check --repo`);
+    this.path = path;
+  }
+}

@@ -7,6 +7,7 @@ describe('the public surface of syncer/git', () => {
       'BranchNotFoundError',
       'CommitNotFoundError',
       'GitUnreachableError',
+      'RepositoryNotFoundError',
       'UnsupportedGitUrlError',
       'openGitSource',
     ]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useGitSources } from './git-source-fixture.js';
+import { useGitSources } from '../../test/support/git-sources.js';
 import { CommitNotFoundError } from './index.js';
 
 describe('the history of the tracked branch', () => {

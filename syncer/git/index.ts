@@ -4,6 +4,7 @@ export {
   BranchNotFoundError,
   CommitNotFoundError,
   GitUnreachableError,
+  RepositoryNotFoundError,
   UnsupportedGitUrlError,
 } from './errors.js';
 export type { GitSource, GitSourceOptions } from './git-source.js';

@@ -5,8 +5,8 @@ import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBareRepo, createWorkRepo } from '../../test/harness/index.js';
-import { useGitSources } from './git-source-fixture.js';
-import { BranchNotFoundError, GitUnreachableError } from './index.js';
+import { useGitSources } from '../../test/support/git-sources.js';
+import { BranchNotFoundError, RepositoryNotFoundError } from './index.js';
 
 describe('a repository on this machine as the source', () => {
   const fixture = useGitSources();
@@ -105,7 +105,7 @@ describe('a repository on this machine as the source', () => {
   it('reports a directory that holds no repository as unreachable', async () => {
     const { source } = open(join(fixture.scratch, 'nothing-here'));
 
-    await expect(source.fetchHead()).rejects.toBeInstanceOf(GitUnreachableError);
+    await expect(source.fetchHead()).rejects.toBeInstanceOf(RepositoryNotFoundError);
   });
 
   it('reports exactly the changed paths between any two trees', { timeout: 120_000 }, async () => {

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { GitUnreachableError } from './errors.js';
+import { RepositoryNotFoundError } from './errors.js';
 
 /**
  * The git directory of the repository at `path`, read in place: `path/.git` of a working copy
@@ -20,10 +20,7 @@ export async function findLocalGitdir(path: string): Promise<string> {
     statIfPresent(join(path, 'objects')),
   ]);
   if (head?.isFile() && objects?.isDirectory()) return path;
-  throw new GitUnreachableError(
-    path,
-    'there is no git repository there (neither a .git directory nor a bare repository)',
-  );
+  throw new RepositoryNotFoundError(path, 'neither a .git directory nor a bare repository is there');
 }
 
 /** Whatever keeps a path from being read (absent, no permission) means: not a repository here. */

@@ -1,7 +1,7 @@
 import { chmod, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { useGitSources } from './git-source-fixture.js';
+import { useGitSources } from '../../test/support/git-sources.js';
 import { CommitNotFoundError, type TreeSnapshot } from './index.js';
 
 const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));

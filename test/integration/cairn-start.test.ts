@@ -4,8 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ZkSession } from '../../core/index.js';
-import { decodeHeadRecord } from '../../syncer/index.js';
+import { decodeHeadRecord, readEnvironment, ZkLayout, ZkSession } from '../../core/index.js';
 import { waitFor } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
 
@@ -30,16 +29,20 @@ describe('cairn start', () => {
       expect(mirrored).toMatch(/^[0-9a-f]{40}$/);
 
       const session = await ZkSession.connect({ connectString });
+      const layout = new ZkLayout('/cairn');
+      const file = async (service: string, env: string, path: string) => {
+        const read = await readEnvironment(session, layout, service, env);
+        return read.kind === 'snapshot'
+          ? Buffer.from(read.snapshot.files.get(path) ?? []).toString()
+          : undefined;
+      };
       try {
-        const head = async () =>
-          decodeHeadRecord('/cairn/head', (await session.get('/cairn/head')).data).commit;
+        const head = async () => decodeHeadRecord((await session.get(layout.head())).data).commit;
         expect(await head()).toBe(mirrored);
-        expect(
-          (await session.get('/cairn/config/recommender/staging/application.yaml')).data.toString(),
-        ).toContain('maxConcurrentRequests');
+        expect(await file('recommender', 'staging', 'application.yaml')).toContain('maxConcurrentRequests');
         // prod follows release tags, and there is none yet.
         expect(stdout).toMatch(/prod +follows tags v\*: release with `git -C \S+ tag <version>`/);
-        expect(await session.exists('/cairn/config/recommender/prod')).toBeUndefined();
+        expect(await session.exists(layout.environment('recommender', 'prod'))).toBeUndefined();
 
         // Editing and committing in the printed repository publishes the change, without a webhook.
         await writeFile(join(repo, 'services/recommender/config/rules/new-rule.yaml'), 'boost: 2\n');
@@ -60,14 +63,10 @@ describe('cairn start', () => {
 
         // Tagging releases it to prod.
         await git('git', ['-C', repo, 'tag', 'v1.0.0'], { env });
-        await waitFor(
-          async () =>
-            (await session.exists('/cairn/config/recommender/prod/rules/new-rule.yaml')) !== undefined,
-          {
-            description: 'prod released by the tag',
-            timeoutMs: 20_000,
-          },
-        );
+        await waitFor(async () => (await file('recommender', 'prod', 'rules/new-rule.yaml')) !== undefined, {
+          description: 'prod released by the tag',
+          timeoutMs: 20_000,
+        });
       } finally {
         await session.close();
       }

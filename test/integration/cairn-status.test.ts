@@ -9,7 +9,7 @@ describe('cairn status', () => {
   let service: ServiceConfig | undefined;
   beforeAll(async () => {
     f = await startSyncerFixture();
-    await f.newMirror().sync();
+    await f.newMirror().sync(f.target);
   });
   afterAll(async () => {
     await service?.close();
@@ -75,7 +75,7 @@ describe('cairn status', () => {
     await f.work.write({ 'services/recommender/config/rules/new.yaml': 'x: 1\n' });
     const next = await f.work.commit('Add a rule');
     await f.work.push(f.repoUrl);
-    await f.newMirror().sync();
+    await f.newMirror().sync(f.target);
     await waitFor(() => service?.commit === next, {
       description: 'the instance applies the commit',
       timeoutMs: 10_000,

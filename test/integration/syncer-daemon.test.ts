@@ -2,15 +2,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  decodeHeadRecord,
-  resolveSyncerConfig,
-  type SyncerConfig,
-  SyncerDaemon,
-} from '../../syncer/index.js';
+import { decodeHeadRecord } from '../../core/index.js';
+import { resolveSyncerConfig, type SyncerConfig, SyncerDaemon } from '../../syncer/index.js';
 import { waitFor } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
-import { quietLogger, readable, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 import { postPushWebhook } from '../support/webhook.js';
 
 const SECRET = 'a-webhook-secret';
@@ -60,8 +56,7 @@ describe('the syncer daemon', () => {
         await (await fetch(`${base}/metrics`)).text(),
       )?.[1] ?? 0,
     );
-  const headCommit = async () =>
-    decodeHeadRecord('/cairn/head', (await f.session.get('/cairn/head')).data).commit;
+  const headCommit = async () => decodeHeadRecord((await f.session.get(f.layout.head())).data).commit;
   const commitAndPush = async (files: Record<string, string | null>, message: string) => {
     await f.work.write(files);
     const sha = await f.work.commit(message);
@@ -92,7 +87,7 @@ describe('the syncer daemon', () => {
       description: 'the pushed commit mirrored',
       timeoutMs: 10_000,
     });
-    expect(readable(await f.actualInventory())).toEqual(readable(await f.expectedInventory()));
+    expect(await f.actualView()).toEqual(await f.expectedView());
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain(`cairn_syncer_head_info{commit="${sha}"} 1`);
@@ -189,12 +184,15 @@ describe('the syncer daemon', () => {
     } finally {
       f.git.setAvailable(true);
     }
+    // The retry, with backoff, finds the server again without any new event.
+    await waitFor(() => daemon.status().ready, { description: 'ready again', timeoutMs: 20_000 });
+    expect(daemon.status().lastError).toBeUndefined();
     await f.work.push(f.repoUrl);
+    await postPushWebhook(`${base}/webhook`, SECRET, { after: await f.work.head() });
     await waitFor(async () => (await headCommit()) === (await f.work.head()), {
       description: 'caught up after the git server returned',
       timeoutMs: 20_000,
     });
-    await waitFor(() => daemon.status().ready, { description: 'ready again', timeoutMs: 5000 });
   });
 
   it('keeps one writer among replicas; a standby takes over when the leader stops', async () => {
@@ -217,6 +215,53 @@ describe('the syncer daemon', () => {
     );
     await postPushWebhook(`${b.base}/webhook`, SECRET, { after: sha });
     await waitFor(async () => (await headCommit()) === sha, { description: 'b mirrors', timeoutMs: 10_000 });
+  });
+
+  it('rejoins the election when its node is deleted by hand, and never writes while it does not lead', async () => {
+    const a = await startDaemon('replica-a');
+    await waitFor(() => a.daemon.status().role === 'leader', { description: 'a leads', timeoutMs: 15_000 });
+    const b = await startDaemon('replica-b');
+    await waitFor(() => b.daemon.status().role === 'standby', {
+      description: 'b stands by',
+      timeoutMs: 15_000,
+    });
+    const [first] = (await f.session.children(f.layout.syncersDir())).children.sort(
+      (x, y) => Number(x.slice(-10)) - Number(y.slice(-10)),
+    );
+    await f.session.remove(f.layout.syncerCandidate(first as string));
+    // b leads now; a is a candidate again behind it, on the same session, instead of waiting for expiry.
+    await waitFor(() => b.daemon.status().role === 'leader', {
+      description: 'b takes over',
+      timeoutMs: 10_000,
+    });
+    await waitFor(() => a.daemon.status().role === 'standby', {
+      description: 'a rejoins',
+      timeoutMs: 10_000,
+    });
+    expect((await f.session.children(f.layout.syncersDir())).children).toHaveLength(2);
+    const sha = await commitAndPush(
+      { 'services/recommender/config/after-reset.yaml': 'ok: 1\n' },
+      'After reset',
+    );
+    await postPushWebhook(`${b.base}/webhook`, SECRET, { after: sha });
+    await waitFor(async () => (await headCommit()) === sha, { description: 'b mirrors', timeoutMs: 10_000 });
+    // Stop b: a leads again.
+    await b.daemon.close();
+    await waitFor(() => a.daemon.status().role === 'leader', {
+      description: 'a leads again',
+      timeoutMs: 10_000,
+    });
+  });
+
+  it('refuses at start a branch that no environment follows, saying what to fix', async () => {
+    await f.work.git('branch', '-f', 'typo');
+    await f.work.push(f.repoUrl, 'refs/heads/typo:refs/heads/typo');
+    const daemon = new SyncerDaemon(await configFor('replica-typo', { branch: 'typo' }), quietLogger);
+    daemons.push(daemon);
+    await expect(daemon.start()).rejects.toMatchObject({
+      code: 'BRANCH_NOT_TRACKED',
+      message: expect.stringContaining('no environment follows branch "typo"'),
+    });
   });
 
   /** A leader in a process of its own, and an in-process standby `b` waiting behind it. */

@@ -2,25 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZkError, ZkLayout, ZkSession } from '../../core/index.js';
+import { decodeHeadRecord, FencedWriter, ZkError, ZkLayout, ZkSession } from '../../core/index.js';
 import { openGitSource } from '../../syncer/git/index.js';
-import { decodeHeadRecord, resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
-import { Mirror } from '../../syncer/mirror.js';
+import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
+import { Mirror, type SyncTarget } from '../../syncer/mirror.js';
 import { ensureLayout } from '../../syncer/zk/bootstrap.js';
-import { readInventory } from '../../syncer/zk/read-inventory.js';
 import { fourLetterWord, startEnsemble, waitFor, type ZooKeeperEnsemble } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
-import { quietLogger, readable, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
-
-/** A commit that needs many transactions: `count` files of about 1 KB in every environment. */
-function largeChange(count: number, tag: string): Record<string, string> {
-  return Object.fromEntries(
-    Array.from({ length: count }, (_, i) => [
-      `services/search-api/config/synonyms/${String(i).padStart(4, '0')}.txt`,
-      `${tag} ${i}\n${'s'.repeat(1000)}\n`,
-    ]),
-  );
-}
+import { firstStaged, largeChange } from '../support/large-change.js';
+import { quietLogger, readView, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 
 /** Deterministic "random" kill points, so a failing run can be reproduced. */
 function* transactionCounts(seed: number, min: number, max: number): Generator<number> {
@@ -40,11 +30,11 @@ async function serverZxid(port: number): Promise<bigint> {
 }
 
 /** Retries a sync through transient failures (lost connection, timeouts), as the daemon does. */
-async function syncUntilDone(mirror: Mirror, deadlineMs = 60_000): Promise<void> {
+async function syncUntilDone(mirror: Mirror, target: SyncTarget, deadlineMs = 60_000): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     try {
-      const outcome = await mirror.sync();
+      const outcome = await mirror.sync(target);
       if (outcome.kind === 'refused') throw outcome.error;
       return;
     } catch (error) {
@@ -57,7 +47,7 @@ describe('syncer faults against a standalone ZooKeeper', () => {
   let f: SyncerFixture;
   beforeAll(async () => {
     f = await startSyncerFixture();
-    await syncUntilDone(f.newMirror());
+    await syncUntilDone(f.newMirror(), f.target);
   });
   afterAll(async () => {
     await f?.close();
@@ -69,8 +59,8 @@ describe('syncer faults against a standalone ZooKeeper', () => {
     // every write bumps the server's zxid. Each round pushes a new commit of a different size, so a
     // later run must also undo what an abandoned one staged.
     const killAfter = transactionCounts(20261123, 0, 6);
-    const firstFile = f.layout.configFile('search-api', 'dev', 'synonyms/0000.txt');
-    const before = decodeHeadRecord('/cairn/head', (await f.session.get('/cairn/head')).data).commit;
+    const head = async () => decodeHeadRecord((await f.session.get(f.layout.head())).data).commit;
+    const before = await head();
     const heads = new Set<string>();
     const commits: string[] = [];
     for (const [round, count] of [1500, 1100, 1700, 900].entries()) {
@@ -81,9 +71,7 @@ describe('syncer faults against a standalone ZooKeeper', () => {
       const child = spawnCairn(args);
       const exited = new Promise((resolve) => child.once('exit', resolve));
       const staged = async () =>
-        (await f.session.get(firstFile).catch(() => ({ data: Buffer.alloc(0) }))).data
-          .toString()
-          .startsWith(`round-${round} `);
+        (await f.session.exists(firstStaged(f.layout, `round-${round}`))) !== undefined;
       await waitFor(async () => (await staged()) || child.exitCode !== null, {
         description: `round ${round} staging`,
         timeoutMs: 30_000,
@@ -101,18 +89,18 @@ describe('syncer faults against a standalone ZooKeeper', () => {
       );
       child.kill('SIGKILL');
       await exited;
-      heads.add(decodeHeadRecord('/cairn/head', (await f.session.get('/cairn/head')).data).commit);
+      heads.add(await head());
+      // Whatever instant the kill came at, every environment reads whole.
+      await readView(f.session, f.layout);
     }
     // /head only ever names whole commits that were pushed.
     for (const head of heads) expect([before, ...commits]).toContain(head);
     const final = spawnCairn(args);
     const code = await new Promise((resolve) => final.once('exit', resolve));
     expect(code).toBe(0);
-    expect(decodeHeadRecord('/cairn/head', (await f.session.get('/cairn/head')).data).commit).toBe(
-      commits.at(-1),
-    );
-    expect(readable(await f.actualInventory())).toEqual(readable(await f.expectedInventory()));
-  });
+    expect(await head()).toBe(commits.at(-1));
+    expect(await f.actualView()).toEqual(await f.expectedView());
+  }, 240_000);
 
   it('ends exact when ZooKeeper restarts in the middle of a sync', async () => {
     await f.work.write(largeChange(1500, 'restarted'));
@@ -134,11 +122,11 @@ describe('syncer faults against a standalone ZooKeeper', () => {
       quietLogger,
     );
     const probe = await ZkSession.connect({ connectString: f.zk.connectString });
-    const first = f.layout.configFile('search-api', 'dev', 'synonyms/0000.txt');
+    const first = firstStaged(f.layout, 'restarted');
     try {
       await daemon.start();
       // Stop the server once the first staged batch has landed.
-      await waitFor(async () => (await probe.get(first)).data.toString().startsWith('restarted'), {
+      await waitFor(async () => (await probe.exists(first)) !== undefined, {
         description: 'staging started',
         timeoutMs: 20_000,
         intervalMs: 5,
@@ -151,14 +139,11 @@ describe('syncer faults against a standalone ZooKeeper', () => {
       const reader = await ZkSession.connect({ connectString: f.zk.connectString });
       try {
         await waitFor(
-          async () =>
-            decodeHeadRecord('/cairn/head', (await reader.get('/cairn/head')).data).commit === target,
+          async () => decodeHeadRecord((await reader.get(f.layout.head())).data).commit === target,
           { description: 'the commit mirrored after the restart', timeoutMs: 45_000 },
         );
         // Read back on the fresh session: the fixture's own may still be reconnecting after the restart.
-        expect(readable(await readInventory(reader, f.layout))).toEqual(
-          readable(await f.expectedInventory()),
-        );
+        expect(await readView(reader, f.layout)).toEqual(await f.expectedView());
       } finally {
         await reader.close();
       }
@@ -190,26 +175,32 @@ describe('syncer faults against a 3-node ensemble', () => {
     const layout = new ZkLayout('/cairn');
     await ensureLayout(session, layout);
     const source = openGitSource({ url: f.repoUrl, branch: 'main', cacheDir });
-    const mirror = new Mirror({ session, layout, source, logger: quietLogger });
-    await syncUntilDone(mirror);
+    const mirror = new Mirror({ layout, source, branch: 'main', logger: quietLogger });
+    const fence = await session.create('/test-fence', new Uint8Array(0), 'ephemeral');
+    const target: SyncTarget = {
+      session,
+      writer: new FencedWriter(session, () => ({ op: 'check', path: fence, version: 0 })),
+      term: 1,
+    };
+    await syncUntilDone(mirror, target);
     await f.work.write(largeChange(1500, 'ensemble'));
-    const target = await f.work.commit('Add 1,500 synonym files');
+    const added = await f.work.commit('Add 1,500 synonym files');
     await f.work.push(f.repoUrl);
 
     const leader = await ensemble.leader();
-    const sync = mirror.sync().catch((error: unknown) => error);
-    await waitFor(
-      async () =>
-        (await session.exists(layout.configFile('search-api', 'dev', 'synonyms/0000.txt'))) !== undefined,
-      { description: 'staging started', timeoutMs: 20_000, intervalMs: 5 },
-    );
+    const sync = mirror.sync(target).catch((error: unknown) => error);
+    await waitFor(async () => (await session.exists(firstStaged(layout, 'ensemble'))) !== undefined, {
+      description: 'staging started',
+      timeoutMs: 20_000,
+      intervalMs: 5,
+    });
     await leader.kill();
     await sync;
-    await syncUntilDone(mirror);
+    await syncUntilDone(mirror, target);
     const newLeader = await ensemble.leader();
     expect(newLeader.id).not.toBe(leader.id);
-    expect(decodeHeadRecord('/cairn/head', (await session.get('/cairn/head')).data).commit).toBe(target);
-    expect(readable(await readInventory(session, layout))).toEqual(readable(await f.expectedInventory()));
+    expect(decodeHeadRecord((await session.get(layout.head())).data).commit).toBe(added);
+    expect(await readView(session, layout)).toEqual(await f.expectedView());
     source.close();
   });
 });

@@ -117,6 +117,7 @@ describe('LeaderElection', () => {
     const election = new LeaderElection(session, {
       dir: '/election',
       prefix: '/election/candidate-',
+      candidatePath: (name) => `/election/${name}`,
       candidateId: id,
     });
     await election.start();

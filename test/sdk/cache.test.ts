@@ -4,22 +4,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZkSession } from '../../core/index.js';
 import { decodeCacheFile, encodeCacheFile } from '../../sdk/cache-file.js';
 import { type ConnectOptions, connect, ServiceConfig } from '../../sdk/index.js';
-import type { Mirror } from '../../syncer/mirror.js';
 import { waitFor } from '../harness/index.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 import { makeReadOnly } from './read-only-dir.js';
-import { commitAndSync, recordEvents, tempDir } from './sdk-test-support.js';
+import { type BoundMirror, boundMirror, commitAndSync, recordEvents, tempDir } from './sdk-test-support.js';
 
 const CACHE_FILE = 'recommender@dev.cairn-cache';
 
 describe('the local cache of the last good configuration', () => {
   let f: SyncerFixture;
-  let mirror: Mirror;
+  let mirror: BoundMirror;
   let root: { dir: string; remove: () => Promise<void> };
   const clients: ServiceConfig[] = [];
   beforeAll(async () => {
     f = await startSyncerFixture();
-    mirror = f.newMirror();
+    mirror = boundMirror(f);
     await mirror.sync();
     root = await tempDir('cairn-sdk-cache-');
   });

@@ -1,5 +1,6 @@
+import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionKeeper, ZkSession } from '../../core/index.js';
+import { EphemeralNode, type SessionKeeper, ZkSession } from '../../core/index.js';
 import {
   type ConnectOptions,
   connect,
@@ -10,22 +11,20 @@ import {
   ServiceDiscovery,
   type ServiceInstance,
 } from '../../sdk/index.js';
-import { InstanceRegistration } from '../../sdk/instance-registration.js';
-import type { Mirror } from '../../syncer/mirror.js';
 import { waitFor } from '../harness/index.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
-import { commitAndSync, recordEvents } from './sdk-test-support.js';
+import { type BoundMirror, boundMirror, commitAndSync, recordEvents } from './sdk-test-support.js';
 
 describe('service discovery from the instance registry and the service tree', () => {
   let f: SyncerFixture;
-  let mirror: Mirror;
+  let mirror: BoundMirror;
   const closers: { close(): Promise<void> }[] = [];
   beforeAll(async () => {
     f = await startSyncerFixture();
     // prod follows release tags (cairn.yaml): tag the imported commit so prod has a configuration.
     await f.work.git('tag', 'v1.0.0');
     await f.work.push(f.repoUrl, 'refs/tags/v1.0.0');
-    mirror = f.newMirror();
+    mirror = boundMirror(f);
     await mirror.sync();
   });
   afterAll(async () => {
@@ -192,7 +191,7 @@ describe('service discovery from the instance registry and the service tree', ()
     // Another session made the environment's instance folder ephemeral: nothing can be created in it.
     const other = await ZkSession.connect({ connectString: f.zk.connectString });
     const folder = f.layout.instances('search-api', 'dev');
-    await other.mkdirp(f.layout.ancestorsOf(folder).at(-1) as string);
+    await other.mkdirp(folder.slice(0, folder.lastIndexOf('/')));
     await other.create(folder, Buffer.alloc(0), 'ephemeral');
     const config = new ServiceConfig({
       zk: f.zk.connectString,
@@ -213,42 +212,30 @@ describe('service discovery from the instance registry and the service tree', ()
 
   it('replaces the node of a session it gave up, which the server has not expired yet', async () => {
     const former = await ZkSession.connect({ connectString: f.zk.connectString, sessionTimeoutMs: 10_000 });
-    const parent = f.layout.instances('recommender', 'prod');
     const path = f.layout.instance('recommender', 'prod', 'given-up');
     await former.create(path, Buffer.from('{"old":true}'), 'ephemeral');
-    const keeper = new SessionKeeper({
-      connectString: f.zk.connectString,
-      sessionTimeoutMs: 4000,
-      requestTimeoutMs: 2000,
-      connectAttemptMs: 2000,
-    });
-    closers.push(keeper);
-    const warnings: SdkWarning[] = [];
-    const registration = new InstanceRegistration({
-      keeper,
-      path,
-      parent,
-      formerSessions: () => [former.sessionId],
-      warn: (warning) => warnings.push(warning),
-    });
-    closers.push(registration);
-    registration.start({
-      id: 'given-up',
-      service: 'recommender',
-      env: 'prod',
-      host: 'rec-prod-03.dc1.northwind.internal',
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      source: 'zookeeper',
-      files: {},
-    });
-    keeper.start();
-    await waitFor(async () => JSON.parse((await f.session.get(path)).data.toString()).id === 'given-up', {
-      description: 'the node replaced',
-    });
-    expect(warnings).toEqual([]);
-    const stat = await f.session.exists(path);
-    expect(stat?.ephemeralOwner.toString(16)).toBe(BigInt(`0x${keeper.session?.sessionId}`).toString(16));
-    await former.close();
+    // A keeper that gave `former` up (as after a disconnection longer than its timeout) and holds a new
+    // session now: real sessions, the keeper's bookkeeping written out.
+    const current = await ZkSession.connect({ connectString: f.zk.connectString, sessionTimeoutMs: 10_000 });
+    const keeper = Object.assign(new EventEmitter(), {
+      session: current,
+      connected: true,
+      previousSessionIds: [former.sessionId],
+    }) as unknown as SessionKeeper;
+    const errors: unknown[] = [];
+    const registration = new EphemeralNode({ keeper, path, onError: (error) => errors.push(error) });
+    registration.start(Buffer.from('{"id":"given-up"}'));
+    try {
+      await waitFor(async () => JSON.parse((await f.session.get(path)).data.toString()).id === 'given-up', {
+        description: 'the node replaced',
+      });
+      expect(errors).toEqual([]);
+      const stat = await f.session.exists(path);
+      expect(stat?.ephemeralOwner.toString(16)).toBe(BigInt(`0x${current.sessionId}`).toString(16));
+    } finally {
+      await registration.close();
+      await current.close();
+      await former.close();
+    }
   });
 });

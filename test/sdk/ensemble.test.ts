@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZkLayout, ZkSession } from '../../core/index.js';
+import { FencedWriter, ZkLayout, ZkSession } from '../../core/index.js';
 import { connect, type ServiceConfig } from '../../sdk/index.js';
 import { type GitSource, openGitSource } from '../../syncer/git/index.js';
-import { Mirror } from '../../syncer/mirror.js';
+import { Mirror, type SyncTarget } from '../../syncer/mirror.js';
 import { ensureLayout } from '../../syncer/zk/bootstrap.js';
 import {
   createBareRepo,
@@ -24,21 +24,25 @@ import { checkPairs, pair, recordEvents } from './sdk-test-support.js';
 /** A syncer's mirror on its own session, replaced when that session dies or hangs. */
 class Writer {
   private session: ZkSession | undefined;
-  private mirror: Mirror | undefined;
+  private target: SyncTarget | undefined;
+  private readonly mirror: Mirror;
   private disconnectedSince: number | undefined;
+  private terms = 0;
 
   constructor(
     private readonly connectString: string,
-    private readonly source: GitSource,
+    source: GitSource,
     private readonly layout: ZkLayout,
-  ) {}
+  ) {
+    this.mirror = new Mirror({ layout, source, branch: 'main', logger: quietLogger });
+  }
 
   /** Mirrors the branch head, retrying through the failover. */
   async sync(description: string): Promise<void> {
     await waitFor(
       async () => {
-        const mirror = await this.current();
-        return (await mirror.sync()).kind !== 'refused';
+        const target = await this.current();
+        return (await this.mirror.sync(target)).kind !== 'refused';
       },
       { description, timeoutMs: 40_000, intervalMs: 200 },
     );
@@ -48,12 +52,12 @@ class Writer {
     await this.session?.close();
   }
 
-  private async current(): Promise<Mirror> {
+  private async current(): Promise<SyncTarget> {
     const state = this.session?.state;
     if (state === 'disconnected') this.disconnectedSince ??= Date.now();
     else this.disconnectedSince = undefined;
     const stale = this.disconnectedSince !== undefined && Date.now() - this.disconnectedSince > 8000;
-    if (!this.session || !this.mirror || state === 'expired' || state === 'closed' || stale) {
+    if (!this.session || !this.target || state === 'expired' || state === 'closed' || stale) {
       await this.session?.close();
       this.session = undefined;
       this.disconnectedSince = undefined;
@@ -64,9 +68,14 @@ class Writer {
       });
       this.session = session;
       await ensureLayout(session, this.layout);
-      this.mirror = new Mirror({ session, layout: this.layout, source: this.source, logger: quietLogger });
+      const fence = await session.create('/writer-fence-', new Uint8Array(0), 'ephemeral-sequential');
+      this.target = {
+        session,
+        writer: new FencedWriter(session, () => ({ op: 'check', path: fence, version: 0 })),
+        term: ++this.terms,
+      };
     }
-    return this.mirror;
+    return this.target;
   }
 }
 

@@ -1,19 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningRecommender, startRecommender } from '../../sdk/examples/recommender-service.js';
-import type { Mirror } from '../../syncer/mirror.js';
 import { waitFor } from '../harness/index.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
-import { commitAndSync, tempDir } from './sdk-test-support.js';
+import { type BoundMirror, boundMirror, commitAndSync, tempDir } from './sdk-test-support.js';
 
 describe('the example recommender service of the SDK guide', () => {
   let f: SyncerFixture;
-  let mirror: Mirror;
+  let mirror: BoundMirror;
   let cache: Awaited<ReturnType<typeof tempDir>>;
   let service: RunningRecommender | undefined;
   beforeAll(async () => {
     process.env.LOG_LEVEL = 'silent';
     f = await startSyncerFixture();
-    mirror = f.newMirror();
+    mirror = boundMirror(f);
     await mirror.sync();
     cache = await tempDir('cairn-sdk-example-');
   });

@@ -1,16 +1,29 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ZkSession } from '../../core/index.js';
+import { FencedWriter, ZkSession } from '../../core/index.js';
 import type { ConfigChange, RejectedChange, SdkWarning, ServiceConfig } from '../../sdk/index.js';
 import { openGitSource } from '../../syncer/git/index.js';
-import { Mirror } from '../../syncer/mirror.js';
+import { Mirror, type SyncOutcome, type SyncTarget } from '../../syncer/mirror.js';
 import { quietLogger, type SyncerFixture } from '../support/syncer-fixture.js';
+
+/** A mirror and where it writes: `sync()` mirrors the branch head. */
+export interface BoundMirror {
+  readonly mirror: Mirror;
+  readonly target: SyncTarget;
+  sync(): Promise<SyncOutcome>;
+}
+
+/** A new Mirror writing through the fixture's session. */
+export function boundMirror(f: SyncerFixture): BoundMirror {
+  const mirror = f.newMirror();
+  return { mirror, target: f.target, sync: () => mirror.sync(f.target) };
+}
 
 /** Commits files to the work repo, pushes, and mirrors the commit into ZooKeeper; returns its sha. */
 export async function commitAndSync(
   f: SyncerFixture,
-  mirror: Mirror,
+  mirror: BoundMirror,
   message: string,
   files: Record<string, string | Uint8Array | null>,
 ): Promise<string> {
@@ -78,17 +91,23 @@ export function checkPairs(config: ServiceConfig): { seen: number[]; mixed: stri
 
 /**
  * A mirror on a session of its own. After a ZooKeeper restart, open a new one rather than reuse the
- * fixture's session: node-zookeeper-client can hang for good on a connection a starting server
- * accepted but never answered, and nothing in the fixture gives such a session up.
+ * fixture's session, which nothing in the fixture renews if the restart expired it.
  */
 export async function openMirror(
   f: SyncerFixture,
   connectString = f.zk.connectString,
-): Promise<{ mirror: Mirror; session: ZkSession; close(): Promise<void> }> {
+): Promise<{ mirror: BoundMirror; session: ZkSession; close(): Promise<void> }> {
   const session = await ZkSession.connect({ connectString, sessionTimeoutMs: 5000 });
   const source = openGitSource({ url: f.repoUrl, branch: 'main', cacheDir: f.cacheDir });
+  const mirror = new Mirror({ layout: f.layout, source, branch: 'main', logger: quietLogger });
+  const fence = await session.create('/mirror-fence-', new Uint8Array(0), 'ephemeral-sequential');
+  const target: SyncTarget = {
+    session,
+    writer: new FencedWriter(session, () => ({ op: 'check', path: fence, version: 0 })),
+    term: Date.now(),
+  };
   return {
-    mirror: new Mirror({ session, layout: f.layout, source, logger: quietLogger }),
+    mirror: { mirror, target, sync: () => mirror.sync(target) },
     session,
     async close() {
       source.close();

@@ -6,18 +6,24 @@ import {
   type InstanceRecord,
   ServiceConfig,
 } from '../../sdk/index.js';
-import type { Mirror } from '../../syncer/mirror.js';
 import { waitFor } from '../harness/index.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
-import { checkPairs, commitAndSync, pair, recordEvents } from './sdk-test-support.js';
+import {
+  type BoundMirror,
+  boundMirror,
+  checkPairs,
+  commitAndSync,
+  pair,
+  recordEvents,
+} from './sdk-test-support.js';
 
 describe('a service connected to its configuration', () => {
   let f: SyncerFixture;
-  let mirror: Mirror;
+  let mirror: BoundMirror;
   const clients: ServiceConfig[] = [];
   beforeAll(async () => {
     f = await startSyncerFixture();
-    mirror = f.newMirror();
+    mirror = boundMirror(f);
     await mirror.sync();
   });
   afterAll(async () => {
@@ -322,18 +328,22 @@ describe('a service connected to its configuration', () => {
   it('reads a commit too large for one transaction whole, never half-staged', async () => {
     const config = await open({ instance: false });
     const pairs = checkPairs(config);
-    // Two files of 300 KB in three environments: staged in several transactions by the syncer.
-    await f.work.write(pair(100, 'x'.repeat(300_000)));
+    // Two files of 500 KB (each stored once, whatever the number of environments): staged in several
+    // transactions by the syncer.
+    await f.work.write({
+      ...pair(100, 'x'.repeat(500_000)),
+      'services/recommender/config/pair/c.txt': 'y'.repeat(500_000),
+    });
     const commit = await f.work.commit('A large pair');
     await f.work.push(f.repoUrl);
     expect(await mirror.sync()).toMatchObject({ kind: 'mirrored', staged: true });
     await waitFor(() => config.commit === commit, { description: 'the large commit', timeoutMs: 20_000 });
     expect(pairs.mixed).toEqual([]);
     expect(pairs.seen).toEqual([100]);
-    await sync('Shrink the pair', pair(101));
+    await sync('Shrink the pair', { ...pair(101), 'services/recommender/config/pair/c.txt': null });
   });
 
-  it('delivers the removal of every file when a commit retires the service, and keeps serving when ZooKeeper loses /head', async () => {
+  it('delivers the removal of every file when a commit retires the service, and keeps serving when ZooKeeper loses its data', async () => {
     const config = await open({ service: 'nightly-reports', instance: false });
     const events = recordEvents(config);
     const files = config.files();
@@ -351,23 +361,28 @@ describe('a service connected to its configuration', () => {
     const live = await open({ instance: false });
     const liveEvents = recordEvents(live);
     const before = live.commit;
+    const pointer = f.layout.environment('recommender', 'dev');
+    // Readers never read /head: losing it changes nothing for them.
     await f.session.remove(f.layout.head());
+    // ZooKeeper loses the environment too (its data wiped): keep what works, and say so.
+    await f.session.remove(pointer);
     await waitFor(() => liveEvents.warnings.some((w) => w.code === 'ENVIRONMENT_MISSING'), {
       description: 'an ENVIRONMENT_MISSING warning',
     });
     expect(live.commit).toBe(before);
     expect(live.get('application.yaml')).toBeTypeOf('object');
-    await mirror.sync(); // the syncer writes /head again
-    await waitFor(async () => (await f.session.exists(f.layout.head())) !== undefined, {
-      description: '/head back',
+    await mirror.sync(); // the syncer writes the mirror again
+    await waitFor(async () => (await f.session.exists(pointer)) !== undefined, {
+      description: 'the pointer back',
     });
-    // A /head that cannot be read is reported and read again; the configuration stays.
-    await f.session.set(f.layout.head(), Buffer.from('not a head record'));
+    // A pointer that cannot be read is reported and read again; the configuration stays.
+    await f.session.set(pointer, Buffer.from('not a pointer'));
     await waitFor(() => liveEvents.warnings.some((w) => w.code === 'SNAPSHOT_READ_FAILED'), {
       description: 'a SNAPSHOT_READ_FAILED warning',
     });
-    expect(live.commit).toBe(before);
-    await mirror.sync();
+    expect(live.get('application.yaml')).toBeTypeOf('object');
+    // A syncer that reads ZooKeeper afresh (a new leader, or its periodic check) repairs it.
+    expect(await mirror.mirror.sync({ ...mirror.target, term: 99 })).toMatchObject({ kind: 'mirrored' });
     const next = await sync('After the repair', {
       'services/recommender/config/rules/tuning.yaml': 'tuned: 5\n',
     });

@@ -2,12 +2,21 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { inventoryOf, readRepoDir, type ZkInventory, ZkLayout, ZkSession } from '../../core/index.js';
+import {
+  DEFAULT_NOTES_REF,
+  type DesiredState,
+  desiredStateOf,
+  FencedWriter,
+  type Revision,
+  readEnvironment,
+  readRepoDir,
+  ZkLayout,
+  ZkSession,
+} from '../../core/index.js';
 import { validateRepo } from '../../schemas/index.js';
 import { openGitSource } from '../../syncer/git/index.js';
-import { Mirror } from '../../syncer/mirror.js';
+import { Mirror, type SyncTarget } from '../../syncer/mirror.js';
 import { ensureLayout } from '../../syncer/zk/bootstrap.js';
-import { readInventory } from '../../syncer/zk/read-inventory.js';
 import {
   createBareRepo,
   createWorkRepo,
@@ -19,6 +28,13 @@ import {
 } from '../harness/index.js';
 import { EXAMPLE_REPO_DIR } from './example-repo.js';
 
+/** What readers find in ZooKeeper, as text: every environment's files, service and release records. */
+export interface MirrorView {
+  readonly environments: Record<string, Record<string, string>>;
+  readonly services: Record<string, string>;
+  readonly releases: Record<string, string>;
+}
+
 /** A config repository on a real git server, a real ZooKeeper, and the pieces of a syncer between them. */
 export interface SyncerFixture {
   readonly zk: ZooKeeperServer;
@@ -28,17 +44,21 @@ export interface SyncerFixture {
   readonly layout: ZkLayout;
   readonly session: ZkSession;
   readonly cacheDir: string;
+  /** The fixture's session as the elected leader: where a Mirror writes. */
+  readonly target: SyncTarget;
   newMirror(): Mirror;
   /** `cairn sync --once` against this ZooKeeper and cache, reading `repo` (default: the git server's). */
   syncOnceArgs(repo?: string): string[];
-  /** What ZooKeeper should hold for the work tree as committed. */
-  expectedInventory(): Promise<ZkInventory>;
-  /** What ZooKeeper holds. */
-  actualInventory(): Promise<ZkInventory>;
+  /** What readers should find for the work tree as committed (every environment follows main). */
+  expectedView(): Promise<MirrorView>;
+  /** What readers find in ZooKeeper. */
+  actualView(): Promise<MirrorView>;
   close(): Promise<void>;
 }
 
 export const quietLogger = pino({ level: process.env.CAIRN_TEST_LOG ?? 'silent' });
+
+export const NOTES_REFSPEC = `${DEFAULT_NOTES_REF}:${DEFAULT_NOTES_REF}`;
 
 export async function startSyncerFixture(
   options: { root?: string; tagTracking?: boolean } = {},
@@ -59,6 +79,14 @@ export async function startSyncerFixture(
   const layout = new ZkLayout(options.root ?? '/cairn');
   const session = await ZkSession.connect({ connectString: zk.connectString, sessionTimeoutMs: 5000 });
   await ensureLayout(session, layout);
+  // Mirrors made by the fixture write fenced on a node of their own, outside the syncers' election,
+  // so that a `cairn sync` or a daemon under test can still be elected.
+  const fence = await session.create('/fixture-fence', new Uint8Array(0), 'ephemeral');
+  const target: SyncTarget = {
+    session,
+    writer: new FencedWriter(session, () => ({ op: 'check', path: fence, version: 0 })),
+    term: 1,
+  };
   const cacheDir = await mkdtemp(join(tmpdir(), 'cairn-syncer-cache-'));
   const sources: { close(): void }[] = [];
   return {
@@ -69,22 +97,23 @@ export async function startSyncerFixture(
     layout,
     session,
     cacheDir,
+    target,
     syncOnceArgs(repo = repoUrl) {
       return ['sync', '--once', '--repo', repo, '--zk', zk.connectString, '--cache-dir', cacheDir];
     },
     newMirror() {
       const source = openGitSource({ url: repoUrl, branch: 'main', cacheDir });
       sources.push(source);
-      return new Mirror({ session, layout, source, logger: quietLogger });
+      return new Mirror({ layout, source, branch: 'main', logger: quietLogger });
     },
-    async expectedInventory() {
+    async expectedView() {
       const { tree } = await readRepoDir(work.dir);
       const { repo, diagnostics } = validateRepo(tree);
       const errors = diagnostics.filter((d) => d.severity === 'error');
       if (errors.length > 0) throw new Error(`the work tree is invalid: ${JSON.stringify(errors[0])}`);
-      return inventoryOf(repo, layout);
+      return viewOf(desiredStateOf({ branch: { name: 'main', repo, revision: ANY }, tagged: new Map() }));
     },
-    actualInventory: () => readInventory(session, layout),
+    actualView: () => readView(session, layout),
     async close() {
       for (const source of sources) source.close();
       await session.close();
@@ -94,11 +123,47 @@ export async function startSyncerFixture(
   };
 }
 
-/** Inventories as plain objects of text, so a failing comparison shows which znode differs and how. */
-export function readable(inventory: ZkInventory): Record<string, string> {
-  return Object.fromEntries(
-    [...inventory]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([path, data]) => [path, Buffer.from(data).toString('latin1')]),
-  );
+const ANY: Revision = { commit: '0'.repeat(40), author: { name: '', email: '' }, message: '', time: '' };
+
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
+
+export function viewOf(state: DesiredState): MirrorView {
+  const environments: Record<string, Record<string, string>> = {};
+  for (const [key, env] of [...state.environments].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    environments[key] = Object.fromEntries(
+      [...env.manifest.files].map(([path, id]) => [path, text(state.contents.get(id) as Uint8Array)]),
+    );
+  }
+  return {
+    environments,
+    services: Object.fromEntries([...state.services].sort().map(([name, data]) => [name, text(data)])),
+    releases: Object.fromEntries([...state.releases].sort().map(([key, r]) => [key, text(r.record)])),
+  };
+}
+
+/** Reads every environment as a reader would (through its pointer), and the service tree and releases. */
+export async function readView(session: ZkSession, layout: ZkLayout): Promise<MirrorView> {
+  const environments: Record<string, Record<string, string>> = {};
+  const releases: Record<string, string> = {};
+  for (const service of (await session.childrenIfExists(layout.configDir())).sort()) {
+    for (const env of (await session.childrenIfExists(layout.configService(service))).sort()) {
+      const read = await readEnvironment(session, layout, service, env);
+      if (read.kind !== 'snapshot') continue;
+      environments[`${service}/${env}`] = Object.fromEntries(
+        [...read.snapshot.files].map(([path, bytes]) => [path, text(bytes)]),
+      );
+    }
+  }
+  for (const service of (await session.childrenIfExists(layout.releasesDir())).sort()) {
+    for (const env of (await session.childrenIfExists(layout.releaseService(service))).sort()) {
+      const node = await session.getIfExists(layout.release(service, env));
+      if (node) releases[`${service}/${env}`] = text(node.data);
+    }
+  }
+  const services: Record<string, string> = {};
+  for (const service of (await session.childrenIfExists(layout.servicesDir())).sort()) {
+    const node = await session.getIfExists(layout.service(service));
+    if (node) services[service] = text(node.data);
+  }
+  return { environments, services, releases };
 }

@@ -2,14 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { type GitSource, openGitSource } from '../../syncer/git/index.js';
 import {
   createBareRepo,
   createWorkRepo,
   type GitServer,
   startGitServer,
   type WorkRepo,
-} from '../../test/harness/index.js';
-import { type GitSource, openGitSource } from './index.js';
+} from '../harness/index.js';
 
 /**
  * For the tests of this folder: a real git server for the enclosing `describe`, a scratch dir, and

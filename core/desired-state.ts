@@ -1,0 +1,183 @@
+import type { ConfigRepo, Service } from './config-repo.js';
+import { contentId } from './content-id.js';
+import { type EnvironmentManifest, encodeEnvironmentManifest } from './records/environment-manifest.js';
+import { encodeReleaseRecord } from './records/release-record.js';
+import type { Revision } from './records/revision.js';
+import { encodeServiceRecord, serviceRecordOf } from './records/service-record.js';
+
+/** A model of the repository at one revision. */
+export interface RevisionedRepo {
+  readonly repo: ConfigRepo;
+  readonly revision: Revision;
+}
+
+/** The snapshot one service serves in one environment. */
+export interface DesiredEnvironment {
+  readonly service: string;
+  readonly env: string;
+  readonly manifest: EnvironmentManifest;
+  /** Content id of the manifest's bytes: what the environment's pointer names. */
+  readonly manifestId: string;
+  /** The revision the environment serves; its pointer records it when the files change. */
+  readonly revision: Revision;
+  /** Total size of the files, for status displays. */
+  readonly bytes: number;
+}
+
+/** A release manifest an environment serves. */
+export interface DesiredRelease {
+  readonly service: string;
+  readonly env: string;
+  readonly record: Uint8Array;
+}
+
+/** An environment of cairn.yaml that the state leaves out, and why. */
+export interface UnservedEnvironment {
+  readonly env: string;
+  readonly reason: string;
+}
+
+/**
+ * What ZooKeeper should hold for a repository: every environment's snapshot, the service tree, the
+ * release manifests, and the content (file bytes and manifests) they reference. The syncer publishes
+ * the difference between this and what ZooKeeper holds; the bot's plan previews the same difference.
+ */
+export interface DesiredState {
+  /** By `environmentKey(service, env)`. */
+  readonly environments: ReadonlyMap<string, DesiredEnvironment>;
+  /** Encoded service records, by service. */
+  readonly services: ReadonlyMap<string, Uint8Array>;
+  /** By `environmentKey(service, env)`. */
+  readonly releases: ReadonlyMap<string, DesiredRelease>;
+  /** Every content node the state references: file bytes and environment manifests, by content id. */
+  readonly contents: ReadonlyMap<string, Uint8Array>;
+  /** The revision each environment of cairn.yaml serves; environments without one are absent. */
+  readonly revisions: Readonly<Record<string, Revision>>;
+  readonly unserved: readonly UnservedEnvironment[];
+}
+
+export interface DesiredStateInput {
+  /** The mirrored branch: the service tree and every environment that follows this branch. */
+  readonly branch: RevisionedRepo & { readonly name: string };
+  /**
+   * For each environment that follows release tags, the model at its newest matching tag, or
+   * undefined while no tag matches.
+   */
+  readonly tagged: ReadonlyMap<string, RevisionedRepo | undefined>;
+}
+
+export function environmentKey(service: string, env: string): string {
+  return `${service}/${env}`;
+}
+
+/**
+ * The state for a branch head and the tags. The service tree (which services exist, their owners
+ * and hosts) follows the branch, so adding a host needs no release; each environment's files and
+ * release manifests come from the revision it follows. An environment that follows another branch
+ * is not served by a syncer of this branch: it is listed in `unserved`.
+ */
+export function desiredStateOf(input: DesiredStateInput): DesiredState {
+  const { branch, tagged } = input;
+  const environments = new Map<string, DesiredEnvironment>();
+  const services = new Map<string, Uint8Array>();
+  const releases = new Map<string, DesiredRelease>();
+  const contents = new Map<string, Uint8Array>();
+  const revisions: Record<string, Revision> = {};
+  const unserved: UnservedEnvironment[] = [];
+
+  /** Which revision (and model) each environment serves, or undefined when none. */
+  const sources = new Map<string, RevisionedRepo | undefined>();
+  for (const env of branch.repo.environments.values()) {
+    if ('tag' in env.tracks) {
+      const source = tagged.get(env.name);
+      sources.set(env.name, source);
+      if (source) revisions[env.name] = { ...source.revision };
+    } else if (env.tracks.branch === branch.name) {
+      sources.set(env.name, branch);
+      revisions[env.name] = branch.revision;
+    } else {
+      unserved.push({
+        env: env.name,
+        reason: `it follows branch "${env.tracks.branch}" and this syncer mirrors "${branch.name}"`,
+      });
+    }
+  }
+
+  for (const service of branch.repo.services.values()) {
+    services.set(service.name, serviceParts(service).record);
+    for (const [env, source] of sources) {
+      const served = source?.repo.services.get(service.name);
+      if (!served || !source) continue;
+      const parts = serviceParts(served);
+      const snapshot = parts.environments.get(env);
+      if (snapshot) {
+        environments.set(environmentKey(service.name, env), {
+          service: service.name,
+          env,
+          manifest: snapshot.manifest,
+          manifestId: snapshot.manifestId,
+          revision: source.revision,
+          bytes: snapshot.bytes,
+        });
+        for (const [id, bytes] of snapshot.contents) contents.set(id, bytes);
+      }
+      const release = parts.releases.get(env);
+      if (release)
+        releases.set(environmentKey(service.name, env), { service: service.name, env, record: release });
+    }
+  }
+  return { environments, services, releases, contents, revisions, unserved };
+}
+
+/** What a service contributes, whatever revision it serves from: computed once per Service object. */
+interface ServiceParts {
+  readonly record: Uint8Array;
+  readonly environments: ReadonlyMap<
+    string,
+    {
+      readonly manifest: EnvironmentManifest;
+      readonly manifestId: string;
+      readonly bytes: number;
+      readonly contents: ReadonlyMap<string, Uint8Array>;
+    }
+  >;
+  readonly releases: ReadonlyMap<string, Uint8Array>;
+}
+
+/** A model cache keeps unchanged services' objects from load to load, so this costs what changed. */
+const partsByService = new WeakMap<Service, ServiceParts>();
+
+function serviceParts(service: Service): ServiceParts {
+  const cached = partsByService.get(service);
+  if (cached) return cached;
+  const environments = new Map<
+    string,
+    ServiceParts['environments'] extends ReadonlyMap<string, infer V> ? V : never
+  >();
+  for (const [env, files] of service.files) {
+    const manifestFiles = new Map<string, string>();
+    const contents = new Map<string, Uint8Array>();
+    let bytes = 0;
+    for (const file of files.values()) {
+      const id = contentId(file.bytes);
+      manifestFiles.set(file.path, id);
+      contents.set(id, file.bytes);
+      bytes += file.bytes.length;
+    }
+    const manifest: EnvironmentManifest = { files: manifestFiles };
+    const encoded = encodeEnvironmentManifest(manifest);
+    const manifestId = contentId(encoded);
+    contents.set(manifestId, encoded);
+    environments.set(env, { manifest, manifestId, bytes, contents });
+  }
+  const releases = new Map<string, Uint8Array>();
+  for (const release of service.releases.values())
+    releases.set(release.env, encodeReleaseRecord(release.manifest));
+  const parts: ServiceParts = {
+    record: encodeServiceRecord(serviceRecordOf(service)),
+    environments,
+    releases,
+  };
+  partsByService.set(service, parts);
+  return parts;
+}

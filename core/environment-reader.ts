@@ -1,0 +1,150 @@
+import { contentId } from './content-id.js';
+import { CairnError } from './errors.js';
+import { decodeEnvironmentManifest } from './records/environment-manifest.js';
+import { decodeEnvironmentPointer, type EnvironmentPointer } from './records/environment-pointer.js';
+import { decodeHeadRecord } from './records/head-record.js';
+import type { Revision } from './records/revision.js';
+import type { ZkLayout } from './zk-layout.js';
+import { ZkError } from './zookeeper/zk-error.js';
+import type { ZkSession, ZkStat, ZkWatcher } from './zookeeper/zk-session.js';
+
+/** One environment's files at one revision, read through its pointer. */
+export interface EnvironmentSnapshot {
+  readonly pointer: EnvironmentPointer;
+  /** The pointer node's stat: `mzxid` orders snapshots (a lagging server can show an older one). */
+  readonly stat: ZkStat;
+  /** Path → bytes. */
+  readonly files: ReadonlyMap<string, Uint8Array>;
+  /** Path → content id. */
+  readonly contentIds: ReadonlyMap<string, string>;
+  /** The manifest's bytes (content `pointer.manifest`), for readers that keep content by id. */
+  readonly manifestBytes: Uint8Array;
+}
+
+export type EnvironmentRead =
+  | { readonly kind: 'snapshot'; readonly snapshot: EnvironmentSnapshot }
+  /**
+   * ZooKeeper has no pointer for the environment. `mirrored` says whether anything is mirrored at all;
+   * when it is, `revision` is the branch head that `/head` names (the commit without the environment).
+   */
+  | { readonly kind: 'absent'; readonly mirrored: boolean; readonly revision?: Revision };
+
+export interface ReadEnvironmentOptions {
+  /** Set on the pointer (or, while it does not exist, on its creation): fires once, at the next change. */
+  readonly watch?: ZkWatcher;
+  /** Content the reader already holds, by content id: not read again. */
+  readonly known?: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * Content a pointer names is missing or damaged in ZooKeeper, and the pointer did not move on. Only
+ * a hand edit does that: the syncer writes content before pointers and restores what is missing.
+ */
+export class ContentMissingError extends CairnError {
+  readonly path: string;
+
+  constructor(path: string, reason: string) {
+    super('CONTENT_MISSING', `${path}: ${reason}; the syncer restores it on its next sync`);
+    this.path = path;
+  }
+}
+
+/** A reader that loses the race with content collection this many times in a row gives up. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Reads one environment: its pointer, then the manifest and the files it names, each immutable and
+ * named by its content id. A reader never sees two revisions mixed and never waits for a write in
+ * progress: the syncer stages new content where nobody looks, then flips the pointer. Content that
+ * is gone (collected after the pointer moved on) sends the reader back to the pointer.
+ */
+export async function readEnvironment(
+  session: ZkSession,
+  layout: ZkLayout,
+  service: string,
+  env: string,
+  options: ReadEnvironmentOptions = {},
+): Promise<EnvironmentRead> {
+  const pointerPath = layout.environment(service, env);
+  let watch = options.watch;
+  let missing = '';
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    let node: { data: Buffer; stat: ZkStat };
+    try {
+      node = await session.get(pointerPath, watch);
+    } catch (error) {
+      if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
+      // Learn of its creation; if it appeared meanwhile, read it.
+      if (await session.exists(pointerPath, watch)) {
+        watch = undefined;
+        continue;
+      }
+      const head = await session.getIfExists(layout.head());
+      if (!head) return { kind: 'absent', mirrored: false };
+      const { commit, author, message, time } = decodeHeadRecord(head.data, layout.head());
+      return { kind: 'absent', mirrored: true, revision: { commit, author, message, time } };
+    }
+    watch = undefined;
+    const pointer = decodeEnvironmentPointer(node.data, pointerPath);
+    const read = await readContents(session, layout, pointer, options.known);
+    if ('snapshot' in read)
+      return { kind: 'snapshot', snapshot: { pointer, stat: node.stat, ...read.snapshot } };
+    missing = read.missing;
+    const now = await session.exists(pointerPath);
+    if (now?.mzxid === node.stat.mzxid)
+      throw new ContentMissingError(missing, `content that ${pointerPath} names is missing or damaged`);
+  }
+  throw new ContentMissingError(
+    missing,
+    `the pointer ${pointerPath} moved on ${MAX_ATTEMPTS} times while it was read; is content collected too early?`,
+  );
+}
+
+async function readContents(
+  session: ZkSession,
+  layout: ZkLayout,
+  pointer: EnvironmentPointer,
+  known: ReadonlyMap<string, Uint8Array> | undefined,
+): Promise<
+  | {
+      snapshot: {
+        files: Map<string, Uint8Array>;
+        contentIds: Map<string, string>;
+        manifestBytes: Uint8Array;
+      };
+    }
+  | { missing: string }
+> {
+  const manifestBytes = await readContent(session, layout, pointer.manifest, known);
+  if (!manifestBytes) return { missing: layout.content(pointer.manifest) };
+  const manifest = decodeEnvironmentManifest(manifestBytes, layout.content(pointer.manifest));
+  const entries = [...manifest.files];
+  const bytes = await Promise.all(entries.map(([, id]) => readContent(session, layout, id, known)));
+  const files = new Map<string, Uint8Array>();
+  for (let i = 0; i < entries.length; i++) {
+    const [path, id] = entries[i] as [string, string];
+    const content = bytes[i];
+    if (!content) return { missing: layout.content(id) };
+    files.set(path, content);
+  }
+  return { snapshot: { files, contentIds: new Map(manifest.files), manifestBytes } };
+}
+
+/** A content node's bytes, or undefined when it is gone or does not match its id. */
+async function readContent(
+  session: ZkSession,
+  layout: ZkLayout,
+  id: string,
+  known: ReadonlyMap<string, Uint8Array> | undefined,
+): Promise<Uint8Array | undefined> {
+  const held = known?.get(id);
+  if (held) return held;
+  try {
+    const { data } = await session.get(layout.content(id));
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return contentId(bytes) === id ? bytes : undefined;
+  } catch (error) {
+    if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
+    throw error;
+  }
+}

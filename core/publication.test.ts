@@ -1,0 +1,229 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { validateRepo } from '../schemas/index.js';
+import { exampleTree, withChanges } from '../test/support/example-repo.js';
+import type { ConfigRepo } from './config-repo.js';
+import { contentId } from './content-id.js';
+import { type DesiredState, desiredStateOf, environmentKey } from './desired-state.js';
+import {
+  isEmptyPublication,
+  type PublishedState,
+  planPublication,
+  publicationCounts,
+  publishedStateOf,
+} from './publication.js';
+import { decodeEnvironmentPointer } from './records/environment-pointer.js';
+import type { Revision } from './records/revision.js';
+import type { RepoTree } from './repo-tree.js';
+import { ZkLayout } from './zk-layout.js';
+import type { ZkOp } from './zookeeper/zk-session.js';
+
+const layout = new ZkLayout('/cairn');
+const revision = (commit: string, tag?: string): Revision => ({
+  commit: commit.repeat(40),
+  ...(tag ? { tag } : {}),
+  author: { name: 'Ada', email: 'ada@northwind.example' },
+  message: `commit ${commit}`,
+  time: '2026-11-23T10:00:00.000Z',
+});
+const modelOf = (tree: RepoTree): ConfigRepo => {
+  const { repo, diagnostics } = validateRepo(tree);
+  expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return repo;
+};
+/** Every environment follows main: the example's prod follows tags, which tests below cover apart. */
+const onMain = (tree: Map<string, Uint8Array>) =>
+  withChanges(tree, {
+    'cairn.yaml': Buffer.from(tree.get('cairn.yaml') ?? [])
+      .toString()
+      .replace(/tag: "v\*"/, 'branch: main'),
+  });
+const stateOf = (tree: RepoTree, commit = 'a'): DesiredState =>
+  desiredStateOf({
+    branch: { name: 'main', repo: modelOf(tree), revision: revision(commit) },
+    tagged: new Map(),
+  });
+const empty: PublishedState = {
+  environments: new Map(),
+  services: new Map(),
+  releases: new Map(),
+  configFolders: new Set(),
+  releaseFolders: new Set(),
+  contents: new Set(),
+  strays: [],
+};
+const paths = (ops: readonly ZkOp[], kind: ZkOp['op']) =>
+  ops.filter((op) => op.op === kind).map((op) => op.path);
+
+describe('the desired state of a repository', () => {
+  let tree: Map<string, Uint8Array>;
+  beforeAll(async () => {
+    tree = onMain(await exampleTree());
+  });
+
+  it('has one snapshot per service and environment, and every file’s content once', () => {
+    const state = stateOf(tree);
+    expect([...state.environments.keys()]).toContain('recommender/prod');
+    const dev = state.environments.get('recommender/dev');
+    expect([...(dev?.manifest.files.keys() ?? [])]).toEqual([
+      'application.yaml',
+      'feature-flags.json',
+      'rules/blocklist.yaml',
+      'rules/boost.yaml',
+    ]);
+    // Neither dev nor staging overlays rules/boost.yaml: both serve the base file, one content node.
+    const boost = dev?.manifest.files.get('rules/boost.yaml') as string;
+    expect(state.environments.get('recommender/staging')?.manifest.files.get('rules/boost.yaml')).toBe(boost);
+    expect(contentId(state.contents.get(boost) as Uint8Array)).toBe(boost);
+    const ids = [...state.environments.values()].flatMap((e) => [...e.manifest.files.values(), e.manifestId]);
+    expect(state.contents.size).toBe(new Set(ids).size);
+    expect(state.contents.size).toBeLessThan(ids.length);
+  });
+
+  it('serves an environment that follows tags from its tag, and none while no tag matches', () => {
+    const tagged = withChanges(tree, {
+      'services/recommender/config/@prod/application.yaml': 'ranking:\n  maxResults: 7\n',
+    });
+    const settings = Buffer.from(tree.get('cairn.yaml') ?? [])
+      .toString()
+      .replace(/(prod:[\s\S]*?)branch: main/, '$1tag: "v*"');
+    const branchTree = withChanges(tree, { 'cairn.yaml': settings });
+    const taggedTree = withChanges(tagged, { 'cairn.yaml': settings });
+    const withTag = desiredStateOf({
+      branch: { name: 'main', repo: modelOf(branchTree), revision: revision('b') },
+      tagged: new Map([['prod', { repo: modelOf(taggedTree), revision: revision('c', 'v2.0.0') }]]),
+    });
+    expect(withTag.revisions.prod).toEqual(revision('c', 'v2.0.0'));
+    expect(withTag.revisions.dev).toEqual(revision('b'));
+    const prodApp = withTag.environments
+      .get('recommender/prod')
+      ?.manifest.files.get('application.yaml') as string;
+    expect(Buffer.from(withTag.contents.get(prodApp) ?? []).toString()).toContain('maxResults: 7');
+
+    const noTag = desiredStateOf({
+      branch: { name: 'main', repo: modelOf(branchTree), revision: revision('b') },
+      tagged: new Map([['prod', undefined]]),
+    });
+    expect([...noTag.environments.keys()].filter((key) => key.endsWith('/prod'))).toEqual([]);
+    expect(noTag.revisions.prod).toBeUndefined();
+    expect([...noTag.releases.keys()].filter((key) => key.endsWith('/prod'))).toEqual([]);
+  });
+
+  it('leaves out an environment that follows another branch, and says why', () => {
+    const settings = Buffer.from(tree.get('cairn.yaml') ?? [])
+      .toString()
+      .replace(/(staging:[\s\S]*?)branch: main/, '$1branch: release');
+    const state = stateOf(withChanges(tree, { 'cairn.yaml': settings }));
+    expect(state.unserved).toEqual([
+      { env: 'staging', reason: 'it follows branch "release" and this syncer mirrors "main"' },
+    ]);
+    expect([...state.environments.keys()].filter((key) => key.endsWith('/staging'))).toEqual([]);
+  });
+});
+
+describe('publishing a desired state', () => {
+  let tree: Map<string, Uint8Array>;
+  let first: DesiredState;
+  beforeAll(async () => {
+    tree = onMain(await exampleTree());
+    first = stateOf(tree);
+  });
+
+  it('stages every content node, then flips pointers, services, releases and their folders', () => {
+    const publication = planPublication(layout, empty, first);
+    expect(paths(publication.stage, 'create')).toHaveLength(first.contents.size);
+    expect(paths(publication.stage, 'create').every((p) => p.startsWith('/cairn/content/'))).toBe(true);
+    const creates = paths(publication.flip, 'create');
+    expect(creates).toContain('/cairn/config/recommender');
+    expect(creates).toContain('/cairn/config/recommender/prod');
+    expect(creates).toContain('/cairn/services/recommender');
+    expect(creates).toContain('/cairn/releases/recommender/prod');
+    // Parents before children.
+    expect(creates.indexOf('/cairn/config/recommender')).toBeLessThan(
+      creates.indexOf('/cairn/config/recommender/prod'),
+    );
+    const pointer = publication.flip.find((op) => op.path === '/cairn/config/recommender/dev') as ZkOp & {
+      data: Uint8Array;
+    };
+    expect(decodeEnvironmentPointer(pointer.data)).toMatchObject({
+      revision: revision('a'),
+      manifest: first.environments.get('recommender/dev')?.manifestId,
+      files: 4,
+    });
+    expect(publication.snapshots).toContainEqual({
+      service: 'recommender',
+      env: 'dev',
+      to: first.environments.get('recommender/dev')?.manifestId,
+    });
+  });
+
+  it('changes nothing when nothing changed, whatever the commit', () => {
+    expect(isEmptyPublication(planPublication(layout, publishedStateOf(first), stateOf(tree, 'b')))).toBe(
+      true,
+    );
+  });
+
+  it('rewrites only the pointers whose files changed: other services’ readers are not woken', () => {
+    const next = stateOf(
+      withChanges(tree, {
+        'services/recommender/config/@dev/application.yaml': 'ranking:\n  maxResults: 11\n',
+      }),
+      'b',
+    );
+    const publication = planPublication(layout, publishedStateOf(first), next);
+    expect(publication.flip.map((op) => `${op.op} ${op.path}`)).toEqual([
+      'set /cairn/config/recommender/dev',
+    ]);
+    // The new file and the new manifest; everything else exists already.
+    expect(publication.newContent).toHaveLength(2);
+    expect(publication.snapshots).toEqual([
+      {
+        service: 'recommender',
+        env: 'dev',
+        from: first.environments.get('recommender/dev')?.manifestId,
+        to: next.environments.get('recommender/dev')?.manifestId,
+      },
+    ]);
+    expect(publicationCounts(publication)).toEqual({ creates: 2, updates: 1, removes: 0 });
+  });
+
+  it('removes a retired service without a trace, children before parents, content left to collection', () => {
+    const retired = withChanges(
+      tree,
+      Object.fromEntries(
+        [...tree.keys()].filter((p) => p.startsWith('services/nightly-reports/')).map((p) => [p, null]),
+      ),
+    );
+    const publication = planPublication(layout, publishedStateOf(first), stateOf(retired, 'b'));
+    const removes = paths(publication.flip, 'remove');
+    expect(removes).toEqual([
+      '/cairn/config/nightly-reports/dev',
+      '/cairn/config/nightly-reports/prod',
+      '/cairn/config/nightly-reports/staging',
+      ...removes.filter((p) => p.startsWith('/cairn/releases/nightly-reports/')),
+      '/cairn/services/nightly-reports',
+      '/cairn/config/nightly-reports',
+      '/cairn/releases/nightly-reports',
+    ]);
+    expect(publication.stage).toEqual([]);
+  });
+
+  it('removes nodes no record explains before the flip, and writes over an unreadable pointer', () => {
+    const published: PublishedState = {
+      ...publishedStateOf(first),
+      environments: new Map([
+        ...publishedStateOf(first).environments,
+        ['recommender/dev', { service: 'recommender', env: 'dev', manifestId: undefined }],
+      ]),
+      strays: ['/cairn/config/recommender/dev/rules/boost.yaml', '/cairn/config/recommender/dev/rules'],
+    };
+    const publication = planPublication(layout, published, first);
+    expect(paths(publication.stage, 'remove')).toEqual(published.strays);
+    expect(publication.flip.map((op) => `${op.op} ${op.path}`)).toEqual([
+      'set /cairn/config/recommender/dev',
+    ]);
+  });
+
+  it('keys environments by service and environment', () => {
+    expect(environmentKey('recommender', 'prod')).toBe('recommender/prod');
+  });
+});

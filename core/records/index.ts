@@ -1,0 +1,30 @@
+// One module per record Cairn keeps in ZooKeeper: an encoder, a decoder that validates and fails with
+// a CorruptRecordError, and the defaults. Nothing outside core/records parses a record's JSON.
+
+export type { ApprovalRecord, RecordedApproval, RecordedRule } from './approval-record.js';
+export {
+  APPROVAL_RECORD_FORMAT,
+  DEFAULT_NOTES_REF,
+  decodeApprovalRecord,
+  MAX_APPROVAL_NOTE_BYTES,
+  serializeApprovalRecord,
+} from './approval-record.js';
+export type { EnvironmentManifest } from './environment-manifest.js';
+export { decodeEnvironmentManifest, encodeEnvironmentManifest } from './environment-manifest.js';
+export type { EnvironmentPointer } from './environment-pointer.js';
+export { decodeEnvironmentPointer, encodeEnvironmentPointer } from './environment-pointer.js';
+export type { HeadRecord } from './head-record.js';
+export { decodeHeadRecord, encodeHeadRecord } from './head-record.js';
+export type { HistoryRecord, OmittedApprovals, SnapshotChange } from './history-record.js';
+export { decodeHistoryRecord, encodeHistoryRecord, MAX_CHANGED_PATHS } from './history-record.js';
+export type { InstanceRecord } from './instance-record.js';
+export { decodeInstanceRecord, encodeInstanceRecord } from './instance-record.js';
+export type { PinRecord } from './pin-record.js';
+export { decodePinRecord, encodePinRecord } from './pin-record.js';
+export type { RecordKind } from './record-fields.js';
+export { CorruptRecordError } from './record-fields.js';
+export type { ReleaseRecord } from './release-record.js';
+export { decodeReleaseRecord, encodeReleaseRecord } from './release-record.js';
+export type { Revision } from './revision.js';
+export type { ServiceRecord } from './service-record.js';
+export { decodeServiceRecord, encodeServiceRecord, serviceRecordOf } from './service-record.js';

@@ -1,0 +1,79 @@
+import type { Host, Service, ServiceEnvironment } from '../config-repo.js';
+import { DEFAULT_FILE_MODE, DEFAULT_HOST_WEIGHT, DEFAULT_LOAD_BALANCING } from '../manifests.js';
+import { encodeJson, RecordFields } from './record-fields.js';
+
+/** `/services/<service>`: the service tree node, service.yaml with every default filled in. */
+export interface ServiceRecord {
+  readonly name: string;
+  readonly description: string;
+  readonly owners: readonly string[];
+  readonly port?: number;
+  readonly files?: { readonly directory: string; readonly mode: string; readonly owner?: string };
+  readonly dependsOn: readonly string[];
+  readonly environments: Readonly<Record<string, ServiceEnvironment>>;
+}
+
+/** What ZooKeeper records of a service of the model. */
+export function serviceRecordOf(service: Service): ServiceRecord {
+  const { manifest } = service;
+  return {
+    name: service.name,
+    description: manifest.description,
+    owners: manifest.owners,
+    ...(manifest.port !== undefined ? { port: manifest.port } : {}),
+    ...(manifest.files ? { files: { mode: DEFAULT_FILE_MODE, ...manifest.files } } : {}),
+    dependsOn: manifest.dependsOn ?? [],
+    environments: Object.fromEntries(service.environments),
+  };
+}
+
+export function encodeServiceRecord(record: ServiceRecord): Uint8Array {
+  return encodeJson(record);
+}
+
+export function decodeServiceRecord(data: Uint8Array, path?: string): ServiceRecord {
+  const fields = RecordFields.parse('service', data, path);
+  const port = fields.optionalInteger('port', 1);
+  const files = fields.optionalObject('files');
+  const owner = files?.optionalString('owner');
+  return {
+    name: fields.string('name'),
+    description: fields.optionalString('description') ?? '',
+    owners: fields.stringArray('owners'),
+    ...(port !== undefined ? { port } : {}),
+    ...(files
+      ? {
+          files: {
+            directory: files.string('directory'),
+            mode: files.optionalString('mode', /^0?[0-7]{3}$/) ?? DEFAULT_FILE_MODE,
+            ...(owner !== undefined ? { owner } : {}),
+          },
+        }
+      : {}),
+    dependsOn: fields.has('dependsOn') ? fields.stringArray('dependsOn') : [],
+    environments: fields.map('environments', (env, name) => decodeEnvironment(env, name)),
+  };
+}
+
+function decodeEnvironment(fields: RecordFields, name: string): ServiceEnvironment {
+  const loadBalancing = fields.optionalString('loadBalancing') ?? DEFAULT_LOAD_BALANCING;
+  if (loadBalancing !== 'weighted-round-robin' && loadBalancing !== 'consistent-hash')
+    throw fields.fail('loadBalancing', 'must be weighted-round-robin or consistent-hash');
+  const reload = fields.optionalString('reload');
+  return {
+    name,
+    loadBalancing,
+    ...(reload !== undefined ? { reload } : {}),
+    hosts: fields.has('hosts') ? fields.array('hosts', decodeHost) : [],
+  };
+}
+
+function decodeHost(fields: RecordFields): Host {
+  const weight = fields.optionalNumber('weight') ?? DEFAULT_HOST_WEIGHT;
+  if (weight < 0) throw fields.fail('weight', 'must not be negative');
+  return {
+    host: fields.string('host'),
+    weight,
+    labels: fields.has('labels') ? fields.stringMap('labels') : {},
+  };
+}
