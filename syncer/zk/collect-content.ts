@@ -51,17 +51,17 @@ export class ContentCollector {
       ...(await this.pinnedManifests(session)),
     ]);
     const keep = new Set<string>();
-    const missing: string[] = [];
+    const missing = new Set<string>();
     for (const manifest of manifests) {
       keep.add(manifest);
       const files = await this.filesOf(session, manifest, present);
       if (!files) {
-        if (!present.has(manifest)) missing.push(manifest);
+        if (!present.has(manifest)) missing.add(manifest);
         continue;
       }
       for (const id of files) {
         keep.add(id);
-        if (!present.has(id)) missing.push(id);
+        if (!present.has(id)) missing.add(id);
       }
     }
 
@@ -78,7 +78,7 @@ export class ContentCollector {
       await removeTolerant(writer, ops);
     }
     for (const id of removable) this.manifestFiles.delete(id);
-    return { kept: present.size - removable.length, removed: removable, missing };
+    return { kept: present.size - removable.length, removed: removable, missing: [...missing] };
   }
 
   private async pointerManifests(session: ZkSession): Promise<string[]> {
