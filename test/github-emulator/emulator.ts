@@ -894,6 +894,44 @@ export class EmulatedRepository {
     return { sha, event: this.pullEvent(pr, 'synchronize', pr.author, { before, after: sha }) };
   }
 
+  /**
+   * Rebases a pull request onto the tip of its base branch and force-pushes it, as `git rebase` and
+   * `git push --force` would: one new commit on that tip with the pull request's changes
+   * (`pull_request.synchronize`). When the base has not moved, the new head has the old head's tree.
+   */
+  rebase(number: number, message = 'Rebased'): { sha: string; event: WebhookEvent } {
+    const pr = this.pull(number);
+    const headRepo = pr.head.fullName === this.fullName ? this : this.github.repository(pr.head.fullName);
+    const onto = this.ref(pr.baseRef) as string;
+    const changes = changedFiles(this.github.objects, pr.baseSha, pr.headSha).map((file) => ({
+      path: file.path,
+      mode: '100644',
+      sha: file.status === 'removed' ? null : file.sha,
+    }));
+    const tree = this.github.objects.writeTreeOnBase(
+      (this.github.objects.get(onto) as GitCommit).tree,
+      changes,
+    );
+    const at = this.github.now();
+    const signature = { name: pr.author.login, email: `${pr.author.login}@example.com`, date: at };
+    const commit = this.github.objects.writeCommit({
+      tree: tree.sha,
+      parents: [onto],
+      message,
+      author: signature,
+      committer: signature,
+    });
+    const before = pr.headSha;
+    headRepo.setRef(`refs/heads/${pr.headRef}`, commit.sha);
+    Object.assign(pr, { headSha: commit.sha, baseSha: onto, updatedAt: at, commits: 1 });
+    this.refreshCounts(pr);
+    this.state.refs.set(`refs/pull/${number}/head`, commit.sha);
+    return {
+      sha: commit.sha,
+      event: this.pullEvent(pr, 'synchronize', pr.author, { before, after: commit.sha }),
+    };
+  }
+
   /** A review; by default an approval of the current head. */
   review(
     number: number,
