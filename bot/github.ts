@@ -170,13 +170,20 @@ type CallPermission =
   | 'checks: write'
   | 'members: read';
 
+/** Told of what GitHub confirmed, for metrics; never of what failed (that is the caller's to report). */
+export interface GitHubObserver {
+  checkRunCompleted(name: string, conclusion: string): void;
+}
+
 export class GitHub {
   readonly coordinates: RepoCoordinates;
   private readonly octokit: ProbotOctokit;
+  private readonly observer: GitHubObserver | undefined;
 
-  constructor(octokit: ProbotOctokit, coordinates: RepoCoordinates) {
+  constructor(octokit: ProbotOctokit, coordinates: RepoCoordinates, observer?: GitHubObserver) {
     this.octokit = octokit;
     this.coordinates = coordinates;
+    this.observer = observer;
   }
 
   get fullName(): string {
@@ -282,17 +289,19 @@ export class GitHub {
         external_id: run.externalId,
         ...checkRunFields(run),
       });
+      this.observeCheckRun(data);
       return data.id;
     });
   }
 
   async updateCheckRun(id: number, update: CheckRunUpdate): Promise<void> {
     await this.call('updateCheckRun', 'checks: write', async () => {
-      await this.octokit.rest.checks.update({
+      const { data } = await this.octokit.rest.checks.update({
         ...this.coordinates,
         check_run_id: id,
         ...checkRunFields(update),
       });
+      this.observeCheckRun(data);
     });
   }
 
@@ -415,6 +424,11 @@ export class GitHub {
     await this.call('fastForwardRef', 'contents: write', async () => {
       await this.octokit.rest.git.updateRef({ ...this.coordinates, ref: shortRef(ref), sha, force: false });
     });
+  }
+
+  /** The run as GitHub now has it: only a run GitHub says is completed counts as concluded. */
+  private observeCheckRun(run: { name: string; status: string; conclusion: string | null }): void {
+    if (run.status === 'completed') this.observer?.checkRunCompleted(run.name, run.conclusion ?? 'none');
   }
 
   private async call<T>(

@@ -14,6 +14,8 @@ export type {
   TreeListing,
 } from './github.js';
 export { GitHub } from './github.js';
+export type { DeliveryOutcome } from './metrics.js';
+export { BotMetrics } from './metrics.js';
 export {
   APPROVAL_RECORD_CHECK,
   APPROVALS_CHECK,

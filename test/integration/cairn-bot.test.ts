@@ -6,7 +6,7 @@ import { waitFor } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
 
 describe('cairn bot', () => {
-  it('serves the GitHub App: refuses a forged delivery, accepts a signed one, stops on SIGTERM', async () => {
+  it('serves the GitHub App: refuses a forged delivery, accepts a signed one, health and metrics, stops on SIGTERM', async () => {
     const credentials = createAppCredentials();
     const [port] = await findFreePorts(1);
     const child = spawnCairn(['bot'], {
@@ -38,6 +38,14 @@ describe('cairn bot', () => {
       expect((await deliver('sha256=forged')).status).toBe(400);
       const signature = `sha256=${createHmac('sha256', credentials.webhookSecret).update('{"zen":"Keep it logically awesome."}').digest('hex')}`;
       expect((await deliver(signature)).status).toBe(200);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok', lastDeliveryAt: expect.any(String) });
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain(
+        'cairn_bot_webhook_deliveries_total{event="ping",action="",outcome="ignored"} 1',
+      );
+      expect(metrics).toContain('process_resident_memory_bytes');
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
