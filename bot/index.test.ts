@@ -27,6 +27,7 @@ it('exports exactly the bot API', () => {
     'readBotSettings',
     'renderPlanComment',
     'serializeApprovalRecord',
+    'startBot',
     'tallyReviews',
   ]);
 });

@@ -4,6 +4,7 @@ import { findFreePorts } from '../../local/index.js';
 import { createAppCredentials } from '../github-emulator/index.js';
 import { waitFor } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
+import { runCliCaptured } from '../support/run-cli.js';
 
 describe('cairn bot', () => {
   it('serves the GitHub App: refuses a forged delivery, accepts a signed one, health and metrics, stops on SIGTERM', async () => {
@@ -51,5 +52,26 @@ describe('cairn bot', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('exits 2 on a private key that is none, naming the variable and what a key looks like', async () => {
+    const [port] = await findFreePorts(1);
+    const { code, stdout, stderr } = await runCliCaptured(['bot'], {
+      APP_ID: '424242',
+      PRIVATE_KEY: 'garbage',
+      WEBHOOK_SECRET: 'a-long-random-secret',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(
+      /^cairn: PRIVATE_KEY is not a private key: a valid key is the \.pem file GitHub generated/,
+    );
+    expect(stderr).toContain('-----BEGIN RSA PRIVATE KEY-----');
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    // It never fell back to a registration page.
+    await expect(fetch(`http://127.0.0.1:${port}/register`)).rejects.toThrow();
   });
 });
