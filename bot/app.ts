@@ -90,5 +90,5 @@ export function createCairnApp(options: CairnAppOptions = {}): ApplicationFuncti
   };
 }
 
-/** The app with its settings from the environment: what `probot run` and bot/main.ts load. */
+/** The app with its settings from the environment, for Probot's own runners (`probot run`, a serverless handler). */
 export const cairnApp: ApplicationFunction = createCairnApp();

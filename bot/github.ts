@@ -444,6 +444,50 @@ export class GitHub {
   }
 }
 
+/** What GitHub hands back, once, for an app registered from a manifest. */
+export interface RegisteredApp {
+  readonly id: number;
+  readonly slug: string;
+  readonly name: string;
+  /** The app's page on GitHub; `<htmlUrl>/installations/new` installs it. */
+  readonly htmlUrl: string;
+  readonly owner: string;
+  readonly privateKey: string;
+  readonly webhookSecret: string;
+}
+
+/**
+ * Completes the registration of an app from its manifest: exchanges the code GitHub sent the browser
+ * back with for the app's ID, private key and webhook secret. Unauthenticated; a code works once,
+ * within an hour.
+ */
+export async function createAppFromManifest(octokit: ProbotOctokit, code: string): Promise<RegisteredApp> {
+  try {
+    const { data } = await octokit.rest.apps.createFromManifest({ code });
+    return {
+      id: data.id,
+      slug: data.slug ?? '',
+      name: data.name,
+      htmlUrl: data.html_url,
+      owner: data.owner && 'login' in data.owner ? data.owner.login : '',
+      privateKey: data.pem,
+      webhookSecret: data.webhook_secret ?? '',
+    };
+  } catch (error) {
+    const operation = 'github.createAppFromManifest';
+    if (isOctokitError(error) && (error.status === 404 || error.status === 422)) {
+      throw new GitHubError(
+        error.status === 404 ? 'GITHUB_NOT_FOUND' : 'GITHUB_REJECTED',
+        operation,
+        error.status,
+        `${operation}: GitHub answered ${error.status} (${error.message ?? 'no message'}); the registration code is unknown, used already or more than an hour old: open the registration page again and register anew`,
+        { cause: error },
+      );
+    }
+    throw translateError(operation, 'none (an unauthenticated call)', 'the app registration', error);
+  }
+}
+
 function checkRunFields(update: CheckRunUpdate) {
   const { output } = update;
   return {
