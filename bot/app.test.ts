@@ -324,7 +324,7 @@ describe('check "cairn / approvals"', () => {
       output: { title: 'Waiting for approvals: 0 of 2 rules satisfied' },
     });
     expect(stale.output.summary).toContain(
-      `@${PEOPLE.searchOwner} approved \`${head.slice(0, 7)}\`, not the head \`${sha.slice(0, 7)}\``,
+      `@${PEOPLE.searchOwner} approved \`${head.slice(0, 7)}\`, and files changed since (the head \`${sha.slice(0, 7)}\` has another tree)`,
     );
 
     // A review submitted now but naming the old commit is still a review of the old commit.
@@ -407,6 +407,95 @@ describe('check "cairn / approvals"', () => {
       output: { title: 'Approvals can never be met: policy.yaml needs fixing' },
     });
     expect(run.output.summary).toContain('policy.yaml on `main` does not validate (policy.yaml:2:');
+  });
+
+  it('keeps approvals over a rebase that leaves the tree unchanged, and says why', async () => {
+    const { number, head } = await prodOverlayChange('rebase-same-tree');
+    await approve(number, PEOPLE.searchOwner);
+    await approve(number, PEOPLE.searchTeamMember);
+    expect(check(APPROVALS_CHECK, head).conclusion).toBe('success');
+
+    // The base has not moved: the rebased commit is a new commit with the very same files.
+    const { sha, event } = app.repo.rebase(number, 'Squash into one commit');
+    await app.receive(event);
+    expect(sha).not.toBe(head);
+    const run = check(APPROVALS_CHECK, sha);
+    expect(run).toMatchObject({ status: 'completed', conclusion: 'success' });
+    expect(run.output.summary).toContain(
+      `@${PEOPLE.searchOwner} on \`${head.slice(0, 7)}\` (same files as the head)`,
+    );
+    expect(run.output.summary).toContain('Approvals carried over pushes that changed no file');
+    expect(run.output.summary).toMatch(
+      new RegExp(
+        `@${PEOPLE.searchTeamMember} approved \`${head.slice(0, 7)}\` at .*; its tree \`[0-9a-f]{7}\` is the head's tree`,
+      ),
+    );
+    // Both trees come from the commits themselves, through the Git Data API.
+    const commits = app.github
+      .requestsTo('GET', /\/git\/commits\/[0-9a-f]{40}$/)
+      .map((r) => r.path.slice(-40));
+    expect(commits).toEqual(expect.arrayContaining([head, sha]));
+
+    // The record of the merge names the commit each reviewer saw.
+    const { sha: mergeCommit, event: merged } = app.repo.merge(number, { by: PEOPLE.searchOwner });
+    await app.receive(merged);
+    const record = JSON.parse(app.repo.note(DEFAULT_NOTES_REF, mergeCommit) ?? 'null') as ApprovalRecord;
+    expect(record).toMatchObject({ headSha: sha, satisfied: true });
+    expect(record.rules.flatMap((r) => r.satisfiedBy.map((a) => a.approvedSha))).toEqual([
+      head,
+      head,
+      head,
+      head,
+    ]);
+  });
+
+  it('asks again after a rebase onto a base that moved: the tree is not the one approved', async () => {
+    const { number, head } = await prodOverlayChange('rebase-new-tree');
+    await approve(number, PEOPLE.searchOwner);
+    await approve(number, PEOPLE.searchTeamMember);
+    expect(check(APPROVALS_CHECK, head).conclusion).toBe('success');
+
+    app.repo.commit(
+      'main',
+      { 'README.md': '# Northwind platform configuration\n' },
+      'Describe the repository',
+    );
+    const { sha, event } = app.repo.rebase(number);
+    await app.receive(event);
+    const run = check(APPROVALS_CHECK, sha);
+    expect(run).toMatchObject({
+      status: 'in_progress',
+      output: { title: 'Waiting for approvals: 0 of 2 rules satisfied' },
+    });
+    expect(run.output.summary).toContain(
+      `@${PEOPLE.searchOwner} approved \`${head.slice(0, 7)}\`, and files changed since`,
+    );
+    expect(run.output.summary).not.toContain('carried over');
+  });
+
+  it('asks again after any push when policy.yaml turns keepOnUnchangedTree off', async () => {
+    await app.close();
+    const files = new Map(await exampleRepoFiles());
+    const policy = Buffer.from(files.get('policy.yaml') as Uint8Array).toString('utf8');
+    files.set(
+      'policy.yaml',
+      Buffer.from(policy.replace('keepOnUnchangedTree: true', 'keepOnUnchangedTree: false')),
+    );
+    app = await createTestApp({ files });
+    const { number, head } = await prodOverlayChange('rebase-strict');
+    await approve(number, PEOPLE.searchOwner);
+    await approve(number, PEOPLE.searchTeamMember);
+    expect(check(APPROVALS_CHECK, head).conclusion).toBe('success');
+
+    const { sha, event } = app.repo.rebase(number);
+    await app.receive(event);
+    const run = check(APPROVALS_CHECK, sha);
+    expect(run.status).toBe('in_progress');
+    expect(run.output.summary).toContain('Approvals count only for the head commit');
+    expect(run.output.summary).toContain(
+      `@${PEOPLE.searchOwner} approved \`${head.slice(0, 7)}\`, not the head \`${sha.slice(0, 7)}\``,
+    );
+    expect(app.github.requestsTo('GET', /\/git\/commits\//)).toEqual([]);
   });
 
   it('finds every changed path when GitHub lists only the first 3,000 files', async () => {

@@ -1,11 +1,14 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
+import { DeliveryRouter, runConcerns, type WebhookEventName } from './deliveries.js';
 import { GitObjectCache } from './git-object-cache.js';
 import { type PullRequestShape, toPullRequest } from './github.js';
 import { runApprovalsCheck } from './handlers/approvals.js';
 import { recordMergeApprovals } from './handlers/merge-record.js';
 import { updatePlanComment } from './handlers/plan.js';
 import { runValidateCheck } from './handlers/validate.js';
+import { BotMetrics } from './metrics.js';
 import { APPROVALS_CHECK, VALIDATE_CHECK } from './names.js';
+import { createOperationsHandler } from './operations-handler.js';
 import { type BotSession, openSession } from './session.js';
 import { type BotSettings, readBotSettings } from './settings.js';
 
@@ -14,55 +17,61 @@ const PULL_REQUEST_UPDATED = [
   'pull_request.opened',
   'pull_request.reopened',
   'pull_request.synchronize',
-] as const;
+] as const satisfies readonly WebhookEventName[];
 /** Someone approved, asked for changes, or a review was dismissed. */
 const REVIEW_CHANGED = [
   'pull_request_review.submitted',
   'pull_request_review.edited',
   'pull_request_review.dismissed',
-] as const;
+] as const satisfies readonly WebhookEventName[];
 
 export interface CairnAppOptions {
   /** Defaults to the CAIRN_* environment variables (see bot/README.md). */
   readonly settings?: BotSettings;
+  /** Defaults to new metrics, process metrics included, for this app alone. */
+  readonly metrics?: BotMetrics;
 }
 
 /**
  * The Cairn GitHub App: which webhook events lead to which handler, and nothing else. Events not
  * listed here are acknowledged and ignored; Probot has verified each delivery's signature before.
+ * Where Probot runs a server, the app adds GET /healthz and GET /metrics to it.
  */
 export function createCairnApp(options: CairnAppOptions = {}): ApplicationFunction {
-  return (app: Probot) => {
+  return (app: Probot, { addHandler }) => {
     const settings = options.settings ?? readBotSettings(process.env);
+    const metrics = options.metrics ?? new BotMetrics();
     const cache = new GitObjectCache(settings.blobCacheBytes);
     const sessionOf = (context: Context): BotSession =>
-      openSession(context.octokit, context.repo(), context.log, settings, cache);
+      openSession(context.octokit, context.repo(), context.log, settings, cache, metrics);
     const pullRequestOf = (context: { payload: { pull_request: unknown } }) =>
       toPullRequest(context.payload.pull_request as PullRequestShape);
+    const deliveries = new DeliveryRouter(app, metrics);
 
-    app.on([...PULL_REQUEST_UPDATED], (context) =>
-      runValidateCheck(sessionOf(context), pullRequestOf(context)),
-    );
-    app.on([...PULL_REQUEST_UPDATED], (context) =>
-      updatePlanComment(sessionOf(context), pullRequestOf(context)),
-    );
-    app.on([...PULL_REQUEST_UPDATED, ...REVIEW_CHANGED], (context) =>
-      runApprovalsCheck(sessionOf(context), pullRequestOf(context)),
-    );
-    // A new base branch means another policy and another plan.
-    app.on('pull_request.edited', async (context) => {
-      if (!context.payload.changes.base) return;
+    deliveries.on(PULL_REQUEST_UPDATED, (context) => {
       const session = sessionOf(context);
       const pr = pullRequestOf(context);
-      await Promise.all([runApprovalsCheck(session, pr), updatePlanComment(session, pr)]);
+      return runConcerns([
+        runValidateCheck(session, pr),
+        updatePlanComment(session, pr),
+        runApprovalsCheck(session, pr),
+      ]);
     });
-    app.on('pull_request.closed', (context) =>
+    deliveries.on(REVIEW_CHANGED, (context) => runApprovalsCheck(sessionOf(context), pullRequestOf(context)));
+    // A new base branch means another policy and another plan.
+    deliveries.on(['pull_request.edited'], async (context) => {
+      if (!context.payload.changes.base) return 'ignored';
+      const session = sessionOf(context);
+      const pr = pullRequestOf(context);
+      await runConcerns([runApprovalsCheck(session, pr), updatePlanComment(session, pr)]);
+    });
+    deliveries.on(['pull_request.closed'], (context) =>
       recordMergeApprovals(sessionOf(context), pullRequestOf(context)),
     );
     // "Re-run" on one of the bot's checks (GitHub sends this only to the app that made the run).
-    app.on('check_run.rerequested', async (context) => {
+    deliveries.on(['check_run.rerequested'], async (context) => {
       const run = context.payload.check_run;
-      if (run.name !== VALIDATE_CHECK && run.name !== APPROVALS_CHECK) return;
+      if (run.name !== VALIDATE_CHECK && run.name !== APPROVALS_CHECK) return 'ignored';
       const session = sessionOf(context);
       for (const { number } of run.pull_requests) {
         const pr = await session.github.getPullRequest(number);
@@ -70,8 +79,16 @@ export function createCairnApp(options: CairnAppOptions = {}): ApplicationFuncti
         await (run.name === VALIDATE_CHECK ? runValidateCheck(session, pr) : runApprovalsCheck(session, pr));
       }
     });
+
+    try {
+      addHandler(createOperationsHandler(metrics));
+    } catch (error) {
+      // Probot's load() without a server (a test's probot.receive(), a serverless function) has no
+      // routes to add to; webhooks are all there is then.
+      app.log.debug({ err: error }, 'no server to serve /healthz and /metrics on');
+    }
   };
 }
 
-/** The app with its settings from the environment: what `probot run` and bot/main.ts load. */
+/** The app with its settings from the environment, for Probot's own runners (`probot run`, a serverless handler). */
 export const cairnApp: ApplicationFunction = createCairnApp();

@@ -35,6 +35,22 @@ describe('GitObjectCache', () => {
     expect(fetches).toBe(4);
   });
 
+  it('keeps the trees of the most recently used commits, up to a count', async () => {
+    const cache = new GitObjectCache(0, 32, 2);
+    const fetched: string[] = [];
+    const treeOf = (commit: string) => async () => {
+      fetched.push(commit);
+      return `tree-of-${commit}`;
+    };
+    expect(await cache.commitTree('a', treeOf('a'))).toBe('tree-of-a');
+    await cache.commitTree('b', treeOf('b'));
+    await cache.commitTree('a', treeOf('a'));
+    await cache.commitTree('c', treeOf('c'));
+    await cache.commitTree('a', treeOf('a'));
+    await cache.commitTree('b', treeOf('b'));
+    expect(fetched).toEqual(['a', 'b', 'c', 'b']);
+  });
+
   it('does not keep a failed fetch', async () => {
     const cache = new GitObjectCache(100);
     await expect(cache.blob('x', () => Promise.reject(new Error('502')))).rejects.toThrow('502');

@@ -12,10 +12,12 @@ export class GitObjectCache {
   private readonly blobSizes = new Map<string, number>();
   private blobBytes = 0;
   private readonly trees = new Map<string, Promise<TreeListing>>();
+  private readonly commitTrees = new Map<string, Promise<string>>();
 
   constructor(
     private readonly maxBlobBytes: number,
     private readonly maxTrees = 32,
+    private readonly maxCommitTrees = 1024,
   ) {}
 
   blob(sha: string, fetch: () => Promise<Uint8Array>): Promise<Uint8Array> {
@@ -42,22 +44,12 @@ export class GitObjectCache {
 
   /** Listings are keyed by repository too: a commit id alone does not say which repository asked. */
   tree(key: string, fetch: () => Promise<TreeListing>): Promise<TreeListing> {
-    const cached = this.trees.get(key);
-    if (cached) {
-      this.trees.delete(key);
-      this.trees.set(key, cached);
-      return cached;
-    }
-    const pending = fetch().catch((error: unknown) => {
-      this.trees.delete(key);
-      throw error;
-    });
-    this.trees.set(key, pending);
-    while (this.trees.size > this.maxTrees) {
-      const oldest = this.trees.keys().next().value as string;
-      this.trees.delete(oldest);
-    }
-    return pending;
+    return remember(this.trees, this.maxTrees, key, fetch);
+  }
+
+  /** The tree id of a commit (a few bytes each, so many are kept), keyed like `tree`. */
+  commitTree(key: string, fetch: () => Promise<string>): Promise<string> {
+    return remember(this.commitTrees, this.maxCommitTrees, key, fetch);
   }
 
   private admitBlob(sha: string, size: number): void {
@@ -78,4 +70,29 @@ export class GitObjectCache {
       this.blobBytes -= oldestSize;
     }
   }
+}
+
+/** A lookup kept in a map bounded by count, least recently used first out; failures are not kept. */
+function remember<T>(
+  entries: Map<string, Promise<T>>,
+  max: number,
+  key: string,
+  fetch: () => Promise<T>,
+): Promise<T> {
+  const cached = entries.get(key);
+  if (cached) {
+    entries.delete(key);
+    entries.set(key, cached);
+    return cached;
+  }
+  const pending = fetch().catch((error: unknown) => {
+    entries.delete(key);
+    throw error;
+  });
+  entries.set(key, pending);
+  while (entries.size > max) {
+    const oldest = entries.keys().next().value as string;
+    entries.delete(oldest);
+  }
+  return pending;
 }

@@ -170,13 +170,20 @@ type CallPermission =
   | 'checks: write'
   | 'members: read';
 
+/** Told of what GitHub confirmed, for metrics; never of what failed (that is the caller's to report). */
+export interface GitHubObserver {
+  checkRunCompleted(name: string, conclusion: string): void;
+}
+
 export class GitHub {
   readonly coordinates: RepoCoordinates;
   private readonly octokit: ProbotOctokit;
+  private readonly observer: GitHubObserver | undefined;
 
-  constructor(octokit: ProbotOctokit, coordinates: RepoCoordinates) {
+  constructor(octokit: ProbotOctokit, coordinates: RepoCoordinates, observer?: GitHubObserver) {
     this.octokit = octokit;
     this.coordinates = coordinates;
+    this.observer = observer;
   }
 
   get fullName(): string {
@@ -282,17 +289,19 @@ export class GitHub {
         external_id: run.externalId,
         ...checkRunFields(run),
       });
+      this.observeCheckRun(data);
       return data.id;
     });
   }
 
   async updateCheckRun(id: number, update: CheckRunUpdate): Promise<void> {
     await this.call('updateCheckRun', 'checks: write', async () => {
-      await this.octokit.rest.checks.update({
+      const { data } = await this.octokit.rest.checks.update({
         ...this.coordinates,
         check_run_id: id,
         ...checkRunFields(update),
       });
+      this.observeCheckRun(data);
     });
   }
 
@@ -417,6 +426,11 @@ export class GitHub {
     });
   }
 
+  /** The run as GitHub now has it: only a run GitHub says is completed counts as concluded. */
+  private observeCheckRun(run: { name: string; status: string; conclusion: string | null }): void {
+    if (run.status === 'completed') this.observer?.checkRunCompleted(run.name, run.conclusion ?? 'none');
+  }
+
   private async call<T>(
     operation: string,
     permission: CallPermission,
@@ -427,6 +441,50 @@ export class GitHub {
     } catch (error) {
       throw translateError(`github.${operation}`, permission, this.fullName, error);
     }
+  }
+}
+
+/** What GitHub hands back, once, for an app registered from a manifest. */
+export interface RegisteredApp {
+  readonly id: number;
+  readonly slug: string;
+  readonly name: string;
+  /** The app's page on GitHub; `<htmlUrl>/installations/new` installs it. */
+  readonly htmlUrl: string;
+  readonly owner: string;
+  readonly privateKey: string;
+  readonly webhookSecret: string;
+}
+
+/**
+ * Completes the registration of an app from its manifest: exchanges the code GitHub sent the browser
+ * back with for the app's ID, private key and webhook secret. Unauthenticated; a code works once,
+ * within an hour.
+ */
+export async function createAppFromManifest(octokit: ProbotOctokit, code: string): Promise<RegisteredApp> {
+  try {
+    const { data } = await octokit.rest.apps.createFromManifest({ code });
+    return {
+      id: data.id,
+      slug: data.slug ?? '',
+      name: data.name,
+      htmlUrl: data.html_url,
+      owner: data.owner && 'login' in data.owner ? data.owner.login : '',
+      privateKey: data.pem,
+      webhookSecret: data.webhook_secret ?? '',
+    };
+  } catch (error) {
+    const operation = 'github.createAppFromManifest';
+    if (isOctokitError(error) && (error.status === 404 || error.status === 422)) {
+      throw new GitHubError(
+        error.status === 404 ? 'GITHUB_NOT_FOUND' : 'GITHUB_REJECTED',
+        operation,
+        error.status,
+        `${operation}: GitHub answered ${error.status} (${error.message ?? 'no message'}); the registration code is unknown, used already or more than an hour old: open the registration page again and register anew`,
+        { cause: error },
+      );
+    }
+    throw translateError(operation, 'none (an unauthenticated call)', 'the app registration', error);
   }
 }
 

@@ -8,6 +8,7 @@ it('exports exactly the bot API', () => {
     'APPROVAL_RECORD_CHECK',
     'APPROVAL_RECORD_FORMAT',
     'BlobMismatchError',
+    'BotMetrics',
     'DEFAULT_BOT_SETTINGS',
     'DEFAULT_NOTES_REF',
     'GitHub',
@@ -26,6 +27,7 @@ it('exports exactly the bot API', () => {
     'readBotSettings',
     'renderPlanComment',
     'serializeApprovalRecord',
+    'startBot',
     'tallyReviews',
   ]);
 });

@@ -14,6 +14,8 @@ export type {
   TreeListing,
 } from './github.js';
 export { GitHub } from './github.js';
+export type { DeliveryOutcome } from './metrics.js';
+export { BotMetrics } from './metrics.js';
 export {
   APPROVAL_RECORD_CHECK,
   APPROVALS_CHECK,
@@ -38,3 +40,5 @@ export type { RepoSnapshot } from './repo-reader.js';
 export { RepoReader } from './repo-reader.js';
 export type { BotSettings } from './settings.js';
 export { DEFAULT_BOT_SETTINGS, readBotSettings } from './settings.js';
+export type { BotStartOptions, RunningBot } from './start-bot.js';
+export { startBot } from './start-bot.js';

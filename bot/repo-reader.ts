@@ -49,6 +49,11 @@ export class RepoReader {
     return listing;
   }
 
+  /** The id of a commit's tree: two commits with the same tree hold the same files, byte for byte. */
+  commitTree(sha: string): Promise<string> {
+    return this.cache.commitTree(`${this.github.fullName}@${sha}`, () => this.github.getCommitTree(sha));
+  }
+
   async snapshot(sha: string): Promise<RepoSnapshot> {
     const listing = await this.listing(sha);
     const problems: Diagnostic[] = [];

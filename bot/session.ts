@@ -1,6 +1,6 @@
 import type { Logger, ProbotOctokit } from 'probot';
 import type { GitObjectCache } from './git-object-cache.js';
-import { GitHub, type RepoCoordinates } from './github.js';
+import { GitHub, type GitHubObserver, type RepoCoordinates } from './github.js';
 import { RepoReader } from './repo-reader.js';
 import type { BotSettings } from './settings.js';
 
@@ -19,7 +19,8 @@ export function openSession(
   log: Logger,
   settings: BotSettings,
   cache: GitObjectCache,
+  observer?: GitHubObserver,
 ): BotSession {
-  const github = new GitHub(octokit, coordinates);
+  const github = new GitHub(octokit, coordinates, observer);
   return { github, reader: new RepoReader(github, cache, settings.blobConcurrency), settings, log };
 }

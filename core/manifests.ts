@@ -36,6 +36,10 @@ export interface PolicyRule {
 export interface PolicyManifest {
   readonly apiVersion: 'cairn/v1';
   readonly rules: readonly PolicyRule[];
+  readonly approvals?: {
+    /** An approval of an earlier commit with the head's very tree still counts (default true). */
+    readonly keepOnUnchangedTree?: boolean;
+  };
 }
 
 export interface HostEntry {

@@ -249,6 +249,13 @@ describe('seeded mistakes are reported at the right file, line and rule', () => 
       line: () => lineOf(text(tree, 'policy.yaml'), 'team:sre'),
       rule: 'schema/pattern',
     },
+    {
+      name: 'a setting of policy.yaml that is not a boolean',
+      changes: () => edit('policy.yaml', 'keepOnUnchangedTree: true', 'keepOnUnchangedTree: sometimes'),
+      file: 'policy.yaml',
+      line: () => lineOf(text(tree, 'policy.yaml'), 'keepOnUnchangedTree'),
+      rule: 'schema/type',
+    },
   ];
 
   it.each(cases)('$name', ({ changes, file, line, rule, message }) => {

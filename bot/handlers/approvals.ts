@@ -1,9 +1,14 @@
 import { classifyPath, POLICY_FILE, type Principal, serviceManifestPath } from '../../core/index.js';
 import { failCheckRun } from '../checks/fail-check-run.js';
-import { TreeTruncatedError } from '../errors.js';
+import { GitHubError, TreeTruncatedError } from '../errors.js';
 import type { CheckRunUpdate, PullRequest } from '../github.js';
 import { mapWithConcurrency } from '../map-with-concurrency.js';
 import { APPROVALS_CHECK } from '../names.js';
+import {
+  carryOverUnchangedTree,
+  keepsApprovalsOnUnchangedTree,
+  staleApprovalCommits,
+} from '../policy/carry-over-approvals.js';
 import { changedPathsBetween, fileListIsIncomplete, pathsOfChangedFiles } from '../policy/changed-paths.js';
 import {
   type ApplicableRule,
@@ -14,7 +19,7 @@ import {
 } from '../policy/evaluate.js';
 import { readOwners, readPolicy } from '../policy/read-manifests.js';
 import { renderApprovalsReport } from '../policy/render-approvals.js';
-import { type SetAsideReview, tallyReviews } from '../policy/tally-reviews.js';
+import { type ReviewTally, type SetAsideReview, tallyReviews } from '../policy/tally-reviews.js';
 import type { BotSession } from '../session.js';
 
 /** Everything known about a pull request's approvals at one head commit. */
@@ -22,6 +27,8 @@ export interface ApprovalAssessment {
   readonly headSha: string;
   readonly evaluation: PolicyEvaluation;
   readonly setAside: readonly SetAsideReview[];
+  /** The policy's `approvals.keepOnUnchangedTree`: approvals of earlier commits with the head's tree count. */
+  readonly keepOnUnchangedTree: boolean;
   /** How the evaluation was made, where that is not the usual way. */
   readonly notes: readonly string[];
 }
@@ -77,6 +84,7 @@ export async function runApprovalsCheck(session: BotSession, event: PullRequest)
     headSha: pr.headSha,
     baseRef: pr.baseRef,
     baseSha: pr.baseSha,
+    keepOnUnchangedTree: assessment.keepOnUnchangedTree,
     notes: assessment.notes,
   });
   const unmeetable = assessment.evaluation.rules.some((r) => r.requirements.some((q) => q.problem));
@@ -137,8 +145,10 @@ export async function assessApprovals(session: BotSession, pr: PullRequest): Pro
     }),
   );
 
-  const tally = tallyReviews(reviews, pr.headSha, pr.author);
   const policy = readPolicy(baseFiles.get(POLICY_FILE));
+  const keepOnUnchangedTree = policy.kind === 'valid' && keepsApprovalsOnUnchangedTree(policy.policy);
+  let tally = tallyReviews(reviews, pr.headSha, pr.author);
+  if (keepOnUnchangedTree) tally = await carryOverApprovals(session, pr, tally);
   let rules: ApplicableRule[];
   if (policy.kind === 'valid') rules = applicableRules(policy.policy, changedPaths, owners);
   else if (policy.kind === 'missing') {
@@ -189,6 +199,39 @@ export async function assessApprovals(session: BotSession, pr: PullRequest): Pro
     headSha: pr.headSha,
     evaluation: evaluatePolicy(rules, tally.approvals, teamMembers),
     setAside: tally.setAside,
+    keepOnUnchangedTree,
     notes,
   };
+}
+
+/**
+ * Approvals of earlier commits that count again because the push since changed no file: the tree of
+ * the commit each reviewer approved is compared with the head commit's tree, both read through the Git
+ * Data API (commit ids in reviews, never branch names, so a force-push cannot swap what was compared).
+ */
+async function carryOverApprovals(
+  session: BotSession,
+  pr: PullRequest,
+  tally: ReviewTally,
+): Promise<ReviewTally> {
+  const { reader, log } = session;
+  const commits = staleApprovalCommits(tally);
+  if (commits.length === 0) return tally;
+  const headTree = await reader.commitTree(pr.headSha);
+  const trees = await mapWithConcurrency(commits, 4, async (sha) => {
+    try {
+      return await reader.commitTree(sha);
+    } catch (error) {
+      // A commit GitHub no longer has cannot be compared: its approval stays stale, as without the option.
+      if (!(error instanceof GitHubError && error.code === 'GITHUB_NOT_FOUND')) throw error;
+      log.info({ pr: pr.number, commit: sha }, 'an approved commit is gone; its approval stays stale');
+      return undefined;
+    }
+  });
+  const treesOfCommits = new Map<string, string>();
+  commits.forEach((sha, index) => {
+    const tree = trees[index];
+    if (tree !== undefined) treesOfCommits.set(sha, tree);
+  });
+  return carryOverUnchangedTree(tally, { sha: pr.headSha, tree: headTree }, treesOfCommits);
 }

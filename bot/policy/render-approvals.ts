@@ -1,6 +1,6 @@
 import { CHECK_OUTPUT_LIMIT, truncateText } from '../text-limit.js';
 import type { PolicyEvaluation, RequirementOutcome } from './evaluate.js';
-import type { SetAsideReview } from './tally-reviews.js';
+import type { Approval, SetAsideReview } from './tally-reviews.js';
 
 export interface ApprovalsReportInput {
   readonly evaluation: PolicyEvaluation;
@@ -8,6 +8,8 @@ export interface ApprovalsReportInput {
   readonly headSha: string;
   readonly baseRef: string;
   readonly baseSha: string;
+  /** policy.yaml's `approvals.keepOnUnchangedTree`: approvals of earlier commits with the head's tree count. */
+  readonly keepOnUnchangedTree: boolean;
   /** Notes on how the evaluation was made (e.g. the changed files came from a tree comparison). */
   readonly notes?: readonly string[];
 }
@@ -33,13 +35,16 @@ export function renderApprovalsReport(input: ApprovalsReportInput): ApprovalsRep
           ? 'Approvals can never be met: policy.yaml needs fixing'
           : `Waiting for approvals: ${met} of ${total} rules satisfied`;
 
+  const carried = carriedOver(evaluation);
   const lines: string[] = [];
   lines.push(
     total === 0
       ? `No rule of \`policy.yaml\` matches a file this pull request changes: it needs no approval from Cairn.`
       : evaluation.satisfied
-        ? `**Every rule is satisfied** by approvals of the head commit \`${short}\`.`
-        : `**${met} of ${total} rules satisfied.** Approvals count only for the head commit \`${short}\`; a push asks for them again.`,
+        ? `**Every rule is satisfied** by approvals of the head commit \`${short}\`${carried.length > 0 ? ' or of earlier commits with the very same files' : ''}.`
+        : input.keepOnUnchangedTree
+          ? `**${met} of ${total} rules satisfied.** Approvals count for the head commit \`${short}\`, or for an earlier commit with the very same files; a push that changes a file asks for them again.`
+          : `**${met} of ${total} rules satisfied.** Approvals count only for the head commit \`${short}\`; a push asks for them again.`,
   );
   lines.push(
     '',
@@ -70,6 +75,18 @@ export function renderApprovalsReport(input: ApprovalsReportInput): ApprovalsRep
     }
     lines.push('', '</details>');
   }
+  if (carried.length > 0) {
+    lines.push(
+      '',
+      'Approvals carried over pushes that changed no file (`approvals.keepOnUnchangedTree` in `policy.yaml`):',
+      '',
+    );
+    for (const approval of carried) {
+      lines.push(
+        `- @${approval.login} approved \`${approval.approvedSha.slice(0, 7)}\` at ${approval.submittedAt}; its tree \`${(approval.unchangedTree ?? '').slice(0, 7)}\` is the head's tree, so exactly the files they approved would merge.`,
+      );
+    }
+  }
   if (input.setAside.length > 0) {
     lines.push('', 'Reviews that do not count:', '');
     for (const review of input.setAside) lines.push(`- ${describeSetAside(review, input.headSha)}`);
@@ -98,8 +115,24 @@ function describeRequirement(requirement: RequirementOutcome): string {
 function approvers(requirement: RequirementOutcome): string {
   if (requirement.approvedBy.length === 0) return '—';
   return requirement.approvedBy
-    .map((a) => `@${a.login} on \`${a.approvedSha.slice(0, 7)}\` at ${a.submittedAt}`)
+    .map(
+      (a) =>
+        `@${a.login} on \`${a.approvedSha.slice(0, 7)}\`${a.unchangedTree ? ' (same files as the head)' : ''} at ${a.submittedAt}`,
+    )
     .join('<br>');
+}
+
+/** Approvals of earlier commits that counted for some requirement, once per person. */
+function carriedOver(evaluation: PolicyEvaluation): Approval[] {
+  const byLogin = new Map<string, Approval>();
+  for (const rule of evaluation.rules) {
+    for (const requirement of rule.requirements) {
+      for (const approval of requirement.approvedBy) {
+        if (approval.unchangedTree) byLogin.set(approval.login.toLowerCase(), approval);
+      }
+    }
+  }
+  return [...byLogin.values()];
 }
 
 function status(requirement: RequirementOutcome): string {
@@ -112,7 +145,9 @@ function status(requirement: RequirementOutcome): string {
 function describeSetAside(review: SetAsideReview, headSha: string): string {
   switch (review.reason) {
     case 'stale':
-      return `@${review.login} approved \`${(review.commitId ?? '?').slice(0, 7)}\`, not the head \`${headSha.slice(0, 7)}\`: a new review of the head is needed.`;
+      return review.filesChanged
+        ? `@${review.login} approved \`${(review.commitId ?? '?').slice(0, 7)}\`, and files changed since (the head \`${headSha.slice(0, 7)}\` has another tree): a new review of the head is needed.`
+        : `@${review.login} approved \`${(review.commitId ?? '?').slice(0, 7)}\`, not the head \`${headSha.slice(0, 7)}\`: a new review of the head is needed.`;
     case 'author':
       return `@${review.login} is the author: nobody approves their own change.`;
     case 'dismissed':

@@ -1,11 +1,16 @@
 import type { Review } from '../github.js';
 
-/** One approval that counts: given by someone other than the author, on the head commit. */
+/**
+ * One approval that counts: given by someone other than the author, on the head commit or (carried
+ * over a push that changed no file) on an earlier commit with the head's very tree.
+ */
 export interface Approval {
   readonly login: string;
-  /** The head commit the approval was given on. */
+  /** The commit the reviewer approved: the head, unless the approval was carried over. */
   readonly approvedSha: string;
   readonly submittedAt: string;
+  /** Set when the approval was carried over: the tree the approved commit and the head share. */
+  readonly unchangedTree?: string;
 }
 
 export type SetAsideReason = 'stale' | 'author' | 'dismissed' | 'changes-requested';
@@ -16,6 +21,8 @@ export interface SetAsideReview {
   readonly reason: SetAsideReason;
   readonly commitId: string | undefined;
   readonly submittedAt: string | undefined;
+  /** A stale approval whose commit's tree was compared with the head's, and differs: files changed since. */
+  readonly filesChanged?: boolean;
 }
 
 export interface ReviewTally {

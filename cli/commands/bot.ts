@@ -1,23 +1,31 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { run } from 'probot';
-import { cairnApp } from '../../bot/index.js';
+import { startBot } from '../../bot/index.js';
 import { type CommandContext, EXIT_OK } from '../io.js';
+import { createLogger } from '../logger.js';
+import { packageRoot } from '../package-root.js';
 
 /**
  * `cairn bot`: the GitHub App, with Probot's usual settings (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
- * WEBHOOK_SECRET, PORT, from the environment or `.env`). Without them Probot serves its set-up page,
- * which registers the app from bot/app.yml; see bot/README.md.
+ * WEBHOOK_SECRET, PORT, from the environment or `.env` in the working directory), each checked before
+ * it listens. Without APP_ID and a key it serves the page that registers the app from the package's
+ * bot/app.yml, wherever it is started from; see bot/README.md.
  */
 export function registerBot(program: Command, { io, setExitCode, stopSignal }: CommandContext): void {
   program
     .command('bot')
     .description(
-      'run the GitHub App that checks pull requests, plans and records approvals (see bot/README.md)',
+      'run the GitHub App that checks pull requests, plans and records approvals, or register it on GitHub (see bot/README.md)',
     )
     .action(async () => {
-      const server = await run(cairnApp, { env: io.env });
+      const bot = await startBot({
+        env: io.env,
+        cwd: io.cwd,
+        manifestPath: join(packageRoot(), 'bot', 'app.yml'),
+        log: createLogger(io, 'cairn-bot'),
+      });
       await stopSignal();
-      await server.stop();
+      await bot.stop();
       setExitCode(EXIT_OK);
     });
 }

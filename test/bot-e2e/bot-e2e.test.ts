@@ -164,10 +164,11 @@ describe('the Cairn GitHub App against an emulated GitHub', () => {
     expect(repo.comments(opened.number)).toHaveLength(1);
     await checkRun(APPROVALS_CHECK, head, (run) => run.status === 'in_progress');
 
-    // 3. An approval of the earlier commit does not count; approvals of the head by an owner and an SRE do.
+    // 3. An approval of the earlier commit, whose files differ, does not count; approvals of the head
+    // by an owner and an SRE do.
     await deliver(repo.review(opened.number, { user: OWNER, commitId: broken }).event);
     const stale = await checkRun(APPROVALS_CHECK, head, (run) =>
-      (run.output.summary ?? '').includes('not the head'),
+      (run.output.summary ?? '').includes('files changed since'),
     );
     expect(stale.status).toBe('in_progress');
     await deliver(repo.review(opened.number, { user: OWNER }).event);

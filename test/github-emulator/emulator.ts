@@ -90,6 +90,17 @@ class HttpProblem extends Error {
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
+/** The fields of an app manifest that GitHub requires, and the emulator reads. */
+interface AppManifestRecord {
+  readonly name: string;
+  readonly description?: string;
+  readonly url: string;
+  readonly hook_attributes: { readonly url: string };
+  readonly redirect_url: string;
+  readonly default_events: readonly string[];
+  readonly default_permissions: Readonly<Record<string, string>>;
+}
+
 /**
  * An in-memory GitHub for the REST endpoints the Cairn bot calls, and a source of the webhooks GitHub
  * would send. Every request and every response is checked against GitHub's OpenAPI description; a
@@ -112,6 +123,8 @@ export class GitHubEmulator {
   private readonly installations = new Map<number, string>();
   private readonly tokens = new Map<string, { installationId: number; expiresAt: number }>();
   private readonly faults: { fault: Fault; remaining: number }[] = [];
+  /** Codes of apps registered from a manifest, each exchanged once for the app's credentials. */
+  private readonly manifestCodes = new Map<string, { manifest: AppManifestRecord; owner: Account }>();
   private readonly routes: ReadonlyMap<string, Route>;
   private nextId = 1000;
   private clock = Date.parse('2024-12-09T10:00:00Z');
@@ -193,6 +206,28 @@ export class GitHubEmulator {
     const state = this.repos.get(fullName.toLowerCase());
     if (!state) throw new Error(`no repository ${fullName}`);
     return new EmulatedRepository(this, state);
+  }
+
+  /**
+   * Someone pressed "Create GitHub App" on GitHub's form for `manifest` (the JSON the form posted):
+   * checks it as GitHub does and returns the code GitHub sends the browser back to `redirect_url` with.
+   * The app it creates is the emulator's app (`credentials`), so its key and secret work afterwards.
+   */
+  acceptAppManifest(manifest: string, options: { readonly owner?: string } = {}): string {
+    const parsed = JSON.parse(manifest) as Partial<AppManifestRecord>;
+    const problems = [
+      typeof parsed.name === 'string' && parsed.name !== '' ? undefined : 'name is missing',
+      typeof parsed.url === 'string' ? undefined : 'url is missing',
+      typeof parsed.hook_attributes?.url === 'string' ? undefined : 'hook_attributes.url is missing',
+      typeof parsed.redirect_url === 'string' ? undefined : 'redirect_url is missing',
+      Array.isArray(parsed.default_events) ? undefined : 'default_events is not a list',
+      typeof parsed.default_permissions === 'object' ? undefined : 'default_permissions is not a map',
+    ].filter((p): p is string => p !== undefined);
+    if (problems.length > 0) throw new Error(`GitHub would refuse this manifest: ${problems.join('; ')}`);
+    const code = randomBytes(10).toString('hex');
+    const owner = options.owner ? this.account(options.owner, 'Organization') : this.app.owner;
+    this.manifestCodes.set(code, { manifest: parsed as AppManifestRecord, owner });
+    return code;
   }
 
   /** The next `times` requests matching `fault` get its answer instead of the real one. */
@@ -359,7 +394,9 @@ export class GitHubEmulator {
     const [scheme, credential] = authorization.split(/\s+/, 2);
     let installationId: number | undefined;
     try {
-      if (match.operation.operationId === 'apps/create-installation-access-token') {
+      if (match.operation.operationId === 'apps/create-from-manifest') {
+        // The manifest flow's code is the credential: no token, no JWT.
+      } else if (match.operation.operationId === 'apps/create-installation-access-token') {
         if (scheme?.toLowerCase() !== 'bearer' || !credential)
           throw new HttpProblem(401, 'A JSON web token could not be decoded');
         const problem = verifyAppJwt(credential, this.credentials);
@@ -475,6 +512,32 @@ export class GitHubEmulator {
           members: 'read',
         },
         repository_selection: 'all',
+      });
+    });
+
+    on('apps/create-from-manifest', ({ params }) => {
+      const registration = this.manifestCodes.get(params.code ?? '');
+      if (!registration) throw new HttpProblem(404, 'Not Found');
+      this.manifestCodes.delete(params.code ?? '');
+      const { manifest, owner } = registration;
+      const at = this.now();
+      return this.json(201, {
+        id: this.app.id,
+        slug: this.app.slug,
+        node_id: rest.nodeId('Integration', this.app.id),
+        client_id: `Iv1.${randomBytes(8).toString('hex')}`,
+        owner: rest.account(owner),
+        name: manifest.name,
+        description: manifest.description ?? null,
+        external_url: manifest.url,
+        html_url: `${rest.WEB}/apps/${this.app.slug}`,
+        created_at: at,
+        updated_at: at,
+        permissions: manifest.default_permissions,
+        events: manifest.default_events,
+        client_secret: randomBytes(20).toString('hex'),
+        webhook_secret: this.credentials.webhookSecret,
+        pem: this.credentials.privateKey,
       });
     });
 
@@ -892,6 +955,44 @@ export class EmulatedRepository {
     this.refreshCounts(pr);
     this.state.refs.set(`refs/pull/${number}/head`, sha);
     return { sha, event: this.pullEvent(pr, 'synchronize', pr.author, { before, after: sha }) };
+  }
+
+  /**
+   * Rebases a pull request onto the tip of its base branch and force-pushes it, as `git rebase` and
+   * `git push --force` would: one new commit on that tip with the pull request's changes
+   * (`pull_request.synchronize`). When the base has not moved, the new head has the old head's tree.
+   */
+  rebase(number: number, message = 'Rebased'): { sha: string; event: WebhookEvent } {
+    const pr = this.pull(number);
+    const headRepo = pr.head.fullName === this.fullName ? this : this.github.repository(pr.head.fullName);
+    const onto = this.ref(pr.baseRef) as string;
+    const changes = changedFiles(this.github.objects, pr.baseSha, pr.headSha).map((file) => ({
+      path: file.path,
+      mode: '100644',
+      sha: file.status === 'removed' ? null : file.sha,
+    }));
+    const tree = this.github.objects.writeTreeOnBase(
+      (this.github.objects.get(onto) as GitCommit).tree,
+      changes,
+    );
+    const at = this.github.now();
+    const signature = { name: pr.author.login, email: `${pr.author.login}@example.com`, date: at };
+    const commit = this.github.objects.writeCommit({
+      tree: tree.sha,
+      parents: [onto],
+      message,
+      author: signature,
+      committer: signature,
+    });
+    const before = pr.headSha;
+    headRepo.setRef(`refs/heads/${pr.headRef}`, commit.sha);
+    Object.assign(pr, { headSha: commit.sha, baseSha: onto, updatedAt: at, commits: 1 });
+    this.refreshCounts(pr);
+    this.state.refs.set(`refs/pull/${number}/head`, commit.sha);
+    return {
+      sha: commit.sha,
+      event: this.pullEvent(pr, 'synchronize', pr.author, { before, after: commit.sha }),
+    };
   }
 
   /** A review; by default an approval of the current head. */

@@ -1,12 +1,23 @@
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../cli/program.js';
 import { findFreePorts } from '../../local/index.js';
-import { createAppCredentials } from '../github-emulator/index.js';
+import { createAppCredentials, GitHubEmulator, interceptGitHub } from '../github-emulator/index.js';
 import { waitFor } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
+import { runCliCaptured } from '../support/run-cli.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('cairn bot', () => {
-  it('serves the GitHub App: refuses a forged delivery, accepts a signed one, stops on SIGTERM', async () => {
+  it('serves the GitHub App: refuses a forged delivery, accepts a signed one, health and metrics, stops on SIGTERM', async () => {
     const credentials = createAppCredentials();
     const [port] = await findFreePorts(1);
     const child = spawnCairn(['bot'], {
@@ -38,10 +49,139 @@ describe('cairn bot', () => {
       expect((await deliver('sha256=forged')).status).toBe(400);
       const signature = `sha256=${createHmac('sha256', credentials.webhookSecret).update('{"zen":"Keep it logically awesome."}').digest('hex')}`;
       expect((await deliver(signature)).status).toBe(200);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok', lastDeliveryAt: expect.any(String) });
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain(
+        'cairn_bot_webhook_deliveries_total{event="ping",action="",outcome="ignored"} 1',
+      );
+      expect(metrics).toContain('process_resident_memory_bytes');
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('exits 2 on a private key that is none, naming the variable and what a key looks like', async () => {
+    const [port] = await findFreePorts(1);
+    const { code, stdout, stderr } = await runCliCaptured(['bot'], {
+      APP_ID: '424242',
+      PRIVATE_KEY: 'garbage',
+      WEBHOOK_SECRET: 'a-long-random-secret',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(
+      /^cairn: PRIVATE_KEY is not a private key: a valid key is the \.pem file GitHub generated/,
+    );
+    expect(stderr).toContain('-----BEGIN RSA PRIVATE KEY-----');
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    // It never fell back to a registration page.
+    await expect(fetch(`http://127.0.0.1:${port}/register`)).rejects.toThrow();
+  });
+
+  describe('started where there is no app.yml', () => {
+    let dir: string;
+    let github: GitHubEmulator;
+    let release: () => void;
+
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'cairn-bot-home-'));
+      github = new GitHubEmulator(createAppCredentials());
+      nock.disableNetConnect();
+      nock.enableNetConnect('127.0.0.1');
+      release = interceptGitHub(github);
+    });
+
+    afterEach(() => {
+      release();
+      nock.enableNetConnect();
+      rmSync(dir, { recursive: true, force: true });
+      github.assertNoViolations();
+    });
+
+    /** `cairn bot` in-process in `dir`, until `stop()`. */
+    function startCairnBot(env: NodeJS.ProcessEnv) {
+      let stop = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        stop = resolve;
+      });
+      let stderr = '';
+      const exited = runCli(
+        ['bot'],
+        {
+          stdout: () => {},
+          stderr: (text) => {
+            stderr += text;
+          },
+          cwd: dir,
+          env: { HOST: '127.0.0.1', CAIRN_LOG_LEVEL: 'warn', LOG_LEVEL: 'warn', ...env },
+        },
+        () => stopped,
+      );
+      return { exited, stop, stderr: () => stderr };
+    }
+
+    it('registers the app from the packaged manifest, then serves it after a restart', async () => {
+      expect(existsSync(join(dir, 'app.yml'))).toBe(false);
+      const [port] = await findFreePorts(1);
+      const base = `http://127.0.0.1:${port}`;
+      const registering = startCairnBot({ PORT: String(port), GH_ORG: 'northwind' });
+      await waitFor(async () => (await fetch(`${base}/ping`).catch(() => undefined))?.ok, {
+        description: 'the registration page',
+        timeoutMs: 30_000,
+      });
+      const page = await (await fetch(`${base}/register`)).text();
+      const manifest = JSON.parse(
+        (/name="manifest" value="([^"]+)"/.exec(page)?.[1] ?? '')
+          .replaceAll('&quot;', '"')
+          .replaceAll('&amp;', '&'),
+      ) as { default_permissions: Record<string, string>; default_events: string[] };
+      expect(manifest.default_permissions).toMatchObject({ checks: 'write', pull_requests: 'write' });
+      expect(manifest.default_events).toContain('pull_request_review');
+      const state = /state=([0-9a-f]+)/.exec(page)?.[1];
+      const code = github.acceptAppManifest(JSON.stringify(manifest), { owner: 'northwind' });
+      const back = await fetch(`${base}/register/done?code=${code}&state=${state}`, { redirect: 'manual' });
+      expect(back.headers.get('location')).toBe('https://github.com/apps/cairn/installations/new');
+      registering.stop();
+      expect(await registering.exited).toBe(0);
+
+      // The credentials are in dir/.env now: the same command runs the app.
+      const serving = startCairnBot({ PORT: String(port) });
+      await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200, {
+        description: 'the app',
+        timeoutMs: 30_000,
+      });
+      const body = '{"zen":"Design for failure."}';
+      const delivery = await fetch(`${base}/api/github/webhooks`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'ping',
+          'x-github-delivery': 'd-1',
+          'x-hub-signature-256': `sha256=${createHmac('sha256', github.credentials.webhookSecret).update(body).digest('hex')}`,
+        },
+        body,
+      });
+      expect(delivery.status).toBe(200);
+      serving.stop();
+      expect(await serving.exited).toBe(0);
+      expect(serving.stderr()).toBe('');
+    });
+  });
+
+  it('ships bot/app.yml and bot/.env.example in the npm package', async () => {
+    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: PROJECT_ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const [pack] = JSON.parse(stdout) as { files: { path: string }[] }[];
+    const files = pack?.files.map((f) => f.path) ?? [];
+    expect(files).toEqual(expect.arrayContaining(['bot/app.yml', 'bot/.env.example']));
   });
 });

@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { type Logger, run } from 'probot';
+import { createCairnApp } from './app.js';
+import { readAppCredentials } from './credentials.js';
+import { InvalidSettingsError } from './errors.js';
+import { readAppManifest } from './registration/app-manifest.js';
+import { startRegistration } from './registration/registration-server.js';
+import { readBotSettings } from './settings.js';
+
+export interface BotStartOptions {
+  /** The process environment; a `.env` file in `cwd` adds to it (and wins, as in Probot). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** bot/app.yml inside the installed package: the registration reads it from there, never from `cwd`. */
+  readonly manifestPath: string;
+  /** For the registration page's messages; the app itself logs through Probot's logger (LOG_LEVEL). */
+  readonly log: Logger;
+}
+
+export interface RunningBot {
+  /** `app` serves webhooks; `registration` serves the page that registers the app on GitHub. */
+  readonly mode: 'app' | 'registration';
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the bot the way `cairn bot` runs it. Every setting is checked before anything listens, so a
+ * mistake ends the start with a message naming the variable (InvalidSettingsError) instead of a stack
+ * trace. With the app's credentials it runs the app in Probot's server; with none it serves the
+ * registration page, which registers the app from `manifestPath` and writes the credentials to
+ * `cwd/.env`.
+ */
+export async function startBot(options: BotStartOptions): Promise<RunningBot> {
+  const envFile = join(options.cwd, '.env');
+  const env = { ...options.env, ...readEnvFile(envFile) };
+  const settings = readBotSettings(env);
+  const credentials = readAppCredentials(env, options.cwd);
+  if (!credentials) {
+    if (env.NODE_ENV === 'production') {
+      throw new InvalidSettingsError(
+        "APP_ID and a private key (PRIVATE_KEY or PRIVATE_KEY_PATH) are not set, and NODE_ENV=production serves no registration page: set them from the app's settings page, or register the app first without NODE_ENV=production",
+      );
+    }
+    const manifest = readAppManifest(options.manifestPath);
+    const registration = await listening(env, () =>
+      startRegistration({ manifest, manifestPath: options.manifestPath, env, envFile, log: options.log }),
+    );
+    return { mode: 'registration', url: registration.url, stop: () => registration.close() };
+  }
+  const server = await listening(env, () =>
+    run(createCairnApp({ settings }), {
+      env: {
+        ...env,
+        APP_ID: String(credentials.appId),
+        PRIVATE_KEY: credentials.privateKey,
+        WEBHOOK_SECRET: credentials.webhookSecret,
+      },
+    }),
+  );
+  return { mode: 'app', url: `http://${server.host}:${server.port}`, stop: () => server.stop() };
+}
+
+/** Starts a server; a port someone else holds is the operator's to change, said so by name. */
+async function listening<T>(
+  env: Readonly<Record<string, string | undefined>>,
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException)?.code !== 'EADDRINUSE') throw error;
+    throw new InvalidSettingsError(
+      `PORT=${env.PORT || 3000}: another process listens on that port${env.HOST ? ` of ${env.HOST}` : ''}; stop it or set PORT to a free one`,
+    );
+  }
+}
+
+/** `.env` as Probot reads it (Node's parseEnv); a file that is not there is no settings at all. */
+function readEnvFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  try {
+    return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    throw new InvalidSettingsError(`cannot read ${path} (${(error as Error).message}): fix or remove it`);
+  }
+}
