@@ -8,7 +8,10 @@ export const APPROVAL_RECORD_FORMAT = 'cairn/approval-record/v1';
 
 export interface RecordedApproval {
   readonly login: string;
-  /** The head commit the approval was given on. */
+  /**
+   * The commit the approval was given on: the merged head, or an earlier commit whose tree is the
+   * head's (an approval carried over a push that changed no file).
+   */
   readonly approvedSha: string;
   readonly submittedAt: string;
 }
