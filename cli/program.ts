@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
+import { registerAgent } from './commands/agent.js';
 import { registerBot } from './commands/bot.js';
 import { registerGet } from './commands/get.js';
 import { registerSchemas } from './commands/schemas.js';
@@ -33,6 +34,7 @@ export async function runCli(
     },
     stopSignal,
   };
+  registerAgent(program, context);
   registerBot(program, context);
   registerGet(program, context);
   registerSchemas(program, context);

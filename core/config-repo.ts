@@ -65,7 +65,10 @@ export interface Host {
 export interface ServiceEnvironment {
   readonly name: string;
   readonly loadBalancing: LoadBalancing;
+  /** The command the agent runs after writing changed files (the environment's, else the service's). */
   readonly reload?: string;
+  /** The command the agent runs before `reload`; failing, it rejects the commit on that host. */
+  readonly check?: string;
   readonly hosts: readonly Host[];
 }
 
@@ -395,6 +398,9 @@ export function loadConfigRepo(
         loadBalancing: env.loadBalancing ?? DEFAULT_LOAD_BALANCING,
         ...(env.reload !== undefined || serviceManifest?.reload !== undefined
           ? { reload: env.reload ?? serviceManifest?.reload }
+          : {}),
+        ...(env.check !== undefined || serviceManifest?.check !== undefined
+          ? { check: env.check ?? serviceManifest?.check }
           : {}),
         hosts: env.hosts.map(withHostDefaults),
       });

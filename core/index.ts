@@ -82,6 +82,7 @@ export type {
   LeaderTerm,
   NodeCacheOptions,
   Reconciler,
+  WatchedChildrenOptions,
   WatchedReadOptions,
 } from './recipes/index.js';
 export {
@@ -95,10 +96,16 @@ export {
   LeaderRole,
   LeadershipLostError,
   NodeCache,
+  WatchedChildren,
   WatchedRead,
 } from './recipes/index.js';
 export type {
+  AgentRecord,
+  AgentServiceState,
+  AgentServiceStatus,
   ApprovalRecord,
+  CommandRun,
+  Drift,
   EnvironmentManifest,
   EnvironmentPointer,
   HeadRecord,
@@ -109,6 +116,7 @@ export type {
   RecordedApproval,
   RecordedRule,
   RecordKind,
+  Rejection,
   ReleaseRecord,
   Revision,
   ServiceRecord,
@@ -118,6 +126,7 @@ export {
   APPROVAL_RECORD_FORMAT,
   CorruptRecordError,
   DEFAULT_NOTES_REF,
+  decodeAgentRecord,
   decodeApprovalRecord,
   decodeEnvironmentManifest,
   decodeEnvironmentPointer,
@@ -127,6 +136,7 @@ export {
   decodePinRecord,
   decodeReleaseRecord,
   decodeServiceRecord,
+  encodeAgentRecord,
   encodeEnvironmentManifest,
   encodeEnvironmentPointer,
   encodeHeadRecord,

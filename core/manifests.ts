@@ -53,6 +53,7 @@ export type LoadBalancing = 'weighted-round-robin' | 'consistent-hash';
 export interface ServiceEnvironmentManifest {
   readonly loadBalancing?: LoadBalancing;
   readonly reload?: string;
+  readonly check?: string;
   readonly hosts: readonly HostEntry[];
 }
 
@@ -61,8 +62,14 @@ export interface ServiceManifest {
   readonly description: string;
   readonly owners: readonly Principal[];
   readonly port?: number;
-  readonly files?: { readonly directory: string; readonly mode?: string; readonly owner?: string };
+  readonly files?: {
+    readonly directory: string;
+    readonly mode?: string;
+    readonly owner?: string;
+    readonly prune?: boolean;
+  };
   readonly reload?: string;
+  readonly check?: string;
   /** Other services of the repository this one calls. */
   readonly dependsOn?: readonly string[];
   readonly environments: Readonly<Record<string, ServiceEnvironmentManifest>>;

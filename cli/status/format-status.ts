@@ -1,4 +1,4 @@
-import type { CairnStatus } from './read-status.js';
+import type { CairnStatus, HostStatus } from './read-status.js';
 
 /** The status as a person reads it: the head, the syncers, then one line per instance. */
 export function formatStatus(status: CairnStatus): string {
@@ -47,5 +47,30 @@ export function formatStatus(status: CairnStatus): string {
     '',
     behind === 0 ? 'every instance serves what ZooKeeper holds' : `${behind} instance(s) behind`,
   );
+  const managed = status.environments.filter((env) => env.hosts.length > 0);
+  if (managed.length > 0) {
+    lines.push('', 'HOSTS (files written by agents)');
+    for (const env of managed) lines.push(`${env.service}/${env.env}  ${hostSummary(env.hosts)}`);
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/** "2/3 applied, 1 rejected (edge-01: check exited 1: …), 0 behind", and the hosts without an agent. */
+export function hostSummary(hosts: readonly HostStatus[]): string {
+  const count = (state: HostStatus['state']) => hosts.filter((h) => h.state === state);
+  const applied = count('applied').length;
+  const rejected = count('rejected');
+  const failed = count('failed');
+  const behind = [...count('behind'), ...count('applying')];
+  const missing = count('no agent');
+  const parts = [
+    `${applied}/${hosts.length} applied`,
+    `${rejected.length} rejected${rejected.length ? ` (${rejected.map((h) => `${h.host}: ${h.reason}`).join('; ')})` : ''}`,
+    `${behind.length} behind`,
+  ];
+  if (failed.length)
+    parts.push(`${failed.length} failing (${failed.map((h) => `${h.host}: ${h.reason}`).join('; ')})`);
+  if (missing.length)
+    parts.push(`${missing.length} without an agent (${missing.map((h) => h.host).join(', ')})`);
+  return parts.join(', ');
 }

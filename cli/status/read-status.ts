@@ -1,11 +1,15 @@
 import {
+  type AgentRecord,
   CONTENT_ID,
   candidateIds,
+  decodeAgentRecord,
   decodeEnvironmentManifest,
   decodeEnvironmentPointer,
   decodeHeadRecord,
   decodeHistoryRecord,
   decodeInstanceRecord,
+  decodeServiceRecord,
+  environmentKey,
   type HeadRecord,
   type HistoryRecord,
   type InstanceRecord,
@@ -21,9 +25,21 @@ export interface InstanceStatus {
   readonly state: InstanceState;
 }
 
+/** What a host the service tree lists for an environment has on disk, by its agent's word. */
+export type HostState = 'applied' | 'applying' | 'rejected' | 'behind' | 'failed' | 'no agent';
+
+export interface HostStatus {
+  readonly host: string;
+  readonly state: HostState;
+  /** Why, for a rejected or failed host: the step and its exit, or the error. */
+  readonly reason?: string;
+}
+
 export interface EnvironmentStatus {
   readonly service: string;
   readonly env: string;
+  /** The hosts the service tree lists, when the service has files for agents to write. */
+  readonly hosts: readonly HostStatus[];
   /** The revision whose files the environment serves: the commit (and tag) that last changed them. */
   readonly serves: { readonly commit: string; readonly tag?: string };
   readonly files: number;
@@ -50,8 +66,11 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
     dir: layout.syncersDir(),
     candidatePath: (name) => layout.syncerCandidate(name),
   });
+  const agents = await readAgents(session, layout);
   const environments: EnvironmentStatus[] = [];
   for (const service of (await session.childrenIfExists(layout.configDir())).sort()) {
+    const serviceNode = await session.getIfExists(layout.service(service));
+    const tree = serviceNode ? decodeServiceRecord(serviceNode.data, layout.service(service)) : undefined;
     for (const env of (await session.childrenIfExists(layout.configService(service))).sort()) {
       const pointerPath = layout.environment(service, env);
       const pointerNode = await session.getIfExists(pointerPath);
@@ -76,9 +95,13 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
         }
         instances.push({ record, state: stateOf(record, wanted) });
       }
+      const declared = tree?.files ? (tree.environments[env]?.hosts ?? []) : [];
       environments.push({
         service,
         env,
+        hosts: declared.map(({ host }) =>
+          hostStatus(agents.get(host), environmentKey(service, env), pointer.manifest, host),
+        ),
         serves: {
           commit: pointer.revision.commit,
           ...(pointer.revision.tag ? { tag: pointer.revision.tag } : {}),
@@ -89,6 +112,40 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
     }
   }
   return { ...(head ? { head } : {}), ...(history ? { history } : {}), syncers, environments };
+}
+
+/** Every agent's record, by host. */
+async function readAgents(session: ZkSession, layout: ZkLayout): Promise<Map<string, AgentRecord>> {
+  const agents = new Map<string, AgentRecord>();
+  for (const host of await session.childrenIfExists(layout.agentsDir())) {
+    const path = layout.agent(host);
+    const node = await session.getIfExists(path);
+    if (!node) continue;
+    try {
+      agents.set(host, decodeAgentRecord(node.data, path));
+    } catch {
+      // Not an agent record: the host shows as having no agent.
+    }
+  }
+  return agents;
+}
+
+function hostStatus(agent: AgentRecord | undefined, key: string, manifest: string, host: string): HostStatus {
+  const status = agent?.services[key];
+  if (!status) return { host, state: 'no agent' };
+  if (status.state === 'rejected' && status.rejected?.manifest === manifest) {
+    const run = status.rejected.run;
+    const how = run.timedOut
+      ? 'timed out'
+      : run.exitCode !== undefined
+        ? `exited ${run.exitCode}`
+        : `killed by ${run.signal}`;
+    const said = run.outputTail.trim().split('\n').at(-1);
+    return { host, state: 'rejected', reason: `${run.step} ${how}${said ? `: ${said}` : ''}` };
+  }
+  if (status.state === 'failed') return { host, state: 'failed', reason: status.error?.message ?? 'failed' };
+  if (status.manifest === manifest) return { host, state: 'applied' };
+  return { host, state: status.state === 'applying' ? 'applying' : 'behind' };
 }
 
 /** Current when it serves exactly the files, by content id, that the environment holds. */

@@ -20,5 +20,7 @@ export type {
 export { LeaderRole } from './leader-role.js';
 export type { CachedNode, NodeCacheOptions } from './node-cache.js';
 export { NodeCache } from './node-cache.js';
+export type { WatchedChildrenOptions } from './watched-children.js';
+export { WatchedChildren } from './watched-children.js';
 export type { WatchedReadOptions } from './watched-read.js';
 export { WatchedRead } from './watched-read.js';

@@ -1,6 +1,15 @@
 // One module per record Cairn keeps in ZooKeeper: an encoder, a decoder that validates and fails with
 // a CorruptRecordError, and the defaults. Nothing outside core/records parses a record's JSON.
 
+export type {
+  AgentRecord,
+  AgentServiceState,
+  AgentServiceStatus,
+  CommandRun,
+  Drift,
+  Rejection,
+} from './agent-record.js';
+export { decodeAgentRecord, encodeAgentRecord } from './agent-record.js';
 export type { ApprovalRecord, RecordedApproval, RecordedRule } from './approval-record.js';
 export {
   APPROVAL_RECORD_FORMAT,

@@ -10,6 +10,7 @@ export type RecordKind =
   | 'release'
   | 'instance'
   | 'pin'
+  | 'agent'
   | 'approval';
 
 /**

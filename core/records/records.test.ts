@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type AgentRecord, decodeAgentRecord, encodeAgentRecord } from './agent-record.js';
 import { APPROVAL_RECORD_FORMAT, decodeApprovalRecord, serializeApprovalRecord } from './approval-record.js';
 import { decodeEnvironmentManifest, encodeEnvironmentManifest } from './environment-manifest.js';
 import { decodeEnvironmentPointer, encodeEnvironmentPointer } from './environment-pointer.js';
@@ -189,7 +190,7 @@ describe('the service record', () => {
     description: 'Ranks the catalogue',
     owners: ['team:recsys'],
     port: 8080,
-    files: { directory: '/etc/recommender', mode: '0640' },
+    files: { directory: '/etc/recommender', mode: '0640', prune: false },
     dependsOn: ['search-api'],
     environments: {
       prod: {
@@ -216,7 +217,7 @@ describe('the service record', () => {
       name: 'api',
       description: '',
       owners: [],
-      files: { directory: '/etc/api', mode: '0644' },
+      files: { directory: '/etc/api', mode: '0644', prune: false },
       dependsOn: [],
       environments: {
         dev: {
@@ -333,6 +334,68 @@ describe('the approval record', () => {
     expect(decodeApprovalRecord(serializeApprovalRecord(record))).toEqual(record);
     expect(() => decodeApprovalRecord(JSON.stringify({ ...record, format: 'other/v1' }))).toThrow(
       CorruptRecordError,
+    );
+  });
+});
+
+describe('the agent record', () => {
+  const record: AgentRecord = {
+    host: 'edge-prod-01.dc1.northwind.internal',
+    pid: 4242,
+    startedAt: '2026-11-23T10:00:00.000Z',
+    services: {
+      'edge-gateway/prod': {
+        service: 'edge-gateway',
+        env: 'prod',
+        directory: '/etc/nginx',
+        state: 'rejected',
+        commit: sha('a'),
+        manifest: sha('1'),
+        appliedAt: '2026-11-23T10:00:01.000Z',
+        files: { 'nginx.conf': sha('2') },
+        lastRun: {
+          step: 'check',
+          command: 'nginx -t -q',
+          exitCode: 1,
+          durationMs: 40,
+          outputTail: 'emerg',
+          at: 'now',
+        },
+        rejected: {
+          commit: sha('b'),
+          manifest: sha('3'),
+          run: {
+            step: 'check',
+            command: 'nginx -t -q',
+            exitCode: 1,
+            durationMs: 40,
+            outputTail: 'emerg',
+            at: 'now',
+          },
+        },
+        drift: [{ file: 'nginx.conf', since: '2026-11-23T10:05:00.000Z', repaired: true }],
+      },
+    },
+  };
+
+  it('round-trips', () => {
+    expect(decodeAgentRecord(encodeAgentRecord(record))).toEqual(record);
+  });
+
+  it('refuses an unknown state or step', () => {
+    const status = record.services['edge-gateway/prod'];
+    expectCorrupt(
+      decodeAgentRecord,
+      JSON.stringify({ ...record, services: { x: { ...status, state: 'happy' } } }),
+      'state',
+    );
+    expectCorrupt(
+      decodeAgentRecord,
+      JSON.stringify({
+        ...record,
+        services: { x: { ...status, lastRun: { ...status?.lastRun, step: 'deploy' } } },
+      }),
+      'step',
     );
   });
 });

@@ -8,7 +8,13 @@ export interface ServiceRecord {
   readonly description: string;
   readonly owners: readonly string[];
   readonly port?: number;
-  readonly files?: { readonly directory: string; readonly mode: string; readonly owner?: string };
+  readonly files?: {
+    readonly directory: string;
+    readonly mode: string;
+    readonly owner?: string;
+    /** Delete the written files when a host stops running the service. */
+    readonly prune: boolean;
+  };
   readonly dependsOn: readonly string[];
   readonly environments: Readonly<Record<string, ServiceEnvironment>>;
 }
@@ -21,7 +27,7 @@ export function serviceRecordOf(service: Service): ServiceRecord {
     description: manifest.description,
     owners: manifest.owners,
     ...(manifest.port !== undefined ? { port: manifest.port } : {}),
-    ...(manifest.files ? { files: { mode: DEFAULT_FILE_MODE, ...manifest.files } } : {}),
+    ...(manifest.files ? { files: { mode: DEFAULT_FILE_MODE, prune: false, ...manifest.files } } : {}),
     dependsOn: manifest.dependsOn ?? [],
     environments: Object.fromEntries(service.environments),
   };
@@ -47,6 +53,7 @@ export function decodeServiceRecord(data: Uint8Array, path?: string): ServiceRec
             directory: files.string('directory'),
             mode: files.optionalString('mode', /^0?[0-7]{3}$/) ?? DEFAULT_FILE_MODE,
             ...(owner !== undefined ? { owner } : {}),
+            prune: files.optionalBoolean('prune') ?? false,
           },
         }
       : {}),
@@ -60,10 +67,12 @@ function decodeEnvironment(fields: RecordFields, name: string): ServiceEnvironme
   if (loadBalancing !== 'weighted-round-robin' && loadBalancing !== 'consistent-hash')
     throw fields.fail('loadBalancing', 'must be weighted-round-robin or consistent-hash');
   const reload = fields.optionalString('reload');
+  const check = fields.optionalString('check');
   return {
     name,
     loadBalancing,
     ...(reload !== undefined ? { reload } : {}),
+    ...(check !== undefined ? { check } : {}),
     hosts: fields.has('hosts') ? fields.array('hosts', decodeHost) : [],
   };
 }

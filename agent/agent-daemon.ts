@@ -1,0 +1,201 @@
+import type { Logger } from 'pino';
+import {
+  type AgentRecord,
+  type AgentServiceStatus,
+  type CairnError,
+  decodeServiceRecord,
+  EphemeralNode,
+  encodeAgentRecord,
+  environmentKey,
+  type ServiceRecord,
+  SessionKeeper,
+  WatchedChildren,
+} from '../core/index.js';
+import type { AgentConfig } from './agent-config.js';
+import { type Assignment, assignmentsOf } from './assignments.js';
+import { LocalStore, type ServiceSettings } from './local-store.js';
+import { ServiceAgent } from './service-agent.js';
+
+/**
+ * `cairn agent`: keeps every service this host runs equal to its environment's snapshot. It follows
+ * the service tree (which services list this host), runs one ServiceAgent per service and
+ * environment, and reports in its ephemeral `/agents/<host>` node. It starts and keeps running with
+ * ZooKeeper down: what it wrote before stays, drift is repaired from its own copies, and it catches
+ * up once ZooKeeper answers.
+ */
+export class AgentDaemon {
+  private readonly config: AgentConfig;
+  private readonly logger: Logger;
+  private readonly store: LocalStore;
+  private readonly agents = new Map<string, ServiceAgent>();
+  /** Services this host no longer runs, with the last status of each: reported as unmanaged. */
+  private readonly unmanaged = new Map<string, AgentServiceStatus>();
+  /** The last settings the service tree gave each service: whether to prune when it goes. */
+  private readonly lastSettings = new Map<string, ServiceSettings>();
+  private readonly startedAt = new Date().toISOString();
+  private keeper: SessionKeeper | undefined;
+  private tree: WatchedChildren<ServiceRecord> | undefined;
+  private registration: EphemeralNode | undefined;
+  private changing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(config: AgentConfig, logger: Logger) {
+    this.config = config;
+    this.logger = logger.child({ host: config.host });
+    this.store = new LocalStore(config.stateDir);
+  }
+
+  async start(): Promise<void> {
+    const { endpoint, host } = this.config;
+    const { layout } = endpoint;
+    await this.store.init();
+    const keeper = new SessionKeeper({
+      endpoint,
+      onAttemptFailed: (error, failures) => {
+        if (failures === 1)
+          this.logger.warn(
+            { code: (error as CairnError).code },
+            `cannot reach ZooKeeper: ${(error as Error).message}; the files on disk stay as they are, retrying`,
+          );
+      },
+    });
+    this.keeper = keeper;
+    keeper.on('state', (state) => {
+      if (state === 'disconnected')
+        this.logger.warn('disconnected from ZooKeeper: keeping the files as they are');
+    });
+    // What this host ran before it started: kept, and repaired from local copies, until the service tree says.
+    for (const state of await this.store.allApplied()) {
+      await this.startAgent({
+        service: state.service,
+        env: state.env,
+        key: environmentKey(state.service, state.env),
+        settings: state.settings,
+      });
+    }
+    this.registration = new EphemeralNode({
+      keeper,
+      path: layout.agent(host),
+      onError: (error) =>
+        this.logger.warn(
+          { code: (error as CairnError).code },
+          `cannot report in ${layout.agent(host)}: ${(error as Error).message}`,
+        ),
+    });
+    this.registration.start(encodeAgentRecord(this.record()));
+    const tree = new WatchedChildren({
+      keeper,
+      path: layout.servicesDir(),
+      childPath: (name) => layout.service(name),
+      decode: decodeServiceRecord,
+      onSkipped: (path, error) =>
+        this.logger.warn(
+          { path, err: error },
+          'a service tree node cannot be read: its services are left as they are',
+        ),
+    });
+    this.tree = tree;
+    tree.on('change', (services) => {
+      this.changing = this.changing
+        .then(() => this.follow(services))
+        .catch((error: unknown) => {
+          this.logger.error(
+            { err: error },
+            'could not follow the service tree; retrying with its next change',
+          );
+        });
+    });
+    tree.start();
+    keeper.start();
+    this.logger.info({ prefix: this.config.prefix, stateDir: this.config.stateDir }, 'agent started');
+  }
+
+  /** What this agent says about itself in `/agents/<host>`. */
+  record(): AgentRecord {
+    const services: Record<string, AgentServiceStatus> = {};
+    for (const [key, status] of this.unmanaged) services[key] = status;
+    for (const [key, agent] of this.agents) services[key] = agent.status();
+    return { host: this.config.host, pid: process.pid, startedAt: this.startedAt, services };
+  }
+
+  /** Resolves when the service tree has been followed and every service agent is idle. */
+  async whenIdle(): Promise<void> {
+    await this.changing;
+    for (const agent of this.agents.values()) await agent.idle();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tree?.close();
+    await this.changing;
+    for (const agent of this.agents.values()) await agent.stop({ prune: false, unmanaged: false });
+    await this.registration?.close().catch(() => {
+      // The node dies with the session anyway.
+    });
+    await this.keeper?.close();
+    this.logger.info('agent stopped');
+  }
+
+  /** Starts what the service tree now lists for this host, and stops what it no longer lists. */
+  private async follow(services: ReadonlyMap<string, ServiceRecord>): Promise<void> {
+    if (this.closed) return;
+    if (services.size === 0 && this.agents.size > 0) {
+      // Nothing mirrored under this root (a wrong --root, a wiped ensemble) is not a reason to drop
+      // every service, let alone delete their files: keep them until the tree lists services again.
+      this.logger.warn(
+        { root: this.config.endpoint.layout.root },
+        'the service tree is empty: keeping every service as it is',
+      );
+      return;
+    }
+    const byName = new Map([...services.values()].map((record) => [record.name, record]));
+    const wanted = assignmentsOf(byName, this.config.host, this.config.prefix);
+    const keys = new Set(wanted.map((a) => a.key));
+    for (const [key, agent] of this.agents) {
+      if (keys.has(key)) continue;
+      this.agents.delete(key);
+      const prune = this.lastSettings.get(key)?.prune ?? false;
+      await agent.stop({ prune, unmanaged: !prune });
+      if (!prune) this.unmanaged.set(key, agent.status());
+      this.logger.info(
+        { key, prune },
+        prune
+          ? 'host no longer runs the service: files deleted'
+          : 'host no longer runs the service: files left in place, unmanaged',
+      );
+      this.report();
+    }
+    for (const assignment of wanted) {
+      this.lastSettings.set(assignment.key, assignment.settings);
+      const agent = this.agents.get(assignment.key);
+      if (agent) agent.updateSettings(assignment.settings);
+      else await this.startAgent(assignment);
+    }
+  }
+
+  private async startAgent(assignment: Assignment): Promise<void> {
+    if (this.closed || this.agents.has(assignment.key) || !this.keeper) return;
+    this.unmanaged.delete(assignment.key);
+    this.lastSettings.set(assignment.key, assignment.settings);
+    const agent = new ServiceAgent({
+      keeper: this.keeper,
+      layout: this.config.endpoint.layout,
+      service: assignment.service,
+      env: assignment.env,
+      settings: assignment.settings,
+      store: this.store,
+      commandTimeoutMs: this.config.commandTimeoutMs,
+      drift: { intervalMs: this.config.driftIntervalMs, repair: this.config.driftRepair },
+      applyOwner: this.config.applyOwner,
+      logger: this.logger,
+      onStatus: () => this.report(),
+    });
+    this.agents.set(assignment.key, agent);
+    await agent.start();
+  }
+
+  private report(): void {
+    this.registration?.update(encodeAgentRecord(this.record()));
+  }
+}

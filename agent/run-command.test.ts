@@ -1,0 +1,48 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCommand, succeeded } from './run-command.js';
+
+describe('running a check or reload command', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cairn-run-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = (command: string, timeoutMs = 10_000) =>
+    runCommand({
+      step: 'check',
+      command,
+      env: { CAIRN_SERVICE: 'api', CAIRN_COMMIT: 'c'.repeat(40) },
+      timeoutMs,
+      cwd: dir,
+    });
+
+  it('runs in the directory with Cairn’s variables, and says how it ended', async () => {
+    const ok = await run('echo "$CAIRN_SERVICE $CAIRN_COMMIT" > seen; pwd');
+    expect(succeeded(ok)).toBe(true);
+    expect(ok.outputTail.trim()).toBe(dir);
+    expect(await readFile(join(dir, 'seen'), 'utf8')).toBe(`api ${'c'.repeat(40)}\n`);
+    const failed = await run('echo nginx: emerg >&2; exit 3');
+    expect(failed).toMatchObject({ exitCode: 3, outputTail: 'nginx: emerg\n' });
+    expect(succeeded(failed)).toBe(false);
+  });
+
+  it('keeps only the tail of a long output', async () => {
+    const noisy = await run('seq 1 100000');
+    expect(noisy.outputTail.length).toBeLessThanOrEqual(4096);
+    expect(noisy.outputTail.trimEnd().endsWith('100000')).toBe(true);
+  });
+
+  it('kills the command and what it started at the timeout', async () => {
+    const started = Date.now();
+    const hung = await run('sleep 30 & echo started; wait', 300);
+    expect(hung).toMatchObject({ timedOut: true });
+    expect(succeeded(hung)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

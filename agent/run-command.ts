@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import type { CommandRun } from '../core/index.js';
+
+/** The bytes of a command's output kept for the report: its end, where the reason usually is. */
+const OUTPUT_TAIL_BYTES = 4096;
+/** After SIGTERM at the timeout, how long a command gets before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
+export interface CommandOptions {
+  readonly step: CommandRun['step'];
+  readonly command: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly cwd: string;
+}
+
+/**
+ * Runs a service's check or reload command with `sh -c`, in a process group of its own so that a
+ * timeout ends everything it started (SIGTERM, then SIGKILL), and keeps the tail of what it printed.
+ * Never throws: a command that cannot start is a failed run.
+ */
+export function runCommand(options: CommandOptions): Promise<CommandRun> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    let tail = Buffer.alloc(0);
+    let timedOut = false;
+    const keep = (chunk: Buffer) => {
+      tail = Buffer.concat([tail, chunk]);
+      if (tail.length > OUTPUT_TAIL_BYTES) tail = tail.subarray(tail.length - OUTPUT_TAIL_BYTES);
+    };
+    const child = spawn('sh', ['-c', options.command], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // The group is gone already.
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
+    }, options.timeoutMs);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, failure?: Error) => {
+      clearTimeout(timer);
+      if (failure) keep(Buffer.from(`${failure.message}\n`));
+      resolve({
+        step: options.step,
+        command: options.command,
+        ...(exitCode !== null ? { exitCode } : {}),
+        ...(signal !== null ? { signal } : {}),
+        ...(timedOut ? { timedOut } : {}),
+        durationMs: Math.round(performance.now() - started),
+        outputTail: tail.toString('utf8'),
+        at: new Date().toISOString(),
+      });
+    };
+    child.once('error', (error) => finish(null, null, error));
+    child.once('close', (code, signal) => finish(code, signal));
+  });
+}
+
+/** Whether a run succeeded: exit code 0, in time. */
+export function succeeded(run: CommandRun): boolean {
+  return run.exitCode === 0 && !run.timedOut;
+}

@@ -1,0 +1,434 @@
+import { realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  type AgentServiceState,
+  type AgentServiceStatus,
+  CairnError,
+  CoalescingTrigger,
+  type CommandRun,
+  contentId,
+  type Drift,
+  type EnvironmentRead,
+  type EnvironmentSnapshot,
+  EnvironmentWatch,
+  type Rejection,
+  type SessionKeeper,
+  type ZkLayout,
+} from '../core/index.js';
+import { sameSettings } from './assignments.js';
+import { type FileSettings, readRegularFile, removeFile, writeAtomically } from './atomic-file.js';
+import { UnsafeTargetError } from './errors.js';
+import type { AppliedState, LocalStore, ServiceSettings } from './local-store.js';
+import { lookupOwner } from './owner.js';
+import { runCommand, succeeded } from './run-command.js';
+import { existingTargetInside, realDirectory, stillInside, targetInside } from './safe-paths.js';
+
+export interface ServiceAgentOptions {
+  readonly keeper: SessionKeeper;
+  readonly layout: ZkLayout;
+  readonly service: string;
+  readonly env: string;
+  readonly settings: ServiceSettings;
+  readonly store: LocalStore;
+  /** Deadline of each check and reload. */
+  readonly commandTimeoutMs: number;
+  /** How often managed files are compared with what was written; whether drift is repaired or only reported. */
+  readonly drift: { readonly intervalMs: number; readonly repair: boolean };
+  /** Whether files get the owner service.yaml names (off for agents side by side under a prefix). */
+  readonly applyOwner: boolean;
+  readonly logger: Logger;
+  /** Called whenever what `status()` says changes. */
+  readonly onStatus: () => void;
+}
+
+/** Drift entries kept in the status, newest first. */
+const MAX_DRIFT_REPORTED = 50;
+
+/**
+ * Keeps one service's directory on this host equal to its environment's snapshot (consul-template's
+ * runner, with what it lacks): each new snapshot is swapped in file by file, atomically, under a
+ * journal; then the service's check runs, then its reload — once per snapshot, however many files
+ * changed, and a burst of snapshots is one swap. When the check or the reload fails, the previous
+ * files go back (and are reloaded) and the snapshot is reported rejected on this host. Managed files
+ * that drift are reported and, by default, repaired. Nothing here ends the agent: failures are
+ * reported and retried with backoff, and without a snapshot nothing on disk changes.
+ */
+export class ServiceAgent {
+  private readonly options: ServiceAgentOptions;
+  private readonly watch: EnvironmentWatch;
+  private readonly trigger: CoalescingTrigger;
+  private settings: ServiceSettings;
+  private applied: AppliedState | undefined;
+  private target: EnvironmentSnapshot | undefined;
+  private currentState: AgentServiceState = 'waiting';
+  private rejection: (Rejection & { readonly settings: ServiceSettings }) | undefined;
+  private lastRun: CommandRun | undefined;
+  private error: AgentServiceStatus['error'];
+  private readonly drift = new Map<string, Drift>();
+  private driftTimer: NodeJS.Timeout | undefined;
+  private driftDue = true;
+  private stopped = false;
+
+  constructor(options: ServiceAgentOptions) {
+    this.options = options;
+    this.settings = options.settings;
+    const { keeper, layout, service, env } = options;
+    this.watch = new EnvironmentWatch({ keeper, layout, service, env });
+    this.watch.on('read', (read) => this.onRead(read));
+    this.watch.on('error', (error, failures) => {
+      if (failures === 1)
+        options.logger.warn(
+          { service, env, err: error },
+          'cannot read the environment; files stay as they are',
+        );
+    });
+    this.trigger = new CoalescingTrigger(() => this.reconcile(), {
+      onError: (error, failures, retryInMs) => {
+        this.fail(error);
+        if (failures === 1 || failures % 10 === 0)
+          options.logger.warn(
+            { service, env, code: codeOf(error), failures, retryInMs },
+            `cannot apply: ${(error as Error).message}; retrying`,
+          );
+      },
+    });
+  }
+
+  get key(): string {
+    return `${this.options.service}/${this.options.env}`;
+  }
+
+  /** Puts back what a swap interrupted by a crash left half done, then starts following the environment. */
+  async start(): Promise<void> {
+    const { store, service, env } = this.options;
+    this.applied = await store.applied(service, env);
+    await this.recover();
+    if (this.applied) this.currentState = 'applied';
+    this.options.onStatus();
+    this.watch.start();
+    this.driftTimer = setInterval(() => {
+      this.driftDue = true;
+      this.trigger.request();
+    }, this.options.drift.intervalMs);
+    this.driftTimer.unref();
+    this.trigger.request();
+  }
+
+  /** The service tree changed how this service's files are kept: the next pass rewrites them so. */
+  updateSettings(settings: ServiceSettings): void {
+    if (sameSettings(settings, this.settings)) return;
+    this.settings = settings;
+    this.trigger.request();
+  }
+
+  /** Resolves when no pass is running or pending. */
+  async idle(): Promise<void> {
+    await this.trigger.idle();
+  }
+
+  /**
+   * Stops keeping the files: the host no longer runs the service. With `prune`, the files the agent
+   * wrote are deleted; otherwise they stay, reported as unmanaged.
+   */
+  async stop(options: { readonly prune: boolean; readonly unmanaged: boolean }): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.driftTimer);
+    await this.watch.close();
+    await this.trigger.close();
+    if (options.prune && this.applied) {
+      const root = await realpath(this.applied.directory).catch(() => undefined);
+      if (root) for (const file of Object.keys(this.applied.files)) await removeFile(root, join(root, file));
+      await this.options.store.forgetApplied(this.options.service, this.options.env);
+      this.applied = undefined;
+    }
+    if (options.unmanaged) this.setState('unmanaged');
+  }
+
+  status(): AgentServiceStatus {
+    const applied = this.applied;
+    return {
+      service: this.options.service,
+      env: this.options.env,
+      directory: applied?.directory ?? this.settings.directory,
+      state: this.currentState,
+      ...(applied
+        ? { commit: applied.commit, manifest: applied.manifest, appliedAt: applied.appliedAt }
+        : {}),
+      files: applied?.files ?? {},
+      ...(this.lastRun ? { lastRun: this.lastRun } : {}),
+      ...(this.rejection
+        ? {
+            rejected: {
+              commit: this.rejection.commit,
+              manifest: this.rejection.manifest,
+              run: this.rejection.run,
+            },
+          }
+        : {}),
+      drift: [...this.drift.values()].slice(-MAX_DRIFT_REPORTED),
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+
+  private onRead(read: EnvironmentRead): void {
+    if (read.kind === 'absent') {
+      // Nothing published for this environment (a tag-following one before its first tag): files stay.
+      this.target = undefined;
+      if (!this.applied) this.setState('waiting');
+      return;
+    }
+    this.target = read.snapshot;
+    this.trigger.request();
+  }
+
+  /** One pass: apply the newest snapshot if it differs from what is on disk, else look for drift. */
+  private async reconcile(): Promise<void> {
+    if (this.stopped) return;
+    const target = this.target;
+    const current =
+      this.applied !== undefined &&
+      sameSettings(this.applied.settings, this.settings) &&
+      (target === undefined || this.applied.manifest === target.pointer.manifest);
+    if (current || target === undefined) {
+      if (this.driftDue) await this.checkDrift();
+      return;
+    }
+    if (
+      this.rejection?.manifest === target.pointer.manifest &&
+      sameSettings(this.rejection.settings, this.settings)
+    )
+      return; // refused already: wait for the next snapshot or a change of settings
+    await this.swap(target);
+  }
+
+  private async swap(target: EnvironmentSnapshot): Promise<void> {
+    const { store, service, env, logger } = this.options;
+    const settings = this.settings;
+    const { revision } = target.pointer;
+    const log = logger.child({ service, env, commit: revision.commit });
+    const fileSettings = await this.fileSettings(settings);
+    const root = await realDirectory(settings.directory);
+    const from = this.applied && this.applied.directory === settings.directory ? this.applied.files : {};
+    const to = Object.fromEntries(target.contentIds);
+    // Content first, so that putting files back or repairing them never needs ZooKeeper.
+    for (const bytes of target.files.values()) await store.putContent(bytes);
+    this.setState('applying');
+    await store.beginSwap(service, env, { directory: root, from, to });
+    try {
+      await this.writeFiles(root, from, to, fileSettings);
+    } catch (error) {
+      await this.putBack(root, from, to, fileSettings);
+      await store.endSwap(service, env);
+      throw error;
+    }
+    const runEnv = { CAIRN_SERVICE: service, CAIRN_ENV: env, CAIRN_COMMIT: revision.commit };
+    for (const step of ['check', 'reload'] as const) {
+      const command = settings[step];
+      if (!command) continue;
+      const run = await this.run(step, command, runEnv, root);
+      if (succeeded(run)) continue;
+      await this.putBack(root, from, to, fileSettings);
+      // The service may have half taken the new files: have it take the previous ones again.
+      if (step === 'reload' && settings.reload)
+        await this.run(
+          'reload',
+          settings.reload,
+          { ...runEnv, CAIRN_COMMIT: this.applied?.commit ?? '' },
+          root,
+        );
+      await store.endSwap(service, env);
+      this.rejection = { commit: revision.commit, manifest: target.pointer.manifest, run, settings };
+      this.error = undefined;
+      this.setState('rejected');
+      log.warn(
+        {
+          step,
+          exitCode: run.exitCode,
+          signal: run.signal,
+          timedOut: run.timedOut,
+          output: run.outputTail.slice(-500),
+        },
+        `${step} failed: the previous files are back in place and the commit is rejected on this host`,
+      );
+      return;
+    }
+    const applied: AppliedState = {
+      service,
+      env,
+      directory: settings.directory,
+      commit: revision.commit,
+      manifest: target.pointer.manifest,
+      files: to,
+      appliedAt: new Date().toISOString(),
+      settings,
+    };
+    await store.saveApplied(applied);
+    await store.endSwap(service, env);
+    this.applied = applied;
+    this.rejection = undefined;
+    this.error = undefined;
+    this.drift.clear();
+    this.driftDue = false;
+    this.setState('applied');
+    log.info({ files: target.files.size }, 'files applied');
+  }
+
+  /** Removes the files the target no longer has, then writes those that changed, each atomically. */
+  private async writeFiles(
+    root: string,
+    from: Readonly<Record<string, string>>,
+    to: Readonly<Record<string, string>>,
+    settings: FileSettings,
+  ): Promise<void> {
+    for (const file of Object.keys(from)) {
+      if (to[file] !== undefined) continue;
+      const path = await existingTargetInside(root, file);
+      if (path) await removeFile(root, path);
+    }
+    for (const [file, id] of Object.entries(to)) {
+      const bytes = await this.options.store.content(id);
+      if (!bytes) throw new CairnError('CONTENT_MISSING', `the agent's copy of ${file} (${id}) is missing`);
+      await this.writeOne(root, file, bytes, settings);
+    }
+  }
+
+  private async writeOne(
+    root: string,
+    file: string,
+    bytes: Uint8Array,
+    settings: FileSettings,
+  ): Promise<void> {
+    const path = await targetInside(root, file);
+    await writeAtomically(path, bytes, settings);
+    if (!(await stillInside(root, path))) {
+      await removeFile(root, path);
+      throw new UnsafeTargetError(
+        root,
+        file,
+        'a folder on its way was replaced by a link while it was written',
+      );
+    }
+  }
+
+  /** Puts `from` back in place of `to`: what a failed check or reload, or an interrupted swap, leaves. */
+  private async putBack(
+    root: string,
+    from: Readonly<Record<string, string>>,
+    to: Readonly<Record<string, string>>,
+    settings: FileSettings,
+  ): Promise<void> {
+    for (const file of Object.keys(to)) {
+      if (from[file] === undefined) {
+        const path = await existingTargetInside(root, file).catch(() => undefined);
+        if (path) await removeFile(root, path);
+      }
+    }
+    for (const [file, id] of Object.entries(from)) {
+      const bytes = await this.options.store.content(id);
+      if (bytes) await this.writeOne(root, file, bytes, settings).catch(() => undefined);
+    }
+  }
+
+  /** A journal left by a crash: the files go back to what the last applied state says. */
+  private async recover(): Promise<void> {
+    const { store, service, env, logger } = this.options;
+    const journal = await store.journal(service, env);
+    if (!journal) return;
+    const finished = this.applied !== undefined && sameFiles(this.applied.files, journal.to);
+    if (!finished) {
+      const settings = this.applied?.settings ?? this.settings;
+      await this.putBack(
+        journal.directory,
+        journal.from,
+        journal.to,
+        await this.fileSettings(settings).catch(() => ({ mode: settings.mode })),
+      );
+      logger.warn({ service, env }, 'a swap was interrupted: the previous files are back in place');
+    }
+    await store.endSwap(service, env);
+  }
+
+  /** Compares every managed file with what was written; reports the difference and, by default, repairs it. */
+  private async checkDrift(): Promise<void> {
+    this.driftDue = false;
+    const applied = this.applied;
+    if (!applied) return;
+    const root = await realpath(applied.directory).catch(() => applied.directory);
+    const found: string[] = [];
+    for (const [file, id] of Object.entries(applied.files)) {
+      const bytes = await readRegularFile(join(root, file));
+      if (!bytes || contentId(bytes) !== id) found.push(file);
+    }
+    if (found.length === 0) return;
+    const now = new Date().toISOString();
+    const { repair } = this.options.drift;
+    for (const file of found) {
+      const since = this.drift.get(file)?.since ?? now;
+      this.drift.delete(file);
+      this.drift.set(file, { file, since, repaired: repair });
+    }
+    this.options.logger.warn(
+      { service: this.options.service, env: this.options.env, files: found, repair },
+      'managed files drifted',
+    );
+    if (repair) {
+      const realRoot = await realDirectory(applied.directory);
+      const settings = await this.fileSettings(applied.settings);
+      for (const file of found) {
+        const bytes = await this.options.store.content(applied.files[file] as string);
+        if (bytes) await this.writeOne(realRoot, file, bytes, settings);
+      }
+      if (applied.settings.reload)
+        await this.run(
+          'reload',
+          applied.settings.reload,
+          { CAIRN_SERVICE: applied.service, CAIRN_ENV: applied.env, CAIRN_COMMIT: applied.commit },
+          realRoot,
+        );
+    }
+    this.options.onStatus();
+  }
+
+  private async run(
+    step: CommandRun['step'],
+    command: string,
+    env: Record<string, string>,
+    cwd: string,
+  ): Promise<CommandRun> {
+    const run = await runCommand({ step, command, env, timeoutMs: this.options.commandTimeoutMs, cwd });
+    this.lastRun = run;
+    this.options.onStatus();
+    return run;
+  }
+
+  private async fileSettings(settings: ServiceSettings): Promise<FileSettings> {
+    if (!this.options.applyOwner || settings.owner === undefined) return { mode: settings.mode };
+    return { mode: settings.mode, owner: await lookupOwner(settings.owner) };
+  }
+
+  private fail(error: unknown): void {
+    this.error = {
+      code: codeOf(error),
+      message: (error as Error)?.message ?? String(error),
+      at: new Date().toISOString(),
+    };
+    this.setState('failed');
+  }
+
+  private setState(state: AgentServiceState): void {
+    this.currentState = state;
+    this.options.onStatus();
+  }
+}
+
+function codeOf(error: unknown): string {
+  if (error instanceof CairnError) return error.code;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' ? code : 'UNEXPECTED';
+}
+
+function sameFiles(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}

@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { AGENT_ENV, AgentDaemon, type RawAgentSettings, resolveAgentConfig } from '../../agent/index.js';
+import { type CommandContext, EXIT_OK } from '../io.js';
+import { createLogger } from '../logger.js';
+
+/** `cairn agent`: keeps this host's configuration files equal to what ZooKeeper serves, until stopped. */
+export function registerAgent(program: Command, { io, setExitCode, stopSignal }: CommandContext): void {
+  program
+    .command('agent')
+    .description('keep the configuration files of the services this host runs, check and reload them')
+    .option('--zk <hosts>', `ZooKeeper ensemble, host:port,... [${AGENT_ENV.zk}]`)
+    .option('--root <path>', `root znode (default /cairn) [${AGENT_ENV.root}]`)
+    .option(
+      '--host <name>',
+      `this host's name in the service tree (default: the machine's) [${AGENT_ENV.host}]`,
+    )
+    .option(
+      '--prefix <dir>',
+      `place every service directory under this folder, to run agents side by side on one machine; files keep the agent's owner [${AGENT_ENV.prefix}]`,
+    )
+    .option(
+      '--state-dir <dir>',
+      `where the agent keeps copies of what it wrote (default /var/lib/cairn-agent, under the prefix if any) [${AGENT_ENV.stateDir}]`,
+    )
+    .option(
+      '--drift-interval <duration>',
+      `how often managed files are compared with what was written (default 60s) [${AGENT_ENV.driftInterval}]`,
+    )
+    .option(
+      '--drift <mode>',
+      `repair drifted files and reload, or only report them: repair or report (default repair) [${AGENT_ENV.drift}]`,
+    )
+    .option(
+      '--command-timeout <duration>',
+      `deadline of each check and reload command (default 30s) [${AGENT_ENV.commandTimeout}]`,
+    )
+    .option(
+      '--session-timeout <duration>',
+      `ZooKeeper session timeout (default 10s) [${AGENT_ENV.sessionTimeout}]`,
+    )
+    .addHelpText(
+      'after',
+      '\nFlags win over environment variables, which win over defaults. Runs until SIGTERM or SIGINT.',
+    )
+    .action(async (flags: RawAgentSettings) => {
+      const config = resolveAgentConfig(flags, io.env, io.cwd);
+      const logger = createLogger(io, 'cairn-agent');
+      const daemon = new AgentDaemon(config, logger);
+      try {
+        await daemon.start();
+        await stopSignal();
+        logger.info('stopping: finishing the swap in progress');
+      } finally {
+        await daemon.close();
+      }
+      setExitCode(EXIT_OK);
+    });
+}
