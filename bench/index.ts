@@ -7,6 +7,7 @@ import { type BenchTable, formatTable } from './table.js';
 const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   syncer: async () => (await import('./syncer.bench.js')).run(),
   sdk: async () => (await import('./sdk.bench.js')).run(),
+  agent: async () => (await import('./agent.bench.js')).run(),
 };
 
 const wanted = process.argv.slice(2);
