@@ -85,7 +85,8 @@ export function planPublication(
   published: PublishedState,
   desired: DesiredState,
 ): Publication {
-  const newContent = [...desired.contents.keys()].filter((id) => !published.contents.has(id)).sort();
+  // In the model's order (service, environment, path): deterministic, and what a file's neighbours are.
+  const newContent = [...desired.contents.keys()].filter((id) => !published.contents.has(id));
   const stage: ZkOp[] = [
     ...published.strays.map((path): ZkOp => ({ op: 'remove', path })),
     ...newContent.map(

@@ -378,7 +378,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         connectString,
         connectTimeoutMs,
         this.keeper.connected
-          ? 'connected, but no consistent snapshot could be read (reads failed or a commit stayed half-written)'
+          ? 'connected, but the environment could not be read in time (reads failed or were too slow)'
           : 'could not connect',
         { dir: cacheDir },
       );

@@ -74,7 +74,7 @@ describe('syncer faults against a standalone ZooKeeper', () => {
         (await f.session.exists(firstStaged(f.layout, `round-${round}`))) !== undefined;
       await waitFor(async () => (await staged()) || child.exitCode !== null, {
         description: `round ${round} staging`,
-        timeoutMs: 30_000,
+        timeoutMs: 120_000,
         intervalMs: 2,
       });
       const start = await serverZxid(f.zk.port);
@@ -83,7 +83,7 @@ describe('syncer faults against a standalone ZooKeeper', () => {
         async () => (await serverZxid(f.zk.port)) >= start + transactions || child.exitCode !== null,
         {
           description: `${transactions} transactions into round ${round}`,
-          timeoutMs: 30_000,
+          timeoutMs: 120_000,
           intervalMs: 2,
         },
       );
@@ -150,7 +150,7 @@ describe('syncer faults against a standalone ZooKeeper', () => {
     } finally {
       await daemon.close();
     }
-  });
+  }, 180_000);
 });
 
 describe('syncer faults against a 3-node ensemble', () => {
@@ -202,5 +202,5 @@ describe('syncer faults against a 3-node ensemble', () => {
     expect(decodeHeadRecord((await session.get(layout.head())).data).commit).toBe(added);
     expect(await readView(session, layout)).toEqual(await f.expectedView());
     source.close();
-  });
+  }, 180_000);
 });

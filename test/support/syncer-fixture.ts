@@ -77,7 +77,9 @@ export async function startSyncerFixture(
   await work.commit('Import the Northwind configuration');
   await work.push(repoUrl);
   const layout = new ZkLayout(options.root ?? '/cairn');
-  const session = await ZkSession.connect({ connectString: zk.connectString, sessionTimeoutMs: 5000 });
+  // The longest session the harness's server allows: a test that validates big commits in this
+  // process holds its event loop for seconds on a loaded machine, and pings wait meanwhile.
+  const session = await ZkSession.connect({ connectString: zk.connectString, sessionTimeoutMs: 10_000 });
   await ensureLayout(session, layout);
   // Mirrors made by the fixture write fenced on a node of their own, outside the syncers' election,
   // so that a `cairn sync` or a daemon under test can still be elected.
