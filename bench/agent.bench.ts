@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AgentDaemon, resolveAgentConfig } from '../agent/index.js';
 import { waitFor } from '../test/harness/index.js';
-import { quietLogger, type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
+import { quietLogger, startSyncerFixture } from '../test/support/syncer-fixture.js';
 import { type BenchTable, percentile } from './table.js';
 
 const AGENTS = 100;
