@@ -1,0 +1,254 @@
+import { connect, type Socket } from 'node:net';
+import type { ServerAddress } from './connect-string.js';
+import { FrameDecoder } from './protocol/frame-decoder.js';
+import { JuteReader, protocolError } from './protocol/jute-reader.js';
+import type { JuteWriter } from './protocol/jute-writer.js';
+import { ErrorNumber, OpCode, Xid } from './protocol/op-codes.js';
+import { requestFrame } from './protocol/requests.js';
+import { type ConnectResponse, readResponse, type WatcherEvent } from './protocol/responses.js';
+import { ZkError } from './zk-error.js';
+
+/** A request on its way: how to write it, and what to do with its answer. */
+export interface OutgoingRequest {
+  readonly opCode: number;
+  /** Set for the few requests with a fixed xid (setWatches); others take the next of the counter. */
+  readonly xid?: number;
+  readonly write?: (writer: JuteWriter) => void;
+  readonly sizeHint?: number;
+  /** The server's answer: its error number and a reader at the body. May throw a PROTOCOL_ERROR. */
+  reply(err: number, body: JuteReader): void;
+  /** The connection ended before the answer came, for `reason`. */
+  fail(reason: ZkError): void;
+}
+
+/** What a connection tells the client that owns it. Called at most once each for `established` and `closed`. */
+export interface ConnectionEvents {
+  established(response: ConnectResponse): void;
+  notification(event: WatcherEvent): void;
+  /** The highest zxid a reply carried, for the next connect request. */
+  zxid(zxid: bigint): void;
+  authFailed(): void;
+  /** The connection is gone; `established` says whether its handshake had completed. */
+  closed(reason: ZkError, established: boolean): void;
+}
+
+export interface ServerConnectionOptions {
+  readonly server: ServerAddress;
+  /** The connect request, sent first. */
+  readonly handshake: Buffer;
+  /** How long the TCP connect and the handshake answer may take together. */
+  readonly attemptTimeoutMs: number;
+  readonly nextXid: () => number;
+  readonly events: ConnectionEvents;
+}
+
+/**
+ * One TCP connection to one server, for one attempt: its own socket, its own frame decoder and
+ * its own queue of requests awaiting answers. Nothing leaves its socket handlers as an exception: a
+ * malformed packet, an answer to no request or a silent server closes this connection (requests in
+ * flight fail with CONNECTION_LOSS), and the owner opens a new one. Once closed, its socket's events
+ * are ignored, so a late byte of an old socket can never be read as part of a new conversation.
+ */
+export class ServerConnection {
+  private readonly socket: Socket;
+  private readonly decoder = new FrameDecoder();
+  private readonly options: ServerConnectionOptions;
+  private readonly inFlight: OutgoingRequest[] = [];
+  private readonly inFlightXids: number[] = [];
+  private inFlightHead = 0;
+  private isEstablished = false;
+  private done = false;
+  private corked = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastReceivedAt = 0;
+  private lastSentAt = 0;
+  private pingIntervalMs = 0;
+  private readTimeoutMs = 0;
+
+  constructor(options: ServerConnectionOptions) {
+    this.options = options;
+    const socket = connect({ host: options.server.host, port: options.server.port, noDelay: true });
+    this.socket = socket;
+    socket.on('connect', () => this.guard(() => this.write(options.handshake)));
+    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
+    socket.on('error', (error) => this.close(connectionFailure(options.server, error)));
+    socket.on('close', () =>
+      this.close(connectionFailure(options.server, 'the server closed the connection')),
+    );
+    this.timer = setTimeout(
+      () =>
+        this.close(
+          connectionFailure(
+            options.server,
+            `no answer to the handshake within ${options.attemptTimeoutMs} ms`,
+          ),
+        ),
+      options.attemptTimeoutMs,
+    );
+  }
+
+  get established(): boolean {
+    return this.isEstablished && !this.done;
+  }
+
+  get closed(): boolean {
+    return this.done;
+  }
+
+  /**
+   * Pings every third of the session timeout and drops the connection when nothing arrived for
+   * two thirds of it, as the Java client does: a server that accepts but never answers is left.
+   */
+  private keepAlive(sessionTimeoutMs: number): void {
+    this.pingIntervalMs = Math.max(Math.floor(sessionTimeoutMs / 3), 1);
+    this.readTimeoutMs = Math.max(Math.floor((sessionTimeoutMs * 2) / 3), 1);
+    this.lastReceivedAt = Date.now();
+    this.schedule();
+  }
+
+  /** Sends a request; it fails at once with CONNECTION_LOSS if this connection is closed. */
+  send(request: OutgoingRequest): void {
+    if (this.done) {
+      request.fail(connectionFailure(this.options.server, 'the connection is closed'));
+      return;
+    }
+    const xid = request.xid ?? this.options.nextXid();
+    this.inFlight.push(request);
+    this.inFlightXids.push(xid);
+    this.write(requestFrame(xid, request.opCode, request.write, request.sizeHint));
+  }
+
+  /** Sends a request whose answer is not awaited here (auth: answered with its fixed xid). */
+  sendUnanswered(xid: number, opCode: number, write?: (writer: JuteWriter) => void): void {
+    if (!this.done) this.write(requestFrame(xid, opCode, write));
+  }
+
+  /** Ends the connection (idempotent). Requests in flight fail with CONNECTION_LOSS caused by `reason`. */
+  close(reason: ZkError): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.socket.destroy();
+    const failed = this.inFlight.splice(this.inFlightHead);
+    for (const request of failed) request.fail(reason);
+    try {
+      this.options.events.closed(reason, this.isEstablished);
+    } catch (error) {
+      process.emitWarning(error instanceof Error ? error : String(error), 'ZooKeeperClientWarning');
+    }
+  }
+
+  /** Runs a socket handler so that nothing escapes it: a failure closes this connection instead. */
+  private guard(handler: () => void): void {
+    if (this.done) return;
+    try {
+      handler();
+    } catch (error) {
+      this.close(
+        error instanceof ZkError
+          ? error
+          : new ZkError('PROTOCOL_ERROR', `ZooKeeper client failed on a packet: ${String(error)}`, {
+              cause: error,
+            }),
+      );
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const frame of this.decoder.push(chunk)) {
+      if (this.done) return;
+      this.lastReceivedAt = Date.now();
+      if (this.isEstablished) this.onReply(new JuteReader(frame));
+      else this.onHandshake(new JuteReader(frame));
+    }
+  }
+
+  private onHandshake(reader: JuteReader): void {
+    const response = readResponse.connect(reader);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.isEstablished = true;
+    if (response.timeoutMs > 0) this.keepAlive(response.timeoutMs);
+    this.options.events.established(response);
+  }
+
+  private onReply(reader: JuteReader): void {
+    const header = readResponse.header(reader);
+    switch (header.xid) {
+      case Xid.ping:
+        return;
+      case Xid.auth:
+        if (header.err === ErrorNumber.authFailed) this.options.events.authFailed();
+        return;
+      case Xid.notification:
+        this.options.events.notification(readResponse.watcherEvent(reader));
+        return;
+    }
+    if (this.inFlightHead >= this.inFlight.length)
+      throw protocolError(`an answer with xid ${header.xid} to no request`);
+    const expected = this.inFlightXids[this.inFlightHead]!;
+    const request = this.inFlight[this.inFlightHead]!;
+    if (header.xid !== expected)
+      throw protocolError(`an answer with xid ${header.xid} where xid ${expected} was due`);
+    this.inFlightHead++;
+    if (this.inFlightHead > 1024 && this.inFlightHead * 2 > this.inFlight.length) {
+      this.inFlight.splice(0, this.inFlightHead);
+      this.inFlightXids.splice(0, this.inFlightHead);
+      this.inFlightHead = 0;
+    }
+    if (header.zxid > 0n) this.options.events.zxid(header.zxid);
+    try {
+      request.reply(header.err, reader);
+    } catch (error) {
+      // The packet could not be read: its request failed with the connection, like those after it.
+      request.fail(error instanceof ZkError ? error : protocolError(String(error)));
+      throw error;
+    }
+  }
+
+  /** Writes are corked until the end of the tick: requests made together leave in one write. */
+  private write(frame: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.lastSentAt = Date.now();
+    this.socket.write(frame);
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    const now = Date.now();
+    const silentFor = now - this.lastReceivedAt;
+    if (silentFor >= this.readTimeoutMs) {
+      this.close(
+        connectionFailure(
+          this.options.server,
+          `nothing received for ${silentFor} ms (read timeout ${this.readTimeoutMs} ms)`,
+        ),
+      );
+      return;
+    }
+    if (now - this.lastSentAt >= this.pingIntervalMs) this.write(requestFrame(Xid.ping, OpCode.ping));
+    const next = Math.min(
+      this.lastReceivedAt + this.readTimeoutMs - now,
+      this.lastSentAt + this.pingIntervalMs - now,
+    );
+    this.timer = setTimeout(() => this.guard(() => this.schedule()), Math.max(next, 1));
+  }
+}
+
+function connectionFailure(server: ServerAddress, cause: unknown): ZkError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ZkError(
+    'CONNECTION_LOSS',
+    `ZooKeeper connection to ${server.host}:${server.port} ended: ${reason}`,
+    {
+      cause,
+    },
+  );
+}
