@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import zookeeper from 'node-zookeeper-client';
 import pino from 'pino';
-import { inventoryOf, readRepoDir, type ZkInventory, ZkLayout, ZkSession } from '../core/index.js';
+import { inventoryOf, readRepoDir, type ZkInventory, ZkLayout, type ZkOp, ZkSession } from '../core/index.js';
+import { ZkClient } from '../core/zookeeper/zk-client.js';
 import { validateRepo } from '../schemas/index.js';
 import { openGitSource } from '../syncer/git/index.js';
 import { Mirror, type SyncTimings } from '../syncer/mirror.js';
@@ -38,7 +38,7 @@ export async function run(): Promise<BenchTable[]> {
         columns: ['writer', 'znodes', 'time', 'files/s', 'vs raw multi()'],
         rows: [
           [
-            'raw node-zookeeper-client multi() batches',
+            'raw ZkClient multi() batches',
             raw.znodes,
             ms(raw.ms),
             Math.round((10_000 / raw.ms) * 1000),
@@ -172,42 +172,40 @@ async function inventoryFor(work: WorkRepo, layout: ZkLayout): Promise<ZkInvento
   return inventoryOf(validateRepo(tree).repo, layout);
 }
 
-/** The same znodes and bytes written with node-zookeeper-client's multi() directly, in ~900 KB batches. */
+/** The same znodes and bytes written with the raw client's multi() (no ZkSession, no deadlines), in ~900 KB batches. */
 async function rawBaseline(
   connectString: string,
   inventory: ZkInventory,
   root: string,
 ): Promise<{ ms: number; znodes: number }> {
-  const client = zookeeper.createClient(connectString);
+  const client = new ZkClient({ connectString });
   await new Promise<void>((resolve) => {
-    client.once('connected', () => resolve());
-    client.connect();
+    client.on('state', (state) => {
+      if (state === 'connected') resolve();
+    });
+    client.start();
   });
-  const call = <T>(fn: (cb: (error: Error | null, value?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value as T))));
   const entries = [...inventory]
     .map(([path, data]) => [path.replace(/^\/bench-large/, root), data] as const)
     .sort(([a], [b]) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
-  await call((cb) => client.mkdirp(`${root}/config`, (error) => cb(error as Error | null)));
-  await call((cb) => client.mkdirp(`${root}/services`, (error) => cb(error as Error | null)));
+  for (const path of [root, `${root}/config`, `${root}/services`]) await client.create(path);
   const started = performance.now();
-  let batch = client.transaction();
+  let batch: ZkOp[] = [];
   let size = 0;
   let count = 0;
   for (const [path, data] of entries) {
     if (size + path.length + data.length + 64 > 900 * 1024) {
-      const full = batch;
-      await call((cb) => full.commit((error) => cb(error as Error | null)));
-      batch = client.transaction();
+      await client.multi(batch);
+      batch = [];
       size = 0;
     }
-    batch.create(path, Buffer.from(data));
+    batch.push({ op: 'create', path, data });
     size += path.length + data.length + 64;
     count++;
   }
-  await call((cb) => batch.commit((error) => cb(error as Error | null)));
+  await client.multi(batch);
   const ms = performance.now() - started;
-  client.close();
+  await client.close();
   return { ms, znodes: count };
 }
 

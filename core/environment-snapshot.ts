@@ -2,7 +2,8 @@ import { contentId } from './content-id.js';
 import type { EnvironmentIndex } from './zk-inventory.js';
 import type { ZkLayout } from './zk-layout.js';
 import { ZkError } from './zookeeper/zk-error.js';
-import type { ZkSession, ZkStat, ZkWatcher } from './zookeeper/zk-session.js';
+import type { ZkSession, ZkWatcher } from './zookeeper/zk-session.js';
+import type { ZkStat } from './zookeeper/zk-stat.js';
 
 /** The files of one service in one environment, all from the commit `/head` names. */
 export interface EnvironmentSnapshot {

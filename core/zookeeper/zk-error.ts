@@ -96,17 +96,3 @@ export function connectionLoss(operation: string, path: string | undefined, caus
     { ...(path !== undefined ? { path } : {}), cause },
   );
 }
-
-/** Translates a node-zookeeper-client exception (or any error) into a ZkError, keeping it as cause. */
-export function toZkError(error: unknown, operation: string, path?: string, opIndex?: number): ZkError {
-  if (error instanceof ZkError) return error;
-  const numeric = (error as { code?: unknown })?.code;
-  const code = (typeof numeric === 'number' && CODE_BY_NUMBER.get(numeric)) || 'ZK_OTHER';
-  const where = path ? ` ${path}` : '';
-  const reason = (error as Error)?.message ?? String(error);
-  return new ZkError(code, `ZooKeeper ${operation}${where} failed: ${reason}`, {
-    ...(path !== undefined ? { path } : {}),
-    ...(opIndex !== undefined ? { opIndex } : {}),
-    cause: error,
-  });
-}
