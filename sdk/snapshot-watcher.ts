@@ -37,7 +37,7 @@ const MAX_RETRY_MS = 30_000;
 
 /**
  * Follows one environment through `/head` alone — one watch per client, whatever the number of files
- * (node-zookeeper-client re-sends every watch in one packet on reconnect). Each time `/head` changes it
+ * (little for the server to hold and to set again on every reconnection). Each time `/head` changes it
  * reads a consistent snapshot (`readEnvironmentSnapshot`); reads that overlap collapse into one more,
  * so a burst of commits costs a read or two and the last commit is always read.
  *

@@ -78,8 +78,7 @@ export function checkPairs(config: ServiceConfig): { seen: number[]; mixed: stri
 
 /**
  * A mirror on a session of its own. After a ZooKeeper restart, open a new one rather than reuse the
- * fixture's session: node-zookeeper-client can hang for good on a connection a starting server
- * accepted but never answered, and nothing in the fixture gives such a session up.
+ * fixture's session: that one may have expired during the outage, and nothing in the fixture renews it.
  */
 export async function openMirror(
   f: SyncerFixture,

@@ -4,8 +4,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * A TCP proxy in front of a ZooKeeper server, to cut a client off the network without touching the
  * server: `partition()` drops every connection and refuses new ones until `heal()`. The server sees
  * a silent client and expires its session after the session timeout, which is how a session expires
- * for real (node-zookeeper-client offers no way to expire one on purpose, and learns of the expiry
- * only when it reconnects).
+ * for real (a client cannot expire its own session, and learns of the expiry only when it reconnects).
  */
 export interface TcpProxy {
   /** `127.0.0.1:<port>`: give this to the client instead of the server's own address. */
