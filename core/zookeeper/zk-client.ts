@@ -53,7 +53,7 @@ export interface ZkClientOptions {
   /** Requested session timeout; the server clamps it to its bounds. Default 10 s. */
   readonly sessionTimeoutMs?: number;
   readonly auth?: readonly ZkAuth[];
-  /** How long one connection attempt (TCP connect and handshake) may take. Default: the session timeout shared among the servers, at least 1 s. */
+  /** How long one connection attempt (TCP connect and handshake) may take. Default: the session timeout shared among the servers, at most a third of it, at least 1 s. */
   readonly connectAttemptTimeoutMs?: number;
 }
 
@@ -83,6 +83,18 @@ const ADD_WATCH_MODES: Readonly<Record<PersistentMode, number>> = {
 
 const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
+
+/**
+ * The session timeout shared among the servers, as the Java client does, but at most a third of it:
+ * a starting server can accept a connection and never answer it, and one such attempt must leave
+ * time for others before the session expires.
+ */
+function attemptTimeout(sessionTimeoutMs: number, servers: number): number {
+  return Math.max(
+    Math.floor(Math.min(sessionTimeoutMs / servers, sessionTimeoutMs / 3)),
+    MIN_ATTEMPT_TIMEOUT_MS,
+  );
+}
 /** A new connection after a lost one waits up to this, so clients of a restarted server do not all come at once. */
 const RECONNECT_JITTER_MS = 100;
 /** After every server failed once in a row, the next round waits this long plus as much again at random. */
@@ -398,8 +410,7 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
     const connection: ServerConnection = new ServerConnection({
       server,
       handshake,
-      attemptTimeoutMs:
-        this.attemptTimeoutMs ?? Math.max(Math.floor(timeout / this.servers.length), MIN_ATTEMPT_TIMEOUT_MS),
+      attemptTimeoutMs: this.attemptTimeoutMs ?? attemptTimeout(timeout, this.servers.length),
       nextXid: () => {
         this.xid = this.xid >= 0x7fffffff ? 1 : this.xid + 1;
         return this.xid;
