@@ -113,9 +113,20 @@ export class ServerConnection {
       return;
     }
     const xid = request.xid ?? this.options.nextXid();
+    let frame: Buffer;
+    try {
+      frame = requestFrame(xid, request.opCode, request.write, request.sizeHint);
+    } catch (error) {
+      // Arguments the wire format cannot carry (a path that is not a string, say): this request
+      // fails alone, before anything of it is in flight.
+      request.fail(
+        new ZkError('BAD_ARGUMENTS', `the request cannot be encoded: ${String(error)}`, { cause: error }),
+      );
+      return;
+    }
     this.inFlight.push(request);
     this.inFlightXids.push(xid);
-    this.write(requestFrame(xid, request.opCode, request.write, request.sizeHint));
+    this.write(frame);
   }
 
   /** Sends a request whose answer is not awaited here (auth: answered with its fixed xid). */

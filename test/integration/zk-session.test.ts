@@ -42,6 +42,16 @@ describe('ZkSession against a real ZooKeeper', () => {
     await expect(session.remove('/t/codes')).rejects.toMatchObject({ code: 'NOT_EMPTY' });
   });
 
+  it('fails a request it cannot encode alone, and the requests beside it succeed', async () => {
+    const [bad, good] = await Promise.allSettled([
+      session.get(undefined as unknown as string),
+      session.exists('/'),
+    ]);
+    expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'BAD_ARGUMENTS' } });
+    expect(good).toMatchObject({ status: 'fulfilled' });
+    expect(session.state).toBe('connected');
+  });
+
   it('applies a multi() all or nothing, and says which operation failed', async () => {
     await session.mkdirp('/t/multi');
     await session.multi([
