@@ -8,6 +8,9 @@ import { requestFrame } from './protocol/requests.js';
 import { type ConnectResponse, readResponse, type WatcherEvent } from './protocol/responses.js';
 import { ZkError } from './zk-error.js';
 
+/** How late a timer may fire before its lateness counts as the event loop having been blocked. */
+const STALL_MS = 200;
+
 /** A request on its way: how to write it, and what to do with its answer. */
 export interface OutgoingRequest {
   readonly opCode: number;
@@ -75,16 +78,15 @@ export class ServerConnection {
     socket.on('close', () =>
       this.close(connectionFailure(options.server, 'the server closed the connection')),
     );
-    this.timer = setTimeout(
-      () =>
+    this.arm(options.attemptTimeoutMs, () => {
+      if (!this.isEstablished)
         this.close(
           connectionFailure(
             options.server,
             `no answer to the handshake within ${options.attemptTimeoutMs} ms`,
           ),
-        ),
-      options.attemptTimeoutMs,
-    );
+        );
+    });
   }
 
   get established(): boolean {
@@ -232,7 +234,6 @@ export class ServerConnection {
   }
 
   private schedule(): void {
-    clearTimeout(this.timer);
     const now = Date.now();
     const silentFor = now - this.lastReceivedAt;
     if (silentFor >= this.readTimeoutMs) {
@@ -249,7 +250,30 @@ export class ServerConnection {
       this.lastReceivedAt + this.readTimeoutMs - now,
       this.lastSentAt + this.pingIntervalMs - now,
     );
-    this.timer = setTimeout(() => this.guard(() => this.schedule()), Math.max(next, 1));
+    this.arm(next, () => this.schedule());
+  }
+
+  /**
+   * Runs `due` after `ms`, judged fairly: a timer that fires late means the event loop was blocked
+   * (a long synchronous task) while the server's answers waited unread in the socket — that time is
+   * not the server's silence, so it is added to the wait. And since timers run before I/O in a turn
+   * of the event loop, `due` runs only after what the socket holds has been read.
+   */
+  private arm(ms: number, due: () => void): void {
+    clearTimeout(this.timer);
+    const dueAt = Date.now() + Math.max(ms, 1);
+    this.timer = setTimeout(
+      () => {
+        const late = Date.now() - dueAt;
+        if (late > STALL_MS) {
+          this.lastReceivedAt += late;
+          this.arm(late, due);
+          return;
+        }
+        setImmediate(() => this.guard(due));
+      },
+      Math.max(ms, 1),
+    );
   }
 }
 

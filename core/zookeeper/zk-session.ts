@@ -297,7 +297,16 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(error);
+          // Given up as expired here (expireLocally), the client was closed under the call.
+          if (error instanceof ZkError && error.code === 'CLOSED' && this.currentState === 'expired')
+            reject(
+              new ZkError(
+                'SESSION_EXPIRED',
+                `ZooKeeper ${operation}${path ? ` ${path}` : ''}: the session expired (disconnected for longer than its timeout)`,
+                { ...(path ? { path } : {}), cause: error },
+              ),
+            );
+          else reject(error);
         },
       );
     });

@@ -86,6 +86,28 @@ describe('a connection that goes silent', () => {
   });
 });
 
+describe('a process busy with a long synchronous task', () => {
+  it('keeps its connection: answers waiting unread in the socket are not the server being silent', async () => {
+    const zk = await startZooKeeper();
+    const session = await ZkSession.connect({ connectString: zk.connectString, sessionTimeoutMs: 6_000 });
+    try {
+      const states: string[] = [];
+      session.on('state', (state) => states.push(state));
+      // Longer than the read timeout (two thirds of 6 s), shorter than the session timeout.
+      const blockedUntil = Date.now() + 4_500;
+      while (Date.now() < blockedUntil) {
+        // Busy, as a parser of ten thousand files is: no timer and no socket is served meanwhile.
+      }
+      await session.exists('/');
+      await session.sync('/');
+      expect(states).toEqual([]);
+    } finally {
+      await session.close();
+      await zk.close();
+    }
+  });
+});
+
 describe('answers truncated, corrupted or cut mid-packet', () => {
   let zk: ZooKeeperServer;
   let proxy: TcpProxy;
