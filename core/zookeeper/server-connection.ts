@@ -55,9 +55,10 @@ export interface ServerConnectionOptions {
 export class ServerConnection {
   private readonly socket: Socket;
   private readonly decoder = new FrameDecoder();
-  private readonly options: ServerConnectionOptions;
-  private readonly inFlight: OutgoingRequest[] = [];
-  private readonly inFlightXids: number[] = [];
+  private readonly options: Omit<ServerConnectionOptions, 'handshake'>;
+  private handshake: Buffer | undefined;
+  /** Requests awaiting answers, oldest first from `inFlightHead`; answered slots are cleared at once. */
+  private inFlight: ({ readonly xid: number; readonly request: OutgoingRequest } | undefined)[] = [];
   private inFlightHead = 0;
   private isEstablished = false;
   private done = false;
@@ -69,24 +70,31 @@ export class ServerConnection {
   private readTimeoutMs = 0;
 
   constructor(options: ServerConnectionOptions) {
-    this.options = options;
-    const socket = connect({ host: options.server.host, port: options.server.port, noDelay: true });
+    const { handshake, ...rest } = options;
+    this.options = rest;
+    this.handshake = handshake;
+    const { server, attemptTimeoutMs } = rest;
+    const socket = connect({ host: server.host, port: server.port, noDelay: true });
     this.socket = socket;
-    socket.on('connect', () => this.guard(() => this.write(options.handshake)));
+    socket.on('connect', () => this.guard(() => this.sendHandshake()));
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    socket.on('error', (error) => this.close(connectionFailure(options.server, error)));
-    socket.on('close', () =>
-      this.close(connectionFailure(options.server, 'the server closed the connection')),
-    );
-    this.arm(options.attemptTimeoutMs, () => {
-      if (!this.isEstablished)
-        this.close(
-          connectionFailure(
-            options.server,
-            `no answer to the handshake within ${options.attemptTimeoutMs} ms`,
-          ),
-        );
-    });
+    socket.on('error', (error) => this.close(connectionFailure(server, error)));
+    socket.on('close', () => this.close(connectionFailure(server, 'the server closed the connection')));
+    let deadline = Date.now() + attemptTimeoutMs;
+    const checkHandshake = (late: number) => {
+      if (this.isEstablished) return;
+      deadline += late;
+      const left = deadline - Date.now();
+      if (left > 0) this.arm(left, checkHandshake);
+      else this.close(connectionFailure(server, `no answer to the handshake within ${attemptTimeoutMs} ms`));
+    };
+    this.arm(attemptTimeoutMs, checkHandshake);
+  }
+
+  /** Sends the connect request, and lets it go: nothing here keeps bytes longer than it needs them. */
+  private sendHandshake(): void {
+    if (this.handshake) this.write(this.handshake);
+    this.handshake = undefined;
   }
 
   get established(): boolean {
@@ -126,8 +134,7 @@ export class ServerConnection {
       );
       return;
     }
-    this.inFlight.push(request);
-    this.inFlightXids.push(xid);
+    this.inFlight.push({ xid, request });
     this.write(frame);
   }
 
@@ -142,8 +149,9 @@ export class ServerConnection {
     this.done = true;
     clearTimeout(this.timer);
     this.socket.destroy();
-    const failed = this.inFlight.splice(this.inFlightHead);
-    for (const request of failed) request.fail(reason);
+    const failed = this.inFlight.slice(this.inFlightHead);
+    this.inFlight = [];
+    for (const entry of failed) entry?.request.fail(reason);
     try {
       this.options.events.closed(reason, this.isEstablished);
     } catch (error) {
@@ -197,16 +205,18 @@ export class ServerConnection {
         this.options.events.notification(readResponse.watcherEvent(reader));
         return;
     }
-    if (this.inFlightHead >= this.inFlight.length)
-      throw protocolError(`an answer with xid ${header.xid} to no request`);
-    const expected = this.inFlightXids[this.inFlightHead]!;
-    const request = this.inFlight[this.inFlightHead]!;
-    if (header.xid !== expected)
-      throw protocolError(`an answer with xid ${header.xid} where xid ${expected} was due`);
-    this.inFlightHead++;
-    if (this.inFlightHead > 1024 && this.inFlightHead * 2 > this.inFlight.length) {
+    const entry = this.inFlight[this.inFlightHead];
+    if (!entry) throw protocolError(`an answer with xid ${header.xid} to no request`);
+    if (header.xid !== entry.xid)
+      throw protocolError(`an answer with xid ${header.xid} where xid ${entry.xid} was due`);
+    const request = entry.request;
+    // Answered requests are let go at once: they hold callbacks and the bytes they carried.
+    this.inFlight[this.inFlightHead++] = undefined;
+    if (this.inFlightHead === this.inFlight.length) {
+      this.inFlight = [];
+      this.inFlightHead = 0;
+    } else if (this.inFlightHead > 1024 && this.inFlightHead * 2 > this.inFlight.length) {
       this.inFlight.splice(0, this.inFlightHead);
-      this.inFlightXids.splice(0, this.inFlightHead);
       this.inFlightHead = 0;
     }
     if (header.zxid > 0n) this.options.events.zxid(header.zxid);
@@ -233,7 +243,8 @@ export class ServerConnection {
     this.socket.write(frame);
   }
 
-  private schedule(): void {
+  private schedule(late = 0): void {
+    this.lastReceivedAt += late;
     const now = Date.now();
     const silentFor = now - this.lastReceivedAt;
     if (silentFor >= this.readTimeoutMs) {
@@ -250,30 +261,23 @@ export class ServerConnection {
       this.lastReceivedAt + this.readTimeoutMs - now,
       this.lastSentAt + this.pingIntervalMs - now,
     );
-    this.arm(next, () => this.schedule());
+    this.arm(next, (lateBy) => this.schedule(lateBy));
   }
 
   /**
-   * Runs `due` after `ms`, judged fairly: a timer that fires late means the event loop was blocked
-   * (a long synchronous task) while the server's answers waited unread in the socket — that time is
-   * not the server's silence, so it is added to the wait. And since timers run before I/O in a turn
-   * of the event loop, `due` runs only after what the socket holds has been read.
+   * Runs `due` after `ms`, with how late the timer fired when that is more than a hiccup: a late
+   * timer means the event loop was blocked (a long synchronous task) while the server's answers
+   * waited unread in the socket, and deadlines add that time rather than blame the server. Timers
+   * run before I/O in a turn of the event loop, so `due` runs after what the socket holds is read.
    */
-  private arm(ms: number, due: () => void): void {
+  private arm(ms: number, due: (late: number) => void): void {
     clearTimeout(this.timer);
-    const dueAt = Date.now() + Math.max(ms, 1);
-    this.timer = setTimeout(
-      () => {
-        const late = Date.now() - dueAt;
-        if (late > STALL_MS) {
-          this.lastReceivedAt += late;
-          this.arm(late, due);
-          return;
-        }
-        setImmediate(() => this.guard(due));
-      },
-      Math.max(ms, 1),
-    );
+    const wait = Math.max(ms, 1);
+    const dueAt = Date.now() + wait;
+    this.timer = setTimeout(() => {
+      const late = Date.now() - dueAt;
+      setImmediate(() => this.guard(() => due(late > STALL_MS ? late : 0)));
+    }, wait);
   }
 }
 

@@ -124,7 +124,7 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
   private connection: ServerConnection | undefined;
   private waiting: OutgoingRequest[] = [];
   private id = 0n;
-  private password: Buffer = Buffer.alloc(16);
+  private password: Uint8Array = new Uint8Array(16);
   private negotiatedTimeoutMs = 0;
   private lastZxid = 0n;
   private xid = 0;
@@ -439,7 +439,8 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
       return;
     }
     this.id = response.sessionId;
-    this.password = response.password;
+    // A copy of its own: a slice of Node's shared buffer pool would pin a whole slab for the session's life.
+    this.password = new Uint8Array(response.password);
     this.negotiatedTimeoutMs = response.timeoutMs;
     this.failuresInRow = 0;
     // The server answers in order: credentials first, then the watches, then what waited.
