@@ -20,10 +20,14 @@ import { type BenchTable, percentile } from './table.js';
 
 const logger = pino({ level: 'silent' });
 const ONE_FILE_COMMITS = 15;
+const SESSION_TIMEOUT_MS = 60_000;
 
 /** The syncer table: initial mirror against a raw multi() baseline, and one-file commits on small and large repos. */
 export async function run(): Promise<BenchTable[]> {
-  const zk = await startZooKeeper();
+  // Validating 10,000 files holds the event loop for seconds at a time (longer on a loaded machine),
+  // and no ping leaves meanwhile: let the syncer's session outlive that, as a production syncer
+  // validating repositories this large needs to.
+  const zk = await startZooKeeper({ maxSessionTimeout: SESSION_TIMEOUT_MS });
   const git = await startGitServer();
   try {
     const large = await measureRepo(zk.connectString, git, 10_000, '/bench-large');
@@ -116,7 +120,7 @@ async function measureRepo(
   await writeGeneratedRepo(work, fileCount);
   await work.commit(`Generate ${fileCount} files`);
   await work.push(url);
-  const session = await ZkSession.connect({ connectString });
+  const session = await ZkSession.connect({ connectString, sessionTimeoutMs: SESSION_TIMEOUT_MS });
   const cacheDir = await mkdtemp(join(tmpdir(), 'cairn-bench-'));
   try {
     // Cold: first clone and first mirror.
