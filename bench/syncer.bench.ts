@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import zookeeper from 'node-zookeeper-client';
 import pino from 'pino';
 import {
   desiredStateOf,
@@ -13,6 +12,7 @@ import {
   type ZkOp,
   ZkSession,
 } from '../core/index.js';
+import { ZkClient } from '../core/zookeeper/zk-client.js';
 import { validateRepo } from '../schemas/index.js';
 import { openGitSource } from '../syncer/git/index.js';
 import { Mirror, type SyncTarget, type SyncTimings } from '../syncer/mirror.js';
@@ -29,10 +29,14 @@ import { type BenchTable, percentile } from './table.js';
 
 const logger = pino({ level: 'silent' });
 const ONE_FILE_COMMITS = 15;
+const SESSION_TIMEOUT_MS = 60_000;
 
 /** The syncer table: initial mirror against a raw multi() baseline, and one-file commits on small and large repos. */
 export async function run(): Promise<BenchTable[]> {
-  const zk = await startZooKeeper();
+  // Validating 10,000 files holds the event loop for seconds at a time (longer on a loaded machine),
+  // and no ping leaves meanwhile: let the syncer's session outlive that, as a production syncer
+  // validating repositories this large needs to.
+  const zk = await startZooKeeper({ maxSessionTimeout: SESSION_TIMEOUT_MS });
   const git = await startGitServer();
   try {
     const large = await measureRepo(zk.connectString, git, 10_000, '/bench-large');
@@ -47,7 +51,7 @@ export async function run(): Promise<BenchTable[]> {
         columns: ['writer', 'znodes', 'time', 'files/s', 'vs raw multi()'],
         rows: [
           [
-            'raw node-zookeeper-client multi() batches',
+            'raw ZkClient multi() batches',
             raw.znodes,
             ms(raw.ms),
             Math.round((10_000 / raw.ms) * 1000),
@@ -126,7 +130,7 @@ async function measureRepo(
   await writeGeneratedRepo(work, fileCount);
   await work.commit(`Generate ${fileCount} files`);
   await work.push(url);
-  const session = await ZkSession.connect({ connectString });
+  const session = await ZkSession.connect({ connectString, sessionTimeoutMs: SESSION_TIMEOUT_MS });
   const fence = await session.create('/bench-fence-', new Uint8Array(0), 'ephemeral-sequential');
   const target: SyncTarget = {
     session,
@@ -210,40 +214,38 @@ async function nodesFor(work: WorkRepo, layout: ZkLayout): Promise<[string, Uint
   );
 }
 
-/** The same znodes and bytes written with node-zookeeper-client's multi() directly, in ~900 KB batches. */
+/** The same znodes and bytes written with the raw client's multi() (no ZkSession, no deadlines), in ~900 KB batches. */
 async function rawBaseline(
   connectString: string,
   nodes: readonly (readonly [string, Uint8Array])[],
   root: string,
 ): Promise<{ ms: number; znodes: number }> {
-  const client = zookeeper.createClient(connectString);
+  const client = new ZkClient({ connectString });
   await new Promise<void>((resolve) => {
-    client.once('connected', () => resolve());
-    client.connect();
+    client.on('state', (state) => {
+      if (state === 'connected') resolve();
+    });
+    client.start();
   });
-  const call = <T>(fn: (cb: (error: Error | null, value?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value as T))));
   const entries = nodes.map(([path, data]) => [path.replace(/^\/bench-large/, root), data] as const);
-  for (const folder of new ZkLayout(root).fixedFolders())
-    await call((cb) => client.mkdirp(folder, (error) => cb(error as Error | null)));
+  for (const path of [root, ...new ZkLayout(root).fixedFolders()]) await client.create(path);
   const started = performance.now();
-  let batch = client.transaction();
+  let batch: ZkOp[] = [];
   let size = 0;
   let count = 0;
   for (const [path, data] of entries) {
     if (size + path.length + data.length + 64 > 900 * 1024) {
-      const full = batch;
-      await call((cb) => full.commit((error) => cb(error as Error | null)));
-      batch = client.transaction();
+      await client.multi(batch);
+      batch = [];
       size = 0;
     }
-    batch.create(path, Buffer.from(data));
+    batch.push({ op: 'create', path, data });
     size += path.length + data.length + 64;
     count++;
   }
-  await call((cb) => batch.commit((error) => cb(error as Error | null)));
+  await client.multi(batch);
   const ms = performance.now() - started;
-  client.close();
+  await client.close();
   return { ms, znodes: count };
 }
 

@@ -6,7 +6,8 @@ import { decodeHeadRecord } from './records/head-record.js';
 import type { Revision } from './records/revision.js';
 import type { ZkLayout } from './zk-layout.js';
 import { ZkError } from './zookeeper/zk-error.js';
-import type { ZkSession, ZkStat, ZkWatcher } from './zookeeper/zk-session.js';
+import type { ZkSession, ZkWatcher } from './zookeeper/zk-session.js';
+import type { ZkStat } from './zookeeper/zk-stat.js';
 
 /** One environment's files at one revision, read through its pointer. */
 export interface EnvironmentSnapshot {

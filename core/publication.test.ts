@@ -15,7 +15,7 @@ import { decodeEnvironmentPointer } from './records/environment-pointer.js';
 import type { Revision } from './records/revision.js';
 import type { RepoTree } from './repo-tree.js';
 import { ZkLayout } from './zk-layout.js';
-import type { ZkOp } from './zookeeper/zk-session.js';
+import type { ZkOp } from './zookeeper/zk-client.js';
 
 const layout = new ZkLayout('/cairn');
 const revision = (commit: string, tag?: string): Revision => ({

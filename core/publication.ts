@@ -2,7 +2,7 @@ import { type DesiredState, environmentKey } from './desired-state.js';
 import { encodeEnvironmentPointer } from './records/environment-pointer.js';
 import type { SnapshotChange } from './records/history-record.js';
 import type { ZkLayout } from './zk-layout.js';
-import type { ZkOp } from './zookeeper/zk-session.js';
+import type { ZkOp } from './zookeeper/zk-client.js';
 
 /** An environment pointer as ZooKeeper holds it. */
 export interface PublishedEnvironment {

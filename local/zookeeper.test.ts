@@ -3,9 +3,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client, Stat } from 'node-zookeeper-client';
-import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZkSession, type ZkStat } from '../core/index.js';
 import { LocalServerError } from './local-server-error.js';
 import { waitFor } from './wait-for.js';
 import {
@@ -16,46 +15,17 @@ import {
   type ZooKeeperServer,
 } from './zookeeper.js';
 
-const CALL_DEADLINE_MS = 10_000;
-
-/** node-zookeeper-client queues requests without a deadline while disconnected: give each one. */
-function withDeadline<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: no answer within ${CALL_DEADLINE_MS} ms`)),
-      CALL_DEADLINE_MS,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+function connect(connectString: string): Promise<ZkSession> {
+  return ZkSession.connect({ connectString, sessionTimeoutMs: 4_000 });
 }
 
-async function connect(connectString: string): Promise<Client> {
-  const client = zookeeper.createClient(connectString, { sessionTimeout: 4_000 });
-  const connected = new Promise<void>((resolve) => client.once('connected', () => resolve()));
-  client.connect();
-  await withDeadline(connected, `connecting to ${connectString}`);
-  return client;
+async function create(client: ZkSession, path: string, data: string): Promise<string> {
+  return client.create(path, Buffer.from(data));
 }
 
-function create(client: Client, path: string, data: string): Promise<string> {
-  return withDeadline(
-    new Promise((resolve, reject) =>
-      client.create(path, Buffer.from(data), (error, created) => (error ? reject(error) : resolve(created))),
-    ),
-    `create ${path}`,
-  );
-}
-
-function getData(client: Client, path: string): Promise<{ data: string; stat: Stat }> {
-  return withDeadline(
-    new Promise((resolve, reject) =>
-      client.getData(path, (error, data, stat) =>
-        error ? reject(error) : resolve({ data: data.toString(), stat }),
-      ),
-    ),
-    `getData ${path}`,
-  );
+async function getData(client: ZkSession, path: string): Promise<{ data: string; stat: ZkStat }> {
+  const { data, stat } = await client.get(path);
+  return { data: data.toString(), stat };
 }
 
 async function readOnce(connectString: string, path: string): Promise<string> {
@@ -63,7 +33,7 @@ async function readOnce(connectString: string, path: string): Promise<string> {
   try {
     return (await getData(client, path)).data;
   } finally {
-    client.close();
+    await client.close();
   }
 }
 
@@ -116,14 +86,14 @@ describe('a standalone ZooKeeper server', () => {
       expect(data).toBe('world');
       expect(stat.version).toBe(0);
     } finally {
-      client.close();
+      await client.close();
     }
   });
 
   it('keeps its data across stop() and restart() on the same port', async () => {
     const client = await connect(server.connectString);
     await create(client, '/persisted', 'before stop');
-    client.close();
+    await client.close();
 
     await server.stop();
     await expect(fourLetterWord(server.port, 'srvr')).rejects.toThrow();
@@ -190,7 +160,7 @@ describe('a 3-member ZooKeeper ensemble', () => {
   it('elects a new leader when the leader is killed, and keeps the data written before', async () => {
     const client = await connect(ensemble.connectString);
     await create(client, '/survivor', 'written before the crash');
-    client.close();
+    await client.close();
 
     const oldLeader = await ensemble.leader();
     await oldLeader.kill();

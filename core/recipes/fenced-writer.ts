@@ -1,6 +1,7 @@
 import { CairnError } from '../errors.js';
+import type { ZkOp } from '../zookeeper/zk-client.js';
 import { ZkError } from '../zookeeper/zk-error.js';
-import type { ZkOp, ZkSession } from '../zookeeper/zk-session.js';
+import type { ZkSession } from '../zookeeper/zk-session.js';
 
 /** A write refused because this replica no longer leads: its election node is gone. */
 export class LeadershipLostError extends CairnError {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { SessionKeeper } from '../zookeeper/session-keeper.js';
 import { ZkError } from '../zookeeper/zk-error.js';
-import type { ZkStat } from '../zookeeper/zk-session.js';
+import type { ZkStat } from '../zookeeper/zk-stat.js';
 import { WatchedRead } from './watched-read.js';
 
 export interface NodeCacheOptions<T> {

@@ -30,7 +30,7 @@ export type KeeperEvents = {
  * Keeps one ZooKeeper session open for as long as it runs (Curator's ConnectionStateManager, in
  * small): connects with retries, and when a session expires — which is final for it — opens a new
  * one and announces it, so recipes above re-register and re-read. Disconnections within a session
- * are only reported: node-zookeeper-client reconnects by itself.
+ * are only reported: the client reconnects by itself.
  */
 export class SessionKeeper extends EventEmitter<KeeperEvents> {
   private readonly options: SessionKeeperOptions;

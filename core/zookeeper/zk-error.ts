@@ -7,10 +7,15 @@ export type ZkErrorCode =
   | 'BAD_VERSION'
   | 'NOT_EMPTY'
   | 'NO_CHILDREN_FOR_EPHEMERALS'
+  | 'NO_AUTH'
+  | 'AUTH_FAILED'
+  | 'INVALID_ACL'
+  | 'BAD_ARGUMENTS'
   | 'CONNECTION_LOSS'
   | 'SESSION_EXPIRED'
   | 'TIMEOUT'
   | 'CLOSED'
+  | 'PROTOCOL_ERROR'
   | 'ZK_OTHER';
 
 const CODE_BY_NUMBER: ReadonlyMap<number, ZkErrorCode> = new Map([
@@ -19,10 +24,22 @@ const CODE_BY_NUMBER: ReadonlyMap<number, ZkErrorCode> = new Map([
   [-103, 'BAD_VERSION'],
   [-111, 'NOT_EMPTY'],
   [-108, 'NO_CHILDREN_FOR_EPHEMERALS'],
+  [-102, 'NO_AUTH'],
+  [-115, 'AUTH_FAILED'],
+  [-114, 'INVALID_ACL'],
+  [-8, 'BAD_ARGUMENTS'],
   [-4, 'CONNECTION_LOSS'],
   [-112, 'SESSION_EXPIRED'],
   [-7, 'TIMEOUT'],
 ]);
+
+/** What to do about a failure, where the code alone does not say it. */
+const ADVICE: Partial<Record<ZkErrorCode, string>> = {
+  NO_AUTH: "the session's credentials do not grant this on the node's ACL: connect with credentials that do",
+  AUTH_FAILED: 'ZooKeeper rejected the credentials: check the user:password given as auth',
+  INVALID_ACL: 'the ACL is empty or names an unknown scheme or a malformed id',
+  CONNECTION_LOSS: 'the connection dropped before an answer came: the call may or may not have been applied',
+};
 
 /**
  * A ZooKeeper call that failed. `code` says how; `path` which node; for a transaction, `opIndex`
@@ -50,21 +67,32 @@ export class ZkError extends CairnError {
   }
 }
 
-/** Translates a node-zookeeper-client exception (or any error) into a ZkError, keeping it as cause. */
-export function toZkError(error: unknown, operation: string, path?: string, opIndex?: number): ZkError {
-  if (error instanceof ZkError) return error;
-  const numeric = (error as { code?: unknown })?.code;
-  const code = (typeof numeric === 'number' && CODE_BY_NUMBER.get(numeric)) || 'ZK_OTHER';
+/** The ZkError for an error number a server answered `operation` with. */
+export function serverError(
+  errorNumber: number,
+  operation: string,
+  path?: string,
+  opIndex?: number,
+): ZkError {
+  const code = CODE_BY_NUMBER.get(errorNumber) ?? 'ZK_OTHER';
   const where = path ? ` ${path}` : '';
-  const reason = (error as Error)?.message ?? String(error);
-  return new ZkError(code, `ZooKeeper ${operation}${where} failed: ${reason}`, {
-    ...(path !== undefined ? { path } : {}),
-    ...(opIndex !== undefined ? { opIndex } : {}),
-    cause: error,
-  });
+  const op = opIndex !== undefined ? ` (operation #${opIndex})` : '';
+  const advice = ADVICE[code];
+  return new ZkError(
+    code,
+    `ZooKeeper ${operation}${where}${op} failed: ${code === 'ZK_OTHER' ? `error ${errorNumber}` : code}${advice ? `: ${advice}` : ''}`,
+    {
+      ...(path !== undefined ? { path } : {}),
+      ...(opIndex !== undefined ? { opIndex } : {}),
+    },
+  );
 }
 
-export function zkErrorNumber(code: ZkErrorCode): number | undefined {
-  for (const [number, name] of CODE_BY_NUMBER) if (name === code) return number;
-  return undefined;
+/** A connection that ended before `operation` was answered. */
+export function connectionLoss(operation: string, path: string | undefined, cause?: unknown): ZkError {
+  return new ZkError(
+    'CONNECTION_LOSS',
+    `ZooKeeper ${operation}${path ? ` ${path}` : ''} failed: ${ADVICE.CONNECTION_LOSS}`,
+    { ...(path !== undefined ? { path } : {}), cause },
+  );
 }

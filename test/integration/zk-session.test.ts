@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaderElection, ZkError, ZkSession } from '../../core/index.js';
+import { digestAclId, LeaderElection, ZK_PERMS, ZkError, ZkSession } from '../../core/index.js';
 import { startZooKeeper, waitFor, type ZooKeeperServer } from '../harness/index.js';
 
-const CANDIDATE_SCRIPT = fileURLToPath(new URL('../fixtures/zk-candidate.cjs', import.meta.url));
+const CANDIDATE_SCRIPT = fileURLToPath(new URL('../fixtures/zk-candidate.ts', import.meta.url));
 
 describe('ZkSession against a real ZooKeeper', () => {
   let zk: ZooKeeperServer;
@@ -40,6 +40,16 @@ describe('ZkSession against a real ZooKeeper', () => {
     });
     await session.create('/t/codes/child');
     await expect(session.remove('/t/codes')).rejects.toMatchObject({ code: 'NOT_EMPTY' });
+  });
+
+  it('fails a request it cannot encode alone, and the requests beside it succeed', async () => {
+    const [bad, good] = await Promise.allSettled([
+      session.get(undefined as unknown as string),
+      session.exists('/'),
+    ]);
+    expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'BAD_ARGUMENTS' } });
+    expect(good).toMatchObject({ status: 'fulfilled' });
+    expect(session.state).toBe('connected');
   });
 
   it('applies a multi() all or nothing, and says which operation failed', async () => {
@@ -81,7 +91,12 @@ describe('ZkSession against a real ZooKeeper', () => {
       await waitFor(() => short.state === 'disconnected', {
         description: 'the client notices the server is gone',
       });
-      await expect(short.get('/t')).rejects.toMatchObject({ code: 'TIMEOUT' });
+      // It waits for the connection attempt under way: refused at once, or one that never answers.
+      const started = Date.now();
+      const error = await short.get('/t').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ZkError);
+      expect(['TIMEOUT', 'CONNECTION_LOSS']).toContain((error as ZkError).code);
+      expect(Date.now() - started).toBeLessThan(500 + 1000);
     } finally {
       await zk.restart();
       await short.close();
@@ -96,10 +111,141 @@ describe('ZkSession against a real ZooKeeper', () => {
     expect((error as Error).message).toContain('could not connect to ZooKeeper at 127.0.0.1:1');
   });
 
+  it('reports when a node was created and last modified, in ms since the epoch', async () => {
+    const before = Date.now();
+    await session.create('/t/times', Buffer.from('a'));
+    const stat = await session.set('/t/times', Buffer.from('b'));
+    // The server's clock is this machine's: allow for the rounding of a second.
+    expect(stat.ctime).toBeGreaterThanOrEqual(before - 1000);
+    expect(stat.mtime).toBeGreaterThanOrEqual(stat.ctime);
+    expect(stat.mtime).toBeLessThanOrEqual(Date.now() + 1000);
+  });
+
+  it('syncs before a read that must see the latest write', async () => {
+    await session.mkdirp('/t/synced');
+    await expect(session.sync('/t/synced')).resolves.toBeUndefined();
+  });
+
+  it('serves a chroot given in the connect string: paths in and out are relative to it', async () => {
+    await session.mkdirp('/t/chroot');
+    const rooted = await ZkSession.connect({ connectString: `${zk.connectString}/t/chroot` });
+    try {
+      const events: string[] = [];
+      await rooted.addWatch('/', 'persistent-recursive', (event) =>
+        events.push(`${event.type} ${event.path}`),
+      );
+      expect(await rooted.create('/a', Buffer.from('in'))).toBe('/a');
+      expect(await rooted.create('/a/seq-', Buffer.alloc(0), 'persistent-sequential')).toMatch(
+        /^\/a\/seq-\d{10}$/,
+      );
+      await rooted.mkdirp('/b/c');
+      await rooted.multi([{ op: 'create', path: '/d' }]);
+      expect((await session.get('/t/chroot/a')).data.toString()).toBe('in');
+      expect((await session.children('/t/chroot')).children.sort()).toEqual(['a', 'b', 'd']);
+      expect((await rooted.children('/')).children.sort()).toEqual(['a', 'b', 'd']);
+      await waitFor(() => events.length === 5, { description: 'five events under the chroot' });
+      expect(events[0]).toBe('created /a');
+      expect(events.slice(2)).toEqual(['created /b', 'created /b/c', 'created /d']);
+    } finally {
+      await rooted.close();
+    }
+  });
+
   it('refuses calls on a closed session', async () => {
     const closing = await ZkSession.connect({ connectString: zk.connectString });
     await closing.close();
     await expect(closing.get('/')).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+describe('digest credentials and ACLs', () => {
+  let zk: ZooKeeperServer;
+  beforeAll(async () => {
+    zk = await startZooKeeper();
+  });
+  afterAll(async () => {
+    await zk?.close();
+  });
+
+  it('lets only the credentials an ACL names write a node, and everyone the ACL lets read it', async () => {
+    const syncerAcl = [
+      { perms: ZK_PERMS.ALL, scheme: 'digest', id: digestAclId('syncer:s3cret') },
+      { perms: ZK_PERMS.READ, scheme: 'world', id: 'anyone' },
+    ];
+    const syncer = await ZkSession.connect({
+      connectString: zk.connectString,
+      auth: [{ scheme: 'digest', credentials: 'syncer:s3cret' }],
+    });
+    const anonymous = await ZkSession.connect({ connectString: zk.connectString });
+    const impostor = await ZkSession.connect({
+      connectString: zk.connectString,
+      auth: [{ scheme: 'digest', credentials: 'syncer:guess' }],
+    });
+    try {
+      await syncer.mkdirp('/acl/config', syncerAcl);
+      await syncer.create('/acl/config/app', Buffer.from('v1'), 'persistent', syncerAcl);
+      await syncer.multi([{ op: 'create', path: '/acl/config/other', acl: syncerAcl }]);
+
+      expect((await anonymous.get('/acl/config/app')).data.toString()).toBe('v1');
+      await expect(anonymous.set('/acl/config/app', Buffer.from('v2'))).rejects.toMatchObject({
+        code: 'NO_AUTH',
+        path: '/acl/config/app',
+      });
+      await expect(impostor.set('/acl/config/app', Buffer.from('v2'))).rejects.toMatchObject({
+        code: 'NO_AUTH',
+      });
+      await expect(anonymous.create('/acl/config/intruder')).rejects.toMatchObject({ code: 'NO_AUTH' });
+      await expect(anonymous.set('/acl/config/other', Buffer.from('x'))).rejects.toMatchObject({
+        code: 'NO_AUTH',
+      });
+      await syncer.set('/acl/config/app', Buffer.from('v2'));
+      expect((await anonymous.get('/acl/config/app')).data.toString()).toBe('v2');
+
+      const { acl, stat } = await syncer.getAcl('/acl/config/app');
+      expect(acl).toEqual(syncerAcl);
+      // Without ADMIN on the node, the server hides the password digests.
+      expect((await anonymous.getAcl('/acl/config/app')).acl[0]).toMatchObject({ id: 'syncer:x' });
+      // Taking READ away from everyone: the ACL's own version guards the change.
+      await expect(
+        syncer.setAcl('/acl/config/app', [syncerAcl[0]!], stat.aversion + 1),
+      ).rejects.toMatchObject({
+        code: 'BAD_VERSION',
+      });
+      const changed = await syncer.setAcl('/acl/config/app', [syncerAcl[0]!], stat.aversion);
+      expect(changed.aversion).toBe(stat.aversion + 1);
+      await expect(anonymous.get('/acl/config/app')).rejects.toMatchObject({ code: 'NO_AUTH' });
+    } finally {
+      await Promise.all([syncer.close(), anonymous.close(), impostor.close()]);
+    }
+  });
+
+  it('presents its credentials again after a reconnection', async () => {
+    const acl = [{ perms: ZK_PERMS.ALL, scheme: 'digest', id: digestAclId('agent:pw') }];
+    const agent = await ZkSession.connect({
+      connectString: zk.connectString,
+      auth: [{ scheme: 'digest', credentials: 'agent:pw' }],
+    });
+    try {
+      await agent.create('/agent-node', Buffer.from('1'), 'persistent', acl);
+      await zk.restart();
+      await waitFor(() => agent.state === 'connected', {
+        description: 'the agent to reconnect',
+        timeoutMs: 20_000,
+      });
+      await agent.set('/agent-node', Buffer.from('2'));
+      expect((await agent.get('/agent-node')).data.toString()).toBe('2');
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('refuses credentials that are not user:password before connecting', async () => {
+    await expect(
+      ZkSession.connect({
+        connectString: zk.connectString,
+        auth: [{ scheme: 'digest', credentials: 'nocolon' }],
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_ARGUMENTS' });
   });
 });
 
@@ -150,7 +296,7 @@ describe('LeaderElection', () => {
   it('takes over within the session timeout when the leader is killed without a goodbye', async () => {
     const child = spawn(
       process.execPath,
-      [CANDIDATE_SCRIPT, zk.connectString, '/election/candidate-', '2000'],
+      ['--import', 'tsx', CANDIDATE_SCRIPT, zk.connectString, '/election/candidate-', '2000'],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ServiceConfig } from '../../sdk/index.js';
 import { waitFor } from '../harness/index.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { checkPairs, openMirror, pair, recordEvents } from './sdk-test-support.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 describe('a connected service through ZooKeeper faults', () => {
   let f: SyncerFixture;

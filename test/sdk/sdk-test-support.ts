@@ -91,7 +91,7 @@ export function checkPairs(config: ServiceConfig): { seen: number[]; mixed: stri
 
 /**
  * A mirror on a session of its own. After a ZooKeeper restart, open a new one rather than reuse the
- * fixture's session, which nothing in the fixture renews if the restart expired it.
+ * fixture's session: that one may have expired during the outage, and nothing in the fixture renews it.
  */
 export async function openMirror(
   f: SyncerFixture,
