@@ -205,7 +205,9 @@ export class AppliedChecks {
       const outcome = await this.publisher.publish(check, renderAppliedCheck(check, deadlineMs));
       if (outcome === 'created' || outcome === 'updated') {
         const state = check.verdict.status === 'completed' ? check.verdict.conclusion : 'in_progress';
-        log.info({ ...fields, state, outcome }, 'posted an applied check');
+        // A run's creation and its conclusions are news; each host reporting in between is not.
+        const level = outcome === 'created' || state !== 'in_progress' ? 'info' : 'debug';
+        log[level]({ ...fields, state, outcome }, 'posted an applied check');
       }
     } catch (error) {
       if (error instanceof GitHubError && error.code === 'GITHUB_UNAUTHORIZED') repository.reset();
