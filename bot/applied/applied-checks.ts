@@ -211,8 +211,8 @@ export class AppliedChecks {
       }
     } catch (error) {
       if (error instanceof GitHubError && error.code === 'GITHUB_UNAUTHORIZED') repository.reset();
-      if (error instanceof GitHubError && error.code === 'GITHUB_REJECTED') {
-        // Terminal for this check: said once, not retried.
+      if (error instanceof GitHubError && error.code === 'GITHUB_REJECTED' && this.publisher.isDone(check)) {
+        // GitHub refused to create the run: it knows no such commit. Terminal, said once, not retried.
         log.error(
           { ...fields, err: error },
           `GitHub refused a check run on ${check.commit} in ${repository.fullName}: is CAIRN_REPOSITORY the repository the syncer mirrors?`,
