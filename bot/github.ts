@@ -130,7 +130,7 @@ export interface CheckRunOutput {
   readonly annotations?: readonly CheckRunAnnotation[];
 }
 
-export type CheckConclusion = 'success' | 'failure' | 'neutral' | 'action_required';
+export type CheckConclusion = 'success' | 'failure' | 'neutral' | 'action_required' | 'timed_out';
 
 export interface CheckRunUpdate {
   readonly status?: 'in_progress' | 'completed';
@@ -148,6 +148,8 @@ export interface NewCheckRun extends CheckRunUpdate {
 export interface ExistingCheckRun {
   readonly id: number;
   readonly completed: boolean;
+  /** Set once the run is completed. */
+  readonly conclusion: string | undefined;
 }
 
 export interface IssueComment {
@@ -301,7 +303,7 @@ export class GitHub {
         check_run_id: id,
         ...checkRunFields(update),
       });
-      this.observeCheckRun(data);
+      if (update.conclusion !== undefined) this.observeCheckRun(data);
     });
   }
 
@@ -320,7 +322,9 @@ export class GitHub {
         per_page: 100,
       });
       const run = data.check_runs.find((candidate) => candidate.external_id === externalId);
-      return run ? { id: run.id, completed: run.status === 'completed' } : undefined;
+      return run
+        ? { id: run.id, completed: run.status === 'completed', conclusion: run.conclusion ?? undefined }
+        : undefined;
     });
   }
 
@@ -485,6 +489,34 @@ export async function createAppFromManifest(octokit: ProbotOctokit, code: string
       );
     }
     throw translateError(operation, 'none (an unauthenticated call)', 'the app registration', error);
+  }
+}
+
+/**
+ * The id of the app's installation on a repository, asked as the app itself (`octokit` authenticated
+ * with the app's JWT, as Probot's `app.auth()` gives it). For work no webhook starts, such as a check
+ * on a commit the syncer mirrored: `app.auth(id)` then acts on the repository.
+ */
+export async function findRepositoryInstallation(
+  octokit: ProbotOctokit,
+  coordinates: RepoCoordinates,
+): Promise<number> {
+  const repository = `${coordinates.owner}/${coordinates.repo}`;
+  const operation = 'github.findRepositoryInstallation';
+  try {
+    const { data } = await octokit.rest.apps.getRepoInstallation({ ...coordinates });
+    return data.id;
+  } catch (error) {
+    if (isOctokitError(error) && error.status === 404) {
+      throw new GitHubError(
+        'GITHUB_NOT_FOUND',
+        operation,
+        404,
+        `${operation}: the app is not installed on ${repository} (GitHub answered 404): install it on that repository (bot/README.md, step 4), or correct CAIRN_REPOSITORY`,
+        { cause: error },
+      );
+    }
+    throw translateError(operation, 'none (asked as the app)', repository, error);
   }
 }
 

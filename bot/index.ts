@@ -1,6 +1,17 @@
 // The public surface of bot/: every exported name is listed here on purpose.
 export type { CairnAppOptions } from './app.js';
 export { cairnApp, createCairnApp } from './app.js';
+export type { AppliedChecksOptions } from './applied/applied-checks.js';
+export { AppliedChecks } from './applied/applied-checks.js';
+export type {
+  AppliedCheck,
+  AppliedConclusion,
+  AppliedInput,
+  AppliedVerdict,
+  Participant,
+  ServiceApply,
+} from './applied/evaluate-applied.js';
+export { evaluateAppliedChecks } from './applied/evaluate-applied.js';
 export type { GitHubErrorCode } from './errors.js';
 export { BlobMismatchError, GitHubError, InvalidSettingsError, TreeTruncatedError } from './errors.js';
 export type {
@@ -17,8 +28,10 @@ export { GitHub } from './github.js';
 export type { DeliveryOutcome } from './metrics.js';
 export { BotMetrics } from './metrics.js';
 export {
+  APPLIED_CHECK_PREFIX,
   APPROVAL_RECORD_CHECK,
   APPROVALS_CHECK,
+  appliedCheckName,
   DEFAULT_NOTES_REF,
   PLAN_MARKER,
   VALIDATE_CHECK,
@@ -38,7 +51,7 @@ export {
 } from './record/approval-record.js';
 export type { RepoSnapshot } from './repo-reader.js';
 export { RepoReader } from './repo-reader.js';
-export type { BotSettings } from './settings.js';
-export { DEFAULT_BOT_SETTINGS, readBotSettings } from './settings.js';
+export type { AppliedChecksSettings, BotSettings } from './settings.js';
+export { DEFAULT_APPLIED_DEADLINE_MS, DEFAULT_BOT_SETTINGS, readBotSettings } from './settings.js';
 export type { BotStartOptions, RunningBot } from './start-bot.js';
 export { startBot } from './start-bot.js';

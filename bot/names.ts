@@ -4,6 +4,16 @@ export const APPROVALS_CHECK = 'cairn / approvals';
 /** On the merge commit: what the approvals were when the pull request merged. */
 export const APPROVAL_RECORD_CHECK = 'cairn / approval record';
 
+/**
+ * On the commit each environment serves, for every environment a mirrored commit changed: whether
+ * every host and instance there applied it. One check per environment, named by it.
+ */
+export const APPLIED_CHECK_PREFIX = 'cairn / applied';
+
+export function appliedCheckName(env: string): string {
+  return `${APPLIED_CHECK_PREFIX} (${env})`;
+}
+
 /** Hidden marker that identifies the bot's sticky plan comment among a pull request's comments. */
 export const PLAN_MARKER = '<!-- cairn:plan -->';
 

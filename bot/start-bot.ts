@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { type Logger, run } from 'probot';
+import { type Logger, type Probot, run } from 'probot';
 import { createCairnApp } from './app.js';
+import { startAppliedChecks } from './applied/start-applied-checks.js';
 import { readAppCredentials } from './credentials.js';
 import { InvalidSettingsError } from './errors.js';
+import { BotMetrics } from './metrics.js';
 import { readAppManifest } from './registration/app-manifest.js';
 import { startRegistration } from './registration/registration-server.js';
 import { readBotSettings } from './settings.js';
@@ -50,17 +52,36 @@ export async function startBot(options: BotStartOptions): Promise<RunningBot> {
     );
     return { mode: 'registration', url: registration.url, stop: () => registration.close() };
   }
+  const metrics = new BotMetrics();
+  const cairn = createCairnApp({ settings, metrics });
+  let app: Probot | undefined;
   const server = await listening(env, () =>
-    run(createCairnApp({ settings }), {
-      env: {
-        ...env,
-        APP_ID: String(credentials.appId),
-        PRIVATE_KEY: credentials.privateKey,
-        WEBHOOK_SECRET: credentials.webhookSecret,
+    run(
+      (probot, appOptions) => {
+        app = probot;
+        return cairn(probot, appOptions);
       },
-    }),
+      {
+        env: {
+          ...env,
+          APP_ID: String(credentials.appId),
+          PRIVATE_KEY: credentials.privateKey,
+          WEBHOOK_SECRET: credentials.webhookSecret,
+        },
+      },
+    ),
   );
-  return { mode: 'app', url: `http://${server.host}:${server.port}`, stop: () => server.stop() };
+  // Long-lived work that no webhook starts belongs to the server that keeps running, not to the app
+  // function (which Probot's serverless runners call per event): started once the server listens.
+  const applied = app ? startAppliedChecks(app, settings, metrics) : undefined;
+  return {
+    mode: 'app',
+    url: `http://${server.host}:${server.port}`,
+    stop: async () => {
+      await applied?.close();
+      await server.stop();
+    },
+  };
 }
 
 /** Starts a server; a port someone else holds is the operator's to change, said so by name. */

@@ -1,5 +1,7 @@
 // The public surface of core/: every exported name is listed here on purpose.
 
+export type { HostApply, HostApplyState } from './applied-state.js';
+export { describeCommandRun, hostApplyState, instanceServes } from './applied-state.js';
 export type { ConfigDiff, FileChange, ReleaseChange } from './config-diff.js';
 export { diffConfigRepos } from './config-diff.js';
 export type {

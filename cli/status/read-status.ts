@@ -1,6 +1,5 @@
 import {
   type AgentRecord,
-  CONTENT_ID,
   candidateIds,
   decodeAgentRecord,
   decodeEnvironmentManifest,
@@ -9,10 +8,13 @@ import {
   decodeHistoryRecord,
   decodeInstanceRecord,
   decodeServiceRecord,
-  environmentKey,
   type HeadRecord,
   type HistoryRecord,
+  type HostApply,
+  type HostApplyState,
+  hostApplyState,
   type InstanceRecord,
+  instanceServes,
   type ZkLayout,
   type ZkSession,
 } from '../../core/index.js';
@@ -26,14 +28,9 @@ export interface InstanceStatus {
 }
 
 /** What a host the service tree lists for an environment has on disk, by its agent's word. */
-export type HostState = 'applied' | 'applying' | 'rejected' | 'behind' | 'failed' | 'no agent';
+export type HostState = HostApplyState;
 
-export interface HostStatus {
-  readonly host: string;
-  readonly state: HostState;
-  /** Why, for a rejected or failed host: the step and its exit, or the error. */
-  readonly reason?: string;
-}
+export type HostStatus = HostApply;
 
 export interface EnvironmentStatus {
   readonly service: string;
@@ -100,7 +97,7 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
         service,
         env,
         hosts: declared.map(({ host }) =>
-          hostStatus(agents.get(host), environmentKey(service, env), pointer.manifest, host),
+          hostApplyState(host, agents.get(host), service, env, pointer.manifest),
         ),
         serves: {
           commit: pointer.revision.commit,
@@ -130,31 +127,9 @@ async function readAgents(session: ZkSession, layout: ZkLayout): Promise<Map<str
   return agents;
 }
 
-function hostStatus(agent: AgentRecord | undefined, key: string, manifest: string, host: string): HostStatus {
-  const status = agent?.services[key];
-  if (!status) return { host, state: 'no agent' };
-  if (status.state === 'rejected' && status.rejected?.manifest === manifest) {
-    const run = status.rejected.run;
-    const how = run.timedOut
-      ? 'timed out'
-      : run.exitCode !== undefined
-        ? `exited ${run.exitCode}`
-        : `killed by ${run.signal}`;
-    const said = run.outputTail.trim().split('\n').at(-1);
-    return { host, state: 'rejected', reason: `${run.step} ${how}${said ? `: ${said}` : ''}` };
-  }
-  if (status.state === 'failed') return { host, state: 'failed', reason: status.error?.message ?? 'failed' };
-  if (status.manifest === manifest) return { host, state: 'applied' };
-  return { host, state: status.state === 'applying' ? 'applying' : 'behind' };
-}
-
 /** Current when it serves exactly the files, by content id, that the environment holds. */
 function stateOf(record: InstanceRecord, wanted: ReadonlyMap<string, string> | undefined): InstanceState {
   if (!record.commit) return 'starting';
   if (!wanted) return 'behind';
-  const served = record.files;
-  const same =
-    Object.keys(served).length === wanted.size &&
-    [...wanted].every(([path, id]) => CONTENT_ID.test(id) && served[path] === id);
-  return same ? 'current' : 'behind';
+  return instanceServes(record, wanted) ? 'current' : 'behind';
 }

@@ -1,9 +1,24 @@
 import { execFileSync } from 'node:child_process';
+import { sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAppCredentials, GitHubEmulator, GitObjectStore, toJsonSchema } from './index.js';
+import {
+  type AppCredentials,
+  createAppCredentials,
+  GitHubEmulator,
+  GitObjectStore,
+  toJsonSchema,
+} from './index.js';
+
+/** A JWT as an app signs it to act as itself (RS256, issued by the app id, valid for nine minutes). */
+function appJwt(credentials: AppCredentials): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now - 30, exp: now + 540, iss: credentials.appId })}`;
+  return `${unsigned}.${sign('RSA-SHA256', Buffer.from(unsigned), credentials.privateKey).toString('base64url')}`;
+}
 
 describe('the OpenAPI conversion', () => {
   it('turns OpenAPI nullable into a JSON Schema type union, enums included', () => {
@@ -46,6 +61,40 @@ describe('git objects', () => {
     git('add', '-A');
     expect(new GitObjectStore().writeFiles(files).sha).toBe(git('write-tree'));
   });
+
+  it('copies a commit and all it reaches into a real repository, where git reads it whole', async () => {
+    const store = new GitObjectStore();
+    const tree = store.writeFiles(new Map([['services/a/config/app.yaml', 'a: 1\n']]));
+    const signature = { name: 'Dana Dev', email: 'dana@example.com', date: '2024-12-09T10:00:00Z' };
+    const first = store.writeCommit({
+      tree: tree.sha,
+      parents: [],
+      message: 'First',
+      author: signature,
+      committer: signature,
+    });
+    const second = store.writeCommit({
+      tree: store.writeTreeOnBase(tree.sha, [
+        { path: 'services/a/config/app.yaml', mode: '100644', sha: store.writeBlob('a: 2\n').sha },
+      ]).sha,
+      parents: [first.sha],
+      message: 'Second',
+      author: signature,
+      committer: signature,
+    });
+    const repo = join(dir, 'copy');
+    mkdirSync(repo);
+    const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] })
+        .toString()
+        .trim();
+    git('init', '-q');
+    await store.copyToGitDir(second.sha, join(repo, '.git'));
+    expect(git('log', '--format=%H %s', second.sha)).toBe(`${second.sha} Second\n${first.sha} First`);
+    expect(git('show', `${second.sha}:services/a/config/app.yaml`)).toBe('a: 2');
+    git('fsck', '--strict', '--no-dangling');
+  });
 });
 
 describe('the emulator', () => {
@@ -77,6 +126,21 @@ describe('the emulator', () => {
       headers: { authorization: 'bearer not.a.jwt' },
     });
     expect(response.status).toBe(401);
+  });
+
+  it('tells the app, asking with its JWT, which installation holds a repository', () => {
+    const ask = (repo: string, token: string) =>
+      github.handle({
+        method: 'GET',
+        url: `https://api.github.com/repos/northwind/${repo}/installation`,
+        headers: { authorization: `bearer ${token}` },
+      });
+    const found = ask('config', appJwt(credentials));
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({ id: 7, app_id: credentials.appId, account: { login: 'northwind' } });
+    expect(ask('elsewhere', appJwt(credentials)).status).toBe(404);
+    expect(ask('config', 'not.a.jwt').status).toBe(401);
+    github.assertNoViolations();
   });
 
   it('records a request body that GitHub would refuse', () => {

@@ -90,6 +90,9 @@ class HttpProblem extends Error {
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
+/** Operations an app calls as itself, with its JWT, rather than with an installation's token. */
+const APP_OPERATIONS = new Set(['apps/create-installation-access-token', 'apps/get-repo-installation']);
+
 /** The fields of an app manifest that GitHub requires, and the emulator reads. */
 interface AppManifestRecord {
   readonly name: string;
@@ -396,7 +399,7 @@ export class GitHubEmulator {
     try {
       if (match.operation.operationId === 'apps/create-from-manifest') {
         // The manifest flow's code is the credential: no token, no JWT.
-      } else if (match.operation.operationId === 'apps/create-installation-access-token') {
+      } else if (APP_OPERATIONS.has(match.operation.operationId)) {
         if (scheme?.toLowerCase() !== 'bearer' || !credential)
           throw new HttpProblem(401, 'A JSON web token could not be decoded');
         const problem = verifyAppJwt(credential, this.credentials);
@@ -513,6 +516,12 @@ export class GitHubEmulator {
         },
         repository_selection: 'all',
       });
+    });
+
+    on('apps/get-repo-installation', ({ params }) => {
+      const state = this.repo(params);
+      if (state.installationId === undefined) throw new HttpProblem(404, 'Not Found');
+      return this.json(200, rest.installation(this.app, state.installationId, state.record.owner));
     });
 
     on('apps/create-from-manifest', ({ params }) => {

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 
 /** A file's content as tests write it: text (UTF-8) or exact bytes. */
 export type FileContent = string | Uint8Array;
@@ -71,33 +74,47 @@ export class GitObjectStore {
 
   writeTree(entries: readonly GitTreeEntry[]): GitTree {
     const sorted = [...entries].sort((a, b) => compareTreeNames(a, b));
-    const body = Buffer.concat(
-      sorted.flatMap((entry) => [
-        Buffer.from(`${entry.mode} ${entry.name}\0`, 'utf8'),
-        Buffer.from(entry.sha, 'hex'),
-      ]),
-    );
-    const sha = hashObject('tree', body);
+    const sha = hashObject('tree', treeBody(sorted));
     const tree: GitTree = { type: 'tree', sha, entries: sorted };
     this.objects.set(sha, tree);
     return tree;
   }
 
   writeCommit(input: Omit<GitCommit, 'type' | 'sha'>): GitCommit {
-    const signature = (s: GitSignature) =>
-      `${s.name} <${s.email}> ${Math.floor(Date.parse(s.date) / 1000)} +0000`;
-    const text = [
-      `tree ${input.tree}`,
-      ...input.parents.map((p) => `parent ${p}`),
-      `author ${signature(input.author)}`,
-      `committer ${signature(input.committer)}`,
-      '',
-      input.message,
-    ].join('\n');
-    const sha = hashObject('commit', Buffer.from(text, 'utf8'));
+    const sha = hashObject('commit', commitBody(input));
     const commit: GitCommit = { type: 'commit', sha, ...input };
     this.objects.set(sha, commit);
     return commit;
+  }
+
+  /**
+   * Writes every object reachable from `sha` into a real repository's object database (`gitDir`, e.g.
+   * `<work tree>/.git`) as loose objects, so that the commits made on the emulated GitHub can be
+   * pushed to a real git server and fetched from it: the git side of the same repository.
+   */
+  async copyToGitDir(sha: string, gitDir: string): Promise<void> {
+    const seen = new Set<string>();
+    const queue = [sha];
+    while (queue.length > 0) {
+      const id = queue.pop() as string;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const object = this.objects.get(id);
+      if (!object) throw new Error(`no git object ${id} in the emulator`);
+      let body: Uint8Array;
+      if (object.type === 'blob') body = object.bytes;
+      else if (object.type === 'tree') {
+        body = treeBody(object.entries);
+        queue.push(...object.entries.filter((e) => e.type !== 'commit').map((e) => e.sha));
+      } else {
+        body = commitBody(object);
+        queue.push(object.tree, ...object.parents);
+      }
+      const path = join(gitDir, 'objects', id.slice(0, 2), id.slice(2));
+      await mkdir(dirname(path), { recursive: true });
+      const header = Buffer.from(`${object.type} ${body.length}\0`, 'utf8');
+      await writeFile(path, deflateSync(Buffer.concat([header, body])), { flag: 'w' });
+    }
   }
 
   /** Writes a whole tree of files (paths with `/`) and returns the root tree. */
@@ -231,6 +248,29 @@ function remove(folder: Folder, parts: readonly string[]): void {
     const inner = folder.get(head);
     if (inner instanceof Map) remove(inner, rest);
   }
+}
+
+function treeBody(entries: readonly GitTreeEntry[]): Buffer {
+  return Buffer.concat(
+    entries.flatMap((entry) => [
+      Buffer.from(`${entry.mode} ${entry.name}\0`, 'utf8'),
+      Buffer.from(entry.sha, 'hex'),
+    ]),
+  );
+}
+
+function commitBody(input: Omit<GitCommit, 'type' | 'sha'>): Buffer {
+  const signature = (s: GitSignature) =>
+    `${s.name} <${s.email}> ${Math.floor(Date.parse(s.date) / 1000)} +0000`;
+  const text = [
+    `tree ${input.tree}`,
+    ...input.parents.map((p) => `parent ${p}`),
+    `author ${signature(input.author)}`,
+    `committer ${signature(input.committer)}`,
+    '',
+    input.message,
+  ].join('\n');
+  return Buffer.from(text, 'utf8');
 }
 
 function hashObject(type: string, body: Uint8Array): string {

@@ -336,6 +336,38 @@ export function checkRun(app: AppRecord, run: CheckRunRecord, pulls: readonly Pu
   };
 }
 
+/** The app's installation on an account (`GET /repos/{owner}/{repo}/installation`). */
+export function installation(app: AppRecord, id: number, target: Account) {
+  return {
+    id,
+    account: account(target),
+    repository_selection: 'selected',
+    access_tokens_url: `${API}/app/installations/${id}/access_tokens`,
+    repositories_url: `${API}/installation/repositories`,
+    html_url: `${WEB}/${target.type === 'Organization' ? `organizations/${target.login}/` : ''}settings/installations/${id}`,
+    app_id: app.id,
+    client_id: `Iv1.${app.slug}`,
+    target_id: target.id,
+    target_type: target.type,
+    permissions: {
+      checks: 'write',
+      contents: 'write',
+      metadata: 'read',
+      pull_requests: 'write',
+      members: 'read',
+    },
+    events: ['pull_request', 'pull_request_review', 'check_run'],
+    created_at: '2024-01-08T09:05:00Z',
+    updated_at: '2024-01-08T09:05:00Z',
+    single_file_name: null,
+    has_multiple_single_files: false,
+    single_file_paths: [],
+    app_slug: app.slug,
+    suspended_by: null,
+    suspended_at: null,
+  };
+}
+
 export function issueComment(comment: CommentRecord) {
   const base = `${API}/repos/${comment.repo.fullName}`;
   return {

@@ -64,6 +64,57 @@ describe('cairn bot', () => {
     }
   });
 
+  it('follows ZooKeeper for the applied checks once CAIRN_ZK and CAIRN_REPOSITORY are set, and stops at once even while ZooKeeper is unreachable', async () => {
+    const credentials = createAppCredentials();
+    const [port, zkPort] = await findFreePorts(2);
+    const child = spawnCairn(['bot'], {
+      APP_ID: String(credentials.appId),
+      PRIVATE_KEY: credentials.privateKey,
+      WEBHOOK_SECRET: credentials.webhookSecret,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      CAIRN_ZK: `127.0.0.1:${zkPort}`,
+      CAIRN_REPOSITORY: 'northwind/platform-config',
+    });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const line = await waitFor(
+        () => stdout.split('\n').find((l) => l.includes('following ZooKeeper to post the')),
+        { description: 'the bot to say it follows ZooKeeper', timeoutMs: 30_000 },
+      );
+      expect(JSON.parse(line)).toMatchObject({
+        repository: 'northwind/platform-config',
+        zk: `127.0.0.1:${zkPort}`,
+        root: '/cairn',
+        deadlineMs: 30 * 60_000,
+      });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it("exits 2 when only half of the applied checks' settings are there, naming what is missing", async () => {
+    const { code, stderr } = await runCliCaptured(['bot'], {
+      APP_ID: '424242',
+      PRIVATE_KEY: createAppCredentials().privateKey,
+      WEBHOOK_SECRET: 'a-long-random-secret',
+      CAIRN_ZK: '127.0.0.1:2181',
+    });
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      'cairn: CAIRN_ZK is set but CAIRN_REPOSITORY is not: set it to the config repository the syncer mirrors, as owner/name',
+    );
+  });
+
   it('exits 2 on a private key that is none, naming the variable and what a key looks like', async () => {
     const [port] = await findFreePorts(1);
     const { code, stdout, stderr } = await runCliCaptured(['bot'], {
