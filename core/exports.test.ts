@@ -39,6 +39,7 @@ it('core exports exactly these names', () => {
     'START_OF_FILE',
     'SessionKeeper',
     'SettingError',
+    'TEMPLATE_EXTENSION',
     'UnsafePathError',
     'WatchedRead',
     'ZK_MAX_REQUEST_BYTES',
@@ -96,6 +97,8 @@ it('core exports exactly these names', () => {
     'serializeValue',
     'serviceManifestPath',
     'serviceRecordOf',
+    'templateContextOf',
+    'templateTarget',
     'unsafePathReason',
     'zooKeeperEndpoint',
   ]);
