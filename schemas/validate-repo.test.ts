@@ -175,6 +175,14 @@ describe('seeded mistakes are reported at the right file, line and rule', () => 
       rule: 'service/unknown',
     },
     {
+      name: 'a route that is not a URL path',
+      changes: () =>
+        edit('services/search-api/service.yaml', 'routes: [/v2/search]', 'routes: [/v2/search, "v2/{x}"]'),
+      file: 'services/search-api/service.yaml',
+      line: () => lineOf(text(tree, 'services/search-api/service.yaml'), 'routes:'),
+      rule: 'schema/pattern',
+    },
+    {
       name: 'a host listed twice',
       changes: () =>
         edit(SERVICE, 'rec-prod-02.dc1.northwind.internal', 'rec-prod-01.dc1.northwind.internal'),
