@@ -177,12 +177,14 @@ describe('templates: config files rendered from the service tree', () => {
     );
   });
 
-  it('lets a plain overlay replace what a template renders', () => {
+  it('lets a plain overlay replace what a template renders, without rendering it there', () => {
     const { repo: changed, diagnostics } = loadChanged({
       [`${GATEWAY}/@prod/conf.d/upstreams.conf`]: '# by hand\n',
+      [UPSTREAMS]: '{% if environment.name == "prod" %}{{ nothing.here }}{% endif %}# rendered\n',
     });
     expect(diagnostics).toEqual([]);
     expect(fileText(changed, 'edge-gateway', 'prod', 'conf.d/upstreams.conf')).toBe('# by hand\n');
+    expect(fileText(changed, 'edge-gateway', 'dev', 'conf.d/upstreams.conf')).toBe('# rendered\n');
   });
 
   it('merges a YAML overlay over a rendered YAML file, and checks what a template renders', () => {

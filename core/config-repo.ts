@@ -429,10 +429,13 @@ export function loadConfigRepo(
     templated: readonly TemplatedFile[],
     contexts: ReadonlyMap<string, TemplateContext>,
   ): { service: Service; timed: boolean } {
-    // Each template renders once for every environment that uses it.
+    // Each template renders once for every environment that uses it; a text overlay replaces its
+    // base whole, so the base does not render where there is one.
+    const replaced = ({ file, overlay }: TemplatedFile) => overlay !== undefined && formatOf(file) === 'text';
     const usedBy = new Map<string, Map<string, TemplateContext>>();
-    for (const { env, base, overlay } of templated) {
-      for (const source of [base, overlay]) {
+    for (const entry of templated) {
+      const { env, base, overlay } = entry;
+      for (const source of replaced(entry) ? [overlay] : [base, overlay]) {
         if (!source?.template) continue;
         const forTemplate = usedBy.get(source.path) ?? new Map<string, TemplateContext>();
         usedBy.set(source.path, forTemplate);
@@ -454,8 +457,11 @@ export function loadConfigRepo(
 
     const files = new Map<string, Map<string, EffectiveFile>>();
     for (const [env, forEnv] of from.files) files.set(env, new Map(forEnv));
-    for (const { env, file, base, overlay } of templated) {
-      const basePart = partOf(base, env, file, outputs);
+    for (const entry of templated) {
+      const { env, file, base, overlay } = entry;
+      const basePart = replaced(entry)
+        ? { path: base.path, bytes: EMPTY_BYTES, document: undefined }
+        : partOf(base, env, file, outputs);
       const overlayPart = overlay ? partOf(overlay, env, file, outputs) : undefined;
       if (!basePart || (overlay && !overlayPart)) continue;
       const effective = effectiveFile(from.name, env, file, basePart, overlayPart);
