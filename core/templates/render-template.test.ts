@@ -5,6 +5,7 @@ import {
   renderDeadline,
   renderTemplateFile,
   TEMPLATE_FILTERS,
+  TEMPLATE_RENDER_MS,
   TEMPLATE_TAGS,
   type TemplateLimits,
 } from './render-template.js';
@@ -182,9 +183,12 @@ describe('a hostile template is stopped, quickly, with a diagnostic', () => {
   const stopped = (source: string, rule = 'template/limit', limits: Partial<TemplateLimits> = {}) => {
     const started = performance.now();
     const rendering = render(source, limits);
-    expect(performance.now() - started).toBeLessThan(5_000);
+    // Two environments of at most TEMPLATE_RENDER_MS each, with room for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(8 * TEMPLATE_RENDER_MS);
     expect(rendering.outputs.size).toBe(0);
-    expect(rendering.diagnostics.map((d) => d.rule)).toEqual([rule]);
+    // Under load the clock may stop one environment's render before the allocation bound does: the
+    // rule is the same, the message says which bound.
+    expect([...new Set(rendering.diagnostics.map((d) => d.rule))]).toEqual([rule]);
     return rendering;
   };
 
