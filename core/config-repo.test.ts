@@ -1,7 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { exampleTree, text, withChanges } from '../test/support/example-repo.js';
-import { type ConfigRepo, loadConfigRepo, type ManifestChecker } from './config-repo.js';
+import { exampleTree, lineOf, text, withChanges } from '../test/support/example-repo.js';
+import {
+  type ConfigRepo,
+  createRepoModelCache,
+  loadConfigRepo,
+  type ManifestChecker,
+} from './config-repo.js';
 import type { RepoTree } from './repo-tree.js';
 
 // The model is tested on its own here, trusting every manifest; schema checks have their own tests.
@@ -71,8 +76,14 @@ describe('the config-repo model', () => {
   });
 
   it('replaces a plain-text file whole with its overlay', () => {
-    const prod = fileText(repo, 'edge-gateway', 'prod', 'conf.d/upstreams.conf');
-    expect(prod).toBe(text(tree, 'services/edge-gateway/config/@prod/conf.d/upstreams.conf'));
+    const { repo: changed } = load(
+      withChanges(tree, {
+        'services/edge-gateway/config/mime.types': 'types { text/html html; }\n',
+        'services/edge-gateway/config/@prod/mime.types': 'types { text/plain txt; }\n',
+      }),
+    );
+    expect(fileText(changed, 'edge-gateway', 'prod', 'mime.types')).toBe('types { text/plain txt; }\n');
+    expect(fileText(changed, 'edge-gateway', 'dev', 'mime.types')).toBe('types { text/html html; }\n');
   });
 
   it('fills host defaults from the schema', () => {
@@ -111,5 +122,161 @@ describe('the config-repo model', () => {
     ]);
     expect(diagnostics[0]?.message).toContain('services/recommender/config/extra.yaml');
     expect(changed.services.get('recommender')?.files.get('prod')?.has('extra.yaml')).toBe(false);
+  });
+});
+
+describe('templates: config files rendered from the service tree', () => {
+  const GATEWAY = 'services/edge-gateway/config';
+  const UPSTREAMS = `${GATEWAY}/conf.d/upstreams.conf.liquid`;
+  const SEARCH = 'services/search-api/service.yaml';
+  let tree: Map<string, Uint8Array>;
+  let repo: ConfigRepo;
+  beforeAll(async () => {
+    tree = await exampleTree();
+    repo = load(tree).repo;
+  });
+
+  const loadChanged = (changes: Record<string, string | null>) => load(withChanges(tree, changes));
+  const addedStagingHost = () =>
+    text(tree, SEARCH).replace(
+      '      - { host: search-stg-02.dc1.northwind.internal, labels: { zone: dc1-b } }\n',
+      '      - { host: search-stg-02.dc1.northwind.internal, labels: { zone: dc1-b } }\n' +
+        '      - { host: search-stg-03.dc1.northwind.internal, weight: 50 }\n',
+    );
+
+  it('renders a template to the file named without .liquid, in every environment, from that environment', () => {
+    for (const env of ['dev', 'staging', 'prod']) {
+      const files = repo.services.get('edge-gateway')?.files.get(env);
+      expect([...(files?.keys() ?? [])]).toEqual([
+        'conf.d/upstreams.conf',
+        'nginx.conf',
+        'snippets/locations.conf',
+      ]);
+      expect(files?.get('conf.d/upstreams.conf')?.sources).toEqual([UPSTREAMS]);
+      expect(files?.get('conf.d/upstreams.conf')?.format).toBe('text');
+    }
+    const prod = fileText(repo, 'edge-gateway', 'prod', 'conf.d/upstreams.conf');
+    expect(prod).toContain('    hash $http_x_nw_profile_id consistent;\n    server rec-prod-01.dc1');
+    expect(prod).toContain('server rec-prod-05.dc2.northwind.internal:8080 weight=150 max_fails=3');
+    expect(prod).toContain('server search-prod-04.dc2.northwind.internal:8080 down;');
+    expect(fileText(repo, 'edge-gateway', 'dev', 'conf.d/upstreams.conf')).not.toContain('hash ');
+  });
+
+  it('renders a template overlay in its environment only, instead of the base template', () => {
+    const { repo: changed, diagnostics } = loadChanged({
+      [`${GATEWAY}/@prod/conf.d/upstreams.conf.liquid`]:
+        '# {{ environment.name }}: {{ dependencies.size }} upstreams\n',
+    });
+    expect(diagnostics).toEqual([]);
+    expect(fileText(changed, 'edge-gateway', 'prod', 'conf.d/upstreams.conf')).toBe('# prod: 2 upstreams\n');
+    expect(
+      changed.services.get('edge-gateway')?.files.get('prod')?.get('conf.d/upstreams.conf')?.sources,
+    ).toEqual([UPSTREAMS, `${GATEWAY}/@prod/conf.d/upstreams.conf.liquid`]);
+    expect(fileText(changed, 'edge-gateway', 'staging', 'conf.d/upstreams.conf')).toBe(
+      fileText(repo, 'edge-gateway', 'staging', 'conf.d/upstreams.conf'),
+    );
+  });
+
+  it('lets a plain overlay replace what a template renders, without rendering it there', () => {
+    const { repo: changed, diagnostics } = loadChanged({
+      [`${GATEWAY}/@prod/conf.d/upstreams.conf`]: '# by hand\n',
+      [UPSTREAMS]: '{% if environment.name == "prod" %}{{ nothing.here }}{% endif %}# rendered\n',
+    });
+    expect(diagnostics).toEqual([]);
+    expect(fileText(changed, 'edge-gateway', 'prod', 'conf.d/upstreams.conf')).toBe('# by hand\n');
+    expect(fileText(changed, 'edge-gateway', 'dev', 'conf.d/upstreams.conf')).toBe('# rendered\n');
+  });
+
+  it('merges a YAML overlay over a rendered YAML file, and checks what a template renders', () => {
+    const { repo: changed, diagnostics } = loadChanged({
+      'services/recommender/config/peers.yaml.liquid':
+        'port: {{ service.port }}\npeers:\n{%- for peer in service.hosts %}\n  - {{ peer.host }}\n{%- endfor %}\n',
+      'services/recommender/config/@prod/peers.yaml': 'port: 9090\n',
+      'services/recommender/config/broken.json.liquid': '{ "env": {{ environment.name }} }\n',
+    });
+    const prod = parseYaml(fileText(changed, 'recommender', 'prod', 'peers.yaml'));
+    expect(prod.port).toBe(9090);
+    expect(prod.peers).toHaveLength(12);
+    expect(parseYaml(fileText(changed, 'recommender', 'dev', 'peers.yaml'))).toEqual({
+      port: 8080,
+      peers: ['rec-dev-01.dc1.northwind.internal', 'rec-dev-02.dc1.northwind.internal'],
+    });
+    expect(diagnostics.map((d) => [d.file, d.rule])).toEqual(
+      ['dev', 'staging', 'prod'].map(() => [
+        'services/recommender/config/broken.json.liquid',
+        'template/invalid-output',
+      ]),
+    );
+    expect(diagnostics[0]?.message).toMatch(
+      /^renders invalid json for dev, at line 1, column \d+ of the output: /,
+    );
+  });
+
+  it('reports a template and a plain file that make the same file, and keeps the plain one', () => {
+    const { repo: changed, diagnostics } = loadChanged({
+      [`${GATEWAY}/conf.d/upstreams.conf`]: '# by hand\n',
+      [`${GATEWAY}/@prod/nginx.conf.liquid`]: '# rendered\n',
+      [`${GATEWAY}/@prod/nginx.conf`]: '# by hand\n',
+    });
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ file: UPSTREAMS, rule: 'template/clash', severity: 'error', line: 1 }),
+      expect.objectContaining({ file: `${GATEWAY}/@prod/nginx.conf.liquid`, rule: 'template/clash' }),
+    ]);
+    expect(diagnostics[0]?.message).toBe(
+      `this template renders conf.d/upstreams.conf, which ${GATEWAY}/conf.d/upstreams.conf is too: keep either the template or the plain file`,
+    );
+    expect(fileText(changed, 'edge-gateway', 'dev', 'conf.d/upstreams.conf')).toBe('# by hand\n');
+  });
+
+  it('needs a base for a template overlay too', () => {
+    const { diagnostics } = loadChanged({ [`${GATEWAY}/@prod/extra.conf.liquid`]: 'x\n' });
+    expect(diagnostics).toEqual([expect.objectContaining({ rule: 'overlay/no-base' })]);
+    expect(diagnostics[0]?.message).toContain(
+      `add services/edge-gateway/config/extra.conf (or a template of it, extra.conf.liquid)`,
+    );
+  });
+
+  it('leaves out a file whose template fails, and says where', () => {
+    const { repo: changed, diagnostics } = loadChanged({
+      [UPSTREAMS]: text(tree, UPSTREAMS).replace('{{ upstream.port }}', '{{ upstream.prot }}'),
+    });
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        file: UPSTREAMS,
+        rule: 'template/unknown-variable',
+        line: lineOf(text(tree, UPSTREAMS), 'upstream.port'),
+      }),
+    ]);
+    expect(diagnostics[0]?.message).toMatch(/"upstream\.prot".*\(rendering for dev, staging, prod\)$/);
+    expect(changed.services.get('edge-gateway')?.files.get('prod')?.has('conf.d/upstreams.conf')).toBe(false);
+  });
+
+  it('renders again when a service of dependsOn changes its hosts, and keeps the rendering otherwise', () => {
+    const cache = createRepoModelCache();
+    const first = loadConfigRepo(tree, trustManifests, cache).repo;
+    expect(first.services.get('edge-gateway')).toEqual(repo.services.get('edge-gateway'));
+
+    // Another service's config file, and search-api's own: the gateway's context is the same.
+    const unrelated = loadConfigRepo(
+      withChanges(tree, {
+        'services/recommender/config/application.yaml': 'a: 1\n',
+        'services/search-api/config/ranking.toml': 'title = "x"\n',
+      }),
+      trustManifests,
+      cache,
+    ).repo;
+    expect(unrelated.services.get('edge-gateway')).toBe(first.services.get('edge-gateway'));
+
+    const moved = withChanges(tree, { [SEARCH]: addedStagingHost() });
+    const cached = loadConfigRepo(moved, trustManifests, cache).repo;
+    const staging = fileText(cached, 'edge-gateway', 'staging', 'conf.d/upstreams.conf');
+    expect(staging).toContain(
+      '    server search-stg-03.dc1.northwind.internal:8080 weight=50 max_fails=3 fail_timeout=10s;\n',
+    );
+    expect(cached.services.get('edge-gateway')).toEqual(load(moved).repo.services.get('edge-gateway'));
+    // Environments the change does not reach render the same bytes.
+    expect(fileText(cached, 'edge-gateway', 'prod', 'conf.d/upstreams.conf')).toBe(
+      fileText(first, 'edge-gateway', 'prod', 'conf.d/upstreams.conf'),
+    );
   });
 });

@@ -26,8 +26,11 @@ import {
   type RepoPath,
   SETTINGS_FILE,
   serviceManifestPath,
+  templateTarget,
 } from './repo-layout.js';
 import type { RepoTree } from './repo-tree.js';
+import { renderDeadline, renderTemplateFile } from './templates/render-template.js';
+import { type TemplateContext, templateContextOf } from './templates/template-context.js';
 
 /** The four kinds of manifest, each with its JSON Schema. */
 export type ManifestKind = 'settings' | 'policy' | 'service' | 'release';
@@ -46,7 +49,10 @@ export interface EffectiveFile {
   readonly path: string;
   readonly format: FileFormat;
   readonly bytes: Uint8Array;
-  /** Repository paths it was made from: the base, then the overlay if there is one. */
+  /**
+   * Repository paths it was made from: the base, then the overlay if there is one. A path ending in
+   * `.liquid` is a template, rendered from the service tree.
+   */
   readonly sources: readonly string[];
 }
 
@@ -136,9 +142,44 @@ interface LoadedService {
   /** Every input of the service in a fixed order: paths, then the byte arrays themselves. */
   readonly inputs: readonly (string | Uint8Array)[];
   readonly settingsKey: string;
+  /** The service from its own files; its templates are not rendered yet. */
   readonly service: Service | undefined;
   readonly diagnostics: readonly Diagnostic[];
   readonly documents: readonly (readonly [string, ParsedDocument])[];
+  /** Effective files that a template makes, rendered once every service is loaded. */
+  readonly templated: readonly TemplatedFile[];
+  /** The last rendering of those files, reused while `service` and the contexts stay the same. */
+  rendered?: RenderedService;
+}
+
+/** A part of an effective file: a plain file, or a template that renders it. */
+interface FileSource {
+  readonly path: string;
+  readonly template: boolean;
+}
+
+/** An effective file whose base or overlay is a template. */
+interface TemplatedFile {
+  readonly env: string;
+  readonly file: string;
+  readonly base: FileSource;
+  readonly overlay: FileSource | undefined;
+}
+
+interface RenderedService {
+  /** The unrendered service it was rendered from. */
+  readonly from: Service;
+  /** Every context its templates saw, serialized: a dependency's changed hosts change it. */
+  readonly contextsKey: string;
+  readonly service: Service;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** A base or overlay ready to become an effective file: its bytes, and its parsed value if structured. */
+interface FilePart {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+  readonly document: ParsedDocument | undefined;
 }
 
 /**
@@ -169,6 +210,7 @@ export interface LoadedConfigRepo {
 interface ServiceSources {
   readonly name: string;
   manifest?: string;
+  /** Base files by name under config/, templates with their `.liquid`. */
   readonly bases: Map<string, string>;
   readonly overlays: { env: string; file: string; path: string }[];
   readonly releases: { env: string; path: string }[];
@@ -310,40 +352,169 @@ export function loadConfigRepo(
     `unknown environment "${env}": cairn.yaml declares ${[...environments.keys()].map((e) => `"${e}"`).join(', ') || 'none'}`;
   const sizeReported = new Set<string>();
 
-  // 3. Services.
+  // 3. Services, from their own files.
   const model = new Map<string, Service>();
+  const loaded: LoadedService[] = [];
   // Everything a service's model depends on beyond its own files.
   const settingsKey = JSON.stringify([settings?.environments ?? null, limits]);
   for (const sources of [...services.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const service = loadServiceCached(sources);
-    if (service) model.set(service.name, service);
+    const entry = loadServiceCached(sources);
+    if (!entry.service) continue;
+    model.set(entry.service.name, entry.service);
+    if (entry.templated.length > 0) loaded.push(entry);
+  }
+
+  // 4. Templates, once the whole service tree they render from is known.
+  const serviceTree: ReadonlyMap<string, Service> = new Map(model);
+  let deadline: number | undefined;
+  for (const entry of loaded) {
+    const service = renderServiceCached(entry);
+    model.set(service.name, service);
   }
 
   /** Reuses the previous load of a service when none of its files and no setting changed. */
-  function loadServiceCached(sources: ServiceSources): Service | undefined {
+  function loadServiceCached(sources: ServiceSources): LoadedService {
     const inputs = serviceInputs(sources, tree);
     const previous = cache?.services.get(sources.name);
     if (previous && previous.settingsKey === settingsKey && sameInputs(previous.inputs, inputs)) {
       diagnostics.push(...previous.diagnostics);
       for (const [path, document] of previous.documents) documents.set(path, document);
-      return previous.service;
+      return previous;
     }
     const diagnosticsBefore = diagnostics.length;
     const recorded: [string, ParsedDocument][] = [];
     recordDocuments = recorded;
-    const service = loadService(sources);
+    const { service, templated } = loadService(sources);
     recordDocuments = undefined;
-    cache?.services.set(sources.name, {
+    const entry: LoadedService = {
       inputs,
       settingsKey,
       service,
       diagnostics: diagnostics.slice(diagnosticsBefore),
       documents: recorded,
-    });
+      templated,
+    };
+    cache?.services.set(sources.name, entry);
+    return entry;
+  }
+
+  /**
+   * The service with its templates rendered. The rendering is reused while the service's own files
+   * and every context its templates see are unchanged, so a commit that changes the hosts of a
+   * service in `dependsOn` renders again, and one that changes anything else does not.
+   */
+  function renderServiceCached(entry: LoadedService): Service {
+    const from = entry.service as Service;
+    const contexts = new Map<string, TemplateContext>();
+    for (const env of from.environments.keys()) {
+      const context = templateContextOf(from, env, serviceTree);
+      // A service of dependsOn is missing or invalid, and reported as such: render nothing from half a tree.
+      if (!context) return from;
+      contexts.set(env, context);
+    }
+    const contextsKey = JSON.stringify([...contexts]);
+    const previous = entry.rendered;
+    if (previous && previous.from === from && previous.contextsKey === contextsKey) {
+      diagnostics.push(...previous.diagnostics);
+      return previous.service;
+    }
+    const diagnosticsBefore = diagnostics.length;
+    const { service, timed } = renderService(from, entry.templated, contexts);
+    // A render a clock stopped may succeed next time: remember only outcomes the input decides.
+    if (!timed) {
+      entry.rendered = { from, contextsKey, service, diagnostics: diagnostics.slice(diagnosticsBefore) };
+    }
     return service;
   }
 
-  function loadService(sources: ServiceSources): Service | undefined {
+  function renderService(
+    from: Service,
+    templated: readonly TemplatedFile[],
+    contexts: ReadonlyMap<string, TemplateContext>,
+  ): { service: Service; timed: boolean } {
+    // Each template renders once for every environment that uses it; a text overlay replaces its
+    // base whole, so the base does not render where there is one.
+    const replaced = ({ file, overlay }: TemplatedFile) => overlay !== undefined && formatOf(file) === 'text';
+    const usedBy = new Map<string, Map<string, TemplateContext>>();
+    for (const entry of templated) {
+      const { env, base, overlay } = entry;
+      for (const source of replaced(entry) ? [overlay] : [base, overlay]) {
+        if (!source?.template) continue;
+        const forTemplate = usedBy.get(source.path) ?? new Map<string, TemplateContext>();
+        usedBy.set(source.path, forTemplate);
+        forTemplate.set(env, contexts.get(env) as TemplateContext);
+      }
+    }
+    deadline ??= renderDeadline();
+    const outputs = new Map<string, ReadonlyMap<string, string>>();
+    let timed = false;
+    for (const [path, forTemplate] of usedBy) {
+      const rendering = renderTemplateFile(path, tree.get(path) as Uint8Array, forTemplate, {
+        maxOutputBytes: limits.maxFileBytes,
+        deadline,
+      });
+      diagnostics.push(...rendering.diagnostics);
+      outputs.set(path, rendering.outputs);
+      timed ||= rendering.timed;
+    }
+
+    const files = new Map<string, Map<string, EffectiveFile>>();
+    for (const [env, forEnv] of from.files) files.set(env, new Map(forEnv));
+    for (const entry of templated) {
+      const { env, file, base, overlay } = entry;
+      const basePart = replaced(entry)
+        ? { path: base.path, bytes: EMPTY_BYTES, document: undefined }
+        : partOf(base, env, file, outputs);
+      const overlayPart = overlay ? partOf(overlay, env, file, outputs) : undefined;
+      if (!basePart || (overlay && !overlayPart)) continue;
+      const effective = effectiveFile(from.name, env, file, basePart, overlayPart);
+      if (effective) files.get(env)?.set(file, effective);
+    }
+    for (const [env, forEnv] of files) {
+      files.set(env, new Map([...forEnv].sort(([a], [b]) => (a < b ? -1 : 1))));
+    }
+    return { service: { ...from, files }, timed };
+  }
+
+  /** A plain file as it is, or a template's output for `env`; undefined when the render failed. */
+  function partOf(
+    source: FileSource,
+    env: string,
+    file: string,
+    outputs: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  ): FilePart | undefined {
+    if (!source.template) {
+      return {
+        path: source.path,
+        bytes: tree.get(source.path) as Uint8Array,
+        document: documents.get(source.path),
+      };
+    }
+    const text = outputs.get(source.path)?.get(env);
+    if (text === undefined) return undefined;
+    const bytes = Buffer.from(text, 'utf8');
+    const format = formatOf(file);
+    if (format === 'text') return { path: source.path, bytes, document: undefined };
+    // What the template rendered must be valid in the format its name says, like any file.
+    const document = parseSource(source.path, bytes, format);
+    // The first problem is enough: the output's lines are not the template's.
+    const problem = document.diagnostics.find((d) => d.severity === 'error') ?? document.diagnostics[0];
+    if (problem) {
+      report(
+        source.path,
+        START_OF_FILE,
+        'template/invalid-output',
+        `renders invalid ${format} for ${env}, at line ${problem.line}, column ${problem.column} of the output: ${problem.message}`,
+        problem.severity,
+      );
+    }
+    return { path: source.path, bytes, document };
+  }
+
+  function loadService(sources: ServiceSources): {
+    service: Service | undefined;
+    templated: TemplatedFile[];
+  } {
     const { name } = sources;
     const anyFile =
       sources.manifest ??
@@ -359,7 +530,7 @@ export function loadConfigRepo(
         'service/invalid-name',
         `service name "${name}" must be lower-case letters, digits and dashes, starting with a letter (at most 63 characters)`,
       );
-      return undefined;
+      return { service: undefined, templated: [] };
     }
     for (const path of sources.stray) {
       report(
@@ -377,7 +548,7 @@ export function loadConfigRepo(
         'service/missing-manifest',
         `service "${name}" has files but no ${serviceManifestPath(name)}: add one naming its owners and environments`,
       );
-      return undefined;
+      return { service: undefined, templated: [] };
     }
     const serviceManifest = manifest<ServiceManifest>('service', sources.manifest);
     const manifestDocument = documents.get(sources.manifest) as ParsedDocument;
@@ -412,8 +583,14 @@ export function loadConfigRepo(
       checkSize(path, (tree.get(path) as Uint8Array).length, '');
     }
 
-    const overlaysByEnv = new Map<string, Map<string, string>>();
-    for (const overlay of sources.overlays) {
+    // The file each base makes: a template makes the file named without `.liquid`.
+    const bases = new Map<string, FileSource>();
+    for (const [file, path] of [...sources.bases].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      addSource(bases, file, path);
+    }
+
+    const overlaysByEnv = new Map<string, Map<string, FileSource>>();
+    for (const overlay of [...sources.overlays].sort((a, b) => (a.path < b.path ? -1 : 1))) {
       if (environmentsKnown && !environments.has(overlay.env)) {
         report(overlay.path, START_OF_FILE, 'env/unknown', unknownEnvironment(overlay.env));
         continue;
@@ -427,25 +604,38 @@ export function loadConfigRepo(
           'warning',
         );
       }
-      if (!sources.bases.has(overlay.file)) {
+      const file = templateTarget(overlay.file) ?? overlay.file;
+      if (!bases.has(file)) {
         report(
           overlay.path,
           START_OF_FILE,
           'overlay/no-base',
-          `overlay without a base: add services/${name}/config/${overlay.file}, which this file is merged over (an overlay only changes a base file)`,
+          `overlay without a base: add services/${name}/config/${file} (or a template of it, ${file}.liquid), which this file applies to (an overlay only changes a base file)`,
         );
         continue;
       }
-      const forEnv = overlaysByEnv.get(overlay.env) ?? new Map<string, string>();
+      const forEnv = overlaysByEnv.get(overlay.env) ?? new Map<string, FileSource>();
       overlaysByEnv.set(overlay.env, forEnv);
-      forEnv.set(overlay.file, overlay.path);
+      addSource(forEnv, overlay.file, overlay.path);
     }
 
     const files = new Map<string, Map<string, EffectiveFile>>();
+    const templated: TemplatedFile[] = [];
     for (const envName of serviceEnvironments.keys()) {
       const forEnv = new Map<string, EffectiveFile>();
-      for (const [file, basePath] of [...sources.bases].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const effective = effectiveFile(name, envName, file, basePath, overlaysByEnv.get(envName)?.get(file));
+      for (const [file, base] of bases) {
+        const overlay = overlaysByEnv.get(envName)?.get(file);
+        if (base.template || overlay?.template) {
+          templated.push({ env: envName, file, base, overlay });
+          continue;
+        }
+        const effective = effectiveFile(
+          name,
+          envName,
+          file,
+          plainPart(base.path),
+          overlay && plainPart(overlay.path),
+        );
         if (effective) forEnv.set(file, effective);
       }
       files.set(envName, forEnv);
@@ -470,32 +660,60 @@ export function loadConfigRepo(
       if (release) releases.set(env, { service: name, env, path, manifest: release });
     }
 
-    if (!serviceManifest) return undefined;
-    return { name, manifest: serviceManifest, environments: serviceEnvironments, files, releases };
+    if (!serviceManifest) return { service: undefined, templated };
+    return {
+      service: { name, manifest: serviceManifest, environments: serviceEnvironments, files, releases },
+      templated,
+    };
   }
 
+  /**
+   * Records `path` as the source of the file it makes. A plain file and a template that make the same
+   * file in one folder are a mistake: the plain file is kept and the template reported.
+   */
+  function addSource(into: Map<string, FileSource>, name: string, path: string): void {
+    const target = templateTarget(name);
+    const file = target ?? name;
+    const existing = into.get(file);
+    if (existing) {
+      const template = target !== undefined ? path : existing.path;
+      const plain = target !== undefined ? existing.path : path;
+      report(
+        template,
+        START_OF_FILE,
+        'template/clash',
+        `this template renders ${file}, which ${plain} is too: keep either the template or the plain file`,
+      );
+      if (target !== undefined) return;
+    }
+    into.set(file, { path, template: target !== undefined });
+  }
+
+  function plainPart(path: string): FilePart {
+    return { path, bytes: tree.get(path) as Uint8Array, document: documents.get(path) };
+  }
+
+  /** The effective file from its base and overlay, each already a plain file or a rendered template. */
   function effectiveFile(
     service: string,
     env: string,
     file: string,
-    basePath: string,
-    overlayPath: string | undefined,
+    base: FilePart,
+    overlay: FilePart | undefined,
   ): EffectiveFile | undefined {
     const format = formatOf(file);
-    const baseBytes = tree.get(basePath) as Uint8Array;
-    if (!overlayPath) return { service, env, path: file, format, bytes: baseBytes, sources: [basePath] };
-    const overlayBytes = tree.get(overlayPath) as Uint8Array;
-    if (format === 'text')
-      return { service, env, path: file, format, bytes: overlayBytes, sources: [basePath, overlayPath] };
-    const base = documents.get(basePath) as ParsedDocument;
-    const overlay = documents.get(overlayPath) as ParsedDocument;
-    if (hasError(base) || hasError(overlay)) return undefined;
+    if (!overlay) return { service, env, path: file, format, bytes: base.bytes, sources: [base.path] };
+    const sources = [base.path, overlay.path];
+    if (format === 'text') return { service, env, path: file, format, bytes: overlay.bytes, sources };
+    if (!base.document || !overlay.document || hasError(base.document) || hasError(overlay.document)) {
+      return undefined;
+    }
     const bytes = Buffer.from(
-      serializeValue(format, mergeOverlay(format, base.value, overlay.value)),
+      serializeValue(format, mergeOverlay(format, base.document.value, overlay.document.value)),
       'utf8',
     );
-    checkSize(overlayPath, bytes.length, ` after merging over ${basePath}`);
-    return { service, env, path: file, format, bytes, sources: [basePath, overlayPath] };
+    checkSize(overlay.path, bytes.length, ` after merging over ${base.path}`);
+    return { service, env, path: file, format, bytes, sources };
   }
 
   function checkSize(path: string, size: number, context: string): void {

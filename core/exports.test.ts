@@ -39,6 +39,7 @@ it('core exports exactly these names', () => {
     'START_OF_FILE',
     'SessionKeeper',
     'SettingError',
+    'TEMPLATE_EXTENSION',
     'UnsafePathError',
     'WatchedChildren',
     'WatchedRead',
@@ -105,6 +106,8 @@ it('core exports exactly these names', () => {
     'serializeValue',
     'serviceManifestPath',
     'serviceRecordOf',
+    'templateContextOf',
+    'templateTarget',
     'unsafePathReason',
     'zooKeeperEndpoint',
   ]);

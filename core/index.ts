@@ -160,10 +160,14 @@ export {
   POLICY_FILE,
   SETTINGS_FILE,
   serviceManifestPath,
+  TEMPLATE_EXTENSION,
+  templateTarget,
 } from './repo-layout.js';
 export type { RepoTree, SkippedEntry } from './repo-tree.js';
 export { readRepoDir } from './repo-tree.js';
 export { decodeText, LineIndex } from './source-text.js';
+export type { TemplateContext, TemplateHost, TemplateRoute, TemplateService } from './templates/index.js';
+export { templateContextOf } from './templates/index.js';
 export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';
 export { CONTENT_ID, historySeqOf, ZkLayout } from './zk-layout.js';

@@ -72,6 +72,8 @@ export interface ServiceManifest {
   readonly check?: string;
   /** Other services of the repository this one calls. */
   readonly dependsOn?: readonly string[];
+  /** URL path prefixes under which a gateway that depends on the service sends it requests. */
+  readonly routes?: readonly string[];
   readonly environments: Readonly<Record<string, ServiceEnvironmentManifest>>;
 }
 

@@ -51,6 +51,20 @@ export function classifyPath(path: string): RepoPath {
   return { kind: 'stray', service };
 }
 
+/**
+ * A config file whose name ends in `.liquid` is a template: it renders, for each environment, to the
+ * effective file named without the extension (`conf.d/upstreams.conf.liquid` → `conf.d/upstreams.conf`).
+ */
+export const TEMPLATE_EXTENSION = '.liquid';
+
+/** The effective file a template renders to, or undefined when `file` is not a template. */
+export function templateTarget(file: string): string | undefined {
+  if (!file.endsWith(TEMPLATE_EXTENSION)) return undefined;
+  const target = file.slice(0, -TEMPLATE_EXTENSION.length);
+  // `.liquid` alone, or `dir/.liquid`, names no file to render to: it is an ordinary file.
+  return target === '' || target.endsWith('/') ? undefined : target;
+}
+
 export function serviceManifestPath(service: string): string {
   return `${SERVICES_DIR}/${service}/service.yaml`;
 }

@@ -25,6 +25,19 @@ const EDITS: ((tree: Map<string, Uint8Array>) => Record<string, string | null>)[
       'dependsOn: [search-api]',
     ),
   }),
+  // A service of the gateway's dependsOn moves a host: the gateway's templates render again.
+  (tree) => ({
+    'services/search-api/service.yaml': text(tree, 'services/search-api/service.yaml').replace(
+      'search-dev-01.dc1',
+      'search-dev-09.dc1',
+    ),
+  }),
+  (tree) => ({
+    'services/edge-gateway/config/conf.d/upstreams.conf.liquid': text(
+      tree,
+      'services/edge-gateway/config/conf.d/upstreams.conf.liquid',
+    ).replace('keepalive {{ keepalive }};', 'keepalive 1;'),
+  }),
   () => ({ 'services/nightly-reports/releases/prod.yaml': null }),
   () => ({ 'services/nightly-reports/notes.txt': 'stray\n' }),
 ];

@@ -8,6 +8,7 @@ import { validateRepo } from './validate-repo.js';
 const SERVICE = 'services/recommender/service.yaml';
 const RELEASE = 'services/recommender/releases/prod.yaml';
 const APP = 'services/recommender/config/application.yaml';
+const UPSTREAMS = 'services/edge-gateway/config/conf.d/upstreams.conf.liquid';
 
 let tree: Map<string, Uint8Array>;
 beforeAll(async () => {
@@ -173,6 +174,36 @@ describe('seeded mistakes are reported at the right file, line and rule', () => 
       file: 'services/edge-gateway/service.yaml',
       line: () => lineOf(text(tree, 'services/edge-gateway/service.yaml'), 'dependsOn:'),
       rule: 'service/unknown',
+    },
+    {
+      name: 'a route that is not a URL path',
+      changes: () =>
+        edit('services/search-api/service.yaml', 'routes: [/v2/search]', 'routes: [/v2/search, "v2/{x}"]'),
+      file: 'services/search-api/service.yaml',
+      line: () => lineOf(text(tree, 'services/search-api/service.yaml'), 'routes:'),
+      rule: 'schema/pattern',
+    },
+    {
+      name: 'an unknown variable in a template',
+      changes: () => edit(UPSTREAMS, '{{ upstream.port }}', '{{ upstream.ports }}'),
+      file: UPSTREAMS,
+      line: () => lineOf(text(tree, UPSTREAMS), '{{ upstream.port }}'),
+      rule: 'template/unknown-variable',
+      message: /unknown variable "upstream\.ports".*\(rendering for dev, staging, prod\)$/,
+    },
+    {
+      name: 'a template that cannot be parsed',
+      changes: () => edit(UPSTREAMS, '{%- endfor %}\n    keepalive', '{%- endfro %}\n    keepalive'),
+      file: UPSTREAMS,
+      line: () => lineOf(text(tree, UPSTREAMS), '{%- endfor %}\n    keepalive'),
+      rule: 'template/syntax',
+    },
+    {
+      name: 'a template and a plain file that make the same file',
+      changes: () => ({ 'services/edge-gateway/config/conf.d/upstreams.conf': '# by hand\n' }),
+      file: UPSTREAMS,
+      line: () => 1,
+      rule: 'template/clash',
     },
     {
       name: 'a host listed twice',

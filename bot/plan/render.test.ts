@@ -52,6 +52,27 @@ describe('the plan comment', () => {
     expect(body).toContain('znodes: 3 created, 2 updated, 0 deleted');
   });
 
+  it("shows the gateway's rendered upstreams change where a service it depends on changes its hosts", () => {
+    const path = 'services/search-api/service.yaml';
+    const source = Buffer.from(base.get(path) ?? []).toString('utf8');
+    const body = render({
+      [path]: source.replace(
+        '      - { host: search-stg-02.dc1.northwind.internal, labels: { zone: dc1-b } }\n',
+        '      - { host: search-stg-02.dc1.northwind.internal, labels: { zone: dc1-b } }\n' +
+          '      - { host: search-stg-03.dc1.northwind.internal, weight: 50 }\n',
+      ),
+    });
+    expect(body).toContain('#### `edge-gateway` · `staging` — live once on `main`');
+    expect(body).toContain(
+      '**~ `conf.d/upstreams.conf`** changed — rendered from the service tree by `services/edge-gateway/config/conf.d/upstreams.conf.liquid`',
+    );
+    expect(body).toContain(
+      '+    server search-stg-03.dc1.northwind.internal:8080 weight=50 max_fails=3 fail_timeout=10s;',
+    );
+    // Only staging's hosts changed: dev renders the same bytes (and prod follows release tags).
+    expect(body).not.toContain('`edge-gateway` · `dev`');
+  });
+
   it('shows a removed release manifest without starting a deployment', () => {
     const body = render({ 'services/search-api/releases/dev.yaml': null });
     expect(body).toContain('release manifest removed (was `v5.9.0-SNAPSHOT.212`). No deployment starts');

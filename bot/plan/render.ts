@@ -1,4 +1,10 @@
-import { contentId, decodeText, type Environment, type FileChange } from '../../core/index.js';
+import {
+  contentId,
+  decodeText,
+  type Environment,
+  type FileChange,
+  templateTarget,
+} from '../../core/index.js';
 import { plural } from '../checks/validation-report.js';
 import { PLAN_MARKER } from '../names.js';
 import { COMMENT_BODY_LIMIT } from '../text-limit.js';
@@ -160,7 +166,12 @@ function renderFile(change: FileChange, withDiffs: boolean, sameAs?: string): st
   } else if (change.kind === 'removed') detail = `removed (was ${size(change.before?.bytes)})`;
   else detail = change.kind === 'added' ? `added, ${size(change.after?.bytes)}` : 'changed';
   const sources = (change.after ?? change.before)?.sources ?? [];
-  const from = sources.length > 1 ? ` — from ${sources.map((s) => `\`${s}\``).join(' over ')}` : '';
+  // A rendered file changes with its template and with the services it renders from.
+  const rendered = sources.some((source) => templateTarget(source) !== undefined);
+  const from =
+    sources.length > 1 || rendered
+      ? ` — ${rendered ? 'rendered from the service tree by' : 'from'} ${sources.map((s) => `\`${s}\``).join(' over ')}`
+      : '';
   const same = sameAs ? ` — the same change as in \`${sameAs}\`` : '';
   const lines = [`**${sign} \`${change.path}\`** ${detail}${from}${same}`];
   if (withDiffs && !binary && change.kind !== 'removed') {
