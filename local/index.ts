@@ -11,6 +11,7 @@ export { type WaitForOptions, waitFor } from './wait-for.js';
 export {
   type EnsembleMember,
   fourLetterWord,
+  type StandaloneServerOptions,
   startEnsemble,
   startZooKeeper,
   type ZooKeeperEnsemble,

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client, Stat } from 'node-zookeeper-client';
 import zookeeper from 'node-zookeeper-client';
@@ -147,6 +148,31 @@ describe('a standalone ZooKeeper server', () => {
     await server.close();
     expect(existsSync(server.dataDir)).toBe(false);
     await expect(fourLetterWord(server.port, 'srvr')).rejects.toThrow();
+  });
+});
+
+describe('a ZooKeeper server in a directory of its own', () => {
+  it('leaves its data there on close(), for a server started there again on the same port', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-zk-kept-'));
+    try {
+      const first = await startZooKeeper({ dir });
+      const client = await connect(first.connectString);
+      await create(client, '/kept', 'across servers');
+      client.close();
+      await first.close();
+      expect(existsSync(join(dir, 'data'))).toBe(true);
+      expect(first.logPath).toBe(join(dir, 'zookeeper.log'));
+
+      const second = await startZooKeeper({ dir, port: first.port });
+      try {
+        expect(second.connectString).toBe(first.connectString);
+        expect(await readOnce(second.connectString, '/kept')).toBe('across servers');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
