@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
+import { onShutdownSignal } from '../local/index.js';
 import { registerBot } from './commands/bot.js';
 import { registerGet } from './commands/get.js';
 import { registerSchemas } from './commands/schemas.js';
@@ -60,10 +61,12 @@ export async function runCli(
   }
 }
 
-/** Daemons run until SIGTERM or SIGINT, then shut down gracefully. */
+/**
+ * Daemons run until SIGTERM, SIGINT or SIGHUP, then shut down gracefully, children (a local
+ * ZooKeeper) last; a second Ctrl-C ends the process at once, children included.
+ */
 function untilTerminated(): Promise<void> {
   return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
+    onShutdownSignal(() => resolve());
   });
 }
