@@ -37,7 +37,7 @@ export function registerStart(program: Command, { io, setExitCode, stopSignal }:
     .option('--root <path>', 'root znode', '/cairn')
     .option('--listen <addr:port>', 'where the syncer serves /healthz, /metrics and /webhook', '127.0.0.1:0')
     .action(async (flags: StartFlags) => {
-      const logger = createLogger(io, 'cairn-start');
+      const logger = createLogger(io, 'syncer');
       const source = resolve(io.cwd, flags.repo ?? (existsSync(EXAMPLE_REPO) ? EXAMPLE_REPO : '.'));
       const cleanups: (() => Promise<void>)[] = [];
       try {
