@@ -1,4 +1,5 @@
 import { StatusLine } from './status-line.js';
+import type { SystemPackages } from './system-packages.js';
 
 /** Where a command writes; injected so tests run commands in-process and read what they printed. */
 export interface CommandIo {
@@ -39,12 +40,17 @@ export function processIo(): CommandIo {
   };
 }
 
-/** What every command gets besides its arguments: where to write, how to exit, when to stop. */
+/**
+ * What every command gets besides its arguments: where to write, how to exit, when to stop, and
+ * what this machine has installed.
+ */
 export interface CommandContext {
   readonly io: CommandIo;
   setExitCode(code: number): void;
   /** Resolves when a long-running command should stop (SIGTERM or SIGINT). */
   stopSignal(): Promise<void>;
+  /** The Debian packages `cairn start` needs, as this machine has them. */
+  readonly systemPackages: SystemPackages;
 }
 
 /** Exit statuses shared by every command. */

@@ -33,7 +33,10 @@ export function renderProgress(view: ProgressView): string {
   const ratio = Math.min(Math.max(done / total, 0), 1);
   const filled = Math.round(ratio * BAR_WIDTH);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
-  const count = `${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')}${view.unit ? ` ${view.unit}` : ''}`;
+  const count =
+    view.unit === '%'
+      ? `${Math.round(ratio * 100)}%`
+      : `${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')}${view.unit ? ` ${view.unit}` : ''}`;
   return `${bar} ${count}  ${view.label}  ${seconds}`;
 }
 

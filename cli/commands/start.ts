@@ -10,6 +10,7 @@ import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
 import { type CommandContext, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
+import { ensureSystemPackages } from '../system-packages.js';
 
 const EXAMPLE_REPO = join(packageRoot(), 'example-config-repo');
 
@@ -25,7 +26,10 @@ interface StartFlags {
  * one), a git repository (a copy of a plain directory, example-config-repo/ by default), and a
  * syncer mirroring it every 2 s and on webhooks, until Ctrl-C.
  */
-export function registerStart(program: Command, { io, setExitCode, stopSignal }: CommandContext): void {
+export function registerStart(
+  program: Command,
+  { io, setExitCode, stopSignal, systemPackages }: CommandContext,
+): void {
   program
     .command('start')
     .description('run Cairn locally: a ZooKeeper, a config repository and a syncer mirroring it')
@@ -37,6 +41,7 @@ export function registerStart(program: Command, { io, setExitCode, stopSignal }:
     .option('--root <path>', 'root znode', '/cairn')
     .option('--listen <addr:port>', 'where the syncer serves /healthz, /metrics and /webhook', '127.0.0.1:0')
     .action(async (flags: StartFlags) => {
+      await ensureSystemPackages(io, systemPackages);
       const logger = createLogger(io, 'syncer');
       const source = resolve(io.cwd, flags.repo ?? (existsSync(EXAMPLE_REPO) ? EXAMPLE_REPO : '.'));
       const cleanups: (() => Promise<void>)[] = [];
