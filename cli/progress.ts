@@ -42,6 +42,8 @@ export function renderProgress(view: ProgressView): string {
 
 /** How often the spinner and the elapsed time move while nothing is counted. */
 const REDRAW_MS = 150;
+/** The least time between two drawings caused by counting. */
+const THROTTLE_MS = 50;
 
 /**
  * Long work shown on a terminal's status line: a spinner with the elapsed time, then a bar once
@@ -53,6 +55,7 @@ export class Progress {
   readonly #started = Date.now();
   #view: Omit<ProgressView, 'elapsedMs' | 'frame'>;
   #frame = 0;
+  #drawnAt = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(io: CommandIo, label: string, unit?: string) {
@@ -68,10 +71,11 @@ export class Progress {
     this.#draw();
   }
 
-  /** Changes what is shown: a new label, or a count. */
+  /** Changes what is shown: a new label, or a count. Counting every file redraws at most every 50 ms. */
   update(change: { label?: string; done?: number; total?: number }): void {
+    const relabelled = change.label !== undefined && change.label !== this.#view.label;
     this.#view = { ...this.#view, ...change };
-    this.#draw();
+    if (relabelled || Date.now() - this.#drawnAt >= THROTTLE_MS) this.#draw();
   }
 
   /** Removes the line. */
@@ -83,6 +87,7 @@ export class Progress {
 
   #draw(): void {
     if (!this.#timer) return;
+    this.#drawnAt = Date.now();
     this.#io.status?.(
       renderProgress({ ...this.#view, elapsedMs: Date.now() - this.#started, frame: this.#frame }),
     );

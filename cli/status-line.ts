@@ -21,7 +21,8 @@ export class StatusLine {
   show(line: string | undefined): void {
     this.#erase();
     // A line that wraps could not be erased with a carriage return: cut it to the terminal's width.
-    const width = Math.max((this.#terminal.columns ?? 80) - 1, 10);
+    // (A terminal that does not know its size says 0.)
+    const width = Math.max((this.#terminal.columns || 80) - 1, 10);
     this.#line = line === undefined ? undefined : [...line].slice(0, width).join('');
     this.#draw();
   }

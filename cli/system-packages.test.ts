@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { CommandIo } from './io.js';
+import { createLogger } from './logger.js';
 import { runCli } from './program.js';
 import {
   type AptStatus,
@@ -43,7 +44,7 @@ function captureIo(terminal = false) {
       out.stderr += text;
     },
     cwd: process.cwd(),
-    env: {},
+    env: { NO_COLOR: '1' },
     terminal,
     ...(terminal ? { status: (line: string | undefined) => out.status.push(line) } : {}),
   };
@@ -54,7 +55,7 @@ describe('the system packages cairn start needs', () => {
   it('does nothing when the machine has them', async () => {
     const { system, calls } = machine([], false);
     const { io, out } = captureIo();
-    await ensureSystemPackages(io, system);
+    await ensureSystemPackages(io, system, createLogger(io, 'start'));
     expect(calls.install).toBe(0);
     expect(out.stderr).toBe('');
   });
@@ -80,11 +81,15 @@ describe('the system packages cairn start needs', () => {
       { stage: 'installing', percent: 80, what: 'Unpacking zookeeper (all)' },
     ]);
     const { io, out } = captureIo(true);
-    await ensureSystemPackages(io, system);
+    await ensureSystemPackages(io, system, createLogger(io, 'start'));
     expect(calls.install).toBe(1);
-    expect(out.stderr).toBe(
-      'cairn: installing zookeeper (Debian packages); this takes a minute or two\ncairn: installed zookeeper\n',
-    );
+    expect(out.stderr.split('\n')).toEqual([
+      expect.stringMatching(
+        /INFO {2}start installing the missing Debian packages; this takes a minute or two {2}packages=zookeeper$/,
+      ),
+      expect.stringMatching(/INFO {2}start installed the missing Debian packages {2}packages=zookeeper$/),
+      '',
+    ]);
     expect(out.status).toContain('[##########--------------] 40%  downloading: Retrieving file 2 of 5  0s');
     expect(out.status).toContain('[###################-----] 80%  installing: Unpacking zookeeper (all)  0s');
     expect(out.status.at(-1)).toBeUndefined();
@@ -97,7 +102,7 @@ describe('the system packages cairn start needs', () => {
       install: async () => {},
     };
     const { io } = captureIo();
-    await expect(ensureSystemPackages(io, system)).rejects.toMatchObject({
+    await expect(ensureSystemPackages(io, system, createLogger(io, 'start'))).rejects.toMatchObject({
       code: 'SYSTEM_PACKAGES_MISSING',
       message: expect.stringContaining('sudo apt-get update && sudo apt-get install -y git'),
     });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
 import { CairnError } from '../core/index.js';
 import type { CommandIo } from './io.js';
 import { packageRoot } from './package-root.js';
@@ -47,7 +48,11 @@ export function installCommand(packages: readonly string[]): string {
  * Makes sure the packages are there: nothing to do, or installed now (as root, with progress on a
  * terminal), or a SystemPackagesMissingError (exit status 2) that gives the exact command to run.
  */
-export async function ensureSystemPackages(io: CommandIo, system: SystemPackages): Promise<void> {
+export async function ensureSystemPackages(
+  io: CommandIo,
+  system: SystemPackages,
+  log: Logger,
+): Promise<void> {
   const missing = await system.missing();
   if (missing.length === 0) return;
   if (!system.canInstall) {
@@ -56,7 +61,10 @@ export async function ensureSystemPackages(io: CommandIo, system: SystemPackages
       `missing system packages: ${missing.join(', ')}. Install them with\n\n  ${installCommand(missing)}\n\nthen run this again (or run it as root, and it installs them itself).`,
     );
   }
-  io.stderr(`cairn: installing ${missing.join(', ')} (Debian packages); this takes a minute or two\n`);
+  log.info(
+    { packages: missing.join(' ') },
+    'installing the missing Debian packages; this takes a minute or two',
+  );
   const progress = new Progress(io, `installing ${missing.join(', ')}`, '%');
   try {
     await system.install((status) =>
@@ -72,7 +80,7 @@ export async function ensureSystemPackages(io: CommandIo, system: SystemPackages
       `still missing after installing: ${still.join(', ')}. Try it by hand:\n\n  ${installCommand(still)}\n`,
     );
   }
-  io.stderr(`cairn: installed ${missing.join(', ')}\n`);
+  log.info({ packages: missing.join(' ') }, 'installed the missing Debian packages');
 }
 
 /** Parses one APT::Status-Fd line: `dlstatus:<n>:<percent>:<what>` or `pmstatus:<package>:<percent>:<what>`. */

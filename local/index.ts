@@ -10,7 +10,7 @@ export {
   onShutdownSignal,
   removeTempDir,
 } from './exit-cleanup.js';
-export { findFreePorts } from './free-ports.js';
+export { findFreePorts, isPortFree } from './free-ports.js';
 export { importDirectoryAsRepo } from './import-directory.js';
 export { LocalServerError, type LocalServerErrorCode } from './local-server-error.js';
 export { type WaitForOptions, waitFor } from './wait-for.js';
