@@ -72,7 +72,7 @@ export class Progress {
   }
 
   /** Changes what is shown: a new label, or a count. Counting every file redraws at most every 50 ms. */
-  update(change: { label?: string; done?: number; total?: number }): void {
+  update(change: { label?: string; done?: number | undefined; total?: number | undefined }): void {
     const relabelled = change.label !== undefined && change.label !== this.#view.label;
     this.#view = { ...this.#view, ...change };
     if (relabelled || Date.now() - this.#drawnAt >= THROTTLE_MS) this.#draw();

@@ -5,7 +5,7 @@ export { decodeHeadRecord } from './head-record.js';
 export type { SyncOutcome } from './mirror.js';
 export { Mirror } from './mirror.js';
 export { syncOnce } from './sync-once.js';
-export type { RawSyncerSettings, SyncerConfig } from './syncer-config.js';
+export type { RawSyncerSettings, SyncerConfig, SyncProgress } from './syncer-config.js';
 export { resolveSyncerConfig, SYNCER_ENV, SyncerConfigError } from './syncer-config.js';
 export type { SyncerRole, SyncerStatus } from './syncer-daemon.js';
 export { SyncerDaemon } from './syncer-daemon.js';

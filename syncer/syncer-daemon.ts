@@ -70,10 +70,14 @@ export class SyncerDaemon {
 
   /** Starts serving HTTP (if configured) and the session/election loop; resolves once listening. */
   async start(): Promise<{ port?: number }> {
+    const { onProgress } = this.config;
     this.source = openGitSource({
       url: this.config.repo,
       branch: this.config.branch,
       cacheDir: this.config.cacheDir,
+      ...(onProgress
+        ? { onReadProgress: (done, total) => onProgress({ phase: 'reading', done, total }) }
+        : {}),
     });
     let port: number | undefined;
     if (this.config.listen) {

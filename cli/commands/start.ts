@@ -12,7 +12,13 @@ import {
   waitFor,
   type ZooKeeperServer,
 } from '../../local/index.js';
-import { resolveSyncerConfig, SyncerDaemon, type SyncerStatus } from '../../syncer/index.js';
+import {
+  resolveSyncerConfig,
+  type SyncerConfig,
+  SyncerDaemon,
+  type SyncerStatus,
+  type SyncProgress,
+} from '../../syncer/index.js';
 import { type CommandContext, type CommandIo, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
@@ -95,7 +101,8 @@ export function registerStart(
 
         await state.created(STATE_ENTRIES.syncerCache);
         const webhookSecret = randomBytes(16).toString('hex');
-        const config = resolveSyncerConfig(
+        let reading: SyncProgress | undefined;
+        const settings = resolveSyncerConfig(
           {
             repo: repository.path,
             branch: BRANCH,
@@ -105,14 +112,24 @@ export function registerStart(
             webhookSecret,
             poll: '2s',
             cacheDir: state.entry(STATE_ENTRIES.syncerCache),
+            // The syncer validates a commit in one go, and on a busy machine a 10,000-file commit
+            // keeps it from answering ZooKeeper's pings for longer than the 10 s default: the
+            // session would expire mid-sync, again and again. Nothing here needs a fast failover.
+            ...(io.env.CAIRN_ZK_SESSION_TIMEOUT ? {} : { sessionTimeout: '30s' }),
           },
           io.env,
           { hostname: hostname(), pid: process.pid },
         );
+        const config: SyncerConfig = {
+          ...settings,
+          onProgress: (progress) => {
+            reading = progress;
+          },
+        };
         const daemon = new SyncerDaemon(config, createLogger(io, 'syncer'));
         stops.push(() => daemon.close());
         const { port } = await daemon.start();
-        const head = await firstSync(io, daemon);
+        const head = await firstSync(io, daemon, config.sessionTimeoutMs, () => reading);
 
         const host = config.listen?.host === '0.0.0.0' ? '127.0.0.1' : config.listen?.host;
         const facts = await gatherFacts(io, flags, state, {
@@ -173,7 +190,12 @@ async function openRepository(
   try {
     imported = await importDirectoryAsRepo(source, {
       into: target,
-      onProgress: (done, total) => progress.update({ done, total }),
+      onProgress: (done, total) =>
+        progress.update(
+          done < total
+            ? { done, total }
+            : { label: `importing ${display(io, source)}: committing`, done: undefined, total: undefined },
+        ),
     });
   } finally {
     progress.end();
@@ -208,16 +230,25 @@ async function startLocalZooKeeper(io: CommandIo, log: Logger, state: StateDir):
   return zk;
 }
 
-/** Waits for the syncer's first sync, saying on the status line what it waits for. */
-async function firstSync(io: CommandIo, daemon: SyncerDaemon): Promise<BannerFacts['head']> {
-  const progress = new Progress(io, 'connecting to ZooKeeper');
+/**
+ * Waits for the syncer's first sync, saying on the status line what it waits for: connecting, an
+ * earlier syncer letting go, then a bar of files read and a spinner while they are validated and
+ * written.
+ */
+async function firstSync(
+  io: CommandIo,
+  daemon: SyncerDaemon,
+  sessionTimeoutMs: number,
+  reading: () => SyncProgress | undefined,
+): Promise<BannerFacts['head']> {
+  const progress = new Progress(io, 'connecting to ZooKeeper', 'files');
   let standbySince: number | undefined;
   try {
     const status = await waitFor(
       () => {
         const current = daemon.status();
         standbySince = current.role === 'standby' ? (standbySince ?? Date.now()) : undefined;
-        progress.update({ label: waitingFor(current, standbySince) });
+        progress.update(describeWait(current, standbySince, sessionTimeoutMs, reading()));
         return current.mirrored || current.refused ? current : undefined;
       },
       { description: 'the first sync', timeoutMs: FIRST_SYNC_DEADLINE_MS, intervalMs: 100 },
@@ -233,13 +264,33 @@ async function firstSync(io: CommandIo, daemon: SyncerDaemon): Promise<BannerFac
 /** A syncer is a standby for a moment while it joins; longer, an earlier one still leads. */
 const JOINING_MS = 2_000;
 
-function waitingFor(status: SyncerStatus, standbySince: number | undefined): string {
+function describeWait(
+  status: SyncerStatus,
+  standbySince: number | undefined,
+  sessionTimeoutMs: number,
+  reading: SyncProgress | undefined,
+): { label: string; done?: number; total?: number } {
+  const spinner = { done: undefined, total: undefined };
+  if (status.role === 'leader') {
+    if (!reading) return { label: 'first sync: reading the commit', ...spinner };
+    if (reading.done < reading.total)
+      return { label: 'first sync: reading files', done: reading.done, total: reading.total };
+    return {
+      label: `first sync: validating and writing ${reading.total.toLocaleString('en-US')} files`,
+      ...spinner,
+    };
+  }
   if (status.role === 'standby' && standbySince !== undefined && Date.now() - standbySince > JOINING_MS)
-    return 'waiting for the syncer of an earlier start to let go (its ZooKeeper session ends within 10 s)';
-  if (status.role === 'leader') return 'first sync: reading, validating and writing every file';
-  return status.lastError
-    ? `connecting to ZooKeeper (${status.lastError.message})`
-    : 'connecting to ZooKeeper';
+    return {
+      label: `waiting for the syncer of an earlier start to let go (its ZooKeeper session ends within ${Math.round(sessionTimeoutMs / 1000)} s)`,
+      ...spinner,
+    };
+  return {
+    label: status.lastError
+      ? `connecting to ZooKeeper (${status.lastError.message})`
+      : 'connecting to ZooKeeper',
+    ...spinner,
+  };
 }
 
 async function gatherFacts(
