@@ -185,6 +185,9 @@ async function openRepository(
       `${target} exists but cairn start did not make it: move it away, or pass --state-dir <another folder>`,
     );
   }
+  // Recorded first: an import interrupted before the rename leaves nothing at `target`, and one
+  // interrupted after it leaves a repository that --fresh may delete.
+  await state.created(STATE_ENTRIES.repo, { importedFrom: source });
   const progress = new Progress(io, `importing ${display(io, source)}`, 'files');
   let imported: { repo: string; commit: string };
   try {
@@ -200,7 +203,6 @@ async function openRepository(
   } finally {
     progress.end();
   }
-  await state.created(STATE_ENTRIES.repo, { importedFrom: source });
   await ensureCommitIdentity(imported.repo);
   log.info(
     { repo: imported.repo, commit: imported.commit },
@@ -316,6 +318,10 @@ async function gatherFacts(
       ...(next ? { nextTag: next } : {}),
     };
   });
+  const kept = [
+    ...(known.repository.origin.kind === 'in-place' ? [] : ['the repository']),
+    ...(known.zookeeper.dataDir ? ["ZooKeeper's data"] : []),
+  ];
   const viaNpm = io.env.npm_lifecycle_event === 'start';
   const again = viaNpm ? 'npm start' : `${cairnCommand(io.cwd)} start`;
   const stateArg = flags.stateDir ? ` --state-dir ${shellQuote(flags.stateDir)}` : '';
@@ -325,7 +331,7 @@ async function gatherFacts(
     environments,
     ...(outline.example ? { example: outline.example } : {}),
     cairn: cairnCommand(path),
-    stateDir: display(io, state.path),
+    ...(kept.length > 0 ? { kept: { what: kept.join(' and '), where: display(io, state.path) } } : {}),
     restart: viaNpm
       ? { again: `${again}${stateArg ? ` --${stateArg}` : ''}`, fresh: `${again} --${stateArg} --fresh` }
       : { again: `${again}${stateArg}`, fresh: `${again}${stateArg} --fresh` },

@@ -19,7 +19,7 @@ const facts: BannerFacts = {
   ],
   example: { service: 'recommender', env: 'dev', file: 'services/recommender/config/application.yaml' },
   cairn: 'npx cairn',
-  stateDir: '.cairn',
+  kept: { what: "the repository and ZooKeeper's data", where: '.cairn' },
   restart: { again: 'npm start', fresh: 'npm start -- --fresh' },
 };
 
@@ -70,6 +70,14 @@ describe('the banner of cairn start', () => {
       "\n  export CAIRN_ZK=127.0.0.1:41234\n  export CAIRN_ZK_ROOT='/team a'\n  cd '/home/ana/my demo/repo'\n",
     );
     expect(banner).toContain('\n              read in place; 1 commit');
+  });
+
+  it('says what outlives the start, if anything', () => {
+    expect(formatBanner({ ...facts, kept: { what: 'the repository', where: '.cairn' } })).toContain(
+      '\nCtrl-C stops Cairn. The repository stays in .cairn: `npm start`\n',
+    );
+    const { kept: _, ...nothingKept } = facts;
+    expect(formatBanner(nothingKept).endsWith('\nCtrl-C stops Cairn.\n')).toBe(true);
   });
 
   it('says why nothing is served when the first commit was refused', () => {

@@ -22,8 +22,8 @@ export interface BannerFacts {
   readonly example?: { readonly service: string; readonly env: string; readonly file?: string };
   /** How to run cairn from the repository, e.g. `npx cairn`. */
   readonly cairn: string;
-  /** The state directory as the person named it (`.cairn`), when cairn start keeps state. */
-  readonly stateDir?: string;
+  /** What outlives this start ("the repository and ZooKeeper's data"), and where (`.cairn`). */
+  readonly kept?: { readonly what: string; readonly where: string };
   /** How to start again, and how to start over: `npm start` and `npm start -- --fresh`, say. */
   readonly restart: { readonly again: string; readonly fresh: string };
 }
@@ -98,9 +98,10 @@ export function formatBanner(facts: BannerFacts): string {
   lines.push('  Roll the last commit back: a revert is a commit like any other.');
   lines.push('    git revert --no-edit HEAD');
   lines.push('');
-  if (facts.stateDir) {
+  if (facts.kept) {
+    const what = facts.kept.what.charAt(0).toUpperCase() + facts.kept.what.slice(1);
     lines.push(
-      `Ctrl-C stops Cairn. The repository and ZooKeeper's data stay in ${facts.stateDir}: \`${facts.restart.again}\``,
+      `Ctrl-C stops Cairn. ${what} ${what.includes(' and ') ? 'stay' : 'stays'} in ${facts.kept.where}: \`${facts.restart.again}\``,
       `continues where you left off, \`${facts.restart.fresh}\` starts over.`,
     );
   } else {
