@@ -44,6 +44,12 @@ interface StartFlags {
   readonly fresh?: boolean;
 }
 
+const STOPPING =
+  'stopping: the syncer finishes the sync in progress, then ZooKeeper stops; Ctrl-C again stops at once';
+
+/** A stop signal arrived while cairn start was still starting things. */
+class StartStopped extends Error {}
+
 /** Where the repository comes from, as the banner tells it. */
 type RepositoryOrigin = BannerFacts['repository']['origin'];
 
@@ -74,6 +80,18 @@ export function registerStart(
     .option('--fresh', 'start over: delete what cairn start created in the state directory first')
     .action(async (flags: StartFlags) => {
       const log = createLogger(io, 'start');
+      // Listening from the start: Ctrl-C during a long first sync stops everything in order too.
+      const stopped = stopSignal();
+      const stopping = new AbortController();
+      void stopped.then(() => stopping.abort(new StartStopped()));
+      const unlessStopped = <T>(work: Promise<T>): Promise<T> =>
+        Promise.race([
+          work,
+          stopped.then((): never => {
+            throw new StartStopped();
+          }),
+        ]);
+      // Packages are installed whole: apt is not interrupted half-way by a stop.
       await ensureSystemPackages(io, systemPackages, log);
       const state = await StateDir.claim(resolve(io.cwd, flags.stateDir ?? DEFAULT_STATE_DIR));
       // Undone in reverse order: the syncer stops before the ZooKeeper it writes to.
@@ -90,12 +108,14 @@ export function registerStart(
         await state.ignoreInGit();
 
         const source = resolve(io.cwd, flags.repo ?? (existsSync(EXAMPLE_REPO) ? EXAMPLE_REPO : '.'));
-        const repository = await openRepository(io, log, state, source);
+        const repository = await unlessStopped(openRepository(io, log, state, source));
 
         let zk: ZooKeeperServer | undefined;
         if (!flags.zk) {
-          zk = await startLocalZooKeeper(io, log, state);
-          stops.push(() => (zk as ZooKeeperServer).close());
+          const starting = startLocalZooKeeper(io, log, state);
+          // Stopped whenever it is up, even if a stop came first.
+          stops.push(async () => (await starting.catch(() => undefined))?.close());
+          zk = await unlessStopped(starting);
         }
         const connectString = flags.zk ?? (zk as ZooKeeperServer).connectString;
 
@@ -128,8 +148,8 @@ export function registerStart(
         };
         const daemon = new SyncerDaemon(config, createLogger(io, 'syncer'));
         stops.push(() => daemon.close());
-        const { port } = await daemon.start();
-        const head = await firstSync(io, daemon, config.sessionTimeoutMs, () => reading);
+        const { port } = await unlessStopped(daemon.start());
+        const head = await firstSync(io, daemon, config.sessionTimeoutMs, () => reading, stopping.signal);
 
         const host = config.listen?.host === '0.0.0.0' ? '127.0.0.1' : config.listen?.host;
         const facts = await gatherFacts(io, flags, state, {
@@ -143,11 +163,20 @@ export function registerStart(
         io.status?.(undefined);
         io.stdout(formatBanner(facts));
 
-        await stopSignal();
-        log.info('stopping: the syncer, then ZooKeeper');
+        await stopped;
+        log.info(STOPPING);
+        setExitCode(EXIT_OK);
+      } catch (error) {
+        if (!(error instanceof StartStopped)) throw error;
+        log.info(`${STOPPING} (before everything was up)`);
         setExitCode(EXIT_OK);
       } finally {
-        for (const stop of stops.reverse()) await stop();
+        const progress = new Progress(io, 'stopping');
+        try {
+          for (const stop of stops.reverse()) await stop();
+        } finally {
+          progress.end();
+        }
       }
       log.info(
         { stateDir: state.path },
@@ -242,6 +271,7 @@ async function firstSync(
   daemon: SyncerDaemon,
   sessionTimeoutMs: number,
   reading: () => SyncProgress | undefined,
+  signal: AbortSignal,
 ): Promise<BannerFacts['head']> {
   const progress = new Progress(io, 'connecting to ZooKeeper', 'files');
   let standbySince: number | undefined;
@@ -253,7 +283,7 @@ async function firstSync(
         progress.update(describeWait(current, standbySince, sessionTimeoutMs, reading()));
         return current.mirrored || current.refused ? current : undefined;
       },
-      { description: 'the first sync', timeoutMs: FIRST_SYNC_DEADLINE_MS, intervalMs: 100 },
+      { description: 'the first sync', timeoutMs: FIRST_SYNC_DEADLINE_MS, intervalMs: 100, signal },
     );
     if (status.mirrored) return { kind: 'mirrored', commit: status.mirrored };
     const refused = status.refused as NonNullable<SyncerStatus['refused']>;

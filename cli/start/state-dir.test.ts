@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../program.js';
 import type { SystemPackages } from '../system-packages.js';
 import { STATE_ENTRIES, StateDir } from './state-dir.js';
+
+const run = promisify(execFile);
+const noneMissing: SystemPackages = { canInstall: false, missing: async () => [], install: async () => {} };
 
 describe('the state directory of cairn start', () => {
   let dir: string;
@@ -58,7 +63,6 @@ describe('the state directory of cairn start', () => {
     await state.release();
     const plain = await mkdtemp(join(tmpdir(), 'cairn-plain-'));
     let stderr = '';
-    const installed: SystemPackages = { canInstall: false, missing: async () => [], install: async () => {} };
     try {
       const code = await runCli(
         ['start', '--repo', plain, '--state-dir', dir],
@@ -70,7 +74,7 @@ describe('the state directory of cairn start', () => {
           cwd: dir,
           env: { CAIRN_LOG_LEVEL: 'silent' },
         },
-        { systemPackages: installed },
+        { systemPackages: noneMissing },
       );
       expect(code).toBe(2);
       expect(stderr).toBe(
@@ -79,6 +83,45 @@ describe('the state directory of cairn start', () => {
       expect(existsSync(join(dir, 'repo'))).toBe(true);
     } finally {
       await rm(plain, { recursive: true, force: true });
+    }
+  });
+
+  it('is given back when a stop comes before everything is up', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'cairn-in-place-'));
+    const git = (...args: string[]) => run('git', ['-C', repo, ...args]);
+    let stderr = '';
+    try {
+      await git('init', '-q', '-b', 'main');
+      await git(
+        '-c',
+        'user.name=A',
+        '-c',
+        'user.email=a@example.com',
+        'commit',
+        '-q',
+        '--allow-empty',
+        '-m',
+        'Empty',
+      );
+      const code = await runCli(
+        // Nothing listens on port 1: the syncer would wait for ZooKeeper for ever.
+        ['start', '--repo', repo, '--zk', '127.0.0.1:1', '--state-dir', dir],
+        {
+          stdout: () => {},
+          stderr: (text) => {
+            stderr += text;
+          },
+          cwd: dir,
+          env: {},
+        },
+        { stopSignal: () => Promise.resolve(), systemPackages: noneMissing },
+      );
+      expect(code).toBe(0);
+      expect(stderr).toMatch(/"msg":"stopping: [^"]+ \(before everything was up\)"/);
+      const manifest = JSON.parse(await readFile(join(dir, 'cairn-start.json'), 'utf8')) as { pid?: number };
+      expect(manifest.pid).toBeUndefined();
+    } finally {
+      await rm(repo, { recursive: true, force: true });
     }
   });
 });
