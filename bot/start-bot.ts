@@ -17,7 +17,7 @@ export interface BotStartOptions {
   readonly cwd: string;
   /** bot/app.yml inside the installed package: the registration reads it from there, never from `cwd`. */
   readonly manifestPath: string;
-  /** For the registration page's messages; the app itself logs through Probot's logger (LOG_LEVEL). */
+  /** Where the app, its registration page and its applied checks log. */
   readonly log: Logger;
 }
 
@@ -68,6 +68,7 @@ export async function startBot(options: BotStartOptions): Promise<RunningBot> {
           PRIVATE_KEY: credentials.privateKey,
           WEBHOOK_SECRET: credentials.webhookSecret,
         },
+        log: options.log,
       },
     ),
   );

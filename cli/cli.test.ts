@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyPath } from '../core/index.js';
 import { EXAMPLE_REPO_DIR } from '../test/support/example-repo.js';
 import { runCliCaptured } from '../test/support/run-cli.js';
 
@@ -148,6 +150,50 @@ describe('cairn schemas', () => {
 
   it('needs --out', async () => {
     expect((await cairn('schemas')).code).toBe(2);
+  });
+
+  it('writes what example-config-repo commits in .cairn/schemas, so the copies cannot drift', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'cairn-schemas-'));
+    try {
+      expect((await cairn('schemas', '--out', out)).code).toBe(0);
+      const committed = join(EXAMPLE_REPO_DIR, '.cairn', 'schemas');
+      expect((await readdir(committed)).sort()).toEqual((await readdir(out)).sort());
+      for (const file of await readdir(out)) {
+        expect(await readFile(join(committed, file), 'utf8'), file).toBe(
+          await readFile(join(out, file), 'utf8'),
+        );
+      }
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('are named by a modeline in every manifest of example-config-repo, by a path inside the repository', async () => {
+    const schemaOf: Partial<Record<string, string>> = {
+      settings: 'cairn.schema.json',
+      policy: 'policy.schema.json',
+      service: 'service.schema.json',
+      release: 'release.schema.json',
+    };
+    const files = (await readdir(EXAMPLE_REPO_DIR, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+      .map((entry) => relative(EXAMPLE_REPO_DIR, join(entry.parentPath, entry.name)));
+    const manifests = files.filter((path) => schemaOf[classifyPath(path).kind]);
+    expect(manifests.length).toBeGreaterThan(10);
+    for (const path of files) {
+      const text = await readFile(join(EXAMPLE_REPO_DIR, path), 'utf8');
+      const modeline = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text)?.[1];
+      const expected = schemaOf[classifyPath(path).kind];
+      if (!expected) {
+        expect(modeline, path).toBeUndefined();
+        continue;
+      }
+      expect(modeline, `${path} has no $schema modeline`).toBeDefined();
+      const target = resolve(dirname(join(EXAMPLE_REPO_DIR, path)), modeline as string);
+      // Inside the repository, so a copy of it keeps completion and validation in the editor.
+      expect(relative(EXAMPLE_REPO_DIR, target), path).toBe(`.cairn/schemas/${expected}`);
+      expect(existsSync(target), path).toBe(true);
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
+import { onShutdownSignal } from '../local/index.js';
 import { registerAgent } from './commands/agent.js';
 import { registerBot } from './commands/bot.js';
 import { registerGet } from './commands/get.js';
@@ -9,7 +10,16 @@ import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
 import { type CommandContext, type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
+import { debianSystemPackages, type SystemPackages } from './system-packages.js';
 import { VERSION } from './version.js';
+
+/** What tests put in place of the machine's own. */
+export interface RunOptions {
+  /** Resolves when a long-running command should stop; default: a shutdown signal. */
+  readonly stopSignal?: () => Promise<void>;
+  /** The system packages as this machine has them; default: asked of scripts/install-system-deps.sh. */
+  readonly systemPackages?: SystemPackages;
+}
 
 /**
  * Runs the `cairn` command line with the given arguments (without `node` and the script) and returns
@@ -18,7 +28,7 @@ import { VERSION } from './version.js';
 export async function runCli(
   args: readonly string[],
   io: CommandIo,
-  stopSignal: () => Promise<void> = untilTerminated,
+  options: RunOptions = {},
 ): Promise<number> {
   let exitCode = EXIT_OK;
   const program = new Command('cairn')
@@ -32,7 +42,8 @@ export async function runCli(
     setExitCode: (code) => {
       exitCode = code;
     },
-    stopSignal,
+    stopSignal: options.stopSignal ?? untilTerminated,
+    systemPackages: options.systemPackages ?? debianSystemPackages(),
   };
   registerAgent(program, context);
   registerBot(program, context);
@@ -62,10 +73,12 @@ export async function runCli(
   }
 }
 
-/** Daemons run until SIGTERM or SIGINT, then shut down gracefully. */
+/**
+ * Daemons run until SIGTERM, SIGINT or SIGHUP, then shut down gracefully, children (a local
+ * ZooKeeper) last; a second Ctrl-C ends the process at once, children included.
+ */
 function untilTerminated(): Promise<void> {
   return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
+    onShutdownSignal(() => resolve());
   });
 }

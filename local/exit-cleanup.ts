@@ -15,29 +15,63 @@ import { join } from 'node:path';
 interface ExitCleanupState {
   readonly children: Set<ChildProcess>;
   readonly tempDirs: Set<string>;
+  /** Graceful shutdowns registered with `onShutdownSignal`, which the first signal goes to. */
+  readonly shutdownListeners: Set<(signal: NodeJS.Signals) => void>;
+  /** When the first signal arrived, once one has. */
+  firstSignalAt?: number;
 }
 
 const stateKey = Symbol.for('cairn.local.exit-cleanup');
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+/**
+ * A signal this soon after the first is the same request: a terminal sends Ctrl-C's SIGINT to every
+ * process of its foreground group, and npm forwards the one it got to its script as well.
+ */
+const REPEAT_WINDOW_MS = 1_000;
 
 function state(): ExitCleanupState {
   const holder = globalThis as typeof globalThis & { [stateKey]?: ExitCleanupState };
   let current = holder[stateKey];
   if (!current) {
-    current = { children: new Set(), tempDirs: new Set() };
+    current = { children: new Set(), tempDirs: new Set(), shutdownListeners: new Set() };
     holder[stateKey] = current;
     const registered = current;
     process.on('exit', () => cleanUpNow(registered));
     // A runner stops its workers with SIGTERM (vitest does), and a person with Ctrl-C: the default
-    // action of both ends the process without an 'exit' event. Clean up, then let the signal take
-    // its default course (this listener is gone by then) so the exit status still tells the truth.
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-      process.once(signal, () => {
-        cleanUpNow(registered);
-        process.kill(process.pid, signal);
-      });
-    }
+    // action of both ends the process without an 'exit' event. Unless a graceful shutdown takes the
+    // signal, clean up, then let the signal take its default course (this listener is gone by then)
+    // so the exit status still tells the truth.
+    const onSignal = (signal: NodeJS.Signals): void => {
+      const now = Date.now();
+      if (registered.shutdownListeners.size > 0) {
+        if (registered.firstSignalAt === undefined) {
+          registered.firstSignalAt = now;
+          for (const listener of registered.shutdownListeners) listener(signal);
+          return;
+        }
+        if (now - registered.firstSignalAt < REPEAT_WINDOW_MS) return;
+      }
+      cleanUpNow(registered);
+      for (const each of SIGNALS) process.removeListener(each, onSignal);
+      process.kill(process.pid, signal);
+    };
+    for (const signal of SIGNALS) process.on(signal, onSignal);
   }
   return current;
+}
+
+/**
+ * Hands the first SIGTERM, SIGINT or SIGHUP to `listener`, for a graceful shutdown: children keep
+ * running until it stops them, and the process should then end by itself (an 'exit' still removes
+ * whatever is left). A further signal, a second or more later, ends the process at once as if no
+ * listener were registered: a person's second Ctrl-C. Returns a function that removes the listener.
+ */
+export function onShutdownSignal(listener: (signal: NodeJS.Signals) => void): () => void {
+  const { shutdownListeners } = state();
+  shutdownListeners.add(listener);
+  return () => {
+    shutdownListeners.delete(listener);
+  };
 }
 
 /** Synchronous, as an 'exit' listener must be: signal the children, delete the directories. */

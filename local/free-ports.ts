@@ -32,3 +32,14 @@ export async function findFreePorts(count: number): Promise<number[]> {
     );
   }
 }
+
+/** Whether `port` on the loopback interface can be bound right now. */
+export async function isPortFree(port: number): Promise<boolean> {
+  const server = createServer();
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (bound) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return bound;
+}

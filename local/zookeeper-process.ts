@@ -208,7 +208,11 @@ export class ZooKeeperProcess {
     const log = await open(logPath, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { stdio: ['ignore', log.fd, log.fd] });
+      // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the
+      // server must outlive that signal until the process that started it has stopped its clients
+      // (a syncer mid-write) and stops the server in turn. It still dies with that process: setpriv's
+      // death signal, and the hooks of exit-cleanup.ts.
+      child = spawn(command, args, { stdio: ['ignore', log.fd, log.fd], detached: true });
     } finally {
       // The child holds its own copy of the descriptor once spawn() has returned.
       await log.close();

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZkSession, type ZkStat } from '../core/index.js';
@@ -117,6 +118,31 @@ describe('a standalone ZooKeeper server', () => {
     await server.close();
     expect(existsSync(server.dataDir)).toBe(false);
     await expect(fourLetterWord(server.port, 'srvr')).rejects.toThrow();
+  });
+});
+
+describe('a ZooKeeper server in a directory of its own', () => {
+  it('leaves its data there on close(), for a server started there again on the same port', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-zk-kept-'));
+    try {
+      const first = await startZooKeeper({ dir });
+      const client = await connect(first.connectString);
+      await create(client, '/kept', 'across servers');
+      client.close();
+      await first.close();
+      expect(existsSync(join(dir, 'data'))).toBe(true);
+      expect(first.logPath).toBe(join(dir, 'zookeeper.log'));
+
+      const second = await startZooKeeper({ dir, port: first.port });
+      try {
+        expect(second.connectString).toBe(first.connectString);
+        expect(await readOnce(second.connectString, '/kept')).toBe('across servers');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -271,4 +297,108 @@ describe('a test process that dies', () => {
       }
     },
   );
+});
+
+describe('a process that shuts down gracefully', () => {
+  const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+  const local = new URL('./index.ts', import.meta.url).href;
+
+  /**
+   * A process that starts a server and hands shutdown signals to a listener, which reports whether
+   * the server still serves and then, with `stops`, closes it and exits. It leads a process group of
+   * its own, so a test can signal the group as a terminal's Ctrl-C does.
+   */
+  async function startGraceful(stops: boolean) {
+    const script = `
+      import { fourLetterWord, onShutdownSignal, startZooKeeper } from ${JSON.stringify(local)};
+      const server = await startZooKeeper();
+      onShutdownSignal(async (signal) => {
+        const srvr = await fourLetterWord(server.port, 'srvr').catch(() => '');
+        process.stdout.write(JSON.stringify({ signal, serving: /^Mode: standalone$/m.test(srvr) }) + '\\n');
+        if (${stops}) {
+          await server.close();
+          process.exit(0);
+        }
+      });
+      process.stdout.write(JSON.stringify({ port: server.port, dataDir: server.dataDir }) + '\\n');
+      setInterval(() => {}, 60_000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    const lines: string[] = [];
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const complete = buffered.split('\n');
+      buffered = complete.pop() ?? '';
+      lines.push(...complete);
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    const started = await waitFor(
+      () => lines[0] && (JSON.parse(lines[0]) as { port: number; dataDir: string }),
+      {
+        description: 'the child process to start ZooKeeper',
+        timeoutMs: 30_000,
+      },
+    ).catch((error: unknown) => {
+      child.kill('SIGKILL');
+      throw error;
+    });
+    const [jvm] = await zooKeeperPids([started.port]);
+    const report = () =>
+      waitFor(() => lines[1] && (JSON.parse(lines[1]) as { signal: string; serving: boolean }), {
+        description: 'the shutdown listener to report',
+        timeoutMs: 10_000,
+      });
+    return { child, exited, report, jvm, ...started };
+  }
+
+  it('leaves the server running for the listener on Ctrl-C, and exits when the listener has stopped it', async () => {
+    const { child, exited, report, jvm, dataDir } = await startGraceful(true);
+    try {
+      expect(jvm).toBeDefined();
+      // Ctrl-C: SIGINT to the terminal's foreground process group, which the JVM is not part of.
+      process.kill(-(child.pid as number), 'SIGINT');
+      expect(await report()).toEqual({ signal: 'SIGINT', serving: true });
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(jvm !== undefined && isAlive(jvm)).toBe(false);
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('ends at once, taking the server with it, when a second signal follows later', async () => {
+    const { child, exited, report, jvm, dataDir } = await startGraceful(false);
+    try {
+      child.kill('SIGTERM');
+      expect(await report()).toMatchObject({ signal: 'SIGTERM' });
+      let ended: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      void exited.then((outcome) => {
+        ended = outcome;
+      });
+      // A person pressing Ctrl-C again: signals within a second of the first count as the same one.
+      await waitFor(
+        () => {
+          if (!ended) child.kill('SIGTERM');
+          return ended;
+        },
+        { description: 'the child to end on a repeated signal', timeoutMs: 10_000, intervalMs: 250 },
+      );
+      expect(ended).toEqual({ code: null, signal: 'SIGTERM' });
+      await waitFor(() => jvm !== undefined && !isAlive(jvm), {
+        description: `JVM ${jvm} to die with the process that started it`,
+        timeoutMs: 10_000,
+      });
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(dirname(dataDir), { recursive: true, force: true });
+    }
+  });
 });

@@ -32,7 +32,19 @@ export interface ZooKeeperServerOptions {
   maxSessionTimeout?: number;
 }
 
-/** A standalone ZooKeeper server: a real JVM on a free loopback port, with its own temp dir. */
+/** Where a standalone server lives, for a server whose data must outlive it (`cairn start`'s). */
+export interface StandaloneServerOptions extends ZooKeeperServerOptions {
+  /**
+   * The server's own directory, created if missing: `zoo.cfg`, `zookeeper.log` and the data in
+   * `data/`. A server started again on the same directory finds its data; `close()` keeps it.
+   * Default: a new temp dir, which `close()` removes.
+   */
+  dir?: string;
+  /** The client port. Default: a free one. A port in use fails the start (ZOOKEEPER_EXITED). */
+  port?: number;
+}
+
+/** A standalone ZooKeeper server: a real JVM on a loopback port, with its own directory. */
 export interface ZooKeeperServer {
   /** `127.0.0.1:<port>`, for a ZooKeeper client. */
   readonly connectString: string;
@@ -40,13 +52,15 @@ export interface ZooKeeperServer {
   readonly port: number;
   /** Where snapshots and transaction logs live; it survives `stop()` and `kill()`. */
   readonly dataDir: string;
+  /** The server's log (its JVM's output too). */
+  readonly logPath: string;
   /** SIGTERM and wait for the JVM to exit. The port and data stay for `restart()`. */
   stop(): Promise<void>;
   /** SIGKILL (a crash) and wait for the JVM to exit. The port and data stay for `restart()`. */
   kill(): Promise<void>;
   /** Starts the server again (stopping it first if it runs) on the same port and data, and waits until it serves. */
   restart(): Promise<void>;
-  /** Stops the server and removes its temp dir. Safe to call more than once. */
+  /** Stops the server and removes its temp dir (a `dir` given to it stays). Safe to call more than once. */
   close(): Promise<void>;
 }
 
@@ -112,18 +126,19 @@ function baseConfig(
  * Starts a standalone ZooKeeper server and resolves once it serves clients. Rejects with a
  * `LocalServerError` that names the log file when the JVM cannot start.
  */
-export async function startZooKeeper(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
+export async function startZooKeeper(options: StandaloneServerOptions = {}): Promise<ZooKeeperServer> {
   zooKeeperLaunch();
-  const root = await createTempDir('cairn-zk-');
+  const { dir, port: chosenPort, ...serverOptions } = options;
+  const root = dir ?? (await createTempDir('cairn-zk-'));
   let server: StandaloneServer | undefined;
   try {
-    const [port] = await findFreePorts(1);
+    const port = chosenPort ?? (await findFreePorts(1))[0];
     if (port === undefined) throw new Error('findFreePorts returned no port');
     const dataDir = join(root, 'data');
-    await mkdir(dataDir);
+    await mkdir(dataDir, { recursive: true });
     const configPath = join(root, 'zoo.cfg');
     const log4jPath = join(root, 'log4j.properties');
-    await writeZooCfg(configPath, baseConfig(options, dataDir, port));
+    await writeZooCfg(configPath, baseConfig(serverOptions, dataDir, port));
     await writeLog4jProperties(log4jPath);
     const jvm = new ZooKeeperProcess({
       label: 'standalone',
@@ -132,11 +147,11 @@ export async function startZooKeeper(options: ZooKeeperServerOptions = {}): Prom
       logPath: join(root, 'zookeeper.log'),
       clientPort: port,
     });
-    server = new StandaloneServer(root, dataDir, jvm);
+    server = new StandaloneServer(dir === undefined ? root : undefined, dataDir, jvm);
     await server.restart();
     return server;
   } catch (error) {
-    // The temp dir stays until the process exits: the error names its log file.
+    // The directory stays (a temp dir until the process exits): the error names its log file.
     await server?.kill();
     throw error;
   }
@@ -144,14 +159,19 @@ export async function startZooKeeper(options: ZooKeeperServerOptions = {}): Prom
 
 class StandaloneServer implements ZooKeeperServer {
   readonly dataDir: string;
-  readonly #root: string;
+  /** The temp dir to remove on close(); undefined for a directory the caller keeps. */
+  readonly #tempDir: string | undefined;
   readonly #jvm: ZooKeeperProcess;
   #closing: Promise<void> | undefined;
 
-  constructor(root: string, dataDir: string, jvm: ZooKeeperProcess) {
-    this.#root = root;
+  constructor(tempDir: string | undefined, dataDir: string, jvm: ZooKeeperProcess) {
+    this.#tempDir = tempDir;
     this.dataDir = dataDir;
     this.#jvm = jvm;
+  }
+
+  get logPath(): string {
+    return this.#jvm.options.logPath;
   }
 
   get port(): number {
@@ -181,7 +201,8 @@ class StandaloneServer implements ZooKeeperServer {
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#jvm.stop().then(() => removeTempDir(this.#root));
+    const tempDir = this.#tempDir;
+    this.#closing ??= this.#jvm.stop().then(() => (tempDir ? removeTempDir(tempDir) : undefined));
     return this.#closing;
   }
 }

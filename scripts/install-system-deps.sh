@@ -2,13 +2,34 @@
 # Installs the system packages Cairn runs against when they are missing:
 # the ZooKeeper server (Debian package `zookeeper`, with Java) and git.
 # Safe to run repeatedly; does nothing when everything is present.
+#
+# This file is the one list of those packages: `cairn start` (cli/system-packages.ts) asks it
+# what is missing with --missing, and runs it as root to install them.
+#
+#   install-system-deps.sh                 install what is missing (as root), or say how
+#   install-system-deps.sh --missing       print what is missing, one package a line, and exit 0
+#   install-system-deps.sh --status-fd N   install, writing apt's progress lines to descriptor N
 set -euo pipefail
+
+mode=install
+status_fd=
+case "${1:-}" in
+  --missing) mode=list ;;
+  --status-fd) status_fd="${2:?--status-fd needs a descriptor number}" ;;
+  "") ;;
+  *) echo "usage: $0 [--missing | --status-fd N]" >&2; exit 2 ;;
+esac
 
 missing=()
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v git >/dev/null 2>&1 || missing+=(git)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+
+if [ "$mode" = list ]; then
+  [ ${#missing[@]} -eq 0 ] || printf '%s\n' "${missing[@]}"
+  exit 0
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -22,5 +43,11 @@ fi
 
 echo "cairn: installing ${missing[*]} (Debian packages)" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq "${missing[@]}" >/dev/null
+if [ -n "$status_fd" ]; then
+  # APT::Status-Fd writes "dlstatus:…" and "pmstatus:<package>:<percent>:<what>" lines there.
+  apt-get update -qq -o "APT::Status-Fd=$status_fd"
+  apt-get install -y -qq -o "APT::Status-Fd=$status_fd" "${missing[@]}" >/dev/null
+else
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

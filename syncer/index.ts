@@ -4,7 +4,7 @@ export type { SyncOutcome, SyncTarget } from './mirror.js';
 export { Mirror } from './mirror.js';
 export { BranchNotTrackedError } from './preflight.js';
 export { syncOnce } from './sync-once.js';
-export type { RawSyncerSettings, SyncerConfig } from './syncer-config.js';
+export type { RawSyncerSettings, SyncerConfig, SyncProgress } from './syncer-config.js';
 export { resolveSyncerConfig, SYNCER_ENV } from './syncer-config.js';
 export type { SyncerRole, SyncerStatus } from './syncer-daemon.js';
 export { SyncerDaemon } from './syncer-daemon.js';

@@ -23,6 +23,19 @@ export interface SyncerConfig {
   readonly notesRef: string;
   /** How this replica names itself in the election (host:pid by default). */
   readonly replicaId: string;
+  /**
+   * Told how long work goes, for a person watching (`cairn start` draws a bar): so far, how many
+   * files a read of a whole tree (the first sync) has read. Not a setting of flags or environment.
+   */
+  readonly onProgress?: (progress: SyncProgress) => void;
+}
+
+/** How far a long piece of a sync has come. */
+export interface SyncProgress {
+  /** Reading every file of a commit: the first sync after a start, or after history was rewritten. */
+  readonly phase: 'reading';
+  readonly done: number;
+  readonly total: number;
 }
 
 /** Raw settings as flags and environment give them: strings, possibly missing. */

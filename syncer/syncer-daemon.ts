@@ -71,7 +71,15 @@ export class SyncerDaemon {
   async start(): Promise<{ port?: number }> {
     const { config } = this;
     const layout = config.endpoint.layout;
-    this.source = openGitSource({ url: config.repo, branch: config.branch, cacheDir: config.cacheDir });
+    const { onProgress } = config;
+    this.source = openGitSource({
+      url: config.repo,
+      branch: config.branch,
+      cacheDir: config.cacheDir,
+      ...(onProgress
+        ? { onReadProgress: (done, total) => onProgress({ phase: 'reading', done, total }) }
+        : {}),
+    });
     this.mirror = new Mirror({
       layout,
       source: this.source,

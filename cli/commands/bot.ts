@@ -18,11 +18,16 @@ export function registerBot(program: Command, { io, setExitCode, stopSignal }: C
       'run the GitHub App that checks pull requests, plans and records approvals, or register it on GitHub (see bot/README.md)',
     )
     .action(async () => {
+      // Cairn's logger, so the bot's lines look like every other command's; Probot's own LOG_LEVEL
+      // and LOG_FORMAT still apply when CAIRN_LOG_LEVEL and CAIRN_LOG_FORMAT are not set.
+      const log = createLogger(io, 'bot', {
+        fallback: { level: io.env.LOG_LEVEL, format: io.env.LOG_FORMAT },
+      });
       const bot = await startBot({
         env: io.env,
         cwd: io.cwd,
         manifestPath: join(packageRoot(), 'bot', 'app.yml'),
-        log: createLogger(io, 'cairn-bot'),
+        log,
       });
       await stopSignal();
       await bot.stop();

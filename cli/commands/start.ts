@@ -1,111 +1,381 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { importDirectoryAsRepo, startZooKeeper, waitFor, type ZooKeeperServer } from '../../local/index.js';
-import { validateRepoDir } from '../../schemas/index.js';
-import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
-import { type CommandContext, EXIT_OK } from '../io.js';
+import type { Logger } from 'pino';
+import { newestMatchingTag } from '../../core/index.js';
+import {
+  importDirectoryAsRepo,
+  isPortFree,
+  startZooKeeper,
+  waitFor,
+  type ZooKeeperServer,
+} from '../../local/index.js';
+import {
+  resolveSyncerConfig,
+  type SyncerConfig,
+  SyncerDaemon,
+  type SyncerStatus,
+  type SyncProgress,
+} from '../../syncer/index.js';
+import { type CommandContext, type CommandIo, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
+import { Progress } from '../progress.js';
+import { type BannerFacts, formatBanner, nextReleaseTag, shellQuote } from '../start/banner.js';
+import { cairnCommand } from '../start/cairn-command.js';
+import { ensureCommitIdentity, outlineRepository, readHistory } from '../start/repository.js';
+import { STATE_ENTRIES, StateDir, StateDirError } from '../start/state-dir.js';
+import { ensureSystemPackages } from '../system-packages.js';
 
 const EXAMPLE_REPO = join(packageRoot(), 'example-config-repo');
+const DEFAULT_STATE_DIR = '.cairn';
+const BRANCH = 'main';
+/** A first sync reads, validates and writes every file: minutes for a very large repository. */
+const FIRST_SYNC_DEADLINE_MS = 30 * 60_000;
 
 interface StartFlags {
   readonly repo?: string;
   readonly zk?: string;
   readonly listen?: string;
-  readonly root?: string;
+  readonly root: string;
+  readonly stateDir?: string;
+  readonly fresh?: boolean;
 }
+
+const STOPPING =
+  'stopping: the syncer finishes the sync in progress, then ZooKeeper stops; Ctrl-C again stops at once';
+
+/** A stop signal arrived while cairn start was still starting things. */
+class StartStopped extends Error {}
+
+/** Where the repository comes from, as the banner tells it. */
+type RepositoryOrigin = BannerFacts['repository']['origin'];
 
 /**
  * `cairn start`: everything on this machine, to see Cairn work. A local ZooKeeper (unless --zk names
- * one), a git repository (a copy of a plain directory, example-config-repo/ by default), and a
- * syncer mirroring it every 2 s and on webhooks, until Ctrl-C.
+ * one), a git repository (a plain directory, example-config-repo/ by default, imported into a new
+ * one), and a syncer mirroring it every 2 s and on webhooks, until Ctrl-C. What it creates lives in
+ * the state directory and outlives it: starting again continues with the same commits and data.
  */
-export function registerStart(program: Command, { io, setExitCode, stopSignal }: CommandContext): void {
+export function registerStart(
+  program: Command,
+  { io, setExitCode, stopSignal, systemPackages }: CommandContext,
+): void {
   program
     .command('start')
     .description('run Cairn locally: a ZooKeeper, a config repository and a syncer mirroring it')
     .option(
       '--repo <dir>',
-      'a config repository, or a plain directory to copy into a new one (default: example-config-repo)',
+      'a git repository to read in place, or a plain directory to import into a new one (default: example-config-repo)',
     )
     .option('--zk <hosts>', 'use this ZooKeeper instead of starting one')
     .option('--root <path>', 'root znode', '/cairn')
     .option('--listen <addr:port>', 'where the syncer serves /healthz, /metrics and /webhook', '127.0.0.1:0')
+    .option(
+      '--state-dir <dir>',
+      `where the imported repository, ZooKeeper's data and the syncer's cache are kept (default: ${DEFAULT_STATE_DIR})`,
+    )
+    .option('--fresh', 'start over: delete what cairn start created in the state directory first')
     .action(async (flags: StartFlags) => {
-      const logger = createLogger(io, 'cairn-start');
-      const source = resolve(io.cwd, flags.repo ?? (existsSync(EXAMPLE_REPO) ? EXAMPLE_REPO : '.'));
-      const cleanups: (() => Promise<void>)[] = [];
+      const log = createLogger(io, 'start');
+      // Listening from the start: Ctrl-C during a long first sync stops everything in order too.
+      const stopped = stopSignal();
+      const stopping = new AbortController();
+      void stopped.then(() => stopping.abort(new StartStopped()));
+      const unlessStopped = <T>(work: Promise<T>): Promise<T> =>
+        Promise.race([
+          work,
+          stopped.then((): never => {
+            throw new StartStopped();
+          }),
+        ]);
+      // Packages are installed whole: apt is not interrupted half-way by a stop.
+      await ensureSystemPackages(io, systemPackages, log);
+      const state = await StateDir.claim(resolve(io.cwd, flags.stateDir ?? DEFAULT_STATE_DIR));
+      // Undone in reverse order: the syncer stops before the ZooKeeper it writes to.
+      const stops: (() => Promise<void>)[] = [() => state.release()];
       try {
-        let repo = source;
-        let note = 'read in place; commit there to publish';
-        if (!existsSync(join(source, '.git'))) {
-          const imported = await importDirectoryAsRepo(source);
-          repo = imported.repo;
-          note = `a git copy of ${source}; edit and commit there to publish`;
-          cleanups.push(() => rm(imported.repo, { recursive: true, force: true }));
+        if (flags.fresh) {
+          const doomed = state.createdEntries();
+          log.warn(
+            { stateDir: state.path, deleting: doomed.join(' ') || 'nothing' },
+            'starting over (--fresh): deleting what cairn start created in the state directory',
+          );
+          await state.removeCreated();
         }
+        await state.ignoreInGit();
+
+        const source = resolve(io.cwd, flags.repo ?? (existsSync(EXAMPLE_REPO) ? EXAMPLE_REPO : '.'));
+        const repository = await unlessStopped(openRepository(io, log, state, source));
+
         let zk: ZooKeeperServer | undefined;
         if (!flags.zk) {
-          zk = await startZooKeeper({ tickTime: 2000 });
-          const server = zk;
-          cleanups.push(() => server.close());
+          const starting = startLocalZooKeeper(io, log, state);
+          // Stopped whenever it is up, even if a stop came first.
+          stops.push(async () => (await starting.catch(() => undefined))?.close());
+          zk = await unlessStopped(starting);
         }
         const connectString = flags.zk ?? (zk as ZooKeeperServer).connectString;
-        const secret = randomBytes(16).toString('hex');
-        const config = resolveSyncerConfig(
+
+        await state.created(STATE_ENTRIES.syncerCache);
+        const webhookSecret = randomBytes(16).toString('hex');
+        let reading: SyncProgress | undefined;
+        const settings = resolveSyncerConfig(
           {
-            repo,
+            repo: repository.path,
+            branch: BRANCH,
             zk: connectString,
             root: flags.root,
             listen: flags.listen,
-            webhookSecret: secret,
+            webhookSecret,
             poll: '2s',
+            cacheDir: state.entry(STATE_ENTRIES.syncerCache),
+            // The syncer validates a commit in one go, and on a busy machine a 10,000-file commit
+            // keeps it from answering ZooKeeper's pings for longer than the 10 s default: the
+            // session would expire mid-sync, again and again. Nothing here needs a fast failover.
+            ...(io.env.CAIRN_ZK_SESSION_TIMEOUT ? {} : { sessionTimeout: '30s' }),
           },
           io.env,
           { hostname: hostname(), pid: process.pid },
         );
-        const daemon = new SyncerDaemon(config, logger);
-        cleanups.unshift(() => daemon.close());
-        const { port } = await daemon.start();
-        await waitFor(() => daemon.status().mirrored ?? daemon.status().refused, {
-          description: 'the first sync',
-          timeoutMs: 120_000,
-        });
-        const status = daemon.status();
-        const base = `http://${config.listen?.host === '0.0.0.0' ? '127.0.0.1' : config.listen?.host}:${port}`;
-        io.stdout(
-          [
-            'cairn is running',
-            `  zookeeper   ${connectString}${zk ? ` (local, data in ${zk.dataDir})` : ''}`,
-            `  repository  ${repo} (${note})`,
-            `  syncer      ${base}/healthz  ${base}/metrics  POST ${base}/webhook (secret ${secret})`,
-            ...(await describeEnvironments(repo)),
-            status.mirrored
-              ? `mirrored ${status.mirrored} into ${config.endpoint.layout.root}`
-              : `refused ${status.refused?.commit}: ${status.refused?.reason}`,
-            'press Ctrl-C to stop',
-            '',
-          ].join('\n'),
+        const config: SyncerConfig = {
+          ...settings,
+          onProgress: (progress) => {
+            reading = progress;
+          },
+        };
+        const daemon = new SyncerDaemon(config, createLogger(io, 'syncer'));
+        stops.push(() => daemon.close());
+        const { port } = await unlessStopped(daemon.start());
+        const head = await firstSync(
+          io,
+          daemon,
+          config.endpoint.sessionTimeoutMs,
+          () => reading,
+          stopping.signal,
         );
-        await stopSignal();
+
+        const host = config.listen?.host === '0.0.0.0' ? '127.0.0.1' : config.listen?.host;
+        const facts = await gatherFacts(io, flags, state, {
+          repository,
+          zookeeper: { connectString, ...(zk ? { dataDir: display(io, zk.dataDir) } : {}) },
+          root: config.endpoint.layout.root,
+          syncer: { base: `http://${host}:${port}`, webhookSecret },
+          head,
+        });
+        // Once, when everything is ready, in one write: nothing logged meanwhile can cut it.
+        io.status?.(undefined);
+        io.stdout(formatBanner(facts));
+
+        await stopped;
+        log.info(STOPPING);
+        setExitCode(EXIT_OK);
+      } catch (error) {
+        if (!(error instanceof StartStopped)) throw error;
+        log.info(`${STOPPING} (before everything was up)`);
         setExitCode(EXIT_OK);
       } finally {
-        for (const cleanup of cleanups) await cleanup();
+        const progress = new Progress(io, 'stopping');
+        try {
+          for (const stop of stops.reverse()) await stop();
+        } finally {
+          progress.end();
+        }
       }
+      log.info(
+        { stateDir: state.path },
+        'stopped; the repository and ZooKeeper’s data are kept for the next start',
+      );
     });
 }
 
-/** One line per environment: what it follows, and how to release to one that follows tags. */
-async function describeEnvironments(repo: string): Promise<string[]> {
-  const { repo: model } = await validateRepoDir(repo);
-  return [...model.environments.values()].map((env) =>
-    'tag' in env.tracks
-      ? `  ${env.name.padEnd(11)} follows tags ${env.tracks.tag}: release with \`git -C ${repo} tag <version>\``
-      : `  ${env.name.padEnd(11)} follows ${env.tracks.branch}`,
+/**
+ * The repository to mirror: a git repository is read in place; a plain directory is imported into
+ * the state directory once, and that copy (with every commit made in it since) is used from then on.
+ */
+async function openRepository(
+  io: CommandIo,
+  log: Logger,
+  state: StateDir,
+  source: string,
+): Promise<{ path: string; origin: RepositoryOrigin }> {
+  if (existsSync(join(source, '.git'))) return { path: source, origin: { kind: 'in-place' } };
+  const target = state.entry(STATE_ENTRIES.repo);
+  if (state.has(STATE_ENTRIES.repo)) {
+    const from = state.importedFrom ?? '';
+    if (from !== source) {
+      throw new StateDirError(
+        'STATE_DIR_HOLDS_ANOTHER_REPOSITORY',
+        `${target} was imported from ${from}, and may hold commits of yours: to import ${source} instead, start over with --fresh (which deletes it) or pass --state-dir <another folder>`,
+      );
+    }
+    log.info({ repo: target }, 'continuing with the repository of the last start');
+    return { path: target, origin: { kind: 'continued', from: display(io, from) } };
+  }
+  if (existsSync(target)) {
+    throw new StateDirError(
+      'STATE_DIR_NOT_OURS',
+      `${target} exists but cairn start did not make it: move it away, or pass --state-dir <another folder>`,
+    );
+  }
+  // Recorded first: an import interrupted before the rename leaves nothing at `target`, and one
+  // interrupted after it leaves a repository that --fresh may delete.
+  await state.created(STATE_ENTRIES.repo, { importedFrom: source });
+  const progress = new Progress(io, `importing ${display(io, source)}`, 'files');
+  let imported: { repo: string; commit: string };
+  try {
+    imported = await importDirectoryAsRepo(source, {
+      into: target,
+      onProgress: (done, total) =>
+        progress.update(
+          done < total
+            ? { done, total }
+            : { label: `importing ${display(io, source)}: committing`, done: undefined, total: undefined },
+        ),
+    });
+  } finally {
+    progress.end();
+  }
+  await ensureCommitIdentity(imported.repo);
+  log.info(
+    { repo: imported.repo, commit: imported.commit },
+    `imported ${display(io, source)} as a git repository`,
   );
+  return { path: imported.repo, origin: { kind: 'imported', from: display(io, source) } };
+}
+
+/** ZooKeeper in the state directory, on the port it had last time when that port is still free. */
+async function startLocalZooKeeper(io: CommandIo, log: Logger, state: StateDir): Promise<ZooKeeperServer> {
+  await state.created(STATE_ENTRIES.zookeeper);
+  const previous = state.zookeeperPort;
+  const port = previous !== undefined && (await isPortFree(previous)) ? previous : undefined;
+  const progress = new Progress(io, 'starting ZooKeeper');
+  let zk: ZooKeeperServer;
+  try {
+    zk = await startZooKeeper({
+      dir: state.entry(STATE_ENTRIES.zookeeper),
+      ...(port !== undefined ? { port } : {}),
+      tickTime: 2000,
+    });
+  } finally {
+    progress.end();
+  }
+  await state.created(STATE_ENTRIES.zookeeper, { zookeeperPort: zk.port });
+  log.info({ connectString: zk.connectString, log: zk.logPath }, 'ZooKeeper is serving');
+  return zk;
+}
+
+/**
+ * Waits for the syncer's first sync, saying on the status line what it waits for: connecting, an
+ * earlier syncer letting go, then a bar of files read and a spinner while they are validated and
+ * written.
+ */
+async function firstSync(
+  io: CommandIo,
+  daemon: SyncerDaemon,
+  sessionTimeoutMs: number,
+  reading: () => SyncProgress | undefined,
+  signal: AbortSignal,
+): Promise<BannerFacts['head']> {
+  const progress = new Progress(io, 'connecting to ZooKeeper', 'files');
+  let standbySince: number | undefined;
+  try {
+    const status = await waitFor(
+      () => {
+        const current = daemon.status();
+        standbySince = current.role === 'standby' ? (standbySince ?? Date.now()) : undefined;
+        progress.update(describeWait(current, standbySince, sessionTimeoutMs, reading()));
+        return current.mirrored || current.refused ? current : undefined;
+      },
+      { description: 'the first sync', timeoutMs: FIRST_SYNC_DEADLINE_MS, intervalMs: 100, signal },
+    );
+    if (status.mirrored) return { kind: 'mirrored', commit: status.mirrored };
+    const refused = status.refused as NonNullable<SyncerStatus['refused']>;
+    return { kind: 'refused', commit: refused.commit, reason: refused.reason };
+  } finally {
+    progress.end();
+  }
+}
+
+/** A syncer is a standby for a moment while it joins; longer, an earlier one still leads. */
+const JOINING_MS = 2_000;
+
+function describeWait(
+  status: SyncerStatus,
+  standbySince: number | undefined,
+  sessionTimeoutMs: number,
+  reading: SyncProgress | undefined,
+): { label: string; done?: number; total?: number } {
+  const spinner = { done: undefined, total: undefined };
+  if (status.role === 'leader') {
+    if (!reading) return { label: 'first sync: reading the commit', ...spinner };
+    if (reading.done < reading.total)
+      return { label: 'first sync: reading files', done: reading.done, total: reading.total };
+    return {
+      label: `first sync: validating and writing ${reading.total.toLocaleString('en-US')} files`,
+      ...spinner,
+    };
+  }
+  if (status.role === 'standby' && standbySince !== undefined && Date.now() - standbySince > JOINING_MS)
+    return {
+      label: `waiting for the syncer of an earlier start to let go (its ZooKeeper session ends within ${Math.round(sessionTimeoutMs / 1000)} s)`,
+      ...spinner,
+    };
+  return {
+    label: status.lastError
+      ? `connecting to ZooKeeper (${status.lastError.message})`
+      : 'connecting to ZooKeeper',
+    ...spinner,
+  };
+}
+
+async function gatherFacts(
+  io: CommandIo,
+  flags: StartFlags,
+  state: StateDir,
+  known: Pick<BannerFacts, 'zookeeper' | 'root' | 'syncer' | 'head'> & {
+    repository: { path: string; origin: RepositoryOrigin };
+  },
+): Promise<BannerFacts> {
+  const path = known.repository.path;
+  const [history, outline] = await Promise.all([readHistory(path, BRANCH), outlineRepository(path)]);
+  const tags = [...history.tags].map(([name, commit]) => ({ name, commit }));
+  const tagNames = new Set(history.tags.keys());
+  const environments = outline.environments.map((env) => {
+    if (!('tag' in env.tracks)) return { name: env.name, tracks: env.tracks };
+    const served = newestMatchingTag(env.tracks.tag, tags);
+    const next = nextReleaseTag(env.tracks.tag, tagNames);
+    return {
+      name: env.name,
+      tracks: env.tracks,
+      ...(served ? { servedTag: served.name } : {}),
+      ...(next ? { nextTag: next } : {}),
+    };
+  });
+  const kept = [
+    ...(known.repository.origin.kind === 'in-place' ? [] : ['the repository']),
+    ...(known.zookeeper.dataDir ? ["ZooKeeper's data"] : []),
+  ];
+  const viaNpm = io.env.npm_lifecycle_event === 'start';
+  const again = viaNpm ? 'npm start' : `${cairnCommand(io.cwd)} start`;
+  const stateArg = flags.stateDir ? ` --state-dir ${shellQuote(flags.stateDir)}` : '';
+  return {
+    ...known,
+    repository: { ...known.repository, commits: history.commits, lastCommit: history.lastCommit },
+    environments,
+    ...(outline.example ? { example: outline.example } : {}),
+    cairn: cairnCommand(path),
+    ...(kept.length > 0 ? { kept: { what: kept.join(' and '), where: display(io, state.path) } } : {}),
+    restart: viaNpm
+      ? { again: `${again}${stateArg ? ` --${stateArg}` : ''}`, fresh: `${again} --${stateArg} --fresh` }
+      : { again: `${again}${stateArg}`, fresh: `${again}${stateArg} --fresh` },
+  };
+}
+
+/** A path as short as it reads unambiguously: relative to the working directory when inside it. */
+function display(io: CommandIo, path: string): string {
+  const inside = relative(io.cwd, path);
+  return inside && !inside.startsWith('..') && !inside.startsWith('/') ? inside : path;
 }

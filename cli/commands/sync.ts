@@ -46,7 +46,7 @@ export function registerSync(program: Command, { io, setExitCode, stopSignal }: 
     )
     .action(async (flags: RawSyncerSettings) => {
       const config = resolveSyncerConfig(flags, io.env, { hostname: hostname(), pid: process.pid });
-      const logger = createLogger(io, 'cairn-sync');
+      const logger = createLogger(io, 'syncer');
       if (config.mode === 'once') {
         const outcome = await syncOnce(config, logger);
         if (outcome.kind === 'refused') {

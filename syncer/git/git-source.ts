@@ -23,6 +23,8 @@ export interface GitSourceOptions {
   readonly cacheDir: string;
   /** Deadline of each network operation. Default 30000. */
   readonly timeoutMs?: number;
+  /** Told how many files a read of a whole tree has read so far, out of how many (a first sync). */
+  readonly onReadProgress?: (read: number, total: number) => void;
 }
 
 /** The syncer's view of the tracked branch of a git repository. */
@@ -97,7 +99,7 @@ class IsomorphicGitSource implements GitSource {
   }
 
   async readTree(commit: string, previous?: TreeSnapshot): Promise<TreeUpdate> {
-    return readTreeAt(await this.#store(), commit, previous);
+    return readTreeAt(await this.#store(), commit, previous, this.#options.onReadProgress);
   }
 
   async isAncestor(ancestor: string, commit: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import { chmod, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useGitSources } from '../../test/support/git-sources.js';
-import { CommitNotFoundError, type TreeSnapshot } from './index.js';
+import { CommitNotFoundError, openGitSource, type TreeSnapshot } from './index.js';
 
 const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 
@@ -48,6 +48,36 @@ describe('reading the files of a commit', () => {
     expect([...snapshot.tree.keys()]).toEqual([...expected.keys()]);
     for (const [path, content] of expected) expect(snapshot.tree.get(path), path).toEqual(content);
     expect([...changed]).toEqual([...expected.keys()]);
+  });
+
+  it('counts the files of a whole-tree read as it reads them, out of a total known from the start', async () => {
+    const { author } = await repository('progress');
+    await author.write(
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`services/s/config/f${i}.yaml`, `n: ${i}\n`])),
+    );
+    await author.commit('Forty files');
+    const seen: [number, number][] = [];
+    const source = openGitSource({
+      url: author.dir,
+      branch: 'main',
+      cacheDir: join(fixture.scratch, 'progress-cache'),
+      onReadProgress: (read, total) => seen.push([read, total]),
+    });
+    try {
+      const first = await source.readTree(await source.fetchHead());
+      expect(first.snapshot.tree.size).toBe(40);
+      expect(seen.map(([read]) => read)).toEqual(Array.from({ length: 41 }, (_, i) => i));
+      expect(new Set(seen.map(([, total]) => total))).toEqual(new Set([40]));
+
+      // A later commit is diffed, not read whole: there is nothing to count.
+      seen.length = 0;
+      await author.write({ 'services/s/config/f0.yaml': 'n: changed\n' });
+      await author.commit('One file');
+      await source.readTree(await source.fetchHead(), first.snapshot);
+      expect(seen).toEqual([]);
+    } finally {
+      source.close();
+    }
   });
 
   it('with the previous snapshot, reports exactly what changed and keeps the other files by identity', async () => {

@@ -19,16 +19,18 @@ export interface TreeUpdate {
 /**
  * The files at `commit`, in path order. With `previous`, only the subtrees whose object ids differ
  * are read, and every file that did not change is the very same Uint8Array as in `previous.tree`,
- * so callers may cache what they derive from a file by its identity.
+ * so callers may cache what they derive from a file by its identity. A read of every file (the
+ * first, or after the previous commit vanished) reports files read out of the total to `onProgress`.
  */
 export async function readTreeAt(
   store: ObjectStore,
   commit: string,
   previous?: TreeSnapshot,
+  onProgress?: (read: number, total: number) => void,
 ): Promise<TreeUpdate> {
   const tree = await treeOfCommit(store, commit);
   if (!previous) {
-    const files = await readAllFiles(store, tree);
+    const files = await readAllFiles(store, tree, onProgress);
     return { snapshot: { commit, tree: inPathOrder(files) }, changed: new Set([...files.keys()].sort()) };
   }
   if (previous.commit === commit) return { snapshot: previous, changed: new Set() };
@@ -39,7 +41,7 @@ export async function readTreeAt(
   } catch (error) {
     if (!(error instanceof CommitNotFoundError)) throw error;
     // The previous commit is gone (a force-push, then a gc of a local repository): compare bytes.
-    return reuseEqualFiles(commit, previous.tree, await readAllFiles(store, tree));
+    return reuseEqualFiles(commit, previous.tree, await readAllFiles(store, tree, onProgress));
   }
 
   const { written, removed } = await diffTrees(store, previousTree, tree);

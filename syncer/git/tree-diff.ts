@@ -9,27 +9,50 @@ export interface TreeChanges {
   readonly removed: ReadonlySet<string>;
 }
 
+/** Files read at once by `readAllFiles`: enough to keep the disk and libuv's threads busy. */
+const CONCURRENT_READS = 16;
+
 const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '100755']);
 
 /**
  * Every file of `tree`, by path. Only regular files count: symbolic links (mode 120000) could point
  * outside the repository and submodules (160000) have no content here, so both are left out.
  * (`walk` is isomorphic-git's fastest way through a whole tree: one call, not one per object.)
+ *
+ * The trees are walked first and the files read after, so `onProgress` can count files read out of
+ * a known total: the first sync of a large repository shows how far it is.
  */
-export async function readAllFiles(store: ObjectStore, tree: string): Promise<Map<string, Uint8Array>> {
+export async function readAllFiles(
+  store: ObjectStore,
+  tree: string,
+  onProgress?: (read: number, total: number) => void,
+): Promise<Map<string, Uint8Array>> {
   const { fs, gitdir, cache } = store;
-  const files = new Map<string, Uint8Array>();
+  const entries: [path: string, entry: WalkerEntry][] = [];
   await git.walk({
     fs,
     gitdir,
     cache,
     trees: [git.TREE({ ref: tree })],
     map: async (path, [entry]) => {
-      if (entry && (await isRegularFile(entry))) files.set(path, await contentOf(entry, path));
+      if (entry && (await isRegularFile(entry))) entries.push([path, entry]);
       return undefined;
     },
     reduce: async () => undefined,
   });
+  const files = new Map<string, Uint8Array>();
+  onProgress?.(0, entries.length);
+  // A few reads at a time: started all at once, 10,000 reads queue on libuv's four threads and
+  // finish together at the end, so progress would stand still and then jump.
+  let next = 0;
+  const reader = async () => {
+    for (let index = next++; index < entries.length; index = next++) {
+      const [path, entry] = entries[index] as [string, WalkerEntry];
+      files.set(path, await contentOf(entry, path));
+      onProgress?.(files.size, entries.length);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENT_READS }, reader));
   return files;
 }
 

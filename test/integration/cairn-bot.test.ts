@@ -173,7 +173,7 @@ describe('cairn bot', () => {
           cwd: dir,
           env: { HOST: '127.0.0.1', CAIRN_LOG_LEVEL: 'warn', LOG_LEVEL: 'warn', ...env },
         },
-        () => stopped,
+        { stopSignal: () => stopped },
       );
       return { exited, stop, stderr: () => stderr };
     }

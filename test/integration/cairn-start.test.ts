@@ -1,84 +1,260 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
-import { decodeHeadRecord, readEnvironment, ZkLayout, ZkSession } from '../../core/index.js';
-import { waitFor } from '../harness/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fourLetterWord, waitFor } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
 
-const git = promisify(execFile);
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const run = promisify(execFile);
+
+/** A running `cairn start`: what it printed so far, and its exit. */
+interface Started {
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the banner once it is printed. */
+  readonly banner: () => Promise<string>;
+}
+
+function watch(child: ChildProcess): Started {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    banner: async () => {
+      await waitFor(
+        () => {
+          if (ended) throw new Error(`cairn start exited early:\n${stderr}`);
+          return stdout.includes('Ctrl-C stops Cairn');
+        },
+        { description: 'the banner of cairn start', timeoutMs: 90_000, intervalMs: 100 },
+      );
+      return stdout;
+    },
+  };
+}
+
+/** A command of the banner's "Try it" block, by the pattern of its line. */
+function command(banner: string, pattern: RegExp): string {
+  const match = pattern.exec(banner)?.[1];
+  if (!match) throw new Error(`no line like ${pattern} in the banner:\n${banner}`);
+  return match;
+}
+
+/** Runs banner commands as a person would paste them: the exports and the `cd` first. */
+async function paste(banner: string, ...commands: string[]): Promise<string> {
+  const prelude = [command(banner, /^ {2}(export CAIRN_ZK=\S+)$/m), command(banner, /^ {2}(cd \S+)$/m)];
+  const { stdout } = await run('bash', ['-euc', [...prelude, ...commands].join('\n')]);
+  return stdout;
+}
 
 describe('cairn start', () => {
-  it('runs a ZooKeeper, a repository and a syncer that mirrors each commit, and cleans up on SIGTERM', async () => {
-    const child = spawnCairn(['start']);
-    let stdout = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let cwd: string;
+
+  beforeAll(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'cairn-start-cwd-'));
+  });
+
+  afterAll(async () => {
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  it('keeps the repository, its commits and ZooKeeper’s data across a stop, its banner’s commands work as printed, and --fresh starts over', async () => {
+    // 1. A first start in an empty directory imports example-config-repo into .cairn/repo.
+    const first = watch(spawnCairn(['start'], { CAIRN_LOG_LEVEL: 'info' }, { cwd }));
     try {
-      await waitFor(() => stdout.includes('press Ctrl-C to stop'), {
-        description: 'cairn start is up',
-        timeoutMs: 60_000,
+      const banner = await first.banner();
+      const repo = command(banner, /^ {2}cd (\S+)$/m);
+      expect(repo).toBe(join(cwd, '.cairn', 'repo'));
+      expect(banner).toContain(`imported from ${join(PROJECT_ROOT, 'example-config-repo')}; 1 commit`);
+      expect(banner).toMatch(
+        /^ {2}serving {5}[0-9a-f]{7} in dev and staging; prod follows tags v\*: none yet$/m,
+      );
+
+      // Not a terminal: every log line is JSON.
+      const logs = first
+        .stderr()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { name: string; msg: string });
+      expect(logs.map((record) => `${record.name}: ${record.msg}`)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^start: imported .*example-config-repo as a git repository$/),
+          'start: ZooKeeper is serving',
+          'syncer: commit mirrored',
+        ]),
+      );
+
+      // Edit and commit as the banner says (an editor replaced by echo), then see it served.
+      const file = command(banner, /^ {4}\$\{EDITOR:-vi\} (\S+)$/m);
+      await paste(banner, `echo '# tuned' >> ${file}`, command(banner, /^ {4}(git commit -am .+)$/m));
+      const changed = (await run('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
+      const status = command(banner, /^ {4}(.+ status)$/m);
+      await waitFor(async () => (await paste(banner, status)).includes(`head     ${changed.slice(0, 12)}`), {
+        description: 'cairn status to show the new commit',
+        timeoutMs: 30_000,
       });
-      const connectString = /zookeeper {3}(\S+)/.exec(stdout)?.[1] as string;
-      const repo = /repository {2}(\S+)/.exec(stdout)?.[1] as string;
-      const mirrored = /mirrored ([0-9a-f]{40}) into \/cairn/.exec(stdout)?.[1];
-      expect(mirrored).toMatch(/^[0-9a-f]{40}$/);
+      const get = command(banner, /^ {4}(.+ get recommender dev)$/m);
+      expect(await paste(banner, get)).toContain(`# recommender/dev at ${changed}`);
 
-      const session = await ZkSession.connect({ connectString });
-      const layout = new ZkLayout('/cairn');
-      const file = async (service: string, env: string, path: string) => {
-        const read = await readEnvironment(session, layout, service, env);
-        return read.kind === 'snapshot'
-          ? Buffer.from(read.snapshot.files.get(path) ?? []).toString()
-          : undefined;
-      };
+      // The release tag reaches prod; the revert is mirrored like any commit.
+      await paste(banner, command(banner, /^ {4}(git tag v1\.0\.0)$/m));
+      await waitFor(
+        async () =>
+          paste(banner, get.replace(/ dev$/, ' prod')).then(
+            (out) => out.includes(`at ${changed}`),
+            () => false,
+          ),
+        { description: 'prod to serve the tagged commit', timeoutMs: 30_000 },
+      );
+      await paste(banner, command(banner, /^ {4}(git revert --no-edit HEAD)$/m));
+      const reverted = (await run('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
+      await waitFor(async () => (await paste(banner, status)).includes(`head     ${reverted.slice(0, 12)}`), {
+        description: 'cairn status to show the revert',
+        timeoutMs: 30_000,
+      });
+
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toEqual({ code: 0, signal: null });
+      // Every child stopped: nobody answers on the ZooKeeper port any more.
+      const port = Number(command(banner, /^ {2}export CAIRN_ZK=\S+:(\d+)$/m));
+      await expect(fourLetterWord(port, 'srvr')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      expect(existsSync(repo)).toBe(true);
+      expect((await readdir(join(cwd, '.cairn'))).sort()).toEqual([
+        '.gitignore',
+        'cairn-start.json',
+        'repo',
+        'zookeeper',
+      ]);
+
+      // 2. Starting again continues: the same repository, its three commits, the revert still served.
+      const second = watch(spawnCairn(['start'], {}, { cwd }));
       try {
-        const head = async () => decodeHeadRecord((await session.get(layout.head())).data).commit;
-        expect(await head()).toBe(mirrored);
-        expect(await file('recommender', 'staging', 'application.yaml')).toContain('maxConcurrentRequests');
-        // prod follows release tags, and there is none yet.
-        expect(stdout).toMatch(/prod +follows tags v\*: release with `git -C \S+ tag <version>`/);
-        expect(await session.exists(layout.environment('recommender', 'prod'))).toBeUndefined();
-
-        // Editing and committing in the printed repository publishes the change, without a webhook.
-        await writeFile(join(repo, 'services/recommender/config/rules/new-rule.yaml'), 'boost: 2\n');
-        const env = {
-          ...process.env,
-          GIT_AUTHOR_NAME: 'A',
-          GIT_AUTHOR_EMAIL: 'a@example.com',
-          GIT_COMMITTER_NAME: 'A',
-          GIT_COMMITTER_EMAIL: 'a@example.com',
-        };
-        await git('git', ['-C', repo, 'add', '-A'], { env });
-        await git('git', ['-C', repo, 'commit', '-q', '-m', 'Add a rule'], { env });
-        const committed = (await git('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
-        await waitFor(async () => (await head()) === committed, {
-          description: 'the new commit mirrored by polling',
-          timeoutMs: 20_000,
-        });
-
-        // Tagging releases it to prod.
-        await git('git', ['-C', repo, 'tag', 'v1.0.0'], { env });
-        await waitFor(async () => (await file('recommender', 'prod', 'rules/new-rule.yaml')) !== undefined, {
-          description: 'prod released by the tag',
-          timeoutMs: 20_000,
-        });
+        const again = await second.banner();
+        expect(again).toContain('continued: imported from');
+        expect(again).toContain('3 commits, the last "Revert "Change recommender""');
+        expect(again).toMatch(/prod follows tags v\*: serves v1\.0\.0/);
+        expect(again).toMatch(/^ {4}git tag v1\.0\.1$/m);
+        expect(await paste(again, command(again, /^ {4}(.+ status)$/m))).toContain(
+          `head     ${reverted.slice(0, 12)}`,
+        );
+        second.child.kill('SIGTERM');
+        expect(await second.exited).toEqual({ code: 0, signal: null });
       } finally {
-        await session.close();
+        second.child.kill('SIGKILL');
       }
 
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(existsSync(repo)).toBe(false);
-      await expect(ZkSession.connect({ connectString, connectTimeoutMs: 500 })).rejects.toMatchObject({
-        code: 'TIMEOUT',
+      // 3. --fresh deletes what cairn start made, says so, and imports anew.
+      const third = watch(spawnCairn(['start', '--fresh'], { CAIRN_LOG_LEVEL: 'info' }, { cwd }));
+      try {
+        const fresh = await third.banner();
+        expect(fresh).toContain('; 1 commit, the last "Import');
+        const warning = third
+          .stderr()
+          .split('\n')
+          .filter((line) => line.includes('--fresh'))
+          .map((line) => JSON.parse(line) as { msg: string; deleting: string });
+        expect(warning).toEqual([
+          expect.objectContaining({
+            msg: 'starting over (--fresh): deleting what cairn start created in the state directory',
+            deleting: expect.stringMatching(/repo.*zookeeper/),
+          }),
+        ]);
+        const git = await run('git', ['-C', repo, 'tag', '--list']);
+        expect(git.stdout).toBe('');
+        third.child.kill('SIGTERM');
+        expect(await third.exited).toEqual({ code: 0, signal: null });
+      } finally {
+        third.child.kill('SIGKILL');
+      }
+    } finally {
+      first.child.kill('SIGKILL');
+    }
+  }, 300_000);
+
+  it('stops every child, ZooKeeper’s JVM included, when npm start gets SIGTERM', async () => {
+    const stateDir = join(cwd, 'npm-state');
+    const npm = watch(
+      spawn('npm', ['start', '--silent', '--', '--state-dir', stateDir], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    try {
+      const banner = await npm.banner();
+      expect(banner).toContain('`npm start -- --state-dir');
+      const connectString = command(banner, /^ {2}export CAIRN_ZK=(\S+)$/m);
+      const port = Number(connectString.split(':')[1]);
+      const jvm = await zooKeeperPid(port);
+      expect(jvm).toBeDefined();
+
+      npm.child.kill('SIGTERM');
+      await npm.exited;
+      await waitFor(() => !isAlive(jvm as number), {
+        description: `ZooKeeper's JVM (pid ${jvm}) to stop`,
+        timeoutMs: 30_000,
+      });
+      await waitFor(async () => !(await cairnStartRunning(stateDir)), {
+        description: 'the cairn start under npm to exit',
+        timeoutMs: 30_000,
       });
     } finally {
-      child.kill('SIGKILL');
+      npm.child.kill('SIGKILL');
     }
-  });
+  }, 180_000);
 });
+
+/** The pid of the ZooKeeper JVM whose zoo.cfg has `clientPort=<port>`, found through /proc. */
+async function zooKeeperPid(port: number): Promise<number | undefined> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv: string[] = await readFile(`/proc/${entry}/cmdline`, 'utf8').then(
+      (text) => text.split('\0'),
+      () => [],
+    );
+    const main = argv.indexOf('org.apache.zookeeper.server.quorum.QuorumPeerMain');
+    const config = argv[main + 1];
+    if (main === -1 || !config) continue;
+    const cfg = await readFile(config, 'utf8').catch(() => '');
+    if (new RegExp(`^clientPort=${port}$`, 'm').test(cfg)) return Number(entry);
+  }
+  return undefined;
+}
+
+/** Whether a process still runs `cairn start` with this state directory. */
+async function cairnStartRunning(stateDir: string): Promise<boolean> {
+  const { stdout } = await run('ps', ['-eo', 'args']);
+  return stdout.split('\n').some((line) => line.includes('start') && line.includes(stateDir));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

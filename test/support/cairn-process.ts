@@ -1,9 +1,18 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Runs the command line from source, so tests never exercise a stale build. */
-const CAIRN = ['--import', 'tsx', 'cli/main.ts'];
+/**
+ * Runs the command line from source, so tests never exercise a stale build; tsx is named by its
+ * path so the command runs from any working directory.
+ */
+const CAIRN = [
+  '--import',
+  pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+  join(PROJECT_ROOT, 'cli/main.ts'),
+];
 
 export interface CairnRun {
   readonly code: number;
@@ -31,9 +40,13 @@ export function runCairn(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 /** Starts `cairn …` as a long-running process (a daemon), for tests that kill it. */
-export function spawnCairn(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+export function spawnCairn(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { cwd?: string } = {},
+): ChildProcess {
   return spawn(process.execPath, [...CAIRN, ...args], {
-    cwd: PROJECT_ROOT,
+    cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
