@@ -193,13 +193,7 @@ describe('the host agent', () => {
     } finally {
       await f.zk.restart();
     }
-    await waitFor(
-      async () => (await f.session.exists(f.layout.head()).catch(() => undefined)) !== undefined,
-      {
-        description: 'the fixture reconnected',
-        timeoutMs: 30_000,
-      },
-    );
+    await f.renewSession();
     const after = await publish(f, mirror, 'After the outage', DEMO_FILES(next()));
     await applied('demo-01', after);
     expect(await a.file('app.yaml')).toBe(`version: ${n}\n`);

@@ -24,6 +24,7 @@ import {
   startGitServer,
   startZooKeeper,
   type WorkRepo,
+  waitFor,
   type ZooKeeperServer,
 } from '../harness/index.js';
 import { EXAMPLE_REPO_DIR } from './example-repo.js';
@@ -42,10 +43,16 @@ export interface SyncerFixture {
   readonly repoUrl: string;
   readonly work: WorkRepo;
   readonly layout: ZkLayout;
+  /** The fixture's current session (a new one after `renewSession`). */
   readonly session: ZkSession;
   readonly cacheDir: string;
   /** The fixture's session as the elected leader: where a Mirror writes. */
   readonly target: SyncTarget;
+  /**
+   * After a server outage: waits until the fixture can read again, starting a new session if the
+   * old one expired meanwhile (a restart on a loaded machine can outlast it).
+   */
+  renewSession(timeoutMs?: number): Promise<void>;
   newMirror(): Mirror;
   /** `cairn sync --once` against this ZooKeeper and cache, reading `repo` (default: the git server's). */
   syncOnceArgs(repo?: string): string[];
@@ -77,18 +84,7 @@ export async function startSyncerFixture(
   await work.commit('Import the Northwind configuration');
   await work.push(repoUrl);
   const layout = new ZkLayout(options.root ?? '/cairn');
-  // The longest session the harness's server allows: a test that validates big commits in this
-  // process holds its event loop for seconds on a loaded machine, and pings wait meanwhile.
-  const session = await ZkSession.connect({ connectString: zk.connectString, sessionTimeoutMs: 10_000 });
-  await ensureLayout(session, layout);
-  // Mirrors made by the fixture write fenced on a node of their own, outside the syncers' election,
-  // so that a `cairn sync` or a daemon under test can still be elected.
-  const fence = await session.create('/fixture-fence', new Uint8Array(0), 'ephemeral');
-  const target: SyncTarget = {
-    session,
-    writer: new FencedWriter(session, () => ({ op: 'check', path: fence, version: 0 })),
-    term: 1,
-  };
+  let { session, target } = await connectAsLeader(zk.connectString, layout, 1);
   const cacheDir = await mkdtemp(join(tmpdir(), 'cairn-syncer-cache-'));
   const sources: { close(): void }[] = [];
   return {
@@ -97,9 +93,25 @@ export async function startSyncerFixture(
     repoUrl,
     work,
     layout,
-    session,
+    get session() {
+      return session;
+    },
     cacheDir,
-    target,
+    get target() {
+      return target;
+    },
+    async renewSession(timeoutMs = 60_000) {
+      await waitFor(
+        async () => {
+          if (session.state === 'expired' || session.state === 'closed') {
+            await session.close();
+            ({ session, target } = await connectAsLeader(zk.connectString, layout, target.term + 1));
+          }
+          return (await session.exists(layout.head())) !== undefined;
+        },
+        { description: "the fixture's session back", timeoutMs },
+      );
+    },
     syncOnceArgs(repo = repoUrl) {
       return ['sync', '--once', '--repo', repo, '--zk', zk.connectString, '--cache-dir', cacheDir];
     },
@@ -123,6 +135,30 @@ export async function startSyncerFixture(
       await rm(cacheDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A session and a fenced target for Mirrors made by the fixture. They write fenced on a node of
+ * their own, outside the syncers' election, so that a `cairn sync` or a daemon under test can still
+ * be elected.
+ */
+async function connectAsLeader(
+  connectString: string,
+  layout: ZkLayout,
+  term: number,
+): Promise<{ session: ZkSession; target: SyncTarget }> {
+  // The longest session the harness's server allows: a test that validates big commits in this
+  // process holds its event loop for seconds on a loaded machine, and pings wait meanwhile.
+  const session = await ZkSession.connect({ connectString, sessionTimeoutMs: 10_000 });
+  try {
+    await ensureLayout(session, layout);
+    const fence = await session.create('/fixture-fence', new Uint8Array(0), 'ephemeral');
+    const writer = new FencedWriter(session, () => ({ op: 'check', path: fence, version: 0 }));
+    return { session, target: { session, writer, term } };
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
 }
 
 const ANY: Revision = { commit: '0'.repeat(40), author: { name: '', email: '' }, message: '', time: '' };
