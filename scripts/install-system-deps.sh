@@ -1,30 +1,37 @@
 #!/usr/bin/env bash
 # Installs the system packages Cairn runs against when they are missing:
-# the ZooKeeper server (Debian package `zookeeper`, with Java) and git.
+# the ZooKeeper server (Debian package `zookeeper`, with Java) and git; with --tests, also what
+# only the tests use: nginx, whose `nginx -t` checks the example's rendered gateway configuration.
 # Safe to run repeatedly; does nothing when everything is present.
 #
 # This file is the one list of those packages: `cairn start` (cli/system-packages.ts) asks it
-# what is missing with --missing, and runs it as root to install them.
+# what is missing with --missing, and runs it as root to install them; `npm test` runs it with
+# --tests before anything else.
 #
 #   install-system-deps.sh                 install what is missing (as root), or say how
 #   install-system-deps.sh --missing       print what is missing, one package a line, and exit 0
 #   install-system-deps.sh --status-fd N   install, writing apt's progress lines to descriptor N
+#   install-system-deps.sh --tests ...     the same, counting the tests' packages too
 set -euo pipefail
 
 mode=install
 status_fd=
-case "${1:-}" in
-  --missing) mode=list ;;
-  --status-fd) status_fd="${2:?--status-fd needs a descriptor number}" ;;
-  "") ;;
-  *) echo "usage: $0 [--missing | --status-fd N]" >&2; exit 2 ;;
-esac
+tests=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --missing) mode=list ;;
+    --status-fd) status_fd="${2:?--status-fd needs a descriptor number}"; shift ;;
+    --tests) tests=1 ;;
+    *) echo "usage: $0 [--tests] [--missing | --status-fd N]" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 missing=()
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v git >/dev/null 2>&1 || missing+=(git)
-[ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -z "$tests" ] || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 
 if [ "$mode" = list ]; then
   [ ${#missing[@]} -eq 0 ] || printf '%s\n' "${missing[@]}"

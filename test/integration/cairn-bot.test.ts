@@ -73,19 +73,20 @@ describe('cairn bot', () => {
       WEBHOOK_SECRET: credentials.webhookSecret,
       PORT: String(port),
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
+      CAIRN_LOG_LEVEL: 'info',
+      CAIRN_LOG_FORMAT: 'json',
       CAIRN_ZK: `127.0.0.1:${zkPort}`,
       CAIRN_REPOSITORY: 'northwind/platform-config',
     });
-    let stdout = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
+    // Logs go to stderr, like every command's.
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const line = await waitFor(
-        () => stdout.split('\n').find((l) => l.includes('following ZooKeeper to post the')),
+        () => stderr.split('\n').find((l) => l.includes('following ZooKeeper to post the')),
         { description: 'the bot to say it follows ZooKeeper', timeoutMs: 30_000 },
       );
       expect(JSON.parse(line)).toMatchObject({

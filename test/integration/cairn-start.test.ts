@@ -109,7 +109,7 @@ describe('cairn start', () => {
 
       // Edit and commit as the banner says (an editor replaced by echo), then see it served.
       const file = command(banner, /^ {4}\$\{EDITOR:-vi\} (\S+)$/m);
-      await paste(banner, `echo '# tuned' >> ${file}`, command(banner, /^ {4}(git commit -am .+)$/m));
+      await paste(banner, `echo 'tuned: true' >> ${file}`, command(banner, /^ {4}(git commit -am .+)$/m));
       const changed = (await run('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
       const status = command(banner, /^ {4}(.+ status)$/m);
       await waitFor(async () => (await paste(banner, status)).includes(`head     ${changed.slice(0, 12)}`), {

@@ -18,7 +18,7 @@ export interface NginxTestResult {
 export function assertNginxInstalled(): void {
   if (!existsSync(NGINX)) {
     throw new Error(
-      `${NGINX} is missing: install the Debian package nginx (sudo bash scripts/install-system-deps.sh, or sudo apt-get install -y nginx)`,
+      `${NGINX} is missing: install the Debian package nginx (sudo bash scripts/install-system-deps.sh --tests, or sudo apt-get install -y nginx)`,
     );
   }
 }
