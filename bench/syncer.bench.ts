@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import {
   desiredStateOf,
+  EMPTY_PUBLISHED_STATE,
   FencedWriter,
   planPublication,
   type Revision,
@@ -199,16 +200,7 @@ async function nodesFor(work: WorkRepo, layout: ZkLayout): Promise<[string, Uint
     branch: { name: 'main', repo: validateRepo(tree).repo, revision },
     tagged: new Map(),
   });
-  const empty = {
-    environments: new Map(),
-    services: new Map(),
-    releases: new Map(),
-    configFolders: new Set<string>(),
-    releaseFolders: new Set<string>(),
-    contents: new Set<string>(),
-    strays: [],
-  };
-  const { stage, flip } = planPublication(layout, empty, desired);
+  const { stage, flip } = planPublication(layout, EMPTY_PUBLISHED_STATE, desired);
   return [...stage, ...flip].flatMap((op: ZkOp) =>
     op.op === 'create' ? [[op.path, op.data ?? new Uint8Array(0)] as [string, Uint8Array]] : [],
   );

@@ -22,6 +22,7 @@ it('core exports exactly these names', () => {
     'DEFAULT_MAX_FILE_BYTES',
     'DEFAULT_NOTES_REF',
     'DEFAULT_SNAPSHOT_RETENTION',
+    'EMPTY_PUBLISHED_STATE',
     'EnvironmentWatch',
     'EphemeralNode',
     'EphemeralNodeConflictError',

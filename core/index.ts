@@ -65,6 +65,7 @@ export { deepMerge, mergeOverlay } from './overlay.js';
 export { unsafePathReason } from './path-safety.js';
 export type { Publication, PublishedEnvironment, PublishedState, RecordChanges } from './publication.js';
 export {
+  EMPTY_PUBLISHED_STATE,
   isEmptyPublication,
   planPublication,
   publicationCounts,

@@ -5,6 +5,7 @@ import type { ConfigRepo } from './config-repo.js';
 import { contentId } from './content-id.js';
 import { type DesiredState, desiredStateOf, environmentKey } from './desired-state.js';
 import {
+  EMPTY_PUBLISHED_STATE,
   isEmptyPublication,
   type PublishedState,
   planPublication,
@@ -42,15 +43,7 @@ const stateOf = (tree: RepoTree, commit = 'a'): DesiredState =>
     branch: { name: 'main', repo: modelOf(tree), revision: revision(commit) },
     tagged: new Map(),
   });
-const empty: PublishedState = {
-  environments: new Map(),
-  services: new Map(),
-  releases: new Map(),
-  configFolders: new Set(),
-  releaseFolders: new Set(),
-  contents: new Set(),
-  strays: [],
-};
+const empty = EMPTY_PUBLISHED_STATE;
 const paths = (ops: readonly ZkOp[], kind: ZkOp['op']) =>
   ops.filter((op) => op.op === kind).map((op) => op.path);
 

@@ -32,6 +32,17 @@ export interface PublishedState {
   readonly strays: readonly string[];
 }
 
+/** ZooKeeper's state before anything is published: an empty root. */
+export const EMPTY_PUBLISHED_STATE: PublishedState = {
+  environments: new Map(),
+  services: new Map(),
+  releases: new Map(),
+  configFolders: new Set(),
+  releaseFolders: new Set(),
+  contents: new Set(),
+  strays: [],
+};
+
 /** ZooKeeper's state once `desired` is published: what the bot previews a pull request against. */
 export function publishedStateOf(desired: DesiredState): PublishedState {
   return {

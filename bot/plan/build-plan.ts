@@ -3,6 +3,7 @@ import {
   type DesiredState,
   desiredStateOf,
   diffConfigRepos,
+  EMPTY_PUBLISHED_STATE,
   type Environment,
   type FileChange,
   planPublication,
@@ -90,7 +91,7 @@ export function buildPlan(base: ConfigRepo | undefined, head: ConfigRepo, branch
   });
 
   const layout = new ZkLayout();
-  const before = base ? publishedStateOf(mergeState(base, base, branch)) : emptyState();
+  const before = base ? publishedStateOf(mergeState(base, base, branch)) : EMPTY_PUBLISHED_STATE;
   const znodes = publicationCounts(planPublication(layout, before, mergeState(head, base ?? head, branch)));
   return {
     environments,
@@ -112,16 +113,4 @@ function mergeState(repo: ConfigRepo, tagged: ConfigRepo, branch: string): Desir
       .map((env) => [env.name, { repo: tagged, revision: PREVIEW }] as const),
   );
   return desiredStateOf({ branch: { name: branch, repo, revision: PREVIEW }, tagged: tags });
-}
-
-function emptyState() {
-  return {
-    environments: new Map(),
-    services: new Map(),
-    releases: new Map(),
-    configFolders: new Set<string>(),
-    releaseFolders: new Set<string>(),
-    contents: new Set<string>(),
-    strays: [],
-  };
 }
