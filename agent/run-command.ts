@@ -12,10 +12,12 @@ export interface CommandOptions {
   readonly env: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   readonly cwd: string;
+  /** Told of everything the command prints, as it prints it (a deploy streams its log). */
+  readonly onOutput?: (chunk: Buffer) => void;
 }
 
 /**
- * Runs a service's check or reload command with `sh -c`, in a process group of its own so that a
+ * Runs a service's check or reload command, or a release's deploy command or health check, with `sh -c`, in a process group of its own so that a
  * timeout ends everything it started (SIGTERM, then SIGKILL), and keeps the tail of what it printed.
  * Never throws: a command that cannot start is a failed run.
  */
@@ -25,6 +27,7 @@ export function runCommand(options: CommandOptions): Promise<CommandRun> {
     let tail = Buffer.alloc(0);
     let timedOut = false;
     const keep = (chunk: Buffer) => {
+      options.onOutput?.(chunk);
       tail = Buffer.concat([tail, chunk]);
       if (tail.length > OUTPUT_TAIL_BYTES) tail = tail.subarray(tail.length - OUTPUT_TAIL_BYTES);
     };

@@ -101,8 +101,12 @@ export class ZkLayout {
     return `${this.root}/deployments`;
   }
 
+  deploymentsService(service: string): string {
+    return `${this.deploymentsDir()}/${segment(service)}`;
+  }
+
   deployments(service: string, env: string): string {
-    return `${this.deploymentsDir()}/${segment(service)}/${segment(env)}`;
+    return `${this.deploymentsService(service)}/${segment(env)}`;
   }
 
   deployment(service: string, env: string, id: string): string {

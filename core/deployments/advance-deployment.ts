@@ -94,6 +94,12 @@ class Advancing {
     if (this.d.state === 'progressing') this.progress();
     if (this.d.state === 'aborted' || this.d.state === 'superseded' || this.d.state === 'failed')
       this.cancelUnclaimed();
+    if (
+      isTerminalDeployment(this.d.state) &&
+      !this.d.settled &&
+      [...this.tasks.values()].every((task) => isTerminalTask(task.state))
+    )
+      this.d = { ...this.d, settled: true };
     return {
       deployment: this.d,
       tasks: this.writes,
@@ -158,7 +164,7 @@ class Advancing {
       this.write('update', taskTransition(rest, 'pending', by, this.at, { attempt: task.attempt + 1 }));
     }
     if (this.d.state === 'failed' || this.d.state === 'paused' || (this.d.state === 'succeeded' && retried)) {
-      const { pauseReason: _p, reason: _r, ...rest } = this.d;
+      const { pauseReason: _p, reason: _r, settled: _s, ...rest } = this.d;
       this.d = { ...rest, resumedAt: this.at };
       this.transition('progressing', by, `retried ${retried} host(s)${why}`);
     }

@@ -52,6 +52,7 @@ export function newDeployment(options: NewDeployment): DeploymentRecord {
     failureAllowance: rollout.maxFailedHosts,
     skipped: [],
     controlSeq: -1,
+    ...(options.alreadyDeployed ? { settled: true } : {}),
     transitions: [{ at, actor: options.actor, state, step: 0, ...(reason ? { reason } : {}) }],
   };
 }

@@ -99,6 +99,8 @@ export interface DeploymentRecord {
   readonly skipped: readonly string[];
   /** Sequence number of the last control action applied; -1 before any. */
   readonly controlSeq: number;
+  /** Terminal, and every task finished: nothing can change any more, the controller stops looking. */
+  readonly settled?: boolean;
   /** The last MAX_TRANSITIONS state changes, oldest first. */
   readonly transitions: readonly DeploymentTransition[];
 }
@@ -122,6 +124,7 @@ export function decodeDeploymentRecord(data: Uint8Array, path?: string): Deploym
   const stepStartedAt = fields.optionalString('stepStartedAt');
   const nextStepAt = fields.optionalString('nextStepAt');
   const resumedAt = fields.optionalString('resumedAt');
+  const settled = fields.optionalBoolean('settled');
   const steps = plan.array('steps', (step) => {
     const kind = step.string('kind');
     if (kind !== 'canary' && kind !== 'batch') throw step.fail('kind', 'must be canary or batch');
@@ -160,6 +163,7 @@ export function decodeDeploymentRecord(data: Uint8Array, path?: string): Deploym
     failureAllowance: fields.integer('failureAllowance', 0),
     skipped: fields.stringArray('skipped'),
     controlSeq: fields.integer('controlSeq', -1),
+    ...(settled ? { settled } : {}),
     transitions: fields.array('transitions', (t) => {
       const why = t.optionalString('reason');
       return {
