@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import {
   CoalescingTrigger,
-  type CommandRun,
   type DeploymentRecord,
   type DeploymentTaskRecord,
   decodeDeploymentRecord,
@@ -20,7 +19,7 @@ import {
   type ZkSession,
   type ZkWatcher,
 } from '../../core/index.js';
-import { runCommand, succeeded } from '../run-command.js';
+import { type CommandStep, runCommand, type StepRun, succeeded } from '../run-command.js';
 import type { DeployedVersions } from './deployed-versions.js';
 import { LogStream } from './log-stream.js';
 
@@ -230,7 +229,7 @@ class TaskRun {
     if (health) {
       await this.step('verifying');
       const deadline = Date.now() + (health.timeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_S) * 1000;
-      let check: CommandRun;
+      let check: StepRun<'health'>;
       for (;;) {
         check = await runCommand({
           step: 'health',
@@ -308,7 +307,7 @@ class TaskRun {
     }
   }
 
-  private async fail(failure: TaskFailure, run: CommandRun, started: number): Promise<void> {
+  private async fail(failure: TaskFailure, run: StepRun<CommandStep>, started: number): Promise<void> {
     const what =
       failure === 'timeout'
         ? `${run.step} timed out`

@@ -16,9 +16,9 @@ export type AgentServiceState =
   /** The host no longer runs the service: the files it wrote stay, no longer kept up to date. */
   | 'unmanaged';
 
-/** A command the agent ran: the service's check or reload, or a release's deploy command or health check. */
+/** A command the agent ran: the service's check or reload. */
 export interface CommandRun {
-  readonly step: 'check' | 'reload' | 'deploy' | 'health';
+  readonly step: 'check' | 'reload';
   readonly command: string;
   /** Exit code, or absent when it was killed (`signal`) or could not start. */
   readonly exitCode?: number;
@@ -143,8 +143,7 @@ function decodeServiceStatus(fields: RecordFields): AgentServiceStatus {
 
 function decodeRun(fields: RecordFields): CommandRun {
   const step = fields.string('step');
-  if (step !== 'check' && step !== 'reload' && step !== 'deploy' && step !== 'health')
-    throw fields.fail('step', 'must be check, reload, deploy or health');
+  if (step !== 'check' && step !== 'reload') throw fields.fail('step', 'must be check or reload');
   const exitCode = fields.optionalInteger('exitCode');
   const signal = fields.optionalString('signal');
   const timedOut = fields.optionalBoolean('timedOut');
