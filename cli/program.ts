@@ -3,6 +3,7 @@ import { CairnError } from '../core/index.js';
 import { onShutdownSignal } from '../local/index.js';
 import { registerAgent } from './commands/agent.js';
 import { registerBot } from './commands/bot.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerGet } from './commands/get.js';
 import { registerSchemas } from './commands/schemas.js';
 import { registerStart } from './commands/start.js';
@@ -47,6 +48,7 @@ export async function runCli(
   };
   registerAgent(program, context);
   registerBot(program, context);
+  registerDeploy(program, context);
   registerGet(program, context);
   registerSchemas(program, context);
   registerStart(program, context);
