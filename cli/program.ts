@@ -5,6 +5,7 @@ import { registerAgent } from './commands/agent.js';
 import { registerBot } from './commands/bot.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerGet } from './commands/get.js';
+import { registerRollback } from './commands/rollback.js';
 import { registerSchemas } from './commands/schemas.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
@@ -50,6 +51,7 @@ export async function runCli(
   registerBot(program, context);
   registerDeploy(program, context);
   registerGet(program, context);
+  registerRollback(program, context);
   registerSchemas(program, context);
   registerStart(program, context);
   registerStatus(program, context);

@@ -128,6 +128,7 @@ it('core exports exactly these names', () => {
     'publishedStateOf',
     'readEnvironment',
     'readRepoDir',
+    'releaseManifestPath',
     'resolveZooKeeperEndpoint',
     'rolloutOf',
     'serializeApprovalRecord',

@@ -207,6 +207,7 @@ export type { RepoPath } from './repo-layout.js';
 export {
   classifyPath,
   POLICY_FILE,
+  releaseManifestPath,
   SETTINGS_FILE,
   serviceManifestPath,
   TEMPLATE_EXTENSION,

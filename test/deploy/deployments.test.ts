@@ -223,6 +223,16 @@ describe('deployments: ten agents, canary 1 then batches of 3', () => {
     );
     expect(done.tasks['deploy-02']).toMatchObject({ state: 'failed', failure: 'timeout' });
     expect(done.tasks['deploy-02']?.durationMs).toBeLessThan(10_000);
+    await marker(agent('deploy-02'), 'hang-v8', false);
+    expect((await cli('retry', SERVICE, ENV, '--reason', 'the hang is fixed')).code).toBe(0);
+    const retried = await waitForDeployment(
+      f,
+      'v8',
+      (s) => s.tasks['deploy-02']?.state === 'succeeded' && s.deployment.state === 'succeeded',
+      'deploy-02 retried',
+    );
+    expect(retried.tasks['deploy-02']?.attempt).toBe(2);
+    expect(await runsOfVersion(agent('deploy-02'), 'v8')).toBe(2);
   });
 
   it('keeps a bounded tail of a 10 MB log', async () => {
@@ -278,5 +288,24 @@ describe('deployments: ten agents, canary 1 then batches of 3', () => {
     expect(Object.keys(old.tasks)).toEqual(['deploy-01']);
     for (const host of HOSTS) expect(await runsOfVersion(agent(host), 'v11')).toBe(1);
     expect(await runsOfVersion(agent('deploy-05'), 'v10')).toBe(0);
+  });
+
+  it('rolls back by a revert: cairn rollback prepares it on a branch, and its merge deploys the previous version', async () => {
+    const prepared = await runCliCaptured(['rollback', SERVICE, ENV, '--repo', f.work.dir]);
+    expect(prepared.stderr).toBe('');
+    expect(prepared.code).toBe(0);
+    expect(prepared.stdout).toContain(`so ${SERVICE} in ${ENV} goes back from v11 to v10`);
+    const branch = /Prepared (\S+):/.exec(prepared.stdout)?.[1] as string;
+    expect(branch).toBe('rollback/deploy-app-dev-v11');
+    expect(await f.work.git('log', '-1', '--format=%s', branch)).toBe('Revert "Release v11"');
+    await f.work.git('switch', 'main');
+    await f.work.git('merge', '--ff-only', branch);
+    await f.work.push(f.repoUrl);
+    await daemon.syncNow();
+    const done = await waitForDeployment(f, 'v10', inState('succeeded'), 'the rollback to v10 deployed');
+    expect(done.deployment.previousVersion).toBe('v11');
+    // Git and the hosts agree.
+    expect(await f.work.git('show', `HEAD:${releasePath}`)).toContain('version: v10');
+    for (const host of HOSTS) expect(done.tasks[host]?.state).toBe('succeeded');
   });
 });
