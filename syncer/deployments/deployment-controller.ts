@@ -241,9 +241,6 @@ export class DeploymentController implements Reconciler {
     const { layout, logger } = this.options;
     const { service, env, id } = current.record;
     const taskNames = await childrenWatched(session, layout.deploymentTasks(service, env, id), this.watch);
-    const claims = new Set(
-      await childrenWatched(session, layout.deploymentClaims(service, env, id), this.watch),
-    );
     const controlNames = await childrenWatched(
       session,
       layout.deploymentControls(service, env, id),
@@ -259,6 +256,12 @@ export class DeploymentController implements Reconciler {
         tasks.set(host, decodeDeploymentTaskRecord(node.data, path));
         versions.set(host, node.stat.version);
       }),
+    );
+    // Claims are read after the tasks: a task claimed or finished since it was read has a new
+    // version, so a write based on a claim missing from this list fails its version check instead
+    // of calling a live task lost.
+    const claims = new Set(
+      await childrenWatched(session, layout.deploymentClaims(service, env, id), this.watch),
     );
     const controls: NumberedControl[] = [];
     for (const name of controlNames) {
