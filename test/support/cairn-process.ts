@@ -50,6 +50,7 @@ export function runCairnWithin(
   killAfterMs: number,
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
+  options: { cwd?: string } = {},
 ): Promise<TimedCairnRun> {
   const started = Date.now();
   return new Promise((resolve) => {
@@ -57,7 +58,7 @@ export function runCairnWithin(
       process.execPath,
       [...CAIRN, ...args],
       {
-        cwd: PROJECT_ROOT,
+        cwd: options.cwd ?? PROJECT_ROOT,
         env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...env },
         maxBuffer: 64 * 1024 * 1024,
         timeout: killAfterMs,
