@@ -36,6 +36,7 @@ const COMMANDS: readonly (readonly [string, () => string[]])[] = [
   ['status', () => ['status']],
   ['status --format json', () => ['status', '--format', 'json']],
   ['get', () => ['get', 'recommender', 'dev']],
+  ['history', () => ['history']],
   ['sync --once', () => ['sync', '--once', '--repo', repo, '--cache-dir', join(scratch, 'cache')]],
 ];
 

@@ -4,6 +4,7 @@ import { onShutdownSignal } from '../local/index.js';
 import { registerAgent } from './commands/agent.js';
 import { registerBot } from './commands/bot.js';
 import { registerGet } from './commands/get.js';
+import { registerHistory } from './commands/history.js';
 import { registerSchemas } from './commands/schemas.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
@@ -48,6 +49,7 @@ export async function runCli(
   registerAgent(program, context);
   registerBot(program, context);
   registerGet(program, context);
+  registerHistory(program, context);
   registerSchemas(program, context);
   registerStart(program, context);
   registerStatus(program, context);

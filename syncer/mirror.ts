@@ -41,6 +41,7 @@ import { ContentCollector } from './zk/collect-content.js';
 import { historySeqs, trimHistory } from './zk/history.js';
 import { publish } from './zk/publish.js';
 import { readPublishedState } from './zk/read-published-state.js';
+import { clearRefusal, clearRefusalOps, recordRefusal } from './zk/refusal.js';
 
 export type SyncOutcome =
   | {
@@ -136,6 +137,8 @@ export class Mirror {
   private readonly collector: ContentCollector;
   private written: WrittenState | undefined;
   private refused: { readonly key: string; readonly error: CommitRefusedError } | undefined;
+  /** Whether `/refused` may be in ZooKeeper: unknown (so true) until this mirror has looked. */
+  private refusalMayExist = true;
   private retention = { history: 0, snapshots: 0 };
   private collectionNeeded = true;
   private lastCollection = 0;
@@ -168,14 +171,29 @@ export class Mirror {
     if (this.refused?.key === key) return { kind: 'refused', error: this.refused.error };
     const trusted = this.trustedState(head.record?.commit);
     if (head.record?.commit === commit && trusted && sameTracking(this.written?.tracking, tags)) {
+      await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
       return { kind: 'up-to-date', commit };
     }
 
     const log = logger.child({ commit });
     let mark = performance.now();
-    const refuse = (refusedCommit: string, diagnostics: readonly Diagnostic[]): SyncOutcome => {
+    const refuse = async (
+      refusedCommit: string,
+      diagnostics: readonly Diagnostic[],
+      tag?: string,
+    ): Promise<SyncOutcome> => {
       const error = new CommitRefusedError(refusedCommit, diagnostics);
+      // Recorded before it is remembered: a failed write is retried with the next sync.
+      await recordRefusal(target, layout, {
+        commit: refusedCommit,
+        ...(tag !== undefined ? { tag } : {}),
+        branchHead: commit,
+        refusedAt: (this.options.now?.() ?? new Date()).toISOString(),
+        errorCount: error.diagnostics.length,
+        diagnostics: error.diagnostics,
+      });
+      this.refusalMayExist = true;
       this.refused = { key, error };
       log.warn({ code: error.code, errors: error.diagnostics.slice(0, 20) }, error.message);
       return { kind: 'refused', error };
@@ -187,7 +205,7 @@ export class Mirror {
 
     const info = await source.commitInfo(commit);
     const tagged = await this.resolveTagged(branch, commit, tags);
-    if ('refused' in tagged) return refuse(tagged.refused, tagged.diagnostics);
+    if ('refused' in tagged) return refuse(tagged.refused, tagged.diagnostics, tagged.tag);
     const readAndValidateMs = performance.now() - mark;
     mark = performance.now();
 
@@ -210,6 +228,7 @@ export class Mirror {
     ) {
       this.remember(target, commit, published, tagged.tracking);
       this.refused = undefined;
+      await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
       return { kind: 'up-to-date', commit };
     }
@@ -248,6 +267,7 @@ export class Mirror {
         ? { op: 'create', path: layout.head(), data: encodeHeadRecord(record) }
         : { op: 'set', path: layout.head(), data: encodeHeadRecord(record), version: head.version },
       { op: 'create', path: layout.historyRecord(seq), data: encodeHistoryRecord(history) },
+      ...(this.refusalMayExist ? await clearRefusalOps(target.session, layout) : []),
     ];
 
     // Until the write is known to have landed, ZooKeeper's state is uncertain: forget what we wrote.
@@ -255,6 +275,7 @@ export class Mirror {
     const result = await publish(target.writer, publication, final);
     this.remember(target, commit, afterPublication(published, desired), tagged.tracking);
     this.refused = undefined;
+    this.refusalMayExist = false;
     this.collectionNeeded = true;
     const timings: SyncTimings = { fetchMs, readAndValidateMs, writeMs: performance.now() - mark };
     log.info(
@@ -366,7 +387,7 @@ export class Mirror {
         repos: Map<string, RevisionedRepo | undefined>;
         tracking: Map<string, { pattern: string; commit: string | undefined }>;
       }
-    | { refused: string; diagnostics: readonly Diagnostic[] }
+    | { refused: string; tag: string; diagnostics: readonly Diagnostic[] }
   > {
     const repos = new Map<string, RevisionedRepo | undefined>();
     const tracking = new Map<string, { pattern: string; commit: string | undefined }>();
@@ -379,7 +400,8 @@ export class Mirror {
         continue;
       }
       const tagged = tag.commit === target ? branch : await this.load(`tag:${env.name}`, tag.commit);
-      if ('diagnostics' in tagged) return { refused: tag.commit, diagnostics: tagged.diagnostics };
+      if ('diagnostics' in tagged)
+        return { refused: tag.commit, tag: tag.name, diagnostics: tagged.diagnostics };
       const info = await this.options.source.commitInfo(tag.commit);
       repos.set(env.name, { repo: tagged.repo, revision: { ...revisionOf(info), tag: tag.name } });
     }
@@ -444,6 +466,13 @@ export class Mirror {
   }
 
   /** `/head` as it is: its record (if it holds a valid one) and its version (if it exists). */
+  /** Removes `/refused` once the branch is mirrored, when it may be there. */
+  private async clearRefusal(target: SyncTarget): Promise<void> {
+    if (!this.refusalMayExist) return;
+    await clearRefusal(target, this.options.layout);
+    this.refusalMayExist = false;
+  }
+
   private async readHead(session: ZkSession): Promise<{ record?: HeadRecord; version?: number }> {
     const path = this.options.layout.head();
     const head = await session.getIfExists(path);

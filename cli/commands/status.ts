@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { formatStatus } from '../status/format-status.js';
-import { readStatus } from '../status/read-status.js';
+import { readStatus, statusHasFindings } from '../status/read-status.js';
 import { UsageError } from '../usage-error.js';
 
 /** `cairn status`: which commit ZooKeeper holds, which syncer leads, which instances run what. */
@@ -15,7 +15,7 @@ export function registerStatus(program: Command, { io, setExitCode }: CommandCon
     .option('--format <format>', 'text or json', 'text')
     .addHelpText(
       'after',
-      '\nExit status: 0 when every instance and every host with an agent serves what ZooKeeper holds, 1 when some are behind or rejected a commit, 2 on failure.',
+      '\nExit status: 0 when every instance and every host with an agent serves what ZooKeeper holds, 1 when some are behind or rejected a commit, when the syncer refused a commit, or when nothing is mirrored under the root; 2 on failure.',
     )
     .action(async (flags: { zk?: string; root?: string; format: string }) => {
       if (flags.format !== 'text' && flags.format !== 'json')
@@ -25,12 +25,7 @@ export function registerStatus(program: Command, { io, setExitCode }: CommandCon
       try {
         const status = await readStatus(session, endpoint.layout);
         io.stdout(flags.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
-        const behind = status.environments.some(
-          (env) =>
-            env.instances.some((i) => i.state === 'behind') ||
-            env.hosts.some((h) => h.state === 'behind' || h.state === 'rejected' || h.state === 'failed'),
-        );
-        setExitCode(behind ? EXIT_FINDINGS : EXIT_OK);
+        setExitCode(statusHasFindings(status) ? EXIT_FINDINGS : EXIT_OK);
       } finally {
         await session.close();
       }
