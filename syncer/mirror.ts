@@ -46,6 +46,9 @@ import { clearRefusal, clearRefusalOps, recordRefusal } from './zk/refusal.js';
 export type SyncOutcome =
   | {
       readonly kind: 'mirrored';
+      readonly seq: number;
+      /** What each environment serves now. */
+      readonly serving: Readonly<Record<string, Revision>>;
       readonly commit: string;
       readonly previous?: string;
       readonly forced: boolean;
@@ -61,7 +64,12 @@ export type SyncOutcome =
       /** Where the time went, in milliseconds. */
       readonly timings: SyncTimings;
     }
-  | { readonly kind: 'up-to-date'; readonly commit: string }
+  | {
+      readonly kind: 'up-to-date';
+      readonly commit: string;
+      readonly seq: number;
+      readonly serving: Readonly<Record<string, Revision>>;
+    }
   | { readonly kind: 'refused'; readonly error: CommitRefusedError };
 
 /** How long after mirroring a commit the syncer still looks for its approval record. */
@@ -130,6 +138,10 @@ interface LoadedCommit {
  * term while `/head` still names that commit, and re-read from ZooKeeper every few minutes anyway. A
  * crash at any point is followed by a correct sync.
  */
+function upToDate(head: HeadRecord): SyncOutcome {
+  return { kind: 'up-to-date', commit: head.commit, seq: head.seq, serving: head.environments };
+}
+
 export class Mirror {
   private readonly options: MirrorOptions;
   /** Separate caches per lane, so the branch and a tag do not evict each other's work. */
@@ -173,7 +185,7 @@ export class Mirror {
     if (head.record?.commit === commit && trusted && sameTracking(this.written?.tracking, tags)) {
       await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
-      return { kind: 'up-to-date', commit };
+      return upToDate(head.record);
     }
 
     const log = logger.child({ commit });
@@ -230,7 +242,7 @@ export class Mirror {
       this.refused = undefined;
       await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
-      return { kind: 'up-to-date', commit };
+      return upToDate(head.record);
     }
 
     const forced = head.record ? !(await source.isAncestor(head.record.commit, commit)) : false;
@@ -299,6 +311,8 @@ export class Mirror {
     return {
       kind: 'mirrored',
       commit,
+      seq,
+      serving: desired.revisions,
       ...(record.previous ? { previous: record.previous } : {}),
       forced,
       transactions: result.transactions,

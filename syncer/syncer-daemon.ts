@@ -212,10 +212,9 @@ export class SyncerDaemon {
   private async reconcile(term: LeaderTerm): Promise<void> {
     const mirror = this.mirror as Mirror;
     const target = { session: term.session, writer: term.writer, term: term.number };
-    const stop = this.metrics.duration.startTimer();
+    const started = performance.now();
     const outcome = await mirror.sync(target);
-    stop();
-    this.onOutcome(outcome);
+    this.onOutcome(outcome, (performance.now() - started) / 1000);
     this.lastError = undefined;
     this.syncFailures = 0;
     try {
@@ -232,20 +231,18 @@ export class SyncerDaemon {
     else if (state === 'standby') this.logger.info('standing by: another replica leads');
   }
 
-  private onOutcome(outcome: SyncOutcome): void {
-    const now = new Date();
+  private onOutcome(outcome: SyncOutcome, seconds: number): void {
     if (outcome.kind === 'refused') {
       this.branchHead = outcome.error.commit;
       this.behindSince ??= Date.now();
-      this.metrics.refused.reset();
-      this.metrics.refused.set({ commit: outcome.error.commit }, 1);
+      this.metrics.refused(outcome.error);
       return;
     }
     this.branchHead = outcome.commit;
     this.mirrored = outcome.commit;
     this.behindSince = undefined;
-    if (outcome.kind === 'mirrored') this.metrics.mirrored(outcome.commit, now);
-    else this.metrics.upToDate(outcome.commit);
+    if (outcome.kind === 'mirrored') this.metrics.mirrored(outcome.seq, outcome.serving, seconds, new Date());
+    else this.metrics.upToDate(outcome.seq, outcome.serving);
   }
 
   private onWebhook(
