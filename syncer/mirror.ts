@@ -37,6 +37,7 @@ import {
 import { validateRepo } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
 import type { CommitInfo, GitSource, TreeSnapshot } from './git/index.js';
+import { problemFields } from './log-problem.js';
 import { ContentCollector } from './zk/collect-content.js';
 import { historySeqs, trimHistory } from './zk/history.js';
 import { publish } from './zk/publish.js';
@@ -306,7 +307,7 @@ export class Mirror {
       log.warn('the commit changed too many records for one transaction: published in several, /head last');
     await trimHistory(target.writer, layout, this.retention.history).catch((error: unknown) => {
       // History is a convenience; a failed trim is retried after the next commit.
-      log.warn({ err: error }, 'could not trim /history');
+      log.warn(problemFields(error), 'could not trim /history');
     });
     return {
       kind: 'mirrored',
@@ -447,7 +448,10 @@ export class Mirror {
     try {
       note = await this.options.source.readNote(notesRef, commit);
     } catch (error) {
-      this.options.logger.warn({ err: error, commit }, 'could not read the approval record note');
+      this.options.logger.warn(
+        { ...problemFields(error), commit },
+        'could not read the approval record note',
+      );
       return undefined;
     }
     if (note === undefined) return undefined;
@@ -494,7 +498,10 @@ export class Mirror {
     try {
       return { record: decodeHeadRecord(head.data, path), version: head.stat.version };
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'ignoring an unreadable /head: it is rewritten by this sync');
+      this.options.logger.warn(
+        problemFields(error),
+        'ignoring an unreadable /head: it is rewritten by this sync',
+      );
       return { version: head.stat.version };
     }
   }

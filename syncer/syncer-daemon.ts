@@ -8,10 +8,12 @@ import {
   type Reconciler,
   SessionKeeper,
   ZkError,
+  type ZkSessionState,
 } from '../core/index.js';
 import type { GitSource } from './git/index.js';
 import { openGitSource } from './git/index.js';
 import { startHttpServer } from './http-server.js';
+import { problemFields } from './log-problem.js';
 import { SyncerMetrics } from './metrics.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
@@ -57,6 +59,8 @@ export class SyncerDaemon {
   private pollTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
   private closed = false;
+  /** Whether a connection was made and then lost: what the log says once each way. */
+  private connection: 'never' | 'up' | 'lost' = 'never';
 
   constructor(config: SyncerConfig, logger: Logger) {
     this.config = config;
@@ -111,10 +115,11 @@ export class SyncerDaemon {
 
     const keeper = new SessionKeeper({
       endpoint: config.endpoint,
-      onAttemptFailed: (error) => {
+      onAttemptFailed: (error, failures) => {
         this.recordError(error);
-        this.logger.warn(
-          { code: (error as CairnError).code },
+        // Once per outage, not once per attempt: /healthz and the metrics say it is still going on.
+        this.logger[failures === 1 ? 'warn' : 'debug'](
+          { ...problemFields(error), failures },
           `cannot connect to ZooKeeper: ${(error as Error).message}; retrying`,
         );
       },
@@ -122,10 +127,13 @@ export class SyncerDaemon {
     this.keeper = keeper;
     keeper.on('state', (state) => {
       this.metrics.connected.set(state === 'connected' ? 1 : 0);
-      if (state === 'expired') this.logger.warn('ZooKeeper session expired: starting a new one');
+      this.onConnectionState(state);
       if (state === 'connected') this.role?.request();
     });
-    keeper.on('session', () => this.metrics.connected.set(1));
+    keeper.on('session', () => {
+      this.metrics.connected.set(1);
+      this.onConnectionState('connected');
+    });
 
     const mirrorReconciler: Reconciler = { name: 'mirror', reconcile: (term) => this.reconcile(term) };
     const role = new LeaderRole({
@@ -147,7 +155,7 @@ export class SyncerDaemon {
       // The branch may have moved: count the lag from the first failed attempt until a sync succeeds.
       this.behindSince ??= Date.now();
       this.logger[failures === 1 || failures % 10 === 0 ? 'warn' : 'debug'](
-        { code: error instanceof CairnError ? error.code : 'UNEXPECTED', failures, retryInMs, err: error },
+        { ...problemFields(error), failures, retryInMs },
         `sync failed: ${(error as Error)?.message}; retrying`,
       );
     });
@@ -159,7 +167,7 @@ export class SyncerDaemon {
     );
     role.on('joinFailed', (error) => {
       this.recordError(error);
-      this.logger.warn({ err: error }, 'could not join the election; starting a new session');
+      this.logger.warn(problemFields(error), 'could not join the election; starting a new session');
     });
     role.start();
     keeper.start();
@@ -221,7 +229,24 @@ export class SyncerDaemon {
       await mirror.collect(target);
     } catch (error) {
       // Collection only frees space; it runs again with the next pass.
-      this.logger.warn({ err: error }, 'could not collect unreferenced content');
+      this.logger.warn(problemFields(error), 'could not collect unreferenced content');
+    }
+  }
+
+  /** A lost connection is logged once when lost and once when back, however many attempts between. */
+  private onConnectionState(state: ZkSessionState): void {
+    if (state === 'disconnected' && this.connection === 'up') {
+      this.connection = 'lost';
+      this.logger.warn(
+        { code: 'CONNECTION_LOSS' },
+        'lost the connection to ZooKeeper: reconnecting; what it serves stays live',
+      );
+    } else if (state === 'expired') {
+      this.connection = 'lost';
+      this.logger.warn({ code: 'SESSION_EXPIRED' }, 'ZooKeeper session expired: starting a new one');
+    } else if (state === 'connected') {
+      if (this.connection === 'lost') this.logger.info('connected to ZooKeeper again');
+      this.connection = 'up';
     }
   }
 
