@@ -10,6 +10,7 @@ import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
+import { EVERY_COMMAND, environmentHelp } from './environment.js';
 import { type CommandContext, type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
 import { debianSystemPackages, type SystemPackages } from './system-packages.js';
 import { VERSION } from './version.js';
@@ -36,6 +37,13 @@ export async function runCli(
     .description('Configuration and releases from a git repository, mirrored atomically into ZooKeeper.')
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run cairn --help for usage)')
+    .addHelpText(
+      'after',
+      environmentHelp(
+        'Environment variables (every command; each command’s --help shows its own):',
+        EVERY_COMMAND,
+      ),
+    )
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   const context: CommandContext = {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   connectSession,
   contentId,
@@ -24,8 +24,8 @@ export function registerGet(program: Command, { io, setExitCode }: CommandContex
     .argument('<service>')
     .argument('<env>')
     .argument('[file]', 'a path within the service’s config folder, e.g. rules/boost.yaml')
-    .option('--zk <hosts>', 'ZooKeeper ensemble, host:port,... [CAIRN_ZK]')
-    .option('--root <path>', 'root znode [CAIRN_ZK_ROOT]')
+    .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble, host:port,...').env('CAIRN_ZK'))
+    .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'))
     .option('--format <format>', 'text or json, for the list of files', 'text')
     .action(
       async (

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
 import { formatHistory } from '../history/format-history.js';
 import { readHistory } from '../history/read-history.js';
@@ -12,8 +12,8 @@ export function registerHistory(program: Command, { io, setExitCode }: CommandCo
     .description(
       'list the mirrored commits, newest first: who approved each, and the git revert that undoes it',
     )
-    .option('--zk <hosts>', 'ZooKeeper ensemble, host:port,... [CAIRN_ZK]')
-    .option('--root <path>', 'root znode [CAIRN_ZK_ROOT]')
+    .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble, host:port,...').env('CAIRN_ZK'))
+    .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'))
     .option('--limit <n>', 'how many commits, newest first', '20')
     .option('--format <format>', 'text or json', 'text')
     .addHelpText(

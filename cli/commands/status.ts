@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { formatStatus } from '../status/format-status.js';
@@ -10,8 +10,8 @@ export function registerStatus(program: Command, { io, setExitCode }: CommandCon
   program
     .command('status')
     .description('show the mirrored commit, the syncers, and which instances serve which commit')
-    .option('--zk <hosts>', 'ZooKeeper ensemble, host:port,... [CAIRN_ZK]')
-    .option('--root <path>', 'root znode [CAIRN_ZK_ROOT]')
+    .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble, host:port,...').env('CAIRN_ZK'))
+    .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'))
     .option('--format <format>', 'text or json', 'text')
     .addHelpText(
       'after',
