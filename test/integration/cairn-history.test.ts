@@ -149,4 +149,24 @@ describe('cairn status, get and history tell the truth', () => {
     expect(history).toMatchObject({ code: 1 });
     expect(history.stderr).toContain('nothing is mirrored under /nope');
   });
+
+  it('get names the release an environment serves, also one that left the service’s files alone', async () => {
+    // A hotfix release made beside main, changing another service only.
+    await f.work.git('switch', '-c', 'hotfix', first);
+    await f.work.write({ 'services/search-api/config/ranking.toml': '[boost]\nfreshness = 0.5\n' });
+    const release = await f.work.commit('Tune search ranking');
+    await f.work.git('tag', 'v1.0.1', release);
+    await f.work.git('switch', 'main');
+    await f.work.push(f.repoUrl, 'refs/tags/*:refs/tags/*');
+    expect((await mirror.sync(f.target)).kind).toBe('mirrored');
+    const later = (await cairn('get', 'recommender', 'prod')).stdout.split('\n');
+    expect(later.slice(0, 2)).toEqual([
+      `# recommender/prod at ${release} (v1.0.1)`,
+      `# files as last changed by ${first} (v1.0.0)`,
+    ]);
+    expect(JSON.parse((await cairn('get', 'recommender', 'prod', '--format', 'json')).stdout)).toMatchObject({
+      serves: { commit: release, tag: 'v1.0.1' },
+      filesChangedBy: { commit: first, tag: 'v1.0.0' },
+    });
+  });
 });
