@@ -66,9 +66,19 @@ export class AgentDaemon {
       },
     });
     this.keeper = keeper;
+    // Once when lost and once when back, however many attempts between.
+    let lost = false;
     keeper.on('state', (state) => {
-      if (state === 'disconnected')
-        this.logger.warn('disconnected from ZooKeeper: keeping the files as they are');
+      if ((state === 'disconnected' || state === 'expired') && !lost) {
+        lost = true;
+        this.logger.warn(
+          { code: 'CONNECTION_LOSS' },
+          'disconnected from ZooKeeper: keeping the files as they are',
+        );
+      } else if (state === 'connected' && lost) {
+        lost = false;
+        this.logger.info('connected to ZooKeeper again');
+      }
     });
     // What this host ran before it started: kept, and repaired from local copies, until the service tree says.
     for (const state of await this.store.allApplied()) {

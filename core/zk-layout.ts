@@ -7,6 +7,7 @@ import { unsafePathReason } from './path-safety.js';
  *   <root>                                   default /cairn
  *     /head                                  the mirrored commit: who, when, what each environment serves
  *     /history/<seq>                         one record per mirrored commit (bounded): changes, approvals
+ *     /refused                               the commit last refused, with its diagnostics, until one mirrors
  *     /content/<id[0..2]>/<id>               immutable file bytes named by git blob id (256 shards)
  *     /config/<service>/<env>                the environment's pointer: revision and manifest content id
  *     /services/<service>                    the service tree node (service.yaml with defaults)
@@ -39,6 +40,11 @@ export class ZkLayout {
 
   head(): string {
     return `${this.root}/head`;
+  }
+
+  /** The commit the syncer last refused, and why, until a later commit mirrors. */
+  refused(): string {
+    return `${this.root}/refused`;
   }
 
   historyDir(): string {

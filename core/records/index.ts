@@ -77,6 +77,8 @@ export type { PinRecord } from './pin-record.js';
 export { decodePinRecord, encodePinRecord } from './pin-record.js';
 export type { RecordKind } from './record-fields.js';
 export { CorruptRecordError } from './record-fields.js';
+export type { RefusalRecord } from './refusal-record.js';
+export { decodeRefusalRecord, encodeRefusalRecord, MAX_REFUSAL_DIAGNOSTICS } from './refusal-record.js';
 export type { ReleaseRecord } from './release-record.js';
 export { decodeReleaseRecord, encodeReleaseRecord } from './release-record.js';
 export type { Revision } from './revision.js';

@@ -4,6 +4,7 @@ import { CairnError } from '../errors.js';
 export type RecordKind =
   | 'head'
   | 'history'
+  | 'refusal'
   | 'environment pointer'
   | 'environment manifest'
   | 'service'
