@@ -97,6 +97,43 @@ export class ConfigFileNotFoundError extends CairnError {
   }
 }
 
+/** value() of a key (or file) the environment does not have, and no default was given. */
+export class ValueNotFoundError extends CairnError {
+  readonly file: string;
+  readonly path: string;
+
+  constructor(file: string, path: string, detail: { readonly fileMissing: boolean; readonly at: string }) {
+    const where = detail.fileMissing
+      ? `there is no file "${file}"`
+      : detail.at === ''
+        ? `"${file}" has no key "${path.split(/[.[]/)[0]}"`
+        : `"${file}" has "${detail.at}" but nothing at "${path}" below it`;
+    super(
+      'VALUE_NOT_FOUND',
+      `no value at "${path}" in ${file}: ${where}; add it to the config repository, or pass { default }`,
+    );
+    this.file = file;
+    this.path = path;
+  }
+}
+
+/** value() found a value its schema (or its default's type) refuses. */
+export class ValueInvalidError extends CairnError {
+  readonly file: string;
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(file: string, path: string, reason: string) {
+    super(
+      'VALUE_INVALID',
+      `the value at "${path}" in ${file} ${reason}; fix it with a commit, or validate ${file} at connect() so such a commit is refused whole`,
+    );
+    this.file = file;
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
 /** A call on a client that was closed, or used before start(). */
 export class ClientStateError extends CairnError {
   constructor(code: 'CLIENT_CLOSED' | 'CLIENT_NOT_STARTED' | 'CLIENT_ALREADY_STARTED', message: string) {
@@ -121,6 +158,8 @@ export type SdkWarningCode =
   | 'REGISTRATION_FAILED'
   /** Another live session holds this instance's id. */
   | 'REGISTRATION_CONFLICT'
+  /** A commit gave a watched value one its schema refuses: its listener is not called. */
+  | 'VALUE_INVALID'
   /** A listener threw or rejected; the other listeners still ran. */
   | 'LISTENER_FAILED'
   /** An instance node under /instances could not be decoded; discovery skips it. */

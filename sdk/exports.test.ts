@@ -11,10 +11,13 @@ describe('the public surface of cairn/sdk', () => {
       'DEFAULT_WEIGHT',
       'EnvironmentNotFoundError',
       'InvalidOptionsError',
+      'KeyPathError',
       'SdkWarning',
       'ServiceConfig',
       'ServiceDiscovery',
       'SmoothWeightedRoundRobin',
+      'ValueInvalidError',
+      'ValueNotFoundError',
       'ZooKeeperUnreachableError',
       'connect',
       'decodeInstanceRecord',
@@ -31,6 +34,9 @@ describe('the public surface of cairn/sdk', () => {
       new sdk.ConfigFileNotFoundError('x.yaml', ['a.yaml']),
       new sdk.ClientStateError('CLIENT_CLOSED', 'closed'),
       new sdk.SdkWarning('CACHE_CORRUPT', 'corrupt'),
+      new sdk.ValueNotFoundError('a.yaml', 'ranking.max', { fileMissing: false, at: 'ranking' }),
+      new sdk.ValueInvalidError('a.yaml', 'ranking.max', 'is a string'),
+      new sdk.KeyPathError('a..b', 'it has an empty key'),
     ];
     expect(errors.map((error) => [error.name, error.code])).toEqual([
       ['InvalidOptionsError', 'INVALID_OPTIONS'],
@@ -40,6 +46,9 @@ describe('the public surface of cairn/sdk', () => {
       ['ConfigFileNotFoundError', 'FILE_NOT_FOUND'],
       ['ClientStateError', 'CLIENT_CLOSED'],
       ['SdkWarning', 'CACHE_CORRUPT'],
+      ['ValueNotFoundError', 'VALUE_NOT_FOUND'],
+      ['ValueInvalidError', 'VALUE_INVALID'],
+      ['KeyPathError', 'INVALID_KEY_PATH'],
     ]);
     expect(errors[1]?.message).toContain('no usable cache in /var/cache/x');
   });

@@ -4,6 +4,7 @@ export type { InstanceRecord } from '../core/index.js';
 export { decodeInstanceRecord } from '../core/index.js';
 export type { ChangeInfo } from './change-info.js';
 export type { ConfigChange } from './change-stream.js';
+export type { ValueOptions } from './config-value.js';
 export { connect } from './connect.js';
 export type { ConnectOptions, InstanceOptions, ZooKeeperOptions } from './connect-options.js';
 export type { ConsistentHashRingOptions } from './consistent-hash-ring.js';
@@ -17,10 +18,13 @@ export {
   EnvironmentNotFoundError,
   InvalidOptionsError,
   SdkWarning,
+  ValueInvalidError,
+  ValueNotFoundError,
   ZooKeeperUnreachableError,
 } from './errors.js';
 export type { FileChange, FileChangeKind } from './file-delta.js';
-export type { FileValidation, FileValidator } from './file-validators.js';
+export type { FileValidation, FileValidator, JsonSchema } from './file-validators.js';
+export { KeyPathError } from './key-path.js';
 export type { SdkLogger } from './sdk-logger.js';
 export type {
   ConfigSource,
@@ -28,9 +32,11 @@ export type {
   FileListener,
   RejectedChange,
   ServiceConfigEvents,
+  ValueListener,
 } from './service-config.js';
 export { ServiceConfig } from './service-config.js';
 export type { DiscoverOptions, InstancePicker, ServiceInstance } from './service-discovery.js';
 export { DEFAULT_WEIGHT, ServiceDiscovery } from './service-discovery.js';
 export { SmoothWeightedRoundRobin } from './smooth-weighted-round-robin.js';
+export type { StandardSchemaOutput, StandardSchemaResult, StandardSchemaV1 } from './standard-schema.js';
 export type { WeightedItem } from './weighted-item.js';

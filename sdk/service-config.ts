@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
 import {
   CairnError,
   type EnvironmentRead,
@@ -14,6 +15,7 @@ import {
 import { type ChangeInfo, changeInfoOf } from './change-info.js';
 import { ChangeStream, type ConfigChange } from './change-stream.js';
 import { ConfigSnapshot } from './config-snapshot.js';
+import { compileValueRule, type ValueOptions, type ValueResolution } from './config-value.js';
 import {
   type ConnectOptions,
   type ResolvedConnectOptions,
@@ -26,10 +28,13 @@ import {
   EnvironmentNotFoundError,
   SdkWarning,
   type ValidationFailure,
+  ValueInvalidError,
+  ValueNotFoundError,
   ZooKeeperUnreachableError,
 } from './errors.js';
 import { diffFiles, type FileChange } from './file-delta.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import type { StandardSchemaOutput, StandardSchemaV1 } from './standard-schema.js';
 
 /** Where the configuration a client serves came from. */
 export type ConfigSource = 'zookeeper' | 'cache';
@@ -42,6 +47,9 @@ export interface RejectedChange extends ChangeInfo {
 }
 
 export type FileListener<T = unknown> = (value: T | undefined, change: ChangeInfo) => void;
+
+/** Called with a value's new value when a commit changed it. */
+export type ValueListener<T = unknown> = (value: T, change: ChangeInfo) => void;
 
 export type ServiceConfigEvents = {
   /** Every file a commit changed for this service, together, after get() already returns the new values. */
@@ -291,7 +299,88 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     return this.snapshot?.files() ?? [];
   }
 
+  /**
+   * One value of a file, by key path (`ranking.maxResults`, `ranking.models[0].name`; `''` for the
+   * whole file). With a Standard Schema (Zod, Valibot…) its type is the schema's output; with a JSON
+   * Schema, the schema checks the `T` given; with only a default, the value must have the default's
+   * type. Throws ValueNotFoundError (`VALUE_NOT_FOUND`) for a missing value without a default,
+   * ValueInvalidError (`VALUE_INVALID`) for a value the schema refuses, KeyPathError
+   * (`INVALID_KEY_PATH`) for a malformed path.
+   */
+  value<S extends StandardSchemaV1>(
+    file: string,
+    path: string,
+    options: { readonly schema: S; readonly default?: StandardSchemaOutput<S> },
+  ): StandardSchemaOutput<S>;
+  value<T>(file: string, path: string, options: ValueOptions<T> & { readonly default: T }): T;
+  value<T = unknown>(file: string, path: string, options?: ValueOptions<T>): T;
+  value(file: string, path: string, options?: ValueOptions): unknown {
+    const snapshot = this.requireSnapshot();
+    const rule = compileValueRule(file, path, options);
+    const resolved = rule.resolve(snapshot.value(file));
+    if (resolved.kind === 'missing') throw new ValueNotFoundError(file, path, resolved);
+    if (resolved.kind === 'invalid') throw new ValueInvalidError(file, path, resolved.reason);
+    return exposed(resolved.value);
+  }
+
   // ——— watching ———
+
+  /**
+   * Calls `listener(value, change)` when a commit changes the value at `path` in `file` (deep
+   * equality: a commit that rewrites the file and leaves the value as it was calls nothing). Options
+   * as for value(); a value missing without a default is delivered as undefined. A new value the
+   * schema refuses is not delivered (a `VALUE_INVALID` warning): the listener keeps the last one.
+   * Returns the function that unsubscribes.
+   */
+  watchValue<S extends StandardSchemaV1>(
+    file: string,
+    path: string,
+    listener: ValueListener<StandardSchemaOutput<S>>,
+    options: { readonly schema: S; readonly default: StandardSchemaOutput<S> },
+  ): () => void;
+  watchValue<S extends StandardSchemaV1>(
+    file: string,
+    path: string,
+    listener: ValueListener<StandardSchemaOutput<S> | undefined>,
+    options: { readonly schema: S },
+  ): () => void;
+  watchValue<T>(
+    file: string,
+    path: string,
+    listener: ValueListener<T>,
+    options: ValueOptions<T> & { readonly default: T },
+  ): () => void;
+  watchValue<T = unknown>(
+    file: string,
+    path: string,
+    listener: ValueListener<T | undefined>,
+    options?: ValueOptions<T>,
+  ): () => void;
+  watchValue(file: string, path: string, listener: ValueListener, options?: ValueOptions): () => void {
+    this.requireOpen();
+    if (typeof listener !== 'function')
+      throw new TypeError('watchValue(file, path, listener, options?) takes a function as listener');
+    const rule = compileValueRule(file, path, options);
+    const current = (): ValueResolution => rule.resolve(this.snapshot?.value(file));
+    const first = current();
+    let last: unknown = first.kind === 'value' ? first.value : undefined;
+    return this.watch(file, (_value, change) => {
+      const next = current();
+      if (next.kind === 'invalid') {
+        this.warn(
+          new SdkWarning(
+            'VALUE_INVALID',
+            `commit ${change.commit.slice(0, 12)}: ${new ValueInvalidError(file, path, next.reason).message}; its listener keeps the previous value`,
+          ),
+        );
+        return;
+      }
+      const value = next.kind === 'value' ? next.value : undefined;
+      if (isDeepStrictEqual(value, last)) return;
+      last = value;
+      return listener(exposed(value), change);
+    });
+  }
 
   /**
    * Calls `listener(value, change)` each time a commit changes `file` (value undefined: removed).
