@@ -3,10 +3,13 @@ import { CairnError } from '../core/index.js';
 /** A connect() or discover() option that cannot work; the message names the option and a valid value. */
 export class InvalidOptionsError extends CairnError {
   readonly option: string;
+  /** The environment variable the value came from, when the option was not given. */
+  readonly variable: string | undefined;
 
-  constructor(option: string, reason: string) {
-    super('INVALID_OPTIONS', `option ${option}: ${reason}`);
+  constructor(option: string, reason: string, variable?: string) {
+    super('INVALID_OPTIONS', `option ${option}${variable ? ` (from ${variable})` : ''}: ${reason}`);
     this.option = option;
+    this.variable = variable;
   }
 }
 
