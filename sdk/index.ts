@@ -2,11 +2,21 @@
 
 export type { InstanceRecord } from '../core/index.js';
 export { decodeInstanceRecord } from '../core/index.js';
+export type { CairnClientOptions, ConfigOptions } from './cairn-client.js';
+export { CairnClient } from './cairn-client.js';
 export type { ChangeInfo } from './change-info.js';
 export type { ConfigChange } from './change-stream.js';
 export type { ValueOptions } from './config-value.js';
 export { connect } from './connect.js';
-export type { ConnectOptions, InstanceOptions, ZooKeeperOptions } from './connect-options.js';
+export type {
+  ConnectOptions,
+  EnvironmentVariables,
+  InstanceOptions,
+  ServiceSelector,
+  SessionOptions,
+  ZooKeeperOptions,
+} from './connect-options.js';
+export { SDK_ENV } from './connect-options.js';
 export type { ConsistentHashRingOptions } from './consistent-hash-ring.js';
 export { ConsistentHashRing } from './consistent-hash-ring.js';
 export { discover } from './discover.js';

@@ -33,6 +33,7 @@ import {
   ZooKeeperUnreachableError,
 } from './errors.js';
 import { diffFiles, type FileChange } from './file-delta.js';
+import type { SharedSession } from './shared-session.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import type { StandardSchemaOutput, StandardSchemaV1 } from './standard-schema.js';
 
@@ -83,6 +84,8 @@ const RESYNC_INTERVAL_MS = 5 * 60_000;
 export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private readonly options: ResolvedConnectOptions;
   private readonly keeper: SessionKeeper;
+  /** Undoes what this client hooked onto a session it shares; undefined when it owns its session. */
+  private readonly detach: (() => void) | undefined;
   private readonly watcher: EnvironmentWatch;
   private readonly cache: SnapshotCache | undefined;
   private readonly registration: EphemeralNode | undefined;
@@ -101,26 +104,40 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private onFirstRead: (() => void) | undefined;
   private missingWarned = false;
 
-  constructor(options: ConnectOptions) {
+  /**
+   * `shared`: the session of a CairnClient, for `client.config()`; without it the client opens and
+   * closes a session of its own.
+   */
+  constructor(options: ConnectOptions, shared?: SharedSession) {
     super();
     this.options = resolveConnectOptions(options);
     const { endpoint, connectString, layout, service, env } = this.options;
-    this.keeper = new SessionKeeper({
-      endpoint,
-      onAttemptFailed: (error, failures) => {
-        if (failures === 1 && this.phase === 'running')
-          this.warn(
-            new SdkWarning(
-              'ZOOKEEPER_UNREACHABLE',
-              `cannot reach ZooKeeper at ${connectString}: ${(error as Error).message}; serving the ` +
-                `configuration of commit ${this.commit?.slice(0, 12)} meanwhile and retrying`,
-              { cause: error },
-            ),
-          );
-      },
-    });
-    this.keeper.on('session', () => this.setConnection('connected'));
-    this.keeper.on('state', (state) => this.onSessionState(state));
+    const onAttemptFailed = (error: unknown, failures: number) => {
+      if (failures === 1 && this.phase === 'running')
+        this.warn(
+          new SdkWarning(
+            'ZOOKEEPER_UNREACHABLE',
+            `cannot reach ZooKeeper at ${connectString}: ${(error as Error).message}; serving the ` +
+              `configuration of commit ${this.commit?.slice(0, 12)} meanwhile and retrying`,
+            { cause: error },
+          ),
+        );
+    };
+    this.keeper = shared?.keeper ?? new SessionKeeper({ endpoint, onAttemptFailed });
+    const onSession = () => this.setConnection('connected');
+    const onState = (state: ZkSessionState) => this.onSessionState(state);
+    this.keeper.on('session', onSession);
+    this.keeper.on('state', onState);
+    if (shared) {
+      const stopHearing = shared.onAttemptFailed(onAttemptFailed);
+      const forget = shared.attach(this);
+      this.detach = () => {
+        this.keeper.off('session', onSession);
+        this.keeper.off('state', onState);
+        stopHearing();
+        forget();
+      };
+    }
     this.watcher = new EnvironmentWatch({
       keeper: this.keeper,
       layout,
@@ -184,6 +201,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       // The cache first: what it holds need not be read from ZooKeeper again (by content id).
       const cached = await this.readCache();
       this.seed = cached;
+      // A shared session may be connected already: its `session` event will not come again.
+      if (this.keeper.connected) this.setConnection('connected');
       this.watcher.start();
       this.keeper.start();
       await this.waitForFirstRead(deadline - Date.now());
@@ -232,7 +251,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       this.options.logger.warn({ err: error }, 'could not remove the instance registration');
     });
     await this.cache?.flush();
-    await this.keeper.close();
+    if (this.detach) this.detach();
+    else await this.keeper.close();
     await watchClosed;
     this.setConnection('closed');
   }
