@@ -1,7 +1,9 @@
 import { SessionKeeper } from '../core/index.js';
+import { ActiveStandby, type ElectHandlers } from './active-standby.js';
 import {
   type ConnectOptions,
   type ResolvedSessionOptions,
+  resolveServiceSelector,
   resolveSessionOptions,
   type ServiceSelector,
   type SessionOptions,
@@ -83,6 +85,26 @@ export class CairnClient {
     this.requireOpen();
     const options: DiscoverOptions = { ...this.options, ...selector };
     return new ServiceDiscovery(options, this.shared).start();
+  }
+
+  /**
+   * Joins the active/standby election `name` among the instances of a service in an environment
+   * (the client's unless given): see ServiceConfig.elect.
+   */
+  async elect(name: string, handlers: ElectHandlers, selector: ServiceSelector = {}): Promise<ActiveStandby> {
+    this.requireOpen();
+    const { service, env } = resolveServiceSelector({ ...this.options, ...selector });
+    const { layout, requestTimeoutMs, logger, connectTimeoutMs } = this.resolved;
+    const election = new ActiveStandby(name, handlers, {
+      keeper: this.keeper,
+      attach: this.shared.attach,
+      layout,
+      service,
+      env,
+      requestTimeoutMs,
+      logger,
+    });
+    return election.start(connectTimeoutMs);
   }
 
   /** Closes every use (configs deregister, elections step down), then the session. */

@@ -163,6 +163,8 @@ export type SdkWarningCode =
   | 'REGISTRATION_CONFLICT'
   /** A commit gave a watched value one its schema refuses: its listener is not called. */
   | 'VALUE_INVALID'
+  /** Joining an active/standby election failed; it is joined again. */
+  | 'ELECTION_FAILED'
   /** A listener threw or rejected; the other listeners still ran. */
   | 'LISTENER_FAILED'
   /** An instance node under /instances could not be decoded; discovery skips it. */

@@ -4,6 +4,7 @@ import * as sdk from './index.js';
 describe('the public surface of cairn/sdk', () => {
   it('exports exactly these names: a change here is a change of the public API', () => {
     expect(Object.keys(sdk).sort()).toEqual([
+      'ActiveStandby',
       'CairnClient',
       'ClientStateError',
       'ConfigFileNotFoundError',

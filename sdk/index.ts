@@ -2,6 +2,8 @@
 
 export type { InstanceRecord } from '../core/index.js';
 export { decodeInstanceRecord } from '../core/index.js';
+export type { ActiveStandbyState, ElectHandlers, Lease } from './active-standby.js';
+export { ActiveStandby } from './active-standby.js';
 export type { CairnClientOptions, ConfigOptions } from './cairn-client.js';
 export { CairnClient } from './cairn-client.js';
 export type { ChangeInfo } from './change-info.js';

@@ -12,6 +12,7 @@ import {
   SessionKeeper,
   type ZkSessionState,
 } from '../core/index.js';
+import { ActiveStandby, type ElectHandlers } from './active-standby.js';
 import { type ChangeInfo, changeInfoOf } from './change-info.js';
 import { ChangeStream, type ConfigChange } from './change-stream.js';
 import { ConfigSnapshot } from './config-snapshot.js';
@@ -91,6 +92,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private readonly registration: EphemeralNode | undefined;
   private readonly fileListeners = new Map<string, Set<FileListener>>();
   private readonly streams = new Set<ChangeStream>();
+  private readonly elections = new Set<ActiveStandby>();
   private readonly startedAt = new Date().toISOString();
   private phase: 'new' | 'starting' | 'running' | 'closed' = 'new';
   private snapshot: ConfigSnapshot | undefined;
@@ -247,6 +249,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // A read in flight ends when the session closes below; waiting for it first could take a deadline.
     const watchClosed = this.watcher.close();
     for (const stream of this.streams) stream.end();
+    await Promise.all([...this.elections].map((election) => election.close()));
     await this.registration?.close().catch((error: unknown) => {
       this.options.logger.warn({ err: error }, 'could not remove the instance registration');
     });
@@ -433,6 +436,33 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
 
   [Symbol.asyncIterator](): AsyncIterableIterator<ConfigChange> {
     return this.changes();
+  }
+
+  // ——— active/standby ———
+
+  /**
+   * Joins the active/standby election `name` of this service's instances in this environment, over
+   * this client's session: one instance at a time is active. `onActive(lease)` runs when this one
+   * becomes active (work while `lease.isValid()`), `onStandby()` when it is or becomes a standby.
+   * Resolves once it is either (or after connectTimeoutMs, still trying); closes with the client.
+   */
+  async elect(name: string, handlers: ElectHandlers): Promise<ActiveStandby> {
+    this.requireOpen();
+    const { layout, service, env, requestTimeoutMs, logger, connectTimeoutMs } = this.options;
+    const election = new ActiveStandby(name, handlers, {
+      keeper: this.keeper,
+      attach: (use) => {
+        const election = use as ActiveStandby;
+        this.elections.add(election);
+        return () => this.elections.delete(election);
+      },
+      layout,
+      service,
+      env,
+      requestTimeoutMs,
+      logger,
+    });
+    return election.start(connectTimeoutMs);
   }
 
   // ——— internals ———
