@@ -70,6 +70,11 @@ export interface InstanceOptions {
 }
 
 export interface ConnectOptions extends ZooKeeperOptions {
+  /**
+   * Read a config repository directory instead of ZooKeeper (offline and test mode): the same model
+   * and overlays as the syncer, read again when its files change. No session, cache or registration.
+   */
+  readonly from?: string;
   /** Where the last good configuration is kept, to start from while ZooKeeper is down. Default: no cache. */
   readonly cacheDir?: string;
   /** Registration in the instance registry; `false` not to register. Default: registered. */
@@ -93,7 +98,22 @@ export interface ResolvedZooKeeperOptions extends ResolvedSessionOptions {
   readonly env: string;
 }
 
+/** What a client needs in offline mode: the directory instead of a session. */
+export interface ResolvedDirectoryOptions {
+  readonly mode: 'directory';
+  readonly from: string;
+  readonly service: string;
+  readonly env: string;
+  readonly logger: SdkLogger;
+  readonly connectTimeoutMs: number;
+  readonly cacheDir: undefined;
+  readonly instance: undefined;
+  readonly validators: CompiledValidators;
+  readonly validatedFiles: readonly string[];
+}
+
 export interface ResolvedConnectOptions extends ResolvedZooKeeperOptions {
+  readonly mode?: 'zookeeper';
   readonly cacheDir: string | undefined;
   readonly instance: { readonly id: string; readonly host: string; readonly port?: number } | undefined;
   readonly validators: CompiledValidators;
@@ -176,6 +196,47 @@ export function resolveServiceSelector(
     names[name] = value;
   }
   return names;
+}
+
+/**
+ * connect()'s options in either mode: a directory (`from`) or ZooKeeper. Throws
+ * InvalidOptionsError naming the first bad option.
+ */
+export function resolveClientOptions(
+  options: ConnectOptions,
+  variables: EnvironmentVariables = process.env,
+): ResolvedConnectOptions | ResolvedDirectoryOptions {
+  if (!options || typeof options !== 'object') throw new InvalidOptionsError('options', 'pass an object');
+  if (options.from === undefined) return resolveConnectOptions(options, variables);
+  const { from } = options;
+  if (typeof from !== 'string' || from === '')
+    throw new InvalidOptionsError('from', 'give the path of a config repository directory');
+  for (const option of ['zk', 'cacheDir'] as const)
+    if (options[option] !== undefined)
+      throw new InvalidOptionsError(option, `not with from: a client reads either a directory or ZooKeeper`);
+  if (options.instance !== undefined && options.instance !== false)
+    throw new InvalidOptionsError(
+      'instance',
+      'not with from: a client reading a directory registers nowhere',
+    );
+  if (options.validate !== undefined && (typeof options.validate !== 'object' || options.validate === null))
+    throw new InvalidOptionsError('validate', 'give an object: file path → function or schema');
+  const connectTimeoutMs = duration(
+    setting(options, variables, 'connectTimeoutMs'),
+    'connectTimeoutMs',
+    5_000,
+  );
+  return {
+    mode: 'directory',
+    from,
+    ...resolveServiceSelector(options, variables),
+    logger: options.logger ?? SILENT_LOGGER,
+    connectTimeoutMs,
+    cacheDir: undefined,
+    instance: undefined,
+    validators: compileValidators(options.validate),
+    validatedFiles: Object.keys(options.validate ?? {}),
+  };
 }
 
 /** Checks options and fills defaults; throws InvalidOptionsError naming the first bad option. */

@@ -48,13 +48,16 @@ export class EnvironmentNotFoundError extends CairnError {
   readonly service: string;
   readonly env: string;
 
-  constructor(service: string, env: string, mirrored: boolean) {
+  constructor(service: string, env: string, mirrored: boolean, dir?: string) {
     super(
       'ENVIRONMENT_NOT_FOUND',
-      mirrored
-        ? `ZooKeeper holds no configuration for service "${service}" in environment "${env}": check both names ` +
+      dir !== undefined
+        ? `the config repository ${dir} has no files for service "${service}" in environment "${env}": check both ` +
+            `names against services/${service}/service.yaml there`
+        : mirrored
+          ? `ZooKeeper holds no configuration for service "${service}" in environment "${env}": check both names ` +
             `against services/${service}/service.yaml in the config repository`
-        : 'nothing has been mirrored into ZooKeeper yet (no /head under the root): start the syncer, or check the root option',
+          : 'nothing has been mirrored into ZooKeeper yet (no /head under the root): start the syncer, or check the root option',
     );
     this.service = service;
     this.env = env;
@@ -139,7 +142,10 @@ export class ValueInvalidError extends CairnError {
 
 /** A call on a client that was closed, or used before start(). */
 export class ClientStateError extends CairnError {
-  constructor(code: 'CLIENT_CLOSED' | 'CLIENT_NOT_STARTED' | 'CLIENT_ALREADY_STARTED', message: string) {
+  constructor(
+    code: 'CLIENT_CLOSED' | 'CLIENT_NOT_STARTED' | 'CLIENT_ALREADY_STARTED' | 'CLIENT_OFFLINE',
+    message: string,
+  ) {
     super(code, message);
   }
 }

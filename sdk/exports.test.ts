@@ -9,6 +9,7 @@ describe('the public surface of cairn/sdk', () => {
       'ClientStateError',
       'ConfigFileNotFoundError',
       'ConfigRejectedError',
+      'ConfigRepoInvalidError',
       'ConsistentHashRing',
       'DEFAULT_WEIGHT',
       'EnvironmentNotFoundError',
@@ -40,6 +41,7 @@ describe('the public surface of cairn/sdk', () => {
       new sdk.ValueNotFoundError('a.yaml', 'ranking.max', { fileMissing: false, at: 'ranking' }),
       new sdk.ValueInvalidError('a.yaml', 'ranking.max', 'is a string'),
       new sdk.KeyPathError('a..b', 'it has an empty key'),
+      new sdk.ConfigRepoInvalidError('/repo', []),
     ];
     expect(errors.map((error) => [error.name, error.code])).toEqual([
       ['InvalidOptionsError', 'INVALID_OPTIONS'],
@@ -52,6 +54,7 @@ describe('the public surface of cairn/sdk', () => {
       ['ValueNotFoundError', 'VALUE_NOT_FOUND'],
       ['ValueInvalidError', 'VALUE_INVALID'],
       ['KeyPathError', 'INVALID_KEY_PATH'],
+      ['ConfigRepoInvalidError', 'CONFIG_REPO_INVALID'],
     ]);
     expect(errors[1]?.message).toContain('no usable cache in /var/cache/x');
   });

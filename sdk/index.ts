@@ -37,6 +37,7 @@ export {
 export type { FileChange, FileChangeKind } from './file-delta.js';
 export type { FileValidation, FileValidator, JsonSchema } from './file-validators.js';
 export { KeyPathError } from './key-path.js';
+export { ConfigRepoInvalidError } from './repo-directory-watch.js';
 export type { SdkLogger } from './sdk-logger.js';
 export type {
   ConfigSource,

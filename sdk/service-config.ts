@@ -20,13 +20,15 @@ import { compileValueRule, type ValueOptions, type ValueResolution } from './con
 import {
   type ConnectOptions,
   type ResolvedConnectOptions,
-  resolveConnectOptions,
+  type ResolvedDirectoryOptions,
+  resolveClientOptions,
 } from './connect-options.js';
 import {
   ClientStateError,
   ConfigFileNotFoundError,
   ConfigRejectedError,
   EnvironmentNotFoundError,
+  InvalidOptionsError,
   SdkWarning,
   type ValidationFailure,
   ValueInvalidError,
@@ -34,12 +36,13 @@ import {
   ZooKeeperUnreachableError,
 } from './errors.js';
 import { diffFiles, type FileChange } from './file-delta.js';
+import { RepoDirectoryWatch, type SnapshotRead } from './repo-directory-watch.js';
 import type { SharedSession } from './shared-session.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import type { StandardSchemaOutput, StandardSchemaV1 } from './standard-schema.js';
 
-/** Where the configuration a client serves came from. */
-export type ConfigSource = 'zookeeper' | 'cache';
+/** Where the configuration a client serves came from: `directory` in offline mode (`from`). */
+export type ConfigSource = 'zookeeper' | 'cache' | 'directory';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'expired' | 'closed';
 
@@ -83,11 +86,14 @@ const RESYNC_INTERVAL_MS = 5 * 60_000;
  * ZooKeeper outages, and is cached on disk to start from while ZooKeeper is down.
  */
 export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
-  private readonly options: ResolvedConnectOptions;
-  private readonly keeper: SessionKeeper;
+  private readonly options: ResolvedConnectOptions | ResolvedDirectoryOptions;
+  /** Undefined in offline mode (`from`): nothing of ZooKeeper is used. */
+  private readonly keeper: SessionKeeper | undefined;
   /** Undoes what this client hooked onto a session it shares; undefined when it owns its session. */
   private readonly detach: (() => void) | undefined;
-  private readonly watcher: EnvironmentWatch;
+  private readonly watcher: EnvironmentWatch | RepoDirectoryWatch;
+  /** Where a configuration that passes comes from: ZooKeeper, or the directory in offline mode. */
+  private readonly liveSource: ConfigSource;
   private readonly cache: SnapshotCache | undefined;
   private readonly registration: EphemeralNode | undefined;
   private readonly fileListeners = new Map<string, Set<FileListener>>();
@@ -102,7 +108,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private connectionState: ConnectionState = 'connecting';
   private appliedAt: string | undefined;
   private lastRejected: { readonly commit: string; readonly reason: string } | undefined;
-  private firstRead: EnvironmentRead | undefined;
+  private firstRead: SnapshotRead | undefined;
+  /** In offline mode, why the directory could not be read at start. */
+  private firstError: unknown;
   private onFirstRead: (() => void) | undefined;
   private missingWarned = false;
 
@@ -112,8 +120,21 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
    */
   constructor(options: ConnectOptions, shared?: SharedSession) {
     super();
-    this.options = resolveConnectOptions(options);
-    const { endpoint, connectString, layout, service, env } = this.options;
+    const resolved = resolveClientOptions(options);
+    this.options = resolved;
+    if (resolved.mode === 'directory') {
+      if (shared)
+        throw new InvalidOptionsError(
+          'from',
+          'a CairnClient reads ZooKeeper: use connect({ from }) for a directory',
+        );
+      this.keeper = undefined;
+      this.liveSource = this.currentSource = 'directory';
+      this.watcher = this.watchDirectory(resolved);
+      return;
+    }
+    this.liveSource = 'zookeeper';
+    const { endpoint, connectString, layout, service, env } = resolved;
     const onAttemptFailed = (error: unknown, failures: number) => {
       if (failures === 1 && this.phase === 'running')
         this.warn(
@@ -125,23 +146,24 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
           ),
         );
     };
-    this.keeper = shared?.keeper ?? new SessionKeeper({ endpoint, onAttemptFailed });
+    const keeper = shared?.keeper ?? new SessionKeeper({ endpoint, onAttemptFailed });
+    this.keeper = keeper;
     const onSession = () => this.setConnection('connected');
     const onState = (state: ZkSessionState) => this.onSessionState(state);
-    this.keeper.on('session', onSession);
-    this.keeper.on('state', onState);
+    keeper.on('session', onSession);
+    keeper.on('state', onState);
     if (shared) {
       const stopHearing = shared.onAttemptFailed(onAttemptFailed);
       const forget = shared.attach(this);
       this.detach = () => {
-        this.keeper.off('session', onSession);
-        this.keeper.off('state', onState);
+        keeper.off('session', onSession);
+        keeper.off('state', onState);
         stopHearing();
         forget();
       };
     }
-    this.watcher = new EnvironmentWatch({
-      keeper: this.keeper,
+    const watcher = new EnvironmentWatch({
+      keeper,
       layout,
       service,
       env,
@@ -149,8 +171,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       // A client that started from its cache holds most of the content already.
       known: () => (this.snapshot ?? this.seed)?.contentsById(),
     });
-    this.watcher.on('read', (read) => this.onRead(read));
-    this.watcher.on('error', (error, failures) => {
+    this.watcher = watcher;
+    watcher.on('read', (read) => this.onRead(snapshotReadOf(read)));
+    watcher.on('error', (error, failures) => {
       if (failures === 1 && this.phase !== 'closed')
         this.warn(
           new SdkWarning(
@@ -160,12 +183,12 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
           ),
         );
     });
-    if (this.options.cacheDir !== undefined)
-      this.cache = new SnapshotCache(this.options.cacheDir, service, env, (warning) => this.warn(warning));
-    if (this.options.instance) {
+    if (resolved.cacheDir !== undefined)
+      this.cache = new SnapshotCache(resolved.cacheDir, service, env, (warning) => this.warn(warning));
+    if (resolved.instance) {
       this.registration = new EphemeralNode({
-        keeper: this.keeper,
-        path: layout.instance(service, env, this.options.instance.id),
+        keeper,
+        path: layout.instance(service, env, resolved.instance.id),
         onError: (error) =>
           this.warn(
             error instanceof EphemeralNodeConflictError
@@ -175,12 +198,39 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
                 )
               : new SdkWarning(
                   'REGISTRATION_FAILED',
-                  `cannot register this instance at ${layout.instance(service, env, this.options.instance?.id ?? '')}: ${(error as Error).message}; retrying`,
+                  `cannot register this instance at ${layout.instance(service, env, resolved.instance?.id ?? '')}: ${(error as Error).message}; retrying`,
                   { cause: error },
                 ),
           ),
       });
     }
+  }
+
+  /** Offline mode: the directory's files, read again when they change. */
+  private watchDirectory(options: ResolvedDirectoryOptions): RepoDirectoryWatch {
+    const watcher = new RepoDirectoryWatch({ dir: options.from, service: options.service, env: options.env });
+    watcher.on('read', (read) => this.onRead(read));
+    watcher.on('error', (error, failures) => {
+      if (this.phase === 'starting') {
+        this.firstError = error;
+        this.onFirstRead?.();
+      } else if (failures === 1 && this.phase === 'running')
+        this.warn(
+          new SdkWarning(
+            'SNAPSHOT_READ_FAILED',
+            `cannot read ${watcher.dir}: ${(error as Error).message}; keeping commit ${this.commit?.slice(0, 12)}`,
+            { cause: error },
+          ),
+        );
+    });
+    return watcher;
+  }
+
+  /** The ZooKeeper options: only ever asked for outside offline mode. */
+  private get zk(): ResolvedConnectOptions {
+    if (this.options.mode === 'directory')
+      throw new Error('a client reading a directory has no ZooKeeper options');
+    return this.options;
   }
 
   // ——— lifecycle ———
@@ -204,9 +254,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       const cached = await this.readCache();
       this.seed = cached;
       // A shared session may be connected already: its `session` event will not come again.
-      if (this.keeper.connected) this.setConnection('connected');
+      if (this.keeper?.connected || this.options.mode === 'directory') this.setConnection('connected');
       this.watcher.start();
-      this.keeper.start();
+      this.keeper?.start();
       await this.waitForFirstRead(deadline - Date.now());
       this.adoptFirst(cached);
       this.seed = undefined;
@@ -215,8 +265,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       throw error;
     }
     this.phase = 'running';
-    const { logger, service, env, connectString } = this.options;
+    const { logger, service, env } = this.options;
     if (this.currentSource === 'cache') {
+      const { connectString } = this.zk;
       this.emitSafely('source', 'cache');
       if (!this.firstRead)
         this.warn(
@@ -236,7 +287,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     this.registration?.start(encodeInstanceRecord(this.instanceRecord()));
     if (this.currentSource === 'zookeeper') this.writeCache();
     // Once connect() resolves the instance is visible to discovery, unless registering fails (a warning).
-    if (this.registration && this.keeper.connected)
+    if (this.registration && this.keeper?.connected)
       await settledWithin(this.registration, deadline - Date.now());
     return this;
   }
@@ -255,7 +306,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     });
     await this.cache?.flush();
     if (this.detach) this.detach();
-    else await this.keeper.close();
+    else await this.keeper?.close();
     await watchClosed;
     this.setConnection('closed');
   }
@@ -448,7 +499,12 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
    */
   async elect(name: string, handlers: ElectHandlers): Promise<ActiveStandby> {
     this.requireOpen();
-    const { layout, service, env, requestTimeoutMs, logger, connectTimeoutMs } = this.options;
+    if (!this.keeper)
+      throw new ClientStateError(
+        'CLIENT_OFFLINE',
+        'elections need ZooKeeper: this client reads a directory (from); connect to ZooKeeper to elect',
+      );
+    const { layout, service, env, requestTimeoutMs, logger, connectTimeoutMs } = this.zk;
     const election = new ActiveStandby(name, handlers, {
       keeper: this.keeper,
       attach: (use) => {
@@ -493,7 +549,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   }
 
   private waitForFirstRead(timeoutMs: number): Promise<void> {
-    if (this.firstRead || timeoutMs <= 0) return Promise.resolve();
+    if (this.firstRead || this.firstError !== undefined || timeoutMs <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -507,11 +563,20 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
 
   /** Chooses what to serve first: ZooKeeper's snapshot if it passes, else the cache, else fails. */
   private adoptFirst(cached: ConfigSnapshot | undefined): void {
-    const { service, env, connectString, cacheDir, connectTimeoutMs } = this.options;
+    const { service, env, connectTimeoutMs } = this.options;
     if (this.phase === 'closed')
       throw new ClientStateError('CLIENT_CLOSED', 'the client was closed while starting');
     const read = this.firstRead;
+    if (!read && this.options.mode === 'directory')
+      throw (
+        this.firstError ??
+        new ClientStateError(
+          'CLIENT_NOT_STARTED',
+          `${this.options.from} was not read within ${connectTimeoutMs} ms`,
+        )
+      );
     if (!read) {
+      const { connectString, cacheDir } = this.zk;
       if (cached) {
         this.snapshot = cached;
         this.currentSource = 'cache';
@@ -520,18 +585,24 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       throw new ZooKeeperUnreachableError(
         connectString,
         connectTimeoutMs,
-        this.keeper.connected
+        this.keeper?.connected
           ? 'connected, but the environment could not be read in time (reads failed or were too slow)'
           : 'could not connect',
         { dir: cacheDir },
       );
     }
-    if (read.kind === 'absent') throw new EnvironmentNotFoundError(service, env, read.mirrored);
-    const fresh = ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files);
+    if (read.kind === 'absent')
+      throw new EnvironmentNotFoundError(
+        service,
+        env,
+        read.mirrored,
+        this.options.mode === 'directory' ? this.options.from : undefined,
+      );
+    const fresh = ConfigSnapshot.of(changeInfoOf(read.revision), read.files);
     const failures = this.checkWhole(fresh);
     if (failures.length === 0) {
       this.snapshot = fresh;
-      this.currentSource = 'zookeeper';
+      this.currentSource = this.liveSource;
       return;
     }
     if (!cached) throw new ConfigRejectedError(fresh.commit, failures);
@@ -540,7 +611,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     this.reject(fresh.change, failures);
   }
 
-  private onRead(read: EnvironmentRead): void {
+  private onRead(read: SnapshotRead): void {
     if (this.phase === 'starting') {
       this.firstRead = read;
       this.onFirstRead?.();
@@ -554,7 +625,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         this.warn(
           new SdkWarning(
             'ENVIRONMENT_MISSING',
-            `ZooKeeper at ${this.options.connectString} holds no ${this.options.layout.head()}: keeping commit ` +
+            `ZooKeeper at ${this.zk.connectString} holds no ${this.zk.layout.head()}: keeping commit ` +
               `${this.commit?.slice(0, 12)} until the syncer mirrors again`,
           ),
         );
@@ -566,7 +637,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // is removed, and the commit that removed them is `/head`'s.
     const next =
       read.kind === 'snapshot'
-        ? ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files, this.snapshot)
+        ? ConfigSnapshot.of(changeInfoOf(read.revision), read.files, this.snapshot)
         : ConfigSnapshot.of(changeInfoOf(read.revision as Revision), new Map());
     this.apply(next);
   }
@@ -594,9 +665,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
       return;
     }
-    const sourceChanged = this.currentSource !== 'zookeeper';
+    const sourceChanged = this.currentSource !== this.liveSource;
     this.snapshot = next;
-    this.currentSource = 'zookeeper';
+    this.currentSource = this.liveSource;
     this.appliedAt = new Date().toISOString();
     this.lastRejected = undefined;
     this.options.logger.info(
@@ -609,7 +680,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       },
       files.length > 0 ? 'configuration changed' : 'commit applied (no file of this service changed)',
     );
-    if (sourceChanged) this.emitSafely('source', 'zookeeper');
+    if (sourceChanged) this.emitSafely('source', this.liveSource);
     if (files.length > 0) this.deliver({ ...next.change, previousCommit: previous.commit, files });
     this.writeCache();
     this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
@@ -673,7 +744,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   }
 
   private instanceRecord(): InstanceRecord {
-    const instance = this.options.instance as NonNullable<ResolvedConnectOptions['instance']>;
+    const instance = this.zk.instance as NonNullable<ResolvedConnectOptions['instance']>;
     const snapshot = this.snapshot;
     return {
       id: instance.id,
@@ -685,7 +756,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       startedAt: this.startedAt,
       ...(snapshot ? { commit: snapshot.commit } : {}),
       ...(this.appliedAt ? { appliedAt: this.appliedAt } : {}),
-      source: this.currentSource,
+      // Only clients of ZooKeeper register: the source is ZooKeeper or their cache.
+      source: this.currentSource as 'zookeeper' | 'cache',
       files: snapshot ? Object.fromEntries(snapshot.contentIds()) : {},
       ...(this.lastRejected ? { rejected: this.lastRejected } : {}),
     };
@@ -763,6 +835,15 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     if (this.phase === 'closed')
       throw new ClientStateError('CLIENT_CLOSED', 'this client is closed: connect() again to watch');
   }
+}
+
+/** What ZooKeeper's environment read says, as the client takes it from any source. */
+function snapshotReadOf(read: EnvironmentRead): SnapshotRead {
+  if (read.kind === 'snapshot')
+    return { kind: 'snapshot', revision: read.snapshot.pointer.revision, files: read.snapshot.files };
+  return read.revision !== undefined
+    ? { kind: 'absent', mirrored: read.mirrored, revision: read.revision }
+    : { kind: 'absent', mirrored: read.mirrored };
 }
 
 function settledWithin(registration: EphemeralNode, timeoutMs: number): Promise<void> {
