@@ -88,6 +88,7 @@ it('core exports exactly these names', () => {
     'encodeReleaseRecord',
     'encodeServiceRecord',
     'environmentKey',
+    'errorLogFields',
     'formatOf',
     'historySeqOf',
     'hostApplyState',
