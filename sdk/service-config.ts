@@ -55,8 +55,12 @@ export type ServiceConfigEvents = {
   warning: [SdkWarning];
 };
 
-/** Checks `/head` even without a watch firing, in case one was lost. */
-const RESYNC_INTERVAL_MS = 30_000;
+/**
+ * How often a client compares its pointer's version with the server's even without a watch firing,
+ * in case one was lost unnoticed. Watches are set again on every reconnection, so this is a guard,
+ * not the way changes arrive: rare enough that 10,000 clients cost ZooKeeper ~30 requests a second.
+ */
+const RESYNC_INTERVAL_MS = 5 * 60_000;
 
 /**
  * A service's live configuration in one environment. `connect()` creates and starts one; to hear
@@ -168,9 +172,10 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       );
     this.phase = 'starting';
     const deadline = Date.now() + this.options.connectTimeoutMs;
+    let cached: ConfigSnapshot | undefined;
     try {
       // The cache first: what it holds need not be read from ZooKeeper again (by content id).
-      const cached = await this.readCache();
+      cached = await this.readCache();
       this.seed = cached;
       this.watcher.start();
       this.keeper.start();
@@ -201,7 +206,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         : 'serving the configuration',
     );
     this.registration?.start(encodeInstanceRecord(this.instanceRecord()));
-    if (this.currentSource === 'zookeeper') this.writeCache();
+    // A cache that already holds what ZooKeeper served is not written again.
+    if (this.currentSource === 'zookeeper' && !(cached && this.snapshot?.sameAs(cached))) this.writeCache();
     // Once connect() resolves the instance is visible to discovery, unless registering fails (a warning).
     if (this.registration && this.keeper.connected)
       await settledWithin(this.registration, deadline - Date.now());
@@ -337,6 +343,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       );
       return undefined;
     }
+    // Hashed here, not trusted from the file: a cache is checked like anything read from disk.
     const snapshot = ConfigSnapshot.of(result.snapshot.change, result.snapshot.files);
     const failures = this.checkWhole(snapshot);
     if (failures.length > 0) {
@@ -384,7 +391,11 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       );
     }
     if (read.kind === 'absent') throw new EnvironmentNotFoundError(service, env, read.mirrored);
-    const fresh = ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files);
+    // Files the cache held parse once: the fresh snapshot borrows their values.
+    const fresh = ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files, {
+      contentIds: read.snapshot.contentIds,
+      ...(cached ? { previous: cached } : {}),
+    });
     const failures = this.checkWhole(fresh);
     if (failures.length === 0) {
       this.snapshot = fresh;
@@ -423,7 +434,10 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // is removed, and the commit that removed them is `/head`'s.
     const next =
       read.kind === 'snapshot'
-        ? ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files, this.snapshot)
+        ? ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files, {
+            contentIds: read.snapshot.contentIds,
+            previous: this.snapshot,
+          })
         : ConfigSnapshot.of(changeInfoOf(read.revision as Revision), new Map());
     this.apply(next);
   }

@@ -11,6 +11,7 @@ import {
   ZkError,
   type ZkSessionState,
 } from '../core/index.js';
+import { DeploymentController } from './deployments/deployment-controller.js';
 import type { GitSource } from './git/index.js';
 import { openGitSource } from './git/index.js';
 import { startHttpServer } from './http-server.js';
@@ -50,6 +51,7 @@ export class SyncerDaemon {
   private mirror: Mirror | undefined;
   private keeper: SessionKeeper | undefined;
   private role: LeaderRole | undefined;
+  private deployments: DeploymentController | undefined;
   private mirrored: string | undefined;
   private branchHead: string | undefined;
   private behindSince: number | undefined;
@@ -136,6 +138,11 @@ export class SyncerDaemon {
     });
 
     const mirrorReconciler: Reconciler = { name: 'mirror', reconcile: (term) => this.reconcile(term) };
+    this.deployments = new DeploymentController({
+      layout,
+      logger: this.logger,
+      request: () => this.role?.request('deployments'),
+    });
     const role = new LeaderRole({
       keeper,
       election: {
@@ -144,13 +151,26 @@ export class SyncerDaemon {
         candidatePath: (name) => layout.syncerCandidate(name),
         candidateId: config.replicaId,
       },
-      reconcilers: [mirrorReconciler],
+      reconcilers: [mirrorReconciler, this.deployments],
       prepare: (session) => ensureLayout(session, layout),
     });
     this.role = role;
     role.on('state', (state) => this.onRoleState(state));
-    role.on('error', (_name, error, failures, retryInMs) => {
+    role.on('error', (name, error, failures, retryInMs) => {
       this.recordError(error);
+      if (name !== 'mirror') {
+        this.logger[failures === 1 || failures % 10 === 0 ? 'warn' : 'debug'](
+          {
+            reconciler: name,
+            code: error instanceof CairnError ? error.code : 'UNEXPECTED',
+            failures,
+            retryInMs,
+            err: error,
+          },
+          `the ${name} pass failed: ${(error as Error)?.message}; retrying`,
+        );
+        return;
+      }
       this.syncFailures = failures;
       // The branch may have moved: count the lag from the first failed attempt until a sync succeeds.
       this.behindSince ??= Date.now();
@@ -211,6 +231,7 @@ export class SyncerDaemon {
     clearInterval(this.pollTimer);
     // Stepping down explicitly lets a standby take over now rather than after the session timeout.
     await this.role?.close();
+    this.deployments?.close();
     await this.keeper?.close();
     this.source?.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
@@ -223,6 +244,8 @@ export class SyncerDaemon {
     const started = performance.now();
     const outcome = await mirror.sync(target);
     this.onOutcome(outcome, (performance.now() - started) / 1000);
+    // A new commit may change a release: the controller looks at once rather than on its watch.
+    if (outcome.kind === 'mirrored') this.role?.request('deployments');
     this.lastError = undefined;
     this.syncFailures = 0;
     try {

@@ -13,8 +13,9 @@ export interface WatchedReadOptions<T> {
   /** A read failed; it is retried with Cairn's backoff. */
   readonly onError?: (error: unknown, failures: number) => void;
   /**
-   * A cheap check, run every `intervalMs`, that nothing changed unseen (a watch lost in a way the
-   * client could not notice): resolves true to read again.
+   * A cheap check, run about every `intervalMs` (±20 %, so clients started together do not check
+   * together), that nothing changed unseen (a watch lost in a way the client could not notice):
+   * resolves true to read again. A guard only: every reconnection already reads again.
    */
   readonly resync?: {
     readonly intervalMs: number;
@@ -61,11 +62,7 @@ export class WatchedRead<T> {
   start(): void {
     this.options.keeper.on('session', this.onSession);
     this.options.keeper.on('state', this.onState);
-    const { resync } = this.options;
-    if (resync) {
-      this.resyncTimer = setInterval(() => this.checkUnseenChange(), resync.intervalMs);
-      this.resyncTimer.unref();
-    }
+    this.scheduleResync();
     if (this.options.keeper.connected) this.request();
   }
 
@@ -83,7 +80,7 @@ export class WatchedRead<T> {
     this.closed = true;
     this.options.keeper.off('session', this.onSession);
     this.options.keeper.off('state', this.onState);
-    clearInterval(this.resyncTimer);
+    clearTimeout(this.resyncTimer);
     await this.trigger.close();
   }
 
@@ -96,6 +93,17 @@ export class WatchedRead<T> {
     this.armed = true;
     const result = await this.options.read(session, watch);
     if (!this.closed) this.options.onRead(result);
+  }
+
+  private scheduleResync(): void {
+    const resync = this.options.resync;
+    if (this.closed || !resync) return;
+    const delay = resync.intervalMs * (0.8 + 0.4 * Math.random());
+    this.resyncTimer = setTimeout(() => {
+      this.checkUnseenChange();
+      this.scheduleResync();
+    }, delay);
+    this.resyncTimer.unref();
   }
 
   private checkUnseenChange(): void {
