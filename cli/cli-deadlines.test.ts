@@ -37,6 +37,8 @@ const COMMANDS: readonly (readonly [string, () => string[]])[] = [
   ['status --format json', () => ['status', '--format', 'json']],
   ['get', () => ['get', 'recommender', 'dev']],
   ['history', () => ['history']],
+  ['deploy status', () => ['deploy', 'status']],
+  ['deploy log', () => ['deploy', 'log', 'recommender', 'dev']],
   ['sync --once', () => ['sync', '--once', '--repo', repo, '--cache-dir', join(scratch, 'cache')]],
 ];
 
