@@ -12,7 +12,9 @@ import {
   WatchedChildren,
 } from '../core/index.js';
 import type { AgentConfig } from './agent-config.js';
-import { type Assignment, assignmentsOf } from './assignments.js';
+import { type Assignment, assignmentsOf, deployAssignmentsOf } from './assignments.js';
+import { DeployRunner } from './deploy/deploy-runner.js';
+import { DeployedVersions } from './deploy/deployed-versions.js';
 import { LocalStore, type ServiceSettings } from './local-store.js';
 import { ServiceAgent } from './service-agent.js';
 
@@ -28,6 +30,9 @@ export class AgentDaemon {
   private readonly logger: Logger;
   private readonly store: LocalStore;
   private readonly agents = new Map<string, ServiceAgent>();
+  /** The deploy tasks of every service and environment this host runs, by environment key. */
+  private readonly deployers = new Map<string, DeployRunner>();
+  private readonly versions: DeployedVersions;
   /** Services this host no longer runs, with the last status of each: reported as unmanaged. */
   private readonly unmanaged = new Map<string, AgentServiceStatus>();
   /** The last settings the service tree gave each service: whether to prune when it goes. */
@@ -43,6 +48,7 @@ export class AgentDaemon {
     this.config = config;
     this.logger = logger.child({ host: config.host });
     this.store = new LocalStore(config.stateDir);
+    this.versions = new DeployedVersions(config.stateDir);
   }
 
   async start(): Promise<void> {
@@ -60,9 +66,19 @@ export class AgentDaemon {
       },
     });
     this.keeper = keeper;
+    // Once when lost and once when back, however many attempts between.
+    let lost = false;
     keeper.on('state', (state) => {
-      if (state === 'disconnected')
-        this.logger.warn('disconnected from ZooKeeper: keeping the files as they are');
+      if ((state === 'disconnected' || state === 'expired') && !lost) {
+        lost = true;
+        this.logger.warn(
+          { code: 'CONNECTION_LOSS' },
+          'disconnected from ZooKeeper: keeping the files as they are',
+        );
+      } else if (state === 'connected' && lost) {
+        lost = false;
+        this.logger.info('connected to ZooKeeper again');
+      }
     });
     // What this host ran before it started: kept, and repaired from local copies, until the service tree says.
     for (const state of await this.store.allApplied()) {
@@ -122,6 +138,7 @@ export class AgentDaemon {
   async whenIdle(): Promise<void> {
     await this.changing;
     for (const agent of this.agents.values()) await agent.idle();
+    for (const deployer of this.deployers.values()) await deployer.idle();
   }
 
   async close(): Promise<void> {
@@ -130,6 +147,7 @@ export class AgentDaemon {
     await this.tree?.close();
     await this.changing;
     for (const agent of this.agents.values()) await agent.stop({ prune: false, unmanaged: false });
+    for (const deployer of this.deployers.values()) await deployer.close();
     await this.registration?.close().catch(() => {
       // The node dies with the session anyway.
     });
@@ -150,6 +168,7 @@ export class AgentDaemon {
       return;
     }
     const byName = new Map([...services.values()].map((record) => [record.name, record]));
+    await this.followDeploys(byName);
     const wanted = assignmentsOf(byName, this.config.host, this.config.prefix);
     const keys = new Set(wanted.map((a) => a.key));
     for (const [key, agent] of this.agents) {
@@ -171,6 +190,32 @@ export class AgentDaemon {
       const agent = this.agents.get(assignment.key);
       if (agent) agent.updateSettings(assignment.settings);
       else await this.startAgent(assignment);
+    }
+  }
+
+  /** One deploy runner per service and environment that lists this host, files or not. */
+  private async followDeploys(services: ReadonlyMap<string, ServiceRecord>): Promise<void> {
+    const wanted = deployAssignmentsOf(services, this.config.host);
+    const keys = new Set(wanted.map((a) => a.key));
+    for (const [key, deployer] of this.deployers) {
+      if (keys.has(key)) continue;
+      this.deployers.delete(key);
+      await deployer.close();
+    }
+    for (const { service, env, key } of wanted) {
+      if (this.deployers.has(key) || !this.keeper || this.closed) continue;
+      const deployer = new DeployRunner({
+        keeper: this.keeper,
+        layout: this.config.endpoint.layout,
+        service,
+        env,
+        host: this.config.host,
+        versions: this.versions,
+        cwd: this.config.prefix ?? '/',
+        logger: this.logger,
+      });
+      this.deployers.set(key, deployer);
+      deployer.start();
     }
   }
 

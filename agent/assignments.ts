@@ -56,3 +56,22 @@ export function sameSettings(a: ServiceSettings, b: ServiceSettings): boolean {
     a.reload === b.reload
   );
 }
+
+/** Every service and environment whose hosts list this host, with or without files: its deploy tasks run here. */
+export function deployAssignmentsOf(
+  services: ReadonlyMap<string, ServiceRecord>,
+  host: string,
+): { readonly service: string; readonly env: string; readonly key: string }[] {
+  const out: { service: string; env: string; key: string }[] = [];
+  for (const record of services.values()) {
+    for (const environment of Object.values(record.environments)) {
+      if (!environment.hosts.some((entry) => entry.host === host)) continue;
+      out.push({
+        service: record.name,
+        env: environment.name,
+        key: environmentKey(record.name, environment.name),
+      });
+    }
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+}

@@ -6,25 +6,34 @@ const OUTPUT_TAIL_BYTES = 4096;
 /** After SIGTERM at the timeout, how long a command gets before SIGKILL. */
 const KILL_GRACE_MS = 2000;
 
-export interface CommandOptions {
-  readonly step: CommandRun['step'];
+/** A service's check or reload, or a release's deploy command or health check. */
+export type CommandStep = CommandRun['step'] | 'deploy' | 'health';
+
+/** A run of any step: what CommandRun says of a check or reload. */
+export type StepRun<S extends CommandStep> = Omit<CommandRun, 'step'> & { readonly step: S };
+
+export interface CommandOptions<S extends CommandStep = CommandStep> {
+  readonly step: S;
   readonly command: string;
   readonly env: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   readonly cwd: string;
+  /** Told of everything the command prints, as it prints it (a deploy streams its log). */
+  readonly onOutput?: (chunk: Buffer) => void;
 }
 
 /**
- * Runs a service's check or reload command with `sh -c`, in a process group of its own so that a
+ * Runs a service's check or reload command, or a release's deploy command or health check, with `sh -c`, in a process group of its own so that a
  * timeout ends everything it started (SIGTERM, then SIGKILL), and keeps the tail of what it printed.
  * Never throws: a command that cannot start is a failed run.
  */
-export function runCommand(options: CommandOptions): Promise<CommandRun> {
+export function runCommand<S extends CommandStep>(options: CommandOptions<S>): Promise<StepRun<S>> {
   const started = performance.now();
   return new Promise((resolve) => {
     let tail = Buffer.alloc(0);
     let timedOut = false;
     const keep = (chunk: Buffer) => {
+      options.onOutput?.(chunk);
       tail = Buffer.concat([tail, chunk]);
       if (tail.length > OUTPUT_TAIL_BYTES) tail = tail.subarray(tail.length - OUTPUT_TAIL_BYTES);
     };
@@ -68,6 +77,6 @@ export function runCommand(options: CommandOptions): Promise<CommandRun> {
 }
 
 /** Whether a run succeeded: exit code 0, in time. */
-export function succeeded(run: CommandRun): boolean {
+export function succeeded(run: StepRun<CommandStep>): boolean {
   return run.exitCode === 0 && !run.timedOut;
 }

@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   syncer: async () => (await import('./syncer.bench.js')).run(),
   sdk: async () => (await import('./sdk.bench.js')).run(),
   agent: async () => (await import('./agent.bench.js')).run(),
+  deploy: async () => (await import('./deploy.bench.js')).run(),
 };
 
 const wanted = process.argv.slice(2);

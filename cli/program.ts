@@ -3,12 +3,16 @@ import { CairnError } from '../core/index.js';
 import { onShutdownSignal } from '../local/index.js';
 import { registerAgent } from './commands/agent.js';
 import { registerBot } from './commands/bot.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerGet } from './commands/get.js';
+import { registerHistory } from './commands/history.js';
+import { registerRollback } from './commands/rollback.js';
 import { registerSchemas } from './commands/schemas.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
+import { EVERY_COMMAND, environmentHelp } from './environment.js';
 import { type CommandContext, type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
 import { debianSystemPackages, type SystemPackages } from './system-packages.js';
 import { VERSION } from './version.js';
@@ -35,6 +39,13 @@ export async function runCli(
     .description('Configuration and releases from a git repository, mirrored atomically into ZooKeeper.')
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run cairn --help for usage)')
+    .addHelpText(
+      'after',
+      environmentHelp(
+        'Environment variables (every command; each command’s --help shows its own):',
+        EVERY_COMMAND,
+      ),
+    )
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   const context: CommandContext = {
@@ -47,7 +58,10 @@ export async function runCli(
   };
   registerAgent(program, context);
   registerBot(program, context);
+  registerDeploy(program, context);
   registerGet(program, context);
+  registerHistory(program, context);
+  registerRollback(program, context);
   registerSchemas(program, context);
   registerStart(program, context);
   registerStatus(program, context);

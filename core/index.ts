@@ -21,6 +21,19 @@ export type {
 export { createRepoModelCache, loadConfigRepo, manifestProblems } from './config-repo.js';
 export { contentId } from './content-id.js';
 export type {
+  Advance,
+  DeploymentView,
+  NewDeployment,
+  NumberedControl,
+  TaskWrite,
+} from './deployments/index.js';
+export {
+  advanceDeployment,
+  CONTROLLER_ACTOR,
+  newDeployment,
+  supersedeDeployment,
+} from './deployments/index.js';
+export type {
   DesiredEnvironment,
   DesiredRelease,
   DesiredState,
@@ -59,6 +72,7 @@ export {
   DEFAULT_HOST_WEIGHT,
   DEFAULT_LOAD_BALANCING,
   DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
   DEFAULT_SNAPSHOT_RETENTION,
 } from './manifests.js';
 export { deepMerge, mergeOverlay } from './overlay.js';
@@ -108,6 +122,16 @@ export type {
   AgentServiceStatus,
   ApprovalRecord,
   CommandRun,
+  ControlAction,
+  DeploymentClaimRecord,
+  DeploymentControlRecord,
+  DeploymentPlan,
+  DeploymentRecord,
+  DeploymentRelease,
+  DeploymentState,
+  DeploymentStep,
+  DeploymentTaskRecord,
+  DeploymentTransition,
   Drift,
   EnvironmentManifest,
   EnvironmentPointer,
@@ -115,43 +139,71 @@ export type {
   HistoryRecord,
   InstanceRecord,
   OmittedApprovals,
+  PauseReason,
   PinRecord,
   RecordedApproval,
   RecordedRule,
   RecordKind,
+  RefusalRecord,
   Rejection,
   ReleaseRecord,
   Revision,
   ServiceRecord,
   SnapshotChange,
+  TaskFailure,
+  TaskState,
+  TaskTransition,
 } from './records/index.js';
 export {
   APPROVAL_RECORD_FORMAT,
+  CONTROL_ACTIONS,
   CorruptRecordError,
   DEFAULT_NOTES_REF,
+  DEPLOYMENT_STATES,
   decodeAgentRecord,
   decodeApprovalRecord,
+  decodeDeploymentClaimRecord,
+  decodeDeploymentControlRecord,
+  decodeDeploymentRecord,
+  decodeDeploymentTaskRecord,
   decodeEnvironmentManifest,
   decodeEnvironmentPointer,
   decodeHeadRecord,
   decodeHistoryRecord,
   decodeInstanceRecord,
+  decodeLogChunk,
   decodePinRecord,
+  decodeRefusalRecord,
   decodeReleaseRecord,
   decodeServiceRecord,
   encodeAgentRecord,
+  encodeDeploymentClaimRecord,
+  encodeDeploymentControlRecord,
+  encodeDeploymentRecord,
+  encodeDeploymentTaskRecord,
   encodeEnvironmentManifest,
   encodeEnvironmentPointer,
   encodeHeadRecord,
   encodeHistoryRecord,
   encodeInstanceRecord,
+  encodeLogChunks,
   encodePinRecord,
+  encodeRefusalRecord,
   encodeReleaseRecord,
   encodeServiceRecord,
+  isActiveTask,
+  isFailedTask,
+  isTerminalDeployment,
+  isTerminalTask,
+  LOG_CHUNK_BYTES,
+  LOG_CHUNKS_KEPT,
   MAX_APPROVAL_NOTE_BYTES,
   MAX_CHANGED_PATHS,
+  MAX_REFUSAL_DIAGNOSTICS,
   serializeApprovalRecord,
   serviceRecordOf,
+  TASK_STATES,
+  taskTransition,
 } from './records/index.js';
 export type { Rollout } from './release-rollout.js';
 export { batchSizeOf, rolloutOf } from './release-rollout.js';
@@ -159,6 +211,7 @@ export type { RepoPath } from './repo-layout.js';
 export {
   classifyPath,
   POLICY_FILE,
+  releaseManifestPath,
   SETTINGS_FILE,
   serviceManifestPath,
   TEMPLATE_EXTENSION,
@@ -171,7 +224,15 @@ export type { TemplateContext, TemplateHost, TemplateRoute, TemplateService } fr
 export { templateContextOf } from './templates/index.js';
 export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';
-export { CONTENT_ID, historySeqOf, ZkLayout } from './zk-layout.js';
+export {
+  CONTENT_ID,
+  controlSeqOf,
+  deploymentId,
+  deploymentSeqOf,
+  historySeqOf,
+  logChunkSeqOf,
+  ZkLayout,
+} from './zk-layout.js';
 export type {
   ElectionOptions,
   ElectionState,

@@ -82,6 +82,10 @@ export interface ReleaseStrategy {
   readonly batchSize: number | `${number}%`;
   readonly pauseBetweenBatchesSeconds?: number;
   readonly maxFailedHosts?: number;
+  /** Seconds a step (canary or batch) may take before the deployment fails; default 3600. */
+  readonly progressDeadlineSeconds?: number;
+  /** A rollback: no canary and no bake, but the same batch size. */
+  readonly rollback?: boolean;
 }
 
 export interface ReleaseManifest {
@@ -106,3 +110,5 @@ export const DEFAULT_HOST_WEIGHT = 100;
 export const DEFAULT_LOAD_BALANCING: LoadBalancing = 'weighted-round-robin';
 /** Mode of the files an agent writes when service.yaml names none. */
 export const DEFAULT_FILE_MODE = '0644';
+/** How long one step of a deployment (canary or batch) may take when the strategy names no deadline. */
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 3600;

@@ -23,6 +23,20 @@ describe('rolloutOf', () => {
       batches: [['h2', 'h3'], ['h4', 'h5'], ['h6', 'h7'], ['h8']],
       pauseBetweenBatchesSeconds: 60,
       maxFailedHosts: 1,
+      progressDeadlineSeconds: 3600,
+    });
+  });
+
+  it('gives a rollback no canary and no bake, but the same batch size', () => {
+    const rollout = rolloutOf(
+      { canary: { hosts: 1, bakeSeconds: 600, pause: true }, batchSize: 3, rollback: true },
+      hosts(7),
+    );
+    expect(rollout).toMatchObject({
+      canary: [],
+      bakeSeconds: 0,
+      pauseAfterCanary: false,
+      batches: [['h1', 'h2', 'h3'], ['h4', 'h5', 'h6'], ['h7']],
     });
   });
 

@@ -1,5 +1,5 @@
 import type { Host } from './config-repo.js';
-import type { ReleaseStrategy } from './manifests.js';
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS, type ReleaseStrategy } from './manifests.js';
 
 /** How a deployment would move through an environment's hosts: canary first, then batches. */
 export interface Rollout {
@@ -9,27 +9,32 @@ export interface Rollout {
   readonly batches: readonly (readonly string[])[];
   readonly pauseBetweenBatchesSeconds: number;
   readonly maxFailedHosts: number;
+  readonly progressDeadlineSeconds: number;
 }
 
 /**
  * The rollout a release strategy implies for a list of hosts, in the order service.yaml lists them: the
  * first `canary.hosts` hosts are the canary, the rest go in batches of `batchSize` hosts (a percentage is
  * of all the environment's hosts, rounded up, at least one). Hosts with weight 0 are deployed too.
+ * A rollback (`rollback: true`) has no canary and no bake but keeps the batch size: a revert that
+ * ignores batch limits takes everything down at once.
  */
-export function rolloutOf(strategy: ReleaseStrategy, hosts: readonly Host[]): Rollout {
+export function rolloutOf(strategy: ReleaseStrategy, hosts: readonly Pick<Host, 'host'>[]): Rollout {
   const names = hosts.map((h) => h.host);
-  const canaryCount = Math.min(strategy.canary?.hosts ?? 0, names.length);
+  const canary = strategy.rollback ? undefined : strategy.canary;
+  const canaryCount = Math.min(canary?.hosts ?? 0, names.length);
   const rest = names.slice(canaryCount);
   const size = batchSizeOf(strategy.batchSize, names.length);
   const batches: string[][] = [];
   for (let i = 0; i < rest.length; i += size) batches.push(rest.slice(i, i + size));
   return {
     canary: names.slice(0, canaryCount),
-    bakeSeconds: strategy.canary ? (strategy.canary.bakeSeconds ?? 300) : 0,
-    pauseAfterCanary: strategy.canary?.pause ?? false,
+    bakeSeconds: canary ? (canary.bakeSeconds ?? 300) : 0,
+    pauseAfterCanary: canary?.pause ?? false,
     batches,
     pauseBetweenBatchesSeconds: strategy.pauseBetweenBatchesSeconds ?? 0,
     maxFailedHosts: strategy.maxFailedHosts ?? 0,
+    progressDeadlineSeconds: strategy.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
   };
 }
 

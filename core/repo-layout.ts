@@ -69,5 +69,10 @@ export function serviceManifestPath(service: string): string {
   return `${SERVICES_DIR}/${service}/service.yaml`;
 }
 
+/** The release manifest of a service in an environment. */
+export function releaseManifestPath(service: string, env: string): string {
+  return `${SERVICES_DIR}/${service}/releases/${env}.yaml`;
+}
+
 /** Names of services, environments: lower-case, digits and dashes, as the schemas require. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;

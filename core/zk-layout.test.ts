@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { UnsafePathError } from './errors.js';
-import { historySeqOf, ZkLayout } from './zk-layout.js';
+import {
+  controlSeqOf,
+  deploymentId,
+  deploymentSeqOf,
+  historySeqOf,
+  logChunkSeqOf,
+  ZkLayout,
+} from './zk-layout.js';
 
 describe('ZkLayout', () => {
   const layout = new ZkLayout('/cairn');
@@ -58,5 +65,33 @@ describe('ZkLayout', () => {
     expect(() => layout.content(id.toUpperCase())).toThrow(UnsafePathError);
     expect(() => layout.historyRecord(0)).toThrow(UnsafePathError);
     expect(() => layout.historyRecord(1.5)).toThrow(UnsafePathError);
+  });
+});
+
+describe('deployment paths', () => {
+  const layout = new ZkLayout('/cairn');
+  it('names a deployment, its tasks, claims, control actions and log chunks', () => {
+    const id = deploymentId(7);
+    expect(id).toBe('d-0000000007');
+    expect(deploymentSeqOf(id)).toBe(7);
+    expect(layout.deploymentTask('search-api', 'prod', id, 'h1')).toBe(
+      '/cairn/deployments/search-api/prod/d-0000000007/tasks/h1',
+    );
+    expect(layout.deploymentClaim('search-api', 'prod', id, 'h1')).toBe(
+      '/cairn/deployments/search-api/prod/d-0000000007/claims/h1',
+    );
+    expect(layout.deploymentControlPrefix('search-api', 'prod', id)).toBe(
+      '/cairn/deployments/search-api/prod/d-0000000007/control/action-',
+    );
+    expect(controlSeqOf('action-0000000003')).toBe(3);
+    expect(layout.deploymentLogChunk('search-api', 'prod', id, 'h1', 12)).toBe(
+      '/cairn/deployments/search-api/prod/d-0000000007/log/h1/0000000012',
+    );
+    expect(logChunkSeqOf('0000000012')).toBe(12);
+  });
+
+  it('refuses ids and hosts that are not names', () => {
+    expect(() => layout.deployment('s', 'e', '../x')).toThrow(/deployment id/);
+    expect(() => layout.deploymentTask('s', 'e', deploymentId(1), 'a/b')).toThrow(/cannot contain/);
   });
 });

@@ -7,11 +7,16 @@ import { unsafePathReason } from './path-safety.js';
  *   <root>                                   default /cairn
  *     /head                                  the mirrored commit: who, when, what each environment serves
  *     /history/<seq>                         one record per mirrored commit (bounded): changes, approvals
+ *     /refused                               the commit last refused, with its diagnostics, until one mirrors
  *     /content/<id[0..2]>/<id>               immutable file bytes named by git blob id (256 shards)
  *     /config/<service>/<env>                the environment's pointer: revision and manifest content id
  *     /services/<service>                    the service tree node (service.yaml with defaults)
  *     /releases/<service>/<env>              the release manifest
- *     /deployments/<service>/<env>/<id>      a deployment and its per-host state
+ *     /deployments/<service>/<env>/<id>      a deployment: release, plan, state, transitions
+ *         /tasks/<host>                      one task per host the rollout reached
+ *         /claims/<host>                     ephemeral: the agent running the host's task (its session)
+ *         /control/action-<seq>              operators' pause, resume, skip, abort, retry (sequential)
+ *         /log/<host>/<seq>                  the deploy output's tail, in chunks (the last few kept)
  *     /pins/<name>                           snapshots a rollout still needs (kept from collection)
  *     /instances/<service>/<env>/<id>        ephemeral: one running instance of a service
  *     /agents/<host>                         ephemeral: one host agent
@@ -38,6 +43,11 @@ export class ZkLayout {
 
   head(): string {
     return `${this.root}/head`;
+  }
+
+  /** The commit the syncer last refused, and why, until a later commit mirrors. */
+  refused(): string {
+    return `${this.root}/refused`;
   }
 
   historyDir(): string {
@@ -100,12 +110,62 @@ export class ZkLayout {
     return `${this.root}/deployments`;
   }
 
+  deploymentsService(service: string): string {
+    return `${this.deploymentsDir()}/${segment(service)}`;
+  }
+
   deployments(service: string, env: string): string {
-    return `${this.deploymentsDir()}/${segment(service)}/${segment(env)}`;
+    return `${this.deploymentsService(service)}/${segment(env)}`;
   }
 
   deployment(service: string, env: string, id: string): string {
-    return `${this.deployments(service, env)}/${segment(id)}`;
+    if (deploymentSeqOf(id) === undefined)
+      throw new UnsafePathError(id, 'a deployment id is "d-" and ten digits, like d-0000000001');
+    return `${this.deployments(service, env)}/${id}`;
+  }
+
+  deploymentTasks(service: string, env: string, id: string): string {
+    return `${this.deployment(service, env, id)}/tasks`;
+  }
+
+  deploymentTask(service: string, env: string, id: string, host: string): string {
+    return `${this.deploymentTasks(service, env, id)}/${segment(host)}`;
+  }
+
+  deploymentClaims(service: string, env: string, id: string): string {
+    return `${this.deployment(service, env, id)}/claims`;
+  }
+
+  /** Ephemeral: held by the agent running the host's task, for as long as its session lives. */
+  deploymentClaim(service: string, env: string, id: string, host: string): string {
+    return `${this.deploymentClaims(service, env, id)}/${segment(host)}`;
+  }
+
+  deploymentControls(service: string, env: string, id: string): string {
+    return `${this.deployment(service, env, id)}/control`;
+  }
+
+  /** Prefix for persistent sequential control actions: they sort in the order they were recorded. */
+  deploymentControlPrefix(service: string, env: string, id: string): string {
+    return `${this.deploymentControls(service, env, id)}/action-`;
+  }
+
+  deploymentControl(service: string, env: string, id: string, name: string): string {
+    if (controlSeqOf(name) === undefined)
+      throw new UnsafePathError(name, 'a control action is named action-<ten digits>');
+    return `${this.deploymentControls(service, env, id)}/${name}`;
+  }
+
+  deploymentLogs(service: string, env: string, id: string): string {
+    return `${this.deployment(service, env, id)}/log`;
+  }
+
+  deploymentLog(service: string, env: string, id: string, host: string): string {
+    return `${this.deploymentLogs(service, env, id)}/${segment(host)}`;
+  }
+
+  deploymentLogChunk(service: string, env: string, id: string, host: string, seq: number): string {
+    return `${this.deploymentLog(service, env, id, host)}/${sequenceName(seq, 'a log chunk number')}`;
   }
 
   pinsDir(): string {
@@ -210,6 +270,32 @@ function historyName(seq: number): string {
 /** The sequence number of a history record's node name, or undefined for a name that is not one. */
 export function historySeqOf(name: string): number | undefined {
   return /^\d{10}$/.test(name) ? Number(name) : undefined;
+}
+
+/** A deployment's id for its sequence number in its environment: names sort in creation order. */
+export function deploymentId(seq: number): string {
+  return `d-${sequenceName(seq, 'a deployment number')}`;
+}
+
+/** The sequence number of a deployment id, or undefined for a name that is not one. */
+export function deploymentSeqOf(id: string): number | undefined {
+  return /^d-\d{10}$/.test(id) ? Number(id.slice(2)) : undefined;
+}
+
+/** The sequence number ZooKeeper gave a control action, or undefined for a name that is not one. */
+export function controlSeqOf(name: string): number | undefined {
+  return /^action-\d{10}$/.test(name) ? Number(name.slice(7)) : undefined;
+}
+
+/** The number of a log chunk's node name, or undefined for a name that is not one. */
+export function logChunkSeqOf(name: string): number | undefined {
+  return /^\d{10}$/.test(name) ? Number(name) : undefined;
+}
+
+function sequenceName(seq: number, what: string): string {
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq >= 10 ** 10)
+    throw new UnsafePathError(String(seq), `${what} is an integer from 0 to 9999999999`);
+  return String(seq).padStart(10, '0');
 }
 
 function segment(name: string): string {

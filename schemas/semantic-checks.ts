@@ -111,7 +111,7 @@ function checkReleaseStrategy(repo: ConfigRepo, service: Service, release: Relea
     report(
       ['strategy', 'maxFailedHosts'],
       'warning',
-      `a failure budget of ${budget} with ${hosts} host(s) in ${where} never aborts: every host could fail`,
+      `a failure budget of ${budget} with ${hosts} host(s) in ${where} never halts: every host could fail`,
     );
   }
 }

@@ -1,7 +1,13 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CachedSnapshot, decodeCacheFile, encodeCacheFile } from './cache-file.js';
 
+const files = new Map<string, Uint8Array>([
+  ['application.yaml', Buffer.from('server:\n  port: 8080\n')],
+  ['model.bin', Uint8Array.from([0, 255, 1, 254])],
+  ['rules/empty.txt', new Uint8Array(0)],
+]);
 const snapshot: CachedSnapshot = {
   service: 'recommender',
   env: 'prod',
@@ -11,11 +17,7 @@ const snapshot: CachedSnapshot = {
     message: 'Tune the ranking',
     time: '2025-01-01T00:00:00Z',
   },
-  files: new Map([
-    ['application.yaml', Buffer.from('server:\n  port: 8080\n')],
-    ['model.bin', Uint8Array.from([0, 255, 1, 254])],
-    ['rules/empty.txt', new Uint8Array(0)],
-  ]),
+  files,
 };
 const expected = { service: 'recommender', env: 'prod' };
 
@@ -50,15 +52,59 @@ describe('the cache file', () => {
       ok: false,
       reason: expect.stringContaining('recommender/prod'),
     });
-    const v2 = Buffer.from(
-      Buffer.from(bytes).toString('latin1').replace('cairn-sdk-cache 1', 'cairn-sdk-cache 2'),
+    const v3 = Buffer.from(
+      Buffer.from(bytes).toString('latin1').replace('cairn-sdk-cache 2', 'cairn-sdk-cache 3'),
       'latin1',
     );
-    expect(decodeCacheFile(v2, expected)).toMatchObject({
+    expect(decodeCacheFile(v3, expected)).toMatchObject({
       ok: false,
       reason: expect.stringContaining('version'),
     });
     expect(decodeCacheFile(Buffer.from('{"files":{}}\n{}'), expected)).toMatchObject({ ok: false });
     expect(decodeCacheFile(new Uint8Array(0), expected)).toMatchObject({ ok: false });
+  });
+});
+
+describe('the cache file, checksum aside', () => {
+  /** A file whose checksum is right but whose body is wrong: what a bug, not a bad disk, writes. */
+  const withBody = (body: Buffer, version = 2) =>
+    Buffer.concat([
+      Buffer.from(`cairn-sdk-cache ${version} ${createHash('sha256').update(body).digest('hex')}\n`),
+      body,
+    ]);
+  const index = (files: unknown) =>
+    `${JSON.stringify({ service: 'recommender', env: 'prod', change: snapshot.change, files })}\n`;
+
+  it('refuses file entries that are malformed, run past the end, or leave bytes over', () => {
+    const cases: [string, Buffer, string][] = [
+      ['negative length', Buffer.from(`${index([['a.yaml', -1]])}`), 'bad file entry'],
+      ['not a pair', Buffer.from(`${index(['a.yaml'])}`), 'bad file entry'],
+      ['past the end', Buffer.from(`${index([['a.yaml', 10]])}abc`), 'runs past the end'],
+      ['bytes over', Buffer.from(`${index([['a.yaml', 1]])}abc`), '2 bytes after the last file'],
+      ['no index line', Buffer.from('{}'), 'no index line'],
+      ['index not JSON', Buffer.from('{oops\n'), 'index is not JSON'],
+    ];
+    for (const [what, body, reason] of cases)
+      expect(decodeCacheFile(withBody(body), expected), what).toEqual({
+        ok: false,
+        reason: expect.stringContaining(reason),
+      });
+  });
+
+  it('still reads a version 1 file (all JSON, files in base64)', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        service: 'recommender',
+        env: 'prod',
+        change: snapshot.change,
+        files: Object.fromEntries(
+          [...files].map(([file, bytes]) => [file, Buffer.from(bytes).toString('base64')]),
+        ),
+      }),
+    );
+    const decoded = decodeCacheFile(withBody(body, 1), expected);
+    expect(decoded.ok && [...decoded.snapshot.files].map(([file, bytes]) => [file, [...bytes]])).toEqual(
+      [...files].map(([file, bytes]) => [file, [...bytes]]),
+    );
   });
 });

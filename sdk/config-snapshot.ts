@@ -22,15 +22,20 @@ export class ConfigSnapshot {
     this.entries = entries;
   }
 
+  /**
+   * `contentIds`, when given, are the files' ids as already checked by whoever read them (content
+   * read from ZooKeeper is verified against its name), so they are not hashed again.
+   * `previous` lends the parsed values of files whose content did not change.
+   */
   static of(
     change: ChangeInfo,
     files: ReadonlyMap<string, Uint8Array>,
-    previous?: ConfigSnapshot,
+    { previous, contentIds }: { previous?: ConfigSnapshot; contentIds?: ReadonlyMap<string, string> } = {},
   ): ConfigSnapshot {
     const entries = new Map<string, SnapshotFile>();
     for (const file of [...files.keys()].sort()) {
       const bytes = files.get(file) as Uint8Array;
-      const id = contentId(bytes);
+      const id = contentIds?.get(file) ?? contentId(bytes);
       const before = previous?.entries.get(file);
       entries.set(
         file,
@@ -63,6 +68,14 @@ export class ConfigSnapshot {
     if (!entry) return undefined;
     entry.parsed ??= decodeFileValue(file, entry.bytes);
     return entry.parsed;
+  }
+
+  /** Whether `other` is the same commit with the same files. */
+  sameAs(other: ConfigSnapshot): boolean {
+    if (other.commit !== this.commit || other.entries.size !== this.entries.size) return false;
+    for (const [file, entry] of this.entries)
+      if (other.entries.get(file)?.contentId !== entry.contentId) return false;
+    return true;
   }
 
   /** Path → content id: what diffing two snapshots compares. */

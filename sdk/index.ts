@@ -1,4 +1,4 @@
-// The public surface of the SDK (`cairn/sdk`): every exported name is listed here on purpose.
+// The public surface of the SDK (`@cairn-config/sdk`, and `.` and `./sdk` of the whole package): every exported name is listed here on purpose.
 
 export type { InstanceRecord } from '../core/index.js';
 export { decodeInstanceRecord } from '../core/index.js';

@@ -10,6 +10,8 @@ export type SnapshotRead =
       readonly kind: 'snapshot';
       readonly revision: Revision;
       readonly files: ReadonlyMap<string, Uint8Array>;
+      /** Path → content id, when the source already knows them (ZooKeeper's manifest). */
+      readonly contentIds?: ReadonlyMap<string, string>;
     }
   /** No files for the environment; `mirrored`: whether the source holds anything at all. */
   | { readonly kind: 'absent'; readonly mirrored: boolean; readonly revision?: Revision };

@@ -249,9 +249,10 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       );
     this.phase = 'starting';
     const deadline = Date.now() + this.options.connectTimeoutMs;
+    let cached: ConfigSnapshot | undefined;
     try {
       // The cache first: what it holds need not be read from ZooKeeper again (by content id).
-      const cached = await this.readCache();
+      cached = await this.readCache();
       this.seed = cached;
       // A shared session may be connected already: its `session` event will not come again.
       if (this.keeper?.connected || this.options.mode === 'directory') this.setConnection('connected');
@@ -285,7 +286,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         : 'serving the configuration',
     );
     this.registration?.start(encodeInstanceRecord(this.instanceRecord()));
-    if (this.currentSource === 'zookeeper') this.writeCache();
+    // A cache that already holds what ZooKeeper served is not written again.
+    if (this.currentSource === 'zookeeper' && !(cached && this.snapshot?.sameAs(cached))) this.writeCache();
     // Once connect() resolves the instance is visible to discovery, unless registering fails (a warning).
     if (this.registration && this.keeper?.connected)
       await settledWithin(this.registration, deadline - Date.now());
@@ -536,6 +538,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       );
       return undefined;
     }
+    // Hashed here, not trusted from the file: a cache is checked like anything read from disk.
     const snapshot = ConfigSnapshot.of(result.snapshot.change, result.snapshot.files);
     const failures = this.checkWhole(snapshot);
     if (failures.length > 0) {
@@ -598,7 +601,11 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         read.mirrored,
         this.options.mode === 'directory' ? this.options.from : undefined,
       );
-    const fresh = ConfigSnapshot.of(changeInfoOf(read.revision), read.files);
+    // Files the cache held parse once: the fresh snapshot borrows their values.
+    const fresh = ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
+      ...(read.contentIds ? { contentIds: read.contentIds } : {}),
+      ...(cached ? { previous: cached } : {}),
+    });
     const failures = this.checkWhole(fresh);
     if (failures.length === 0) {
       this.snapshot = fresh;
@@ -637,7 +644,10 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // is removed, and the commit that removed them is `/head`'s.
     const next =
       read.kind === 'snapshot'
-        ? ConfigSnapshot.of(changeInfoOf(read.revision), read.files, this.snapshot)
+        ? ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
+            ...(read.contentIds ? { contentIds: read.contentIds } : {}),
+            previous: this.snapshot,
+          })
         : ConfigSnapshot.of(changeInfoOf(read.revision as Revision), new Map());
     this.apply(next);
   }
@@ -840,7 +850,12 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
 /** What ZooKeeper's environment read says, as the client takes it from any source. */
 function snapshotReadOf(read: EnvironmentRead): SnapshotRead {
   if (read.kind === 'snapshot')
-    return { kind: 'snapshot', revision: read.snapshot.pointer.revision, files: read.snapshot.files };
+    return {
+      kind: 'snapshot',
+      revision: read.snapshot.pointer.revision,
+      files: read.snapshot.files,
+      contentIds: read.snapshot.contentIds,
+    };
   return read.revision !== undefined
     ? { kind: 'absent', mirrored: read.mirrored, revision: read.revision }
     : { kind: 'absent', mirrored: read.mirrored };

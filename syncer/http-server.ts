@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SettingError } from '../core/index.js';
 
 /** GitHub caps webhook payloads at 25 MB; anything larger is not a GitHub delivery. */
 const MAX_BODY_BYTES = 25 * 1024 * 1024;
@@ -23,13 +24,43 @@ export async function startHttpServer(
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (error: NodeJS.ErrnoException) => reject(listenError(host, port, error));
+    server.once('error', refused);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });
   return { server, address: server.address() as AddressInfo };
+}
+
+/** Binds `host:port` and lets it go at once: whether the syncer could listen there, as its error. */
+export async function probeListen(host: string, port: number): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(host, port, error)));
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
+/** A port in use or not ours to bind is the user's to fix: say which, and how. */
+export function listenError(host: string, port: number, error: NodeJS.ErrnoException): Error {
+  if (error.code === 'EADDRINUSE')
+    return new SettingError(
+      '--listen',
+      `--listen ${host}:${port}: the port is in use by another process; stop it, or pass --listen with another port (0 picks a free one)`,
+    );
+  if (error.code === 'EACCES')
+    return new SettingError(
+      '--listen',
+      `--listen ${host}:${port}: this user may not listen on port ${port} (ports below 1024 need privileges); pass --listen with a port of 1024 or more`,
+    );
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
+    return new SettingError(
+      '--listen',
+      `--listen ${host}:${port}: ${host} is not an address of this machine; pass 127.0.0.1, 0.0.0.0 or one of its own addresses`,
+    );
+  return error;
 }
 
 async function handle(routes: HttpRoutes, request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -37,14 +37,19 @@ import {
 import { validateRepo } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
 import type { CommitInfo, GitSource, TreeSnapshot } from './git/index.js';
+import { problemFields } from './log-problem.js';
 import { ContentCollector } from './zk/collect-content.js';
 import { historySeqs, trimHistory } from './zk/history.js';
 import { publish } from './zk/publish.js';
 import { readPublishedState } from './zk/read-published-state.js';
+import { clearRefusal, clearRefusalOps, recordRefusal } from './zk/refusal.js';
 
 export type SyncOutcome =
   | {
       readonly kind: 'mirrored';
+      readonly seq: number;
+      /** What each environment serves now. */
+      readonly serving: Readonly<Record<string, Revision>>;
       readonly commit: string;
       readonly previous?: string;
       readonly forced: boolean;
@@ -60,7 +65,12 @@ export type SyncOutcome =
       /** Where the time went, in milliseconds. */
       readonly timings: SyncTimings;
     }
-  | { readonly kind: 'up-to-date'; readonly commit: string }
+  | {
+      readonly kind: 'up-to-date';
+      readonly commit: string;
+      readonly seq: number;
+      readonly serving: Readonly<Record<string, Revision>>;
+    }
   | { readonly kind: 'refused'; readonly error: CommitRefusedError };
 
 /** How long after mirroring a commit the syncer still looks for its approval record. */
@@ -129,6 +139,10 @@ interface LoadedCommit {
  * term while `/head` still names that commit, and re-read from ZooKeeper every few minutes anyway. A
  * crash at any point is followed by a correct sync.
  */
+function upToDate(head: HeadRecord): SyncOutcome {
+  return { kind: 'up-to-date', commit: head.commit, seq: head.seq, serving: head.environments };
+}
+
 export class Mirror {
   private readonly options: MirrorOptions;
   /** Separate caches per lane, so the branch and a tag do not evict each other's work. */
@@ -136,6 +150,8 @@ export class Mirror {
   private readonly collector: ContentCollector;
   private written: WrittenState | undefined;
   private refused: { readonly key: string; readonly error: CommitRefusedError } | undefined;
+  /** Whether `/refused` may be in ZooKeeper: unknown (so true) until this mirror has looked. */
+  private refusalMayExist = true;
   private retention = { history: 0, snapshots: 0 };
   private collectionNeeded = true;
   private lastCollection = 0;
@@ -168,14 +184,29 @@ export class Mirror {
     if (this.refused?.key === key) return { kind: 'refused', error: this.refused.error };
     const trusted = this.trustedState(head.record?.commit);
     if (head.record?.commit === commit && trusted && sameTracking(this.written?.tracking, tags)) {
+      await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
-      return { kind: 'up-to-date', commit };
+      return upToDate(head.record);
     }
 
     const log = logger.child({ commit });
     let mark = performance.now();
-    const refuse = (refusedCommit: string, diagnostics: readonly Diagnostic[]): SyncOutcome => {
+    const refuse = async (
+      refusedCommit: string,
+      diagnostics: readonly Diagnostic[],
+      tag?: string,
+    ): Promise<SyncOutcome> => {
       const error = new CommitRefusedError(refusedCommit, diagnostics);
+      // Recorded before it is remembered: a failed write is retried with the next sync.
+      await recordRefusal(target, layout, {
+        commit: refusedCommit,
+        ...(tag !== undefined ? { tag } : {}),
+        branchHead: commit,
+        refusedAt: (this.options.now?.() ?? new Date()).toISOString(),
+        errorCount: error.diagnostics.length,
+        diagnostics: error.diagnostics,
+      });
+      this.refusalMayExist = true;
       this.refused = { key, error };
       log.warn({ code: error.code, errors: error.diagnostics.slice(0, 20) }, error.message);
       return { kind: 'refused', error };
@@ -187,7 +218,7 @@ export class Mirror {
 
     const info = await source.commitInfo(commit);
     const tagged = await this.resolveTagged(branch, commit, tags);
-    if ('refused' in tagged) return refuse(tagged.refused, tagged.diagnostics);
+    if ('refused' in tagged) return refuse(tagged.refused, tagged.diagnostics, tagged.tag);
     const readAndValidateMs = performance.now() - mark;
     mark = performance.now();
 
@@ -210,8 +241,9 @@ export class Mirror {
     ) {
       this.remember(target, commit, published, tagged.tracking);
       this.refused = undefined;
+      await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
-      return { kind: 'up-to-date', commit };
+      return upToDate(head.record);
     }
 
     const forced = head.record ? !(await source.isAncestor(head.record.commit, commit)) : false;
@@ -248,6 +280,7 @@ export class Mirror {
         ? { op: 'create', path: layout.head(), data: encodeHeadRecord(record) }
         : { op: 'set', path: layout.head(), data: encodeHeadRecord(record), version: head.version },
       { op: 'create', path: layout.historyRecord(seq), data: encodeHistoryRecord(history) },
+      ...(this.refusalMayExist ? await clearRefusalOps(target.session, layout) : []),
     ];
 
     // Until the write is known to have landed, ZooKeeper's state is uncertain: forget what we wrote.
@@ -255,6 +288,7 @@ export class Mirror {
     const result = await publish(target.writer, publication, final);
     this.remember(target, commit, afterPublication(published, desired), tagged.tracking);
     this.refused = undefined;
+    this.refusalMayExist = false;
     this.collectionNeeded = true;
     const timings: SyncTimings = { fetchMs, readAndValidateMs, writeMs: performance.now() - mark };
     log.info(
@@ -273,11 +307,13 @@ export class Mirror {
       log.warn('the commit changed too many records for one transaction: published in several, /head last');
     await trimHistory(target.writer, layout, this.retention.history).catch((error: unknown) => {
       // History is a convenience; a failed trim is retried after the next commit.
-      log.warn({ err: error }, 'could not trim /history');
+      log.warn(problemFields(error), 'could not trim /history');
     });
     return {
       kind: 'mirrored',
       commit,
+      seq,
+      serving: desired.revisions,
       ...(record.previous ? { previous: record.previous } : {}),
       forced,
       transactions: result.transactions,
@@ -366,7 +402,7 @@ export class Mirror {
         repos: Map<string, RevisionedRepo | undefined>;
         tracking: Map<string, { pattern: string; commit: string | undefined }>;
       }
-    | { refused: string; diagnostics: readonly Diagnostic[] }
+    | { refused: string; tag: string; diagnostics: readonly Diagnostic[] }
   > {
     const repos = new Map<string, RevisionedRepo | undefined>();
     const tracking = new Map<string, { pattern: string; commit: string | undefined }>();
@@ -379,7 +415,8 @@ export class Mirror {
         continue;
       }
       const tagged = tag.commit === target ? branch : await this.load(`tag:${env.name}`, tag.commit);
-      if ('diagnostics' in tagged) return { refused: tag.commit, diagnostics: tagged.diagnostics };
+      if ('diagnostics' in tagged)
+        return { refused: tag.commit, tag: tag.name, diagnostics: tagged.diagnostics };
       const info = await this.options.source.commitInfo(tag.commit);
       repos.set(env.name, { repo: tagged.repo, revision: { ...revisionOf(info), tag: tag.name } });
     }
@@ -411,7 +448,10 @@ export class Mirror {
     try {
       note = await this.options.source.readNote(notesRef, commit);
     } catch (error) {
-      this.options.logger.warn({ err: error, commit }, 'could not read the approval record note');
+      this.options.logger.warn(
+        { ...problemFields(error), commit },
+        'could not read the approval record note',
+      );
       return undefined;
     }
     if (note === undefined) return undefined;
@@ -444,6 +484,13 @@ export class Mirror {
   }
 
   /** `/head` as it is: its record (if it holds a valid one) and its version (if it exists). */
+  /** Removes `/refused` once the branch is mirrored, when it may be there. */
+  private async clearRefusal(target: SyncTarget): Promise<void> {
+    if (!this.refusalMayExist) return;
+    await clearRefusal(target, this.options.layout);
+    this.refusalMayExist = false;
+  }
+
   private async readHead(session: ZkSession): Promise<{ record?: HeadRecord; version?: number }> {
     const path = this.options.layout.head();
     const head = await session.getIfExists(path);
@@ -451,7 +498,10 @@ export class Mirror {
     try {
       return { record: decodeHeadRecord(head.data, path), version: head.stat.version };
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'ignoring an unreadable /head: it is rewritten by this sync');
+      this.options.logger.warn(
+        problemFields(error),
+        'ignoring an unreadable /head: it is rewritten by this sync',
+      );
       return { version: head.stat.version };
     }
   }

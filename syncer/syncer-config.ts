@@ -139,7 +139,8 @@ export function resolveSyncerConfig(
   };
 }
 
-function parseListen(value: string): { host: string; port: number } {
+/** `[host:]port`, the form of --listen; throws SettingError naming the flag. */
+export function parseListen(value: string): { host: string; port: number } {
   const match = /^(?:(.*):)?(\d+)$/.exec(value);
   const port = Number(match?.[2]);
   if (!match || port > 65535)

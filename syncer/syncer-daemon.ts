@@ -8,10 +8,13 @@ import {
   type Reconciler,
   SessionKeeper,
   ZkError,
+  type ZkSessionState,
 } from '../core/index.js';
+import { DeploymentController } from './deployments/deployment-controller.js';
 import type { GitSource } from './git/index.js';
 import { openGitSource } from './git/index.js';
 import { startHttpServer } from './http-server.js';
+import { problemFields } from './log-problem.js';
 import { SyncerMetrics } from './metrics.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
@@ -48,6 +51,7 @@ export class SyncerDaemon {
   private mirror: Mirror | undefined;
   private keeper: SessionKeeper | undefined;
   private role: LeaderRole | undefined;
+  private deployments: DeploymentController | undefined;
   private mirrored: string | undefined;
   private branchHead: string | undefined;
   private behindSince: number | undefined;
@@ -57,6 +61,8 @@ export class SyncerDaemon {
   private pollTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
   private closed = false;
+  /** Whether a connection was made and then lost: what the log says once each way. */
+  private connection: 'never' | 'up' | 'lost' = 'never';
 
   constructor(config: SyncerConfig, logger: Logger) {
     this.config = config;
@@ -111,10 +117,11 @@ export class SyncerDaemon {
 
     const keeper = new SessionKeeper({
       endpoint: config.endpoint,
-      onAttemptFailed: (error) => {
+      onAttemptFailed: (error, failures) => {
         this.recordError(error);
-        this.logger.warn(
-          { code: (error as CairnError).code },
+        // Once per outage, not once per attempt: /healthz and the metrics say it is still going on.
+        this.logger[failures === 1 ? 'warn' : 'debug'](
+          { ...problemFields(error), failures },
           `cannot connect to ZooKeeper: ${(error as Error).message}; retrying`,
         );
       },
@@ -122,12 +129,20 @@ export class SyncerDaemon {
     this.keeper = keeper;
     keeper.on('state', (state) => {
       this.metrics.connected.set(state === 'connected' ? 1 : 0);
-      if (state === 'expired') this.logger.warn('ZooKeeper session expired: starting a new one');
+      this.onConnectionState(state);
       if (state === 'connected') this.role?.request();
     });
-    keeper.on('session', () => this.metrics.connected.set(1));
+    keeper.on('session', () => {
+      this.metrics.connected.set(1);
+      this.onConnectionState('connected');
+    });
 
     const mirrorReconciler: Reconciler = { name: 'mirror', reconcile: (term) => this.reconcile(term) };
+    this.deployments = new DeploymentController({
+      layout,
+      logger: this.logger,
+      request: () => this.role?.request('deployments'),
+    });
     const role = new LeaderRole({
       keeper,
       election: {
@@ -136,18 +151,31 @@ export class SyncerDaemon {
         candidatePath: (name) => layout.syncerCandidate(name),
         candidateId: config.replicaId,
       },
-      reconcilers: [mirrorReconciler],
+      reconcilers: [mirrorReconciler, this.deployments],
       prepare: (session) => ensureLayout(session, layout),
     });
     this.role = role;
     role.on('state', (state) => this.onRoleState(state));
-    role.on('error', (_name, error, failures, retryInMs) => {
+    role.on('error', (name, error, failures, retryInMs) => {
       this.recordError(error);
+      if (name !== 'mirror') {
+        this.logger[failures === 1 || failures % 10 === 0 ? 'warn' : 'debug'](
+          {
+            reconciler: name,
+            code: error instanceof CairnError ? error.code : 'UNEXPECTED',
+            failures,
+            retryInMs,
+            err: error,
+          },
+          `the ${name} pass failed: ${(error as Error)?.message}; retrying`,
+        );
+        return;
+      }
       this.syncFailures = failures;
       // The branch may have moved: count the lag from the first failed attempt until a sync succeeds.
       this.behindSince ??= Date.now();
       this.logger[failures === 1 || failures % 10 === 0 ? 'warn' : 'debug'](
-        { code: error instanceof CairnError ? error.code : 'UNEXPECTED', failures, retryInMs, err: error },
+        { ...problemFields(error), failures, retryInMs },
         `sync failed: ${(error as Error)?.message}; retrying`,
       );
     });
@@ -159,7 +187,7 @@ export class SyncerDaemon {
     );
     role.on('joinFailed', (error) => {
       this.recordError(error);
-      this.logger.warn({ err: error }, 'could not join the election; starting a new session');
+      this.logger.warn(problemFields(error), 'could not join the election; starting a new session');
     });
     role.start();
     keeper.start();
@@ -203,6 +231,7 @@ export class SyncerDaemon {
     clearInterval(this.pollTimer);
     // Stepping down explicitly lets a standby take over now rather than after the session timeout.
     await this.role?.close();
+    this.deployments?.close();
     await this.keeper?.close();
     this.source?.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
@@ -212,17 +241,35 @@ export class SyncerDaemon {
   private async reconcile(term: LeaderTerm): Promise<void> {
     const mirror = this.mirror as Mirror;
     const target = { session: term.session, writer: term.writer, term: term.number };
-    const stop = this.metrics.duration.startTimer();
+    const started = performance.now();
     const outcome = await mirror.sync(target);
-    stop();
-    this.onOutcome(outcome);
+    this.onOutcome(outcome, (performance.now() - started) / 1000);
+    // A new commit may change a release: the controller looks at once rather than on its watch.
+    if (outcome.kind === 'mirrored') this.role?.request('deployments');
     this.lastError = undefined;
     this.syncFailures = 0;
     try {
       await mirror.collect(target);
     } catch (error) {
       // Collection only frees space; it runs again with the next pass.
-      this.logger.warn({ err: error }, 'could not collect unreferenced content');
+      this.logger.warn(problemFields(error), 'could not collect unreferenced content');
+    }
+  }
+
+  /** A lost connection is logged once when lost and once when back, however many attempts between. */
+  private onConnectionState(state: ZkSessionState): void {
+    if (state === 'disconnected' && this.connection === 'up') {
+      this.connection = 'lost';
+      this.logger.warn(
+        { code: 'CONNECTION_LOSS' },
+        'lost the connection to ZooKeeper: reconnecting; what it serves stays live',
+      );
+    } else if (state === 'expired') {
+      this.connection = 'lost';
+      this.logger.warn({ code: 'SESSION_EXPIRED' }, 'ZooKeeper session expired: starting a new one');
+    } else if (state === 'connected') {
+      if (this.connection === 'lost') this.logger.info('connected to ZooKeeper again');
+      this.connection = 'up';
     }
   }
 
@@ -232,20 +279,18 @@ export class SyncerDaemon {
     else if (state === 'standby') this.logger.info('standing by: another replica leads');
   }
 
-  private onOutcome(outcome: SyncOutcome): void {
-    const now = new Date();
+  private onOutcome(outcome: SyncOutcome, seconds: number): void {
     if (outcome.kind === 'refused') {
       this.branchHead = outcome.error.commit;
       this.behindSince ??= Date.now();
-      this.metrics.refused.reset();
-      this.metrics.refused.set({ commit: outcome.error.commit }, 1);
+      this.metrics.refused(outcome.error);
       return;
     }
     this.branchHead = outcome.commit;
     this.mirrored = outcome.commit;
     this.behindSince = undefined;
-    if (outcome.kind === 'mirrored') this.metrics.mirrored(outcome.commit, now);
-    else this.metrics.upToDate(outcome.commit);
+    if (outcome.kind === 'mirrored') this.metrics.mirrored(outcome.seq, outcome.serving, seconds, new Date());
+    else this.metrics.upToDate(outcome.seq, outcome.serving);
   }
 
   private onWebhook(

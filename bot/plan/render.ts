@@ -223,7 +223,7 @@ function renderDeployment(deployment: DeploymentPlan): string[] {
   }
   lines.push(
     '',
-    `${rollout.pauseBetweenBatchesSeconds > 0 ? `${rollout.pauseBetweenBatchesSeconds} s between batches; ` : ''}aborts after more than ${plural(rollout.maxFailedHosts, 'failed host')}.`,
+    `${rollout.pauseBetweenBatchesSeconds > 0 ? `${rollout.pauseBetweenBatchesSeconds} s between batches; ` : ''}halts after more than ${plural(rollout.maxFailedHosts, 'failed host')}.`,
     '',
   );
   return lines;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { startBot } from '../../bot/index.js';
+import { ENVIRONMENT, environmentHelp } from '../environment.js';
 import { type CommandContext, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
@@ -16,6 +17,13 @@ export function registerBot(program: Command, { io, setExitCode, stopSignal }: C
     .command('bot')
     .description(
       'run the GitHub App that checks pull requests, plans and records approvals, or register it on GitHub (see bot/README.md)',
+    )
+    .addHelpText(
+      'after',
+      environmentHelp(
+        'Environment variables (also read from .env in the working directory, which wins):',
+        ENVIRONMENT.filter((v) => v.commands.includes('bot')).map((v) => v.name),
+      ),
     )
     .action(async () => {
       // Cairn's logger, so the bot's lines look like every other command's; Probot's own LOG_LEVEL

@@ -1,8 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MANIFEST_SCHEMAS } from '../../schemas/index.js';
 import { type CommandContext, EXIT_OK } from '../io.js';
+import { UsageError } from '../usage-error.js';
 
 /** The file each manifest kind's schema is published as, as the example repository's modelines name them. */
 const SCHEMA_FILES = {
@@ -27,7 +28,16 @@ export function registerSchemas(program: Command, { io, setExitCode }: CommandCo
     )
     .action(async (flags: { out: string }) => {
       const dir = resolve(io.cwd, flags.out);
-      await mkdir(dir, { recursive: true });
+      const existing = await stat(dir).catch(() => undefined);
+      if (existing && !existing.isDirectory())
+        throw new UsageError(
+          `--out ${flags.out} is a file, not a folder: pass a folder (created if missing), e.g. --out .cairn/schemas`,
+        );
+      await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+        throw new UsageError(
+          `--out ${flags.out}: cannot create the folder (${error.code ?? error.message}); pass a folder you can write to`,
+        );
+      });
       for (const [kind, file] of Object.entries(SCHEMA_FILES)) {
         await writeFile(
           join(dir, file),

@@ -25,6 +25,7 @@ import { packageRoot } from '../package-root.js';
 import { Progress } from '../progress.js';
 import { type BannerFacts, formatBanner, nextReleaseTag, shellQuote } from '../start/banner.js';
 import { cairnCommand } from '../start/cairn-command.js';
+import { checkStartRequest } from '../start/preflight.js';
 import { ensureCommitIdentity, outlineRepository, readHistory } from '../start/repository.js';
 import { STATE_ENTRIES, StateDir, StateDirError } from '../start/state-dir.js';
 import { ensureSystemPackages } from '../system-packages.js';
@@ -93,6 +94,17 @@ export function registerStart(
         ]);
       // Packages are installed whole: apt is not interrupted half-way by a stop.
       await ensureSystemPackages(io, systemPackages, log);
+      const source = resolve(io.cwd, flags.repo ?? (existsSync(EXAMPLE_REPO) ? EXAMPLE_REPO : '.'));
+      // Mistakes end it here, before the state directory exists: nothing is left behind.
+      await checkStartRequest(
+        {
+          source: { path: source, ...(flags.repo !== undefined ? { given: flags.repo } : {}) },
+          listen: flags.listen ?? '127.0.0.1:0',
+          root: flags.root,
+          ...(flags.zk !== undefined ? { zk: flags.zk } : {}),
+        },
+        io.env,
+      );
       const state = await StateDir.claim(resolve(io.cwd, flags.stateDir ?? DEFAULT_STATE_DIR));
       // Undone in reverse order: the syncer stops before the ZooKeeper it writes to.
       const stops: (() => Promise<void>)[] = [() => state.release()];
@@ -107,7 +119,6 @@ export function registerStart(
         }
         await state.ignoreInGit();
 
-        const source = resolve(io.cwd, flags.repo ?? (existsSync(EXAMPLE_REPO) ? EXAMPLE_REPO : '.'));
         const repository = await unlessStopped(openRepository(io, log, state, source));
 
         let zk: ZooKeeperServer | undefined;

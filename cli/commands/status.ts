@@ -1,8 +1,8 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { formatStatus } from '../status/format-status.js';
-import { readStatus } from '../status/read-status.js';
+import { readStatus, statusHasFindings } from '../status/read-status.js';
 import { UsageError } from '../usage-error.js';
 
 /** `cairn status`: which commit ZooKeeper holds, which syncer leads, which instances run what. */
@@ -10,12 +10,12 @@ export function registerStatus(program: Command, { io, setExitCode }: CommandCon
   program
     .command('status')
     .description('show the mirrored commit, the syncers, and which instances serve which commit')
-    .option('--zk <hosts>', 'ZooKeeper ensemble, host:port,... [CAIRN_ZK]')
-    .option('--root <path>', 'root znode [CAIRN_ZK_ROOT]')
+    .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble, host:port,...').env('CAIRN_ZK'))
+    .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'))
     .option('--format <format>', 'text or json', 'text')
     .addHelpText(
       'after',
-      '\nExit status: 0 when every instance and every host with an agent serves what ZooKeeper holds, 1 when some are behind or rejected a commit, 2 on failure.',
+      '\nExit status: 0 when every instance and every host with an agent serves what ZooKeeper holds, 1 when some are behind or rejected a commit, when the syncer refused a commit, or when nothing is mirrored under the root; 2 on failure.',
     )
     .action(async (flags: { zk?: string; root?: string; format: string }) => {
       if (flags.format !== 'text' && flags.format !== 'json')
@@ -25,12 +25,7 @@ export function registerStatus(program: Command, { io, setExitCode }: CommandCon
       try {
         const status = await readStatus(session, endpoint.layout);
         io.stdout(flags.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
-        const behind = status.environments.some(
-          (env) =>
-            env.instances.some((i) => i.state === 'behind') ||
-            env.hosts.some((h) => h.state === 'behind' || h.state === 'rejected' || h.state === 'failed'),
-        );
-        setExitCode(behind ? EXIT_FINDINGS : EXIT_OK);
+        setExitCode(statusHasFindings(status) ? EXIT_FINDINGS : EXIT_OK);
       } finally {
         await session.close();
       }

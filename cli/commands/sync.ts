@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   type RawSyncerSettings,
   resolveSyncerConfig,
@@ -15,30 +15,44 @@ export function registerSync(program: Command, { io, setExitCode, stopSignal }: 
   program
     .command('sync')
     .description('mirror each commit of a branch into ZooKeeper, atomically')
-    .option('--repo <url>', `git repository: https URL or local path [${SYNCER_ENV.repo}]`)
-    .option('--branch <name>', `branch to mirror (default main) [${SYNCER_ENV.branch}]`)
-    .option('--zk <hosts>', `ZooKeeper ensemble, host:port,... [${SYNCER_ENV.zk}]`)
-    .option('--root <path>', `root znode (default /cairn) [${SYNCER_ENV.root}]`)
+    .addOption(new Option('--repo <url>', `git repository: https URL or local path`).env(SYNCER_ENV.repo))
+    .addOption(new Option('--branch <name>', `branch to mirror (default main)`).env(SYNCER_ENV.branch))
+    .addOption(new Option('--zk <hosts>', `ZooKeeper ensemble, host:port,...`).env(SYNCER_ENV.zk))
+    .addOption(new Option('--root <path>', `root znode (default /cairn)`).env(SYNCER_ENV.root))
     .option('--once', 'mirror the branch head once and exit')
     .option('--watch', 'run as a daemon (the default): webhooks, polling, leader election')
-    .option(
-      '--poll <interval>',
-      `how often to fetch without a webhook, e.g. 30s (default 30s) [${SYNCER_ENV.poll}]`,
+    .addOption(
+      new Option('--poll <interval>', `how often to fetch without a webhook, e.g. 30s (default 30s)`).env(
+        SYNCER_ENV.poll,
+      ),
     )
-    .option('--listen <addr:port>', `serve POST /webhook, GET /healthz, GET /metrics [${SYNCER_ENV.listen}]`)
-    .option('--webhook-secret <secret>', `secret of GitHub push webhooks [${SYNCER_ENV.webhookSecret}]`)
-    .option('--cache-dir <dir>', `where the git clone is kept between runs [${SYNCER_ENV.cacheDir}]`)
-    .option(
-      '--session-timeout <duration>',
-      `ZooKeeper session timeout; a standby takes over within it (default 10s) [${SYNCER_ENV.sessionTimeout}]`,
+    .addOption(
+      new Option('--listen <addr:port>', `serve POST /webhook, GET /healthz, GET /metrics`).env(
+        SYNCER_ENV.listen,
+      ),
     )
-    .option(
-      '--notes-ref <ref>',
-      `where the bot records approvals (default refs/notes/cairn-approvals) [${SYNCER_ENV.notesRef}]`,
+    .addOption(
+      new Option('--webhook-secret <secret>', `secret of GitHub push webhooks`).env(SYNCER_ENV.webhookSecret),
     )
-    .option(
-      '--replica-id <id>',
-      `name of this replica in the election (default host:pid) [${SYNCER_ENV.replicaId}]`,
+    .addOption(
+      new Option('--cache-dir <dir>', `where the git clone is kept between runs`).env(SYNCER_ENV.cacheDir),
+    )
+    .addOption(
+      new Option(
+        '--session-timeout <duration>',
+        `ZooKeeper session timeout; a standby takes over within it (default 10s)`,
+      ).env(SYNCER_ENV.sessionTimeout),
+    )
+    .addOption(
+      new Option(
+        '--notes-ref <ref>',
+        `where the bot records approvals (default refs/notes/cairn-approvals)`,
+      ).env(SYNCER_ENV.notesRef),
+    )
+    .addOption(
+      new Option('--replica-id <id>', `name of this replica in the election (default host:pid)`).env(
+        SYNCER_ENV.replicaId,
+      ),
     )
     .addHelpText(
       'after',

@@ -1,5 +1,8 @@
 import type { CairnStatus, HostStatus } from './read-status.js';
 
+/** A refused commit's first errors; `cairn validate` has the rest. */
+const MAX_DIAGNOSTICS_SHOWN = 10;
+
 /** The status as a person reads it: the head, the syncers, then one line per instance. */
 export function formatStatus(status: CairnStatus): string {
   const lines: string[] = [];
@@ -10,7 +13,20 @@ export function formatStatus(status: CairnStatus): string {
     );
     lines.push(`synced   ${head.syncedAt}${head.forced ? '  after a force-push' : ''}`);
   } else {
-    lines.push('head     nothing mirrored yet');
+    lines.push(`head     nothing mirrored under ${status.root}: is the syncer running, and is --root right?`);
+  }
+  const refused = status.refused;
+  if (refused) {
+    const what = `${refused.commit.slice(0, 12)}${refused.tag ? ` (tag ${refused.tag})` : ''}`;
+    lines.push(
+      `refused  ${what}  at ${refused.refusedAt}: ${refused.errorCount} error(s), not served: ${head ? `${head.commit.slice(0, 12)} stays live` : 'nothing is served'} until a commit fixes it`,
+    );
+    for (const d of refused.diagnostics.slice(0, MAX_DIAGNOSTICS_SHOWN))
+      lines.push(`         ${d.file}:${d.line}:${d.column} ${d.rule}: ${d.message}`);
+    if (refused.errorCount > MAX_DIAGNOSTICS_SHOWN)
+      lines.push(
+        `         … and ${refused.errorCount - MAX_DIAGNOSTICS_SHOWN} more: cairn validate on that commit lists them all`,
+      );
   }
   lines.push(
     `syncers  ${status.syncers.length === 0 ? 'none running' : status.syncers.map((id, i) => (i === 0 ? `${id} (leader)` : id)).join(', ')}`,
@@ -43,16 +59,21 @@ export function formatStatus(status: CairnStatus): string {
   const behind = status.environments
     .flatMap((env) => env.instances)
     .filter((i) => i.state === 'behind').length;
-  lines.push(
-    '',
-    behind === 0 ? 'every instance serves what ZooKeeper holds' : `${behind} instance(s) behind`,
-  );
+  lines.push('', summaryOf(status, behind));
   const managed = status.environments.filter((env) => env.hosts.length > 0);
   if (managed.length > 0) {
     lines.push('', 'HOSTS (files written by agents)');
     for (const env of managed) lines.push(`${env.service}/${env.env}  ${hostSummary(env.hosts)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The last word: what a person should look at first. */
+function summaryOf(status: CairnStatus, behind: number): string {
+  if (!status.head) return `nothing is mirrored under ${status.root}`;
+  const instances =
+    behind === 0 ? 'every instance serves what ZooKeeper holds' : `${behind} instance(s) behind`;
+  return status.refused ? `${instances}; the branch's newest commit was refused (above)` : instances;
 }
 
 /** "2/3 applied, 1 rejected (edge-01: check exited 1: …), 0 behind", and the hosts without an agent. */

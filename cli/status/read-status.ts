@@ -7,6 +7,7 @@ import {
   decodeHeadRecord,
   decodeHistoryRecord,
   decodeInstanceRecord,
+  decodeRefusalRecord,
   decodeServiceRecord,
   type HeadRecord,
   type HistoryRecord,
@@ -15,6 +16,7 @@ import {
   hostApplyState,
   type InstanceRecord,
   instanceServes,
+  type RefusalRecord,
   type ZkLayout,
   type ZkSession,
 } from '../../core/index.js';
@@ -44,7 +46,11 @@ export interface EnvironmentStatus {
 }
 
 export interface CairnStatus {
+  /** The root znode read. */
+  readonly root: string;
   readonly head?: HeadRecord;
+  /** The commit the syncer last refused, until a later commit mirrors: it is not served. */
+  readonly refused?: RefusalRecord;
   /** The head commit's history record: what it changed, and who approved it. */
   readonly history?: HistoryRecord;
   /** Syncer replicas in election order: the first is the leader. */
@@ -59,6 +65,8 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
   const historyNode = head ? await session.getIfExists(layout.historyRecord(head.seq)) : undefined;
   const history =
     head && historyNode ? decodeHistoryRecord(historyNode.data, layout.historyRecord(head.seq)) : undefined;
+  const refusedNode = await session.getIfExists(layout.refused());
+  const refused = refusedNode ? decodeRefusalRecord(refusedNode.data, layout.refused()) : undefined;
   const syncers = await candidateIds(session, {
     dir: layout.syncersDir(),
     candidatePath: (name) => layout.syncerCandidate(name),
@@ -108,7 +116,27 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
       });
     }
   }
-  return { ...(head ? { head } : {}), ...(history ? { history } : {}), syncers, environments };
+  return {
+    root: layout.root,
+    ...(head ? { head } : {}),
+    ...(refused ? { refused } : {}),
+    ...(history ? { history } : {}),
+    syncers,
+    environments,
+  };
+}
+
+/** Whether status should end with exit 1: something does not serve what it should. */
+export function statusHasFindings(status: CairnStatus): boolean {
+  return (
+    status.head === undefined ||
+    status.refused !== undefined ||
+    status.environments.some(
+      (env) =>
+        env.instances.some((i) => i.state === 'behind') ||
+        env.hosts.some((h) => h.state === 'behind' || h.state === 'rejected' || h.state === 'failed'),
+    )
+  );
 }
 
 /** Every agent's record, by host. */

@@ -18,6 +18,51 @@ export {
   MAX_APPROVAL_NOTE_BYTES,
   serializeApprovalRecord,
 } from './approval-record.js';
+export type { DeploymentClaimRecord } from './deployment-claim-record.js';
+export { decodeDeploymentClaimRecord, encodeDeploymentClaimRecord } from './deployment-claim-record.js';
+export type { ControlAction, DeploymentControlRecord } from './deployment-control-record.js';
+export {
+  CONTROL_ACTIONS,
+  decodeDeploymentControlRecord,
+  encodeDeploymentControlRecord,
+} from './deployment-control-record.js';
+export {
+  decodeLogChunk,
+  encodeLogChunks,
+  LOG_CHUNK_BYTES,
+  LOG_CHUNKS_KEPT,
+} from './deployment-log-chunk.js';
+export type {
+  DeploymentPlan,
+  DeploymentRecord,
+  DeploymentRelease,
+  DeploymentState,
+  DeploymentStep,
+  DeploymentTransition,
+  PauseReason,
+} from './deployment-record.js';
+export {
+  DEPLOYMENT_STATES,
+  decodeDeploymentRecord,
+  encodeDeploymentRecord,
+  isTerminalDeployment,
+  MAX_TRANSITIONS,
+} from './deployment-record.js';
+export type {
+  DeploymentTaskRecord,
+  TaskFailure,
+  TaskState,
+  TaskTransition,
+} from './deployment-task-record.js';
+export {
+  decodeDeploymentTaskRecord,
+  encodeDeploymentTaskRecord,
+  isActiveTask,
+  isFailedTask,
+  isTerminalTask,
+  TASK_STATES,
+  taskTransition,
+} from './deployment-task-record.js';
 export type { EnvironmentManifest } from './environment-manifest.js';
 export { decodeEnvironmentManifest, encodeEnvironmentManifest } from './environment-manifest.js';
 export type { EnvironmentPointer } from './environment-pointer.js';
@@ -32,6 +77,8 @@ export type { PinRecord } from './pin-record.js';
 export { decodePinRecord, encodePinRecord } from './pin-record.js';
 export type { RecordKind } from './record-fields.js';
 export { CorruptRecordError } from './record-fields.js';
+export type { RefusalRecord } from './refusal-record.js';
+export { decodeRefusalRecord, encodeRefusalRecord, MAX_REFUSAL_DIAGNOSTICS } from './refusal-record.js';
 export type { ReleaseRecord } from './release-record.js';
 export { decodeReleaseRecord, encodeReleaseRecord } from './release-record.js';
 export type { Revision } from './revision.js';

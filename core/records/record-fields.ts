@@ -4,6 +4,7 @@ import { CairnError } from '../errors.js';
 export type RecordKind =
   | 'head'
   | 'history'
+  | 'refusal'
   | 'environment pointer'
   | 'environment manifest'
   | 'service'
@@ -11,7 +12,12 @@ export type RecordKind =
   | 'instance'
   | 'pin'
   | 'agent'
-  | 'approval';
+  | 'approval'
+  | 'deployment'
+  | 'deployment task'
+  | 'deployment claim'
+  | 'deployment control'
+  | 'deployment log chunk';
 
 /**
  * A ZooKeeper node (or git note) that does not hold the record it should. The syncer rewrites what it

@@ -9,6 +9,7 @@ import { decodeHistoryRecord, encodeHistoryRecord, type HistoryRecord } from './
 import { decodeInstanceRecord, encodeInstanceRecord, type InstanceRecord } from './instance-record.js';
 import { decodePinRecord, encodePinRecord } from './pin-record.js';
 import { CorruptRecordError } from './record-fields.js';
+import { decodeRefusalRecord, encodeRefusalRecord, MAX_REFUSAL_DIAGNOSTICS } from './refusal-record.js';
 import { decodeReleaseRecord, encodeReleaseRecord } from './release-record.js';
 import { MAX_MESSAGE_LENGTH, type Revision } from './revision.js';
 import { decodeServiceRecord, encodeServiceRecord, type ServiceRecord } from './service-record.js';
@@ -313,6 +314,62 @@ describe('the pin record', () => {
     };
     expect(decodePinRecord(encodePinRecord(pin))).toEqual(pin);
     expectCorrupt(decodePinRecord, JSON.stringify({ ...pin, snapshots: ['x'] }), 'snapshots');
+  });
+});
+
+describe('the refusal record', () => {
+  const error = (line: number) => ({
+    file: 'services/recommender/config/application.yaml',
+    line,
+    column: 3,
+    severity: 'error' as const,
+    rule: 'yaml/syntax',
+    message: 'unexpected end of the flow sequence',
+  });
+
+  it('round-trips, for a branch commit and for a release tag’s', () => {
+    const refusal = {
+      commit: sha('a'),
+      tag: 'v2.0.0',
+      branchHead: sha('b'),
+      refusedAt: '2026-11-23T10:00:00.000Z',
+      errorCount: 1,
+      diagnostics: [error(2)],
+    };
+    expect(decodeRefusalRecord(encodeRefusalRecord(refusal))).toEqual(refusal);
+    const { tag: _, ...branchOnly } = refusal;
+    expect(decodeRefusalRecord(encodeRefusalRecord(branchOnly))).toEqual(branchOnly);
+  });
+
+  it('keeps the first diagnostics of many, and counts them all', () => {
+    const many = Array.from({ length: 500 }, (_, i) => error(i + 1));
+    const decoded = decodeRefusalRecord(
+      encodeRefusalRecord({
+        commit: sha('a'),
+        branchHead: sha('a'),
+        refusedAt: 't',
+        errorCount: many.length,
+        diagnostics: many,
+      }),
+    );
+    expect(decoded.errorCount).toBe(500);
+    expect(decoded.diagnostics).toEqual(many.slice(0, MAX_REFUSAL_DIAGNOSTICS));
+  });
+
+  it('refuses what is not a refusal record', () => {
+    const valid = {
+      commit: sha('a'),
+      branchHead: sha('a'),
+      refusedAt: 't',
+      errorCount: 1,
+      diagnostics: [error(1)],
+    };
+    expectCorrupt(decodeRefusalRecord, JSON.stringify({ ...valid, commit: 'HEAD' }), 'commit');
+    expectCorrupt(
+      decodeRefusalRecord,
+      JSON.stringify({ ...valid, diagnostics: [{ ...error(1), severity: 'fatal' }] }),
+      'severity',
+    );
   });
 });
 

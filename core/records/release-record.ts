@@ -9,7 +9,11 @@ export function encodeReleaseRecord(record: ReleaseRecord): Uint8Array {
 }
 
 export function decodeReleaseRecord(data: Uint8Array, path?: string): ReleaseRecord {
-  const fields = RecordFields.parse('release', data, path);
+  return decodeReleaseFields(RecordFields.parse('release', data, path));
+}
+
+/** A release manifest held in a record's field (a deployment keeps the one it rolls out). */
+export function decodeReleaseFields(fields: RecordFields): ReleaseRecord {
   const deploy = fields.object('deploy');
   const health = deploy.optionalObject('healthCheck');
   const notes = fields.optionalString('notes');
@@ -48,6 +52,8 @@ function decodeStrategy(fields: RecordFields): ReleaseStrategy {
   const pause = canary?.optionalBoolean('pause');
   const pauseBetween = fields.optionalInteger('pauseBetweenBatchesSeconds', 0);
   const maxFailed = fields.optionalInteger('maxFailedHosts', 0);
+  const deadline = fields.optionalInteger('progressDeadlineSeconds', 1);
+  const rollback = fields.optionalBoolean('rollback');
   return {
     ...(canary
       ? {
@@ -61,5 +67,7 @@ function decodeStrategy(fields: RecordFields): ReleaseStrategy {
     batchSize,
     ...(pauseBetween !== undefined ? { pauseBetweenBatchesSeconds: pauseBetween } : {}),
     ...(maxFailed !== undefined ? { maxFailedHosts: maxFailed } : {}),
+    ...(deadline !== undefined ? { progressDeadlineSeconds: deadline } : {}),
+    ...(rollback !== undefined ? { rollback } : {}),
   };
 }

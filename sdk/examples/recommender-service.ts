@@ -5,7 +5,7 @@
  *   curl localhost:8080/recommendations?user=42     # ranked with the current settings
  *   curl localhost:8080/config                      # which commit it runs, and where it came from
  *
- * In a service of your own, import from the package: `import { connect } from 'cairn/sdk'`.
+ * In a service of your own, import from the package: `import { connect } from '@cairn-config/sdk'`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -89,10 +89,40 @@ describe('the syncer daemon', () => {
     });
     expect(await f.actualView()).toEqual(await f.expectedView());
 
+    await daemon.whenIdle();
+    // Polls that find nothing new count as no sync.
+    await daemon.syncNow();
+    await daemon.syncNow();
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toContain(`cairn_syncer_head_info{commit="${sha}"} 1`);
+    expect(metrics).toContain(`cairn_syncer_environment_info{env="dev",commit="${sha}",tag=""} 1`);
+    expect(metrics.match(/^cairn_syncer_environment_info\{env="dev"/gm)).toHaveLength(1);
     expect(metrics).toContain('cairn_syncer_leader 1');
-    expect(metrics).toMatch(/cairn_syncer_sync_duration_seconds_count \d+/);
+    expect(metrics).toContain('cairn_syncer_commits_mirrored_total 2');
+    expect(metrics).toContain('cairn_syncer_sync_duration_seconds_count 2');
+    expect(metrics).toMatch(/^process_cpu_seconds_total \S+$/m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds \S+$/m);
+    // A commit is never a label, except in the one info series per environment.
+    const commitLabels = metrics.split('\n').filter((line) => /[{,]commit="/.test(line));
+    expect(commitLabels.every((line) => line.startsWith('cairn_syncer_environment_info{'))).toBe(true);
+
+    // A refused commit is counted once, however often it is looked at again.
+    const broken = await commitAndPush(
+      { 'services/recommender/config/application.yaml': 'server: [unclosed\n' },
+      'Break the recommender',
+    );
+    await daemon.syncNow();
+    await daemon.syncNow();
+    expect(daemon.status().refused?.commit).toBe(broken);
+    const refusing = await (await fetch(`${base}/metrics`)).text();
+    expect(refusing).toContain('cairn_syncer_commits_refused_total 1');
+    expect(refusing).toContain('cairn_syncer_refusing 1');
+    expect(refusing).toContain(`cairn_syncer_environment_info{env="dev",commit="${sha}",tag=""} 1`);
+    await f.work.git('revert', '--no-edit', broken);
+    await f.work.push(f.repoUrl);
+    await daemon.syncNow();
+    const fixed = await (await fetch(`${base}/metrics`)).text();
+    expect(fixed).toContain('cairn_syncer_refusing 0');
+    expect(fixed).toContain('cairn_syncer_commits_mirrored_total 3');
   });
 
   it('refuses unsigned and forged webhooks with 401 and does not fetch', async () => {

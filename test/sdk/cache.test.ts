@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZkSession } from '../../core/index.js';
@@ -79,14 +79,16 @@ describe('the local cache of the last good configuration', () => {
     try {
       const { config, events } = create(dir, { instance: false });
       await config.start();
-      await waitFor(() => events.warnings.some((w) => w.code === 'CACHE_UNWRITABLE'), {
-        description: 'a CACHE_UNWRITABLE warning',
-      });
+      // The cache already holds what ZooKeeper serves: nothing to write yet.
+      expect(events.warnings).toEqual([]);
       const commit = await sync('Change under a read-only cache', {
         'services/recommender/config/rules/cached.yaml': 'v: 2\n',
       });
       await waitFor(() => config.commit === commit, { description: 'the change applied anyway' });
       expect(config.get('rules/cached.yaml')).toEqual({ v: 2 });
+      await waitFor(() => events.warnings.some((w) => w.code === 'CACHE_UNWRITABLE'), {
+        description: 'a CACHE_UNWRITABLE warning',
+      });
       await config.close();
       expect(events.warnings.filter((w) => w.code === 'CACHE_UNWRITABLE')).toHaveLength(1);
     } finally {
@@ -102,6 +104,18 @@ describe('the local cache of the last good configuration', () => {
     });
     expect(config.get('rules/cached.yaml')).toEqual({ v: 2 });
     await config.close();
+  });
+
+  it('does not rewrite a cache that already holds what ZooKeeper serves', async () => {
+    const dir = join(root.dir, 'unchanged');
+    await connect(options(dir, { instance: false })).then((c) => c.close());
+    const written = await stat(join(dir, CACHE_FILE));
+    // close() finishes any cache write, so a rewrite would have replaced the file (a new inode).
+    const again = await connect(options(dir, { instance: false }));
+    expect(again.source).toBe('zookeeper');
+    await again.close();
+    const after = await stat(join(dir, CACHE_FILE));
+    expect([after.ino, after.mtimeMs]).toEqual([written.ino, written.mtimeMs]);
   });
 
   it('serves ZooKeeper, not a corrupt cache, and rewrites the cache', async () => {

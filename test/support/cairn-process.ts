@@ -39,6 +39,40 @@ export function runCairn(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   });
 }
 
+/** `cairn …` run with a deadline: whether it ended by itself, and how long it took. */
+export interface TimedCairnRun extends CairnRun {
+  readonly killed: boolean;
+  readonly ms: number;
+}
+
+/** Runs `cairn …` and kills it if it has not ended after `killAfterMs`. */
+export function runCairnWithin(
+  killAfterMs: number,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { cwd?: string } = {},
+): Promise<TimedCairnRun> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [...CAIRN, ...args],
+      {
+        cwd: options.cwd ?? PROJECT_ROOT,
+        env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...env },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: killAfterMs,
+        killSignal: 'SIGKILL',
+      },
+      (error, stdout, stderr) => {
+        const killed = error?.killed ?? false;
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr, killed, ms: Date.now() - started });
+      },
+    );
+  });
+}
+
 /** Starts `cairn …` as a long-running process (a daemon), for tests that kill it. */
 export function spawnCairn(
   args: readonly string[],

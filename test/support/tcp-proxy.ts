@@ -16,7 +16,9 @@ export type ProxyFault =
  * `heal()` (the server sees a silent client and expires its session after the session timeout,
  * which is how a session expires for real: a client cannot expire its own session, and learns of
  * the expiry only when it reconnects); `silence()` keeps connections open and answers nothing, like
- * a server that accepts and hangs; `fault()` truncates, cuts or corrupts the server's answers.
+ * a server that accepts and hangs; `answerHandshakesOnly()` lets each connection's handshake through
+ * and then answers nothing, like a server that takes sessions and hangs on every request;
+ * `fault()` truncates, cuts or corrupts the server's answers.
  * The server's answers pass packet by packet, so faults land at packet boundaries.
  */
 export interface TcpProxy {
@@ -24,6 +26,7 @@ export interface TcpProxy {
   readonly connectString: string;
   partition(): void;
   silence(): void;
+  answerHandshakesOnly(): void;
   heal(): void;
   fault(fault: ProxyFault): void;
   /** Connections accepted so far. */
@@ -35,11 +38,13 @@ interface Pair {
   readonly client: Socket;
   readonly upstream: Socket | undefined;
   fault: ProxyFault | undefined;
+  /** Packets the server sent through this connection so far (the first answers the handshake). */
+  answered: number;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
-  let mode: 'open' | 'cut' | 'silent' = 'open';
+  let mode: 'open' | 'cut' | 'silent' | 'handshakes' = 'open';
   let connections = 0;
   const server: Server = createServer((client) => {
     connections++;
@@ -49,13 +54,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     }
     client.on('error', () => client.destroy());
     if (mode === 'silent') {
-      const pair: Pair = { client, upstream: undefined, fault: undefined };
+      const pair: Pair = { client, upstream: undefined, fault: undefined, answered: 0 };
       pairs.add(pair);
       client.on('close', () => pairs.delete(pair));
       return;
     }
     const upstream = connect(target.port, target.host);
-    const pair: Pair = { client, upstream, fault: undefined };
+    const pair: Pair = { client, upstream, fault: undefined, answered: 0 };
     pairs.add(pair);
     const end = () => {
       pairs.delete(pair);
@@ -66,12 +71,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.on('close', end);
     upstream.on('close', end);
     client.on('data', (chunk: Buffer) => {
-      if (mode === 'open') upstream.write(chunk);
+      if (mode === 'open' || mode === 'handshakes') upstream.write(chunk);
     });
     const answers = new FrameDecoder();
     upstream.on('data', (chunk: Buffer) => {
-      if (mode !== 'open') return;
+      if (mode !== 'open' && mode !== 'handshakes') return;
       for (const body of answers.push(chunk)) {
+        pair.answered++;
+        if (mode === 'handshakes' && pair.answered > 1) continue;
         const packet = Buffer.concat([lengthPrefix(body.length), body]);
         const fault = pair.fault;
         if (fault?.kind === 'garbage') {
@@ -114,9 +121,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     silence() {
       mode = 'silent';
     },
+    answerHandshakesOnly() {
+      mode = 'handshakes';
+    },
     heal() {
       // Connections that were silenced lost bytes: end them, so that clients start afresh.
-      if (mode === 'silent') dropAll();
+      if (mode === 'silent' || mode === 'handshakes') dropAll();
       mode = 'open';
     },
     fault(fault) {

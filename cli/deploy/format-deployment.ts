@@ -1,0 +1,45 @@
+import type { DeploymentRecord } from '../../core/index.js';
+import type { DeploymentStatus } from './read-deployments.js';
+
+/** One line per environment: its newest deployment. */
+export function formatDeploymentList(deployments: readonly DeploymentRecord[]): string {
+  if (deployments.length === 0) return 'no deployments yet: one starts when a release manifest changes\n';
+  return deployments
+    .map(
+      (d) =>
+        `${d.service}/${d.env}  ${d.id}  ${d.release.version}  ${stateOf(d)}  step ${d.step + 1}/${Math.max(1, d.plan.steps.length)}\n`,
+    )
+    .join('');
+}
+
+/** A deployment in full: the release, its state and why, every step and each host's task. */
+export function formatDeploymentStatus(status: DeploymentStatus): string {
+  const d = status.deployment;
+  const lines = [
+    `${d.service}/${d.env} ${d.id}: ${d.previousVersion ? `${d.previousVersion} → ` : ''}${d.release.version}  ${stateOf(d)}`,
+    `  commit ${d.release.commit.slice(0, 12)} by ${d.release.author.name}${d.release.approvals.length ? `, approved by ${d.release.approvals.join(', ')}` : ''}`,
+  ];
+  if (d.reason) lines.push(`  ${d.reason}`);
+  d.plan.steps.forEach((step, index) => {
+    const marker = index === d.step && !d.settled ? '▶' : ' ';
+    lines.push(
+      `${marker} ${step.kind === 'canary' ? 'canary' : `batch ${index + (d.plan.steps[0]?.kind === 'canary' ? 0 : 1)}`}:`,
+    );
+    for (const host of step.hosts) {
+      const task = status.tasks[host];
+      const detail = task
+        ? `${task.state}${task.failure ? ` (${task.failure}${task.exitCode !== undefined ? ` ${task.exitCode}` : ''})` : ''}${task.attempt > 1 ? ` attempt ${task.attempt}` : ''}${task.durationMs !== undefined ? ` ${task.durationMs} ms` : ''}${task.message && task.state !== 'succeeded' ? ` — ${task.message.split('\n')[0]}` : ''}`
+        : d.skipped.includes(host)
+          ? 'to be skipped'
+          : 'not started';
+      lines.push(`    ${host}  ${detail}`);
+    }
+  });
+  const last = d.transitions.at(-1);
+  if (last) lines.push(`  last change ${last.at} by ${last.actor}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function stateOf(d: DeploymentRecord): string {
+  return d.state === 'paused' ? `paused (${d.pauseReason ?? 'manual'})` : d.state;
+}

@@ -1,0 +1,4 @@
+export type { Advance, DeploymentView, NumberedControl, TaskWrite } from './advance-deployment.js';
+export { advanceDeployment, CONTROLLER_ACTOR, supersedeDeployment } from './advance-deployment.js';
+export type { NewDeployment } from './new-deployment.js';
+export { newDeployment } from './new-deployment.js';

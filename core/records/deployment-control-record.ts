@@ -1,0 +1,40 @@
+import { encodeJson, RecordFields } from './record-fields.js';
+
+export type ControlAction = 'pause' | 'resume' | 'skip' | 'abort' | 'retry';
+
+export const CONTROL_ACTIONS: readonly ControlAction[] = ['pause', 'resume', 'skip', 'abort', 'retry'];
+
+/**
+ * `/deployments/<service>/<env>/<id>/control/action-<seq>`: an operator's steering of a deployment,
+ * with who, when and why. ZooKeeper numbers them; the controller applies each once, in order, and
+ * records the last number it applied in the deployment.
+ */
+export interface DeploymentControlRecord {
+  readonly action: ControlAction;
+  /** The host, for `skip`. */
+  readonly host?: string;
+  readonly by: string;
+  readonly at: string;
+  readonly reason?: string;
+}
+
+export function encodeDeploymentControlRecord(record: DeploymentControlRecord): Uint8Array {
+  return encodeJson(record);
+}
+
+export function decodeDeploymentControlRecord(data: Uint8Array, path?: string): DeploymentControlRecord {
+  const fields = RecordFields.parse('deployment control', data, path);
+  const action = fields.string('action');
+  if (!CONTROL_ACTIONS.includes(action as ControlAction))
+    throw fields.fail('action', `must be one of ${CONTROL_ACTIONS.join(', ')}`);
+  const host = fields.optionalString('host');
+  if (action === 'skip' && host === undefined) throw fields.fail('host', 'is required to skip');
+  const reason = fields.optionalString('reason');
+  return {
+    action: action as ControlAction,
+    ...(host !== undefined ? { host } : {}),
+    by: fields.string('by'),
+    at: fields.string('at'),
+    ...(reason !== undefined ? { reason } : {}),
+  };
+}

@@ -1,0 +1,352 @@
+import type { Logger } from 'pino';
+import {
+  advanceDeployment,
+  CONTROLLER_ACTOR,
+  controlSeqOf,
+  type DeploymentRecord,
+  type DeploymentRelease,
+  type DeploymentTaskRecord,
+  decodeDeploymentControlRecord,
+  decodeDeploymentRecord,
+  decodeDeploymentTaskRecord,
+  decodeHeadRecord,
+  decodeHistoryRecord,
+  decodeReleaseRecord,
+  decodeServiceRecord,
+  deploymentId,
+  deploymentSeqOf,
+  encodeDeploymentRecord,
+  encodeDeploymentTaskRecord,
+  encodeReleaseRecord,
+  type FencedWriter,
+  isTerminalDeployment,
+  type LeaderTerm,
+  type NumberedControl,
+  newDeployment,
+  type Reconciler,
+  type ReleaseRecord,
+  supersedeDeployment,
+  ZkError,
+  type ZkLayout,
+  type ZkOp,
+  type ZkSession,
+  type ZkWatcher,
+} from '../../core/index.js';
+import { removeTree } from './remove-tree.js';
+
+/** Deployments kept per environment; older finished ones are deleted with their tasks and logs. */
+export const DEPLOYMENTS_KEPT = 20;
+
+export interface DeploymentControllerOptions {
+  readonly layout: ZkLayout;
+  readonly logger: Logger;
+  /** Asks the leader role for another pass of this reconciler (a watch fired, a timer is due). */
+  readonly request: () => void;
+  /** The clock; tests of timers pass their own. */
+  readonly now?: () => Date;
+}
+
+/**
+ * The deployment controller, a reconciler of the syncer's leader role. For every environment with a
+ * release record: a changed release creates a deployment (superseding a running one: tasks in
+ * flight finish, no new one starts), the first release ever seen is recorded as already deployed,
+ * and every open deployment is advanced by core's `advanceDeployment`. It keeps nothing between
+ * passes: what it decides comes from ZooKeeper and the time, so a standby that takes over continues
+ * exactly. Every write goes through the term's fenced writer, version-checked against what it read.
+ */
+export class DeploymentController implements Reconciler {
+  readonly name = 'deployments';
+  private readonly options: DeploymentControllerOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly watch: ZkWatcher = () => this.options.request();
+
+  constructor(options: DeploymentControllerOptions) {
+    this.options = options;
+  }
+
+  async reconcile(term: LeaderTerm): Promise<void> {
+    clearTimeout(this.timer);
+    const { session, writer } = term;
+    const { layout } = this.options;
+    let wakeAt: number | undefined;
+    for (const service of await childrenWatched(session, layout.releasesDir(), this.watch)) {
+      for (const env of await childrenWatched(session, layout.releaseService(service), this.watch)) {
+        if (term.signal.aborted) return;
+        const next = await this.reconcileEnvironment(session, writer, service, env);
+        if (next !== undefined) wakeAt = wakeAt === undefined ? next : Math.min(wakeAt, next);
+      }
+    }
+    if (wakeAt !== undefined && !term.signal.aborted) {
+      const delay = Math.max(0, Math.min(wakeAt - this.now().getTime(), 2 ** 31 - 1));
+      this.timer = setTimeout(() => this.options.request(), delay);
+      term.signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  private async reconcileEnvironment(
+    session: ZkSession,
+    writer: FencedWriter,
+    service: string,
+    env: string,
+  ): Promise<number | undefined> {
+    const { layout, logger } = this.options;
+    const releasePath = layout.release(service, env);
+    const releaseNode = await getWatched(session, releasePath, this.watch);
+    if (!releaseNode) return undefined;
+    const release = decodeReleaseRecord(releaseNode.data, releasePath);
+    const ids = (await session.childrenIfExists(layout.deployments(service, env)))
+      .filter((id) => deploymentSeqOf(id) !== undefined)
+      .sort();
+    const newestId = ids.at(-1);
+    const newest = newestId ? await this.read(session, service, env, newestId) : undefined;
+    if (!newest || !sameRelease(newest.record.release.manifest, release)) {
+      await this.create(session, writer, service, env, release, newest, ids);
+      // The next pass (requested now) advances what was just created.
+      this.options.request();
+      return undefined;
+    }
+    let wakeAt: number | undefined;
+    for (const id of ids) {
+      const current = id === newestId ? newest : await this.read(session, service, env, id);
+      // A settled deployment changes no more; the newest is still read for a retry.
+      if (!current || (current.record.settled && id !== newestId)) continue;
+      const next = await this.advance(session, writer, current);
+      if (next !== undefined) wakeAt = wakeAt === undefined ? next : Math.min(wakeAt, next);
+    }
+    if (ids.length > DEPLOYMENTS_KEPT) {
+      for (const id of ids.slice(0, ids.length - DEPLOYMENTS_KEPT)) {
+        const old = await this.read(session, service, env, id);
+        if (old && !old.record.settled) continue;
+        await removeTree(session, writer, layout, layout.deployment(service, env, id));
+        logger.info({ service, env, deployment: id }, 'old deployment removed');
+      }
+    }
+    return wakeAt;
+  }
+
+  private async read(
+    session: ZkSession,
+    service: string,
+    env: string,
+    id: string,
+  ): Promise<{ record: DeploymentRecord; version: number; path: string } | undefined> {
+    const path = this.options.layout.deployment(service, env, id);
+    const node = await session.getIfExists(path);
+    if (!node) return undefined;
+    return { record: decodeDeploymentRecord(node.data, path), version: node.stat.version, path };
+  }
+
+  private async create(
+    session: ZkSession,
+    writer: FencedWriter,
+    service: string,
+    env: string,
+    release: ReleaseRecord,
+    newest: { record: DeploymentRecord; version: number; path: string } | undefined,
+    ids: readonly string[],
+  ): Promise<void> {
+    const { layout, logger } = this.options;
+    const seq = (ids.length > 0 ? (deploymentSeqOf(ids.at(-1) as string) ?? 0) : 0) + 1;
+    const id = deploymentId(seq);
+    const now = this.now();
+    const serviceNode = await session.getIfExists(layout.service(service));
+    const serviceRecord = serviceNode
+      ? decodeServiceRecord(serviceNode.data, layout.service(service))
+      : undefined;
+    const hosts = serviceRecord?.environments[env]?.hosts ?? [];
+    const record = newDeployment({
+      id,
+      service,
+      env,
+      release: await this.releaseOf(session, env, release),
+      hosts,
+      ...(newest ? { previousVersion: newest.record.release.version } : {}),
+      now,
+      actor: CONTROLLER_ACTOR,
+      alreadyDeployed: newest === undefined,
+    });
+    const ops: ZkOp[] = [];
+    if (!(await session.exists(layout.deployments(service, env)))) {
+      if (!(await session.exists(layout.deploymentsService(service))))
+        ops.push({ op: 'create', path: layout.deploymentsService(service) });
+      ops.push({ op: 'create', path: layout.deployments(service, env) });
+    }
+    ops.push(
+      { op: 'create', path: layout.deployment(service, env, id), data: encodeDeploymentRecord(record) },
+      { op: 'create', path: layout.deploymentTasks(service, env, id) },
+      { op: 'create', path: layout.deploymentClaims(service, env, id) },
+      { op: 'create', path: layout.deploymentControls(service, env, id) },
+      { op: 'create', path: layout.deploymentLogs(service, env, id) },
+    );
+    if (newest && !isTerminalDeployment(newest.record.state)) {
+      const superseded = supersedeDeployment(newest.record, id, now);
+      ops.push({
+        op: 'set',
+        path: newest.path,
+        data: encodeDeploymentRecord(superseded),
+        version: newest.version,
+      });
+    }
+    await writer.multi(ops);
+    logger.info(
+      { service, env, deployment: id, version: release.version, state: record.state },
+      newest
+        ? `deployment of ${release.version} created${isTerminalDeployment(newest.record.state) ? '' : `, superseding ${newest.record.id}`}`
+        : `first release seen for ${service}/${env}: ${release.version} recorded as already deployed`,
+    );
+  }
+
+  /** The release with the commit that set it, who wrote it and who approved it (from /head and its history record). */
+  private async releaseOf(
+    session: ZkSession,
+    env: string,
+    manifest: ReleaseRecord,
+  ): Promise<DeploymentRelease> {
+    const { layout } = this.options;
+    const headNode = await session.getIfExists(layout.head());
+    const head = headNode ? decodeHeadRecord(headNode.data, layout.head()) : undefined;
+    const revision = head?.environments[env];
+    let approvals: string[] = [];
+    if (head) {
+      const historyNode = await session.getIfExists(layout.historyRecord(head.seq));
+      const history = historyNode
+        ? decodeHistoryRecord(historyNode.data, layout.historyRecord(head.seq))
+        : undefined;
+      const record = history?.approvals;
+      if (record && 'rules' in record)
+        approvals = [...new Set(record.rules.flatMap((rule) => rule.satisfiedBy.map((a) => a.login)))].sort();
+    }
+    return {
+      version: manifest.version,
+      commit: revision?.commit ?? head?.commit ?? '',
+      author: revision?.author ?? head?.author ?? { name: '', email: '' },
+      approvals,
+      manifest,
+    };
+  }
+
+  private async advance(
+    session: ZkSession,
+    writer: FencedWriter,
+    current: { record: DeploymentRecord; version: number; path: string },
+  ): Promise<number | undefined> {
+    const { layout, logger } = this.options;
+    const { service, env, id } = current.record;
+    const taskNames = await childrenWatched(session, layout.deploymentTasks(service, env, id), this.watch);
+    const controlNames = await childrenWatched(
+      session,
+      layout.deploymentControls(service, env, id),
+      this.watch,
+    );
+    const tasks = new Map<string, DeploymentTaskRecord>();
+    const versions = new Map<string, number>();
+    await Promise.all(
+      taskNames.map(async (host) => {
+        const path = layout.deploymentTask(service, env, id, host);
+        const node = await getWatched(session, path, this.watch);
+        if (!node) return;
+        tasks.set(host, decodeDeploymentTaskRecord(node.data, path));
+        versions.set(host, node.stat.version);
+      }),
+    );
+    // Claims are read after the tasks: a task claimed or finished since it was read has a new
+    // version, so a write based on a claim missing from this list fails its version check instead
+    // of calling a live task lost.
+    const claims = new Set(
+      await childrenWatched(session, layout.deploymentClaims(service, env, id), this.watch),
+    );
+    const controls: NumberedControl[] = [];
+    for (const name of controlNames) {
+      const seq = controlSeqOf(name);
+      if (seq === undefined || seq <= current.record.controlSeq) continue;
+      const path = layout.deploymentControl(service, env, id, name);
+      const node = await session.getIfExists(path);
+      if (!node) continue;
+      try {
+        controls.push({ seq, control: decodeDeploymentControlRecord(node.data, path) });
+      } catch (error) {
+        // Only the CLI writes these; a damaged one is skipped (and said), the others still apply.
+        logger.warn({ service, env, deployment: id, err: error }, 'a control action cannot be read: skipped');
+      }
+    }
+    const result = advanceDeployment({
+      deployment: current.record,
+      tasks,
+      claims,
+      controls,
+      now: this.now(),
+    });
+    const ops: ZkOp[] = [];
+    for (const [host, write] of result.tasks) {
+      const path = layout.deploymentTask(service, env, id, host);
+      const data = encodeDeploymentTaskRecord(write.task);
+      if (write.kind === 'create') ops.push({ op: 'create', path, data });
+      else ops.push({ op: 'set', path, data, version: versions.get(host) ?? -1 });
+    }
+    if (result.changed)
+      ops.push({
+        op: 'set',
+        path: current.path,
+        data: encodeDeploymentRecord(result.deployment),
+        version: current.version,
+      });
+    if (ops.length === 0) return result.wakeAt;
+    try {
+      await writer.multi(ops);
+    } catch (error) {
+      // An agent wrote a task, or an operator acted, since it was read: look again at once.
+      if (error instanceof ZkError && (error.code === 'BAD_VERSION' || error.code === 'NODE_EXISTS')) {
+        this.options.request();
+        return undefined;
+      }
+      throw error;
+    }
+    if (result.deployment.state !== current.record.state || result.deployment.step !== current.record.step)
+      logger.info(
+        {
+          service,
+          env,
+          deployment: id,
+          state: result.deployment.state,
+          step: result.deployment.step,
+          reason: result.deployment.reason,
+        },
+        `deployment ${id} of ${service}/${env}: ${result.deployment.state}`,
+      );
+    return result.wakeAt;
+  }
+}
+
+function sameRelease(a: ReleaseRecord, b: ReleaseRecord): boolean {
+  return Buffer.from(encodeReleaseRecord(a)).equals(Buffer.from(encodeReleaseRecord(b)));
+}
+
+async function childrenWatched(session: ZkSession, path: string, watch: ZkWatcher): Promise<string[]> {
+  try {
+    return (await session.children(path, watch)).children.sort();
+  } catch (error) {
+    if (error instanceof ZkError && error.code === 'NO_NODE') {
+      // Watch for its creation instead.
+      await session.exists(path, watch);
+      return [];
+    }
+    throw error;
+  }
+}
+
+async function getWatched(session: ZkSession, path: string, watch: ZkWatcher) {
+  try {
+    return await session.get(path, watch);
+  } catch (error) {
+    if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
+    throw error;
+  }
+}
