@@ -68,7 +68,9 @@ export class RepoDirectoryWatch extends EventEmitter<{ read: [SnapshotRead]; err
 
   start(): void {
     try {
-      this.watcher = watch(this.dir, { recursive: true }, () => {
+      this.watcher = watch(this.dir, { recursive: true }, (_event, file) => {
+        // A commit in a work tree writes under .git: what the client serves is in the files.
+        if (typeof file === 'string' && /^(\.git|node_modules)([/\\]|$)/.test(file)) return;
         clearTimeout(this.settle);
         this.settle = setTimeout(() => this.trigger.request(), SETTLE_MS);
       });
