@@ -1,7 +1,8 @@
 // Builds the two packages Cairn publishes, as tarballs in build/packages/ (or the folder given):
 //   @cairn-config/cairn  everything: the cairn command (sync, agent, bot, start…), the SDK, core, schemas
-//   @cairn-config/sdk    the SDK alone, for services: sdk/ and core/, with only the dependencies they
-//                        import, so a service does not install Probot, isomorphic-git or prom-client
+//   @cairn-config/sdk    the SDK alone, for services: sdk/, core/ and schemas/ (offline mode validates
+//                        a directory as the syncer does), with only the dependencies they import, so a
+//                        service does not install Probot, isomorphic-git or prom-client
 // The repository's own package.json stays private under the name `cairn` (taken on the registry),
 // so that `npx cairn` in a clone runs this cairn. Run `npm run pack:packages`, which builds first.
 import { execFileSync } from 'node:child_process';
@@ -88,9 +89,17 @@ try {
     `${JSON.stringify(published('@cairn-config/cairn', manifest.description, { bin, exports, files, dependencies }), null, 2)}\n`,
   );
 
-  // The SDK alone: sdk/ and the core it imports, their CommonJS-typed declarations, its README.
+  // The SDK alone: sdk/ and the core and schemas it imports, their CommonJS-typed declarations, its README.
   const sdk = join(staging, 'sdk');
-  for (const part of ['sdk', 'core', 'cjs-types/sdk', 'cjs-types/core', 'cjs-types/package.json'])
+  for (const part of [
+    'sdk',
+    'core',
+    'schemas',
+    'cjs-types/sdk',
+    'cjs-types/core',
+    'cjs-types/schemas',
+    'cjs-types/package.json',
+  ])
     await copy(join(root, 'dist', part), join(sdk, 'dist', part));
   await copy(join(root, 'sdk', 'README.md'), join(sdk, 'README.md'));
   await copy(join(root, 'LICENSE'), join(sdk, 'LICENSE'));
