@@ -188,6 +188,9 @@ describe('deployments: ten agents, canary 1 then batches of 3', { timeout: 300_0
     );
     expect(Object.keys(done.tasks)).toEqual(['deploy-01']);
     expect(done.deployment.reason).toBe('aborted: wrong build');
+    const refused = await cli('resume', SERVICE, ENV);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('is aborted: only a paused deployment resumes');
   });
 
   it('marks the task of an agent killed mid-deploy lost as soon as its session ends, and never runs it again', async () => {
