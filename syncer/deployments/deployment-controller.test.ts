@@ -7,7 +7,10 @@ import {
 } from '../../core/index.js';
 import { quietLogger, type SyncerFixture, startSyncerFixture } from '../../test/support/syncer-fixture.js';
 import type { Mirror } from '../mirror.js';
-import { DEPLOYMENTS_KEPT, DeploymentController } from './deployment-controller.js';
+import { DeploymentController } from './deployment-controller.js';
+
+/** Fewer than the default 20, so that a loaded machine publishes enough releases in time. */
+const KEPT = 4;
 
 const SERVICE = [
   'apiVersion: cairn/v1',
@@ -59,6 +62,7 @@ describe('the deployment controller', () => {
     ctl = new DeploymentController({
       layout: f.layout,
       logger: quietLogger,
+      kept: KEPT,
       request: () => {
         requests++;
       },
@@ -96,17 +100,17 @@ describe('the deployment controller', () => {
     expect(await ids()).toEqual(before);
   });
 
-  it('supersedes the running deployment and keeps the newest 20 of an environment', async () => {
+  it('supersedes the running deployment and keeps the newest few (20 by default) of an environment', async () => {
     await settle();
-    for (let n = 4; n <= DEPLOYMENTS_KEPT + 4; n++) {
+    for (let n = 4; n <= KEPT + 4; n++) {
       await publish(`v${n}`);
       await settle();
     }
     await settle();
     const kept = await ids();
-    expect(kept).toHaveLength(DEPLOYMENTS_KEPT);
+    expect(kept).toHaveLength(KEPT);
     const newest = await deployment(kept.at(-1) as string);
-    expect(newest.release.version).toBe(`v${DEPLOYMENTS_KEPT + 4}`);
+    expect(newest.release.version).toBe(`v${KEPT + 4}`);
     const previous = await deployment(kept.at(-2) as string);
     expect(previous).toMatchObject({ state: 'superseded', settled: true });
     expect(previous.reason).toBe(`superseded by ${newest.id}`);

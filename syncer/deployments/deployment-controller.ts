@@ -45,6 +45,8 @@ export interface DeploymentControllerOptions {
   readonly request: () => void;
   /** The clock; tests of timers pass their own. */
   readonly now?: () => Date;
+  /** How many deployments of an environment are kept (settled ones beyond are removed). Default 20. */
+  readonly kept?: number;
 }
 
 /**
@@ -133,8 +135,9 @@ export class DeploymentController implements Reconciler {
       const next = await this.advance(session, writer, current);
       if (next !== undefined) wakeAt = wakeAt === undefined ? next : Math.min(wakeAt, next);
     }
-    if (ids.length > DEPLOYMENTS_KEPT) {
-      for (const id of ids.slice(0, ids.length - DEPLOYMENTS_KEPT)) {
+    const kept = this.options.kept ?? DEPLOYMENTS_KEPT;
+    if (ids.length > kept) {
+      for (const id of ids.slice(0, ids.length - kept)) {
         const old = await this.read(session, service, env, id);
         if (old && !old.record.settled) continue;
         await removeTree(session, writer, layout, layout.deployment(service, env, id));
