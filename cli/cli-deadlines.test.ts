@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,8 @@ const COMMANDS: readonly (readonly [string, () => string[]])[] = [
   ['status --format json', () => ['status', '--format', 'json']],
   ['get', () => ['get', 'recommender', 'dev']],
   ['history', () => ['history']],
+  ['deploy status', () => ['deploy', 'status']],
+  ['deploy log', () => ['deploy', 'log', 'recommender', 'dev']],
   ['sync --once', () => ['sync', '--once', '--repo', repo, '--cache-dir', join(scratch, 'cache')]],
 ];
 
@@ -84,5 +86,15 @@ describe('against a ZooKeeper that takes the session and then answers nothing', 
   it.each(COMMANDS)('cairn %s ends with exit 2 within its request deadline', async (_, args) => {
     const run = await runCairnWithin(KILL_AFTER_MS, [...args(), '--zk', proxy.connectString], DEADLINES);
     expectEndedWithExit2(run);
+  });
+
+  it('cairn start --zk ends with exit 2 before it creates anything', async () => {
+    const cwd = await mkdtemp(join(scratch, 'start-'));
+    const run = await runCairnWithin(KILL_AFTER_MS, ['start', '--zk', proxy.connectString], DEADLINES, {
+      cwd,
+    });
+    expectEndedWithExit2(run);
+    expect(run.stderr).toContain(`--zk ${proxy.connectString}: `);
+    expect(await readdir(cwd)).toEqual([]);
   });
 });

@@ -3,7 +3,26 @@ import { describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../test/support/run-cli.js';
 import { ENVIRONMENT } from './environment.js';
 
-const COMMANDS = ['validate', 'sync', 'agent', 'status', 'get', 'history', 'schemas', 'start', 'bot'];
+/** Every command and subcommand, as its words. */
+const COMMANDS = [
+  ['validate'],
+  ['sync'],
+  ['agent'],
+  ['status'],
+  ['get'],
+  ['history'],
+  ['deploy', 'status'],
+  ['deploy', 'log'],
+  ['deploy', 'pause'],
+  ['deploy', 'resume'],
+  ['deploy', 'abort'],
+  ['deploy', 'retry'],
+  ['deploy', 'skip'],
+  ['rollback'],
+  ['schemas'],
+  ['start'],
+  ['bot'],
+];
 
 /** The variables a help text names: `(env: NAME)` beside flags, and rows of its environment section. */
 function namesInHelp(help: string): string[] {
@@ -22,17 +41,24 @@ describe('environment variables', () => {
       sorted(ENVIRONMENT.filter((v) => v.commands.includes('*')).map((v) => v.name)),
     );
     const shown = new Set(everyCommand);
-    for (const command of COMMANDS) {
-      const help = await runCliCaptured([command, '--help']);
-      expect(help.code, command).toBe(0);
+    const reads = new Map<string, Set<string>>();
+    for (const words of COMMANDS) {
+      const command = words[0] as string;
+      const help = await runCliCaptured([...words, '--help']);
+      expect(help.code, words.join(' ')).toBe(0);
       const names = namesInHelp(help.stdout);
       // A variable every command reads may be shown beside a flag of one (--session-timeout) too.
       const own = names.filter((name) => !everyCommand.includes(name));
-      expect(sorted(own), `cairn ${command} --help`).toEqual(
-        sorted(ENVIRONMENT.filter((v) => v.commands.includes(command)).map((v) => v.name)),
-      );
+      const seen = reads.get(command) ?? new Set<string>();
+      for (const name of own) seen.add(name);
+      reads.set(command, seen);
       for (const name of names) shown.add(name);
     }
+    // A command's subcommands together show every variable the command reads.
+    for (const [command, names] of reads)
+      expect(sorted(names), `cairn ${command} … --help`).toEqual(
+        sorted(ENVIRONMENT.filter((v) => v.commands.includes(command)).map((v) => v.name)),
+      );
     expect(sorted(shown)).toEqual(sorted(ENVIRONMENT.map((v) => v.name)));
   });
 

@@ -48,13 +48,13 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
   // Flags of several commands
   {
     name: 'CAIRN_ZK',
-    commands: ['sync', 'agent', 'status', 'get', 'history', 'bot'],
+    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'bot'],
     default: 'none',
     what: 'the ZooKeeper ensemble, host:port,…',
   },
   {
     name: 'CAIRN_ZK_ROOT',
-    commands: ['sync', 'agent', 'status', 'get', 'history', 'bot'],
+    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'bot'],
     default: '/cairn',
     what: 'the root znode',
   },
@@ -96,6 +96,13 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
     commands: ['sync'],
     default: 'host:pid',
     what: 'the name of this replica in the election',
+  },
+  // cairn deploy
+  {
+    name: 'CAIRN_USER',
+    commands: ['deploy'],
+    default: 'the login name',
+    what: 'who acts, recorded with a deploy control action (--by)',
   },
   // cairn agent
   {

@@ -12,6 +12,15 @@ export class CairnError extends Error {
   }
 }
 
+/**
+ * The fields a failure is logged with. An expected one — a CairnError: ZooKeeper or git out of
+ * reach, a commit refused — is its code alone (its message says what happened), with no stack
+ * trace, which would only suggest a bug; anything else is logged whole, stack and all, as one.
+ */
+export function errorLogFields(error: unknown): { code: string; err?: unknown } {
+  return error instanceof CairnError ? { code: error.code } : { code: 'UNEXPECTED', err: error };
+}
+
 /** A path that would be unsafe to use as a file on a host or as a znode in ZooKeeper. */
 export class UnsafePathError extends CairnError {
   readonly path: string;

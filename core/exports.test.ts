@@ -109,6 +109,7 @@ it('core exports exactly these names', () => {
     'encodeReleaseRecord',
     'encodeServiceRecord',
     'environmentKey',
+    'errorLogFields',
     'formatOf',
     'historySeqOf',
     'hostApplyState',

@@ -47,7 +47,7 @@ export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
 export { parseDuration, SettingError } from './duration.js';
 export type { EnvironmentRead, EnvironmentSnapshot, ReadEnvironmentOptions } from './environment-reader.js';
 export { ContentMissingError, readEnvironment } from './environment-reader.js';
-export { CairnError, RepoNotFoundError, UnsafePathError } from './errors.js';
+export { CairnError, errorLogFields, RepoNotFoundError, UnsafePathError } from './errors.js';
 export type { FileFormat } from './file-format.js';
 export { formatOf } from './file-format.js';
 export type { ParsedDocument, ValuePath } from './formats/index.js';

@@ -791,12 +791,18 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
 
   private onSessionState(state: ZkSessionState): void {
     if (state === 'closed') return;
+    const previous = this.connectionState;
     this.setConnection(state);
-    if (state === 'disconnected' && this.phase === 'running')
+    if (this.phase !== 'running' || previous === state) return;
+    const fields = { service: this.options.service, env: this.options.env, commit: this.commit };
+    // Once when lost and once when back, however many attempts between.
+    if (state === 'disconnected' && previous === 'connected')
       this.options.logger.warn(
-        { service: this.options.service, env: this.options.env, commit: this.commit },
+        { ...fields, code: 'CONNECTION_LOSS' },
         'disconnected from ZooKeeper: serving the current configuration meanwhile',
       );
+    else if (state === 'connected' && (previous === 'disconnected' || previous === 'expired'))
+      this.options.logger.info(fields, 'connected to ZooKeeper again');
   }
 
   private setConnection(state: ConnectionState): void {

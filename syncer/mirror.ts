@@ -13,6 +13,7 @@ import {
   diagnostic,
   encodeHeadRecord,
   encodeHistoryRecord,
+  errorLogFields,
   type FencedWriter,
   type HeadRecord,
   type HistoryRecord,
@@ -37,7 +38,6 @@ import {
 import { validateRepo } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
 import type { CommitInfo, GitSource, TreeSnapshot } from './git/index.js';
-import { problemFields } from './log-problem.js';
 import { ContentCollector } from './zk/collect-content.js';
 import { historySeqs, trimHistory } from './zk/history.js';
 import { publish } from './zk/publish.js';
@@ -307,7 +307,7 @@ export class Mirror {
       log.warn('the commit changed too many records for one transaction: published in several, /head last');
     await trimHistory(target.writer, layout, this.retention.history).catch((error: unknown) => {
       // History is a convenience; a failed trim is retried after the next commit.
-      log.warn(problemFields(error), 'could not trim /history');
+      log.warn(errorLogFields(error), 'could not trim /history');
     });
     return {
       kind: 'mirrored',
@@ -449,7 +449,7 @@ export class Mirror {
       note = await this.options.source.readNote(notesRef, commit);
     } catch (error) {
       this.options.logger.warn(
-        { ...problemFields(error), commit },
+        { ...errorLogFields(error), commit },
         'could not read the approval record note',
       );
       return undefined;
@@ -499,7 +499,7 @@ export class Mirror {
       return { record: decodeHeadRecord(head.data, path), version: head.stat.version };
     } catch (error) {
       this.options.logger.warn(
-        problemFields(error),
+        errorLogFields(error),
         'ignoring an unreadable /head: it is rewritten by this sync',
       );
       return { version: head.stat.version };

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import {
   CairnError,
+  errorLogFields,
   LeaderRole,
   type LeaderRoleState,
   type LeaderTerm,
@@ -14,7 +15,6 @@ import { DeploymentController } from './deployments/deployment-controller.js';
 import type { GitSource } from './git/index.js';
 import { openGitSource } from './git/index.js';
 import { startHttpServer } from './http-server.js';
-import { problemFields } from './log-problem.js';
 import { SyncerMetrics } from './metrics.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
@@ -121,7 +121,7 @@ export class SyncerDaemon {
         this.recordError(error);
         // Once per outage, not once per attempt: /healthz and the metrics say it is still going on.
         this.logger[failures === 1 ? 'warn' : 'debug'](
-          { ...problemFields(error), failures },
+          { ...errorLogFields(error), failures },
           `cannot connect to ZooKeeper: ${(error as Error).message}; retrying`,
         );
       },
@@ -175,7 +175,7 @@ export class SyncerDaemon {
       // The branch may have moved: count the lag from the first failed attempt until a sync succeeds.
       this.behindSince ??= Date.now();
       this.logger[failures === 1 || failures % 10 === 0 ? 'warn' : 'debug'](
-        { ...problemFields(error), failures, retryInMs },
+        { ...errorLogFields(error), failures, retryInMs },
         `sync failed: ${(error as Error)?.message}; retrying`,
       );
     });
@@ -187,7 +187,7 @@ export class SyncerDaemon {
     );
     role.on('joinFailed', (error) => {
       this.recordError(error);
-      this.logger.warn(problemFields(error), 'could not join the election; starting a new session');
+      this.logger.warn(errorLogFields(error), 'could not join the election; starting a new session');
     });
     role.start();
     keeper.start();
@@ -252,7 +252,7 @@ export class SyncerDaemon {
       await mirror.collect(target);
     } catch (error) {
       // Collection only frees space; it runs again with the next pass.
-      this.logger.warn(problemFields(error), 'could not collect unreferenced content');
+      this.logger.warn(errorLogFields(error), 'could not collect unreferenced content');
     }
   }
 

@@ -9,6 +9,7 @@ import {
   decodeHistoryRecord,
   decodeInstanceRecord,
   decodeServiceRecord,
+  errorLogFields,
   type HeadRecord,
   type HistoryRecord,
   type InstanceRecord,
@@ -75,7 +76,7 @@ export class AppliedChecks {
       onAttemptFailed: (error, failures) => {
         if (isPowerOfTwo(failures))
           log.warn(
-            { err: error, failures, zk: endpoint.connectString },
+            { ...errorLogFields(error), failures, zk: endpoint.connectString },
             'cannot reach ZooKeeper for the applied checks: retrying',
           );
       },
@@ -84,7 +85,10 @@ export class AppliedChecks {
       log.warn({ err: error, path }, 'a record the applied checks read is not valid: left out');
     const cacheError = (error: unknown, failures: number) => {
       if (isPowerOfTwo(failures))
-        log.warn({ err: error, failures }, 'reading ZooKeeper for the applied checks failed: retrying');
+        log.warn(
+          { ...errorLogFields(error), failures },
+          'reading ZooKeeper for the applied checks failed: retrying',
+        );
     };
     this.head = new NodeCache({ keeper: this.keeper, path: layout.head(), decode: decodeHeadRecord });
     this.agents = new WatchedChildren({
@@ -99,7 +103,7 @@ export class AppliedChecks {
       onError: (error, failures, retryInMs) => {
         if (isPowerOfTwo(failures))
           log.warn(
-            { err: error, failures, retryInMs },
+            { ...errorLogFields(error), failures, retryInMs },
             'could not bring the applied checks up to date: retrying',
           );
       },
@@ -321,7 +325,10 @@ export class AppliedChecks {
       watch.on('change', () => this.trigger.request());
       watch.on('error', (error, failures) => {
         if (isPowerOfTwo(failures))
-          this.options.log.warn({ err: error, failures, path: folder }, 'reading instances failed: retrying');
+          this.options.log.warn(
+            { ...errorLogFields(error), failures, path: folder },
+            'reading instances failed: retrying',
+          );
       });
       this.instances.set(key, watch);
       watch.start();

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   type ControlAction,
   connectSession,
@@ -40,8 +40,8 @@ export function registerDeploy(program: Command, { io, setExitCode }: CommandCon
     .description('show and steer deployments: status, log, pause, resume, skip, abort, retry');
   const connection = (command: Command) =>
     command
-      .option('--zk <hosts>', 'ZooKeeper ensemble, host:port,... [CAIRN_ZK]')
-      .option('--root <path>', 'root znode [CAIRN_ZK_ROOT]');
+      .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble, host:port,...').env('CAIRN_ZK'))
+      .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'));
   const withSession = async <T>(
     flags: ConnectionFlags,
     run: (session: ZkSession, endpoint: ZooKeeperEndpoint) => Promise<T>,
@@ -135,7 +135,11 @@ export function registerDeploy(program: Command, { io, setExitCode }: CommandCon
         .argument('[service]')
         .argument('[env]')
         .option('--deployment <id>', 'a deployment other than the newest')
-        .option('--by <who>', 'who acts, recorded with the action [CAIRN_USER, else the login name]')
+        .addOption(
+          new Option('--by <who>', 'who acts, recorded with the action (default: the login name)').env(
+            'CAIRN_USER',
+          ),
+        )
         .option('--reason <why>', 'why, recorded with the action'),
     ).action(async (...args: unknown[]) => {
       const flags = args[needsHost ? 3 : 2] as SteerFlags;

@@ -44,13 +44,16 @@ async function checkZooKeeper(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<void> {
   const endpoint = resolveZooKeeperEndpoint({ zk, root }, env);
-  let session: Awaited<ReturnType<typeof connectSession>>;
+  let session: Awaited<ReturnType<typeof connectSession>> | undefined;
   try {
     session = await connectSession(endpoint);
+    // One answer besides the handshake: a server that takes sessions and then hangs is caught too.
+    await session.exists(endpoint.layout.root);
   } catch (error) {
     throw new UsageError(
       `--zk ${zk}: ${(error as Error).message}; check the address, or leave --zk out and cairn start runs a ZooKeeper of its own`,
     );
+  } finally {
+    await session?.close();
   }
-  await session.close();
 }
