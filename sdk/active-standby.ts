@@ -1,13 +1,31 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import {
+  CairnError,
   LeaderElection,
   type SessionKeeper,
+  ZkError,
   type ZkLayout,
   type ZkSession,
   type ZkSessionState,
 } from '../core/index.js';
 import { ClientStateError, InvalidOptionsError, SdkWarning } from './errors.js';
+
+/** elect() could not join: ZooKeeper refused what retrying will not change (credentials, ACLs). */
+export class ElectionFailedError extends CairnError {
+  readonly path: string;
+
+  constructor(path: string, cause: unknown) {
+    super(
+      'ELECTION_FAILED',
+      `cannot join the election ${path}: ${(cause as Error)?.message ?? String(cause)}; ` +
+        'check the credentials (auth, CAIRN_ZK_AUTH) and the ACLs of that folder',
+      { cause },
+    );
+    this.path = path;
+  }
+}
+
 import type { SdkLogger } from './sdk-logger.js';
 import type { SharedSession } from './shared-session.js';
 
@@ -75,6 +93,9 @@ export class ActiveStandby extends EventEmitter<{ state: [ActiveStandbyState]; w
   private standbyAnnounced = false;
   private joined: (() => void) | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private joinFailures = 0;
+  /** A join refused for good before the election was joined: start() rejects with it. */
+  private startError: ElectionFailedError | undefined;
   private readonly onSession = (session: ZkSession) => this.join(session);
   private readonly onKeeperState = (state: ZkSessionState) => this.onState(state);
 
@@ -106,7 +127,11 @@ export class ActiveStandby extends EventEmitter<{ state: [ActiveStandbyState]; w
     return this.lease?.lease;
   }
 
-  /** Joins the election; resolves once this instance is active or a standby, or after the connect deadline. */
+  /**
+   * Joins the election; resolves once this instance is active or a standby, or after the connect
+   * deadline (still trying). Rejects with ElectionFailedError when ZooKeeper refuses to let it join
+   * for a reason retrying will not change (NO_AUTH).
+   */
   async start(timeoutMs: number): Promise<this> {
     if (this.current === 'closed') throw new ClientStateError('CLIENT_CLOSED', 'this election was closed');
     const { keeper } = this.context;
@@ -124,6 +149,11 @@ export class ActiveStandby extends EventEmitter<{ state: [ActiveStandbyState]; w
         }
         this.joined = done;
       });
+    this.joined = undefined;
+    if (this.startError) {
+      await this.close();
+      throw this.startError;
+    }
     return this;
   }
 
@@ -167,16 +197,26 @@ export class ActiveStandby extends EventEmitter<{ state: [ActiveStandbyState]; w
     election.on('state', () => this.evaluate());
     election.on('reset', () => this.evaluate());
     election.start().then(
-      () => this.evaluate(),
+      () => {
+        this.joinFailures = 0;
+        this.evaluate();
+      },
       (error: unknown) => {
         if (this.election !== election || this.current === 'closed') return;
-        this.warn(
-          new SdkWarning(
-            'ELECTION_FAILED',
-            `cannot join the election ${layout.election(service, env, this.name)}: ${(error as Error).message}; trying again`,
-            { cause: error },
-          ),
-        );
+        if (this.joined && this.current === 'connecting' && error instanceof ZkError && !error.transient) {
+          this.startError = new ElectionFailedError(layout.election(service, env, this.name), error);
+          this.joined();
+          return;
+        }
+        // Said once per run of failures (NO_AUTH, say, fails every second until fixed).
+        if (++this.joinFailures === 1)
+          this.warn(
+            new SdkWarning(
+              'ELECTION_FAILED',
+              `cannot join the election ${layout.election(service, env, this.name)}: ${(error as Error).message}; trying again`,
+              { cause: error },
+            ),
+          );
         void election.close().catch(() => {
           // The node, if any, goes with the session.
         });

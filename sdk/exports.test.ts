@@ -12,6 +12,7 @@ describe('the public surface of cairn/sdk', () => {
       'ConfigRepoInvalidError',
       'ConsistentHashRing',
       'DEFAULT_WEIGHT',
+      'ElectionFailedError',
       'EnvironmentNotFoundError',
       'InvalidOptionsError',
       'KeyPathError',
@@ -42,6 +43,7 @@ describe('the public surface of cairn/sdk', () => {
       new sdk.ValueInvalidError('a.yaml', 'ranking.max', 'is a string'),
       new sdk.KeyPathError('a..b', 'it has an empty key'),
       new sdk.ConfigRepoInvalidError('/repo', []),
+      new sdk.ElectionFailedError('/cairn/elections/a/dev/x', new Error('NO_AUTH')),
     ];
     expect(errors.map((error) => [error.name, error.code])).toEqual([
       ['InvalidOptionsError', 'INVALID_OPTIONS'],
@@ -55,6 +57,7 @@ describe('the public surface of cairn/sdk', () => {
       ['ValueInvalidError', 'VALUE_INVALID'],
       ['KeyPathError', 'INVALID_KEY_PATH'],
       ['ConfigRepoInvalidError', 'CONFIG_REPO_INVALID'],
+      ['ElectionFailedError', 'ELECTION_FAILED'],
     ]);
     expect(errors[1]?.message).toContain('no usable cache in /var/cache/x');
   });

@@ -3,7 +3,7 @@
 export type { InstanceRecord } from '../core/index.js';
 export { decodeInstanceRecord } from '../core/index.js';
 export type { ActiveStandbyState, ElectHandlers, Lease } from './active-standby.js';
-export { ActiveStandby } from './active-standby.js';
+export { ActiveStandby, ElectionFailedError } from './active-standby.js';
 export type { CairnClientOptions, ConfigOptions } from './cairn-client.js';
 export { CairnClient } from './cairn-client.js';
 export type { ChangeInfo } from './change-info.js';

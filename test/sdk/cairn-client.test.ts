@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestAclId, ZK_PERMS, ZkSession } from '../../core/index.js';
 import { CairnClient } from '../../sdk/index.js';
 import { waitFor } from '../harness/index.js';
 import { lastRequestIds, normalise, watchesBySession } from '../support/server-sessions.js';
@@ -119,4 +120,36 @@ describe('one CairnClient, one session, many uses', () => {
       await proxy.close();
     }
   }, 120_000);
+
+  it('presents the credentials given (or CAIRN_ZK_AUTH) on its session, as ACLs require', async () => {
+    // Only `sdk:pw` may join this election: its folder lets no one else create a candidate.
+    const owner = await ZkSession.connect({
+      connectString: f.zk.connectString,
+      auth: [{ scheme: 'digest', credentials: 'sdk:pw' }],
+    });
+    try {
+      await owner.mkdirp(f.layout.election('recommender', 'staging', 'report-writer'), [
+        { perms: ZK_PERMS.ALL, scheme: 'digest', id: digestAclId('sdk:pw') },
+      ]);
+    } finally {
+      await owner.close();
+    }
+    const withCredentials = new CairnClient({
+      zk: f.zk.connectString,
+      auth: 'sdk:pw',
+      service: 'recommender',
+      env: 'staging',
+    });
+    const without = new CairnClient({ zk: f.zk.connectString, service: 'recommender', env: 'staging' });
+    try {
+      const allowed = await withCredentials.elect('report-writer', {});
+      expect(allowed.state).toBe('active');
+      await expect(without.elect('report-writer', {})).rejects.toMatchObject({
+        code: 'ELECTION_FAILED',
+        message: expect.stringContaining('NO_AUTH'),
+      });
+    } finally {
+      await Promise.all([withCredentials.close(), without.close()]);
+    }
+  });
 });
