@@ -22,6 +22,15 @@ describe('ZkLayout', () => {
     expect(layout.historyRecord(42)).toBe('/cairn/history/0000000042');
     expect(layout.pin('deployment-recommender-prod-7')).toBe('/cairn/pins/deployment-recommender-prod-7');
     expect(layout.syncerCandidate('candidate-0000000003')).toBe('/cairn/syncers/candidate-0000000003');
+    expect(layout.electionCandidatePrefix('nightly-reports', 'prod', 'nightly-export')).toBe(
+      '/cairn/elections/nightly-reports/prod/nightly-export/candidate-',
+    );
+    expect(
+      layout.electionCandidate('nightly-reports', 'prod', 'nightly-export', 'candidate-0000000001'),
+    ).toBe('/cairn/elections/nightly-reports/prod/nightly-export/candidate-0000000001');
+    expect(() => layout.election('nightly-reports', 'prod', '../x')).toThrow(
+      expect.objectContaining({ code: 'UNSAFE_PATH' }),
+    );
   });
 
   it('shards content over 256 folders that the fixed folders include', () => {

@@ -21,6 +21,9 @@ import { unsafePathReason } from './path-safety.js';
  *     /instances/<service>/<env>/<id>        ephemeral: one running instance of a service
  *     /agents/<host>                         ephemeral: one host agent
  *     /syncers/candidate-<seq>               ephemeral sequential: leader election of syncers
+ *     /elections/<service>/<env>/<name>/candidate-<seq>
+ *                                            ephemeral sequential: an active/standby role among a
+ *                                            service's instances (the SDK's elect())
  *
  * Content nodes are sharded by the first two hex digits of their id so that no folder grows past
  * what one `getChildren` answer may carry (jute.maxbuffer, 1 MiB).
@@ -205,6 +208,25 @@ export class ZkLayout {
   /** A node of the syncers' election, by the name `getChildren` lists. */
   syncerCandidate(name: string): string {
     return `${this.syncersDir()}/${segment(name)}`;
+  }
+
+  electionsDir(): string {
+    return `${this.root}/elections`;
+  }
+
+  /** The folder of one active/standby role of a service's instances in an environment. */
+  election(service: string, env: string, name: string): string {
+    return `${this.electionsDir()}/${segment(service)}/${segment(env)}/${segment(name)}`;
+  }
+
+  /** Prefix for the ephemeral sequential candidate nodes of an election. */
+  electionCandidatePrefix(service: string, env: string, name: string): string {
+    return `${this.election(service, env, name)}/candidate-`;
+  }
+
+  /** A candidate node of an election, by the name `getChildren` lists. */
+  electionCandidate(service: string, env: string, name: string, node: string): string {
+    return `${this.election(service, env, name)}/${segment(node)}`;
   }
 
   /** A child of a node this layout built, by the name `getChildren` lists (for walking folders). */

@@ -92,7 +92,7 @@ function checkReleaseStrategy(repo: ConfigRepo, service: Service, release: Relea
     );
     return;
   }
-  if (strategy.canary && strategy.canary.hosts >= hosts) {
+  if (strategy.canary && !strategy.rollback && strategy.canary.hosts >= hosts) {
     report(
       ['strategy', 'canary', 'hosts'],
       'error',

@@ -50,12 +50,79 @@ describe('resolveConnectOptions', () => {
       [{ ...base, validate: { 'a.yaml': { type: 'no-such-type' } } }, 'validate["a.yaml"]'],
     ];
     for (const [options, option] of cases) {
-      expect(() => resolveConnectOptions(options as unknown as ConnectOptions), option).toThrow(
+      expect(() => resolveConnectOptions(options as unknown as ConnectOptions, {}), option).toThrow(
         expect.objectContaining({ code: 'INVALID_OPTIONS', option }),
       );
     }
     expect(() => resolveConnectOptions(undefined as unknown as ConnectOptions)).toThrow(
       expect.objectContaining({ option: 'options' }),
+    );
+  });
+});
+
+describe('options from the environment', () => {
+  const variables = {
+    CAIRN_ZK: 'zk9:2181',
+    CAIRN_ZK_ROOT: '/cairn-qa',
+    CAIRN_ZK_AUTH: 'recommender:s3cret',
+    CAIRN_ZK_SESSION_TIMEOUT: '30s',
+    CAIRN_SERVICE: 'search-api',
+    CAIRN_ENV: 'staging',
+  };
+
+  it('takes zk, root, credentials, timeouts, service and env from CAIRN_* when not given', () => {
+    const resolved = resolveConnectOptions({}, variables);
+    expect(resolved).toMatchObject({
+      connectString: 'zk9:2181',
+      service: 'search-api',
+      env: 'staging',
+      sessionTimeoutMs: 30_000,
+      connectTimeoutMs: 5000,
+    });
+    expect(resolved.layout.root).toBe('/cairn-qa');
+    expect(resolved.endpoint.auth).toEqual([{ scheme: 'digest', credentials: 'recommender:s3cret' }]);
+  });
+
+  it('lets an option given win over its variable', () => {
+    const resolved = resolveConnectOptions({ ...base, root: '/cairn', sessionTimeoutMs: 4000 }, variables);
+    expect(resolved).toMatchObject({
+      connectString: 'zk1:2181,zk2:2181',
+      service: 'recommender',
+      env: 'prod',
+    });
+    expect(resolved.sessionTimeoutMs).toBe(4000);
+    expect(resolved.layout.root).toBe('/cairn');
+  });
+
+  it('names the option and its variable when one is missing or malformed', () => {
+    const cases: [Record<string, string>, string, string | undefined, RegExp][] = [
+      [{}, 'zk', undefined, /set CAIRN_ZK/],
+      [{ CAIRN_ZK: 'zk1:2181' }, 'service', undefined, /set CAIRN_SERVICE/],
+      [{ CAIRN_ZK: 'zk1:2181', CAIRN_SERVICE: 'a' }, 'env', undefined, /set CAIRN_ENV/],
+      [{ ...variables, CAIRN_ZK: 'nowhere' }, 'zk', 'CAIRN_ZK', /\(from CAIRN_ZK\)/],
+      [{ ...variables, CAIRN_ENV: 'Prod' }, 'env', 'CAIRN_ENV', /\(from CAIRN_ENV\)/],
+      [{ ...variables, CAIRN_ZK_ROOT: 'cairn' }, 'root', 'CAIRN_ZK_ROOT', /\(from CAIRN_ZK_ROOT\)/],
+      [{ ...variables, CAIRN_ZK_AUTH: 'no-password' }, 'auth', 'CAIRN_ZK_AUTH', /user:password/],
+      [
+        { ...variables, CAIRN_ZK_SESSION_TIMEOUT: 'soon' },
+        'sessionTimeoutMs',
+        'CAIRN_ZK_SESSION_TIMEOUT',
+        /500ms/,
+      ],
+    ];
+    for (const [env, option, variable, message] of cases) {
+      expect(() => resolveConnectOptions({}, env), option).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          option,
+          variable,
+          message: expect.stringMatching(message),
+        }),
+      );
+    }
+    // An empty variable is as good as none.
+    expect(() => resolveConnectOptions({}, { ...variables, CAIRN_ZK: '' })).toThrow(
+      expect.objectContaining({ option: 'zk', variable: undefined }),
     );
   });
 });

@@ -3,10 +3,13 @@ import { CairnError } from '../core/index.js';
 /** A connect() or discover() option that cannot work; the message names the option and a valid value. */
 export class InvalidOptionsError extends CairnError {
   readonly option: string;
+  /** The environment variable the value came from, when the option was not given. */
+  readonly variable: string | undefined;
 
-  constructor(option: string, reason: string) {
-    super('INVALID_OPTIONS', `option ${option}: ${reason}`);
+  constructor(option: string, reason: string, variable?: string) {
+    super('INVALID_OPTIONS', `option ${option}${variable ? ` (from ${variable})` : ''}: ${reason}`);
     this.option = option;
+    this.variable = variable;
   }
 }
 
@@ -45,13 +48,16 @@ export class EnvironmentNotFoundError extends CairnError {
   readonly service: string;
   readonly env: string;
 
-  constructor(service: string, env: string, mirrored: boolean) {
+  constructor(service: string, env: string, mirrored: boolean, dir?: string) {
     super(
       'ENVIRONMENT_NOT_FOUND',
-      mirrored
-        ? `ZooKeeper holds no configuration for service "${service}" in environment "${env}": check both names ` +
+      dir !== undefined
+        ? `the config repository ${dir} has no files for service "${service}" in environment "${env}": check both ` +
+            `names against services/${service}/service.yaml there`
+        : mirrored
+          ? `ZooKeeper holds no configuration for service "${service}" in environment "${env}": check both names ` +
             `against services/${service}/service.yaml in the config repository`
-        : 'nothing has been mirrored into ZooKeeper yet (no /head under the root): start the syncer, or check the root option',
+          : 'nothing has been mirrored into ZooKeeper yet (no /head under the root): start the syncer, or check the root option',
     );
     this.service = service;
     this.env = env;
@@ -97,9 +103,49 @@ export class ConfigFileNotFoundError extends CairnError {
   }
 }
 
+/** value() of a key (or file) the environment does not have, and no default was given. */
+export class ValueNotFoundError extends CairnError {
+  readonly file: string;
+  readonly path: string;
+
+  constructor(file: string, path: string, detail: { readonly fileMissing: boolean; readonly at: string }) {
+    const where = detail.fileMissing
+      ? `there is no file "${file}"`
+      : detail.at === ''
+        ? `"${file}" has no key "${path.split(/[.[]/)[0]}"`
+        : `"${file}" has "${detail.at}" but nothing at "${path}" below it`;
+    super(
+      'VALUE_NOT_FOUND',
+      `no value at "${path}" in ${file}: ${where}; add it to the config repository, or pass { default }`,
+    );
+    this.file = file;
+    this.path = path;
+  }
+}
+
+/** value() found a value its schema (or its default's type) refuses. */
+export class ValueInvalidError extends CairnError {
+  readonly file: string;
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(file: string, path: string, reason: string) {
+    super(
+      'VALUE_INVALID',
+      `the value at "${path}" in ${file} ${reason}; fix it with a commit, or validate ${file} at connect() so such a commit is refused whole`,
+    );
+    this.file = file;
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
 /** A call on a client that was closed, or used before start(). */
 export class ClientStateError extends CairnError {
-  constructor(code: 'CLIENT_CLOSED' | 'CLIENT_NOT_STARTED' | 'CLIENT_ALREADY_STARTED', message: string) {
+  constructor(
+    code: 'CLIENT_CLOSED' | 'CLIENT_NOT_STARTED' | 'CLIENT_ALREADY_STARTED' | 'CLIENT_OFFLINE',
+    message: string,
+  ) {
     super(code, message);
   }
 }
@@ -121,6 +167,10 @@ export type SdkWarningCode =
   | 'REGISTRATION_FAILED'
   /** Another live session holds this instance's id. */
   | 'REGISTRATION_CONFLICT'
+  /** A commit gave a watched value one its schema refuses: its listener is not called. */
+  | 'VALUE_INVALID'
+  /** Joining an active/standby election failed; it is joined again. */
+  | 'ELECTION_FAILED'
   /** A listener threw or rejected; the other listeners still ran. */
   | 'LISTENER_FAILED'
   /** An instance node under /instances could not be decoded; discovery skips it. */

@@ -2,6 +2,12 @@ import type { ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { InvalidOptionsError } from './errors.js';
+import {
+  checkStandardSchema,
+  isStandardSchema,
+  type SchemaVerdict,
+  type StandardSchemaV1,
+} from './standard-schema.js';
 
 /**
  * A service's own check of a file's new value. Return nothing (or true) to accept it; return false or
@@ -10,8 +16,14 @@ import { InvalidOptionsError } from './errors.js';
  */
 export type FileValidator = (value: unknown, file: string) => boolean | string | undefined | undefined;
 
-/** A file's validation: a function, or a JSON Schema (draft 2020-12) its parsed value must match. */
-export type FileValidation = FileValidator | Readonly<Record<string, unknown>>;
+/** A JSON Schema (draft 2020-12), as an object. */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+/**
+ * A file's validation: a function, a Standard Schema (Zod, Valibot, ArkType…), or a JSON Schema
+ * (draft 2020-12) its parsed value must match.
+ */
+export type FileValidation = FileValidator | StandardSchemaV1 | JsonSchema;
 
 /** Checks one file's value: the reason it is refused, or undefined when it passes. */
 export type CompiledValidators = (file: string, value: unknown) => string | undefined;
@@ -23,7 +35,7 @@ let ajv: Ajv2020 | undefined;
 /** Thousands of clients in one process usually share one schema object: compile it once. */
 const compiled = new WeakMap<object, ValidateFunction>();
 
-function compileSchema(file: string, schema: Readonly<Record<string, unknown>>): ValidateFunction {
+function compileSchema(option: string, schema: JsonSchema): ValidateFunction {
   const known = compiled.get(schema);
   if (known) return known;
   if (!ajv) {
@@ -35,11 +47,30 @@ function compileSchema(file: string, schema: Readonly<Record<string, unknown>>):
     compiled.set(schema, validate);
     return validate;
   } catch (error) {
-    throw new InvalidOptionsError(
-      `validate["${file}"]`,
-      `not a valid JSON Schema: ${(error as Error).message}`,
-    );
+    throw new InvalidOptionsError(option, `not a valid JSON Schema: ${(error as Error).message}`);
   }
+}
+
+/**
+ * A schema's check of a value, compiled once: a Standard Schema (whose output, possibly transformed,
+ * is the value) or a JSON Schema. `option` names where the schema was given, for a schema that
+ * cannot compile.
+ */
+export function compileValueSchema(
+  option: string,
+  schema: StandardSchemaV1 | JsonSchema,
+): (value: unknown) => SchemaVerdict {
+  if (isStandardSchema(schema)) return (value) => checkStandardSchema(schema, value);
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema))
+    throw new InvalidOptionsError(option, 'give a Standard Schema (Zod, Valibot…) or a JSON Schema object');
+  const validate = compileSchema(option, schema);
+  return (value) =>
+    validate(value)
+      ? { ok: true, value }
+      : {
+          ok: false,
+          reason: `does not match its JSON Schema: ${(ajv as Ajv2020).errorsText(validate.errors, { dataVar: 'value' })}`,
+        };
 }
 
 /**
@@ -51,25 +82,27 @@ export function compileValidators(
 ): CompiledValidators {
   const checks = new Map<string, (value: unknown) => string | undefined>();
   for (const [file, rule] of Object.entries(rules ?? {})) {
-    if (typeof rule === 'function') {
+    if (isStandardSchema(rule) || (rule !== null && typeof rule === 'object' && !Array.isArray(rule))) {
+      const check = compileValueSchema(`validate["${file}"]`, rule as StandardSchemaV1 | JsonSchema);
+      checks.set(file, (value) => {
+        const verdict = check(value);
+        return verdict.ok ? undefined : verdict.reason;
+      });
+    } else if (typeof rule === 'function') {
       checks.set(file, (value) => {
         try {
-          const verdict = rule(value, file);
+          const verdict = (rule as FileValidator)(value, file);
           if (verdict === undefined || verdict === true) return undefined;
           return verdict === false ? 'refused by its validator' : String(verdict);
         } catch (error) {
           return `its validator threw: ${(error as Error)?.message ?? String(error)}`;
         }
       });
-    } else if (rule !== null && typeof rule === 'object' && !Array.isArray(rule)) {
-      const validate = compileSchema(file, rule);
-      checks.set(file, (value) =>
-        validate(value)
-          ? undefined
-          : `does not match its JSON Schema: ${(ajv as Ajv2020).errorsText(validate.errors, { dataVar: 'value' })}`,
-      );
     } else {
-      throw new InvalidOptionsError(`validate["${file}"]`, 'give a function or a JSON Schema object');
+      throw new InvalidOptionsError(
+        `validate["${file}"]`,
+        'give a function, a Standard Schema (Zod, Valibot…) or a JSON Schema object',
+      );
     }
   }
   return (file, value) => {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
 import {
   CairnError,
   type EnvironmentRead,
@@ -11,28 +12,37 @@ import {
   SessionKeeper,
   type ZkSessionState,
 } from '../core/index.js';
+import { ActiveStandby, type ElectHandlers } from './active-standby.js';
 import { type ChangeInfo, changeInfoOf } from './change-info.js';
 import { ChangeStream, type ConfigChange } from './change-stream.js';
 import { ConfigSnapshot } from './config-snapshot.js';
+import { compileValueRule, type ValueOptions, type ValueResolution } from './config-value.js';
 import {
   type ConnectOptions,
   type ResolvedConnectOptions,
-  resolveConnectOptions,
+  type ResolvedDirectoryOptions,
+  resolveClientOptions,
 } from './connect-options.js';
 import {
   ClientStateError,
   ConfigFileNotFoundError,
   ConfigRejectedError,
   EnvironmentNotFoundError,
+  InvalidOptionsError,
   SdkWarning,
   type ValidationFailure,
+  ValueInvalidError,
+  ValueNotFoundError,
   ZooKeeperUnreachableError,
 } from './errors.js';
 import { diffFiles, type FileChange } from './file-delta.js';
+import { RepoDirectoryWatch, type SnapshotRead } from './repo-directory-watch.js';
+import type { SharedSession } from './shared-session.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import type { StandardSchemaOutput, StandardSchemaV1 } from './standard-schema.js';
 
-/** Where the configuration a client serves came from. */
-export type ConfigSource = 'zookeeper' | 'cache';
+/** Where the configuration a client serves came from: `directory` in offline mode (`from`). */
+export type ConfigSource = 'zookeeper' | 'cache' | 'directory';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'expired' | 'closed';
 
@@ -42,6 +52,9 @@ export interface RejectedChange extends ChangeInfo {
 }
 
 export type FileListener<T = unknown> = (value: T | undefined, change: ChangeInfo) => void;
+
+/** Called with a value's new value when a commit changed it. */
+export type ValueListener<T = unknown> = (value: T, change: ChangeInfo) => void;
 
 export type ServiceConfigEvents = {
   /** Every file a commit changed for this service, together, after get() already returns the new values. */
@@ -73,13 +86,19 @@ const RESYNC_INTERVAL_MS = 5 * 60_000;
  * ZooKeeper outages, and is cached on disk to start from while ZooKeeper is down.
  */
 export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
-  private readonly options: ResolvedConnectOptions;
-  private readonly keeper: SessionKeeper;
-  private readonly watcher: EnvironmentWatch;
+  private readonly options: ResolvedConnectOptions | ResolvedDirectoryOptions;
+  /** Undefined in offline mode (`from`): nothing of ZooKeeper is used. */
+  private readonly keeper: SessionKeeper | undefined;
+  /** Undoes what this client hooked onto a session it shares; undefined when it owns its session. */
+  private readonly detach: (() => void) | undefined;
+  private readonly watcher: EnvironmentWatch | RepoDirectoryWatch;
+  /** Where a configuration that passes comes from: ZooKeeper, or the directory in offline mode. */
+  private readonly liveSource: ConfigSource;
   private readonly cache: SnapshotCache | undefined;
   private readonly registration: EphemeralNode | undefined;
   private readonly fileListeners = new Map<string, Set<FileListener>>();
   private readonly streams = new Set<ChangeStream>();
+  private readonly elections = new Set<ActiveStandby>();
   private readonly startedAt = new Date().toISOString();
   private phase: 'new' | 'starting' | 'running' | 'closed' = 'new';
   private snapshot: ConfigSnapshot | undefined;
@@ -89,32 +108,62 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private connectionState: ConnectionState = 'connecting';
   private appliedAt: string | undefined;
   private lastRejected: { readonly commit: string; readonly reason: string } | undefined;
-  private firstRead: EnvironmentRead | undefined;
+  private firstRead: SnapshotRead | undefined;
+  /** In offline mode, why the directory could not be read at start. */
+  private firstError: unknown;
   private onFirstRead: (() => void) | undefined;
   private missingWarned = false;
 
-  constructor(options: ConnectOptions) {
+  /**
+   * `shared`: the session of a CairnClient, for `client.config()`; without it the client opens and
+   * closes a session of its own.
+   */
+  constructor(options: ConnectOptions, shared?: SharedSession) {
     super();
-    this.options = resolveConnectOptions(options);
-    const { endpoint, connectString, layout, service, env } = this.options;
-    this.keeper = new SessionKeeper({
-      endpoint,
-      onAttemptFailed: (error, failures) => {
-        if (failures === 1 && this.phase === 'running')
-          this.warn(
-            new SdkWarning(
-              'ZOOKEEPER_UNREACHABLE',
-              `cannot reach ZooKeeper at ${connectString}: ${(error as Error).message}; serving the ` +
-                `configuration of commit ${this.commit?.slice(0, 12)} meanwhile and retrying`,
-              { cause: error },
-            ),
-          );
-      },
-    });
-    this.keeper.on('session', () => this.setConnection('connected'));
-    this.keeper.on('state', (state) => this.onSessionState(state));
-    this.watcher = new EnvironmentWatch({
-      keeper: this.keeper,
+    const resolved = resolveClientOptions(options);
+    this.options = resolved;
+    if (resolved.mode === 'directory') {
+      if (shared)
+        throw new InvalidOptionsError(
+          'from',
+          'a CairnClient reads ZooKeeper: use connect({ from }) for a directory',
+        );
+      this.keeper = undefined;
+      this.liveSource = this.currentSource = 'directory';
+      this.watcher = this.watchDirectory(resolved);
+      return;
+    }
+    this.liveSource = 'zookeeper';
+    const { endpoint, connectString, layout, service, env } = resolved;
+    const onAttemptFailed = (error: unknown, failures: number) => {
+      if (failures === 1 && this.phase === 'running')
+        this.warn(
+          new SdkWarning(
+            'ZOOKEEPER_UNREACHABLE',
+            `cannot reach ZooKeeper at ${connectString}: ${(error as Error).message}; serving the ` +
+              `configuration of commit ${this.commit?.slice(0, 12)} meanwhile and retrying`,
+            { cause: error },
+          ),
+        );
+    };
+    const keeper = shared?.keeper ?? new SessionKeeper({ endpoint, onAttemptFailed });
+    this.keeper = keeper;
+    const onSession = () => this.setConnection('connected');
+    const onState = (state: ZkSessionState) => this.onSessionState(state);
+    keeper.on('session', onSession);
+    keeper.on('state', onState);
+    if (shared) {
+      const stopHearing = shared.onAttemptFailed(onAttemptFailed);
+      const forget = shared.attach(this);
+      this.detach = () => {
+        keeper.off('session', onSession);
+        keeper.off('state', onState);
+        stopHearing();
+        forget();
+      };
+    }
+    const watcher = new EnvironmentWatch({
+      keeper,
       layout,
       service,
       env,
@@ -122,8 +171,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       // A client that started from its cache holds most of the content already.
       known: () => (this.snapshot ?? this.seed)?.contentsById(),
     });
-    this.watcher.on('read', (read) => this.onRead(read));
-    this.watcher.on('error', (error, failures) => {
+    this.watcher = watcher;
+    watcher.on('read', (read) => this.onRead(snapshotReadOf(read)));
+    watcher.on('error', (error, failures) => {
       if (failures === 1 && this.phase !== 'closed')
         this.warn(
           new SdkWarning(
@@ -133,12 +183,12 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
           ),
         );
     });
-    if (this.options.cacheDir !== undefined)
-      this.cache = new SnapshotCache(this.options.cacheDir, service, env, (warning) => this.warn(warning));
-    if (this.options.instance) {
+    if (resolved.cacheDir !== undefined)
+      this.cache = new SnapshotCache(resolved.cacheDir, service, env, (warning) => this.warn(warning));
+    if (resolved.instance) {
       this.registration = new EphemeralNode({
-        keeper: this.keeper,
-        path: layout.instance(service, env, this.options.instance.id),
+        keeper,
+        path: layout.instance(service, env, resolved.instance.id),
         onError: (error) =>
           this.warn(
             error instanceof EphemeralNodeConflictError
@@ -148,12 +198,39 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
                 )
               : new SdkWarning(
                   'REGISTRATION_FAILED',
-                  `cannot register this instance at ${layout.instance(service, env, this.options.instance?.id ?? '')}: ${(error as Error).message}; retrying`,
+                  `cannot register this instance at ${layout.instance(service, env, resolved.instance?.id ?? '')}: ${(error as Error).message}; retrying`,
                   { cause: error },
                 ),
           ),
       });
     }
+  }
+
+  /** Offline mode: the directory's files, read again when they change. */
+  private watchDirectory(options: ResolvedDirectoryOptions): RepoDirectoryWatch {
+    const watcher = new RepoDirectoryWatch({ dir: options.from, service: options.service, env: options.env });
+    watcher.on('read', (read) => this.onRead(read));
+    watcher.on('error', (error, failures) => {
+      if (this.phase === 'starting') {
+        this.firstError = error;
+        this.onFirstRead?.();
+      } else if (failures === 1 && this.phase === 'running')
+        this.warn(
+          new SdkWarning(
+            'SNAPSHOT_READ_FAILED',
+            `cannot read ${watcher.dir}: ${(error as Error).message}; keeping commit ${this.commit?.slice(0, 12)}`,
+            { cause: error },
+          ),
+        );
+    });
+    return watcher;
+  }
+
+  /** The ZooKeeper options: only ever asked for outside offline mode. */
+  private get zk(): ResolvedConnectOptions {
+    if (this.options.mode === 'directory')
+      throw new Error('a client reading a directory has no ZooKeeper options');
+    return this.options;
   }
 
   // ——— lifecycle ———
@@ -177,8 +254,10 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       // The cache first: what it holds need not be read from ZooKeeper again (by content id).
       cached = await this.readCache();
       this.seed = cached;
+      // A shared session may be connected already: its `session` event will not come again.
+      if (this.keeper?.connected || this.options.mode === 'directory') this.setConnection('connected');
       this.watcher.start();
-      this.keeper.start();
+      this.keeper?.start();
       await this.waitForFirstRead(deadline - Date.now());
       this.adoptFirst(cached);
       this.seed = undefined;
@@ -187,8 +266,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       throw error;
     }
     this.phase = 'running';
-    const { logger, service, env, connectString } = this.options;
+    const { logger, service, env } = this.options;
     if (this.currentSource === 'cache') {
+      const { connectString } = this.zk;
       this.emitSafely('source', 'cache');
       if (!this.firstRead)
         this.warn(
@@ -209,7 +289,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // A cache that already holds what ZooKeeper served is not written again.
     if (this.currentSource === 'zookeeper' && !(cached && this.snapshot?.sameAs(cached))) this.writeCache();
     // Once connect() resolves the instance is visible to discovery, unless registering fails (a warning).
-    if (this.registration && this.keeper.connected)
+    if (this.registration && this.keeper?.connected)
       await settledWithin(this.registration, deadline - Date.now());
     return this;
   }
@@ -222,11 +302,13 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // A read in flight ends when the session closes below; waiting for it first could take a deadline.
     const watchClosed = this.watcher.close();
     for (const stream of this.streams) stream.end();
+    await Promise.all([...this.elections].map((election) => election.close()));
     await this.registration?.close().catch((error: unknown) => {
       this.options.logger.warn({ err: error }, 'could not remove the instance registration');
     });
     await this.cache?.flush();
-    await this.keeper.close();
+    if (this.detach) this.detach();
+    else await this.keeper?.close();
     await watchClosed;
     this.setConnection('closed');
   }
@@ -293,7 +375,88 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     return this.snapshot?.files() ?? [];
   }
 
+  /**
+   * One value of a file, by key path (`ranking.maxResults`, `ranking.models[0].name`; `''` for the
+   * whole file). With a Standard Schema (Zod, Valibot…) its type is the schema's output; with a JSON
+   * Schema, the schema checks the `T` given; with only a default, the value must have the default's
+   * type. Throws ValueNotFoundError (`VALUE_NOT_FOUND`) for a missing value without a default,
+   * ValueInvalidError (`VALUE_INVALID`) for a value the schema refuses, KeyPathError
+   * (`INVALID_KEY_PATH`) for a malformed path.
+   */
+  value<S extends StandardSchemaV1>(
+    file: string,
+    path: string,
+    options: { readonly schema: S; readonly default?: StandardSchemaOutput<S> },
+  ): StandardSchemaOutput<S>;
+  value<T>(file: string, path: string, options: ValueOptions<T> & { readonly default: T }): T;
+  value<T = unknown>(file: string, path: string, options?: ValueOptions<T>): T;
+  value(file: string, path: string, options?: ValueOptions): unknown {
+    const snapshot = this.requireSnapshot();
+    const rule = compileValueRule(file, path, options);
+    const resolved = rule.resolve(snapshot.value(file));
+    if (resolved.kind === 'missing') throw new ValueNotFoundError(file, path, resolved);
+    if (resolved.kind === 'invalid') throw new ValueInvalidError(file, path, resolved.reason);
+    return exposed(resolved.value);
+  }
+
   // ——— watching ———
+
+  /**
+   * Calls `listener(value, change)` when a commit changes the value at `path` in `file` (deep
+   * equality: a commit that rewrites the file and leaves the value as it was calls nothing). Options
+   * as for value(); a value missing without a default is delivered as undefined. A new value the
+   * schema refuses is not delivered (a `VALUE_INVALID` warning): the listener keeps the last one.
+   * Returns the function that unsubscribes.
+   */
+  watchValue<S extends StandardSchemaV1>(
+    file: string,
+    path: string,
+    listener: ValueListener<StandardSchemaOutput<S>>,
+    options: { readonly schema: S; readonly default: StandardSchemaOutput<S> },
+  ): () => void;
+  watchValue<S extends StandardSchemaV1>(
+    file: string,
+    path: string,
+    listener: ValueListener<StandardSchemaOutput<S> | undefined>,
+    options: { readonly schema: S },
+  ): () => void;
+  watchValue<T>(
+    file: string,
+    path: string,
+    listener: ValueListener<T>,
+    options: ValueOptions<T> & { readonly default: T },
+  ): () => void;
+  watchValue<T = unknown>(
+    file: string,
+    path: string,
+    listener: ValueListener<T | undefined>,
+    options?: ValueOptions<T>,
+  ): () => void;
+  watchValue(file: string, path: string, listener: ValueListener, options?: ValueOptions): () => void {
+    this.requireOpen();
+    if (typeof listener !== 'function')
+      throw new TypeError('watchValue(file, path, listener, options?) takes a function as listener');
+    const rule = compileValueRule(file, path, options);
+    const current = (): ValueResolution => rule.resolve(this.snapshot?.value(file));
+    const first = current();
+    let last: unknown = first.kind === 'value' ? first.value : undefined;
+    return this.watch(file, (_value, change) => {
+      const next = current();
+      if (next.kind === 'invalid') {
+        this.warn(
+          new SdkWarning(
+            'VALUE_INVALID',
+            `commit ${change.commit.slice(0, 12)}: ${new ValueInvalidError(file, path, next.reason).message}; its listener keeps the previous value`,
+          ),
+        );
+        return;
+      }
+      const value = next.kind === 'value' ? next.value : undefined;
+      if (isDeepStrictEqual(value, last)) return;
+      last = value;
+      return listener(exposed(value), change);
+    });
+  }
 
   /**
    * Calls `listener(value, change)` each time a commit changes `file` (value undefined: removed).
@@ -328,6 +491,38 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     return this.changes();
   }
 
+  // ——— active/standby ———
+
+  /**
+   * Joins the active/standby election `name` of this service's instances in this environment, over
+   * this client's session: one instance at a time is active. `onActive(lease)` runs when this one
+   * becomes active (work while `lease.isValid()`), `onStandby()` when it is or becomes a standby.
+   * Resolves once it is either (or after connectTimeoutMs, still trying); closes with the client.
+   */
+  async elect(name: string, handlers: ElectHandlers): Promise<ActiveStandby> {
+    this.requireOpen();
+    if (!this.keeper)
+      throw new ClientStateError(
+        'CLIENT_OFFLINE',
+        'elections need ZooKeeper: this client reads a directory (from); connect to ZooKeeper to elect',
+      );
+    const { layout, service, env, requestTimeoutMs, logger, connectTimeoutMs } = this.zk;
+    const election = new ActiveStandby(name, handlers, {
+      keeper: this.keeper,
+      attach: (use) => {
+        const election = use as ActiveStandby;
+        this.elections.add(election);
+        return () => this.elections.delete(election);
+      },
+      layout,
+      service,
+      env,
+      requestTimeoutMs,
+      logger,
+    });
+    return election.start(connectTimeoutMs);
+  }
+
   // ——— internals ———
 
   private async readCache(): Promise<ConfigSnapshot | undefined> {
@@ -357,7 +552,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   }
 
   private waitForFirstRead(timeoutMs: number): Promise<void> {
-    if (this.firstRead || timeoutMs <= 0) return Promise.resolve();
+    if (this.firstRead || this.firstError !== undefined || timeoutMs <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -371,11 +566,20 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
 
   /** Chooses what to serve first: ZooKeeper's snapshot if it passes, else the cache, else fails. */
   private adoptFirst(cached: ConfigSnapshot | undefined): void {
-    const { service, env, connectString, cacheDir, connectTimeoutMs } = this.options;
+    const { service, env, connectTimeoutMs } = this.options;
     if (this.phase === 'closed')
       throw new ClientStateError('CLIENT_CLOSED', 'the client was closed while starting');
     const read = this.firstRead;
+    if (!read && this.options.mode === 'directory')
+      throw (
+        this.firstError ??
+        new ClientStateError(
+          'CLIENT_NOT_STARTED',
+          `${this.options.from} was not read within ${connectTimeoutMs} ms`,
+        )
+      );
     if (!read) {
+      const { connectString, cacheDir } = this.zk;
       if (cached) {
         this.snapshot = cached;
         this.currentSource = 'cache';
@@ -384,22 +588,28 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       throw new ZooKeeperUnreachableError(
         connectString,
         connectTimeoutMs,
-        this.keeper.connected
+        this.keeper?.connected
           ? 'connected, but the environment could not be read in time (reads failed or were too slow)'
           : 'could not connect',
         { dir: cacheDir },
       );
     }
-    if (read.kind === 'absent') throw new EnvironmentNotFoundError(service, env, read.mirrored);
+    if (read.kind === 'absent')
+      throw new EnvironmentNotFoundError(
+        service,
+        env,
+        read.mirrored,
+        this.options.mode === 'directory' ? this.options.from : undefined,
+      );
     // Files the cache held parse once: the fresh snapshot borrows their values.
-    const fresh = ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files, {
-      contentIds: read.snapshot.contentIds,
+    const fresh = ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
+      ...(read.contentIds ? { contentIds: read.contentIds } : {}),
       ...(cached ? { previous: cached } : {}),
     });
     const failures = this.checkWhole(fresh);
     if (failures.length === 0) {
       this.snapshot = fresh;
-      this.currentSource = 'zookeeper';
+      this.currentSource = this.liveSource;
       return;
     }
     if (!cached) throw new ConfigRejectedError(fresh.commit, failures);
@@ -408,7 +618,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     this.reject(fresh.change, failures);
   }
 
-  private onRead(read: EnvironmentRead): void {
+  private onRead(read: SnapshotRead): void {
     if (this.phase === 'starting') {
       this.firstRead = read;
       this.onFirstRead?.();
@@ -422,7 +632,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         this.warn(
           new SdkWarning(
             'ENVIRONMENT_MISSING',
-            `ZooKeeper at ${this.options.connectString} holds no ${this.options.layout.head()}: keeping commit ` +
+            `ZooKeeper at ${this.zk.connectString} holds no ${this.zk.layout.head()}: keeping commit ` +
               `${this.commit?.slice(0, 12)} until the syncer mirrors again`,
           ),
         );
@@ -434,8 +644,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // is removed, and the commit that removed them is `/head`'s.
     const next =
       read.kind === 'snapshot'
-        ? ConfigSnapshot.of(changeInfoOf(read.snapshot.pointer.revision), read.snapshot.files, {
-            contentIds: read.snapshot.contentIds,
+        ? ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
+            ...(read.contentIds ? { contentIds: read.contentIds } : {}),
             previous: this.snapshot,
           })
         : ConfigSnapshot.of(changeInfoOf(read.revision as Revision), new Map());
@@ -465,9 +675,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
       return;
     }
-    const sourceChanged = this.currentSource !== 'zookeeper';
+    const sourceChanged = this.currentSource !== this.liveSource;
     this.snapshot = next;
-    this.currentSource = 'zookeeper';
+    this.currentSource = this.liveSource;
     this.appliedAt = new Date().toISOString();
     this.lastRejected = undefined;
     this.options.logger.info(
@@ -480,7 +690,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       },
       files.length > 0 ? 'configuration changed' : 'commit applied (no file of this service changed)',
     );
-    if (sourceChanged) this.emitSafely('source', 'zookeeper');
+    if (sourceChanged) this.emitSafely('source', this.liveSource);
     if (files.length > 0) this.deliver({ ...next.change, previousCommit: previous.commit, files });
     this.writeCache();
     this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
@@ -544,7 +754,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   }
 
   private instanceRecord(): InstanceRecord {
-    const instance = this.options.instance as NonNullable<ResolvedConnectOptions['instance']>;
+    const instance = this.zk.instance as NonNullable<ResolvedConnectOptions['instance']>;
     const snapshot = this.snapshot;
     return {
       id: instance.id,
@@ -556,7 +766,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       startedAt: this.startedAt,
       ...(snapshot ? { commit: snapshot.commit } : {}),
       ...(this.appliedAt ? { appliedAt: this.appliedAt } : {}),
-      source: this.currentSource,
+      // Only clients of ZooKeeper register: the source is ZooKeeper or their cache.
+      source: this.currentSource as 'zookeeper' | 'cache',
       files: snapshot ? Object.fromEntries(snapshot.contentIds()) : {},
       ...(this.lastRejected ? { rejected: this.lastRejected } : {}),
     };
@@ -640,6 +851,20 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     if (this.phase === 'closed')
       throw new ClientStateError('CLIENT_CLOSED', 'this client is closed: connect() again to watch');
   }
+}
+
+/** What ZooKeeper's environment read says, as the client takes it from any source. */
+function snapshotReadOf(read: EnvironmentRead): SnapshotRead {
+  if (read.kind === 'snapshot')
+    return {
+      kind: 'snapshot',
+      revision: read.snapshot.pointer.revision,
+      files: read.snapshot.files,
+      contentIds: read.snapshot.contentIds,
+    };
+  return read.revision !== undefined
+    ? { kind: 'absent', mirrored: read.mirrored, revision: read.revision }
+    : { kind: 'absent', mirrored: read.mirrored };
 }
 
 function settledWithin(registration: EphemeralNode, timeoutMs: number): Promise<void> {

@@ -18,6 +18,7 @@ import {
 } from './connect-options.js';
 import { ConsistentHashRing } from './consistent-hash-ring.js';
 import { ClientStateError, SdkWarning, ZooKeeperUnreachableError } from './errors.js';
+import type { SharedSession } from './shared-session.js';
 import { SmoothWeightedRoundRobin } from './smooth-weighted-round-robin.js';
 import type { WeightedItem } from './weighted-item.js';
 
@@ -69,6 +70,7 @@ export class ServiceDiscovery extends EventEmitter<{
 }> {
   private readonly options: ResolvedZooKeeperOptions;
   private readonly keeper: SessionKeeper;
+  private readonly detach: (() => void) | undefined;
   private readonly tree: NodeCache<ServiceRecord>;
   private readonly members: ChildrenCache<InstanceRecord>;
   private current: readonly ServiceInstance[] = [];
@@ -77,11 +79,13 @@ export class ServiceDiscovery extends EventEmitter<{
   private onLoaded: (() => void) | undefined;
   private closed = false;
 
-  constructor(options: DiscoverOptions) {
+  /** `shared`: the session of a CairnClient, for `client.discover()`; without it, a session of its own. */
+  constructor(options: DiscoverOptions, shared?: SharedSession) {
     super();
     this.options = resolveZooKeeperOptions(options);
     const { endpoint, layout, service, env } = this.options;
-    this.keeper = new SessionKeeper({ endpoint });
+    this.keeper = shared?.keeper ?? new SessionKeeper({ endpoint });
+    this.detach = shared?.attach(this);
     this.tree = new NodeCache({
       keeper: this.keeper,
       path: layout.service(service),
@@ -145,7 +149,8 @@ export class ServiceDiscovery extends EventEmitter<{
     this.closed = true;
     this.onLoaded?.();
     const closing = Promise.all([this.tree.close(), this.members.close()]);
-    await this.keeper.close();
+    if (this.detach) this.detach();
+    else await this.keeper.close();
     await closing;
   }
 

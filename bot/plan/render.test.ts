@@ -79,6 +79,26 @@ describe('the plan comment', () => {
     expect(body).toContain('0 deployments to start');
   });
 
+  it('shows a first release as recorded, not deployed, and a rollback without canary or bake', () => {
+    const release = (version: string, extra = '') =>
+      `apiVersion: cairn/v1\nversion: ${version}\ndeploy:\n  command: "true"\nstrategy:\n  canary: { hosts: 1, bakeSeconds: 600 }\n  batchSize: 1\n${extra}`;
+    const first = render({
+      'services/edge-gateway/releases/dev.yaml': release('1.26.2-nw3').replace(
+        'canary: { hosts: 1, bakeSeconds: 600 }\n  ',
+        '',
+      ),
+    });
+    expect(first).toContain('first release `1.26.2-nw3`');
+    expect(first).toContain('recorded as the version the hosts run, nothing is deployed');
+    expect(first).toContain('0 deployments to start');
+    const rollback = render({
+      'services/search-api/releases/dev.yaml': release('v5.8.0', '  rollback: true\n'),
+    });
+    expect(rollback).toContain('a rollback: no canary and no bake');
+    expect(rollback).not.toContain('- canary:');
+    expect(rollback).toContain('1 deployment to start');
+  });
+
   it('stays within the limit: diffs go first, then whole files, with a note', () => {
     const changes: Record<string, string> = {};
     for (let i = 0; i < 400; i++)

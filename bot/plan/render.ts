@@ -60,7 +60,7 @@ export function renderPlanComment(input: PlanCommentInput, limit = COMMENT_BODY_
     `Merging \`${short}\` into \`${input.baseRef}\` changes ZooKeeper as follows (compared with \`${input.baseSha.slice(0, 7)}\`).`,
     '',
     `**Plan:** ${counts.added} to add, ${counts.changed} to change, ${counts.removed} to remove (effective files) · ` +
-      `${plural(plan.deployments.filter((d) => d.change.kind !== 'removed').length, 'deployment')} to start · ` +
+      `${plural(plan.deployments.filter((d) => d.change.kind === 'changed').length, 'deployment')} to start · ` +
       `znodes: ${plan.znodes.creates} created, ${plan.znodes.updates} updated, ${plan.znodes.removes} deleted`,
   );
   if (input.baseErrors > 0) {
@@ -196,12 +196,17 @@ function renderDeployment(deployment: DeploymentPlan): string[] {
   }
   const manifest = change.after?.manifest;
   if (!manifest || !deployment.rollout) return [];
+  if (change.kind === 'added') {
+    // The controller records an environment's first release as what its hosts already run.
+    return [
+      `${name}: first release \`${manifest.version}\` on ${plural(deployment.hostCount, 'host')}: recorded as the version the hosts run, nothing is deployed; the next change of the manifest deploys.`,
+      '',
+    ];
+  }
   const version =
-    change.kind === 'added'
-      ? `first release \`${manifest.version}\``
-      : change.before?.manifest.version === manifest.version
-        ? `\`${manifest.version}\` again (the manifest changed)`
-        : `\`${change.before?.manifest.version}\` → \`${manifest.version}\``;
+    change.before?.manifest.version === manifest.version
+      ? `\`${manifest.version}\` again (the manifest changed)`
+      : `\`${change.before?.manifest.version}\` → \`${manifest.version}\``;
   const lines = [
     `${name}: ${version} on ${plural(deployment.hostCount, 'host')}, ${startsWhen(deployment.tracks)}.`,
   ];
@@ -209,6 +214,8 @@ function renderDeployment(deployment: DeploymentPlan): string[] {
   const { rollout } = deployment;
   const hosts = (list: readonly string[]) => list.map((h) => `\`${h}\``).join(', ');
   lines.push('');
+  if (manifest.strategy.rollback)
+    lines.push('- a rollback: no canary and no bake, the same batches and failure budget');
   if (rollout.canary.length > 0) {
     lines.push(
       `- canary: ${hosts(rollout.canary)}, then bake ${rollout.bakeSeconds} s${rollout.pauseAfterCanary ? ' and wait for a manual resume' : ''}`,

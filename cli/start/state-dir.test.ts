@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startZooKeeper } from '../../test/harness/index.js';
 import { runCli } from '../program.js';
 import type { SystemPackages } from '../system-packages.js';
 import { STATE_ENTRIES, StateDir } from './state-dir.js';
@@ -90,6 +91,8 @@ describe('the state directory of cairn start', () => {
     const repo = await mkdtemp(join(tmpdir(), 'cairn-in-place-'));
     const git = (...args: string[]) => run('git', ['-C', repo, ...args]);
     let stderr = '';
+    // A ZooKeeper that answers: an unreachable --zk is refused before the state directory is used.
+    const zk = await startZooKeeper();
     try {
       await git('init', '-q', '-b', 'main');
       await git(
@@ -104,8 +107,8 @@ describe('the state directory of cairn start', () => {
         'Empty',
       );
       const code = await runCli(
-        // Nothing listens on port 1: the syncer would wait for ZooKeeper for ever.
-        ['start', '--repo', repo, '--zk', '127.0.0.1:1', '--state-dir', dir],
+        // The stop signal has come already: it is heard at the first step after the checks.
+        ['start', '--repo', repo, '--zk', zk.connectString, '--state-dir', dir],
         {
           stdout: () => {},
           stderr: (text) => {
@@ -121,6 +124,7 @@ describe('the state directory of cairn start', () => {
       const manifest = JSON.parse(await readFile(join(dir, 'cairn-start.json'), 'utf8')) as { pid?: number };
       expect(manifest.pid).toBeUndefined();
     } finally {
+      await zk.close();
       await rm(repo, { recursive: true, force: true });
     }
   });

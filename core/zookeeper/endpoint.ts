@@ -1,5 +1,6 @@
 import { parseDuration, SettingError } from '../duration.js';
 import { ZkLayout } from '../zk-layout.js';
+import type { ZkAuth } from './zk-client.js';
 
 /**
  * Where Cairn's data lives in ZooKeeper and how patient to be with it: one value every command, the
@@ -16,6 +17,8 @@ export interface ZooKeeperEndpoint {
   readonly connectTimeoutMs: number;
   /** Deadline of every ZooKeeper call. */
   readonly requestTimeoutMs: number;
+  /** Credentials every session presents (digest `user:password`); ACLs name them. */
+  readonly auth?: readonly ZkAuth[];
 }
 
 /** The environment variables endpoint settings fall back to, after flags. */
@@ -25,6 +28,8 @@ export const ZOOKEEPER_ENV = {
   sessionTimeout: 'CAIRN_ZK_SESSION_TIMEOUT',
   connectTimeout: 'CAIRN_ZK_CONNECT_TIMEOUT',
   requestTimeout: 'CAIRN_ZK_REQUEST_TIMEOUT',
+  /** Digest credentials, `user:password`. */
+  auth: 'CAIRN_ZK_AUTH',
 } as const;
 
 /** Endpoint settings as flags (or an options object) give them: strings, possibly missing. */
@@ -34,6 +39,7 @@ export interface RawEndpointSettings {
   readonly sessionTimeout?: string;
   readonly connectTimeout?: string;
   readonly requestTimeout?: string;
+  readonly auth?: string;
 }
 
 export const DEFAULT_ENDPOINT_TIMEOUTS = {
@@ -70,9 +76,11 @@ export function resolveZooKeeperEndpoint(
     const value = pick(key);
     return value === undefined ? fallback : parseDuration(flagName(key), value);
   };
+  const auth = pick('auth');
   return zooKeeperEndpoint({
     connectString: zk,
     root: pick('root') ?? '/cairn',
+    ...(auth !== undefined ? { auth } : {}),
     sessionTimeoutMs: duration('sessionTimeout', timeouts.sessionTimeoutMs),
     connectTimeoutMs: duration('connectTimeout', timeouts.connectTimeoutMs),
     requestTimeoutMs: duration('requestTimeout', timeouts.requestTimeoutMs),
@@ -86,8 +94,10 @@ export function zooKeeperEndpoint(settings: {
   readonly sessionTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** Digest credentials, `user:password`. */
+  readonly auth?: string;
 }): ZooKeeperEndpoint {
-  const { connectString, root } = settings;
+  const { connectString, root, auth } = settings;
   if (typeof connectString !== 'string' || !CONNECT_STRING.test(connectString))
     throw new SettingError(
       '--zk',
@@ -104,9 +114,12 @@ export function zooKeeperEndpoint(settings: {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
       throw new SettingError(key, `${key} ${JSON.stringify(value)} is not a positive number of milliseconds`);
   }
+  if (auth !== undefined && (typeof auth !== 'string' || !/^[^:\s]+:\S+$/.test(auth)))
+    throw new SettingError('--auth', 'ZooKeeper credentials read user:password (digest)');
   return {
     connectString,
     layout,
+    ...(auth !== undefined ? { auth: [{ scheme: 'digest' as const, credentials: auth }] } : {}),
     sessionTimeoutMs: settings.sessionTimeoutMs,
     connectTimeoutMs: settings.connectTimeoutMs,
     requestTimeoutMs: settings.requestTimeoutMs,

@@ -16,6 +16,7 @@ export function connectSession(endpoint: ZooKeeperEndpoint): Promise<ZkSession> 
     sessionTimeoutMs: endpoint.sessionTimeoutMs,
     connectTimeoutMs: endpoint.connectTimeoutMs,
     requestTimeoutMs: endpoint.requestTimeoutMs,
+    ...(endpoint.auth ? { auth: endpoint.auth } : {}),
   });
 }
 

@@ -23,6 +23,7 @@ const SERVICE = [
 const release = (version: string) =>
   `apiVersion: cairn/v1\nversion: ${version}\ndeploy:\n  command: "true"\nstrategy:\n  batchSize: 1\n`;
 
+// The service sorts last: a damaged record of any other environment is met before it.
 describe('the deployment controller', () => {
   let f: SyncerFixture;
   let mirror: Mirror;
@@ -34,11 +35,11 @@ describe('the deployment controller', () => {
     writer,
     signal: new AbortController().signal,
   });
-  const ids = async () => (await f.session.childrenIfExists(f.layout.deployments('ctl-app', 'dev'))).sort();
+  const ids = async () => (await f.session.childrenIfExists(f.layout.deployments('zz-ctl', 'dev'))).sort();
   const deployment = async (id: string) =>
-    decodeDeploymentRecord((await f.session.get(f.layout.deployment('ctl-app', 'dev', id))).data);
+    decodeDeploymentRecord((await f.session.get(f.layout.deployment('zz-ctl', 'dev', id))).data);
   const publish = async (version: string, extra: Record<string, string> = {}) => {
-    await f.work.write({ 'services/ctl-app/releases/dev.yaml': release(version), ...extra });
+    await f.work.write({ 'services/zz-ctl/releases/dev.yaml': release(version), ...extra });
     await f.work.commit(`Release ${version}`);
     await f.work.push(f.repoUrl);
     await mirror.sync(f.target);
@@ -69,18 +70,18 @@ describe('the deployment controller', () => {
   });
 
   it('records the first release of an environment as deployed, and deploys the next', async () => {
-    await publish('v1', { 'services/ctl-app/service.yaml': SERVICE });
+    await publish('v1', { 'services/zz-ctl/service.yaml': SERVICE });
     await settle();
     const [first] = await ids();
     expect(await deployment(first as string)).toMatchObject({ state: 'succeeded', settled: true });
     expect(
-      await f.session.childrenIfExists(f.layout.deploymentTasks('ctl-app', 'dev', first as string)),
+      await f.session.childrenIfExists(f.layout.deploymentTasks('zz-ctl', 'dev', first as string)),
     ).toEqual([]);
     await publish('v2');
     await settle();
     const second = (await ids()).at(-1) as string;
     expect(await deployment(second)).toMatchObject({ state: 'progressing', previousVersion: 'v1' });
-    expect(await f.session.childrenIfExists(f.layout.deploymentTasks('ctl-app', 'dev', second))).toEqual([
+    expect(await f.session.childrenIfExists(f.layout.deploymentTasks('zz-ctl', 'dev', second))).toEqual([
       'ctl-01',
     ]);
   });
@@ -109,5 +110,17 @@ describe('the deployment controller', () => {
     const previous = await deployment(kept.at(-2) as string);
     expect(previous).toMatchObject({ state: 'superseded', settled: true });
     expect(previous.reason).toBe(`superseded by ${newest.id}`);
+  });
+
+  it('keeps advancing other environments when one holds a damaged deployment record', async () => {
+    const damagedIds = await f.session.childrenIfExists(f.layout.deployments('search-api', 'dev'));
+    const damaged = f.layout.deployment('search-api', 'dev', damagedIds.sort().at(-1) as string);
+    await f.session.set(damaged, Buffer.from('{"not": "a deployment"}'));
+    const before = (await ids()).at(-1);
+    await publish('v99');
+    await settle();
+    const newest = (await ids()).at(-1) as string;
+    expect(newest).not.toBe(before);
+    expect((await deployment(newest)).release.version).toBe('v99');
   });
 });

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import {
   advanceDeployment,
   CONTROLLER_ACTOR,
+  CorruptRecordError,
   controlSeqOf,
   type DeploymentRecord,
   type DeploymentRelease,
@@ -72,7 +73,18 @@ export class DeploymentController implements Reconciler {
     for (const service of await childrenWatched(session, layout.releasesDir(), this.watch)) {
       for (const env of await childrenWatched(session, layout.releaseService(service), this.watch)) {
         if (term.signal.aborted) return;
-        const next = await this.reconcileEnvironment(session, writer, service, env);
+        let next: number | undefined;
+        try {
+          next = await this.reconcileEnvironment(session, writer, service, env);
+        } catch (error) {
+          if (!(error instanceof CorruptRecordError)) throw error;
+          // One damaged record stops its own environment only, until someone repairs or deletes it.
+          this.options.logger.error(
+            { service, env, err: error },
+            `deployments of ${service}/${env} are not advanced: ${error.message}`,
+          );
+          continue;
+        }
         if (next !== undefined) wakeAt = wakeAt === undefined ? next : Math.min(wakeAt, next);
       }
     }

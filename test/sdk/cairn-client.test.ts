@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CairnClient } from '../../sdk/index.js';
+import { waitFor } from '../harness/index.js';
+import { lastRequestIds, normalise, watchesBySession } from '../support/server-sessions.js';
+import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { type BoundMirror, boundMirror, commitAndSync } from './sdk-test-support.js';
+
+describe('one CairnClient, one session, many uses', () => {
+  let f: SyncerFixture;
+  let mirror: BoundMirror;
+  beforeAll(async () => {
+    f = await startSyncerFixture();
+    mirror = boundMirror(f);
+    await mirror.sync();
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('serves configs and discovery of several services over one ZooKeeper session, and closes them all with it', async () => {
+    const before = new Set((await lastRequestIds(f.zk.port)).keys());
+    const cairn = new CairnClient({
+      zk: f.zk.connectString,
+      sessionTimeoutMs: 4000,
+      service: 'recommender',
+      env: 'dev',
+    });
+    const recommender = await cairn.config({
+      instance: { host: 'rec-dev-01.dc1.northwind.internal', port: 8080 },
+    });
+    const search = await cairn.config({ service: 'search-api', instance: false });
+    const peers = await cairn.discover();
+    try {
+      const session = normalise(cairn.sessionId as string);
+      // The server's own word: one new session, whatever the number of uses.
+      const added = [...(await lastRequestIds(f.zk.port)).keys()].filter((id) => !before.has(id));
+      expect(added).toEqual([session]);
+      const watched = (await watchesBySession(f.zk.port)).get(session) ?? [];
+      expect(watched).toEqual(
+        expect.arrayContaining([
+          f.layout.environment('recommender', 'dev'),
+          f.layout.environment('search-api', 'dev'),
+        ]),
+      );
+      expect(recommender.connection).toBe('connected');
+      expect(search.connection).toBe('connected');
+      expect(peers.instances().map((i) => i.key)).toEqual(['rec-dev-01.dc1.northwind.internal:8080']);
+      const registered = await f.session.get(recommender.instancePath as string);
+      expect(registered.stat.ephemeralOwner.toString(16)).toBe(session);
+
+      // Closing one use leaves the session to the others.
+      await search.close();
+      expect(search.connection).toBe('closed');
+      const commit = await commitAndSync(f, mirror, 'Fewer results in dev', {
+        'services/recommender/config/@dev/application.yaml': 'ranking:\n  maxResults: 12\n',
+      });
+      await waitFor(() => recommender.commit === commit, {
+        description: 'the commit reaching the other use',
+      });
+      expect(recommender.value('application.yaml', 'ranking.maxResults')).toBe(12);
+      expect(cairn.sessionId).toBeDefined();
+      expect(normalise(cairn.sessionId as string)).toBe(session);
+    } finally {
+      await cairn.close();
+    }
+    expect(recommender.connection).toBe('closed');
+    expect(await f.session.exists(recommender.instancePath as string)).toBeUndefined();
+    await expect(cairn.config()).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+  });
+});
