@@ -3,8 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import pino from 'pino';
 import {
   decodeEnvironmentManifest,
   decodeEnvironmentPointer,
@@ -12,11 +14,11 @@ import {
   ZkSession,
 } from '../core/index.js';
 import { connect, type ServiceConfig } from '../sdk/index.js';
-import { resolveSyncerConfig, SyncerDaemon } from '../syncer/index.js';
+import { resolveSyncerConfig, SyncerDaemon, type SyncTimings } from '../syncer/index.js';
 import { waitFor } from '../test/harness/index.js';
 import { largeChange } from '../test/support/large-change.js';
 import { lastRequestIds } from '../test/support/server-sessions.js';
-import { quietLogger, type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
+import { type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
 import { type BenchTable, percentile } from './table.js';
 
 const COMMITS = 200;
@@ -45,6 +47,7 @@ const BENCH_PATH = `services/recommender/config/${BENCH_FILE}`;
  */
 export async function run(): Promise<BenchTable[]> {
   const gc = exposeGc();
+  const syncTimings = timingsRecorder();
   const f = await startSyncerFixture();
   const scratch = await mkdtemp(join(tmpdir(), 'cairn-sdk-bench-'));
   const daemon = new SyncerDaemon(
@@ -60,7 +63,7 @@ export async function run(): Promise<BenchTable[]> {
       {},
       { hostname: 'bench', pid: process.pid },
     ),
-    quietLogger,
+    syncTimings.logger,
   );
   const { port } = await daemon.start();
   const webhook = `http://127.0.0.1:${port}/webhook`;
@@ -74,10 +77,12 @@ export async function run(): Promise<BenchTable[]> {
       description: 'the syncer to mirror the first commit',
       timeoutMs: 60_000,
     });
+    syncTimings.taken.length = 0;
     const latency = await measureLatency(f, webhook, observer);
+    const phases = syncTimings.taken.slice(WARMUP_COMMITS);
     const fanOut = await measureFanOut(f, webhook, observer, scratch, gc);
     const connects = await measureConnect(f, webhook, observer, scratch);
-    return tables(latency, fanOut, connects, gc !== undefined);
+    return tables(latency, phases, fanOut, connects, gc !== undefined);
   } finally {
     observer.close();
     await daemon.close();
@@ -88,7 +93,28 @@ export async function run(): Promise<BenchTable[]> {
 
 interface Latency {
   readonly total: number[];
+  /** Webhook POSTed → /head's watch fired. */
+  readonly toHead: number[];
   readonly afterHead: number[];
+}
+
+/**
+ * A logger for the syncer daemon that keeps the phase timings of each mirrored commit (its
+ * "commit mirrored" line) and drops everything else: where a commit's time goes inside the syncer.
+ */
+function timingsRecorder(): { logger: pino.Logger; taken: SyncTimings[] } {
+  const taken: SyncTimings[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.includes('"commit mirrored"')) continue;
+        const { timings } = JSON.parse(line) as { timings?: SyncTimings };
+        if (timings) taken.push(timings);
+      }
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), taken };
 }
 
 async function measureLatency(f: SyncerFixture, webhook: string, observer: HeadObserver): Promise<Latency> {
@@ -99,6 +125,7 @@ async function measureLatency(f: SyncerFixture, webhook: string, observer: HeadO
     instance: { host: 'bench-latency' },
   });
   const total: number[] = [];
+  const toHead: number[] = [];
   const afterHead: number[] = [];
   try {
     for (let n = 1; n <= WARMUP_COMMITS + COMMITS; n++) {
@@ -113,13 +140,14 @@ async function measureLatency(f: SyncerFixture, webhook: string, observer: HeadO
       const head = await headWritten;
       if (n > WARMUP_COMMITS) {
         total.push(at - started);
+        toHead.push(head - started);
         afterHead.push(at - head);
       }
     }
   } finally {
     await config.close();
   }
-  return { total, afterHead };
+  return { total, toHead, afterHead };
 }
 
 interface FanOutRound {
@@ -274,7 +302,21 @@ async function measureConnect(
   return { fromZooKeeper, raw, fromCache };
 }
 
-function tables(latency: Latency, fanOut: FanOut, connects: Connects, exactGc: boolean): BenchTable[] {
+function tables(
+  latency: Latency,
+  phases: readonly SyncTimings[],
+  fanOut: FanOut,
+  connects: Connects,
+  exactGc: boolean,
+): BenchTable[] {
+  const row = (label: string, values: number[]): string[] => [
+    label,
+    ms(percentile(values, 50)),
+    ms(percentile(values, 99)),
+    ms(Math.max(...values)),
+  ];
+  const phase = (pick: (t: SyncTimings) => number) => phases.map(pick);
+  const inSyncer = phases.map((t) => t.fetchMs + t.readAndValidateMs + t.writeMs);
   const p99 = percentile(latency.total, 99);
   const lasts = fanOut.rounds.map((round) => Math.max(...round.sinceWebhook));
   const medianLast = percentile(lasts, 50);
@@ -293,12 +335,29 @@ function tables(latency: Latency, fanOut: FanOut, connects: Connects, exactGc: b
           ms(p99),
           ms(Math.max(...latency.total)),
         ],
-        [
-          '/head written in ZooKeeper (a watch on it fired)',
-          ms(percentile(latency.afterHead, 50)),
-          ms(percentile(latency.afterHead, 99)),
-          ms(Math.max(...latency.afterHead)),
-        ],
+        row('/head written in ZooKeeper (a watch on it fired)', latency.afterHead),
+        row('  where it goes: webhook → /head written', latency.toHead),
+        row(
+          '    syncer: git fetch',
+          phase((t) => t.fetchMs),
+        ),
+        row(
+          '    syncer: read and validate the commit',
+          phase((t) => t.readAndValidateMs),
+        ),
+        row(
+          '    syncer: plan and ZooKeeper write',
+          phase((t) => t.writeMs),
+        ),
+        // One "commit mirrored" line per commit, in order: otherwise the rest cannot be told apart.
+        ...(inSyncer.length === latency.toHead.length
+          ? [
+              row(
+                '    the rest: webhook handling, scheduling, the /head watch',
+                latency.toHead.map((value, i) => value - (inSyncer[i] as number)),
+              ),
+            ]
+          : []),
       ],
       notes: [
         'Real syncer daemon (webhook, git fetch over HTTP from git http-backend, validation, one multi()), real ZooKeeper, one SDK client watching the changed file.',

@@ -1,7 +1,8 @@
 // Builds the two packages Cairn publishes, as tarballs in build/packages/ (or the folder given):
 //   @cairn-config/cairn  everything: the cairn command (sync, agent, bot, start…), the SDK, core, schemas
-//   @cairn-config/sdk    the SDK alone, for services: sdk/ and core/, with only the dependencies they
-//                        import, so a service does not install Probot, isomorphic-git or prom-client
+//   @cairn-config/sdk    the SDK alone, for services: sdk/, core/ and schemas/ (offline mode validates
+//                        a directory as the syncer does), with only the dependencies they import, so a
+//                        service does not install Probot, isomorphic-git or prom-client
 // The repository's own package.json stays private under the name `cairn` (taken on the registry),
 // so that `npx cairn` in a clone runs this cairn. Run `npm run pack:packages`, which builds first.
 import { execFileSync } from 'node:child_process';

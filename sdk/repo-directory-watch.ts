@@ -10,7 +10,7 @@ export type SnapshotRead =
       readonly kind: 'snapshot';
       readonly revision: Revision;
       readonly files: ReadonlyMap<string, Uint8Array>;
-      /** The files' content ids, when the source already verified them (ZooKeeper's content nodes). */
+      /** Path → content id, when the source already knows them (ZooKeeper's manifest). */
       readonly contentIds?: ReadonlyMap<string, string>;
     }
   /** No files for the environment; `mirrored`: whether the source holds anything at all. */
@@ -68,7 +68,9 @@ export class RepoDirectoryWatch extends EventEmitter<{ read: [SnapshotRead]; err
 
   start(): void {
     try {
-      this.watcher = watch(this.dir, { recursive: true }, () => {
+      this.watcher = watch(this.dir, { recursive: true }, (_event, file) => {
+        // A commit in a work tree writes under .git: what the client serves is in the files.
+        if (typeof file === 'string' && /^(\.git|node_modules)([/\\]|$)/.test(file)) return;
         clearTimeout(this.settle);
         this.settle = setTimeout(() => this.trigger.request(), SETTLE_MS);
       });

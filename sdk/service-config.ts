@@ -36,6 +36,7 @@ import {
   ZooKeeperUnreachableError,
 } from './errors.js';
 import { diffFiles, type FileChange } from './file-delta.js';
+import type { JsonSchema } from './file-validators.js';
 import { RepoDirectoryWatch, type SnapshotRead } from './repo-directory-watch.js';
 import type { SharedSession } from './shared-session.js';
 import { SnapshotCache } from './snapshot-cache.js';
@@ -388,8 +389,16 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     path: string,
     options: { readonly schema: S; readonly default?: StandardSchemaOutput<S> },
   ): StandardSchemaOutput<S>;
-  value<T>(file: string, path: string, options: ValueOptions<T> & { readonly default: T }): T;
-  value<T = unknown>(file: string, path: string, options?: ValueOptions<T>): T;
+  /** With a JSON Schema: `T` is what the schema describes, and ajv checks the value against it. */
+  value<T = unknown>(
+    file: string,
+    path: string,
+    options: { readonly schema: JsonSchema; readonly default?: T },
+  ): T;
+  /** With only a default: the value must be of the default's type (a number for 50). */
+  value<T>(file: string, path: string, options: { readonly default: T; readonly schema?: undefined }): T;
+  /** Without a schema or default nothing is known of the value: `unknown`, never a cast. */
+  value(file: string, path: string): unknown;
   value(file: string, path: string, options?: ValueOptions): unknown {
     const snapshot = this.requireSnapshot();
     const rule = compileValueRule(file, path, options);
@@ -420,18 +429,25 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     listener: ValueListener<StandardSchemaOutput<S> | undefined>,
     options: { readonly schema: S },
   ): () => void;
-  watchValue<T>(
+  watchValue<T = unknown>(
     file: string,
     path: string,
     listener: ValueListener<T>,
-    options: ValueOptions<T> & { readonly default: T },
+    options: { readonly schema: JsonSchema; readonly default: T },
   ): () => void;
   watchValue<T = unknown>(
     file: string,
     path: string,
     listener: ValueListener<T | undefined>,
-    options?: ValueOptions<T>,
+    options: { readonly schema: JsonSchema },
   ): () => void;
+  watchValue<T>(
+    file: string,
+    path: string,
+    listener: ValueListener<T>,
+    options: { readonly default: T; readonly schema?: undefined },
+  ): () => void;
+  watchValue(file: string, path: string, listener: ValueListener<unknown>): () => void;
   watchValue(file: string, path: string, listener: ValueListener, options?: ValueOptions): () => void {
     this.requireOpen();
     if (typeof listener !== 'function')

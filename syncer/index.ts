@@ -1,7 +1,7 @@
 // The public surface of syncer/: every exported name is listed here on purpose.
 export { CommitRefusedError, TransactionTooLargeError } from './errors.js';
 export { probeListen } from './http-server.js';
-export type { SyncOutcome, SyncTarget } from './mirror.js';
+export type { SyncOutcome, SyncTarget, SyncTimings } from './mirror.js';
 export { Mirror } from './mirror.js';
 export { BranchNotTrackedError } from './preflight.js';
 export { syncOnce } from './sync-once.js';

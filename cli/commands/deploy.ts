@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import {
   type ControlAction,
   connectSession,
+  type DeploymentState,
   encodeDeploymentControlRecord,
   resolveZooKeeperEndpoint,
   type ZkSession,
@@ -153,11 +154,12 @@ export function registerDeploy(program: Command, { io, setExitCode }: CommandCon
           ...(env !== undefined ? { env } : {}),
           ...(flags.deployment ? { id: flags.deployment } : {}),
         });
-        if (host !== undefined) {
-          const { deployment } = await readDeploymentStatus(session, layout, ref);
-          if (!deployment.plan.steps.some((step) => step.hosts.includes(host)))
-            throw new UsageError(`${host} is not a host of ${ref.service} ${ref.env}'s deployment ${ref.id}`);
-        }
+        const { deployment } = await readDeploymentStatus(session, layout, ref);
+        if (host !== undefined && !deployment.plan.steps.some((step) => step.hosts.includes(host)))
+          throw new UsageError(`${host} is not a host of ${ref.service} ${ref.env}'s deployment ${ref.id}`);
+        const refusal = refusalOf(action, deployment.state);
+        if (refusal)
+          throw new UsageError(`${ref.service}/${ref.env} ${ref.id} is ${deployment.state}: ${refusal}`);
         const created = await session.create(
           layout.deploymentControlPrefix(ref.service, ref.env, ref.id),
           encodeDeploymentControlRecord({
@@ -184,4 +186,27 @@ export function registerDeploy(program: Command, { io, setExitCode }: CommandCon
   );
   steer('abort', 'abort: tasks in flight finish, none starts again');
   steer('retry', 'run failed and lost hosts again, and continue the deployment');
+}
+
+/** Why an action cannot change a deployment in this state, or undefined when it can. */
+function refusalOf(action: ControlAction, state: DeploymentState): string | undefined {
+  const over = state === 'aborted' || state === 'superseded';
+  switch (action) {
+    case 'pause':
+      return state === 'pending' || state === 'progressing'
+        ? undefined
+        : 'only a deployment in progress pauses';
+    case 'resume':
+      return state === 'paused' ? undefined : 'only a paused deployment resumes';
+    case 'abort':
+      return state === 'succeeded' || state === 'failed' || over
+        ? 'it is over already; a new release (or cairn rollback) changes what runs'
+        : undefined;
+    case 'skip':
+      return over ? 'it starts no more tasks' : undefined;
+    case 'retry':
+      return over
+        ? 'it starts no more tasks; a new release (or cairn rollback) changes what runs'
+        : undefined;
+  }
 }

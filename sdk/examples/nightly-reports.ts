@@ -7,7 +7,7 @@
  *
  * Each instance logs `active` or `standby`; the active one logs each `export step` and checks its
  * lease before every step, so a step never starts once activity may have been lost. Kill the active
- * one (kill -9) and another logs `active`. In a service of your own: `import { CairnClient } from 'cairn/sdk'`.
+ * one (kill -9) and another logs `active`. In a service of your own: `import { CairnClient } from '@cairn-config/sdk'`.
  */
 import { pathToFileURL } from 'node:url';
 import pino, { type Logger } from 'pino';

@@ -99,7 +99,7 @@ export async function waitForDeployment(
   version: string,
   predicate: (status: DeploymentStatus) => boolean,
   description: string,
-  timeoutMs = 90_000,
+  timeoutMs = 180_000,
 ): Promise<DeploymentStatus> {
   return waitFor(
     async () => {

@@ -27,7 +27,9 @@ const STRATEGY: ReleaseStrategy = {
   pauseBetweenBatchesSeconds: 2,
 };
 
-describe('a deployment when the syncer leader dies', () => {
+// Generous deadlines: a syncer process fetches and validates the example repository before it joins,
+// which takes long on a loaded machine.
+describe('a deployment when the syncer leader dies', { timeout: 400_000 }, () => {
   let f: SyncerFixture;
   let standby: SyncerDaemon | undefined;
   const agents = new Map<string, AgentProcess>();
@@ -64,7 +66,7 @@ describe('a deployment when the syncer leader dies', () => {
     try {
       await waitFor(async () => (await f.session.children(f.layout.syncersDir())).children.length === 1, {
         description: 'the leader process joins the election',
-        timeoutMs: 30_000,
+        timeoutMs: 150_000,
       });
       standby = new SyncerDaemon(
         resolveSyncerConfig(

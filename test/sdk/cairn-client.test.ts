@@ -3,6 +3,7 @@ import { CairnClient } from '../../sdk/index.js';
 import { waitFor } from '../harness/index.js';
 import { lastRequestIds, normalise, watchesBySession } from '../support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { type BoundMirror, boundMirror, commitAndSync } from './sdk-test-support.js';
 
 describe('one CairnClient, one session, many uses', () => {
@@ -67,4 +68,55 @@ describe('one CairnClient, one session, many uses', () => {
     expect(await f.session.exists(recommender.instancePath as string)).toBeUndefined();
     await expect(cairn.config()).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
   });
+
+  it('carries every use over to a new session when the shared one expires', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: f.zk.port });
+    const cairn = new CairnClient({
+      zk: proxy.connectString,
+      sessionTimeoutMs: 4000,
+      service: 'recommender',
+      env: 'dev',
+    });
+    try {
+      const config = await cairn.config({
+        instance: { host: 'rec-dev-02.dc1.northwind.internal', port: 8080 },
+      });
+      const election = await cairn.elect('cache-warmer', {});
+      expect(election.state).toBe('active');
+      const before = cairn.sessionId;
+      // Cut off for longer than the session timeout: the server expires the session.
+      proxy.partition();
+      await waitFor(() => config.connection === 'expired' || config.connection === 'disconnected', {
+        description: 'the client cut off',
+      });
+      expect(election.state).not.toBe('active');
+      // The server's word that the session expired: its ephemeral nodes are gone.
+      await waitFor(async () => (await f.session.exists(config.instancePath as string)) === undefined, {
+        timeoutMs: 30_000,
+        description: 'the server expiring the session',
+      });
+      proxy.heal();
+      await waitFor(() => cairn.connected && cairn.sessionId !== before, {
+        timeoutMs: 30_000,
+        description: 'a new session',
+      });
+      await waitFor(() => election.state === 'active', {
+        timeoutMs: 30_000,
+        description: 'the election rejoined',
+      });
+      await waitFor(async () => (await f.session.exists(config.instancePath as string)) !== undefined, {
+        description: 'the instance registered again',
+      });
+      const commit = await commitAndSync(f, mirror, 'More results in dev', {
+        'services/recommender/config/@dev/application.yaml': 'ranking:\n  maxResults: 30\n',
+      });
+      await waitFor(() => config.commit === commit, { description: 'a commit after the new session' });
+      const session = normalise(cairn.sessionId as string);
+      const registered = await f.session.get(config.instancePath as string);
+      expect(registered.stat.ephemeralOwner.toString(16)).toBe(session);
+    } finally {
+      await cairn.close();
+      await proxy.close();
+    }
+  }, 120_000);
 });

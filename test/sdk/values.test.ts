@@ -46,6 +46,10 @@ describe('values of a file, by key path', () => {
     expect(maxResults).toBe(40);
     expect(config.value('application.yaml', 'ranking.minResults', { default: 5 })).toBe(5);
     expect(config.value('application.yaml', 'candidates.sources[1]')).toBe('trending');
+    const untyped: unknown = config.value('application.yaml', 'ranking.maxResults');
+    expect(untyped).toBe(40);
+    // @ts-expect-error without a schema or a default, naming a type would be a cast: not allowed
+    config.value<number>('application.yaml', 'ranking.maxResults');
     expect(config.value('application.yaml', 'candidates.sources.0')).toBe('watch-history');
     expect(config.value('application.yaml', 'logging.level')).toBe('debug'); // the @dev overlay
     const typed: number = config.value('application.yaml', 'ranking.maxResults', {
