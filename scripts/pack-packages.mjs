@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -47,8 +47,11 @@ async function copy(from, to) {
   await cp(from, to, { recursive: true });
 }
 
-/** The npm packages a built module imports, with the version ranges of the repository's manifest. */
-async function dependenciesOf(entry) {
+/**
+ * What a built module needs: the folders of dist/ its imports reach, and the npm packages they import,
+ * with the version ranges of the repository's manifest.
+ */
+async function needsOf(entry) {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -60,17 +63,23 @@ async function dependenciesOf(entry) {
     logLevel: 'silent',
   });
   const names = new Set();
+  const parts = new Set(
+    Object.keys(result.metafile.inputs).map(
+      (path) => relative(join(root, 'dist'), resolve(root, path)).split(sep)[0],
+    ),
+  );
   for (const input of Object.values(result.metafile.inputs))
     for (const { path, external } of input.imports)
       if (external && !path.startsWith('node:'))
         names.add(path.startsWith('@') ? path.split('/').slice(0, 2).join('/') : path.split('/')[0]);
-  return Object.fromEntries(
+  const dependencies = Object.fromEntries(
     [...names].sort().map((name) => {
       const range = manifest.dependencies[name];
       if (!range) throw new Error(`the SDK imports ${name}, which package.json does not depend on`);
       return [name, range];
     }),
   );
+  return { parts: [...parts].sort(), dependencies };
 }
 
 await rm(out, { recursive: true, force: true });
@@ -89,17 +98,11 @@ try {
     `${JSON.stringify(published('@cairn-config/cairn', manifest.description, { bin, exports, files, dependencies }), null, 2)}\n`,
   );
 
-  // The SDK alone: sdk/ and the core and schemas it imports, their CommonJS-typed declarations, its README.
+  // The SDK alone: sdk/ and what it imports of core/ and schemas/, their CommonJS-typed
+  // declarations, its README.
   const sdk = join(staging, 'sdk');
-  for (const part of [
-    'sdk',
-    'core',
-    'schemas',
-    'cjs-types/sdk',
-    'cjs-types/core',
-    'cjs-types/schemas',
-    'cjs-types/package.json',
-  ])
+  const needs = await needsOf(join(root, 'dist', 'sdk', 'index.js'));
+  for (const part of [...needs.parts, ...needs.parts.map((p) => `cjs-types/${p}`), 'cjs-types/package.json'])
     await copy(join(root, 'dist', part), join(sdk, 'dist', part));
   await copy(join(root, 'sdk', 'README.md'), join(sdk, 'README.md'));
   await copy(join(root, 'LICENSE'), join(sdk, 'LICENSE'));
@@ -116,7 +119,7 @@ try {
         {
           exports: { '.': entry('sdk'), './package.json': './package.json' },
           files: ['dist', 'README.md', 'LICENSE'],
-          dependencies: await dependenciesOf(join(root, 'dist', 'sdk', 'index.js')),
+          dependencies: needs.dependencies,
         },
       ),
       null,

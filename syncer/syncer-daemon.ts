@@ -158,15 +158,13 @@ export class SyncerDaemon {
     role.on('state', (state) => this.onRoleState(state));
     role.on('error', (name, error, failures, retryInMs) => {
       this.recordError(error);
+      // A pass that failed because the connection is gone says nothing the "lost the connection"
+      // warning did not: it goes to debug, and the connection's return is logged once.
+      const level =
+        (failures === 1 || failures % 10 === 0) && !this.isConnectionLoss(error) ? 'warn' : 'debug';
       if (name !== 'mirror') {
-        this.logger[failures === 1 || failures % 10 === 0 ? 'warn' : 'debug'](
-          {
-            reconciler: name,
-            code: error instanceof CairnError ? error.code : 'UNEXPECTED',
-            failures,
-            retryInMs,
-            err: error,
-          },
+        this.logger[level](
+          { reconciler: name, ...errorLogFields(error), failures, retryInMs },
           `the ${name} pass failed: ${(error as Error)?.message}; retrying`,
         );
         return;
@@ -174,7 +172,7 @@ export class SyncerDaemon {
       this.syncFailures = failures;
       // The branch may have moved: count the lag from the first failed attempt until a sync succeeds.
       this.behindSince ??= Date.now();
-      this.logger[failures === 1 || failures % 10 === 0 ? 'warn' : 'debug'](
+      this.logger[level](
         { ...errorLogFields(error), failures, retryInMs },
         `sync failed: ${(error as Error)?.message}; retrying`,
       );
@@ -252,8 +250,22 @@ export class SyncerDaemon {
       await mirror.collect(target);
     } catch (error) {
       // Collection only frees space; it runs again with the next pass.
-      this.logger.warn(errorLogFields(error), 'could not collect unreferenced content');
+      this.logger[this.isConnectionLoss(error) ? 'debug' : 'warn'](
+        errorLogFields(error),
+        'could not collect unreferenced content',
+      );
     }
+  }
+
+  /**
+   * A failure of ZooKeeper's connection rather than of the request: a dropped connection or an
+   * expired session always comes with the state change the log reports once; a request that timed
+   * out, only while the connection is known lost.
+   */
+  private isConnectionLoss(error: unknown): boolean {
+    if (!(error instanceof ZkError)) return false;
+    if (error.code === 'CONNECTION_LOSS' || error.code === 'SESSION_EXPIRED') return true;
+    return error.code === 'TIMEOUT' && this.connection === 'lost';
   }
 
   /** A lost connection is logged once when lost and once when back, however many attempts between. */

@@ -21,7 +21,7 @@ function exists(source: string): boolean {
   return readdirSync(join(ROOT, dirname(source))).some((name) => pattern.test(name));
 }
 
-// No Docker engine runs here: the image is checked by what it is built from.
+// The tests run without a Docker engine: the image is checked by what it is built from.
 describe('the Dockerfile', () => {
   it('copies only what the repository has', async () => {
     const missing = (await contextCopies()).filter((source) => !exists(source));

@@ -71,6 +71,10 @@ describe('the syncer’s log of expected events', () => {
     expect(lost[0]).toMatchObject({ level: WARN, code: 'CONNECTION_LOSS' });
     expect(during.filter((r) => r.msg === 'connected to ZooKeeper again')).toHaveLength(1);
     expect(during.filter((r) => r.level >= WARN && r.err !== undefined)).toEqual([]);
+    // Passes that failed for want of the connection are not warned about one by one.
+    expect(during.filter((r) => r.level >= WARN && r.code === 'CONNECTION_LOSS').map((r) => r.msg)).toEqual([
+      expect.stringMatching(/^lost the connection/),
+    ]);
   });
 
   it('logs a refused commit as a warning with its code and no stack', async () => {
