@@ -281,6 +281,20 @@ describe('seeded mistakes are reported at the right file, line and rule', () => 
       rule: 'schema/pattern',
     },
     {
+      name: 'a team among who may steer deployments (nobody could check its members)',
+      changes: () => edit('policy.yaml', 'from: [owners, user:ines-ortega]', 'from: [owners, team:sre]'),
+      file: 'policy.yaml',
+      line: () => lineOf(text(tree, 'policy.yaml'), 'from: [owners, user:ines-ortega]'),
+      rule: 'schema/pattern',
+    },
+    {
+      name: 'an unknown deployment action in policy.yaml',
+      changes: () => edit('policy.yaml', 'actions: [resume,', 'actions: [restart,'),
+      file: 'policy.yaml',
+      line: () => lineOf(text(tree, 'policy.yaml'), 'actions: [resume,'),
+      rule: 'schema/enum',
+    },
+    {
       name: 'a setting of policy.yaml that is not a boolean',
       changes: () => edit('policy.yaml', 'keepOnUnchangedTree: true', 'keepOnUnchangedTree: sometimes'),
       file: 'policy.yaml',
