@@ -175,6 +175,9 @@ describe('the deployment controller', () => {
     expect(rejected.rejected).toMatchObject([{ action: 'abort', by: 'mallory', reason: 'by hand' }]);
     expect(rejected.rejected?.[0]?.rejection).toContain('allows user:ines-ortega');
     expect(warnings).toMatchObject([{ code: 'CONTROL_NOT_ALLOWED', rule: 'ctl-steering', by: 'mallory' }]);
+    const status = await runCliCaptured(['deploy', 'status', 'zz-ctl', 'dev', '--zk', f.zk.connectString]);
+    expect(status.stdout).toContain('rejected abort by mallory at ');
+    expect(status.stdout).toContain('(by hand): mallory may not abort');
 
     const allowed = await cli('ines-ortega');
     expect(allowed.code).toBe(0);
