@@ -357,4 +357,23 @@ describe('warnings never block', () => {
     expect(diagnostics.map((d) => d.rule)).toContain('policy/unmatched-glob');
     expect(diagnostics.every((d) => d.severity === 'warning')).toBe(true);
   });
+
+  it('warns about a deployments rule glob that matches no release manifest', () => {
+    const source = text(tree, 'policy.yaml');
+    const steering = source.slice(source.indexOf('deployments:'));
+    const { diagnostics } = validateRepo(
+      withChanges(tree, {
+        'policy.yaml':
+          source.slice(0, source.indexOf('deployments:')) +
+          steering.replace('services/*/releases/prod.yaml', 'services/*/config/prod.yaml'),
+      }),
+    );
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        rule: 'policy/unmatched-glob',
+        severity: 'warning',
+        line: lineOf(source, 'deployments:') + 5,
+      }),
+    ]);
+  });
 });
