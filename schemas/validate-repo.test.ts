@@ -288,6 +288,15 @@ describe('seeded mistakes are reported at the right file, line and rule', () => 
       rule: 'schema/pattern',
     },
     {
+      name: 'a deployments rule name used twice',
+      changes: () => ({
+        'policy.yaml': `${text(tree, 'policy.yaml')}  - name: prod-steering\n    paths: ["services/*/releases/staging.yaml"]\n    from: [owners]\n`,
+      }),
+      file: 'policy.yaml',
+      line: () => text(tree, 'policy.yaml').split('\n').length,
+      rule: 'policy/duplicate-rule',
+    },
+    {
       name: 'an unknown deployment action in policy.yaml',
       changes: () => edit('policy.yaml', 'actions: [resume,', 'actions: [restart,'),
       file: 'policy.yaml',
