@@ -1,5 +1,6 @@
 import type { ConfigRepo, Service } from './config-repo.js';
 import { contentId } from './content-id.js';
+import type { PolicyManifest } from './manifests.js';
 import { type EnvironmentManifest, encodeEnvironmentManifest } from './records/environment-manifest.js';
 import { encodeReleaseRecord } from './records/release-record.js';
 import type { Revision } from './records/revision.js';
@@ -104,7 +105,7 @@ export function desiredStateOf(input: DesiredStateInput): DesiredState {
   }
 
   for (const service of branch.repo.services.values()) {
-    services.set(service.name, serviceParts(service).record);
+    services.set(service.name, serviceRecordBytes(service, branch.repo.policy));
     for (const [env, source] of sources) {
       const served = source?.repo.services.get(service.name);
       if (!served || !source) continue;
@@ -127,6 +128,21 @@ export function desiredStateOf(input: DesiredStateInput): DesiredState {
     }
   }
   return { environments, services, releases, contents, revisions, unserved };
+}
+
+const recordsByPolicy = new WeakMap<PolicyManifest, WeakMap<Service, Uint8Array>>();
+
+/**
+ * The service record, with the steering grants of the branch's policy when it has a `deployments`
+ * section: cached per policy object too, as a changed policy.yaml changes every service's record.
+ */
+function serviceRecordBytes(service: Service, policy: PolicyManifest | undefined): Uint8Array {
+  if (!policy?.deployments) return serviceParts(service).record;
+  const records = recordsByPolicy.get(policy) ?? new WeakMap<Service, Uint8Array>();
+  recordsByPolicy.set(policy, records);
+  const record = records.get(service) ?? encodeServiceRecord(serviceRecordOf(service, policy));
+  records.set(service, record);
+  return record;
 }
 
 /** What a service contributes, whatever revision it serves from: computed once per Service object. */

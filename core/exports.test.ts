@@ -139,6 +139,8 @@ it('core exports exactly these names', () => {
     'serializeValue',
     'serviceManifestPath',
     'serviceRecordOf',
+    'steeringGrantsOf',
+    'steeringRefusal',
     'supersedeDeployment',
     'taskTransition',
     'templateContextOf',

@@ -25,12 +25,17 @@ export type {
   DeploymentView,
   NewDeployment,
   NumberedControl,
+  SteeringGrant,
+  SteeringGrants,
+  SteeringRefusal,
   TaskWrite,
 } from './deployments/index.js';
 export {
   advanceDeployment,
   CONTROLLER_ACTOR,
   newDeployment,
+  steeringGrantsOf,
+  steeringRefusal,
   supersedeDeployment,
 } from './deployments/index.js';
 export type {
@@ -65,6 +70,9 @@ export type {
   ReleaseStrategy,
   ServiceManifest,
   SettingsManifest,
+  SteeringAction,
+  SteeringPrincipal,
+  SteeringRule,
 } from './manifests.js';
 export {
   DEFAULT_FILE_MODE,
@@ -145,6 +153,7 @@ export type {
   RecordedRule,
   RecordKind,
   RefusalRecord,
+  RejectedControl,
   Rejection,
   ReleaseRecord,
   Revision,

@@ -33,9 +33,27 @@ export interface PolicyRule {
   readonly require: readonly PolicyRequirement[];
 }
 
+/** The actions an operator may take on a running deployment (`cairn deploy <action>`). */
+export type SteeringAction = 'pause' | 'resume' | 'skip' | 'abort' | 'retry';
+
+/** Who may steer the deployments of the release manifests a rule's paths match. */
+export interface SteeringRule {
+  readonly name: string;
+  readonly description?: string;
+  /** Globs of release manifests (`services/<service>/releases/<env>.yaml`). */
+  readonly paths: readonly string[];
+  /** The actions the rule governs; all of them when absent. */
+  readonly actions?: readonly SteeringAction[];
+  readonly from: readonly SteeringPrincipal[];
+}
+
+export type SteeringPrincipal = `user:${string}` | 'owners';
+
 export interface PolicyManifest {
   readonly apiVersion: 'cairn/v1';
   readonly rules: readonly PolicyRule[];
+  /** Who may steer deployments; absent, anyone who can write to ZooKeeper may (as before the section existed). */
+  readonly deployments?: readonly SteeringRule[];
   readonly approvals?: {
     /** An approval of an earlier commit with the head's very tree still counts (default true). */
     readonly keepOnUnchangedTree?: boolean;

@@ -148,4 +148,44 @@ function checkPolicy(repo: ConfigRepo, paths: readonly string[], out: Diagnostic
       );
     });
   });
+  checkSteeringRules(repo, paths, out);
+}
+
+/**
+ * policy.yaml's `deployments` rules: unique names (a refusal names its rule), and globs that match a
+ * release manifest, since a rule covers only deployments of release manifests it matches.
+ */
+function checkSteeringRules(repo: ConfigRepo, paths: readonly string[], out: Diagnostic[]): void {
+  const rules = repo.policy?.deployments;
+  if (!rules) return;
+  const document = documentOf(repo, POLICY_FILE);
+  const releases = paths.filter((path) => /^services\/[^/]+\/releases\/[^/]+\.yaml$/.test(path));
+  const seen = new Map<string, number>();
+  rules.forEach((rule, index) => {
+    const first = seen.get(rule.name);
+    if (first !== undefined)
+      out.push(
+        diagnostic(
+          POLICY_FILE,
+          document?.positionOf(['deployments', index, 'name']) ?? START_OF_FILE,
+          'error',
+          'policy/duplicate-rule',
+          `deployments rule name "${rule.name}" is used twice (also deployments rule ${first + 1}): a refused action names its rule, so names must be unique`,
+        ),
+      );
+    else seen.set(rule.name, index);
+    rule.paths.forEach((glob, globIndex) => {
+      const matches = picomatch(glob, { dot: true });
+      if (releases.some((path) => matches(path))) return;
+      out.push(
+        diagnostic(
+          POLICY_FILE,
+          document?.positionOf(['deployments', index, 'paths', globIndex]) ?? START_OF_FILE,
+          'warning',
+          'policy/unmatched-glob',
+          `path pattern "${glob}" of deployments rule "${rule.name}" matches no release manifest (services/<service>/releases/<env>.yaml): check it for typos`,
+        ),
+      );
+    });
+  });
 }

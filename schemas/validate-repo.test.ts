@@ -281,6 +281,29 @@ describe('seeded mistakes are reported at the right file, line and rule', () => 
       rule: 'schema/pattern',
     },
     {
+      name: 'a team among who may steer deployments (nobody could check its members)',
+      changes: () => edit('policy.yaml', 'from: [owners, user:ines-ortega]', 'from: [owners, team:sre]'),
+      file: 'policy.yaml',
+      line: () => lineOf(text(tree, 'policy.yaml'), 'from: [owners, user:ines-ortega]'),
+      rule: 'schema/pattern',
+    },
+    {
+      name: 'a deployments rule name used twice',
+      changes: () => ({
+        'policy.yaml': `${text(tree, 'policy.yaml')}  - name: prod-steering\n    paths: ["services/*/releases/staging.yaml"]\n    from: [owners]\n`,
+      }),
+      file: 'policy.yaml',
+      line: () => text(tree, 'policy.yaml').split('\n').length,
+      rule: 'policy/duplicate-rule',
+    },
+    {
+      name: 'an unknown deployment action in policy.yaml',
+      changes: () => edit('policy.yaml', 'actions: [resume,', 'actions: [restart,'),
+      file: 'policy.yaml',
+      line: () => lineOf(text(tree, 'policy.yaml'), 'actions: [resume,'),
+      rule: 'schema/enum',
+    },
+    {
       name: 'a setting of policy.yaml that is not a boolean',
       changes: () => edit('policy.yaml', 'keepOnUnchangedTree: true', 'keepOnUnchangedTree: sometimes'),
       file: 'policy.yaml',
@@ -342,5 +365,24 @@ describe('warnings never block', () => {
     );
     expect(diagnostics.map((d) => d.rule)).toContain('policy/unmatched-glob');
     expect(diagnostics.every((d) => d.severity === 'warning')).toBe(true);
+  });
+
+  it('warns about a deployments rule glob that matches no release manifest', () => {
+    const source = text(tree, 'policy.yaml');
+    const steering = source.slice(source.indexOf('deployments:'));
+    const { diagnostics } = validateRepo(
+      withChanges(tree, {
+        'policy.yaml':
+          source.slice(0, source.indexOf('deployments:')) +
+          steering.replace('services/*/releases/prod.yaml', 'services/*/config/prod.yaml'),
+      }),
+    );
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        rule: 'policy/unmatched-glob',
+        severity: 'warning',
+        line: lineOf(source, 'deployments:') + 5,
+      }),
+    ]);
   });
 });

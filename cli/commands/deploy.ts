@@ -4,8 +4,10 @@ import {
   type ControlAction,
   connectSession,
   type DeploymentState,
+  decodeServiceRecord,
   encodeDeploymentControlRecord,
   resolveZooKeeperEndpoint,
+  steeringRefusal,
   type ZkSession,
   type ZooKeeperEndpoint,
 } from '../../core/index.js';
@@ -157,6 +159,16 @@ export function registerDeploy(program: Command, { io, setExitCode }: CommandCon
         const { deployment } = await readDeploymentStatus(session, layout, ref);
         if (host !== undefined && !deployment.plan.steps.some((step) => step.hosts.includes(host)))
           throw new UsageError(`${host} is not a host of ${ref.service} ${ref.env}'s deployment ${ref.id}`);
+        // Checked here, where the action is recorded, and again by the controller where it is applied.
+        const serviceNode = await session.getIfExists(layout.service(ref.service));
+        const steering = serviceNode
+          ? decodeServiceRecord(serviceNode.data, layout.service(ref.service)).steering
+          : undefined;
+        const forbidden = steeringRefusal(steering, ref.env, action, by);
+        if (forbidden)
+          throw new UsageError(
+            `${ref.service}/${ref.env} ${ref.id}: ${forbidden.message}; ask one of them, or change policy.yaml (--by names who acts)`,
+          );
         const refusal = refusalOf(action, deployment.state);
         if (refusal)
           throw new UsageError(`${ref.service}/${ref.env} ${ref.id} is ${deployment.state}: ${refusal}`);

@@ -37,6 +37,10 @@ export function formatDeploymentStatus(status: DeploymentStatus): string {
   });
   const last = d.transitions.at(-1);
   if (last) lines.push(`  last change ${last.at} by ${last.actor}`);
+  for (const r of d.rejected ?? [])
+    lines.push(
+      `  rejected ${r.action}${r.host ? ` ${r.host}` : ''} by ${r.by} at ${r.at}${r.reason ? ` (${r.reason})` : ''}: ${r.rejection}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

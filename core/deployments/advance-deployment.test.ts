@@ -238,6 +238,53 @@ describe('advanceDeployment', () => {
     expect(result.tasks.size).toBe(0);
     expect(result.changed).toBe(false);
   });
+
+  it('rejects a control action whose actor the steering policy does not allow, and keeps who, when and why', () => {
+    const deployment = deploymentOf({ batchSize: 2 }, 4);
+    const abort = (seq: number, by: string) => ({
+      seq,
+      control: { action: 'abort' as const, by, at: new Date(T0).toISOString(), reason: 'looks wrong' },
+    });
+    const steering = [
+      { env: 'prod', rule: 'prod-steering', actions: ['abort' as const], from: ['user:ines'] },
+    ];
+    const refused = advanceDeployment({
+      deployment,
+      tasks: new Map(),
+      claims: new Set(),
+      controls: [abort(0, 'mallory')],
+      steering,
+      now: new Date(T0),
+    });
+    expect(refused.deployment.state).toBe('progressing');
+    expect(refused.deployment.controlSeq).toBe(0);
+    expect(refused.rejected.map((r) => [r.seq, r.refusal.rule])).toEqual([[0, 'prod-steering']]);
+    expect(refused.deployment.rejected).toEqual([
+      {
+        seq: 0,
+        action: 'abort',
+        by: 'mallory',
+        at: new Date(T0).toISOString(),
+        reason: 'looks wrong',
+        rejectedAt: new Date(T0).toISOString(),
+        rejection: 'mallory may not abort: policy.yaml\'s deployments rule "prod-steering" allows user:ines',
+      },
+    ]);
+    const allowed = advanceDeployment({
+      deployment: refused.deployment,
+      tasks: new Map([...refused.tasks].map(([host, write]) => [host, write.task])),
+      claims: new Set(),
+      controls: [abort(0, 'mallory'), abort(1, 'ines')],
+      steering,
+      now: new Date(T0),
+    });
+    expect(allowed.rejected).toEqual([]);
+    expect(allowed.deployment.state).toBe('aborted');
+    expect(allowed.deployment.transitions.at(-1)).toMatchObject({
+      actor: 'ines',
+      reason: 'aborted: looks wrong',
+    });
+  });
 });
 
 const strategyArb: fc.Arbitrary<ReleaseStrategy> = fc.record(

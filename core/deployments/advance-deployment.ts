@@ -3,6 +3,7 @@ import {
   type DeploymentRecord,
   type DeploymentState,
   isTerminalDeployment,
+  MAX_REJECTED,
   MAX_TRANSITIONS,
   type PauseReason,
 } from '../records/deployment-record.js';
@@ -13,6 +14,7 @@ import {
   isTerminalTask,
   taskTransition,
 } from '../records/deployment-task-record.js';
+import { type SteeringGrants, type SteeringRefusal, steeringRefusal } from './steering-policy.js';
 
 /** A control action with the number ZooKeeper gave it. */
 export interface NumberedControl {
@@ -28,6 +30,8 @@ export interface DeploymentView {
   readonly claims: ReadonlySet<string>;
   /** Control actions recorded; those at or below the deployment's `controlSeq` were applied already. */
   readonly controls: readonly NumberedControl[];
+  /** Who may steer, from the service record; absent, every control action applies. */
+  readonly steering?: SteeringGrants;
   readonly now: Date;
 }
 
@@ -43,6 +47,8 @@ export interface Advance {
   readonly tasks: ReadonlyMap<string, TaskWrite>;
   /** Whether the deployment record changed. */
   readonly changed: boolean;
+  /** Control actions rejected in this pass, because the policy does not allow their actor. */
+  readonly rejected: readonly (NumberedControl & { readonly refusal: SteeringRefusal })[];
   /** When to look again though nothing else changes (a bake, a pause between batches, a deadline), ms since epoch. */
   readonly wakeAt?: number;
 }
@@ -73,6 +79,7 @@ class Advancing {
   private readonly at: string;
   private readonly nowMs: number;
   private wakeAt: number | undefined;
+  private readonly rejected: (NumberedControl & { readonly refusal: SteeringRefusal })[] = [];
 
   constructor(view: DeploymentView) {
     this.view = view;
@@ -86,7 +93,9 @@ class Advancing {
   run(): Advance {
     for (const { seq, control } of [...this.view.controls].sort((a, b) => a.seq - b.seq)) {
       if (seq <= this.d.controlSeq) continue;
-      this.applyControl(control);
+      const refusal = steeringRefusal(this.view.steering, this.d.env, control.action, control.by);
+      if (refusal) this.reject({ seq, control }, refusal);
+      else this.applyControl(control);
       this.d = { ...this.d, controlSeq: seq };
     }
     this.markLost();
@@ -104,8 +113,16 @@ class Advancing {
       deployment: this.d,
       tasks: this.writes,
       changed: this.d !== this.original,
+      rejected: this.rejected,
       ...(this.wakeAt !== undefined ? { wakeAt: this.wakeAt } : {}),
     };
+  }
+
+  /** Writing the control node by hand does not bypass the policy: the action is kept, marked rejected. */
+  private reject({ seq, control }: NumberedControl, refusal: SteeringRefusal): void {
+    this.rejected.push({ seq, control, refusal });
+    const entry = { seq, ...control, rejectedAt: this.at, rejection: refusal.message };
+    this.d = { ...this.d, rejected: [...(this.d.rejected ?? []), entry].slice(-MAX_REJECTED) };
   }
 
   private applyControl(control: DeploymentControlRecord): void {

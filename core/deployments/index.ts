@@ -2,3 +2,5 @@ export type { Advance, DeploymentView, NumberedControl, TaskWrite } from './adva
 export { advanceDeployment, CONTROLLER_ACTOR, supersedeDeployment } from './advance-deployment.js';
 export type { NewDeployment } from './new-deployment.js';
 export { newDeployment } from './new-deployment.js';
+export type { SteeringGrant, SteeringGrants, SteeringRefusal } from './steering-policy.js';
+export { steeringGrantsOf, steeringRefusal } from './steering-policy.js';

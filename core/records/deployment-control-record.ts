@@ -1,6 +1,7 @@
+import type { SteeringAction } from '../manifests.js';
 import { encodeJson, RecordFields } from './record-fields.js';
 
-export type ControlAction = 'pause' | 'resume' | 'skip' | 'abort' | 'retry';
+export type ControlAction = SteeringAction;
 
 export const CONTROL_ACTIONS: readonly ControlAction[] = ['pause', 'resume', 'skip', 'abort', 'retry'];
 

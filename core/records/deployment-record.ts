@@ -1,3 +1,4 @@
+import { CONTROL_ACTIONS, type ControlAction } from './deployment-control-record.js';
 import { encodeJson, RecordFields } from './record-fields.js';
 import { decodeReleaseFields, type ReleaseRecord } from './release-record.js';
 
@@ -59,6 +60,22 @@ export interface DeploymentPlan {
   readonly progressDeadlineSeconds: number;
 }
 
+/**
+ * A control action the controller did not apply because policy.yaml does not allow its actor: who
+ * asked, when and why, and which rule refused it.
+ */
+export interface RejectedControl {
+  readonly seq: number;
+  readonly action: ControlAction;
+  readonly host?: string;
+  readonly by: string;
+  readonly at: string;
+  readonly reason?: string;
+  readonly rejectedAt: string;
+  /** The rule's refusal, naming who may. */
+  readonly rejection: string;
+}
+
 /** A change of the deployment's state or step, with when and who (the controller, or an operator). */
 export interface DeploymentTransition {
   readonly at: string;
@@ -103,12 +120,19 @@ export interface DeploymentRecord {
   readonly settled?: boolean;
   /** The last MAX_TRANSITIONS state changes, oldest first. */
   readonly transitions: readonly DeploymentTransition[];
+  /** The last MAX_REJECTED control actions the policy did not allow, oldest first. */
+  readonly rejected?: readonly RejectedControl[];
 }
 
 export const MAX_TRANSITIONS = 100;
+export const MAX_REJECTED = 20;
 
 export function encodeDeploymentRecord(record: DeploymentRecord): Uint8Array {
-  return encodeJson({ ...record, transitions: record.transitions.slice(-MAX_TRANSITIONS) });
+  return encodeJson({
+    ...record,
+    transitions: record.transitions.slice(-MAX_TRANSITIONS),
+    ...(record.rejected ? { rejected: record.rejected.slice(-MAX_REJECTED) } : {}),
+  });
 }
 
 export function decodeDeploymentRecord(data: Uint8Array, path?: string): DeploymentRecord {
@@ -174,6 +198,25 @@ export function decodeDeploymentRecord(data: Uint8Array, path?: string): Deploym
         ...(why !== undefined ? { reason: why } : {}),
       };
     }),
+    ...(fields.has('rejected') ? { rejected: fields.array('rejected', decodeRejectedControl) } : {}),
+  };
+}
+
+function decodeRejectedControl(fields: RecordFields): RejectedControl {
+  const action = fields.string('action');
+  if (!CONTROL_ACTIONS.includes(action as ControlAction))
+    throw fields.fail('action', `must be one of ${CONTROL_ACTIONS.join(', ')}`);
+  const host = fields.optionalString('host');
+  const reason = fields.optionalString('reason');
+  return {
+    seq: fields.integer('seq', 0),
+    action: action as ControlAction,
+    ...(host !== undefined ? { host } : {}),
+    by: fields.string('by'),
+    at: fields.string('at'),
+    ...(reason !== undefined ? { reason } : {}),
+    rejectedAt: fields.string('rejectedAt'),
+    rejection: fields.string('rejection'),
   };
 }
 

@@ -40,6 +40,7 @@ export type {
   DeploymentStep,
   DeploymentTransition,
   PauseReason,
+  RejectedControl,
 } from './deployment-record.js';
 export {
   DEPLOYMENT_STATES,

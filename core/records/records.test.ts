@@ -205,6 +205,24 @@ describe('the service record', () => {
 
   it('round-trips', () => {
     expect(decodeServiceRecord(encodeServiceRecord(record))).toEqual(record);
+    const steered: ServiceRecord = {
+      ...record,
+      steering: [{ env: 'prod', rule: 'prod-steering', actions: ['abort'], from: ['user:ines-ortega'] }],
+    };
+    expect(decodeServiceRecord(encodeServiceRecord(steered))).toEqual(steered);
+  });
+
+  it('refuses steering grants with an unknown action or a principal that is not a user', () => {
+    const grant = { env: 'prod', rule: 'r', actions: ['abort'], from: ['user:ines'] };
+    for (const bad of [
+      { ...grant, actions: ['restart'] },
+      { ...grant, from: ['team:sre'] },
+    ])
+      expectCorrupt(
+        decodeServiceRecord,
+        JSON.stringify({ ...record, steering: [bad] }),
+        bad.actions[0] === 'restart' ? 'steering[0].actions' : 'steering[0].from',
+      );
   });
 
   it('fills the defaults of what a record leaves out, in one place', () => {

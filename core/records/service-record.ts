@@ -1,5 +1,12 @@
 import type { Host, Service, ServiceEnvironment } from '../config-repo.js';
-import { DEFAULT_FILE_MODE, DEFAULT_HOST_WEIGHT, DEFAULT_LOAD_BALANCING } from '../manifests.js';
+import { type SteeringGrant, type SteeringGrants, steeringGrantsOf } from '../deployments/steering-policy.js';
+import {
+  DEFAULT_FILE_MODE,
+  DEFAULT_HOST_WEIGHT,
+  DEFAULT_LOAD_BALANCING,
+  type PolicyManifest,
+} from '../manifests.js';
+import { CONTROL_ACTIONS, type ControlAction } from './deployment-control-record.js';
 import { encodeJson, RecordFields } from './record-fields.js';
 
 /** `/services/<service>`: the service tree node, service.yaml with every default filled in. */
@@ -17,11 +24,20 @@ export interface ServiceRecord {
   };
   readonly dependsOn: readonly string[];
   readonly environments: Readonly<Record<string, ServiceEnvironment>>;
+  /**
+   * Who may steer its deployments, from policy.yaml's `deployments` section; absent when the
+   * policy has none (anyone may).
+   */
+  readonly steering?: SteeringGrants;
 }
 
-/** What ZooKeeper records of a service of the model. */
-export function serviceRecordOf(service: Service): ServiceRecord {
+/** What ZooKeeper records of a service of the model, with the steering grants of the branch's policy. */
+export function serviceRecordOf(service: Service, policy?: PolicyManifest): ServiceRecord {
   const { manifest } = service;
+  const steering = steeringGrantsOf(policy, { name: service.name, owners: manifest.owners }, [
+    ...service.environments.keys(),
+    ...service.releases.keys(),
+  ]);
   return {
     name: service.name,
     description: manifest.description,
@@ -30,6 +46,7 @@ export function serviceRecordOf(service: Service): ServiceRecord {
     ...(manifest.files ? { files: { mode: DEFAULT_FILE_MODE, prune: false, ...manifest.files } } : {}),
     dependsOn: manifest.dependsOn ?? [],
     environments: Object.fromEntries(service.environments),
+    ...(steering ? { steering } : {}),
   };
 }
 
@@ -59,6 +76,20 @@ export function decodeServiceRecord(data: Uint8Array, path?: string): ServiceRec
       : {}),
     dependsOn: fields.has('dependsOn') ? fields.stringArray('dependsOn') : [],
     environments: fields.map('environments', (env, name) => decodeEnvironment(env, name)),
+    ...(fields.has('steering') ? { steering: fields.array('steering', decodeSteeringGrant) } : {}),
+  };
+}
+
+function decodeSteeringGrant(fields: RecordFields): SteeringGrant {
+  const actions = fields.stringArray('actions');
+  const unknown = actions.find((action) => !CONTROL_ACTIONS.includes(action as ControlAction));
+  if (unknown !== undefined)
+    throw fields.fail('actions', `names "${unknown}": must be among ${CONTROL_ACTIONS.join(', ')}`);
+  return {
+    env: fields.string('env'),
+    rule: fields.string('rule'),
+    actions: actions as ControlAction[],
+    from: fields.stringArray('from', /^user:/),
   };
 }
 

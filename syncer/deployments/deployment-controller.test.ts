@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeDeploymentRecord,
@@ -5,6 +6,7 @@ import {
   LeadershipLostError,
   type LeaderTerm,
 } from '../../core/index.js';
+import { runCliCaptured } from '../../test/support/run-cli.js';
 import { quietLogger, type SyncerFixture, startSyncerFixture } from '../../test/support/syncer-fixture.js';
 import type { Mirror } from '../mirror.js';
 import { DeploymentController } from './deployment-controller.js';
@@ -21,6 +23,21 @@ const SERVICE = [
   '    hosts:',
   '      - host: ctl-01',
   '      - host: ctl-02',
+  '',
+].join('\n');
+const POLICY = [
+  'apiVersion: cairn/v1',
+  'rules:',
+  '  - name: service-owners',
+  '    paths: ["services/**"]',
+  '    require:',
+  '      - approvals: 1',
+  '        from: [owners]',
+  'deployments:',
+  '  - name: ctl-steering',
+  '    paths: ["services/zz-ctl/releases/*.yaml"]',
+  '    actions: [abort]',
+  '    from: [user:ines-ortega]',
   '',
 ].join('\n');
 const release = (version: string) =>
@@ -114,6 +131,62 @@ describe('the deployment controller', () => {
     const previous = await deployment(kept.at(-2) as string);
     expect(previous).toMatchObject({ state: 'superseded', settled: true });
     expect(previous.reason).toBe(`superseded by ${newest.id}`);
+  });
+
+  it('lets only whom policy.yaml allows abort: the command line refuses, a hand-written action is rejected', async () => {
+    await publish('v60', { 'policy.yaml': POLICY });
+    await settle();
+    const id = (await ids()).at(-1) as string;
+    expect(await deployment(id)).toMatchObject({ state: 'progressing' });
+    const cli = (by: string) =>
+      runCliCaptured(
+        ['deploy', 'abort', 'zz-ctl', 'dev', '--zk', f.zk.connectString, '--reason', 'bad build'],
+        {
+          CAIRN_USER: by,
+        },
+      );
+
+    const refused = await cli('mallory');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'policy.yaml\'s deployments rule "ctl-steering" allows user:ines-ortega',
+    );
+    expect(await f.session.childrenIfExists(f.layout.deploymentControls('zz-ctl', 'dev', id))).toEqual([]);
+
+    // Writing the node by hand does not bypass the policy: the controller rejects it, says so, keeps it.
+    await f.session.create(
+      f.layout.deploymentControlPrefix('zz-ctl', 'dev', id),
+      Buffer.from(
+        JSON.stringify({ action: 'abort', by: 'mallory', at: new Date().toISOString(), reason: 'by hand' }),
+      ),
+      'persistent-sequential',
+    );
+    const warnings: { code?: string; rule?: string; by?: string }[] = [];
+    const watching = new DeploymentController({
+      layout: f.layout,
+      logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) }),
+      kept: KEPT,
+      request: () => {},
+    });
+    await watching.reconcile(term());
+    watching.close();
+    const rejected = await deployment(id);
+    expect(rejected.state).toBe('progressing');
+    expect(rejected.rejected).toMatchObject([{ action: 'abort', by: 'mallory', reason: 'by hand' }]);
+    expect(rejected.rejected?.[0]?.rejection).toContain('allows user:ines-ortega');
+    expect(warnings).toMatchObject([{ code: 'CONTROL_NOT_ALLOWED', rule: 'ctl-steering', by: 'mallory' }]);
+    const status = await runCliCaptured(['deploy', 'status', 'zz-ctl', 'dev', '--zk', f.zk.connectString]);
+    expect(status.stdout).toContain('rejected abort by mallory at ');
+    expect(status.stdout).toContain('(by hand): mallory may not abort');
+
+    const allowed = await cli('ines-ortega');
+    expect(allowed.code).toBe(0);
+    await settle();
+    expect(await deployment(id)).toMatchObject({ state: 'aborted' });
+    expect((await deployment(id)).transitions.at(-1)).toMatchObject({
+      actor: 'ines-ortega',
+      reason: 'aborted: bad build',
+    });
   });
 
   it('keeps advancing other environments when one holds a damaged deployment record', async () => {

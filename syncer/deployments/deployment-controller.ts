@@ -26,6 +26,7 @@ import {
   newDeployment,
   type Reconciler,
   type ReleaseRecord,
+  type SteeringGrants,
   supersedeDeployment,
   ZkError,
   type ZkLayout,
@@ -292,11 +293,21 @@ export class DeploymentController implements Reconciler {
         logger.warn({ service, env, deployment: id, err: error }, 'a control action cannot be read: skipped');
       }
     }
+    // Who may steer is read from the service record as the syncer last wrote it (policy.yaml on the
+    // branch); it is checked here, where the action is applied, as well as by the command line.
+    let steering: SteeringGrants | undefined;
+    if (controls.length > 0) {
+      const serviceNode = await session.getIfExists(layout.service(service));
+      steering = serviceNode
+        ? decodeServiceRecord(serviceNode.data, layout.service(service)).steering
+        : undefined;
+    }
     const result = advanceDeployment({
       deployment: current.record,
       tasks,
       claims,
       controls,
+      ...(steering ? { steering } : {}),
       now: this.now(),
     });
     const ops: ZkOp[] = [];
@@ -324,6 +335,20 @@ export class DeploymentController implements Reconciler {
       }
       throw error;
     }
+    for (const { seq, control, refusal } of result.rejected)
+      logger.warn(
+        {
+          service,
+          env,
+          deployment: id,
+          code: refusal.code,
+          rule: refusal.rule,
+          seq,
+          action: control.action,
+          by: control.by,
+        },
+        `control action ${control.action} of deployment ${id} rejected: ${refusal.message}`,
+      );
     if (result.deployment.state !== current.record.state || result.deployment.step !== current.record.step)
       logger.info(
         {
