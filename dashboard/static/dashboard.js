@@ -19,7 +19,22 @@ function el(tag, attributes = {}, ...children) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
+  // Updates redraw the page: a control keeps its key so the focus can come back to it.
+  if ((tag === 'button' || tag === 'input') && !node.dataset.key) node.dataset.key = node.id || node.textContent;
   return node;
+}
+
+/** Runs `render` and gives the focus back to the control that had it, as a redraw must not move it. */
+async function keepingFocus(render) {
+  const key = document.activeElement?.dataset?.key;
+  const selection = document.activeElement?.id === 'files-filter' ? document.activeElement.selectionStart : undefined;
+  await render();
+  if (!key) return;
+  const again = document.querySelector(`[data-key="${CSS.escape(key)}"]`);
+  if (again && again !== document.activeElement) {
+    again.focus();
+    if (selection !== undefined && selection !== null) again.setSelectionRange(selection, selection);
+  }
 }
 
 function short(commit) {
@@ -196,7 +211,10 @@ async function renderFiles() {
   const filterInput = el('input', {
     id: 'files-filter',
     type: 'search',
-    value: filter,
+    value: view.files.draft ?? filter,
+    oninput: (event) => {
+      view.files.draft = event.target.value;
+    },
     'aria-label': `Filter the files of ${service} ${env}`,
     placeholder: 'filter by path',
   });
@@ -228,6 +246,7 @@ async function renderFiles() {
           'button',
           {
             type: 'button',
+            'data-key': 'show-more-files',
             onclick: () => {
               view.files.shown += FILE_PAGE;
               renderFiles();
@@ -379,7 +398,7 @@ function renderDeployments(overview) {
             'aria-controls': 'deployment',
             onclick: () => openDeployment(d.service, d.env, d.id),
           },
-          `Details of ${d.id}`,
+          `Details of ${d.service} ${d.env} ${d.id}`,
         ),
       ),
     ),
