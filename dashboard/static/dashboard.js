@@ -20,17 +20,20 @@ function el(tag, attributes = {}, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   // Updates redraw the page: a control keeps its key so the focus can come back to it.
-  if ((tag === 'button' || tag === 'input') && !node.dataset.key) node.dataset.key = node.id || node.textContent;
+  if ((tag === 'button' || tag === 'input') && !node.dataset.key)
+    node.dataset.key = node.id || node.textContent;
   return node;
 }
 
 /** Runs `render` and gives the focus back to the control that had it, as a redraw must not move it. */
 async function keepingFocus(render) {
-  const key = document.activeElement?.dataset?.key;
-  const selection = document.activeElement?.id === 'files-filter' ? document.activeElement.selectionStart : undefined;
+  const active = document.activeElement;
+  const id = active?.id;
+  const key = active?.dataset?.key;
+  const selection = id === 'files-filter' ? active.selectionStart : undefined;
   await render();
-  if (!key) return;
-  const again = document.querySelector(`[data-key="${CSS.escape(key)}"]`);
+  if (!id && !key) return;
+  const again = id ? document.getElementById(id) : document.querySelector(`[data-key="${CSS.escape(key)}"]`);
   if (again && again !== document.activeElement) {
     again.focus();
     if (selection !== undefined && selection !== null) again.setSelectionRange(selection, selection);
@@ -524,13 +527,15 @@ async function refresh() {
           getJson('/api/overview'),
           getJson(`/api/history?limit=${HISTORY_LIMIT}`),
         ]);
-        renderHead(overview, history);
-        renderEnvironments(overview);
-        renderHosts(overview);
-        renderDeployments(overview);
-        renderHistory(history);
-        await renderFiles();
-        await renderDeployment();
+        await keepingFocus(async () => {
+          renderHead(overview, history);
+          renderEnvironments(overview);
+          renderHosts(overview);
+          renderDeployments(overview);
+          renderHistory(history);
+          await renderFiles();
+          await renderDeployment();
+        });
         document.body.dataset.head = overview.status.head?.commit ?? '';
       } catch (error) {
         setLive('error', `cannot read: ${error.message}`);

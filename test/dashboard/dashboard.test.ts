@@ -147,6 +147,15 @@ describe('the dashboard in a real browser', () => {
     // The first file of the list, opened by keyboard; its content takes the focus.
     await page.locator('#file-content-title:focus').waitFor();
     expect(await page.getByTestId('file-text').textContent()).not.toBe('');
+
+    // A live update redraws the page and leaves the focus where it was.
+    await button.focus();
+    const next = await commit(
+      { 'services/recommender/config/rules/focus.yaml': 'focus: kept\n' },
+      'Add a file while someone reads',
+    );
+    await page.getByTestId('head-commit').filter({ hasText: next }).waitFor();
+    await page.locator('button[data-key="Files of search-api prod"]:focus').waitFor();
   });
 
   it('keeps one event stream per tab, closed while the tab is hidden and opened again when visible', async () => {
