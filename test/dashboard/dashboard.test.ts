@@ -1,40 +1,13 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dashboard } from '../../dashboard/index.js';
 import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
 import { waitFor } from '../harness/index.js';
 import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
-
-/** Screenshots land here (git-ignored): what the page looked like when each test passed or failed. */
-const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'dashboard');
-/**
- * The machine is shared and loaded: wait on page conditions, generously, never on the clock. The
- * page's Content-Security-Policy forbids eval, so conditions are selectors, not functions.
- */
-const PAGE_TIMEOUT = 30_000;
-
-/** Debian's Chromium, headless, with nothing of its own reaching the network. */
-async function launchChromium(): Promise<{ context: BrowserContext; profile: string }> {
-  const profile = await mkdtemp(join(tmpdir(), 'cairn-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  return { context, profile };
-}
+import { ARTIFACTS, launchChromium, PAGE_TIMEOUT } from './browser.js';
 
 describe('the dashboard in a real browser', () => {
   let f: SyncerFixture;
