@@ -4,6 +4,8 @@ import { CairnError, errorLogFields, SessionKeeper, type ZooKeeperEndpoint } fro
 import { ChangeFeed } from './change-feed.js';
 import { DashboardRequestError } from './errors.js';
 import {
+  readCommitChanges,
+  readContent,
   readDeploymentView,
   readFileContent,
   readFilePage,
@@ -105,6 +107,10 @@ export class Dashboard {
               required(query, 'env'),
               required(query, 'path'),
             );
+          case '/api/changes':
+            return readCommitChanges(session, layout, count(query, 'seq', -1, true));
+          case '/api/content':
+            return readContent(session, layout, required(query, 'id'));
           case '/api/deployment':
             return readDeploymentView(session, layout, {
               service: required(query, 'service'),
@@ -117,7 +123,7 @@ export class Dashboard {
       })();
       if (body === undefined)
         sendJson(response, 404, {
-          error: `no ${path}: the dashboard serves /api/overview, /api/history, /api/files, /api/file, /api/deployment and /api/events`,
+          error: `no ${path}: the dashboard serves /api/overview, /api/history, /api/changes, /api/files, /api/file, /api/content, /api/deployment and /api/events`,
         });
       else sendJson(response, 200, body);
     } catch (error) {
@@ -142,8 +148,9 @@ function required(query: URLSearchParams, name: string): string {
   return value;
 }
 
-function count(query: URLSearchParams, name: string, fallback: number): number {
+function count(query: URLSearchParams, name: string, fallback: number, mandatory = false): number {
   const value = query.get(name);
+  if (value === null && mandatory) throw new DashboardRequestError(`missing query parameter ${name}`);
   if (value === null) return fallback;
   if (!/^\d{1,6}$/.test(value))
     throw new DashboardRequestError(`${name} must be a whole number, not ${JSON.stringify(value)}`);

@@ -2,7 +2,14 @@
 export type { DashboardOptions } from './dashboard.js';
 export { Dashboard } from './dashboard.js';
 export { DashboardNotFoundError, DashboardRequestError } from './errors.js';
-export type { DeploymentView, FileContent, FilePage, Overview } from './read-model.js';
+export type {
+  CommitChanges,
+  DeploymentView,
+  FileChange,
+  FileContent,
+  FilePage,
+  Overview,
+} from './read-model.js';
 export {
   readDeploymentView,
   readFileContent,

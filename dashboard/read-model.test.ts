@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mirror } from '../syncer/mirror.js';
 import { type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
 import { DashboardNotFoundError } from './errors.js';
-import { readFileContent, readFilePage, readHistoryPage, readOverview } from './read-model.js';
+import {
+  readCommitChanges,
+  readContent,
+  readFileContent,
+  readFilePage,
+  readHistoryPage,
+  readOverview,
+} from './read-model.js';
 
 /** What the dashboard reads, against a real ZooKeeper the example repository was mirrored into. */
 describe('the dashboard read model', () => {
@@ -57,6 +64,22 @@ describe('the dashboard read model', () => {
     const banner = await readFileContent(f.session, f.layout, 'recommender', 'dev', 'rules/xss.yaml');
     expect(banner.text).toBe('banner: "<script>window.hacked = 1</script>"\n');
     expect(banner.id).toBe(all.files.find((file) => file.path === 'rules/xss.yaml')?.id);
+
+    // The commit's diff: in every environment of recommender, 31 files added, none elsewhere.
+    const seq = (await readOverview(f.session, f.layout)).status.head?.seq as number;
+    const changes = await readCommitChanges(f.session, f.layout, seq);
+    expect(changes.commit).toBe(await f.work.head());
+    expect(changes.environments.map((e) => `${e.service}/${e.env}`).sort()).toEqual([
+      'recommender/dev',
+      'recommender/prod',
+      'recommender/staging',
+    ]);
+    const dev = changes.environments.find((e) => e.env === 'dev');
+    expect(dev?.files).toHaveLength(31);
+    expect(dev?.files.every((file) => file.change === 'added' && file.from === undefined)).toBe(true);
+    const added = dev?.files.find((file) => file.path === 'rules/xss.yaml');
+    expect((await readContent(f.session, f.layout, added?.to as string)).text).toBe(banner.text);
+    await expect(readContent(f.session, f.layout, '../head')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('says which service, environment or file does not exist', async () => {

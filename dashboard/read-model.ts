@@ -8,11 +8,13 @@ import { type HistoryEntry, readHistory } from '../cli/history/read-history.js';
 import { type CairnStatus, readStatus } from '../cli/status/read-status.js';
 import {
   type AgentRecord,
+  CONTENT_ID,
   type DeploymentRecord,
   type Drift,
   decodeAgentRecord,
   decodeEnvironmentManifest,
   decodeEnvironmentPointer,
+  decodeHistoryRecord,
   decodeServiceRecord,
   type ZkLayout,
   type ZkSession,
@@ -59,7 +61,32 @@ export interface DeploymentView extends DeploymentStatus {
   readonly logs: Readonly<Record<string, string>>;
 }
 
+/** What one mirrored commit changed in each environment, file by file, by content id. */
+export interface CommitChanges {
+  readonly seq: number;
+  readonly commit: string;
+  /** The repository paths the commit changed (bounded in the history record), and how many in all. */
+  readonly changed: readonly string[];
+  readonly changedCount: number;
+  readonly environments: readonly {
+    readonly service: string;
+    readonly env: string;
+    /** False when a snapshot was collected (older than the retention): the files cannot be compared. */
+    readonly comparable: boolean;
+    readonly files: readonly FileChange[];
+  }[];
+}
+
+export interface FileChange {
+  readonly path: string;
+  readonly change: 'added' | 'removed' | 'modified';
+  readonly from?: string;
+  readonly to?: string;
+}
+
 export const MAX_PAGE = 500;
+/** At most this many changed files per environment in one answer. */
+const MAX_CHANGES = 1000;
 
 export async function readOverview(session: ZkSession, layout: ZkLayout): Promise<Overview> {
   const status = await readStatus(session, layout);
@@ -122,14 +149,7 @@ export async function readFileContent(
   const node = await session.getIfExists(layout.content(id));
   // Collected after the pointer moved on: the page reads the pointer again on its next update.
   if (!node) throw new DashboardNotFoundError(`${service} ${env} no longer serves ${path} as ${id}`);
-  const bytes = Buffer.from(node.data);
-  let text: string | undefined;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    // Not UTF-8: the page says so rather than showing garbage.
-  }
-  return { path, id, size: bytes.length, ...(text !== undefined && !text.includes('\0') ? { text } : {}) };
+  return contentOf(path, id, node.data);
 }
 
 /** A deployment, its tasks, claims and the tail of every host's log. */
@@ -147,6 +167,84 @@ export async function readDeploymentView(
     if (log.length > 0) logs[host] = log.toString('utf8');
   }
   return { ...status, logs };
+}
+
+/** What the commit with history number `seq` changed: its snapshots' manifests, compared. */
+export async function readCommitChanges(
+  session: ZkSession,
+  layout: ZkLayout,
+  seq: number,
+): Promise<CommitChanges> {
+  const path = layout.historyRecord(seq);
+  const node = await session.getIfExists(path);
+  if (!node)
+    throw new DashboardNotFoundError(`no mirrored commit #${seq}: the history keeps the newest ones`);
+  const record = decodeHistoryRecord(node.data, path);
+  const environments = [];
+  for (const change of record.snapshots) {
+    const before = change.from
+      ? await manifestFiles(session, layout, change.from)
+      : new Map<string, string>();
+    const after = change.to ? await manifestFiles(session, layout, change.to) : new Map<string, string>();
+    if (!before || !after) {
+      environments.push({ service: change.service, env: change.env, comparable: false, files: [] });
+      continue;
+    }
+    const files: FileChange[] = [];
+    for (const file of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+      const from = before.get(file);
+      const to = after.get(file);
+      if (from === to) continue;
+      files.push({
+        path: file,
+        change: from === undefined ? 'added' : to === undefined ? 'removed' : 'modified',
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+      });
+    }
+    environments.push({
+      service: change.service,
+      env: change.env,
+      comparable: true,
+      files: files.slice(0, MAX_CHANGES),
+    });
+  }
+  return {
+    seq: record.seq,
+    commit: record.commit,
+    changed: record.changed,
+    changedCount: record.changedCount,
+    environments,
+  };
+}
+
+/** Immutable file bytes by content id, as text when they are text (a commit's before and after). */
+export async function readContent(session: ZkSession, layout: ZkLayout, id: string): Promise<FileContent> {
+  if (!CONTENT_ID.test(id))
+    throw new DashboardNotFoundError(`${id} is not a content id (40 hexadecimal digits)`);
+  const node = await session.getIfExists(layout.content(id));
+  if (!node) throw new DashboardNotFoundError(`content ${id} is no longer kept (older than the retention)`);
+  return contentOf(id, id, node.data);
+}
+
+async function manifestFiles(
+  session: ZkSession,
+  layout: ZkLayout,
+  id: string,
+): Promise<ReadonlyMap<string, string> | undefined> {
+  const node = await session.getIfExists(layout.content(id));
+  return node ? decodeEnvironmentManifest(node.data, layout.content(id)).files : undefined;
+}
+
+function contentOf(path: string, id: string, data: Uint8Array): FileContent {
+  const bytes = Buffer.from(data);
+  let text: string | undefined;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // Not UTF-8: the page says so rather than showing garbage.
+  }
+  return { path, id, size: bytes.length, ...(text !== undefined && !text.includes('\0') ? { text } : {}) };
 }
 
 async function readManifest(

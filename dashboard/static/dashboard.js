@@ -5,7 +5,13 @@ const FILE_PAGE = 200;
 const HISTORY_LIMIT = 50;
 
 /** What is open, so an update redraws it: the file list and file of one environment, one deployment. */
-const view = { files: undefined, file: undefined, deployment: undefined };
+const view = {
+  files: undefined,
+  file: undefined,
+  deployment: undefined,
+  changes: undefined,
+  content: undefined,
+};
 
 /** `el('td', { class: 'x' }, 'text', node)`: strings become text nodes, never markup. */
 function el(tag, attributes = {}, ...children) {
@@ -501,13 +507,139 @@ function renderHistory(history) {
       el('td', {}, h.subject),
       el('td', {}, approvalsText(h.approvals)),
       el('td', {}, el('code', {}, h.revert)),
+      el(
+        'td',
+        {},
+        el(
+          'button',
+          { type: 'button', 'aria-controls': 'changes', onclick: () => openChanges(h.seq) },
+          `Changes in #${h.seq}`,
+        ),
+      ),
     ),
   );
   document
     .getElementById('history-body')
     .replaceChildren(
-      table(['#', 'Commit', 'Author', 'Message', 'Approvals', 'Roll back with'], rows, 'Mirrored commits'),
+      table(
+        ['#', 'Commit', 'Author', 'Message', 'Approvals', 'Roll back with', ''],
+        rows,
+        'Mirrored commits',
+      ),
     );
+}
+
+async function openChanges(seq) {
+  view.changes = seq;
+  view.content = undefined;
+  await renderChanges();
+  document.getElementById('changes-title')?.focus();
+}
+
+/** A commit's diff: per environment, each file added, removed or modified, its before and after on demand. */
+async function renderChanges() {
+  const box = document.getElementById('changes');
+  if (view.changes === undefined) {
+    box.hidden = true;
+    return;
+  }
+  let changes;
+  try {
+    changes = await getJson(`/api/changes?${query({ seq: view.changes })}`);
+  } catch (error) {
+    box.replaceChildren(el('p', { role: 'alert' }, error.message));
+    box.hidden = false;
+    return;
+  }
+  const show = (label, id) =>
+    id
+      ? el(
+          'button',
+          {
+            type: 'button',
+            'data-key': `${label} ${id}`,
+            onclick: async () => {
+              view.content = { label, id };
+              await renderContent();
+              document.getElementById('change-content-title')?.focus();
+            },
+          },
+          label,
+        )
+      : '';
+  box.replaceChildren(
+    el(
+      'div',
+      { class: 'panel', 'data-testid': 'changes' },
+      el(
+        'h3',
+        { id: 'changes-title', tabindex: '-1' },
+        `Changes in #${changes.seq} `,
+        el('code', {}, short(changes.commit)),
+      ),
+      el('p', { class: 'muted' }, `${changes.changedCount} path(s) changed in the repository`),
+      changes.environments.map((env) =>
+        el(
+          'section',
+          { 'aria-label': `${env.service} ${env.env}` },
+          el('h4', {}, `${env.service} ${env.env}`),
+          env.comparable
+            ? el(
+                'ul',
+                {},
+                env.files.map((file) =>
+                  el(
+                    'li',
+                    {},
+                    state(file.change),
+                    ' ',
+                    el('code', {}, file.path),
+                    ' ',
+                    show('before', file.from),
+                    ' ',
+                    show('after', file.to),
+                  ),
+                ),
+              )
+            : el('p', {}, 'Older than the retention: its snapshots are no longer kept.'),
+        ),
+      ),
+      el('div', { id: 'change-content' }),
+      el(
+        'button',
+        {
+          type: 'button',
+          onclick: () => {
+            view.changes = undefined;
+            renderChanges();
+          },
+        },
+        'Close changes',
+      ),
+    ),
+  );
+  box.hidden = false;
+  await renderContent();
+}
+
+async function renderContent() {
+  const box = document.getElementById('change-content');
+  if (!box || !view.content) return;
+  try {
+    const content = await getJson(`/api/content?${query({ id: view.content.id })}`);
+    box.replaceChildren(
+      el(
+        'h4',
+        { id: 'change-content-title', tabindex: '-1' },
+        `${view.content.label}: content ${short(content.id)}`,
+      ),
+      content.text === undefined
+        ? el('p', {}, 'Not text: not shown.')
+        : el('pre', { 'data-testid': 'change-text' }, content.text),
+    );
+  } catch (error) {
+    box.replaceChildren(el('p', { role: 'alert' }, error.message));
+  }
 }
 
 let refreshing;
@@ -535,6 +667,7 @@ async function refresh() {
           renderHistory(history);
           await renderFiles();
           await renderDeployment();
+          await renderChanges();
         });
         document.body.dataset.head = overview.status.head?.commit ?? '';
       } catch (error) {

@@ -81,6 +81,13 @@ describe('the dashboard in a real browser', () => {
       .getByText(`git revert --no-edit ${second}`)
       .waitFor();
     expect(await page.evaluate('window.notReloaded')).toBe(true);
+
+    // The commit's diff, and the added file's content.
+    await page.getByRole('button', { name: 'Changes in #2' }).click();
+    const devChanges = page.getByTestId('changes').getByRole('region', { name: 'recommender dev' });
+    await devChanges.getByText('rules/dashboard.yaml').waitFor();
+    await devChanges.getByRole('button', { name: 'after' }).click();
+    await page.getByTestId('change-text').filter({ hasText: 'seen: live' }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'new-commit.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   });
