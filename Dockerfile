@@ -17,6 +17,7 @@ COPY core ./core
 COPY schemas ./schemas
 COPY sdk ./sdk
 COPY syncer ./syncer
+COPY dashboard ./dashboard
 COPY agent ./agent
 COPY bot ./bot
 COPY cli ./cli
@@ -35,6 +36,7 @@ COPY --from=build /opt/cairn/dist ./dist
 COPY schemas/*.schema.json ./schemas/
 COPY example-config-repo ./example-config-repo
 COPY bot/app.yml bot/.env.example ./bot/
+COPY dashboard/static ./dashboard/static
 COPY scripts/install-system-deps.sh ./scripts/
 COPY LICENSE README.md ./
 RUN ln -s /opt/cairn/dist/cli/main.js /usr/local/bin/cairn \

@@ -2,7 +2,8 @@
 # Installs the system packages Cairn runs against when they are missing:
 # the ZooKeeper server (Debian package `zookeeper`, with Java) and git; with --tests, also what
 # only the tests use: nginx, whose `nginx -t` checks the example's rendered gateway configuration,
-# and python3-kazoo, the other language's ZooKeeper client that reads Cairn from the protocol document.
+# python3-kazoo, the other language's ZooKeeper client that reads Cairn from the protocol document,
+# and chromium, the browser the dashboard's tests drive (through playwright-core, which downloads none).
 # Safe to run repeatedly; does nothing when everything is present.
 #
 # This file is the one list of those packages: `cairn start` (cli/system-packages.ts) asks it
@@ -34,6 +35,7 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v git >/dev/null 2>&1 || missing+=(git)
 [ -z "$tests" ] || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -z "$tests" ] || /usr/bin/python3 -c 'import kazoo' >/dev/null 2>&1 || missing+=(python3-kazoo)
+[ -z "$tests" ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ "$mode" = list ]; then
   [ ${#missing[@]} -eq 0 ] || printf '%s\n' "${missing[@]}"

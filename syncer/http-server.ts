@@ -9,6 +9,17 @@ export interface HttpRoutes {
   webhook(headers: IncomingMessage['headers'], body: Buffer): { status: number; body: unknown };
   health(): { status: number; body: unknown };
   metrics(): Promise<{ contentType: string; body: string }>;
+  /**
+   * Another part's pages under the same address (the dashboard, which the CLI composes in): answers
+   * a request and returns true, or returns false to leave it to the syncer's routes.
+   */
+  extension?: HttpExtension;
+}
+
+/** Requests the syncer's server hands to another part first; `close` ends its open streams. */
+export interface HttpExtension {
+  handle(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** The syncer's HTTP face: `POST /webhook`, `GET /healthz`, `GET /metrics`. */
@@ -65,6 +76,7 @@ export function listenError(host: string, port: number, error: NodeJS.ErrnoExcep
 
 async function handle(routes: HttpRoutes, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const path = (request.url ?? '/').split('?', 1)[0];
+  if (path !== '/webhook' && routes.extension && (await routes.extension.handle(request, response))) return;
   if (path === '/webhook') {
     if (request.method !== 'POST') return send(response, 405, { error: 'use POST' });
     const body = await readBody(request);
@@ -82,7 +94,9 @@ async function handle(routes: HttpRoutes, request: IncomingMessage, response: Se
     response.end(metrics.body);
     return;
   }
-  send(response, 404, { error: 'not found: try POST /webhook, GET /healthz or GET /metrics' });
+  send(response, 404, {
+    error: `not found: try POST /webhook, GET /healthz or GET /metrics${routes.extension ? ', or GET / for the dashboard' : ''}`,
+  });
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer | undefined> {

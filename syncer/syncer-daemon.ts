@@ -14,7 +14,7 @@ import {
 import { DeploymentController } from './deployments/deployment-controller.js';
 import type { GitSource } from './git/index.js';
 import { openGitSource } from './git/index.js';
-import { startHttpServer } from './http-server.js';
+import { type HttpExtension, startHttpServer } from './http-server.js';
 import { SyncerMetrics } from './metrics.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
@@ -64,8 +64,12 @@ export class SyncerDaemon {
   /** Whether a connection was made and then lost: what the log says once each way. */
   private connection: 'never' | 'up' | 'lost' = 'never';
 
-  constructor(config: SyncerConfig, logger: Logger) {
+  private readonly extension: HttpExtension | undefined;
+
+  /** `extension`: pages another part serves on the syncer's address (`cairn sync` adds the dashboard). */
+  constructor(config: SyncerConfig, logger: Logger, extension?: HttpExtension) {
     this.config = config;
+    this.extension = extension;
     this.logger = logger.child({ replica: config.replicaId, branch: config.branch });
   }
 
@@ -98,6 +102,7 @@ export class SyncerDaemon {
     if (config.listen) {
       const started = await startHttpServer(config.listen.host, config.listen.port, {
         webhook: (headers, body) => this.onWebhook(headers, body),
+        ...(this.extension ? { extension: this.extension } : {}),
         health: () => {
           const status = this.status();
           return { status: status.ready ? 200 : 503, body: status };
@@ -232,6 +237,8 @@ export class SyncerDaemon {
     this.deployments?.close();
     await this.keeper?.close();
     this.source?.close();
+    // Open event streams would keep the server from closing.
+    await this.extension?.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     this.logger.info('syncer stopped');
   }

@@ -5,6 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { newestMatchingTag } from '../../core/index.js';
+import { Dashboard } from '../../dashboard/index.js';
 import {
   importDirectoryAsRepo,
   isPortFree,
@@ -73,7 +74,11 @@ export function registerStart(
     )
     .option('--zk <hosts>', 'use this ZooKeeper instead of starting one')
     .option('--root <path>', 'root znode', '/cairn')
-    .option('--listen <addr:port>', 'where the syncer serves /healthz, /metrics and /webhook', '127.0.0.1:0')
+    .option(
+      '--listen <addr:port>',
+      'where the syncer serves the dashboard, /healthz, /metrics and /webhook',
+      '127.0.0.1:0',
+    )
     .option(
       '--state-dir <dir>',
       `where the imported repository, ZooKeeper's data and the syncer's cache are kept (default: ${DEFAULT_STATE_DIR})`,
@@ -157,8 +162,12 @@ export function registerStart(
             reading = progress;
           },
         };
-        const daemon = new SyncerDaemon(config, createLogger(io, 'syncer'));
+        const syncerLogger = createLogger(io, 'syncer');
+        // The syncer's address serves the dashboard too; the daemon closes it with itself.
+        const dashboard = new Dashboard({ endpoint: config.endpoint, logger: syncerLogger });
+        const daemon = new SyncerDaemon(config, syncerLogger, dashboard);
         stops.push(() => daemon.close());
+        dashboard.start();
         const { port } = await unlessStopped(daemon.start());
         const head = await firstSync(
           io,

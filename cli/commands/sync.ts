@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
+import { Dashboard } from '../../dashboard/index.js';
 import {
   type RawSyncerSettings,
   resolveSyncerConfig,
@@ -27,9 +28,10 @@ export function registerSync(program: Command, { io, setExitCode, stopSignal }: 
       ),
     )
     .addOption(
-      new Option('--listen <addr:port>', `serve POST /webhook, GET /healthz, GET /metrics`).env(
-        SYNCER_ENV.listen,
-      ),
+      new Option(
+        '--listen <addr:port>',
+        `serve POST /webhook, GET /healthz, GET /metrics and the dashboard at GET /`,
+      ).env(SYNCER_ENV.listen),
     )
     .addOption(
       new Option('--webhook-secret <secret>', `secret of GitHub push webhooks`).env(SYNCER_ENV.webhookSecret),
@@ -77,8 +79,11 @@ export function registerSync(program: Command, { io, setExitCode, stopSignal }: 
         setExitCode(EXIT_OK);
         return;
       }
-      const daemon = new SyncerDaemon(config, logger);
+      // With --listen, the same address serves the read-only dashboard, on a session of its own.
+      const dashboard = config.listen ? new Dashboard({ endpoint: config.endpoint, logger }) : undefined;
+      const daemon = new SyncerDaemon(config, logger, dashboard);
       try {
+        dashboard?.start();
         await daemon.start();
       } catch (error) {
         await daemon.close();

@@ -33,6 +33,7 @@ describe('the banner of cairn start', () => {
         '  repository  /home/ana/demo/.cairn/repo',
         '              imported from example-config-repo; 1 commit, the last "Import example-config-repo"',
         '  zookeeper   127.0.0.1:41234, data in .cairn/zookeeper/data',
+        '  dashboard   http://127.0.0.1:45678/',
         '  syncer      http://127.0.0.1:45678/healthz and /metrics; webhooks to POST /webhook with secret f00d',
         '  serving     3f9c2e1 in dev and staging; prod follows tags v*: none yet',
         '',

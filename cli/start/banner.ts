@@ -69,6 +69,7 @@ export function formatBanner(facts: BannerFacts): string {
     `  repository  ${repository.path}`,
     `              ${origin}; ${commits}`,
     `  zookeeper   ${zookeeper.connectString}${zookeeper.dataDir ? `, data in ${zookeeper.dataDir}` : ''}`,
+    `  dashboard   ${syncer.base}/`,
     `  syncer      ${syncer.base}/healthz and /metrics; webhooks to POST /webhook with secret ${syncer.webhookSecret}`,
     `  serving     ${serving}`,
     '',

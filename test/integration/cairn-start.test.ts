@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Overview } from '../../dashboard/index.js';
 import { fourLetterWord, waitFor } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
 
@@ -92,6 +93,11 @@ describe('cairn start', () => {
       expect(banner).toMatch(
         /^ {2}serving {5}[0-9a-f]{7} in dev and staging; prod follows tags v\*: none yet$/m,
       );
+      // The dashboard answers at the address the banner gives, with what ZooKeeper holds.
+      const dashboard = command(banner, /^ {2}dashboard {3}(http:\/\/\S+\/)$/m);
+      expect(await (await fetch(dashboard)).text()).toContain('<title>Cairn</title>');
+      const overview = (await (await fetch(`${dashboard}api/overview`)).json()) as Overview;
+      expect(overview.status.environments.length).toBeGreaterThan(0);
 
       // Not a terminal: every log line is JSON.
       const logs = first
