@@ -1,13 +1,13 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dashboard } from '../../dashboard/index.js';
-import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
+import type { Dashboard } from '../../dashboard/index.js';
+import type { SyncerDaemon } from '../../syncer/index.js';
 import { waitFor } from '../harness/index.js';
-import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import type { SyncerFixture } from '../support/syncer-fixture.js';
 import { ARTIFACTS, launchChromium, PAGE_TIMEOUT } from './browser.js';
+import { type DashboardStack, startDashboardStack } from './dashboard-stack.js';
 
 describe('the dashboard in a real browser', () => {
   let f: SyncerFixture;
@@ -19,36 +19,14 @@ describe('the dashboard in a real browser', () => {
   let url: string;
   const pageErrors: string[] = [];
 
-  const commit = async (files: Record<string, string>, message: string) => {
-    await f.work.write(files);
-    const sha = await f.work.commit(message);
-    await f.work.push(f.repoUrl);
-    await daemon.syncNow();
-    return sha;
-  };
+  let stack: DashboardStack;
+  const commit = (files: Record<string, string>, message: string) => stack.commit(files, message);
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    f = await startSyncerFixture();
-    const config = resolveSyncerConfig(
-      {
-        repo: f.repoUrl,
-        zk: f.zk.connectString,
-        poll: '1h',
-        listen: '127.0.0.1:0',
-        webhookSecret: 'dashboard-test-secret',
-        sessionTimeout: '4s',
-        replicaId: 'dashboard-test',
-        cacheDir: await mkdtemp(join(tmpdir(), 'cairn-dashboard-cache-')),
-      },
-      {},
-      { hostname: 'test', pid: 0 },
-    );
-    dashboard = new Dashboard({ endpoint: config.endpoint, logger: quietLogger });
-    daemon = new SyncerDaemon(config, quietLogger, dashboard);
-    dashboard.start();
-    const { port } = await daemon.start();
-    url = `http://127.0.0.1:${port}`;
+    stack = await startDashboardStack();
+    ({ f, daemon, dashboard } = stack);
+    url = stack.url;
     await daemon.syncNow();
     ({ context, profile } = await launchChromium());
     page = await context.newPage();
@@ -58,8 +36,7 @@ describe('the dashboard in a real browser', () => {
 
   afterAll(async () => {
     await context?.close();
-    await daemon?.close();
-    await f?.close();
+    await stack?.close();
     if (profile) await rm(profile, { recursive: true, force: true });
   });
 

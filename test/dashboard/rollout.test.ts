@@ -1,14 +1,12 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dashboard } from '../../dashboard/index.js';
-import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
 import { type AgentProcess, DEMO_FILES, DEMO_SERVICE, startAgent } from '../agent/agent-fixture.js';
 import { marker, releaseYaml, serviceYaml } from '../deploy/deploy-fixture.js';
-import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import type { SyncerFixture } from '../support/syncer-fixture.js';
 import { ARTIFACTS, launchChromium, PAGE_TIMEOUT } from './browser.js';
+import { type DashboardStack, startDashboardStack } from './dashboard-stack.js';
 
 const HOSTS = ['demo-01', 'demo-02'];
 const DEPLOY_SERVICE = 'services/deploy-app/service.yaml';
@@ -17,42 +15,18 @@ const DEPLOY_RELEASE = 'services/deploy-app/releases/dev.yaml';
 /** Two agents on their hosts, watched from the page: files applied, a rejection, a rollout. */
 describe('the dashboard follows agents and a rollout', () => {
   let f: SyncerFixture;
-  let daemon: SyncerDaemon;
-  let dashboard: Dashboard;
   let context: BrowserContext;
   let profile: string;
   let page: Page;
   const agents = new Map<string, AgentProcess>();
 
-  const commit = async (files: Record<string, string>, message: string) => {
-    await f.work.write(files);
-    const sha = await f.work.commit(message);
-    await f.work.push(f.repoUrl);
-    await daemon.syncNow();
-    return sha;
-  };
+  let stack: DashboardStack;
+  const commit = (files: Record<string, string>, message: string) => stack.commit(files, message);
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    f = await startSyncerFixture();
-    const config = resolveSyncerConfig(
-      {
-        repo: f.repoUrl,
-        zk: f.zk.connectString,
-        poll: '1h',
-        listen: '127.0.0.1:0',
-        webhookSecret: 'dashboard-test-secret',
-        sessionTimeout: '4s',
-        replicaId: 'dashboard-test',
-        cacheDir: await mkdtemp(join(tmpdir(), 'cairn-dashboard-cache-')),
-      },
-      {},
-      { hostname: 'test', pid: 0 },
-    );
-    dashboard = new Dashboard({ endpoint: config.endpoint, logger: quietLogger });
-    daemon = new SyncerDaemon(config, quietLogger, dashboard);
-    dashboard.start();
-    const { port } = await daemon.start();
+    stack = await startDashboardStack();
+    ({ f } = stack);
     await commit(
       {
         'services/demo-app/service.yaml': DEMO_SERVICE,
@@ -66,14 +40,13 @@ describe('the dashboard follows agents and a rollout', () => {
     ({ context, profile } = await launchChromium());
     page = await context.newPage();
     page.setDefaultTimeout(PAGE_TIMEOUT);
-    await page.goto(`http://127.0.0.1:${port}`);
+    await page.goto(stack.url);
   }, 180_000);
 
   afterAll(async () => {
     await context?.close();
     await Promise.all([...agents.values()].map((agent) => agent.close()));
-    await daemon?.close();
-    await f?.close();
+    await stack?.close();
     if (profile) await rm(profile, { recursive: true, force: true });
   });
 
