@@ -31,19 +31,31 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-/** Runs `render` and gives the focus back to the control that had it, as a redraw must not move it. */
+/**
+ * The control that last had the focus, followed as it moves: a redraw that removes it gives the
+ * focus to its new copy, even when the user moved on while the redraw was fetching.
+ */
+let lastFocus;
+document.addEventListener('focusin', (event) => {
+  const target = event.target;
+  lastFocus = { id: target.id, key: target.dataset?.key, selection: target.selectionStart };
+});
+document.addEventListener('keyup', (event) => {
+  if (lastFocus && event.target.id === 'files-filter') lastFocus.selection = event.target.selectionStart;
+});
+
+/** Runs `render`; when it removed the focused control, gives the focus back to its new copy. */
 async function keepingFocus(render) {
-  const active = document.activeElement;
-  const id = active?.id;
-  const key = active?.dataset?.key;
-  const selection = id === 'files-filter' ? active.selectionStart : undefined;
   await render();
+  const active = document.activeElement;
+  if (active && active !== document.body) return;
+  const { id, key, selection } = lastFocus ?? {};
   if (!id && !key) return;
   const again = id ? document.getElementById(id) : document.querySelector(`[data-key="${CSS.escape(key)}"]`);
-  if (again && again !== document.activeElement) {
-    again.focus();
-    if (selection !== undefined && selection !== null) again.setSelectionRange(selection, selection);
-  }
+  if (!again) return;
+  again.focus();
+  if (id === 'files-filter' && selection !== undefined && selection !== null)
+    again.setSelectionRange(selection, selection);
 }
 
 function short(commit) {
