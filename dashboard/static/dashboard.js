@@ -58,6 +58,11 @@ async function keepingFocus(render) {
     again.setSelectionRange(selection, selection);
 }
 
+/** The button that closes a panel. */
+function closeButton(label, close) {
+  return el('button', { type: 'button', onclick: close }, label);
+}
+
 function short(commit) {
   return commit ? commit.slice(0, 10) : '—';
 }
@@ -492,17 +497,10 @@ async function renderDeployment() {
       logs,
       el('h4', {}, 'History of the deployment'),
       el('ol', {}, transitions),
-      el(
-        'button',
-        {
-          type: 'button',
-          onclick: () => {
-            view.deployment = undefined;
-            renderDeployment();
-          },
-        },
-        'Close deployment',
-      ),
+      closeButton('Close deployment', () => {
+        view.deployment = undefined;
+        renderDeployment();
+      }),
     ),
   );
   box.hidden = false;
@@ -617,17 +615,10 @@ async function renderChanges() {
         ),
       ),
       el('div', { id: 'change-content' }),
-      el(
-        'button',
-        {
-          type: 'button',
-          onclick: () => {
-            view.changes = undefined;
-            renderChanges();
-          },
-        },
-        'Close changes',
-      ),
+      closeButton('Close changes', () => {
+        view.changes = undefined;
+        renderChanges();
+      }),
     ),
   );
   box.hidden = false;
