@@ -146,7 +146,8 @@ describe('the environment pointer and manifest', () => {
       fc.property(
         fc.uniqueArray(
           fc.tuple(
-            fc.stringMatching(/^[a-z]{1,8}(\/[a-z]{1,8})?\.yaml$/),
+            // Prefixed segments: a bare one could be a reserved device name (`nul`, `con`…) and be refused.
+            fc.stringMatching(/^cfg-[a-z]{1,8}(\/sub-[a-z]{1,8})?\.yaml$/),
             fc.stringMatching(/^[0-9a-f]{40}$/),
           ),
           {
