@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError } from '../core/index.js';
 import { onShutdownSignal } from '../local/index.js';
+import { registerAcl } from './commands/acl.js';
 import { registerAgent } from './commands/agent.js';
 import { registerBot } from './commands/bot.js';
 import { registerDeploy } from './commands/deploy.js';
@@ -56,6 +57,7 @@ export async function runCli(
     stopSignal: options.stopSignal ?? untilTerminated,
     systemPackages: options.systemPackages ?? debianSystemPackages(),
   };
+  registerAcl(program, context);
   registerAgent(program, context);
   registerBot(program, context);
   registerDeploy(program, context);

@@ -132,6 +132,7 @@ it('core exports exactly these names', () => {
     'loadConfigRepo',
     'logChunkSeqOf',
     'manifestProblems',
+    'matchesPolicy',
     'mergeOverlay',
     'newDeployment',
     'newestMatchingTag',

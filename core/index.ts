@@ -241,7 +241,14 @@ export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';
 export type { AclDrift } from './zk-acl-audit.js';
 export { findAclDrift, repairAclDrift } from './zk-acl-audit.js';
-export { AclPolicy, followAclPolicy, formatAcl, readAclPolicy, sameAcl } from './zk-acl-policy.js';
+export {
+  AclPolicy,
+  followAclPolicy,
+  formatAcl,
+  matchesPolicy,
+  readAclPolicy,
+  sameAcl,
+} from './zk-acl-policy.js';
 export type { HostNodeKind, ZkNodeKind } from './zk-layout.js';
 export {
   CONTENT_ID,
