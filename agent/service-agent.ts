@@ -400,6 +400,8 @@ export class ServiceAgent {
     env: Record<string, string>,
     cwd: string,
   ): Promise<CommandRun> {
+    const { service, env: environment, logger } = this.options;
+    logger.debug({ service, env: environment, commit: env.CAIRN_COMMIT, step, command }, `running ${step}`);
     const run = await runCommand({ step, command, env, timeoutMs: this.options.commandTimeoutMs, cwd });
     this.lastRun = run;
     this.options.onStatus();
