@@ -21,7 +21,7 @@ import { type FileSettings, readRegularFile, removeFile, writeAtomically } from 
 import { UnsafeTargetError } from './errors.js';
 import type { AppliedState, LocalStore, ServiceSettings } from './local-store.js';
 import { lookupOwner } from './owner.js';
-import { runCommand, succeeded } from './run-command.js';
+import { type CommandRunner, succeeded } from './run-command.js';
 import { existingTargetInside, realDirectory, stillInside, targetInside } from './safe-paths.js';
 
 export interface ServiceAgentOptions {
@@ -33,6 +33,8 @@ export interface ServiceAgentOptions {
   readonly store: LocalStore;
   /** Deadline of each check and reload. */
   readonly commandTimeoutMs: number;
+  /** Runs the check and the reload. */
+  readonly runCommand: CommandRunner;
   /** How often managed files are compared with what was written; whether drift is repaired or only reported. */
   readonly drift: { readonly intervalMs: number; readonly repair: boolean };
   /** Whether files get the owner service.yaml names (off for agents side by side under a prefix). */
@@ -396,7 +398,13 @@ export class ServiceAgent {
     env: Record<string, string>,
     cwd: string,
   ): Promise<CommandRun> {
-    const run = await runCommand({ step, command, env, timeoutMs: this.options.commandTimeoutMs, cwd });
+    const run = await this.options.runCommand({
+      step,
+      command,
+      env,
+      timeoutMs: this.options.commandTimeoutMs,
+      cwd,
+    });
     this.lastRun = run;
     this.options.onStatus();
     return run;
