@@ -39,6 +39,7 @@ it('core exports exactly these names', () => {
     'LeaderRole',
     'LeadershipLostError',
     'LineIndex',
+    'LogThrottle',
     'MAX_APPROVAL_NOTE_BYTES',
     'MAX_CHANGED_PATHS',
     'MAX_REFUSAL_DIAGNOSTICS',

@@ -57,6 +57,7 @@ export type { FileFormat } from './file-format.js';
 export { formatOf } from './file-format.js';
 export type { ParsedDocument, ValuePath } from './formats/index.js';
 export { parseSource, serializeValue } from './formats/index.js';
+export { LogThrottle } from './log-throttle.js';
 export type {
   EnvironmentSettings,
   HostEntry,
