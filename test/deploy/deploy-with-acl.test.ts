@@ -79,7 +79,10 @@ describe('Cairn end to end with ZooKeeper access control on', { timeout: 300_000
     await daemon.start();
     for (const host of HOSTS)
       agents.push(await startAgent(f, host, ['--root', ROOT, '--zk-auth-file', file(`agent-${host}`)]));
-    await f.work.write({ [servicePath]: serviceYaml(HOSTS), [releasePath]: releaseYaml('v1', { batchSize: 1 }) });
+    await f.work.write({
+      [servicePath]: serviceYaml(HOSTS),
+      [releasePath]: releaseYaml('v1', { batchSize: 1 }),
+    });
     await f.work.commit('Add deploy-app, released at v1');
     await f.work.push(f.repoUrl);
     await daemon.syncNow();
