@@ -143,6 +143,7 @@ it('core exports exactly these names', () => {
     'publicationCounts',
     'publishedStateOf',
     'readAclPolicy',
+    'readCredentialsFile',
     'readEnvironment',
     'readRepoDir',
     'releaseManifestPath',

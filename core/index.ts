@@ -289,6 +289,7 @@ export {
   digestAclId,
   digestCredentials,
   LeaderElection,
+  readCredentialsFile,
   resolveZooKeeperEndpoint,
   SessionKeeper,
   ZK_MAX_REQUEST_BYTES,

@@ -136,6 +136,26 @@ describe('ZooKeeper access control by role', () => {
     expect((await syncer.get(task('web-1'))).data.toString()).toBe('{"state":"claimed"}');
   });
 
+  it('gives a host added later its own credential, and its existing task at once', async () => {
+    const layout = f.layout;
+    const syncer = await as('cairn-syncer');
+    const task = layout.deploymentTask('recommender', 'prod', 'd-0000000001', 'web-3');
+    await syncer.mkdirp(layout.deploymentTasks('recommender', 'prod', 'd-0000000001'));
+    await syncer.create(task, Buffer.from('{"state":"pending"}'));
+    const refused = await runCliCaptured(['acl', 'add-host', 'web-3'], env('cairn-operator'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/only the syncer's credentials may add hosts/);
+    const added = await runCliCaptured(['acl', 'add-host', 'web-3', '--out-dir', dir], env('cairn-syncer'));
+    expect(added.code, added.stderr).toBe(0);
+    const hostFile = await readFile(file('agent-web-3'), 'utf8');
+    expect(hostFile).toMatch(/^cairn-agent:\S+$/m);
+    expect(hostFile).toMatch(/^agent-web-3:\S+$/m);
+    const web3 = await as('agent-web-3');
+    await web3.set(task, Buffer.from('{"state":"claimed"}'));
+    const web1 = await as('agent-web-1');
+    await expect(web1.set(task, Buffer.from('{}'))).rejects.toMatchObject({ code: 'NO_AUTH' });
+  });
+
   it('finds a node whose ACL was changed by hand, and the syncer gives it its policy ACL again', async () => {
     const layout = f.layout;
     const syncer = await as('cairn-syncer');
