@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectSession, resolveZooKeeperEndpoint, type ZkSession } from '../../core/index.js';
+import { connectSession, resolveZooKeeperEndpoint, ZK_OPEN_ACL, type ZkSession } from '../../core/index.js';
 import { CairnClient } from '../../sdk/index.js';
 import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
 import { type AgentProcess, startAgent } from '../agent/agent-fixture.js';
@@ -60,20 +60,24 @@ describe('Cairn end to end with ZooKeeper access control on', { timeout: 300_000
     expect(init.code, init.stderr).toBe(0);
     operator = await connectSession(resolveZooKeeperEndpoint({}, as('cairn-operator')));
     daemon = new SyncerDaemon(
-      resolveSyncerConfig(
-        {
-          repo: f.repoUrl,
-          zk: f.zk.connectString,
-          root: ROOT,
-          zkAuthFile: file('cairn-syncer'),
-          poll: '1h',
-          sessionTimeout: '4s',
-          replicaId: 'acl-test',
-          cacheDir: await mkdtemp(join(tmpdir(), 'cairn-acl-cache-')),
-        },
-        {},
-        { hostname: 'test', pid: 0 },
-      ),
+      {
+        ...resolveSyncerConfig(
+          {
+            repo: f.repoUrl,
+            zk: f.zk.connectString,
+            root: ROOT,
+            zkAuthFile: file('cairn-syncer'),
+            poll: '1h',
+            sessionTimeout: '4s',
+            replicaId: 'acl-test',
+            cacheDir: await mkdtemp(join(tmpdir(), 'cairn-acl-cache-')),
+          },
+          {},
+          { hostname: 'test', pid: 0 },
+        ),
+        // The leader looks for ACLs changed by hand on every request after this.
+        aclAuditIntervalMs: 200,
+      },
       quietLogger,
     );
     await daemon.start();
@@ -146,6 +150,22 @@ describe('Cairn end to end with ZooKeeper access control on', { timeout: 300_000
       const check = await runCliCaptured(['acl', 'check', '--format', 'json'], as('cairn-syncer'));
       expect(JSON.parse(check.stdout)).toMatchObject({ controlled: true, drift: [] });
       expect(check.code).toBe(0);
+
+      // An ACL opened by hand: the leader closes it again on its next pass.
+      const syncer = await connectSession(resolveZooKeeperEndpoint({}, as('cairn-syncer')));
+      try {
+        await syncer.setAcl(f.layout.release(SERVICE, ENV), ZK_OPEN_ACL);
+        await waitFor(
+          async () => {
+            await daemon.syncNow();
+            const again = await runCliCaptured(['acl', 'check', '--format', 'json'], as('cairn-syncer'));
+            return again.code === 0;
+          },
+          { description: 'the leader repairing the ACL', timeoutMs: 60_000 },
+        );
+      } finally {
+        await syncer.close();
+      }
     } finally {
       await cairn.close();
     }
