@@ -14,7 +14,12 @@ import { ensureLayout } from './zk/bootstrap.js';
 export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<SyncOutcome> {
   const { endpoint } = config;
   const layout = endpoint.layout;
-  const source = openGitSource({ url: config.repo, branch: config.branch, cacheDir: config.cacheDir });
+  const source = openGitSource({
+    url: config.repo,
+    branch: config.branch,
+    cacheDir: config.cacheDir,
+    ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
+  });
   try {
     const mirror = new Mirror({ layout, source, branch: config.branch, logger, notesRef: config.notesRef });
     await checkBranch(mirror, source, logger);

@@ -5,6 +5,7 @@ import { GitUnreachableError } from './errors.js';
 import { abortableHttp, fetchFailure, fetchRef } from './fetch-branch.js';
 import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
+import type { Remote } from './remote.js';
 
 const TAG_PREFIX = 'refs/tags/';
 
@@ -14,7 +15,7 @@ const TAG_PREFIX = 'refs/tags/';
  * isomorphic-git's `fetch` writes tags only when it fetches every branch, which a config repository
  * full of pull-request branches should not cost; so the tags are listed, and fetched one by one.
  */
-export async function fetchTags(store: ObjectStore, url: string, timeoutMs: number): Promise<TagRef[]> {
+export async function fetchTags(store: ObjectStore, remote: Remote, timeoutMs: number): Promise<TagRef[]> {
   const { display } = store;
   const unreachable = () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`);
   try {
@@ -23,7 +24,8 @@ export async function fetchTags(store: ObjectStore, url: string, timeoutMs: numb
       (signal) =>
         git.listServerRefs({
           http: abortableHttp(signal),
-          url,
+          url: remote.url,
+          ...(remote.onAuth ? { onAuth: remote.onAuth } : {}),
           prefix: TAG_PREFIX,
           peelTags: true,
           protocolVersion: 2,
@@ -35,7 +37,7 @@ export async function fetchTags(store: ObjectStore, url: string, timeoutMs: numb
       .map((ref) => ({ name: ref.ref.slice(TAG_PREFIX.length), commit: ref.peeled ?? ref.oid }));
     for (const tag of tags) {
       if (await hasObject(store, tag.commit)) continue;
-      await fetchRef(store, url, { remoteRef: `${TAG_PREFIX}${tag.name}` }, timeoutMs);
+      await fetchRef(store, remote, { remoteRef: `${TAG_PREFIX}${tag.name}` }, timeoutMs);
     }
     return tags;
   } catch (error) {

@@ -7,12 +7,14 @@ import { type CommitInfo, readCommitInfo } from './commit-info.js';
 import { BranchNotFoundError } from './errors.js';
 import { fetchBranch, prepareFetchCache } from './fetch-branch.js';
 import { fetchTags } from './fetch-tags.js';
+import { authCallback, type GitCredentials } from './git-credentials.js';
 import { gitErrorCode } from './git-error-code.js';
 import { listTags } from './list-tags.js';
 import { findLocalGitdir } from './local-repository.js';
 import type { ObjectStore } from './object-store.js';
 import { readNote } from './read-note.js';
 import { readTreeAt, type TreeSnapshot, type TreeUpdate } from './read-tree.js';
+import type { Remote } from './remote.js';
 import { type SourceLocation, sourceLocation } from './source-location.js';
 
 export interface GitSourceOptions {
@@ -25,6 +27,8 @@ export interface GitSourceOptions {
   readonly timeoutMs?: number;
   /** Told how many files a read of a whole tree has read so far, out of how many (a first sync). */
   readonly onReadProgress?: (read: number, total: number) => void;
+  /** Presented when an http(s) server asks (401); credentials inside `url` are used without them. */
+  readonly credentials?: GitCredentials;
 }
 
 /** The syncer's view of the tracked branch of a git repository. */
@@ -114,7 +118,7 @@ class IsomorphicGitSource implements GitSource {
   async readNote(notesRef: string, commit: string): Promise<string | undefined> {
     const remote =
       this.#location.kind === 'remote'
-        ? { url: this.#location.url, timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS }
+        ? { ...this.#remote(this.#location.url), timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS }
         : undefined;
     return readNote(await this.#store(), remote, notesRef, commit);
   }
@@ -127,8 +131,9 @@ class IsomorphicGitSource implements GitSource {
     const store = await this.#store();
     const { branch, timeoutMs = DEFAULT_TIMEOUT_MS } = this.#options;
     if (this.#location.kind === 'remote') {
-      const head = await fetchBranch(store, this.#location.url, branch, timeoutMs);
-      this.#remoteTags = await fetchTags(store, this.#location.url, timeoutMs);
+      const remote = this.#remote(this.#location.url);
+      const head = await fetchBranch(store, remote, branch, timeoutMs);
+      this.#remoteTags = await fetchTags(store, remote, timeoutMs);
       return head;
     }
     try {
@@ -139,6 +144,11 @@ class IsomorphicGitSource implements GitSource {
       }
       throw error;
     }
+  }
+
+  #remote(url: string): Remote {
+    const { credentials } = this.#options;
+    return credentials ? { url, onAuth: authCallback(credentials) } : { url };
   }
 
   async #store(): Promise<ObjectStore> {

@@ -2,6 +2,7 @@ import git from 'isomorphic-git';
 import { fetchRef } from './fetch-branch.js';
 import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
+import type { Remote } from './remote.js';
 
 /**
  * The note that `notesRef` (e.g. refs/notes/cairn-approvals) attaches to `commit`, or undefined when
@@ -10,7 +11,7 @@ import type { ObjectStore } from './object-store.js';
  */
 export async function readNote(
   store: ObjectStore,
-  remote: { url: string; timeoutMs: number } | undefined,
+  remote: (Remote & { readonly timeoutMs: number }) | undefined,
   notesRef: string,
   commit: string,
 ): Promise<string | undefined> {
@@ -18,12 +19,7 @@ export async function readNote(
   let notes = notesRef;
   if (remote) {
     try {
-      const result = await fetchRef(
-        store,
-        remote.url,
-        { ref: notesRef, remoteRef: notesRef },
-        remote.timeoutMs,
-      );
+      const result = await fetchRef(store, remote, { ref: notesRef, remoteRef: notesRef }, remote.timeoutMs);
       if (!result.fetchHead) return undefined;
       // Read from the fetched commit itself: the fetch does not update a local ref of that name.
       notes = result.fetchHead;
