@@ -126,6 +126,7 @@ export {
   WatchedRead,
 } from './recipes/index.js';
 export type {
+  AclPrincipalsRecord,
   AgentRecord,
   AgentServiceState,
   AgentServiceStatus,
@@ -158,6 +159,7 @@ export type {
   Rejection,
   ReleaseRecord,
   Revision,
+  Role,
   ServiceRecord,
   SnapshotChange,
   TaskFailure,
@@ -170,6 +172,8 @@ export {
   CorruptRecordError,
   DEFAULT_NOTES_REF,
   DEPLOYMENT_STATES,
+  DIGEST_ID,
+  decodeAclPrincipalsRecord,
   decodeAgentRecord,
   decodeApprovalRecord,
   decodeDeploymentClaimRecord,
@@ -186,6 +190,7 @@ export {
   decodeRefusalRecord,
   decodeReleaseRecord,
   decodeServiceRecord,
+  encodeAclPrincipalsRecord,
   encodeAgentRecord,
   encodeDeploymentClaimRecord,
   encodeDeploymentControlRecord,
@@ -210,6 +215,7 @@ export {
   MAX_APPROVAL_NOTE_BYTES,
   MAX_CHANGED_PATHS,
   MAX_REFUSAL_DIAGNOSTICS,
+  ROLES,
   serializeApprovalRecord,
   serviceRecordOf,
   TASK_STATES,
@@ -234,6 +240,10 @@ export type { TemplateContext, TemplateHost, TemplateRoute, TemplateService } fr
 export { templateContextOf } from './templates/index.js';
 export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';
+export type { AclDrift } from './zk-acl-audit.js';
+export { findAclDrift, repairAclDrift } from './zk-acl-audit.js';
+export { AclPolicy, followAclPolicy, formatAcl, readAclPolicy, sameAcl } from './zk-acl-policy.js';
+export type { HostNodeKind, ZkNodeKind } from './zk-layout.js';
 export {
   CONTENT_ID,
   controlSeqOf,
@@ -244,6 +254,7 @@ export {
   ZkLayout,
 } from './zk-layout.js';
 export type {
+  AclOf,
   ElectionOptions,
   ElectionState,
   KeeperEvents,
@@ -266,8 +277,10 @@ export type {
 export {
   candidateIds,
   connectSession,
+  credentialsUser,
   DEFAULT_ENDPOINT_TIMEOUTS,
   digestAclId,
+  digestCredentials,
   LeaderElection,
   resolveZooKeeperEndpoint,
   SessionKeeper,

@@ -6,6 +6,7 @@ import {
   type RawSyncerSettings,
   resolveSyncerConfig,
   SYNCER_ENV,
+  type SyncerConfig,
   SyncerDaemon,
   syncOnce,
   withoutCredentials,
@@ -91,7 +92,7 @@ export function registerSync(
       secrets.add(config.webhookSecret);
       secrets.add(config.gitCredentials?.password);
       const logger = createLogger(io, 'syncer');
-      warnOfSecretsInArguments(command, logger);
+      warnOfSecretsInArguments(command, config, logger);
       if (config.mode === 'once') {
         const outcome = await syncOnce(config, logger);
         if (outcome.kind === 'refused') {
@@ -129,9 +130,12 @@ export function registerSync(
  * Arguments are visible to every user of the machine (`ps`, /proc/<pid>/cmdline): a secret given as
  * one works, but is said to be exposed, with where to put it instead.
  */
-function warnOfSecretsInArguments(command: Command, logger: Logger): void {
+function warnOfSecretsInArguments(command: Command, config: SyncerConfig, logger: Logger): void {
   const repo = command.getOptionValue('repo') as string | undefined;
-  if (command.getOptionValueSource('repo') === 'cli' && repo && withoutCredentials(repo) !== repo)
+  // A user name alone is no secret when the token comes from elsewhere (https://oauth2@…).
+  const secretInRepo =
+    repo !== undefined && withoutCredentials(repo) !== repo && (hasPassword(repo) || !config.gitCredentials);
+  if (command.getOptionValueSource('repo') === 'cli' && secretInRepo)
     logger.warn(
       'the credentials in --repo are visible to every user of this machine (ps): put them in --git-credentials-file, or the token in CAIRN_GIT_TOKEN, and leave them out of the URL',
     );
@@ -139,6 +143,14 @@ function warnOfSecretsInArguments(command: Command, logger: Logger): void {
     logger.warn(
       '--webhook-secret is visible to every user of this machine (ps): put the secret in a file and pass --webhook-secret-file',
     );
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** The password (or lone token) of a URL's `user:password@`. */

@@ -58,6 +58,8 @@ describe('cairn sync never shows a secret', () => {
       CAIRN_GIT_TOKEN: TOKEN,
     });
     expect(withToken.stderr).toContain('could not connect to ZooKeeper');
+    // A user name alone in --repo is no secret: no warning.
+    expect(withToken.stderr).not.toContain('visible to every user');
     expect(withToken.stderr).not.toContain('HTTP 401');
     expect(withToken.stderr).not.toContain(TOKEN);
     const file = join(dir, 'git-credentials');
