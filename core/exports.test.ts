@@ -188,5 +188,6 @@ it('syncer exports exactly these names', () => {
     'probeListen',
     'resolveSyncerConfig',
     'syncOnce',
+    'withoutCredentials',
   ]);
 });

@@ -15,7 +15,12 @@ import { repairAcls } from './zk/repair-acls.js';
 export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<SyncOutcome> {
   const { endpoint } = config;
   const layout = endpoint.layout;
-  const source = openGitSource({ url: config.repo, branch: config.branch, cacheDir: config.cacheDir });
+  const source = openGitSource({
+    url: config.repo,
+    branch: config.branch,
+    cacheDir: config.cacheDir,
+    ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
+  });
   try {
     const mirror = new Mirror({ layout, source, branch: config.branch, logger, notesRef: config.notesRef });
     await checkBranch(mirror, source, logger);

@@ -92,6 +92,7 @@ export class SyncerDaemon {
       url: config.repo,
       branch: config.branch,
       cacheDir: config.cacheDir,
+      ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
       ...(onProgress
         ? { onReadProgress: (done, total) => onProgress({ phase: 'reading', done, total }) }
         : {}),
@@ -341,7 +342,7 @@ export class SyncerDaemon {
     if (!secret)
       return {
         handle: async (_request, response) =>
-          sendJson(response, 404, { error: 'webhooks are not enabled: start with --webhook-secret' }),
+          sendJson(response, 404, { error: 'webhooks are not enabled: start with --webhook-secret-file' }),
       };
     this.webhooks ??= new WebhookEndpoint({
       secret,

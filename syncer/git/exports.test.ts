@@ -8,8 +8,11 @@ describe('the public surface of syncer/git', () => {
       'CommitNotFoundError',
       'GitUnreachableError',
       'RepositoryNotFoundError',
+      'TOKEN_USERNAME',
       'UnsupportedGitUrlError',
       'openGitSource',
+      'resolveGitCredentials',
+      'withoutCredentials',
     ]);
   });
 });
