@@ -54,6 +54,18 @@ describe('cairn validate on hostile files', () => {
     },
   ];
 
+  it('prints a file name that would retitle the terminal and clear the screen escaped', async () => {
+    const dir = join(scratch, 'terminal');
+    await cp(EXAMPLE_REPO_DIR, dir, { recursive: true });
+    await writeFile(join(dir, config, 'x\u001b]0;PWNED\u0007\u001b[2Jy.yaml'), 'a: 1\n');
+
+    const { code, stdout } = await runCliCaptured(['validate', dir]);
+    expect(code).toBe(1);
+    expect(stdout).toContain(`${config}/x\\e]0;PWNED\\x07\\e[2Jy.yaml:1:1: error path/unsafe:`);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+    expect(stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
   for (const [index, { title, name, content, file, rule }] of cases.entries()) {
     it(`reports ${title} at the file, as an error`, async () => {
       const dir = join(scratch, `repo-${index}`);

@@ -10,6 +10,7 @@ import {
 } from '../../syncer/index.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
+import { escapeControlCharacters } from '../terminal-text.js';
 import { formatDiagnostic } from './validate.js';
 
 export function registerSync(program: Command, { io, setExitCode, stopSignal }: CommandContext): void {
@@ -66,7 +67,7 @@ export function registerSync(program: Command, { io, setExitCode, stopSignal }: 
       if (config.mode === 'once') {
         const outcome = await syncOnce(config, logger);
         if (outcome.kind === 'refused') {
-          io.stderr(`cairn: ${outcome.error.message}\n`);
+          io.stderr(`cairn: ${escapeControlCharacters(outcome.error.message)}\n`);
           for (const d of outcome.error.diagnostics) io.stderr(`${formatDiagnostic(d.file, d)}\n`);
           setExitCode(EXIT_FINDINGS);
           return;
