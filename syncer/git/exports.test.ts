@@ -8,6 +8,7 @@ describe('the public surface of syncer/git', () => {
       'CommitNotFoundError',
       'GitUnreachableError',
       'RepositoryNotFoundError',
+      'UnsafeTreeEntryError',
       'UnsupportedGitUrlError',
       'openGitSource',
     ]);
