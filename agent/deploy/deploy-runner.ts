@@ -37,6 +37,8 @@ export interface DeployRunnerOptions {
   readonly versions: DeployedVersions;
   /** Where deploy commands run (the agent's prefix, or /). */
   readonly cwd: string;
+  /** Who the deploy command and health check run as now (see commandUser); undefined: the agent's user. */
+  readonly user: () => string | undefined;
   readonly logger: Logger;
 }
 
@@ -218,6 +220,7 @@ class TaskRun {
       env: commandEnv,
       timeoutMs: (release.manifest.deploy.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_S) * 1000,
       cwd: this.options.cwd,
+      ...this.runAs(),
       onOutput: (chunk) => log.append(chunk),
     });
     if (!succeeded(deploy)) {
@@ -237,6 +240,7 @@ class TaskRun {
           env: commandEnv,
           timeoutMs: Math.max(1, deadline - Date.now()),
           cwd: this.options.cwd,
+          ...this.runAs(),
           onOutput: (chunk) => log.append(chunk),
         });
         if (succeeded(check) || Date.now() + HEALTH_RETRY_MS >= deadline) break;
@@ -258,6 +262,12 @@ class TaskRun {
   }
 
   /** Takes the task: its version checked and the ephemeral claim created in one transaction. */
+  /** The user option of runCommand, when the commands run as someone else than the agent. */
+  private runAs(): { user?: string } {
+    const user = this.options.user();
+    return user === undefined ? {} : { user };
+  }
+
   private async claim(previousVersion: string | undefined): Promise<boolean> {
     const at = new Date().toISOString();
     const next = taskTransition(this.task, 'claimed', this.options.host, at, {
