@@ -18,6 +18,7 @@ import { DeployedVersions } from './deploy/deployed-versions.js';
 import { directoryConflicts } from './directory-conflicts.js';
 import { LocalStore, type ServiceSettings } from './local-store.js';
 import { commandUser } from './owner.js';
+import { type CommandRunner, runCommand } from './run-command.js';
 import { ServiceAgent } from './service-agent.js';
 
 /**
@@ -50,8 +51,15 @@ export class AgentDaemon {
   private changing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(config: AgentConfig, logger: Logger) {
+  private readonly runCommand: CommandRunner;
+
+  /**
+   * `runCommand` runs the services' checks and reloads and the releases' deploy commands; an agent
+   * that only plays a host (`cairn start`) passes `rehearseCommand`, which runs none of them.
+   */
+  constructor(config: AgentConfig, logger: Logger, options: { readonly runCommand?: CommandRunner } = {}) {
     this.config = config;
+    this.runCommand = options.runCommand ?? runCommand;
     this.logger = logger.child({ host: config.host });
     this.store = new LocalStore(config.stateDir);
     this.versions = new DeployedVersions(config.stateDir);
@@ -230,6 +238,7 @@ export class AgentDaemon {
         versions: this.versions,
         cwd: this.config.prefix ?? '/',
         user: () => this.deployUsers.get(key),
+        runCommand: this.runCommand,
         logger: this.logger,
       });
       this.deployers.set(key, deployer);
@@ -293,6 +302,7 @@ export class AgentDaemon {
       settings: assignment.settings,
       store: this.store,
       commandTimeoutMs: this.config.commandTimeoutMs,
+      runCommand: this.runCommand,
       drift: { intervalMs: this.config.driftIntervalMs, repair: this.config.driftRepair },
       applyOwner: this.config.applyOwner,
       logger: this.logger,

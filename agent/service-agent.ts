@@ -18,7 +18,7 @@ import { sameSettings } from './assignments.js';
 import type { FileSettings } from './atomic-file.js';
 import type { AppliedState, LocalStore, ServiceSettings } from './local-store.js';
 import { commandUser, lookupOwner } from './owner.js';
-import { runCommand, succeeded } from './run-command.js';
+import { type CommandRunner, succeeded } from './run-command.js';
 import { ServiceDirectory } from './service-directory.js';
 
 export interface ServiceAgentOptions {
@@ -30,6 +30,8 @@ export interface ServiceAgentOptions {
   readonly store: LocalStore;
   /** Deadline of each check and reload. */
   readonly commandTimeoutMs: number;
+  /** Runs the check and the reload. */
+  readonly runCommand: CommandRunner;
   /** How often managed files are compared with what was written; whether drift is repaired or only reported. */
   readonly drift: { readonly intervalMs: number; readonly repair: boolean };
   /** Whether files get the owner service.yaml names (off for agents side by side under a prefix). */
@@ -409,7 +411,7 @@ export class ServiceAgent {
       { service, env: environment, commit: env.CAIRN_COMMIT, step, command, user },
       `running ${step}`,
     );
-    const run = await runCommand({
+    const run = await this.options.runCommand({
       step,
       command,
       env,

@@ -19,7 +19,7 @@ import {
   type ZkSession,
   type ZkWatcher,
 } from '../../core/index.js';
-import { type CommandStep, runCommand, type StepRun, succeeded } from '../run-command.js';
+import { type CommandRunner, type CommandStep, type StepRun, succeeded } from '../run-command.js';
 import type { DeployedVersions } from './deployed-versions.js';
 import { LogStream } from './log-stream.js';
 
@@ -39,6 +39,8 @@ export interface DeployRunnerOptions {
   readonly cwd: string;
   /** Who the deploy command and health check run as now (see commandUser); undefined: the agent's user. */
   readonly user: () => string | undefined;
+  /** Runs the deploy command and the health check. */
+  readonly runCommand: CommandRunner;
   readonly logger: Logger;
 }
 
@@ -214,7 +216,7 @@ class TaskRun {
       CAIRN_DEPLOYMENT: this.deployment.id,
     };
     await this.step('running');
-    const deploy = await runCommand({
+    const deploy = await this.options.runCommand({
       step: 'deploy',
       command: release.manifest.deploy.command,
       env: commandEnv,
@@ -234,7 +236,7 @@ class TaskRun {
       const deadline = Date.now() + (health.timeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_S) * 1000;
       let check: StepRun<'health'>;
       for (;;) {
-        check = await runCommand({
+        check = await this.options.runCommand({
           step: 'health',
           command: health.command,
           env: commandEnv,
