@@ -1,7 +1,6 @@
 import { type Command, Option } from 'commander';
-import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
+import { connectSession, readHistory, resolveZooKeeperEndpoint } from '../../core/index.js';
 import { formatHistory } from '../history/format-history.js';
-import { readHistory } from '../history/read-history.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { UsageError } from '../usage-error.js';
 

@@ -1,4 +1,4 @@
-import type { Approvals, HistoryEntry } from './read-history.js';
+import type { Approvals, HistoryEntry } from '../../core/index.js';
 
 /** The history as a person reads it: per commit, newest first, who approved it and how to undo it. */
 export function formatHistory(entries: readonly HistoryEntry[]): string {

@@ -1,4 +1,4 @@
-import type { CairnStatus, HostStatus } from './read-status.js';
+import type { CairnStatus, HostStatus } from '../../core/index.js';
 
 /** A refused commit's first errors; `cairn validate` has the rest. */
 const MAX_DIAGNOSTICS_SHOWN = 10;
