@@ -318,7 +318,8 @@ describe('the syncer daemon', () => {
     const exited = new Promise<number | null>((resolve) => leader.once('exit', (code) => resolve(code)));
     await waitFor(async () => (await f.session.children('/cairn/syncers')).children.length === 1, {
       description: 'the child joins the election',
-      timeoutMs: 15_000,
+      // Starting the CLI from source alone took 12 s on a loaded machine.
+      timeoutMs: 60_000,
     });
     const b = await startDaemon('replica-b');
     await waitFor(() => b.daemon.status().role === 'standby', {
@@ -345,7 +346,7 @@ describe('the syncer daemon', () => {
     } finally {
       leader.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 
   it('hands leadership over at once on SIGTERM, without waiting for the session timeout', async () => {
     const { leader, exited, takeover } = await leaderProcessAndStandby('20s');
@@ -359,7 +360,7 @@ describe('the syncer daemon', () => {
     } finally {
       leader.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 
   it('collects content nobody needs once commits stop, never on the pass that mirrors a commit', async () => {
     const lines: { msg: string; time: number }[] = [];
