@@ -168,11 +168,17 @@ export class Mirror {
   private refusalMayExist = true;
   private retention = { history: 0, snapshots: 0 };
   private collectionNeeded = true;
-  private lastCollection = 0;
+  /** Counted from the start: the first commits after a start wait for a quiet pass like any other. */
+  private lastCollection = Date.now();
 
   constructor(options: MirrorOptions) {
     this.options = options;
     this.collector = new ContentCollector(options.layout);
+  }
+
+  /** Whether content was last collected longer ago than the collection interval: collect even between commits. */
+  get collectionOverdue(): boolean {
+    return Date.now() - this.lastCollection > COLLECTION_INTERVAL_MS;
   }
 
   /** The commit most recently refused, until a later commit mirrors. */
@@ -355,7 +361,7 @@ export class Mirror {
     target: SyncTarget,
     force = false,
   ): Promise<{ removed: number; missing: number } | undefined> {
-    const due = Date.now() - this.lastCollection > COLLECTION_INTERVAL_MS;
+    const due = this.collectionOverdue;
     if (!force && !this.collectionNeeded && !due) return undefined;
     if (this.retention.snapshots === 0) return undefined; // no commit read by this process yet
     const result = await this.collector.collect(target.writer, this.retention.snapshots);
