@@ -41,6 +41,7 @@ it('core exports exactly these names', () => {
     'MAX_CHANGED_PATHS',
     'MAX_REFUSAL_DIAGNOSTICS',
     'NodeCache',
+    'PARSE_RULES_VERSION',
     'POLICY_FILE',
     'RepoNotFoundError',
     'SETTINGS_FILE',
@@ -133,6 +134,7 @@ it('core exports exactly these names', () => {
     'readEnvironment',
     'readRepoDir',
     'releaseManifestPath',
+    'rememberContentId',
     'resolveZooKeeperEndpoint',
     'rolloutOf',
     'serializeApprovalRecord',
@@ -153,6 +155,7 @@ it('core exports exactly these names', () => {
 it('schemas exports exactly these names', () => {
   expect(Object.keys(schemas).sort()).toEqual([
     'MANIFEST_SCHEMAS',
+    'VALIDATOR_VERSION',
     'checkManifest',
     'checkSemantics',
     'validateRepo',

@@ -19,7 +19,7 @@ export type {
   ServiceEnvironment,
 } from './config-repo.js';
 export { createRepoModelCache, loadConfigRepo, manifestProblems } from './config-repo.js';
-export { contentId } from './content-id.js';
+export { contentId, rememberContentId } from './content-id.js';
 export type {
   Advance,
   DeploymentView,
@@ -84,6 +84,8 @@ export {
   DEFAULT_SNAPSHOT_RETENTION,
 } from './manifests.js';
 export { deepMerge, mergeOverlay } from './overlay.js';
+export type { ParseVerdict, ParseVerdicts } from './parse-verdicts.js';
+export { PARSE_RULES_VERSION } from './parse-verdicts.js';
 export { unsafePathReason } from './path-safety.js';
 export type { Publication, PublishedEnvironment, PublishedState, RecordChanges } from './publication.js';
 export {

@@ -38,6 +38,7 @@ import {
 import { validateRepo } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
 import type { CommitInfo, GitSource, TreeSnapshot } from './git/index.js';
+import type { ValidationCache } from './validation-cache.js';
 import { ContentCollector } from './zk/collect-content.js';
 import { historySeqs, trimHistory } from './zk/history.js';
 import { publish } from './zk/publish.js';
@@ -64,12 +65,16 @@ export type SyncOutcome =
       readonly written: { readonly creates: number; readonly updates: number; readonly removes: number };
       /** Where the time went, in milliseconds. */
       readonly timings: SyncTimings;
+      /** Files this sync parsed: those neither the models in memory nor the validation cache knew. */
+      readonly filesParsed: number;
     }
   | {
       readonly kind: 'up-to-date';
       readonly commit: string;
       readonly seq: number;
       readonly serving: Readonly<Record<string, Revision>>;
+      /** Files this sync parsed (0 when it had nothing to read). */
+      readonly filesParsed: number;
     }
   | { readonly kind: 'refused'; readonly error: CommitRefusedError };
 
@@ -97,6 +102,8 @@ export interface MirrorOptions {
   /** Where the bot records approvals as git notes. Default refs/notes/cairn-approvals. */
   readonly notesRef?: string;
   readonly now?: () => Date;
+  /** Parse verdicts kept between runs (the cache directory's); saved after each commit read. */
+  readonly validationCache?: ValidationCache;
 }
 
 /** Where a sync writes: the leader's session and fenced writer, and which term of leadership it is. */
@@ -139,8 +146,8 @@ interface LoadedCommit {
  * term while `/head` still names that commit, and re-read from ZooKeeper every few minutes anyway. A
  * crash at any point is followed by a correct sync.
  */
-function upToDate(head: HeadRecord): SyncOutcome {
-  return { kind: 'up-to-date', commit: head.commit, seq: head.seq, serving: head.environments };
+function upToDate(head: HeadRecord, filesParsed = 0): SyncOutcome {
+  return { kind: 'up-to-date', commit: head.commit, seq: head.seq, serving: head.environments, filesParsed };
 }
 
 export class Mirror {
@@ -153,6 +160,8 @@ export class Mirror {
   /** Whether `/refused` may be in ZooKeeper: unknown (so true) until this mirror has looked. */
   private refusalMayExist = true;
   private retention = { history: 0, snapshots: 0 };
+  /** Files parsed since the current sync began. */
+  private filesParsed = 0;
   private collectionNeeded = true;
   private lastCollection = 0;
 
@@ -177,6 +186,7 @@ export class Mirror {
   async syncTo(target: SyncTarget, commit: string, fetchMs = 0): Promise<SyncOutcome> {
     const { layout, source, logger } = this.options;
     if (this.written && this.written.term !== target.term) this.written = undefined;
+    this.filesParsed = 0;
     const head = await this.readHead(target.session);
     const tags = await source.listTags();
     // A refused commit is not looked at again until the branch or a tag moves.
@@ -243,7 +253,7 @@ export class Mirror {
       this.refused = undefined;
       await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
-      return upToDate(head.record);
+      return upToDate(head.record, this.filesParsed);
     }
 
     const forced = head.record ? !(await source.isAncestor(head.record.commit, commit)) : false;
@@ -300,6 +310,7 @@ export class Mirror {
         transactions: result.transactions,
         staged: result.staged,
         timings,
+        filesParsed: this.filesParsed,
       },
       'commit mirrored',
     );
@@ -323,6 +334,7 @@ export class Mirror {
       contentWritten: publication.newContent.length,
       written: publicationCounts(publication),
       timings,
+      filesParsed: this.filesParsed,
     };
   }
 
@@ -430,13 +442,18 @@ export class Mirror {
   ): Promise<LoadedCommit | { diagnostics: readonly Diagnostic[] }> {
     let lane = this.lanes.get(laneName);
     if (!lane) {
-      lane = { cache: createRepoModelCache() };
+      lane = { cache: createRepoModelCache(this.options.validationCache) };
       this.lanes.set(laneName, lane);
     }
     const previousCommit = lane.snapshot?.commit;
     const update = await this.options.source.readTree(commit, lane.snapshot);
     lane.snapshot = update.snapshot;
-    const { diagnostics, repo } = validateRepo(update.snapshot.tree, { cache: lane.cache });
+    const { diagnostics, repo, filesParsed } = validateRepo(update.snapshot.tree, { cache: lane.cache });
+    this.filesParsed += filesParsed;
+    await this.options.validationCache?.save().catch((error: unknown) => {
+      // The cache only saves work: without it, the next start parses again.
+      this.options.logger.warn(errorLogFields(error), 'could not save the validation cache');
+    });
     if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
     return { repo, changed: update.changed, previousCommit };
   }
