@@ -50,7 +50,12 @@ export { desiredStateOf, environmentKey } from './desired-state.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
 export { parseDuration, SettingError } from './duration.js';
-export type { EnvironmentRead, EnvironmentSnapshot, ReadEnvironmentOptions } from './environment-reader.js';
+export type {
+  EnvironmentRead,
+  EnvironmentSnapshot,
+  HeldSnapshot,
+  ReadEnvironmentOptions,
+} from './environment-reader.js';
 export { ContentMissingError, readEnvironment } from './environment-reader.js';
 export { CairnError, errorLogFields, RepoNotFoundError, UnsafePathError } from './errors.js';
 export type { FileFormat } from './file-format.js';
