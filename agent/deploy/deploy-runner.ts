@@ -19,7 +19,7 @@ import {
   type ZkSession,
   type ZkWatcher,
 } from '../../core/index.js';
-import { type CommandStep, runCommand, type StepRun, succeeded } from '../run-command.js';
+import { type CommandRunner, type CommandStep, type StepRun, succeeded } from '../run-command.js';
 import type { DeployedVersions } from './deployed-versions.js';
 import { LogStream } from './log-stream.js';
 
@@ -37,6 +37,8 @@ export interface DeployRunnerOptions {
   readonly versions: DeployedVersions;
   /** Where deploy commands run (the agent's prefix, or /). */
   readonly cwd: string;
+  /** Runs the deploy command and the health check. */
+  readonly runCommand: CommandRunner;
   readonly logger: Logger;
 }
 
@@ -212,7 +214,7 @@ class TaskRun {
       CAIRN_DEPLOYMENT: this.deployment.id,
     };
     await this.step('running');
-    const deploy = await runCommand({
+    const deploy = await this.options.runCommand({
       step: 'deploy',
       command: release.manifest.deploy.command,
       env: commandEnv,
@@ -231,7 +233,7 @@ class TaskRun {
       const deadline = Date.now() + (health.timeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_S) * 1000;
       let check: StepRun<'health'>;
       for (;;) {
-        check = await runCommand({
+        check = await this.options.runCommand({
           step: 'health',
           command: health.command,
           env: commandEnv,
