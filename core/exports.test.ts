@@ -45,6 +45,7 @@ it('core exports exactly these names', () => {
     'MAX_CHANGED_PATHS',
     'MAX_REFUSAL_DIAGNOSTICS',
     'NodeCache',
+    'PARSE_RULES_VERSION',
     'POLICY_FILE',
     'ROLES',
     'RepoNotFoundError',
@@ -154,6 +155,7 @@ it('core exports exactly these names', () => {
     'readRepoDir',
     'readStatus',
     'releaseManifestPath',
+    'rememberContentId',
     'repairAclDrift',
     'resolveDeployment',
     'resolveZooKeeperEndpoint',
@@ -178,6 +180,7 @@ it('core exports exactly these names', () => {
 it('schemas exports exactly these names', () => {
   expect(Object.keys(schemas).sort()).toEqual([
     'MANIFEST_SCHEMAS',
+    'VALIDATOR_VERSION',
     'checkManifest',
     'checkSemantics',
     'validateRepo',

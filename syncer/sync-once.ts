@@ -4,6 +4,7 @@ import { openGitSource } from './git/index.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
+import { openValidationCache } from './validation-cache.js';
 import { ensureLayout } from './zk/bootstrap.js';
 import { repairAcls } from './zk/repair-acls.js';
 
@@ -22,7 +23,14 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
     ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
   });
   try {
-    const mirror = new Mirror({ layout, source, branch: config.branch, logger, notesRef: config.notesRef });
+    const mirror = new Mirror({
+      layout,
+      source,
+      branch: config.branch,
+      logger,
+      notesRef: config.notesRef,
+      validationCache: await openValidationCache(config.cacheDir, logger),
+    });
     await checkBranch(mirror, source, logger);
     const session = await connectSession(endpoint);
     try {

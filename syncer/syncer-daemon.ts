@@ -19,6 +19,7 @@ import { SyncerMetrics } from './metrics.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
+import { openValidationCache } from './validation-cache.js';
 import { DeliveryLog, type PushDelivery } from './webhook.js';
 import { WebhookEndpoint } from './webhook-endpoint.js';
 import { ensureLayout } from './zk/bootstrap.js';
@@ -111,6 +112,7 @@ export class SyncerDaemon {
       branch: config.branch,
       logger: this.logger,
       notesRef: config.notesRef,
+      validationCache: await openValidationCache(config.cacheDir, this.logger),
     });
     await checkBranch(this.mirror, this.source, this.logger);
     let port: number | undefined;
