@@ -13,6 +13,7 @@ import {
 } from '../core/index.js';
 import type { AgentConfig } from './agent-config.js';
 import { type Assignment, assignmentsOf, deployAssignmentsOf } from './assignments.js';
+import { ConfigOutcomes } from './deploy/config-outcome.js';
 import { DeployRunner } from './deploy/deploy-runner.js';
 import { DeployedVersions } from './deploy/deployed-versions.js';
 import { LocalStore, type ServiceSettings } from './local-store.js';
@@ -33,6 +34,8 @@ export class AgentDaemon {
   /** The deploy tasks of every service and environment this host runs, by environment key. */
   private readonly deployers = new Map<string, DeployRunner>();
   private readonly versions: DeployedVersions;
+  /** What the service agents did with a snapshot a deployment assigned: what its tasks wait for. */
+  private readonly configOutcomes = new ConfigOutcomes((key) => this.agents.get(key)?.status());
   /** Services this host no longer runs, with the last status of each: reported as unmanaged. */
   private readonly unmanaged = new Map<string, AgentServiceStatus>();
   /** The last settings the service tree gave each service: whether to prune when it goes. */
@@ -211,6 +214,7 @@ export class AgentDaemon {
         env,
         host: this.config.host,
         versions: this.versions,
+        awaitConfig: this.configOutcomes.forEnvironment(key),
         cwd: this.config.prefix ?? '/',
         logger: this.logger,
       });
@@ -228,6 +232,7 @@ export class AgentDaemon {
       layout: this.config.endpoint.layout,
       service: assignment.service,
       env: assignment.env,
+      host: this.config.host,
       settings: assignment.settings,
       store: this.store,
       commandTimeoutMs: this.config.commandTimeoutMs,
@@ -242,5 +247,6 @@ export class AgentDaemon {
 
   private report(): void {
     this.registration?.update(encodeAgentRecord(this.record()));
+    this.configOutcomes.changed();
   }
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { type EnvironmentRead, readEnvironment } from '../environment-reader.js';
+import { type EnvironmentRead, isNewerSnapshot, readEnvironment } from '../environment-reader.js';
 import type { ZkLayout } from '../zk-layout.js';
 import type { SessionKeeper } from '../zookeeper/session-keeper.js';
 import { WatchedRead } from './watched-read.js';
@@ -9,6 +9,8 @@ export interface EnvironmentWatchOptions {
   readonly layout: ZkLayout;
   readonly service: string;
   readonly env: string;
+  /** The host the consumer serves: during a configuration rollout, its assignment is followed. */
+  readonly host?: string;
   /** Content the consumer holds besides the last snapshot (a cache it started from), by content id. */
   readonly known?: () => ReadonlyMap<string, Uint8Array> | undefined;
   /** How often the pointer's mzxid is compared even without a watch firing. Default 30 s. */
@@ -36,12 +38,17 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
   constructor(options: EnvironmentWatchOptions) {
     super();
     this.options = options;
-    const { keeper, layout, service, env } = options;
+    const { keeper, layout, service, env, host } = options;
     const pointer = layout.environment(service, env);
+    const assignment = host !== undefined ? layout.assignment(service, env, host) : undefined;
     this.loop = new WatchedRead({
       keeper,
       read: (session, watch) =>
-        readEnvironment(session, layout, service, env, { ...(watch ? { watch } : {}), known: this.known() }),
+        readEnvironment(session, layout, service, env, {
+          ...(watch ? { watch } : {}),
+          ...(host !== undefined ? { host } : {}),
+          known: this.known(),
+        }),
       onRead: (read) => this.onRead(read),
       onError: (error, failures) => this.emit('error', error, failures),
       resync: {
@@ -49,7 +56,10 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
         changed: async (session) => {
           const stat = await session.exists(pointer);
           const last = this.last;
-          return last?.kind === 'snapshot' ? stat?.mzxid !== last.snapshot.stat.mzxid : stat !== undefined;
+          if (last?.kind !== 'snapshot') return stat !== undefined;
+          if (stat?.mzxid !== last.snapshot.stat.mzxid) return true;
+          if (!assignment || !last.snapshot.pointer.rollout) return false;
+          return (await session.exists(assignment))?.mzxid !== last.snapshot.assignmentStat?.mzxid;
         },
       },
     });
@@ -77,7 +87,7 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
     const last = this.last;
     if (last && read.kind === 'snapshot' && last.kind === 'snapshot') {
       // A lagging server (a new session may land on one) can show an older pointer: never go back.
-      if (read.snapshot.stat.mzxid <= last.snapshot.stat.mzxid) return;
+      if (!isNewerSnapshot(read.snapshot, last.snapshot)) return;
     } else if (last && read.kind === 'absent' && last.kind === 'absent' && read.mirrored === last.mirrored) {
       return;
     }
