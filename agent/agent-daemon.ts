@@ -16,7 +16,9 @@ import { type Assignment, assignmentsOf, deployAssignmentsOf } from './assignmen
 import { ConfigOutcomes } from './deploy/config-outcome.js';
 import { DeployRunner } from './deploy/deploy-runner.js';
 import { DeployedVersions } from './deploy/deployed-versions.js';
+import { directoryConflicts } from './directory-conflicts.js';
 import { LocalStore, type ServiceSettings } from './local-store.js';
+import { type CommandRunner, runCommand } from './run-command.js';
 import { ServiceAgent } from './service-agent.js';
 
 /**
@@ -38,6 +40,8 @@ export class AgentDaemon {
   private readonly configOutcomes = new ConfigOutcomes((key) => this.agents.get(key)?.status());
   /** Services this host no longer runs, with the last status of each: reported as unmanaged. */
   private readonly unmanaged = new Map<string, AgentServiceStatus>();
+  /** Services this host runs but may not write for (a directory another one owns), and why. */
+  private readonly refused = new Map<string, AgentServiceStatus>();
   /** The last settings the service tree gave each service: whether to prune when it goes. */
   private readonly lastSettings = new Map<string, ServiceSettings>();
   private readonly startedAt = new Date().toISOString();
@@ -47,8 +51,15 @@ export class AgentDaemon {
   private changing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(config: AgentConfig, logger: Logger) {
+  private readonly runCommand: CommandRunner;
+
+  /**
+   * `runCommand` runs the services' checks and reloads and the releases' deploy commands; an agent
+   * that only plays a host (`cairn start`) passes `rehearseCommand`, which runs none of them.
+   */
+  constructor(config: AgentConfig, logger: Logger, options: { readonly runCommand?: CommandRunner } = {}) {
     this.config = config;
+    this.runCommand = options.runCommand ?? runCommand;
     this.logger = logger.child({ host: config.host });
     this.store = new LocalStore(config.stateDir);
     this.versions = new DeployedVersions(config.stateDir);
@@ -84,14 +95,13 @@ export class AgentDaemon {
       }
     });
     // What this host ran before it started: kept, and repaired from local copies, until the service tree says.
-    for (const state of await this.store.allApplied()) {
-      await this.startAgent({
-        service: state.service,
-        env: state.env,
-        key: environmentKey(state.service, state.env),
-        settings: state.settings,
-      });
-    }
+    const before = (await this.store.allApplied()).map((state) => ({
+      service: state.service,
+      env: state.env,
+      key: environmentKey(state.service, state.env),
+      settings: state.settings,
+    }));
+    for (const assignment of await this.refuseOverlapping(before)) await this.startAgent(assignment);
     this.registration = new EphemeralNode({
       keeper,
       path: layout.agent(host),
@@ -133,6 +143,7 @@ export class AgentDaemon {
   record(): AgentRecord {
     const services: Record<string, AgentServiceStatus> = {};
     for (const [key, status] of this.unmanaged) services[key] = status;
+    for (const [key, status] of this.refused) services[key] = status;
     for (const [key, agent] of this.agents) services[key] = agent.status();
     return { host: this.config.host, pid: process.pid, startedAt: this.startedAt, services };
   }
@@ -172,8 +183,10 @@ export class AgentDaemon {
     }
     const byName = new Map([...services.values()].map((record) => [record.name, record]));
     await this.followDeploys(byName);
-    const wanted = assignmentsOf(byName, this.config.host, this.config.prefix);
-    const keys = new Set(wanted.map((a) => a.key));
+    const assigned = assignmentsOf(byName, this.config.host, this.config.prefix);
+    const wanted = await this.refuseOverlapping(assigned);
+    const keys = new Set(assigned.map((a) => a.key));
+    for (const key of this.refused.keys()) if (!keys.has(key)) this.refused.delete(key);
     for (const [key, agent] of this.agents) {
       if (keys.has(key)) continue;
       this.agents.delete(key);
@@ -216,6 +229,7 @@ export class AgentDaemon {
         versions: this.versions,
         awaitConfig: this.configOutcomes.forEnvironment(key),
         cwd: this.config.prefix ?? '/',
+        runCommand: this.runCommand,
         logger: this.logger,
       });
       this.deployers.set(key, deployer);
@@ -223,9 +237,53 @@ export class AgentDaemon {
     }
   }
 
+  /**
+   * Sets apart the assignments whose directory another one (or the agent's state) owns: their
+   * agents stop, without pruning, and they are reported failed with the reason until the service
+   * tree gives them directories of their own. Returns the others, to keep.
+   */
+  private async refuseOverlapping(assignments: readonly Assignment[]): Promise<Assignment[]> {
+    const conflicts = directoryConflicts(assignments, this.config.stateDir);
+    const at = new Date().toISOString();
+    for (const assignment of assignments) {
+      const reason = conflicts.get(assignment.key);
+      if (reason === undefined) {
+        this.refused.delete(assignment.key);
+        continue;
+      }
+      const agent = this.agents.get(assignment.key);
+      if (agent) {
+        this.agents.delete(assignment.key);
+        await agent.stop({ prune: false, unmanaged: false });
+      }
+      const last = agent?.status();
+      const known = this.refused.get(assignment.key);
+      if (known?.error?.message === reason) continue;
+      this.refused.set(assignment.key, {
+        service: assignment.service,
+        env: assignment.env,
+        directory: assignment.settings.directory,
+        files: last?.files ?? {},
+        drift: [],
+        ...(last?.commit !== undefined ? { commit: last.commit } : {}),
+        ...(last?.manifest !== undefined ? { manifest: last.manifest } : {}),
+        ...(last?.appliedAt !== undefined ? { appliedAt: last.appliedAt } : {}),
+        state: 'failed',
+        error: { code: 'DIRECTORY_CONFLICT', message: reason, at },
+      });
+      this.logger.warn(
+        { service: assignment.service, env: assignment.env, code: 'DIRECTORY_CONFLICT' },
+        `refusing ${assignment.key}: ${reason}`,
+      );
+    }
+    this.report();
+    return assignments.filter((assignment) => !conflicts.has(assignment.key));
+  }
+
   private async startAgent(assignment: Assignment): Promise<void> {
     if (this.closed || this.agents.has(assignment.key) || !this.keeper) return;
     this.unmanaged.delete(assignment.key);
+    this.refused.delete(assignment.key);
     this.lastSettings.set(assignment.key, assignment.settings);
     const agent = new ServiceAgent({
       keeper: this.keeper,
@@ -236,6 +294,7 @@ export class AgentDaemon {
       settings: assignment.settings,
       store: this.store,
       commandTimeoutMs: this.config.commandTimeoutMs,
+      runCommand: this.runCommand,
       drift: { intervalMs: this.config.driftIntervalMs, repair: this.config.driftRepair },
       applyOwner: this.config.applyOwner,
       logger: this.logger,

@@ -1,8 +1,9 @@
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { lstat, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readRegularFile, removeFile, writeAtomically } from './atomic-file.js';
+import { readRegularFile, writeAtomically } from './atomic-file.js';
 import { lookupOwner } from './owner.js';
 
 describe('atomic file writes', () => {
@@ -35,6 +36,19 @@ describe('atomic file writes', () => {
     expect(await readRegularFile(path)).toEqual(Buffer.from('a: 1\n'));
   });
 
+  it('reads no file through a link or from a FIFO planted in its place (and does not hang on one)', async () => {
+    const victim = join(dir, 'victim');
+    await writeFile(victim, 'precious\n');
+    await symlink(victim, join(dir, 'link'));
+    expect(await readRegularFile(join(dir, 'link'))).toBeUndefined();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(await readRegularFile(fifo)).toBeUndefined();
+    // Writing over the FIFO replaces it; it does not wait for a reader.
+    await writeAtomically(fifo, Buffer.from('a: 1\n'), { mode: 0o644 });
+    expect(await readFile(fifo, 'utf8')).toBe('a: 1\n');
+  });
+
   it('gives files the owner it is asked to (the agent runs as root on hosts)', async () => {
     const owner = await lookupOwner('nobody');
     const path = join(dir, 'owned.yaml');
@@ -47,15 +61,5 @@ describe('atomic file writes', () => {
     await writeAtomically(path, Buffer.from('x'), { mode: 0o644, owner });
     expect((await lstat(path)).uid).toBe(owner.uid);
     await expect(lookupOwner('no-such-user-here')).rejects.toMatchObject({ code: 'OWNER_NOT_FOUND' });
-  });
-
-  it('removes a file and the folders it leaves empty, up to the directory and no further', async () => {
-    const nested = join(dir, 'conf.d/rules/a.yaml');
-    await writeAtomically(join(dir, 'keep.yaml'), Buffer.from('k'), { mode: 0o644 });
-    await mkdir(join(dir, 'conf.d/rules'), { recursive: true });
-    await writeAtomically(nested, Buffer.from('x'), { mode: 0o644 });
-    await removeFile(dir, nested);
-    expect((await readdir(dir)).sort()).toEqual(['keep.yaml']);
-    expect(await readRegularFile(nested)).toBeUndefined();
   });
 });

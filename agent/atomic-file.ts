@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, readFile, rename, rmdir, unlink } from 'node:fs/promises';
+import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** How a written file is set: permission bits, and an owner when the agent may give one. */
@@ -9,24 +9,51 @@ export interface FileSettings {
   readonly owner?: { readonly uid: number; readonly gid: number };
 }
 
+/** Opens a file for reading without following a link, and without blocking on a FIFO planted there. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** A temp file the agent creates beside `name` (dot-named, so that globs like `*.conf` skip it). */
+export function tempName(name: string): string {
+  return `.${name}.cairn-${randomBytes(6).toString('hex')}.tmp`;
+}
+
 /**
- * Writes `bytes` to `path` so that no reader ever sees a partial file: a temp file in the same
- * folder (created exclusively, never following a link), written, fsynced, given its mode and owner,
- * renamed over the target, and the folder fsynced so the rename survives a crash. A rename replaces a
- * link planted at `path` itself, never what it points to. There is no in-place fallback. Returns
- * 'unchanged' without writing when the file already holds these bytes with this mode and owner.
+ * Writes `bytes` to `path` so that no reader ever sees a partial file (see writeInFolder). For the
+ * agent's own state; a service's files go through ServiceDirectory, which never follows a link.
  */
-export async function writeAtomically(
+export function writeAtomically(
   path: string,
   bytes: Uint8Array,
   settings: FileSettings,
 ): Promise<'written' | 'unchanged'> {
+  return writeInFolder(dirname(path), basename(path), bytes, settings);
+}
+
+/**
+ * Writes `bytes` to `name` in `folder` so that no reader ever sees a partial file: a temp file in
+ * the same folder (created exclusively, never following a link), written, fsynced, given its mode
+ * and owner, renamed over the target, and the folder fsynced so the rename survives a crash. A
+ * rename replaces a link planted at the target itself, never what it points to. There is no
+ * in-place fallback. Returns 'unchanged' without writing when the file already holds these bytes
+ * with this mode and owner. `folder` may be an opened folder's `/proc/self/fd/<n>`.
+ */
+export async function writeInFolder(
+  folder: string,
+  name: string,
+  bytes: Uint8Array,
+  settings: FileSettings,
+): Promise<'written' | 'unchanged'> {
+  const path = join(folder, name);
   if (await holds(path, bytes, settings)) return 'unchanged';
-  const temp = join(dirname(path), `.${basename(path)}.cairn-${randomBytes(6).toString('hex')}.tmp`);
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const temp = join(folder, tempName(name));
   try {
-    const handle = await open(temp, flags, settings.mode);
+    const handle = await open(temp, CREATE_FLAGS, settings.mode);
     try {
+      // What was opened is what the name holds: a regular file, not something swapped in meanwhile.
+      const [opened, named] = await Promise.all([handle.stat(), lstat(temp)]);
+      if (!opened.isFile() || opened.dev !== named.dev || opened.ino !== named.ino)
+        throw new Error(`${temp} changed while it was opened`);
       await handle.writeFile(bytes);
       await handle.chmod(settings.mode);
       if (settings.owner) await handle.chown(settings.owner.uid, settings.owner.gid);
@@ -41,46 +68,40 @@ export async function writeAtomically(
     });
     throw error;
   }
-  await syncFolder(dirname(path));
+  await syncFolder(folder);
   return 'written';
 }
 
-/**
- * Removes a file the agent wrote (a link in its place is removed itself, never followed), then
- * the folders left empty up to `root`.
- */
-export async function removeFile(root: string, path: string): Promise<void> {
-  const stat = await lstat(path).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (!stat || stat.isDirectory()) return;
-  await unlink(path);
-  await syncFolder(dirname(path));
-  for (let folder = dirname(path); folder.startsWith(`${root}/`); folder = dirname(folder)) {
-    const removed = await rmdir(folder).then(
-      () => true,
-      () => false, // not empty (or not ours to remove): stop here
-    );
-    if (!removed) break;
+/** The bytes of a regular file, or undefined when there is none (missing, a link, a folder, a FIFO). */
+export async function readRegularFile(path: string): Promise<Uint8Array | undefined> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, READ_FLAGS);
+    if (!(await handle.stat()).isFile()) return undefined;
+    return await handle.readFile();
+  } catch {
+    // Missing, a link (ELOOP), unreadable: there is no regular file to speak of.
+    return undefined;
+  } finally {
+    await handle?.close();
   }
 }
 
-/** The bytes of a regular file, or undefined when there is none (missing, a link, a folder). */
-export async function readRegularFile(path: string): Promise<Uint8Array | undefined> {
-  const stat = await lstat(path).catch(() => undefined);
-  if (!stat?.isFile()) return undefined;
-  return readFile(path).catch(() => undefined);
-}
-
 async function holds(path: string, bytes: Uint8Array, settings: FileSettings): Promise<boolean> {
-  const stat = await lstat(path).catch(() => undefined);
-  if (!stat?.isFile() || stat.size !== bytes.length || (stat.mode & 0o7777) !== settings.mode) return false;
-  if (settings.owner && (stat.uid !== settings.owner.uid || stat.gid !== settings.owner.gid)) return false;
-  const current = await readFile(path).catch(() => undefined);
-  return (
-    current !== undefined && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(current)
-  );
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, READ_FLAGS);
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size !== bytes.length || (stat.mode & 0o7777) !== settings.mode) return false;
+    if (settings.owner && (stat.uid !== settings.owner.uid || stat.gid !== settings.owner.gid)) return false;
+    const current = await handle.readFile();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(current);
+  } catch {
+    // Missing or not a regular file: it does not hold the bytes, and is replaced.
+    return false;
+  } finally {
+    await handle?.close();
+  }
 }
 
 /** Makes a rename or an unlink in `folder` durable. Some file systems refuse fsync on a folder. */

@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCommand, succeeded } from './run-command.js';
+import { rehearseCommand, runCommand, succeeded } from './run-command.js';
 
 describe('running a check or reload command', () => {
   let dir: string;
@@ -44,5 +45,22 @@ describe('running a check or reload command', () => {
     expect(hung).toMatchObject({ timedOut: true });
     expect(succeeded(hung)).toBe(false);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('rehearses a command without running it, saying what would have run', async () => {
+    const said: Buffer[] = [];
+    const rehearsed = await rehearseCommand({
+      step: 'reload',
+      command: 'touch ran; systemctl reload nginx',
+      env: {},
+      timeoutMs: 10_000,
+      cwd: dir,
+      onOutput: (chunk) => said.push(chunk),
+    });
+    expect(succeeded(rehearsed)).toBe(true);
+    expect(rehearsed).toMatchObject({ step: 'reload', command: 'touch ran; systemctl reload nginx' });
+    expect(rehearsed.outputTail).toContain('not run here');
+    expect(Buffer.concat(said).toString()).toBe(rehearsed.outputTail);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
   });
 });

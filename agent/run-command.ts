@@ -22,6 +22,9 @@ export interface CommandOptions<S extends CommandStep = CommandStep> {
   readonly onOutput?: (chunk: Buffer) => void;
 }
 
+/** How an agent runs a step: `runCommand` on a host, `rehearseCommand` where the host is only played. */
+export type CommandRunner = <S extends CommandStep>(options: CommandOptions<S>) => Promise<StepRun<S>>;
+
 /**
  * Runs a service's check or reload command, or a release's deploy command or health check, with `sh -c`, in a process group of its own so that a
  * timeout ends everything it started (SIGTERM, then SIGKILL), and keeps the tail of what it printed.
@@ -80,3 +83,21 @@ export function runCommand<S extends CommandStep>(options: CommandOptions<S>): P
 export function succeeded(run: StepRun<CommandStep>): boolean {
   return run.exitCode === 0 && !run.timedOut;
 }
+
+/**
+ * Runs nothing and succeeds, saying what would have run: for agents that play hosts on a machine
+ * that is not one (`cairn start`), where a service's `systemctl reload` or a release's deploy
+ * command must not touch the machine itself.
+ */
+export const rehearseCommand: CommandRunner = async (options) => {
+  const said = `not run here (this agent plays the host on another machine): ${options.command}\n`;
+  options.onOutput?.(Buffer.from(said));
+  return {
+    step: options.step,
+    command: options.command,
+    exitCode: 0,
+    durationMs: 0,
+    outputTail: said,
+    at: new Date().toISOString(),
+  };
+};

@@ -1,5 +1,3 @@
-import { realpath } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   type AgentServiceState,
@@ -17,12 +15,11 @@ import {
   type ZkLayout,
 } from '../core/index.js';
 import { sameSettings } from './assignments.js';
-import { type FileSettings, readRegularFile, removeFile, writeAtomically } from './atomic-file.js';
-import { UnsafeTargetError } from './errors.js';
+import type { FileSettings } from './atomic-file.js';
 import type { AppliedState, LocalStore, ServiceSettings } from './local-store.js';
 import { lookupOwner } from './owner.js';
-import { runCommand, succeeded } from './run-command.js';
-import { existingTargetInside, realDirectory, stillInside, targetInside } from './safe-paths.js';
+import { type CommandRunner, succeeded } from './run-command.js';
+import { ServiceDirectory } from './service-directory.js';
 
 export interface ServiceAgentOptions {
   readonly keeper: SessionKeeper;
@@ -35,6 +32,8 @@ export interface ServiceAgentOptions {
   readonly store: LocalStore;
   /** Deadline of each check and reload. */
   readonly commandTimeoutMs: number;
+  /** Runs the check and the reload. */
+  readonly runCommand: CommandRunner;
   /** How often managed files are compared with what was written; whether drift is repaired or only reported. */
   readonly drift: { readonly intervalMs: number; readonly repair: boolean };
   /** Whether files get the owner service.yaml names (off for agents side by side under a prefix). */
@@ -139,8 +138,10 @@ export class ServiceAgent {
     await this.watch.close();
     await this.trigger.close();
     if (options.prune && this.applied) {
-      const root = await realpath(this.applied.directory).catch(() => undefined);
-      if (root) for (const file of Object.keys(this.applied.files)) await removeFile(root, join(root, file));
+      const files = Object.keys(this.applied.files);
+      await withDirectory(this.applied.directory, 'existing', async (directory) => {
+        for (const file of files) await directory.remove(file);
+      });
       await this.options.store.forgetApplied(this.options.service, this.options.env);
       this.applied = undefined;
     }
@@ -205,12 +206,29 @@ export class ServiceAgent {
   }
 
   private async swap(target: EnvironmentSnapshot): Promise<void> {
-    const { store, service, env, logger } = this.options;
+    const { service, env, logger } = this.options;
     const settings = this.settings;
     const { revision } = target.pointer;
     const log = logger.child({ service, env, commit: revision.commit });
     const fileSettings = await this.fileSettings(settings);
-    const root = await realDirectory(settings.directory);
+    const directory = await ServiceDirectory.open(settings.directory);
+    try {
+      await this.swapIn(target, directory, fileSettings, log);
+    } finally {
+      await directory.close();
+    }
+  }
+
+  private async swapIn(
+    target: EnvironmentSnapshot,
+    directory: ServiceDirectory,
+    fileSettings: FileSettings,
+    log: Logger,
+  ): Promise<void> {
+    const { store, service, env } = this.options;
+    const settings = this.settings;
+    const { revision } = target.pointer;
+    const root = directory.root;
     const from = this.applied && this.applied.directory === settings.directory ? this.applied.files : {};
     const to = Object.fromEntries(target.contentIds);
     // Content first, so that putting files back or repairing them never needs ZooKeeper.
@@ -218,9 +236,9 @@ export class ServiceAgent {
     this.setState('applying');
     await store.beginSwap(service, env, { directory: root, from, to });
     try {
-      await this.writeFiles(root, from, to, fileSettings);
+      await this.writeFiles(directory, from, to, fileSettings);
     } catch (error) {
-      await this.putBack(root, from, to, fileSettings);
+      await this.putBack(directory, from, to, fileSettings);
       await store.endSwap(service, env);
       throw error;
     }
@@ -230,7 +248,7 @@ export class ServiceAgent {
       if (!command) continue;
       const run = await this.run(step, command, runEnv, root);
       if (succeeded(run)) continue;
-      await this.putBack(root, from, to, fileSettings);
+      await this.putBack(directory, from, to, fileSettings);
       // The service may have half taken the new files: have it take the previous ones again.
       if (step === 'reload' && settings.reload)
         await this.run(
@@ -278,57 +296,41 @@ export class ServiceAgent {
 
   /** Removes the files the target no longer has, then writes those that changed, each atomically. */
   private async writeFiles(
-    root: string,
+    directory: ServiceDirectory,
     from: Readonly<Record<string, string>>,
     to: Readonly<Record<string, string>>,
     settings: FileSettings,
   ): Promise<void> {
     for (const file of Object.keys(from)) {
-      if (to[file] !== undefined) continue;
-      const path = await existingTargetInside(root, file);
-      if (path) await removeFile(root, path);
+      if (to[file] === undefined) await directory.remove(file);
     }
     for (const [file, id] of Object.entries(to)) {
       const bytes = await this.options.store.content(id);
       if (!bytes) throw new CairnError('CONTENT_MISSING', `the agent's copy of ${file} (${id}) is missing`);
-      await this.writeOne(root, file, bytes, settings);
-    }
-  }
-
-  private async writeOne(
-    root: string,
-    file: string,
-    bytes: Uint8Array,
-    settings: FileSettings,
-  ): Promise<void> {
-    const path = await targetInside(root, file);
-    await writeAtomically(path, bytes, settings);
-    if (!(await stillInside(root, path))) {
-      await removeFile(root, path);
-      throw new UnsafeTargetError(
-        root,
-        file,
-        'a folder on its way was replaced by a link while it was written',
-      );
+      await directory.write(file, bytes, settings);
     }
   }
 
   /** Puts `from` back in place of `to`: what a failed check or reload, or an interrupted swap, leaves. */
   private async putBack(
-    root: string,
+    directory: ServiceDirectory,
     from: Readonly<Record<string, string>>,
     to: Readonly<Record<string, string>>,
     settings: FileSettings,
   ): Promise<void> {
+    const { logger, service, env } = this.options;
+    // Each file is put back on its own: one refused (a link planted since) keeps none of the others from going back.
+    const refused = (file: string) => (error: unknown) =>
+      logger.warn(
+        { service, env, file, code: codeOf(error) },
+        `cannot put ${file} back: ${(error as Error).message}`,
+      );
     for (const file of Object.keys(to)) {
-      if (from[file] === undefined) {
-        const path = await existingTargetInside(root, file).catch(() => undefined);
-        if (path) await removeFile(root, path);
-      }
+      if (from[file] === undefined) await directory.remove(file).catch(refused(file));
     }
     for (const [file, id] of Object.entries(from)) {
       const bytes = await this.options.store.content(id);
-      if (bytes) await this.writeOne(root, file, bytes, settings).catch(() => undefined);
+      if (bytes) await directory.write(file, bytes, settings).catch(refused(file));
     }
   }
 
@@ -340,11 +342,9 @@ export class ServiceAgent {
     const finished = this.applied !== undefined && sameFiles(this.applied.files, journal.to);
     if (!finished) {
       const settings = this.applied?.settings ?? this.settings;
-      await this.putBack(
-        journal.directory,
-        journal.from,
-        journal.to,
-        await this.fileSettings(settings).catch(() => ({ mode: settings.mode })),
+      const fileSettings = await this.fileSettings(settings).catch(() => ({ mode: settings.mode }));
+      await withDirectory(journal.directory, 'existing', (directory) =>
+        this.putBack(directory, journal.from, journal.to, fileSettings),
       );
       logger.warn({ service, env }, 'a swap was interrupted: the previous files are back in place');
     }
@@ -356,12 +356,16 @@ export class ServiceAgent {
     this.driftDue = false;
     const applied = this.applied;
     if (!applied) return;
-    const root = await realpath(applied.directory).catch(() => applied.directory);
     const found: string[] = [];
-    for (const [file, id] of Object.entries(applied.files)) {
-      const bytes = await readRegularFile(join(root, file));
-      if (!bytes || contentId(bytes) !== id) found.push(file);
-    }
+    await withDirectory(applied.directory, 'existing', async (directory) => {
+      for (const [file, id] of Object.entries(applied.files)) {
+        const bytes = await directory.read(file);
+        if (!bytes || contentId(bytes) !== id) found.push(file);
+      }
+      return true;
+    }).then((opened) => {
+      if (!opened) found.push(...Object.keys(applied.files)); // the whole directory is gone
+    });
     if (found.length === 0) return;
     const now = new Date().toISOString();
     const { repair } = this.options.drift;
@@ -375,18 +379,20 @@ export class ServiceAgent {
       'managed files drifted',
     );
     if (repair) {
-      const realRoot = await realDirectory(applied.directory);
       const settings = await this.fileSettings(applied.settings);
-      for (const file of found) {
-        const bytes = await this.options.store.content(applied.files[file] as string);
-        if (bytes) await this.writeOne(realRoot, file, bytes, settings);
-      }
-      if (applied.settings.reload)
+      const root = await withDirectory(applied.directory, 'create', async (directory) => {
+        for (const file of found) {
+          const bytes = await this.options.store.content(applied.files[file] as string);
+          if (bytes) await directory.write(file, bytes, settings);
+        }
+        return directory.root;
+      });
+      if (applied.settings.reload && root)
         await this.run(
           'reload',
           applied.settings.reload,
           { CAIRN_SERVICE: applied.service, CAIRN_ENV: applied.env, CAIRN_COMMIT: applied.commit },
-          realRoot,
+          root,
         );
     }
     this.options.onStatus();
@@ -398,7 +404,15 @@ export class ServiceAgent {
     env: Record<string, string>,
     cwd: string,
   ): Promise<CommandRun> {
-    const run = await runCommand({ step, command, env, timeoutMs: this.options.commandTimeoutMs, cwd });
+    const { service, env: environment, logger } = this.options;
+    logger.debug({ service, env: environment, commit: env.CAIRN_COMMIT, step, command }, `running ${step}`);
+    const run = await this.options.runCommand({
+      step,
+      command,
+      env,
+      timeoutMs: this.options.commandTimeoutMs,
+      cwd,
+    });
     this.lastRun = run;
     this.options.onStatus();
     return run;
@@ -421,6 +435,25 @@ export class ServiceAgent {
   private setState(state: AgentServiceState): void {
     this.currentState = state;
     this.options.onStatus();
+  }
+}
+
+/**
+ * Runs `use` on the service's directory, held open, and closes it. With 'existing', a directory
+ * that is not there is not made: `use` does not run and the result is undefined.
+ */
+async function withDirectory<T>(
+  path: string,
+  open: 'create' | 'existing',
+  use: (directory: ServiceDirectory) => Promise<T>,
+): Promise<T | undefined> {
+  const directory =
+    open === 'create' ? await ServiceDirectory.open(path) : await ServiceDirectory.openExisting(path);
+  if (!directory) return undefined;
+  try {
+    return await use(directory);
+  } finally {
+    await directory.close();
   }
 }
 

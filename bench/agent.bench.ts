@@ -3,9 +3,11 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { AgentDaemon, resolveAgentConfig } from '../agent/index.js';
 import { waitFor } from '../test/harness/index.js';
-import { quietLogger, startSyncerFixture } from '../test/support/syncer-fixture.js';
+import { startSyncerFixture } from '../test/support/syncer-fixture.js';
 import { type BenchTable, percentile } from './table.js';
 
 const AGENTS = 100;
@@ -26,9 +28,38 @@ const SERVICE = [
   '',
 ].join('\n');
 
+/** When each host reached a stage of a commit: commit → host → performance.now(). */
+type Arrivals = Map<string, Map<string, number>>;
+
+function arrive(arrivals: Arrivals, commit: string, host: string, at: number): void {
+  const hosts = arrivals.get(commit) ?? new Map<string, number>();
+  arrivals.set(commit, hosts);
+  if (!hosts.has(host)) hosts.set(host, at);
+}
+
+/**
+ * The agents' debug lines, read as they are written: when each agent started each reload (the
+ * agent's own part ends there; what follows is the cost of spawning the shell).
+ */
+function reloadStarts(arrivals: Arrivals): pino.Logger {
+  const lines = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const at = performance.now();
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.includes('"running reload"')) continue;
+        const entry = JSON.parse(line) as { host: string; commit: string };
+        arrive(arrivals, entry.commit, entry.host, at);
+      }
+      done();
+    },
+  });
+  return pino({ level: 'debug' }, lines);
+}
+
 /**
  * The agent table: one commit reaching 100 agents (in this process, one ZooKeeper session each),
- * from the syncer's publication to the last host's reload, and how many reloads each commit cost.
+ * from the syncer's publication to the last host's file on disk, the last reload started and the
+ * last reload done, and how many reloads each commit cost.
  */
 export async function run(): Promise<BenchTable[]> {
   const f = await startSyncerFixture();
@@ -45,13 +76,17 @@ export async function run(): Promise<BenchTable[]> {
     await f.work.push(f.repoUrl);
     await mirror.sync(f.target);
 
-    const reloaded = new Map<string, Map<string, number>>(); // commit → host → when
+    const reloaded: Arrivals = new Map();
+    const started: Arrivals = new Map();
+    const written: Arrivals = new Map();
+    const commitOf = new Map<string, string>(); // app.yaml's bytes → the commit that brought them
+    const logger = reloadStarts(started);
     for (const host of HOSTS) {
       const prefix = join(scratch, host);
       await mkdir(join(prefix, 'srv'), { recursive: true });
       const agent = new AgentDaemon(
         resolveAgentConfig({ zk: f.zk.connectString, host, prefix, driftInterval: '1h' }, {}, scratch),
-        quietLogger,
+        logger,
       );
       agents.push(agent);
       await agent.start();
@@ -61,11 +96,22 @@ export async function run(): Promise<BenchTable[]> {
           const at = performance.now();
           void readFile(log, 'utf8').then(
             (text) => {
-              for (const commit of text.split('\n').filter(Boolean)) {
-                const hosts = reloaded.get(commit) ?? new Map<string, number>();
-                reloaded.set(commit, hosts);
-                if (!hosts.has(host)) hosts.set(host, at);
-              }
+              for (const commit of text.split('\n').filter(Boolean)) arrive(reloaded, commit, host, at);
+            },
+            () => undefined,
+          );
+        }),
+      );
+      const directory = join(prefix, 'srv/bench-app');
+      await mkdir(directory, { recursive: true });
+      watchers.push(
+        watch(directory, (_event, name) => {
+          if (name !== 'app.yaml') return;
+          const at = performance.now();
+          void readFile(join(directory, 'app.yaml'), 'utf8').then(
+            (text) => {
+              const commit = commitOf.get(text);
+              if (commit) arrive(written, commit, host, at);
             },
             () => undefined,
           );
@@ -77,20 +123,29 @@ export async function run(): Promise<BenchTable[]> {
       timeoutMs: 120_000,
     });
 
+    const lastWritten: number[] = [];
+    const lastStarted: number[] = [];
     const lastReload: number[] = [];
     const perHost: number[] = [];
     for (let n = 1; n <= COMMITS; n++) {
-      await f.work.write({ 'services/bench-app/config/app.yaml': `n: ${n}\n` });
+      const bytes = `n: ${n}\n`;
+      await f.work.write({ 'services/bench-app/config/app.yaml': bytes });
       const commit = await f.work.commit(`Bench commit ${n}`);
+      commitOf.set(bytes, commit);
       await f.work.push(f.repoUrl);
       await mirror.sync(f.target);
       const published = performance.now();
-      await waitFor(() => (reloaded.get(commit)?.size ?? 0) === AGENTS, {
-        description: `commit ${n} reloaded on every host`,
-        timeoutMs: 60_000,
-        intervalMs: 2,
-      });
-      lastReload.push(Math.max(...(reloaded.get(commit)?.values() ?? [])) - published);
+      await waitFor(
+        () =>
+          (reloaded.get(commit)?.size ?? 0) === AGENTS &&
+          (written.get(commit)?.size ?? 0) === AGENTS &&
+          (started.get(commit)?.size ?? 0) === AGENTS,
+        { description: `commit ${n} written and reloaded on every host`, timeoutMs: 60_000, intervalMs: 2 },
+      );
+      const last = (arrivals: Arrivals) => Math.max(...(arrivals.get(commit)?.values() ?? [])) - published;
+      lastWritten.push(last(written));
+      lastStarted.push(last(started));
+      lastReload.push(last(reloaded));
     }
     for (const host of HOSTS) {
       const lines = (await readFile(join(scratch, host, 'srv/reloads.log'), 'utf8'))
@@ -101,24 +156,29 @@ export async function run(): Promise<BenchTable[]> {
       perHost.push(Math.max(...counts.values()));
     }
     const p99 = percentile(lastReload, 99);
+    const agentP99 = percentile(lastStarted, 99);
     const most = Math.max(...perHost);
+    const row = (measure: string, values: number[]) => [
+      measure,
+      ms(percentile(values, 50)),
+      ms(percentile(values, 99)),
+      ms(Math.max(...values)),
+    ];
     return [
       {
         title: `Agent: one commit reaching ${AGENTS} agents (${COMMITS} commits, one at a time)`,
-        columns: ['measure', 'p50', 'p99', 'max'],
+        columns: ['published (pointer flipped) →', 'p50', 'p99', 'max'],
         rows: [
-          [
-            'published (pointer flipped) → last host reloaded',
-            ms(percentile(lastReload, 50)),
-            ms(p99),
-            ms(Math.max(...lastReload)),
-          ],
+          row('last host with the file on disk', lastWritten),
+          row('last host starting its reload (the agent’s part)', lastStarted),
+          row('last host done reloading (spawning the shell included)', lastReload),
         ],
         notes: [
           `${AGENTS} agents in this one process, each with its own ZooKeeper session and directory; each reload is a shell command.`,
-          'The last host reloaded is the last file on disk too: the reload runs after the files are written.',
+          'A reload starts when the agent spawns it, after the files are on disk; it is done when the shell has written its line.',
+          'Spawning 100 shells from one process is this bench’s cost, not a host’s: a host spawns its own agent’s reload, once.',
           `Reloads per commit per host: at most ${most} (must be exactly 1: ${most === 1 ? 'met' : 'NOT met'}).`,
-          `Target: p99 under 300 ms. ${p99 < 300 ? 'Met' : 'NOT met'}.`,
+          `Target: p99 under 300 ms. The agent’s part: ${agentP99 < 300 ? 'met' : 'NOT met'}; to the last reload done: ${p99 < 300 ? 'met' : 'NOT met'}.`,
         ],
       },
     ];

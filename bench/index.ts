@@ -7,13 +7,16 @@ import { type BenchTable, formatTable } from './table.js';
 const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   syncer: async () => (await import('./syncer.bench.js')).run(),
   sdk: async () => (await import('./sdk.bench.js')).run(),
+  'sdk-latency': async () => (await import('./sdk.bench.js')).runLatency(),
   agent: async () => (await import('./agent.bench.js')).run(),
   deploy: async () => (await import('./deploy.bench.js')).run(),
 };
 
 const wanted = process.argv.slice(2);
+/** Run only when named: a part of another bench. */
+const ONLY_WHEN_NAMED = new Set(['sdk-latency']);
 for (const [name, run] of Object.entries(BENCHES)) {
-  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  if (wanted.length > 0 ? !wanted.includes(name) : ONLY_WHEN_NAMED.has(name)) continue;
   process.stderr.write(`running ${name} benchmarks…\n`);
   for (const table of await run()) process.stdout.write(`\n${formatTable(table)}`);
 }

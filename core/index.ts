@@ -61,6 +61,7 @@ export type { FileFormat } from './file-format.js';
 export { formatOf } from './file-format.js';
 export type { ParsedDocument, ValuePath } from './formats/index.js';
 export { parseSource, serializeValue } from './formats/index.js';
+export { LogThrottle } from './log-throttle.js';
 export type {
   ConfigRollout,
   EnvironmentSettings,
@@ -130,6 +131,7 @@ export {
   WatchedRead,
 } from './recipes/index.js';
 export type {
+  AclPrincipalsRecord,
   AgentRecord,
   AgentServiceState,
   AgentServiceStatus,
@@ -164,6 +166,7 @@ export type {
   Rejection,
   ReleaseRecord,
   Revision,
+  Role,
   ServiceRecord,
   SnapshotChange,
   SnapshotRef,
@@ -177,6 +180,8 @@ export {
   CorruptRecordError,
   DEFAULT_NOTES_REF,
   DEPLOYMENT_STATES,
+  DIGEST_ID,
+  decodeAclPrincipalsRecord,
   decodeAgentRecord,
   decodeApprovalRecord,
   decodeDeploymentClaimRecord,
@@ -194,6 +199,7 @@ export {
   decodeRefusalRecord,
   decodeReleaseRecord,
   decodeServiceRecord,
+  encodeAclPrincipalsRecord,
   encodeAgentRecord,
   encodeDeploymentClaimRecord,
   encodeDeploymentControlRecord,
@@ -219,6 +225,7 @@ export {
   MAX_APPROVAL_NOTE_BYTES,
   MAX_CHANGED_PATHS,
   MAX_REFUSAL_DIAGNOSTICS,
+  ROLES,
   serializeApprovalRecord,
   serviceRecordOf,
   TASK_STATES,
@@ -243,6 +250,10 @@ export type { TemplateContext, TemplateHost, TemplateRoute, TemplateService } fr
 export { templateContextOf } from './templates/index.js';
 export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';
+export type { AclDrift } from './zk-acl-audit.js';
+export { findAclDrift, repairAclDrift } from './zk-acl-audit.js';
+export { AclPolicy, followAclPolicy, formatAcl, readAclPolicy, sameAcl } from './zk-acl-policy.js';
+export type { HostNodeKind, ZkNodeKind } from './zk-layout.js';
 export {
   CONTENT_ID,
   controlSeqOf,
@@ -253,6 +264,7 @@ export {
   ZkLayout,
 } from './zk-layout.js';
 export type {
+  AclOf,
   ElectionOptions,
   ElectionState,
   KeeperEvents,
@@ -275,8 +287,10 @@ export type {
 export {
   candidateIds,
   connectSession,
+  credentialsUser,
   DEFAULT_ENDPOINT_TIMEOUTS,
   digestAclId,
+  digestCredentials,
   LeaderElection,
   resolveZooKeeperEndpoint,
   SessionKeeper,

@@ -5,6 +5,7 @@ import { unsafePathReason } from './path-safety.js';
  * Every ZooKeeper path Cairn uses is built here and nowhere else (layout contract v2).
  *
  *   <root>                                   default /cairn
+ *     /principals                            who each role is (digest ids), when access is controlled
  *     /head                                  the mirrored commit: who, when, what each environment serves
  *     /history/<seq>                         one record per mirrored commit (bounded): changes, approvals
  *     /refused                               the commit last refused, with its diagnostics, until one mirrors
@@ -44,6 +45,11 @@ export class ZkLayout {
 
   head(): string {
     return `${this.root}/head`;
+  }
+
+  /** The digest ids of each role and host, which every part's ACLs name (see zk-acl-policy.ts). */
+  principals(): string {
+    return `${this.root}/principals`;
   }
 
   /** The commit the syncer last refused, and why, until a later commit mirrors. */
@@ -274,9 +280,95 @@ export class ZkLayout {
       this.instancesDir(),
       this.agentsDir(),
       this.syncersDir(),
+      this.electionsDir(),
     ];
   }
+
+  /**
+   * What a path under the root is, read back from the shapes built above: the ACL policy decides by
+   * it. `outside` for a path not under the root, `unknown` for one under it that Cairn never builds.
+   */
+  kindOf(path: string): ZkNodeKind {
+    if (path === this.root) return { kind: 'root' };
+    if (!path.startsWith(`${this.root}/`)) return { kind: 'outside' };
+    const names = path.slice(this.root.length + 1).split('/');
+    const [top = '', , , , folder, host] = names;
+    if (top === 'agents' && names.length === 2) return { kind: 'agent', host: names[1] as string };
+    if (top === 'deployments' && names.length > 4) {
+      const kinds = DEPLOYMENT_KINDS[folder as string];
+      const kind = kinds?.[names.length - 5];
+      if (!kinds || !kind) return { kind: 'unknown' };
+      return isHostNodeKind(kind) ? { kind, host: host as string } : { kind };
+    }
+    const kind = (FOLDER_KINDS as Readonly<Record<string, readonly FolderKind[]>>)[top]?.[names.length - 1];
+    if (kind === 'agent' || !kind) return { kind: 'unknown' };
+    return { kind };
+  }
 }
+
+const HOST_NODE_KINDS = [
+  'agent',
+  'deployment-task',
+  'deployment-claim',
+  'deployment-log',
+  'deployment-log-chunk',
+] as const;
+
+/** The kinds of node a host's agent owns: each names the host. */
+export type HostNodeKind = (typeof HOST_NODE_KINDS)[number];
+
+function isHostNodeKind(kind: string): kind is HostNodeKind {
+  return (HOST_NODE_KINDS as readonly string[]).includes(kind);
+}
+
+/** The kinds of node the layout defines (a `-dir` is a folder of the kind it names). */
+export type ZkNodeKind =
+  | { readonly kind: HostNodeKind; readonly host: string }
+  | {
+      readonly kind: Exclude<FolderKind, 'agent'> | DeploymentFolderKind | 'root' | 'outside' | 'unknown';
+    };
+
+type FolderKind = (typeof FOLDER_KINDS)[keyof typeof FOLDER_KINDS][number];
+type DeploymentFolderKind =
+  | 'deployment-tasks'
+  | 'deployment-claims'
+  | 'deployment-controls'
+  | 'deployment-control'
+  | 'deployment-logs';
+
+/** By the first name under the root, the kind of node at each depth. */
+const FOLDER_KINDS = {
+  principals: ['principals'],
+  head: ['head'],
+  refused: ['refused'],
+  history: ['history-dir', 'history-record'],
+  content: ['content-dir', 'content-shard', 'content'],
+  config: ['config-dir', 'config-service', 'environment'],
+  services: ['services-dir', 'service'],
+  releases: ['releases-dir', 'release-service', 'release'],
+  deployments: ['deployments-dir', 'deployments-service', 'deployments-environment', 'deployment'],
+  pins: ['pins-dir', 'pin'],
+  instances: ['instances-dir', 'instances-service', 'instances-environment', 'instance'],
+  agents: ['agents-dir', 'agent'],
+  syncers: ['syncers-dir', 'syncer-candidate'],
+  elections: [
+    'elections-dir',
+    'elections-service',
+    'elections-environment',
+    'election',
+    'election-candidate',
+  ],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Below a deployment, by the folder's name, the kind of node at each depth. */
+const DEPLOYMENT_KINDS: Readonly<
+  Record<string, readonly (Exclude<HostNodeKind, 'agent'> | DeploymentFolderKind)[]>
+> = {
+  tasks: ['deployment-tasks', 'deployment-task'],
+  claims: ['deployment-claims', 'deployment-claim'],
+  control: ['deployment-controls', 'deployment-control'],
+  log: ['deployment-logs', 'deployment-log', 'deployment-log-chunk'],
+};
 
 /** A git blob id: what content nodes are named by. */
 export const CONTENT_ID = /^[0-9a-f]{40}$/;

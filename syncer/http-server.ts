@@ -2,11 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SettingError } from '../core/index.js';
 
-/** GitHub caps webhook payloads at 25 MB; anything larger is not a GitHub delivery. */
-const MAX_BODY_BYTES = 25 * 1024 * 1024;
-
 export interface HttpRoutes {
-  webhook(headers: IncomingMessage['headers'], body: Buffer): { status: number; body: unknown };
+  /** `POST /webhook`: reads (or refuses) the body itself, with its own limits. */
+  webhook(request: IncomingMessage, response: ServerResponse): Promise<void>;
   health(): { status: number; body: unknown };
   metrics(): Promise<{ contentType: string; body: string }>;
   /**
@@ -30,7 +28,7 @@ export async function startHttpServer(
 ): Promise<{ server: Server; address: AddressInfo }> {
   const server = createServer((request, response) => {
     handle(routes, request, response).catch((error: unknown) => {
-      if (!response.headersSent) send(response, 500, { error: (error as Error).message });
+      if (!response.headersSent) sendJson(response, 500, { error: (error as Error).message });
       else response.destroy();
     });
   });
@@ -78,15 +76,12 @@ async function handle(routes: HttpRoutes, request: IncomingMessage, response: Se
   const path = (request.url ?? '/').split('?', 1)[0];
   if (path !== '/webhook' && routes.extension && (await routes.extension.handle(request, response))) return;
   if (path === '/webhook') {
-    if (request.method !== 'POST') return send(response, 405, { error: 'use POST' });
-    const body = await readBody(request);
-    if (!body) return send(response, 413, { error: `payload over ${MAX_BODY_BYTES} bytes` });
-    const result = routes.webhook(request.headers, body);
-    return send(response, result.status, result.body);
+    if (request.method !== 'POST') return sendJson(response, 405, { error: 'use POST' });
+    return routes.webhook(request, response);
   }
   if (path === '/healthz' && request.method === 'GET') {
     const result = routes.health();
-    return send(response, result.status, result.body);
+    return sendJson(response, result.status, result.body);
   }
   if (path === '/metrics' && request.method === 'GET') {
     const metrics = await routes.metrics();
@@ -94,30 +89,13 @@ async function handle(routes: HttpRoutes, request: IncomingMessage, response: Se
     response.end(metrics.body);
     return;
   }
-  send(response, 404, {
+  sendJson(response, 404, {
     error: `not found: try POST /webhook, GET /healthz or GET /metrics${routes.extension ? ', or GET / for the dashboard' : ''}`,
   });
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        request.destroy();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-function send(response: ServerResponse, status: number, body: unknown): void {
+/** A JSON answer, one line. */
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(`${JSON.stringify(body)}\n`);
 }

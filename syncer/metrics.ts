@@ -61,6 +61,12 @@ export class SyncerMetrics {
     labelNames: ['code'],
     registers: [this.registry],
   });
+  readonly webhookRefused = new Counter({
+    name: 'cairn_syncer_webhook_refused_total',
+    help: 'Webhook deliveries refused, by reason: unsigned, no_event, too_large, busy, slow, bad_signature, bad_payload',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'cairn_syncer_leader',
     help: '1 while this replica is the leader',

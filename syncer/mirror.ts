@@ -83,8 +83,10 @@ const COLLECTION_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface SyncTimings {
   readonly fetchMs: number;
-  /** Reading the trees (only what changed), parsing and validating them. */
-  readonly readAndValidateMs: number;
+  /** Reading `/head`, the trees (only what changed) and the commit. */
+  readonly readMs: number;
+  /** Parsing and validating the files that changed. */
+  readonly validateMs: number;
   /** Computing the desired state and publishing the difference. */
   readonly writeMs: number;
 }
@@ -121,6 +123,11 @@ interface WrittenState {
 interface Lane {
   snapshot?: TreeSnapshot;
   readonly cache: RepoModelCache;
+}
+
+/** Time spent validating during one sync, the rest of reading being measured around it. */
+interface PhaseClock {
+  validateMs: number;
 }
 
 interface LoadedCommit {
@@ -177,6 +184,8 @@ export class Mirror {
   /** Mirrors `commit`, a commit already fetched. */
   async syncTo(target: SyncTarget, commit: string, fetchMs = 0): Promise<SyncOutcome> {
     const { layout, source, logger } = this.options;
+    const readStarted = performance.now();
+    const clock = { validateMs: 0 };
     if (this.written && this.written.term !== target.term) this.written = undefined;
     const head = await this.readHead(target.session);
     const tags = await source.listTags();
@@ -191,7 +200,6 @@ export class Mirror {
     }
 
     const log = logger.child({ commit });
-    let mark = performance.now();
     const refuse = async (
       refusedCommit: string,
       diagnostics: readonly Diagnostic[],
@@ -212,16 +220,16 @@ export class Mirror {
       log.warn({ code: error.code, errors: error.diagnostics.slice(0, 20) }, error.message);
       return { kind: 'refused', error };
     };
-    const branch = await this.load('branch', commit);
+    const branch = await this.load('branch', commit, clock);
     if ('diagnostics' in branch) return refuse(commit, branch.diagnostics);
     const untracked = branchNotTracked(branch.repo, this.options.branch);
     if (untracked) return refuse(commit, [untracked]);
 
     const info = await source.commitInfo(commit);
-    const tagged = await this.resolveTagged(branch, commit, tags);
+    const tagged = await this.resolveTagged(branch, commit, tags, clock);
     if ('refused' in tagged) return refuse(tagged.refused, tagged.diagnostics, tagged.tag);
-    const readAndValidateMs = performance.now() - mark;
-    mark = performance.now();
+    const writeStarted = performance.now();
+    const readMs = writeStarted - readStarted - clock.validateMs;
 
     const desired = desiredStateOf({
       branch: { name: this.options.branch, repo: branch.repo, revision: revisionOf(info) },
@@ -291,7 +299,12 @@ export class Mirror {
     this.refused = undefined;
     this.refusalMayExist = false;
     this.collectionNeeded = true;
-    const timings: SyncTimings = { fetchMs, readAndValidateMs, writeMs: performance.now() - mark };
+    const timings: SyncTimings = {
+      fetchMs,
+      readMs,
+      validateMs: clock.validateMs,
+      writeMs: performance.now() - writeStarted,
+    };
     log.info(
       {
         seq,
@@ -398,6 +411,7 @@ export class Mirror {
     branch: LoadedCommit,
     target: string,
     tags: readonly TagRef[],
+    clock: PhaseClock,
   ): Promise<
     | {
         repos: Map<string, RevisionedRepo | undefined>;
@@ -415,7 +429,7 @@ export class Mirror {
         repos.set(env.name, undefined);
         continue;
       }
-      const tagged = tag.commit === target ? branch : await this.load(`tag:${env.name}`, tag.commit);
+      const tagged = tag.commit === target ? branch : await this.load(`tag:${env.name}`, tag.commit, clock);
       if ('diagnostics' in tagged)
         return { refused: tag.commit, tag: tag.name, diagnostics: tagged.diagnostics };
       const info = await this.options.source.commitInfo(tag.commit);
@@ -428,6 +442,7 @@ export class Mirror {
   private async load(
     laneName: string,
     commit: string,
+    clock?: PhaseClock,
   ): Promise<LoadedCommit | { diagnostics: readonly Diagnostic[] }> {
     let lane = this.lanes.get(laneName);
     if (!lane) {
@@ -437,7 +452,9 @@ export class Mirror {
     const previousCommit = lane.snapshot?.commit;
     const update = await this.options.source.readTree(commit, lane.snapshot);
     lane.snapshot = update.snapshot;
+    const validateStarted = performance.now();
     const { diagnostics, repo } = validateRepo(update.snapshot.tree, { cache: lane.cache });
+    if (clock) clock.validateMs += performance.now() - validateStarted;
     if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
     return { repo, changed: update.changed, previousCommit };
   }

@@ -14,12 +14,13 @@ import {
 import { DeploymentController } from './deployments/deployment-controller.js';
 import type { GitSource } from './git/index.js';
 import { openGitSource } from './git/index.js';
-import { type HttpExtension, startHttpServer } from './http-server.js';
+import { type HttpExtension, sendJson, startHttpServer } from './http-server.js';
 import { SyncerMetrics } from './metrics.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
-import { DeliveryLog, verifyWebhook } from './webhook.js';
+import { DeliveryLog, type PushDelivery } from './webhook.js';
+import { WebhookEndpoint } from './webhook-endpoint.js';
 import { ensureLayout } from './zk/bootstrap.js';
 
 export type SyncerRole = LeaderRoleState;
@@ -60,6 +61,7 @@ export class SyncerDaemon {
   private syncFailures = 0;
   private pollTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
+  private webhooks: WebhookEndpoint | undefined;
   private closed = false;
   /** Whether a connection was made and then lost: what the log says once each way. */
   private connection: 'never' | 'up' | 'lost' = 'never';
@@ -101,7 +103,7 @@ export class SyncerDaemon {
     let port: number | undefined;
     if (config.listen) {
       const started = await startHttpServer(config.listen.host, config.listen.port, {
-        webhook: (headers, body) => this.onWebhook(headers, body),
+        webhook: (request, response) => this.webhookEndpoint().handle(request, response),
         ...(this.extension ? { extension: this.extension } : {}),
         health: () => {
           const status = this.status();
@@ -312,17 +314,24 @@ export class SyncerDaemon {
     else this.metrics.upToDate(outcome.seq, outcome.serving);
   }
 
-  private onWebhook(
-    headers: Record<string, string | string[] | undefined>,
-    body: Buffer,
-  ): { status: number; body: unknown } {
-    if (!this.config.webhookSecret) return { status: 404, body: { error: 'webhooks are not enabled' } };
-    const verdict = verifyWebhook(this.config.webhookSecret, headers, body);
-    if (!verdict.accepted) {
-      this.logger.warn({ reason: verdict.reason }, 'webhook refused');
-      return { status: verdict.status, body: { error: verdict.reason } };
-    }
-    const push = verdict.push;
+  /** `POST /webhook`, or 404 when no secret is configured (`cairn sync` refuses --listen without one). */
+  private webhookEndpoint(): Pick<WebhookEndpoint, 'handle'> {
+    const secret = this.config.webhookSecret;
+    if (!secret)
+      return {
+        handle: async (_request, response) =>
+          sendJson(response, 404, { error: 'webhooks are not enabled: start with --webhook-secret' }),
+      };
+    this.webhooks ??= new WebhookEndpoint({
+      secret,
+      logger: this.logger,
+      onRefused: (reason) => this.metrics.webhookRefused.inc({ reason }),
+      onDelivery: (push) => this.onPush(push),
+    });
+    return this.webhooks;
+  }
+
+  private onPush(push: PushDelivery | undefined): { status: number; body: unknown } {
     // The branch, and tags: environments may follow release tags.
     const relevant =
       push && (push.ref === `refs/heads/${this.config.branch}` || push.ref.startsWith('refs/tags/'));

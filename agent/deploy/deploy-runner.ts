@@ -19,7 +19,7 @@ import {
   type ZkSession,
   type ZkWatcher,
 } from '../../core/index.js';
-import { type CommandStep, runCommand, type StepRun, succeeded } from '../run-command.js';
+import { type CommandRunner, type CommandStep, type StepRun, succeeded } from '../run-command.js';
 import type { AwaitConfig } from './config-outcome.js';
 import type { DeployedVersions } from './deployed-versions.js';
 import { LogStream } from './log-stream.js';
@@ -40,6 +40,8 @@ export interface DeployRunnerOptions {
   readonly awaitConfig: AwaitConfig;
   /** Where deploy commands run (the agent's prefix, or /). */
   readonly cwd: string;
+  /** Runs the deploy command and the health check. */
+  readonly runCommand: CommandRunner;
   readonly logger: Logger;
 }
 
@@ -245,7 +247,7 @@ class TaskRun {
       return;
     }
     await this.step('running');
-    const deploy = await runCommand({
+    const deploy = await this.options.runCommand({
       step: 'deploy',
       command: release.manifest.deploy.command,
       env: commandEnv,
@@ -280,7 +282,7 @@ class TaskRun {
     const deadline = Date.now() + (health.timeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_S) * 1000;
     let check: StepRun<'health'>;
     for (;;) {
-      check = await runCommand({
+      check = await this.options.runCommand({
         step: 'health',
         command: health.command,
         env: commandEnv,

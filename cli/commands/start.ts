@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { newestMatchingTag } from '../../core/index.js';
+import { type CairnError, newestMatchingTag } from '../../core/index.js';
 import { Dashboard } from '../../dashboard/index.js';
 import {
   importDirectoryAsRepo,
@@ -26,8 +26,15 @@ import { packageRoot } from '../package-root.js';
 import { Progress } from '../progress.js';
 import { type BannerFacts, formatBanner, nextReleaseTag, shellQuote } from '../start/banner.js';
 import { cairnCommand } from '../start/cairn-command.js';
+import { EXAMPLE_SERVICE, type ExampleService, startExampleService } from '../start/example-service.js';
+import { type PlayedHost, startPlayedHosts } from '../start/played-hosts.js';
 import { checkStartRequest } from '../start/preflight.js';
-import { ensureCommitIdentity, outlineRepository, readHistory } from '../start/repository.js';
+import {
+  ensureCommitIdentity,
+  outlineRepository,
+  type RepositoryOutline,
+  readHistory,
+} from '../start/repository.js';
 import { STATE_ENTRIES, StateDir, StateDirError } from '../start/state-dir.js';
 import { ensureSystemPackages } from '../system-packages.js';
 
@@ -47,7 +54,7 @@ interface StartFlags {
 }
 
 const STOPPING =
-  'stopping: the syncer finishes the sync in progress, then ZooKeeper stops; Ctrl-C again stops at once';
+  'stopping: the example service and the agents stop, the syncer finishes the sync in progress, then ZooKeeper stops; Ctrl-C again stops at once';
 
 /** A stop signal arrived while cairn start was still starting things. */
 class StartStopped extends Error {}
@@ -177,13 +184,43 @@ export function registerStart(
           stopping.signal,
         );
 
+        const outline = await outlineRepository(repository.path);
+        const played = outline.played
+          ? await unlessStopped(
+              startAgents(io, state, stops, { ...outline.played, zk: connectString, root: flags.root }),
+            )
+          : undefined;
+        const sdkService = await unlessStopped(
+          startSdkService(io, state, stops, outline, { zk: connectString, root: flags.root }),
+        );
+
         const host = config.listen?.host === '0.0.0.0' ? '127.0.0.1' : config.listen?.host;
-        const facts = await gatherFacts(io, flags, state, {
+        const facts = await gatherFacts(io, flags, state, outline, {
           repository,
           zookeeper: { connectString, ...(zk ? { dataDir: display(io, zk.dataDir) } : {}) },
           root: config.endpoint.layout.root,
           syncer: { base: `http://${host}:${port}`, webhookSecret },
           head,
+          ...(played
+            ? {
+                agents: {
+                  env: played.env,
+                  prefixes: played.hosts.map((agent) => display(io, agent.prefix)),
+                },
+                ...(outline.exampleOnHost
+                  ? {
+                      exampleOnHost: join(
+                        state.entry(STATE_ENTRIES.agents),
+                        outline.exampleOnHost.host,
+                        outline.exampleOnHost.path,
+                      ),
+                    }
+                  : {}),
+              }
+            : {}),
+          ...(sdkService
+            ? { sdkService: { service: sdkService.service, env: sdkService.env, url: sdkService.url } }
+            : {}),
         });
         // Once, when everything is ready, in one write: nothing logged meanwhile can cut it.
         io.status?.(undefined);
@@ -206,7 +243,7 @@ export function registerStart(
       }
       log.info(
         { stateDir: state.path },
-        'stopped; the repository and ZooKeeper’s data are kept for the next start',
+        'stopped; the repository, ZooKeeper’s data and the agents’ files are kept for the next start',
       );
     });
 }
@@ -351,16 +388,74 @@ function describeWait(
   };
 }
 
+/**
+ * One agent per host of the played environment (dev), each under `agents/<host>/` in the state
+ * directory; stopped before the syncer. Their files stay for the next start, like the repository.
+ */
+async function startAgents(
+  io: CommandIo,
+  state: StateDir,
+  stops: (() => Promise<void>)[],
+  options: { env: string; hosts: readonly string[]; zk: string; root: string },
+): Promise<{ env: string; hosts: readonly PlayedHost[] }> {
+  await state.created(STATE_ENTRIES.agents);
+  const agents = await startPlayedHosts(io, createLogger(io, 'agent'), {
+    hosts: options.hosts,
+    dir: state.entry(STATE_ENTRIES.agents),
+    zk: options.zk,
+    root: options.root,
+  });
+  stops.push(() => agents.close());
+  return { env: options.env, hosts: agents.hosts };
+}
+
+/**
+ * The SDK's example service, when the repository has the service it is written for in the played
+ * environment. It is a demonstration: when it cannot start (a repository whose recommender is not
+ * the example's), cairn start says why and goes on without it.
+ */
+async function startSdkService(
+  io: CommandIo,
+  state: StateDir,
+  stops: (() => Promise<void>)[],
+  outline: RepositoryOutline,
+  options: { zk: string; root: string },
+): Promise<ExampleService | undefined> {
+  const env = outline.played?.env;
+  if (!env || !outline.services.includes(EXAMPLE_SERVICE)) return undefined;
+  const logger = createLogger(io, EXAMPLE_SERVICE);
+  await state.created(STATE_ENTRIES.sdkCache);
+  try {
+    const service = await startExampleService(logger, {
+      ...options,
+      env,
+      cacheDir: state.entry(STATE_ENTRIES.sdkCache),
+    });
+    stops.push(() => service.close());
+    return service;
+  } catch (error) {
+    logger.warn(
+      { code: (error as CairnError).code },
+      `the SDK's example service did not start, and cairn start goes on without it: ${(error as Error).message}`,
+    );
+    return undefined;
+  }
+}
+
 async function gatherFacts(
   io: CommandIo,
   flags: StartFlags,
   state: StateDir,
-  known: Pick<BannerFacts, 'zookeeper' | 'root' | 'syncer' | 'head'> & {
+  outline: RepositoryOutline,
+  known: Pick<
+    BannerFacts,
+    'zookeeper' | 'root' | 'syncer' | 'head' | 'agents' | 'exampleOnHost' | 'sdkService'
+  > & {
     repository: { path: string; origin: RepositoryOrigin };
   },
 ): Promise<BannerFacts> {
   const path = known.repository.path;
-  const [history, outline] = await Promise.all([readHistory(path, BRANCH), outlineRepository(path)]);
+  const history = await readHistory(path, BRANCH);
   const tags = [...history.tags].map(([name, commit]) => ({ name, commit }));
   const tagNames = new Set(history.tags.keys());
   const environments = outline.environments.map((env) => {
@@ -377,6 +472,7 @@ async function gatherFacts(
   const kept = [
     ...(known.repository.origin.kind === 'in-place' ? [] : ['the repository']),
     ...(known.zookeeper.dataDir ? ["ZooKeeper's data"] : []),
+    ...(known.agents ? ["the agents' files"] : []),
   ];
   const viaNpm = io.env.npm_lifecycle_event === 'start';
   const again = viaNpm ? 'npm start' : `${cairnCommand(io.cwd)} start`;
@@ -387,11 +483,16 @@ async function gatherFacts(
     environments,
     ...(outline.example ? { example: outline.example } : {}),
     cairn: cairnCommand(path),
-    ...(kept.length > 0 ? { kept: { what: kept.join(' and '), where: display(io, state.path) } } : {}),
+    ...(kept.length > 0 ? { kept: { what: listInWords(kept), where: display(io, state.path) } } : {}),
     restart: viaNpm
       ? { again: `${again}${stateArg ? ` --${stateArg}` : ''}`, fresh: `${again} --${stateArg} --fresh` }
       : { again: `${again}${stateArg}`, fresh: `${again}${stateArg} --fresh` },
   };
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listInWords(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
 
 /** A path as short as it reads unambiguously: relative to the working directory when inside it. */

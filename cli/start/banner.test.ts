@@ -46,7 +46,7 @@ describe('the banner of cairn start', () => {
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's parameter expansion, printed as it is
         '    ${EDITOR:-vi} services/recommender/config/application.yaml',
         "    git commit -am 'Change recommender'",
-        '  See what ZooKeeper serves, and which instances run which commit.',
+        '  See what ZooKeeper serves, and which instances and hosts run which commit.',
         '    npx cairn status',
         '    npx cairn get recommender dev',
         '  Release to prod, which follows v* tags.',
@@ -71,6 +71,43 @@ describe('the banner of cairn start', () => {
       "\n  export CAIRN_ZK=127.0.0.1:41234\n  export CAIRN_ZK_ROOT='/team a'\n  cd '/home/ana/my demo/repo'\n",
     );
     expect(banner).toContain('\n              read in place; 1 commit');
+  });
+
+  it('names the agents’ prefixes and the example service, and how to see a commit reach them', () => {
+    const banner = formatBanner({
+      ...facts,
+      agents: {
+        env: 'dev',
+        prefixes: [
+          '.cairn/agents/rec-dev-01.dc1.northwind.internal',
+          '.cairn/agents/rec-dev-02.dc1.northwind.internal',
+        ],
+      },
+      exampleOnHost:
+        '/home/ana/demo/.cairn/agents/rec-dev-01.dc1.northwind.internal/etc/recommender/application.yaml',
+      sdkService: { service: 'recommender', env: 'dev', url: 'http://127.0.0.1:40123' },
+    });
+    expect(banner).toContain(
+      [
+        '  serving     3f9c2e1 in dev and staging; prod follows tags v*: none yet',
+        '  agents      one per host of dev, each writing under its own prefix (their commands are not run here):',
+        '              .cairn/agents/rec-dev-01.dc1.northwind.internal',
+        '              .cairn/agents/rec-dev-02.dc1.northwind.internal',
+        "  sdk service recommender in dev, the SDK's example: http://127.0.0.1:40123/config",
+        '',
+      ].join('\n'),
+    );
+    expect(banner).toContain(
+      [
+        "    git commit -am 'Change recommender'",
+        "  See the commit reach a host's files, and the example service (it says which commit it runs).",
+        '    cat /home/ana/demo/.cairn/agents/rec-dev-01.dc1.northwind.internal/etc/recommender/application.yaml',
+        '    curl -s http://127.0.0.1:40123/config',
+        '  See what ZooKeeper serves, and which instances and hosts run which commit.',
+      ].join('\n'),
+    );
+    // Without them, neither the lines nor the suggestions.
+    expect(formatBanner(facts)).not.toMatch(/agents|sdk service|cat |curl/);
   });
 
   it('says what outlives the start, if anything', () => {

@@ -20,6 +20,12 @@ export interface BannerFacts {
   readonly environments: readonly BannerEnvironment[];
   /** What to show in the suggestions; a repository without services gets fewer. */
   readonly example?: { readonly service: string; readonly env: string; readonly file?: string };
+  /** The agents playing the hosts of an environment, each under its own prefix (shown as given). */
+  readonly agents?: { readonly env: string; readonly prefixes: readonly string[] };
+  /** The agent's copy of the example file: an absolute path, to `cat` from anywhere. */
+  readonly exampleOnHost?: string;
+  /** The SDK's example service: which service and environment it is an instance of, and its URL. */
+  readonly sdkService?: { readonly service: string; readonly env: string; readonly url: string };
   /** How to run cairn from the repository, e.g. `npx cairn`. */
   readonly cairn: string;
   /** What outlives this start ("the repository and ZooKeeper's data"), and where (`.cairn`). */
@@ -72,6 +78,17 @@ export function formatBanner(facts: BannerFacts): string {
     `  dashboard   ${syncer.base}/`,
     `  syncer      ${syncer.base}/healthz and /metrics; webhooks to POST /webhook with secret ${syncer.webhookSecret}`,
     `  serving     ${serving}`,
+    ...(facts.agents
+      ? [
+          `  agents      one per host of ${facts.agents.env}, each writing under its own prefix (their commands are not run here):`,
+          ...facts.agents.prefixes.map((prefix) => `              ${prefix}`),
+        ]
+      : []),
+    ...(facts.sdkService
+      ? [
+          `  sdk service ${facts.sdkService.service} in ${facts.sdkService.env}, the SDK's example: ${facts.sdkService.url}/config`,
+        ]
+      : []),
     '',
     'Try it in another terminal; each command works as printed:',
     '',
@@ -88,7 +105,18 @@ export function formatBanner(facts: BannerFacts): string {
   lines.push(
     `    git commit -am ${shellQuote(example ? `Change ${example.service}` : 'Change the configuration')}`,
   );
-  lines.push('  See what ZooKeeper serves, and which instances run which commit.');
+  if (facts.exampleOnHost || facts.sdkService) {
+    lines.push(
+      facts.exampleOnHost && facts.sdkService
+        ? "  See the commit reach a host's files, and the example service (it says which commit it runs)."
+        : facts.exampleOnHost
+          ? "  See the commit reach a host's files."
+          : '  See the commit reach the example service (it says which commit it runs).',
+    );
+    if (facts.exampleOnHost) lines.push(`    cat ${shellQuote(facts.exampleOnHost)}`);
+    if (facts.sdkService) lines.push(`    curl -s ${facts.sdkService.url}/config`);
+  }
+  lines.push('  See what ZooKeeper serves, and which instances and hosts run which commit.');
   lines.push(`    ${facts.cairn} status`);
   if (example) lines.push(`    ${facts.cairn} get ${example.service} ${example.env}`);
   for (const env of tagEnvs) {

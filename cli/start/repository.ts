@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { type Environment, POLICY_FILE, SETTINGS_FILE, serviceManifestPath } from '../../core/index.js';
 import { validateRepo } from '../../schemas/index.js';
@@ -57,7 +57,19 @@ export async function ensureCommitIdentity(repo: string): Promise<void> {
 export interface RepositoryOutline {
   readonly environments: readonly Environment[];
   readonly example?: { readonly service: string; readonly env: string; readonly file: string };
+  /** The environment whose hosts cairn start plays with agents, and those hosts, sorted. */
+  readonly played?: { readonly env: string; readonly hosts: readonly string[] };
+  /**
+   * Where an agent writes the example file, inside its prefix: the example service's first host in
+   * the played environment and the file's path on that host (the service's directory and the file).
+   */
+  readonly exampleOnHost?: { readonly host: string; readonly path: string };
+  /** The services of the repository. */
+  readonly services: readonly string[];
 }
+
+/** The environment cairn start plays: `dev` when there is one, else the first that follows the branch. */
+const PLAYED_ENVIRONMENT = 'dev';
 
 /**
  * Reads only cairn.yaml, policy.yaml and the services' service.yaml files from the working tree
@@ -93,7 +105,31 @@ export async function outlineRepository(repo: string): Promise<RepositoryOutline
       candidates.push({ service: service.name, env, file: `services/${service.name}/config/${file}` });
   }
   const example = candidates.find((candidate) => /\.ya?ml$/.test(candidate.file)) ?? candidates[0];
-  return { environments, ...(example ? { example } : {}) };
+
+  const playedEnv =
+    environments.find((env) => env.name === PLAYED_ENVIRONMENT && followsBranch.has(env.name)) ??
+    environments.find((env) => followsBranch.has(env.name));
+  const hosts = new Set<string>();
+  for (const service of model.services.values())
+    for (const host of service.environments.get(playedEnv?.name ?? '')?.hosts ?? []) hosts.add(host.host);
+  const played = playedEnv && hosts.size > 0 ? { env: playedEnv.name, hosts: [...hosts].sort() } : undefined;
+  const exampleService = example && model.services.get(example.service);
+  const exampleHost = played && exampleService?.environments.get(played.env)?.hosts[0]?.host;
+  const directory = exampleService?.manifest.files?.directory;
+  const exampleOnHost =
+    example && exampleHost && directory
+      ? {
+          host: exampleHost,
+          path: posix.join(directory, example.file.slice(`services/${example.service}/config/`.length)),
+        }
+      : undefined;
+  return {
+    environments,
+    ...(example ? { example } : {}),
+    ...(played ? { played } : {}),
+    ...(exampleOnHost ? { exampleOnHost } : {}),
+    services: [...model.services.keys()].sort(),
+  };
 }
 
 /** Config files shared by every environment (not in an `@<env>/` overlay folder), in path order. */

@@ -11,6 +11,10 @@ export const STATE_ENTRIES = {
   zookeeper: 'zookeeper',
   /** The syncer's git cache. */
   syncerCache: 'syncer-cache',
+  /** One folder per played host: the prefix its agent writes the services' files under. */
+  agents: 'agents',
+  /** The example SDK service's local cache of its configuration. */
+  sdkCache: 'sdk-cache',
   /** Keeps the entries above out of a git repository the state directory sits in. */
   gitignore: '.gitignore',
 } as const;
@@ -108,7 +112,14 @@ export class StateDir {
   async ignoreInGit(): Promise<void> {
     const path = this.entry(STATE_ENTRIES.gitignore);
     if (existsSync(path)) return;
-    const ignored = [MANIFEST, STATE_ENTRIES.repo, STATE_ENTRIES.zookeeper, STATE_ENTRIES.syncerCache];
+    const ignored = [
+      MANIFEST,
+      STATE_ENTRIES.repo,
+      STATE_ENTRIES.zookeeper,
+      STATE_ENTRIES.syncerCache,
+      STATE_ENTRIES.agents,
+      STATE_ENTRIES.sdkCache,
+    ];
     await writeFile(
       path,
       `# cairn start's local state, not configuration\n${ignored.map((e) => `/${e}`).join('\n')}\n`,

@@ -1,6 +1,13 @@
 // One module per record Cairn keeps in ZooKeeper: an encoder, a decoder that validates and fails with
 // a CorruptRecordError, and the defaults. Nothing outside core/records parses a record's JSON.
 
+export type { AclPrincipalsRecord, Role } from './acl-principals-record.js';
+export {
+  DIGEST_ID,
+  decodeAclPrincipalsRecord,
+  encodeAclPrincipalsRecord,
+  ROLES,
+} from './acl-principals-record.js';
 export type {
   AgentRecord,
   AgentServiceState,

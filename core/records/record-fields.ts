@@ -18,7 +18,8 @@ export type RecordKind =
   | 'deployment task'
   | 'deployment claim'
   | 'deployment control'
-  | 'deployment log chunk';
+  | 'deployment log chunk'
+  | 'acl principals';
 
 /**
  * A ZooKeeper node (or git note) that does not hold the record it should. The syncer rewrites what it

@@ -1,6 +1,7 @@
 import { parseDuration, SettingError } from '../duration.js';
 import { ZkLayout } from '../zk-layout.js';
 import type { ZkAuth } from './zk-client.js';
+import { parseCredentialsList, readCredentialsFile } from './zk-credentials.js';
 
 /**
  * Where Cairn's data lives in ZooKeeper and how patient to be with it: one value every command, the
@@ -17,7 +18,10 @@ export interface ZooKeeperEndpoint {
   readonly connectTimeoutMs: number;
   /** Deadline of every ZooKeeper call. */
   readonly requestTimeoutMs: number;
-  /** Credentials every session presents (digest `user:password`); ACLs name them. */
+  /**
+   * Credentials every session presents (digest `user:password`, kept out of logs); ACLs name them.
+   * With credentials, sessions create nodes with the ACLs of the root's policy (zk-acl-policy.ts).
+   */
   readonly auth?: readonly ZkAuth[];
 }
 
@@ -28,8 +32,10 @@ export const ZOOKEEPER_ENV = {
   sessionTimeout: 'CAIRN_ZK_SESSION_TIMEOUT',
   connectTimeout: 'CAIRN_ZK_CONNECT_TIMEOUT',
   requestTimeout: 'CAIRN_ZK_REQUEST_TIMEOUT',
-  /** Digest credentials, `user:password`. */
+  /** Digest credentials, `user:password[,user:password]`. */
   auth: 'CAIRN_ZK_AUTH',
+  /** A file of digest credentials, one `user:password` a line: keeps passwords out of argv and env. */
+  authFile: 'CAIRN_ZK_AUTH_FILE',
 } as const;
 
 /** Endpoint settings as flags (or an options object) give them: strings, possibly missing. */
@@ -40,6 +46,7 @@ export interface RawEndpointSettings {
   readonly connectTimeout?: string;
   readonly requestTimeout?: string;
   readonly auth?: string;
+  readonly authFile?: string;
 }
 
 export const DEFAULT_ENDPOINT_TIMEOUTS = {
@@ -77,10 +84,17 @@ export function resolveZooKeeperEndpoint(
     return value === undefined ? fallback : parseDuration(flagName(key), value);
   };
   const auth = pick('auth');
+  const authFile = pick('authFile');
+  if (auth !== undefined && authFile !== undefined)
+    throw new SettingError(
+      '--zk-auth-file',
+      `both ${ZOOKEEPER_ENV.auth} and a credentials file (--zk-auth-file or ${ZOOKEEPER_ENV.authFile}) give ZooKeeper credentials: keep one`,
+    );
+  const credentials = authFile !== undefined ? readCredentialsFile(authFile, '--zk-auth-file') : auth;
   return zooKeeperEndpoint({
     connectString: zk,
     root: pick('root') ?? '/cairn',
-    ...(auth !== undefined ? { auth } : {}),
+    ...(credentials !== undefined ? { auth: credentials } : {}),
     sessionTimeoutMs: duration('sessionTimeout', timeouts.sessionTimeoutMs),
     connectTimeoutMs: duration('connectTimeout', timeouts.connectTimeoutMs),
     requestTimeoutMs: duration('requestTimeout', timeouts.requestTimeoutMs),
@@ -94,8 +108,8 @@ export function zooKeeperEndpoint(settings: {
   readonly sessionTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
-  /** Digest credentials, `user:password`. */
-  readonly auth?: string;
+  /** Digest credentials, `user:password[,user:password]`, or those of a credentials file. */
+  readonly auth?: string | readonly ZkAuth[];
 }): ZooKeeperEndpoint {
   const { connectString, root, auth } = settings;
   if (typeof connectString !== 'string' || !CONNECT_STRING.test(connectString))
@@ -114,12 +128,14 @@ export function zooKeeperEndpoint(settings: {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
       throw new SettingError(key, `${key} ${JSON.stringify(value)} is not a positive number of milliseconds`);
   }
-  if (auth !== undefined && (typeof auth !== 'string' || !/^[^:\s]+:\S+$/.test(auth)))
+  if (auth !== undefined && typeof auth !== 'string' && !Array.isArray(auth))
     throw new SettingError('--auth', 'ZooKeeper credentials read user:password (digest)');
   return {
     connectString,
     layout,
-    ...(auth !== undefined ? { auth: [{ scheme: 'digest' as const, credentials: auth }] } : {}),
+    ...(auth !== undefined
+      ? { auth: typeof auth === 'string' ? parseCredentialsList(auth, '--auth') : auth }
+      : {}),
     sessionTimeoutMs: settings.sessionTimeoutMs,
     connectTimeoutMs: settings.connectTimeoutMs,
     requestTimeoutMs: settings.requestTimeoutMs,

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Backoff } from '../recipes/backoff.js';
+import { followAclPolicy } from '../zk-acl-policy.js';
 import type { ZooKeeperEndpoint } from './endpoint.js';
 import { ZkSession, type ZkSessionState } from './zk-session.js';
 
@@ -9,15 +10,27 @@ export interface SessionKeeperOptions {
   readonly onAttemptFailed?: (error: unknown, failures: number) => void;
 }
 
-/** A session for one use (a command that reads and exits): connected, or a ZkError after the connect timeout. */
-export function connectSession(endpoint: ZooKeeperEndpoint): Promise<ZkSession> {
-  return ZkSession.connect({
+/**
+ * A session for one use (a command that reads and exits): connected, or a ZkError after the connect
+ * timeout. With credentials, it creates nodes with the ACLs of the root's access policy.
+ */
+export async function connectSession(endpoint: ZooKeeperEndpoint): Promise<ZkSession> {
+  const session = await ZkSession.connect({
     connectString: endpoint.connectString,
     sessionTimeoutMs: endpoint.sessionTimeoutMs,
     connectTimeoutMs: endpoint.connectTimeoutMs,
     requestTimeoutMs: endpoint.requestTimeoutMs,
     ...(endpoint.auth ? { auth: endpoint.auth } : {}),
   });
+  if (endpoint.auth?.length) {
+    try {
+      await followAclPolicy(session, endpoint.layout);
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+  }
+  return session;
 }
 
 export type KeeperEvents = {

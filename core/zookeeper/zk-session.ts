@@ -5,6 +5,9 @@ import { type ZkAuth, ZkClient, type ZkCreateMode, type ZkOp } from './zk-client
 import { ZkError } from './zk-error.js';
 import type { ZkStat } from './zk-stat.js';
 
+/** The ACL a node created at a path gets (an access policy); it may throw to refuse the create. */
+export type AclOf = (path: string) => readonly ZkAcl[];
+
 /** A one-shot ZooKeeper watch: fires once, for one change; re-arm by reading again. */
 export type ZkWatcher = (event: ZkNodeEvent) => void;
 
@@ -41,6 +44,7 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
   private readonly requestTimeoutMs: number;
   private currentState: ZkSessionState = 'disconnected';
   private lostTimer: NodeJS.Timeout | undefined;
+  private aclOf: AclOf | undefined;
 
   private constructor(client: ZkClient, requestTimeoutMs: number) {
     super();
@@ -175,7 +179,25 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
     return this.call('getChildren', path, () => this.client.getChildren(path, watcher));
   }
 
-  /** Creates a node; returns its path (with the counter, for sequential modes). `acl` defaults to ZK_OPEN_ACL. */
+  /**
+   * Sets the access policy every node this session creates gets its ACL from, unless a call names
+   * one; without a policy, nodes get ZK_OPEN_ACL.
+   */
+  useAclPolicy(aclOf: AclOf | undefined): void {
+    this.aclOf = aclOf;
+  }
+
+  /** Whether nodes created here get their ACL from an access policy. */
+  get aclPolicyInUse(): boolean {
+    return this.aclOf !== undefined;
+  }
+
+  /** The ACL a node created at `path` gets: `acl` when given, else the policy's, else ZK_OPEN_ACL. */
+  private aclFor(path: string, acl: readonly ZkAcl[] | undefined): readonly ZkAcl[] | undefined {
+    return acl ?? this.aclOf?.(path);
+  }
+
+  /** Creates a node; returns its path (with the counter, for sequential modes). `acl`: see aclFor. */
   async create(
     path: string,
     data: Uint8Array = EMPTY,
@@ -183,7 +205,8 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
     acl?: readonly ZkAcl[],
   ): Promise<string> {
     return this.call('create', path, async () => {
-      const created = await this.client.create(path, data, acl ? { mode, acl } : { mode });
+      const nodeAcl = this.aclFor(path, acl);
+      const created = await this.client.create(path, data, nodeAcl ? { mode, acl: nodeAcl } : { mode });
       return created.path;
     });
   }
@@ -197,8 +220,8 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
   }
 
   /**
-   * Creates `path` and any missing parents as empty persistent nodes (with `acl`, default
-   * ZK_OPEN_ACL); no error when it exists.
+   * Creates `path` and any missing parents as empty persistent nodes (each with `acl`, else the ACL
+   * the policy gives its path, else ZK_OPEN_ACL); no error when it exists.
    */
   async mkdirp(path: string, acl?: readonly ZkAcl[]): Promise<void> {
     return this.call('mkdirp', path, () => this.makePath(path, acl));
@@ -206,7 +229,8 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
 
   private async makePath(path: string, acl: readonly ZkAcl[] | undefined): Promise<void> {
     if (path === '/') return;
-    const options = acl ? { acl } : {};
+    const nodeAcl = this.aclFor(path, acl);
+    const options = nodeAcl ? { acl: nodeAcl } : {};
     try {
       await this.client.create(path, EMPTY, options);
     } catch (error) {
@@ -229,7 +253,15 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
    */
   async multi(ops: readonly ZkOp[]): Promise<void> {
     if (ops.length === 0) return;
-    await this.call('multi', undefined, () => this.client.multi(ops));
+    await this.call('multi', undefined, async () =>
+      this.client.multi(
+        this.aclOf
+          ? ops.map((op) =>
+              op.op === 'create' && !op.acl ? { ...op, acl: this.aclFor(op.path, undefined) } : op,
+            )
+          : ops,
+      ),
+    );
   }
 
   /**

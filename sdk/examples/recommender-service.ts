@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { type ConfigChange, connect, type ServiceConfig } from '../index.js';
 
 /** The part of application.yaml this service uses. */
@@ -56,9 +56,13 @@ const CATALOGUE = Array.from(
 
 export interface RecommenderOptions {
   readonly zk: string;
+  /** The root znode (default /cairn). */
+  readonly root?: string;
   readonly env: string;
   readonly port: number;
   readonly cacheDir: string;
+  /** Where the service logs; without one it makes its own, whose level application.yaml sets. */
+  readonly logger?: Logger;
 }
 
 export interface RunningRecommender {
@@ -68,9 +72,10 @@ export interface RunningRecommender {
 }
 
 export async function startRecommender(options: RecommenderOptions): Promise<RunningRecommender> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const config = await connect({
     zk: options.zk,
+    ...(options.root !== undefined ? { root: options.root } : {}),
     service: 'recommender',
     env: options.env,
     cacheDir: options.cacheDir,
@@ -91,9 +96,11 @@ export async function startRecommender(options: RecommenderOptions): Promise<Run
   config.on('rejected', (rejected) =>
     logger.warn({ commit: rejected.commit, failures: rejected.failures }, 'commit refused: keeping settings'),
   );
-  config.watch<Application>('application.yaml', (app) => {
-    if (app) logger.level = app.logging.level;
-  });
+  // A logger given by whoever runs the service keeps the level its owner chose.
+  if (!options.logger)
+    config.watch<Application>('application.yaml', (app) => {
+      if (app) logger.level = app.logging.level;
+    });
 
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');

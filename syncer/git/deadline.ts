@@ -1,7 +1,7 @@
 /**
  * Runs `operation` with a deadline. isomorphic-git's commands take no AbortSignal, so the command's
  * promise is raced against a timer; the signal handed to `operation` is aborted when the deadline
- * passes, for the HTTP requests it makes (see `abortableHttp`), so that no socket outlives it.
+ * passes, for the HTTP requests it makes (see `RefAdvertisement.http`), so that no socket outlives it.
  */
 export async function withDeadline<T>(
   ms: number,

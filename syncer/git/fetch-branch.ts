@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import git, { type FetchResult, type HttpClient } from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
+import git, { type FetchResult } from 'isomorphic-git';
 import { withDeadline } from './deadline.js';
 import { BranchNotFoundError, GitUnreachableError } from './errors.js';
 import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
+import type { RefAdvertisement } from './ref-advertisement.js';
 
 const REMOTE = 'origin';
 
@@ -25,27 +25,34 @@ export async function prepareFetchCache(gitdir: string, displayUrl: string, bran
 }
 
 /**
- * Fetches `branch` of `url` into the store and resolves with the branch head on the server. The
- * whole history is fetched (ancestry decides whether a push was forced); the previously fetched
- * head is offered to the server as a commit the store has, so a fetch brings only what is new.
+ * Brings the head of `branch`, as `advertisement` names it, into the store and resolves with it. The
+ * whole history is fetched (ancestry decides whether a push was forced); the previously fetched head
+ * is offered to the server as a commit the store has, so a fetch brings only what is new, and a
+ * branch that did not move is not fetched at all.
  */
 export async function fetchBranch(
   store: ObjectStore,
   url: string,
   branch: string,
   timeoutMs: number,
+  advertisement: RefAdvertisement,
 ): Promise<string> {
   const { display } = store;
   const remoteRef = `refs/heads/${branch}`;
+  const localRef = `refs/remotes/${REMOTE}/${branch}`;
+  // A repository without any commit has no refs at all: the branch does not exist there either.
+  const head = advertisement.refs.get(remoteRef);
+  if (head === undefined) throw new BranchNotFoundError(branch, display);
+  if ((await resolveLocalRef(store, localRef)) === head) return head;
   try {
     // `ref` names the local ref whose commit is sent as "have"; `remoteRef` what is fetched.
     const result = await fetchRef(
       store,
       url,
-      { remote: REMOTE, ref: `refs/remotes/${REMOTE}/${branch}`, remoteRef },
+      { remote: REMOTE, ref: localRef, remoteRef },
       timeoutMs,
+      advertisement,
     );
-    // A repository without any commit has no refs at all: the branch does not exist there either.
     if (!result.fetchHead) throw new BranchNotFoundError(branch, display);
     return result.fetchHead;
   } catch (error) {
@@ -53,15 +60,27 @@ export async function fetchBranch(
   }
 }
 
+/** The commit a local ref names, or undefined when there is no such ref yet (a first fetch). */
+async function resolveLocalRef(store: ObjectStore, ref: string): Promise<string | undefined> {
+  try {
+    return await git.resolveRef({ fs: store.fs, gitdir: store.gitdir, ref });
+  } catch (error) {
+    if (gitErrorCode(error) === 'NotFoundError') return undefined;
+    throw error;
+  }
+}
+
 /**
  * One fetch of a single ref with a deadline; at the deadline the HTTP requests are aborted too, so
- * no socket outlives it.
+ * no socket outlives it. isomorphic-git's discovery is answered from `advertisement`: the fetch is one
+ * request, and it negotiates exactly the refs that were listed.
  */
 export function fetchRef(
   store: ObjectStore,
   url: string,
   refs: { readonly remoteRef: string; readonly ref?: string; readonly remote?: string },
   timeoutMs: number,
+  advertisement: RefAdvertisement,
 ): Promise<FetchResult> {
   const { fs, gitdir, cache, display } = store;
   return withDeadline(
@@ -69,7 +88,7 @@ export function fetchRef(
     (signal) =>
       git.fetch({
         fs,
-        http: abortableHttp(signal),
+        http: advertisement.http(signal),
         gitdir,
         cache,
         url,
@@ -79,10 +98,6 @@ export function fetchRef(
       }),
     () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`),
   );
-}
-
-export function abortableHttp(signal: AbortSignal): HttpClient {
-  return { request: (request) => http.request({ ...request, signal }) };
 }
 
 export function fetchFailure(error: unknown, display: string, branch: string, remoteRef: string): unknown {

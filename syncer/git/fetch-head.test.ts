@@ -103,9 +103,104 @@ describe('fetching the tracked branch over HTTP', () => {
     expect(server.requests() - before).toBe(requestsOfOneFetch);
 
     // Once settled, the next call fetches again rather than answering an old result.
+    await author.write({ 'a.yaml': 'a: 3\n' });
+    const fourth = await author.commit('Fourth');
+    await author.push(url);
     before = server.requests();
-    await source.fetchHead();
+    expect(await source.fetchHead()).toBe(fourth);
     expect(server.requests() - before).toBe(requestsOfOneFetch);
+  });
+
+  it('lists every ref in one request and fetches only what moved: the branch in one more', async () => {
+    const { url, author } = await pushedRepo('one-listing');
+    const source = await open(url);
+    await source.fetchHead();
+
+    await author.write({ 'a.yaml': 'a: 1\n' });
+    const second = await author.commit('Second');
+    await author.push(url);
+    let before = server.requests();
+    expect(await source.fetchHead()).toBe(second);
+    expect(server.requests() - before).toBe(2);
+
+    // Nothing moved: the listing alone.
+    before = server.requests();
+    expect(await source.fetchHead()).toBe(second);
+    expect(server.requests() - before).toBe(1);
+
+    // Tags of commits the clone has cost nothing more; an annotated tag names its commit.
+    await author.git('tag', 'v1.0.0');
+    await author.git('tag', '-a', '-m', 'Release 1.0.1', 'v1.0.1');
+    await author.push(url, 'refs/tags/*:refs/tags/*');
+    before = server.requests();
+    expect(await source.fetchHead()).toBe(second);
+    expect(server.requests() - before).toBe(1);
+    expect(await source.listTags()).toEqual([
+      { name: 'v1.0.0', commit: second },
+      { name: 'v1.0.1', commit: second },
+    ]);
+  });
+
+  it('fetches the commit of a tag off the branch by its tag, in the same listing', async () => {
+    const { url, author, head } = await pushedRepo('tag-off-branch');
+    const source = await open(url);
+    await source.fetchHead();
+
+    await author.git('checkout', '--quiet', '-b', 'release');
+    await author.write({ 'hotfix.yaml': 'fixed: true\n' });
+    const hotfix = await author.commit('Hotfix on the release branch');
+    await author.git('tag', 'v0.9.1');
+    await author.push(url, 'refs/tags/v0.9.1:refs/tags/v0.9.1');
+    const before = server.requests();
+    expect(await source.fetchHead()).toBe(head);
+    expect(server.requests() - before).toBe(2);
+    expect(await source.listTags()).toEqual([{ name: 'v0.9.1', commit: hotfix }]);
+    expect((await source.commitInfo(hotfix)).message).toContain('Hotfix');
+
+    // A tag deleted on the server is gone after the next fetch.
+    await author.git('push', '--quiet', url, ':refs/tags/v0.9.1');
+    await source.fetchHead();
+    expect(await source.listTags()).toEqual([]);
+  });
+
+  it('reads notes as of the last fetch, fetching them only when they moved', async () => {
+    const { url, author, head } = await pushedRepo('notes');
+    const source = await open(url);
+    const notesRef = 'refs/notes/cairn-approvals';
+    await source.fetchHead();
+    let before = server.requests();
+    expect(await source.readNote(notesRef, head)).toBeUndefined();
+    expect(server.requests() - before).toBe(0);
+
+    // A note written after the commit (the bot records a merge later) is seen after the next fetch.
+    await author.git('notes', '--ref', 'cairn-approvals', 'add', '-m', '{"pr":1}', head);
+    await author.push(url, `${notesRef}:${notesRef}`);
+    expect(await source.readNote(notesRef, head)).toBeUndefined();
+    await source.fetchHead();
+    before = server.requests();
+    expect(await source.readNote(notesRef, head)).toBe('{"pr":1}\n');
+    expect(server.requests() - before).toBe(1);
+    before = server.requests();
+    expect(await source.readNote(notesRef, head)).toBe('{"pr":1}\n');
+    await source.fetchHead();
+    expect(await source.readNote(notesRef, head)).toBe('{"pr":1}\n');
+    expect(server.requests() - before).toBe(1);
+
+    await author.git('notes', '--ref', 'cairn-approvals', 'add', '-f', '-m', '{"pr":2}', head);
+    await author.push(url, `${notesRef}:${notesRef}`);
+    await source.fetchHead();
+    expect(await source.readNote(notesRef, head)).toBe('{"pr":2}\n');
+  });
+
+  it('reads notes before any fetch of the branch, listing the refs for that read', async () => {
+    const { url, author, head } = await pushedRepo('notes-first');
+    const notesRef = 'refs/notes/cairn-approvals';
+    await author.git('notes', '--ref', 'cairn-approvals', 'add', '-m', '{"pr":3}', head);
+    await author.push(url, `${notesRef}:${notesRef}`);
+    const source = await open(url);
+
+    expect(await source.readNote(notesRef, head)).toBe('{"pr":3}\n');
+    expect(await source.readNote('refs/notes/no-such-notes', head)).toBeUndefined();
   });
 
   it('says which branch is missing, from which URL, and to check --branch', async () => {

@@ -1,54 +1,35 @@
-import git from 'isomorphic-git';
 import type { TagRef } from '../../core/index.js';
-import { withDeadline } from './deadline.js';
-import { GitUnreachableError } from './errors.js';
-import { abortableHttp, fetchFailure, fetchRef } from './fetch-branch.js';
-import { gitErrorCode } from './git-error-code.js';
+import { fetchFailure, fetchRef } from './fetch-branch.js';
+import { hasObject } from './has-object.js';
 import type { ObjectStore } from './object-store.js';
+import type { RefAdvertisement } from './ref-advertisement.js';
 
 const TAG_PREFIX = 'refs/tags/';
 
 /**
- * The tags on the server, each with the commit it points at (the server peels annotated tags), and
- * the objects of any tagged commit the store does not have yet (a tag on a release branch, say).
- * isomorphic-git's `fetch` writes tags only when it fetches every branch, which a config repository
- * full of pull-request branches should not cost; so the tags are listed, and fetched one by one.
+ * The tags of `advertisement`, after fetching the objects of any tagged commit the store does not
+ * have yet (a tag on a release branch, say). isomorphic-git's `fetch` writes tags only when it
+ * fetches every branch, which a config repository full of pull-request branches should not cost; so
+ * the tags are read from the advertisement, and a commit missing here is fetched by its tag. A tag
+ * whose commit the store already has (every tag of the tracked branch) costs no request. `present`
+ * remembers the commits found, as objects never leave the store.
  */
-export async function fetchTags(store: ObjectStore, url: string, timeoutMs: number): Promise<TagRef[]> {
-  const { display } = store;
-  const unreachable = () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`);
+export async function fetchTags(
+  store: ObjectStore,
+  url: string,
+  timeoutMs: number,
+  advertisement: RefAdvertisement,
+  present: Set<string>,
+): Promise<readonly TagRef[]> {
   try {
-    const refs = await withDeadline(
-      timeoutMs,
-      (signal) =>
-        git.listServerRefs({
-          http: abortableHttp(signal),
-          url,
-          prefix: TAG_PREFIX,
-          peelTags: true,
-          protocolVersion: 2,
-        }),
-      unreachable,
-    );
-    const tags = refs
-      .filter((ref) => ref.ref.startsWith(TAG_PREFIX))
-      .map((ref) => ({ name: ref.ref.slice(TAG_PREFIX.length), commit: ref.peeled ?? ref.oid }));
-    for (const tag of tags) {
-      if (await hasObject(store, tag.commit)) continue;
-      await fetchRef(store, url, { remoteRef: `${TAG_PREFIX}${tag.name}` }, timeoutMs);
+    for (const tag of advertisement.tags) {
+      if (present.has(tag.commit)) continue;
+      if (!(await hasObject(store, tag.commit)))
+        await fetchRef(store, url, { remoteRef: `${TAG_PREFIX}${tag.name}` }, timeoutMs, advertisement);
+      present.add(tag.commit);
     }
-    return tags;
+    return advertisement.tags;
   } catch (error) {
-    throw fetchFailure(error, display, 'tags', TAG_PREFIX);
-  }
-}
-
-async function hasObject(store: ObjectStore, oid: string): Promise<boolean> {
-  try {
-    await git.readObject({ fs: store.fs, gitdir: store.gitdir, cache: store.cache, oid, format: 'deflated' });
-    return true;
-  } catch (error) {
-    if (gitErrorCode(error) === 'NotFoundError') return false;
-    throw error;
+    throw fetchFailure(error, store.display, 'tags', TAG_PREFIX);
   }
 }

@@ -5,7 +5,7 @@ import type { TagRef } from '../../core/index.js';
 import { isAncestorOf } from './ancestry.js';
 import { type CommitInfo, readCommitInfo } from './commit-info.js';
 import { BranchNotFoundError } from './errors.js';
-import { fetchBranch, prepareFetchCache } from './fetch-branch.js';
+import { fetchBranch, fetchFailure, prepareFetchCache } from './fetch-branch.js';
 import { fetchTags } from './fetch-tags.js';
 import { gitErrorCode } from './git-error-code.js';
 import { listTags } from './list-tags.js';
@@ -13,6 +13,7 @@ import { findLocalGitdir } from './local-repository.js';
 import type { ObjectStore } from './object-store.js';
 import { readNote } from './read-note.js';
 import { readTreeAt, type TreeSnapshot, type TreeUpdate } from './read-tree.js';
+import { type RefAdvertisement, readRefAdvertisement } from './ref-advertisement.js';
 import { type SourceLocation, sourceLocation } from './source-location.js';
 
 export interface GitSourceOptions {
@@ -54,8 +55,9 @@ export interface GitSource {
    */
   listTags(): Promise<TagRef[]>;
   /**
-   * The note `notesRef` attaches to `commit` (for a remote repository, fetched anew each call), or
-   * undefined. Cairn's bot records a merge's approvals under refs/notes/cairn-approvals.
+   * The note `notesRef` attaches to `commit`, or undefined. For a remote repository, the notes are
+   * as of the last fetchHead (fetched then only if they moved, so a poll sees a note written since).
+   * Cairn's bot records a merge's approvals under refs/notes/cairn-approvals.
    */
   readNote(notesRef: string, commit: string): Promise<string | undefined>;
   /** Drops the object cache. The source stays usable, and builds a new cache when next used. */
@@ -80,7 +82,10 @@ class IsomorphicGitSource implements GitSource {
   #gitdir: Promise<string> | undefined;
   #cache: object = {};
   #fetching: Promise<string> | undefined;
-  #remoteTags: TagRef[] | undefined;
+  /** A remote's refs as the last fetch found them: its tags and notes are read from here. */
+  #advertisement: RefAdvertisement | undefined;
+  /** Tagged commits known to be in the store (objects never leave it): not looked up again. */
+  readonly #taggedCommits = new Set<string>();
 
   constructor(options: GitSourceOptions, location: SourceLocation) {
     this.#options = options;
@@ -108,15 +113,19 @@ class IsomorphicGitSource implements GitSource {
 
   async listTags(): Promise<TagRef[]> {
     // A remote's tags are as the last fetch saw them; a local repository's are read now.
-    return this.#location.kind === 'remote' ? (this.#remoteTags ?? []) : listTags(await this.#store());
+    return this.#location.kind === 'remote'
+      ? [...(this.#advertisement?.tags ?? [])]
+      : listTags(await this.#store());
   }
 
   async readNote(notesRef: string, commit: string): Promise<string | undefined> {
-    const remote =
-      this.#location.kind === 'remote'
-        ? { url: this.#location.url, timeoutMs: this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS }
-        : undefined;
-    return readNote(await this.#store(), remote, notesRef, commit);
+    const store = await this.#store();
+    if (this.#location.kind === 'local') return readNote(store, undefined, notesRef, commit);
+    const { url } = this.#location;
+    const timeoutMs = this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // Before any fetch, the refs are listed for this read alone.
+    const advertisement = this.#advertisement ?? (await readRefAdvertisement(url, store.display, timeoutMs));
+    return readNote(store, { url, timeoutMs, advertisement }, notesRef, commit);
   }
 
   close(): void {
@@ -127,8 +136,17 @@ class IsomorphicGitSource implements GitSource {
     const store = await this.#store();
     const { branch, timeoutMs = DEFAULT_TIMEOUT_MS } = this.#options;
     if (this.#location.kind === 'remote') {
-      const head = await fetchBranch(store, this.#location.url, branch, timeoutMs);
-      this.#remoteTags = await fetchTags(store, this.#location.url, timeoutMs);
+      // One listing of every ref, then a fetch of only the refs that moved (see ref-advertisement.ts).
+      const { url } = this.#location;
+      let advertisement: RefAdvertisement;
+      try {
+        advertisement = await readRefAdvertisement(url, store.display, timeoutMs);
+      } catch (error) {
+        throw fetchFailure(error, store.display, branch, `refs/heads/${branch}`);
+      }
+      const head = await fetchBranch(store, url, branch, timeoutMs, advertisement);
+      await fetchTags(store, url, timeoutMs, advertisement, this.#taggedCommits);
+      this.#advertisement = advertisement;
       return head;
     }
     try {

@@ -1,36 +1,42 @@
 import git from 'isomorphic-git';
 import { fetchRef } from './fetch-branch.js';
 import { gitErrorCode } from './git-error-code.js';
+import { hasObject } from './has-object.js';
 import type { ObjectStore } from './object-store.js';
+import type { RefAdvertisement } from './ref-advertisement.js';
+
+/** Where a remote repository's notes come from: its URL and the refs it advertised last. */
+export interface NotesRemote {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly advertisement: RefAdvertisement;
+}
 
 /**
  * The note that `notesRef` (e.g. refs/notes/cairn-approvals) attaches to `commit`, or undefined when
- * there is none. For a remote repository the notes ref is fetched first: notes are written after the
- * commit they annotate (a merge's approval record follows the merge), so each call looks again.
+ * there is none. For a remote repository the notes are as `remote.advertisement` lists them: notes are
+ * written after the commit they annotate (a merge's approval record follows the merge), so each
+ * fetch looks again, and notes that moved are fetched then, in one request; notes that did not move
+ * cost none. The fetched notes commit is kept as the local `notesRef`, offered as a "have" next time.
  */
 export async function readNote(
   store: ObjectStore,
-  remote: { url: string; timeoutMs: number } | undefined,
+  remote: NotesRemote | undefined,
   notesRef: string,
   commit: string,
 ): Promise<string | undefined> {
   const { fs, gitdir, cache } = store;
   let notes = notesRef;
   if (remote) {
-    try {
-      const result = await fetchRef(
-        store,
-        remote.url,
-        { ref: notesRef, remoteRef: notesRef },
-        remote.timeoutMs,
-      );
-      if (!result.fetchHead) return undefined;
-      // Read from the fetched commit itself: the fetch does not update a local ref of that name.
-      notes = result.fetchHead;
-    } catch (error) {
-      if (gitErrorCode(error) === 'NotFoundError') return undefined;
-      throw error;
+    const advertised = remote.advertisement.refs.get(notesRef);
+    if (advertised === undefined) return undefined;
+    if (!(await hasObject(store, advertised))) {
+      const ref = { ref: notesRef, remoteRef: notesRef };
+      await fetchRef(store, remote.url, ref, remote.timeoutMs, remote.advertisement);
+      await git.writeRef({ fs, gitdir, ref: notesRef, value: advertised, force: true });
     }
+    // Read from the advertised commit itself: it is what the server had when the branch was fetched.
+    notes = advertised;
   }
   try {
     const note = await git.readNote({ fs, gitdir, cache, ref: notes, oid: commit });

@@ -312,4 +312,50 @@ describe('the host agent', () => {
     expect(await a.file('app.yaml')).toBe(`version: ${n}\n`);
     await publish(f, mirror, 'Remove demo-03', { 'services/demo-app/service.yaml': DEMO_SERVICE });
   });
+
+  it('refuses two services whose directories overlap on the host: both reported, nothing written for either', async () => {
+    const a = await agent('demo-01');
+    const before = await publish(f, mirror, 'Before the overlap', DEMO_FILES(next()));
+    await applied('demo-01', before);
+    const nested = (directory: string) =>
+      DEMO_SERVICE.replace('/srv/demo-app', directory)
+        .replace('A service the agent tests', 'A second service the agent tests')
+        .replace('      - host: demo-02\n', '');
+    await publish(f, mirror, 'A service inside demo-app’s directory', {
+      'services/nested-app/service.yaml': nested('/srv/demo-app/nested'),
+      'services/nested-app/config/app.yaml': 'nested: true\n',
+    });
+    const refused = await demoStatus(
+      f,
+      'demo-01',
+      (s) => s.error?.code === 'DIRECTORY_CONFLICT',
+      'demo-app refused for the overlap',
+    );
+    expect(refused).toMatchObject({ state: 'failed', commit: before });
+    expect(refused.error?.message).toContain(
+      `of demo-app/dev overlaps ${join(a.prefix, 'srv/demo-app/nested')}, the directory of nested-app/dev on this host`,
+    );
+    const other = (await agentRecord(f, 'demo-01'))?.services['nested-app/dev'];
+    expect(other).toMatchObject({ state: 'failed', error: { code: 'DIRECTORY_CONFLICT' } });
+    expect(other?.commit).toBeUndefined();
+    expect(a.logs()).toContain('refusing nested-app/dev');
+    expect(await a.file('app.yaml')).toBe(`version: ${n}\n`);
+    expect(await a.file('nested/app.yaml')).toBeUndefined();
+
+    await publish(f, mirror, 'nested-app gets a directory of its own', {
+      'services/nested-app/service.yaml': nested('/srv/nested-app'),
+    });
+    await applied('demo-01', before);
+    await waitFor(
+      async () =>
+        (await readFile(join(a.prefix, 'srv/nested-app/app.yaml'), 'utf8').catch(() => '')) ===
+        'nested: true\n',
+      { description: 'nested-app written in its own directory' },
+    );
+    expect(await a.file('nested/app.yaml')).toBeUndefined();
+    await publish(f, mirror, 'Remove nested-app', {
+      'services/nested-app/service.yaml': null,
+      'services/nested-app/config/app.yaml': null,
+    });
+  });
 });

@@ -64,6 +64,16 @@ function command(banner: string, pattern: RegExp): string {
   return match;
 }
 
+/** The agents' prefixes the banner lists, one a line under `agents`. */
+function agentPrefixes(banner: string): string[] {
+  const block = /^ {2}agents {6}.*\n((?: {14}\S+\n)+)/m.exec(banner)?.[1];
+  if (!block) throw new Error(`no agents in the banner:\n${banner}`);
+  return block
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.trim());
+}
+
 /** Runs banner commands as a person would paste them: the exports and the `cd` first. */
 async function paste(banner: string, ...commands: string[]): Promise<string> {
   const prelude = [command(banner, /^ {2}(export CAIRN_ZK=\S+)$/m), command(banner, /^ {2}(cd \S+)$/m)];
@@ -99,7 +109,38 @@ describe('cairn start', () => {
       const overview = (await (await fetch(`${dashboard}api/overview`)).json()) as Overview;
       expect(overview.status.environments.length).toBeGreaterThan(0);
 
-      // Not a terminal: every log line is JSON.
+      // One agent per host of dev, each writing the dev files under its own prefix in .cairn/agents.
+      const prefixes = agentPrefixes(banner);
+      expect(prefixes).toEqual(
+        [
+          'edge-dev-01.dc1.northwind.internal',
+          'rec-dev-01.dc1.northwind.internal',
+          'rec-dev-02.dc1.northwind.internal',
+          'reports-dev-01.dc1.northwind.internal',
+          'search-dev-01.dc1.northwind.internal',
+        ].map((host) => join('.cairn', 'agents', host)),
+      );
+      const onHost = (prefix: string, path: string) => join(cwd, prefix, path);
+      await waitFor(
+        () =>
+          existsSync(onHost(prefixes[0] as string, 'etc/nginx/nginx.conf')) &&
+          existsSync(onHost(prefixes[1] as string, 'etc/recommender/application.yaml')) &&
+          existsSync(onHost(prefixes[2] as string, 'etc/recommender/rules/blocklist.yaml')) &&
+          existsSync(onHost(prefixes[3] as string, 'etc/nightly-reports/reports.ini')) &&
+          existsSync(onHost(prefixes[4] as string, 'etc/search-api/application.properties')),
+        { description: 'every agent to write its host’s dev files under its prefix', timeoutMs: 60_000 },
+      );
+      // The SDK's example service registered as an instance of recommender/dev, serving the head.
+      const imported = (await run('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
+      const curl = command(banner, /^ {4}(curl -s \S+)$/m);
+      expect(JSON.parse(await paste(banner, curl))).toMatchObject({ commit: imported, source: 'zookeeper' });
+      const status = command(banner, /^ {4}(.+ status)$/m);
+      await waitFor(
+        async () => /^recommender +dev +\w+ +\S+ pid \d+ +\w+ +current$/m.test(await paste(banner, status)),
+        { description: 'cairn status to list the example service as a current instance', timeoutMs: 30_000 },
+      );
+
+      // Not a terminal: every log line is JSON, the agents' and the example service's too.
       const logs = first
         .stderr()
         .split('\n')
@@ -110,14 +151,28 @@ describe('cairn start', () => {
           expect.stringMatching(/^start: imported .*example-config-repo as a git repository$/),
           'start: ZooKeeper is serving',
           'syncer: commit mirrored',
+          'agent: files applied',
+          'recommender: recommender listening',
         ]),
       );
+      // Logs go to stderr; stdout holds the banner alone, written whole.
+      expect(first.stdout()).toMatch(/^\nCairn is running\.\n.*starts over\.\n$/s);
 
       // Edit and commit as the banner says (an editor replaced by echo), then see it served.
       const file = command(banner, /^ {4}\$\{EDITOR:-vi\} (\S+)$/m);
       await paste(banner, `echo 'tuned: true' >> ${file}`, command(banner, /^ {4}(git commit -am .+)$/m));
       const changed = (await run('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
-      const status = command(banner, /^ {4}(.+ status)$/m);
+      // The commit reaches the hosts' files and the example service, as the banner's commands show.
+      const cat = command(banner, /^ {4}(cat \S+)$/m);
+      expect(cat).toBe(`cat ${onHost(prefixes[1] as string, 'etc/recommender/application.yaml')}`);
+      await waitFor(async () => (await paste(banner, cat)).includes('tuned: true'), {
+        description: 'the agent of rec-dev-01 to write the committed file',
+        timeoutMs: 30_000,
+      });
+      await waitFor(async () => JSON.parse(await paste(banner, curl)).commit === changed, {
+        description: 'the example service to serve the new commit',
+        timeoutMs: 30_000,
+      });
       await waitFor(async () => (await paste(banner, status)).includes(`head     ${changed.slice(0, 12)}`), {
         description: 'cairn status to show the new commit',
         timeoutMs: 30_000,
@@ -142,23 +197,59 @@ describe('cairn start', () => {
         timeoutMs: 30_000,
       });
 
-      first.child.kill('SIGTERM');
+      await waitFor(async () => !(await paste(banner, cat)).includes('tuned: true'), {
+        description: 'the agent of rec-dev-01 to write the reverted file',
+        timeoutMs: 30_000,
+      });
+      const written = await paste(banner, cat);
+
+      // Ctrl-C: everything stops, and what it made stays.
+      first.child.kill('SIGINT');
       expect(await first.exited).toEqual({ code: 0, signal: null });
-      // Every child stopped: nobody answers on the ZooKeeper port any more.
+      // Every child stopped: nobody answers on the ZooKeeper port or the example service's any more.
       const port = Number(command(banner, /^ {2}export CAIRN_ZK=\S+:(\d+)$/m));
       await expect(fourLetterWord(port, 'srvr')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await expect(fetch(curl.replace('curl -s ', ''))).rejects.toThrow();
       expect(existsSync(repo)).toBe(true);
+      expect(await readFile(onHost(prefixes[1] as string, 'etc/recommender/application.yaml'), 'utf8')).toBe(
+        written,
+      );
       expect((await readdir(join(cwd, '.cairn'))).sort()).toEqual([
         '.gitignore',
+        'agents',
         'cairn-start.json',
         'repo',
+        'sdk-cache',
         'zookeeper',
       ]);
 
       // 2. Starting again continues: the same repository, its three commits, the revert still served.
-      const second = watch(spawnCairn(['start'], {}, { cwd }));
+      // On a terminal's format, every part logs lines for people, the agents and the service too.
+      const second = watch(
+        spawnCairn(
+          ['start'],
+          { CAIRN_LOG_LEVEL: 'info', CAIRN_LOG_FORMAT: 'pretty', NO_COLOR: '1' },
+          { cwd },
+        ),
+      );
       try {
         const again = await second.banner();
+        await waitFor(() => second.stderr().includes(' INFO  recommender recommender listening'), {
+          description: 'the example service to log that it listens',
+        });
+        const lines = second
+          .stderr()
+          .split('\n')
+          .filter((line) => line !== '');
+        expect(lines.filter((line) => !/^\d\d:\d\d:\d\d\.\d{3} [A-Z]+ +\S+ /.test(line))).toEqual([]);
+        expect(lines).toEqual(
+          expect.arrayContaining([
+            expect.stringMatching(
+              / INFO {2}agent agent started {2}host=rec-dev-01\.dc1\.northwind\.internal /,
+            ),
+            expect.stringMatching(/ INFO {2}recommender recommender listening {2}port=\d+ /),
+          ]),
+        );
         expect(again).toContain('continued: imported from');
         expect(again).toContain('3 commits, the last "Revert "Change recommender""');
         expect(again).toMatch(/prod follows tags v\*: serves v1\.0\.0/);

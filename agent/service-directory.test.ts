@@ -1,0 +1,148 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { type FSWatcher, watch } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../test/harness/index.js';
+import { UnsafeTargetError } from './errors.js';
+import { ServiceDirectory } from './service-directory.js';
+
+const MODE = { mode: 0o644 } as const;
+
+describe('a service’s directory, where the agent writes', () => {
+  let base: string;
+  let outside: string;
+  let directory: ServiceDirectory;
+  beforeEach(async () => {
+    base = await mkdtemp(join(tmpdir(), 'cairn-directory-'));
+    outside = join(base, 'outside');
+    await mkdir(outside);
+    directory = await ServiceDirectory.open(join(base, 'etc/app'));
+  });
+  afterEach(async () => {
+    await directory.close();
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('writes a file inside the directory, its folders created, and reads it back', async () => {
+    expect(await directory.write('conf.d/rules/a.yaml', Buffer.from('a: 1\n'), MODE)).toBe('written');
+    expect(await readFile(join(directory.root, 'conf.d/rules/a.yaml'), 'utf8')).toBe('a: 1\n');
+    expect(await directory.read('conf.d/rules/a.yaml')).toEqual(Buffer.from('a: 1\n'));
+    expect(await directory.write('conf.d/rules/a.yaml', Buffer.from('a: 1\n'), MODE)).toBe('unchanged');
+    expect(await readdir(join(directory.root, 'conf.d/rules'))).toEqual(['a.yaml']);
+  });
+
+  it.each([['../escape.yaml'], ['/etc/passwd'], ['a/../../escape.yaml'], ['a//b.yaml'], ['']])(
+    'refuses the path %j before touching anything',
+    async (file) => {
+      await expect(directory.write(file, Buffer.from('x'), MODE)).rejects.toBeInstanceOf(UnsafeTargetError);
+      await expect(directory.remove(file)).rejects.toBeInstanceOf(UnsafeTargetError);
+      expect(await readdir(directory.root)).toEqual([]);
+    },
+  );
+
+  it('refuses a path through a symbolic link planted in the directory, and through a file', async () => {
+    await symlink(outside, join(directory.root, 'linked'));
+    await expect(directory.write('linked/a.yaml', Buffer.from('x'), MODE)).rejects.toMatchObject({
+      code: 'UNSAFE_TARGET',
+      message: expect.stringContaining('linked is a symbolic link'),
+    });
+    await writeFile(join(outside, 'a.yaml'), 'precious\n');
+    await expect(directory.remove('linked/a.yaml')).rejects.toMatchObject({ code: 'UNSAFE_TARGET' });
+    expect(await directory.read('linked/a.yaml')).toBeUndefined();
+    await writeFile(join(directory.root, 'plain'), 'x');
+    await expect(directory.write('plain/a.yaml', Buffer.from('x'), MODE)).rejects.toMatchObject({
+      message: expect.stringContaining('plain is not a folder'),
+    });
+    expect(await readdir(outside)).toEqual(['a.yaml']);
+    expect(await readFile(join(outside, 'a.yaml'), 'utf8')).toBe('precious\n');
+  });
+
+  it('removes a file and the folders it leaves empty, up to the directory and no further', async () => {
+    await directory.write('keep.yaml', Buffer.from('k'), MODE);
+    await directory.write('conf.d/rules/a.yaml', Buffer.from('x'), MODE);
+    await directory.remove('conf.d/rules/a.yaml');
+    expect(await readdir(directory.root)).toEqual(['keep.yaml']);
+    await directory.remove('gone/a.yaml'); // nothing there: nothing done, no folder made
+    expect(await readdir(directory.root)).toEqual(['keep.yaml']);
+  });
+
+  it('takes a file back out and refuses the write when a folder on its way moved meanwhile', async () => {
+    await directory.write('conf.d/a.yaml', Buffer.from('a: 1\n'), MODE);
+    // The folder is opened by the write below; moving it away before the write's last check is what
+    // a swap in the middle of a write does. Move it as soon as its temp file appears.
+    const moved = join(directory.root, 'moved');
+    const watcher = watch(join(directory.root, 'conf.d'), (_event, name) => {
+      if (name?.includes('.cairn-'))
+        void rename(join(directory.root, 'conf.d'), moved).catch(() => undefined);
+    });
+    try {
+      await expect(directory.write('conf.d/a.yaml', Buffer.from('a: 2\n'), MODE)).rejects.toMatchObject({
+        code: 'UNSAFE_TARGET',
+        message: expect.stringContaining('moved while it was written'),
+      });
+    } finally {
+      watcher.close();
+    }
+    expect(await readdir(moved)).toEqual([]);
+  });
+
+  describe('against a process that keeps swapping a folder of the directory for a link to outside', () => {
+    let swapper: ChildProcess | undefined;
+    let watcher: FSWatcher | undefined;
+    afterEach(async () => {
+      watcher?.close();
+      if (swapper && swapper.exitCode === null) {
+        const exited = new Promise((resolve) => swapper?.once('exit', resolve));
+        swapper.kill('SIGKILL');
+        await exited;
+      }
+    });
+
+    it('never writes outside, whichever moment the swap happens', async () => {
+      const sub = join(directory.root, 'sub');
+      await mkdir(sub);
+      const seenOutside: string[] = [];
+      watcher = watch(outside, (_event, name) => seenOutside.push(String(name)));
+      // Folder out, link in, link out, folder back: as fast as it can, until killed.
+      const script = `
+        const fs = require('node:fs');
+        const [sub, real, out] = process.argv.slice(1);
+        for (;;) {
+          try { fs.renameSync(sub, real); } catch { fs.rmSync(sub, { recursive: true, force: true }); }
+          try { fs.symlinkSync(out, sub); } catch {}
+          try { fs.unlinkSync(sub); } catch {}
+          try { fs.renameSync(real, sub); } catch { fs.rmSync(sub, { recursive: true, force: true }); }
+        }`;
+      swapper = spawn(process.execPath, ['-e', script, sub, join(directory.root, 'sub.real'), outside], {
+        stdio: 'ignore',
+      });
+      let written = 0;
+      let refused = 0;
+      let n = 0;
+      const unexpected: unknown[] = [];
+      // Until the race went both ways many times: writes that landed and writes refused.
+      await waitFor(
+        async () => {
+          n++;
+          try {
+            await directory.write('sub/a.yaml', Buffer.from(`n: ${n}\n`), MODE);
+            written++;
+          } catch (error) {
+            if (error instanceof UnsafeTargetError) refused++;
+            // The swapper deleted the folder the write had opened: a failed write, retried by the agent.
+            else if ((error as NodeJS.ErrnoException).code !== 'ENOENT') unexpected.push(error);
+          }
+          return written >= 20 && refused >= 20;
+        },
+        { description: 'writes both landed and refused during the swaps', timeoutMs: 60_000, intervalMs: 0 },
+      );
+      swapper.kill('SIGKILL');
+      expect(unexpected).toEqual([]);
+      expect(seenOutside).toEqual([]);
+      expect(await readdir(outside)).toEqual([]);
+      expect((await lstat(directory.root)).isDirectory()).toBe(true);
+    });
+  });
+});

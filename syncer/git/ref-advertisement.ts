@@ -1,0 +1,84 @@
+import git, { type GitHttpRequest, type GitHttpResponse, type HttpClient } from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import type { TagRef } from '../../core/index.js';
+import { withDeadline } from './deadline.js';
+import { GitUnreachableError } from './errors.js';
+
+const TAG_PREFIX = 'refs/tags/';
+const PEELED_SUFFIX = '^{}';
+
+/**
+ * What the server said its refs were in ONE ref discovery (`GET info/refs`, protocol v0/v1, which
+ * lists the branches, the tags, peeled, and the notes in a single answer), and the HTTP client that
+ * lets isomorphic-git fetch against that same answer.
+ *
+ * isomorphic-git's `fetch` discovers the refs again before every negotiation, and fetches one ref per
+ * call (or every branch). Handing it this client, its discovery is answered from the bytes already
+ * read, so fetching a ref that moved costs one request (the `upload-pack` POST), and a ref that did not
+ * move costs nothing: a sync in which only the branch moved is two requests, a poll that finds nothing
+ * new is one.
+ */
+export interface RefAdvertisement {
+  /** The object each ref names (tags: the tag object itself; see `tags` for the commits). */
+  readonly refs: ReadonlyMap<string, string>;
+  /** Every tag with the commit it points at (the server peels annotated tags). */
+  readonly tags: readonly TagRef[];
+  /** An HTTP client for isomorphic-git calls on this remote, aborted with `signal`, whose discovery is this one. */
+  http(signal: AbortSignal): HttpClient;
+}
+
+/** Reads the server's refs in one request, within `timeoutMs`. Errors are isomorphic-git's, for the caller to translate. */
+export async function readRefAdvertisement(
+  url: string,
+  display: string,
+  timeoutMs: number,
+): Promise<RefAdvertisement> {
+  const discovery = new RecordedDiscovery();
+  const listed = await withDeadline(
+    timeoutMs,
+    (signal) =>
+      git.listServerRefs({ http: discovery.client(signal), url, protocolVersion: 1, peelTags: true }),
+    () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`),
+  );
+  const refs = new Map<string, string>();
+  const tags: TagRef[] = [];
+  for (const ref of listed) {
+    if (ref.ref.endsWith(PEELED_SUFFIX)) continue;
+    refs.set(ref.ref, ref.oid);
+    if (ref.ref.startsWith(TAG_PREFIX))
+      tags.push({ name: ref.ref.slice(TAG_PREFIX.length), commit: ref.peeled ?? ref.oid });
+  }
+  return { refs, tags, http: (signal) => discovery.client(signal) };
+}
+
+/** The answer to the first successful `GET …/info/refs?service=git-upload-pack`, replayed to every later one. */
+class RecordedDiscovery {
+  #answer: { response: GitHttpResponse; body: readonly Uint8Array[] } | undefined;
+
+  client(signal: AbortSignal): HttpClient {
+    return { request: (request) => this.#request(request, signal) };
+  }
+
+  async #request(request: GitHttpRequest, signal: AbortSignal): Promise<GitHttpResponse> {
+    if (!isDiscovery(request)) return http.request({ ...request, signal });
+    if (this.#answer) return replay(this.#answer);
+    const response = await http.request({ ...request, signal });
+    // Anything but a plain answer (a 401 asking for credentials, an error) goes to isomorphic-git as it is.
+    if (response.statusCode !== 200) return response;
+    const body: Uint8Array[] = [];
+    if (response.body) for await (const chunk of response.body) body.push(chunk);
+    this.#answer = { response, body };
+    return replay(this.#answer);
+  }
+}
+
+function isDiscovery(request: GitHttpRequest): boolean {
+  return (request.method ?? 'GET') === 'GET' && request.url.endsWith('/info/refs?service=git-upload-pack');
+}
+
+function replay(answer: { response: GitHttpResponse; body: readonly Uint8Array[] }): GitHttpResponse {
+  async function* chunks() {
+    yield* answer.body;
+  }
+  return { ...answer.response, body: chunks() };
+}
