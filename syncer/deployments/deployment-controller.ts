@@ -128,12 +128,20 @@ export class DeploymentController implements Reconciler {
     const serviceRecord = serviceNode
       ? decodeServiceRecord(serviceNode.data, layout.service(service))
       : undefined;
-    const environment = { service: serviceRecord, pointer: await this.pointerOf(session, service, env) };
     const ids = (await session.childrenIfExists(layout.deployments(service, env)))
       .filter((id) => deploymentSeqOf(id) !== undefined)
       .sort();
     const newestId = ids.at(-1);
     const newest = newestId ? await this.read(session, service, env, newestId) : undefined;
+    // The pointer matters only where configuration rides the rollout, or did until now.
+    const riding =
+      serviceRecord?.environments[env]?.configRollout === 'with-release' ||
+      newest?.record.config !== undefined;
+    const environment: EnvironmentView = {
+      service: serviceRecord,
+      pointer: riding ? await this.pointerOf(session, service, env) : undefined,
+      riding,
+    };
     const releaseChanged = !newest || !sameRelease(newest.record.release.manifest, release);
     if (releaseChanged || configChanged(environment.pointer, newest.record)) {
       await this.create(session, writer, service, env, release, environment, newest, ids, !releaseChanged);
@@ -363,7 +371,7 @@ export class DeploymentController implements Reconciler {
         data: encodeDeploymentRecord(result.deployment),
         version: current.version,
       });
-    if (environment) {
+    if (environment?.riding) {
       // In the transaction that starts a step or aborts: a host takes the new snapshot exactly when
       // its task is created, and every host goes back to the previous one with the abort.
       const after = new Map(tasks);
@@ -427,7 +435,10 @@ export class DeploymentController implements Reconciler {
 /** What the controller reads of an environment besides its deployments. */
 interface EnvironmentView {
   readonly service: ServiceRecord | undefined;
+  /** Read only while `riding`. */
   readonly pointer: EnvironmentPointer | undefined;
+  /** Its configuration rides the rollout, or its newest deployment rolled configuration out. */
+  readonly riding: boolean;
 }
 
 function sameRelease(a: ReleaseRecord, b: ReleaseRecord): boolean {

@@ -2,12 +2,18 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDeploymentStatus, resolveDeployment } from '../../cli/deploy/read-deployments.js';
+import {
+  DeploymentNotFoundError,
+  readDeploymentStatus,
+  resolveDeployment,
+} from '../../cli/deploy/read-deployments.js';
 import {
   type DeploymentState,
   decodeEnvironmentPointer,
   decodePinRecord,
   type ReleaseStrategy,
+  ZkError,
+  type ZkSession,
 } from '../../core/index.js';
 import { connect, type ServiceConfig } from '../../sdk/index.js';
 import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
@@ -83,12 +89,29 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
       throw new Error(`${(error as Error).message}; hosts serve ${(await served()).join(' ')}`);
     });
   /** The newest deployment of the environment, as `cairn deploy status` reads it. */
+  /**
+   * Reads through the fixture's session, renewing it first when it expired: on a loaded machine the
+   * fixture's own session can expire while the agents and the syncer carry on.
+   */
+  const read = async <T>(how: (session: ZkSession) => Promise<T>): Promise<T> => {
+    try {
+      return await how(f.session);
+    } catch (error) {
+      if (!(error instanceof ZkError)) throw error;
+      await f.renewSession(60_000);
+      return how(f.session);
+    }
+  };
+  /** The newest deployment of the environment, as `cairn deploy status` reads it. */
   const newest = async () => {
     try {
-      const ref = await resolveDeployment(f.session, f.layout, { service: SERVICE, env: ENV });
-      return (await readDeploymentStatus(f.session, f.layout, ref)).deployment;
-    } catch {
-      return undefined; // none yet
+      return await read(async (session) => {
+        const ref = await resolveDeployment(session, f.layout, { service: SERVICE, env: ENV });
+        return (await readDeploymentStatus(session, f.layout, ref)).deployment;
+      });
+    } catch (error) {
+      if (error instanceof DeploymentNotFoundError) return undefined; // none yet
+      throw error;
     }
   };
   const waitForDeployment = (id: string, state: DeploymentState, description: string) =>
@@ -100,9 +123,9 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
       { description, timeoutMs: 120_000, intervalMs: 200 },
     );
   const pointerManifest = async () =>
-    decodeEnvironmentPointer((await f.session.get(f.layout.environment(SERVICE, ENV))).data).manifest;
+    decodeEnvironmentPointer((await read((s) => s.get(f.layout.environment(SERVICE, ENV)))).data).manifest;
   const pinned = async () => {
-    const node = await f.session.getIfExists(f.layout.configRolloutPin(SERVICE, ENV));
+    const node = await read((s) => s.getIfExists(f.layout.configRolloutPin(SERVICE, ENV)));
     return node ? decodePinRecord(node.data).snapshots : [];
   };
 
