@@ -203,6 +203,10 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
   });
 
   it('rolls it out to the other hosts when resumed, then releases the pin', async () => {
+    const shown = await cli('status', SERVICE, ENV);
+    expect(shown.stdout).toMatch(
+      /configuration of [0-9a-f]{12} rides the rollout; hosts not reached \(every host, on abort\) serve [0-9a-f]{12}; no deploy command runs/,
+    );
     expect((await cli('resume', SERVICE, ENV, '--reason', 'the canary looks good')).code).toBe(0);
     await waitForDeployment('d-0000000002', 'succeeded', 'the configuration rollout succeeded');
     await waitForServed(
