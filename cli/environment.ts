@@ -47,16 +47,28 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
     default: '10s (30s for cairn start)',
     what: 'ZooKeeper session timeout; a standby syncer takes over within it',
   },
+  {
+    name: 'CAIRN_ZK_AUTH',
+    commands: ['*'],
+    default: 'none',
+    what: 'ZooKeeper digest credentials, user:password[,user:password] (prefer CAIRN_ZK_AUTH_FILE)',
+  },
+  {
+    name: 'CAIRN_ZK_AUTH_FILE',
+    commands: ['*'],
+    default: 'none',
+    what: 'a file of ZooKeeper credentials, one user:password a line (cairn acl init writes them)',
+  },
   // Flags of several commands
   {
     name: 'CAIRN_ZK',
-    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'bot'],
+    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'acl', 'bot'],
     default: 'none',
     what: 'the ZooKeeper ensemble, host:port,…',
   },
   {
     name: 'CAIRN_ZK_ROOT',
-    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'bot'],
+    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'acl', 'bot'],
     default: '/cairn',
     what: 'the root znode',
   },

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CairnError, ZOOKEEPER_ENV } from '../core/index.js';
 import { onShutdownSignal } from '../local/index.js';
+import { registerAcl } from './commands/acl.js';
 import { registerAgent } from './commands/agent.js';
 import { registerBot } from './commands/bot.js';
 import { registerDeploy } from './commands/deploy.js';
@@ -61,6 +62,7 @@ export async function runCli(
     systemPackages: options.systemPackages ?? debianSystemPackages(),
     secrets,
   };
+  registerAcl(program, context);
   registerAgent(program, context);
   registerBot(program, context);
   registerDeploy(program, context);

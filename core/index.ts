@@ -242,7 +242,14 @@ export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';
 export type { AclDrift } from './zk-acl-audit.js';
 export { findAclDrift, repairAclDrift } from './zk-acl-audit.js';
-export { AclPolicy, followAclPolicy, formatAcl, readAclPolicy, sameAcl } from './zk-acl-policy.js';
+export {
+  AclPolicy,
+  followAclPolicy,
+  formatAcl,
+  matchesPolicy,
+  readAclPolicy,
+  sameAcl,
+} from './zk-acl-policy.js';
 export type { HostNodeKind, ZkNodeKind } from './zk-layout.js';
 export {
   CONTENT_ID,
@@ -282,6 +289,7 @@ export {
   digestAclId,
   digestCredentials,
   LeaderElection,
+  readCredentialsFile,
   resolveZooKeeperEndpoint,
   SessionKeeper,
   ZK_MAX_REQUEST_BYTES,

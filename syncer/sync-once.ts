@@ -5,6 +5,7 @@ import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
 import { ensureLayout } from './zk/bootstrap.js';
+import { repairAcls } from './zk/repair-acls.js';
 
 /**
  * `cairn sync --once`: mirrors the branch head and returns. It joins the election like any replica,
@@ -38,6 +39,7 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
         const target = { session, writer: new FencedWriter(session, () => election.fence()), term: 1 };
         const outcome = await mirror.sync(target);
         if (outcome.kind === 'mirrored') await mirror.collect(target, true);
+        await repairAcls(session, layout, logger);
         return outcome;
       } finally {
         await election.close();

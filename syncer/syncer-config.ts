@@ -32,6 +32,8 @@ export interface SyncerConfig {
    * files a read of a whole tree (the first sync) has read. Not a setting of flags or environment.
    */
   readonly onProgress?: (progress: SyncProgress) => void;
+  /** How often the leader looks for ACLs changed by hand (default 5 min). Not a setting of flags. */
+  readonly aclAuditIntervalMs?: number;
 }
 
 /** How far a long piece of a sync has come. */
@@ -48,6 +50,8 @@ export interface RawSyncerSettings {
   readonly branch?: string;
   readonly zk?: string;
   readonly root?: string;
+  /** `--zk-auth-file`: ZooKeeper credentials, one `user:password` a line. */
+  readonly zkAuthFile?: string;
   readonly once?: boolean;
   readonly watch?: boolean;
   readonly poll?: string;
@@ -67,6 +71,7 @@ export const SYNCER_ENV = {
   branch: 'CAIRN_BRANCH',
   zk: ZOOKEEPER_ENV.zk,
   root: ZOOKEEPER_ENV.root,
+  zkAuthFile: ZOOKEEPER_ENV.authFile,
   poll: 'CAIRN_POLL',
   listen: 'CAIRN_LISTEN',
   webhookSecret: 'CAIRN_WEBHOOK_SECRET',
@@ -100,6 +105,7 @@ export function resolveSyncerConfig(
     {
       ...(flags.zk !== undefined ? { zk: flags.zk } : {}),
       ...(flags.root !== undefined ? { root: flags.root } : {}),
+      ...(flags.zkAuthFile !== undefined ? { authFile: flags.zkAuthFile } : {}),
       ...(flags.sessionTimeout !== undefined ? { sessionTimeout: flags.sessionTimeout } : {}),
     },
     env,

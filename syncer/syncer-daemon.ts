@@ -22,6 +22,10 @@ import type { SyncerConfig } from './syncer-config.js';
 import { DeliveryLog, type PushDelivery } from './webhook.js';
 import { WebhookEndpoint } from './webhook-endpoint.js';
 import { ensureLayout } from './zk/bootstrap.js';
+import { repairAcls } from './zk/repair-acls.js';
+
+/** How often the leader walks the tree for ACLs changed by hand, besides at the start of each term. */
+export const DEFAULT_ACL_AUDIT_INTERVAL_MS = 5 * 60_000;
 
 export type SyncerRole = LeaderRoleState;
 
@@ -146,6 +150,7 @@ export class SyncerDaemon {
     });
 
     const mirrorReconciler: Reconciler = { name: 'mirror', reconcile: (term) => this.reconcile(term) };
+    const aclReconciler = this.aclReconciler(config.aclAuditIntervalMs ?? DEFAULT_ACL_AUDIT_INTERVAL_MS);
     this.deployments = new DeploymentController({
       layout,
       logger: this.logger,
@@ -159,7 +164,7 @@ export class SyncerDaemon {
         candidatePath: (name) => layout.syncerCandidate(name),
         candidateId: config.replicaId,
       },
-      reconcilers: [mirrorReconciler, this.deployments],
+      reconcilers: [mirrorReconciler, this.deployments, aclReconciler],
       prepare: (session) => ensureLayout(session, layout),
     });
     this.role = role;
@@ -244,6 +249,22 @@ export class SyncerDaemon {
     await this.extension?.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     this.logger.info('syncer stopped');
+  }
+
+  /**
+   * Repairs ACLs at the start of each term, then on the first request after each interval: a walk
+   * reads every node's ACL, too much for every poll.
+   */
+  private aclReconciler(intervalMs: number): Reconciler {
+    let walked: { term: number; at: number } | undefined;
+    return {
+      name: 'acl',
+      reconcile: async (term) => {
+        if (walked?.term === term.number && Date.now() - walked.at < intervalMs) return;
+        await repairAcls(term.session, this.config.endpoint.layout, this.logger);
+        walked = { term: term.number, at: Date.now() };
+      },
+    };
   }
 
   private async reconcile(term: LeaderTerm): Promise<void> {

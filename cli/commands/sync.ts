@@ -27,6 +27,11 @@ export function registerSync(
     .addOption(new Option('--branch <name>', `branch to mirror (default main)`).env(SYNCER_ENV.branch))
     .addOption(new Option('--zk <hosts>', `ZooKeeper ensemble, host:port,...`).env(SYNCER_ENV.zk))
     .addOption(new Option('--root <path>', `root znode (default /cairn)`).env(SYNCER_ENV.root))
+    .addOption(
+      new Option('--zk-auth-file <file>', 'ZooKeeper credentials, one user:password a line').env(
+        SYNCER_ENV.zkAuthFile,
+      ),
+    )
     .option('--once', 'mirror the branch head once and exit')
     .option('--watch', 'run as a daemon (the default): webhooks, polling, leader election')
     .addOption(
