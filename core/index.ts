@@ -95,6 +95,29 @@ export {
   publishedStateOf,
 } from './publication.js';
 export type {
+  Approvals,
+  CairnStatus,
+  DeploymentRef,
+  DeploymentStatus,
+  EnvironmentStatus,
+  HistoryEntry,
+  HostState,
+  HostStatus,
+  InstanceState,
+  InstanceStatus,
+} from './readers/index.js';
+export {
+  DeploymentNotFoundError,
+  historyEntryOf,
+  newestDeployments,
+  readDeployLog,
+  readDeploymentStatus,
+  readHistory,
+  readStatus,
+  resolveDeployment,
+  statusHasFindings,
+} from './readers/index.js';
+export type {
   BackoffOptions,
   CachedNode,
   ChildrenCacheOptions,

@@ -29,6 +29,13 @@ export const DEFAULT_ACL_AUDIT_INTERVAL_MS = 5 * 60_000;
 
 export type SyncerRole = LeaderRoleState;
 
+/**
+ * After a mirrored commit, content collection waits for a pass that finds nothing new, asked for
+ * this long after the last commit: commits in a row, and the readers each one wakes, never wait on
+ * it (it reads every pointer and content folder). Collection only frees space.
+ */
+export const COLLECTION_QUIET_MS = 2_000;
+
 /** What /healthz reports; `ready` only when connected and (as leader) caught up with the branch. */
 export interface SyncerStatus {
   readonly ready: boolean;
@@ -64,6 +71,7 @@ export class SyncerDaemon {
   /** Failed sync passes in a row. */
   private syncFailures = 0;
   private pollTimer: NodeJS.Timeout | undefined;
+  private collectionTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
   private webhooks: WebhookEndpoint | undefined;
   private closed = false;
@@ -240,6 +248,7 @@ export class SyncerDaemon {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.pollTimer);
+    clearTimeout(this.collectionTimer);
     // Stepping down explicitly lets a standby take over now rather than after the session timeout.
     await this.role?.close();
     this.deployments?.close();
@@ -273,10 +282,14 @@ export class SyncerDaemon {
     const started = performance.now();
     const outcome = await mirror.sync(target);
     this.onOutcome(outcome, (performance.now() - started) / 1000);
-    // A new commit may change a release: the controller looks at once rather than on its watch.
-    if (outcome.kind === 'mirrored') this.role?.request('deployments');
     this.lastError = undefined;
     this.syncFailures = 0;
+    if (outcome.kind === 'mirrored') {
+      // A new commit may change a release: the controller looks at once rather than on its watch.
+      this.role?.request('deployments');
+      this.requestQuietPass();
+      if (!mirror.collectionOverdue) return;
+    }
     try {
       await mirror.collect(target);
     } catch (error) {
@@ -286,6 +299,13 @@ export class SyncerDaemon {
         'could not collect unreferenced content',
       );
     }
+  }
+
+  /** A mirror pass once commits have stopped for COLLECTION_QUIET_MS: it finds nothing new, and collects. */
+  private requestQuietPass(): void {
+    clearTimeout(this.collectionTimer);
+    this.collectionTimer = setTimeout(() => this.role?.request('mirror'), COLLECTION_QUIET_MS);
+    this.collectionTimer.unref();
   }
 
   /**
@@ -360,7 +380,8 @@ export class SyncerDaemon {
     if (!push || !relevant) return { status: 202, body: { ignored: true } };
     if (!this.deliveries.firstTime(push.id)) return { status: 202, body: { duplicate: true } };
     this.logger.info({ delivery: push.id, after: push.after }, 'push webhook received');
-    this.role?.request();
+    // The mirror alone: it asks the deployment controller for a pass once a commit is mirrored.
+    this.role?.request('mirror');
     return { status: 202, body: { queued: true, leader: this.role?.state === 'leader' } };
   }
 

@@ -6,18 +6,16 @@ import {
   type DeploymentState,
   decodeServiceRecord,
   encodeDeploymentControlRecord,
+  newestDeployments,
+  readDeployLog,
+  readDeploymentStatus,
+  resolveDeployment,
   resolveZooKeeperEndpoint,
   steeringRefusal,
   type ZkSession,
   type ZooKeeperEndpoint,
 } from '../../core/index.js';
 import { formatDeploymentList, formatDeploymentStatus } from '../deploy/format-deployment.js';
-import {
-  newestDeployments,
-  readDeployLog,
-  readDeploymentStatus,
-  resolveDeployment,
-} from '../deploy/read-deployments.js';
 import { endpointSettings } from '../endpoint-flags.js';
 import { type CommandContext, EXIT_OK } from '../io.js';
 import { UsageError } from '../usage-error.js';

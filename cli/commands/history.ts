@@ -1,8 +1,7 @@
 import { type Command, Option } from 'commander';
-import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
+import { connectSession, readHistory, resolveZooKeeperEndpoint } from '../../core/index.js';
 import { endpointSettings } from '../endpoint-flags.js';
 import { formatHistory } from '../history/format-history.js';
-import { readHistory } from '../history/read-history.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { UsageError } from '../usage-error.js';
 

@@ -1,9 +1,8 @@
 import { type Command, Option } from 'commander';
-import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
+import { connectSession, readStatus, resolveZooKeeperEndpoint, statusHasFindings } from '../../core/index.js';
 import { endpointSettings } from '../endpoint-flags.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { formatStatus } from '../status/format-status.js';
-import { readStatus, statusHasFindings } from '../status/read-status.js';
 import { UsageError } from '../usage-error.js';
 
 /** `cairn status`: which commit ZooKeeper holds, which syncer leads, which instances run what. */

@@ -14,6 +14,7 @@ import {
 import { environmentHelp } from '../environment.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
+import { escapeControlCharacters } from '../terminal-text.js';
 import { formatDiagnostic } from './validate.js';
 
 export function registerSync(
@@ -106,7 +107,7 @@ export function registerSync(
       if (config.mode === 'once') {
         const outcome = await syncOnce(config, logger);
         if (outcome.kind === 'refused') {
-          io.stderr(`cairn: ${outcome.error.message}\n`);
+          io.stderr(`cairn: ${escapeControlCharacters(outcome.error.message)}\n`);
           for (const d of outcome.error.diagnostics) io.stderr(`${formatDiagnostic(d.file, d)}\n`);
           setExitCode(EXIT_FINDINGS);
           return;

@@ -9,6 +9,7 @@ describe('the public surface of syncer/git', () => {
       'GitUnreachableError',
       'RepositoryNotFoundError',
       'TOKEN_USERNAME',
+      'UnsafeTreeEntryError',
       'UnsupportedGitUrlError',
       'openGitSource',
       'resolveGitCredentials',

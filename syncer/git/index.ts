@@ -5,6 +5,7 @@ export {
   CommitNotFoundError,
   GitUnreachableError,
   RepositoryNotFoundError,
+  UnsafeTreeEntryError,
   UnsupportedGitUrlError,
 } from './errors.js';
 export type { GitCredentialSources, GitCredentials } from './git-credentials.js';

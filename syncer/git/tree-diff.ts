@@ -1,4 +1,6 @@
 import git, { type TreeEntry, type WalkerEntry } from 'isomorphic-git';
+import { UnsafeTreeEntryError } from './errors.js';
+import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
 
 /** How the files of one tree differ from another's, as a RepoTree sees files. */
@@ -29,17 +31,23 @@ export async function readAllFiles(
 ): Promise<Map<string, Uint8Array>> {
   const { fs, gitdir, cache } = store;
   const entries: [path: string, entry: WalkerEntry][] = [];
-  await git.walk({
-    fs,
-    gitdir,
-    cache,
-    trees: [git.TREE({ ref: tree })],
-    map: async (path, [entry]) => {
-      if (entry && (await isRegularFile(entry))) entries.push([path, entry]);
-      return undefined;
-    },
-    reduce: async () => undefined,
-  });
+  try {
+    await git.walk({
+      fs,
+      gitdir,
+      cache,
+      trees: [git.TREE({ ref: tree })],
+      map: async (path, [entry]) => {
+        if (entry && (await isRegularFile(entry))) entries.push([path, entry]);
+        return undefined;
+      },
+      reduce: async () => undefined,
+    });
+  } catch (error) {
+    // walk names the unsafe entry but not its folder: find it tree by tree to say where it is.
+    if (gitErrorCode(error) === 'UnsafeFilepathError') await throwAtUnsafeEntry(store, tree);
+    throw error;
+  }
   const files = new Map<string, Uint8Array>();
   onProgress?.(0, entries.length);
   // A few reads at a time: started all at once, 10,000 reads queue on libuv's four threads and
@@ -72,7 +80,10 @@ export async function diffTrees(store: ObjectStore, from: string, to: string): P
 
   const diffFolder = async (prefix: string, before: string | undefined, after: string | undefined) => {
     if (before === after) return;
-    const [oldEntries, newEntries] = await Promise.all([entriesOf(store, before), entriesOf(store, after)]);
+    const [oldEntries, newEntries] = await Promise.all([
+      entriesOf(store, before, prefix),
+      entriesOf(store, after, prefix),
+    ]);
     const names = new Set([...oldEntries.keys(), ...newEntries.keys()]);
     await Promise.all(
       [...names].map(async (name) => {
@@ -94,11 +105,36 @@ export async function diffTrees(store: ObjectStore, from: string, to: string): P
   return { written, removed };
 }
 
-async function entriesOf(store: ObjectStore, tree: string | undefined): Promise<Map<string, TreeEntry>> {
+/**
+ * The entries of the folder `prefix` (`''` or ending in `/`). isomorphic-git refuses to parse a tree
+ * holding a name no checkout may have; that becomes an UnsafeTreeEntryError naming the entry's path.
+ */
+async function entriesOf(
+  store: ObjectStore,
+  tree: string | undefined,
+  prefix = '',
+): Promise<Map<string, TreeEntry>> {
   if (tree === undefined) return new Map();
   const { fs, gitdir, cache } = store;
-  const read = await git.readTree({ fs, gitdir, cache, oid: tree });
-  return new Map(read.tree.map((entry) => [entry.path, entry]));
+  try {
+    const read = await git.readTree({ fs, gitdir, cache, oid: tree });
+    return new Map(read.tree.map((entry) => [entry.path, entry]));
+  } catch (error) {
+    if (gitErrorCode(error) !== 'UnsafeFilepathError') throw error;
+    const name = (error as { data?: { filepath?: unknown } }).data?.filepath;
+    throw new UnsafeTreeEntryError(`${prefix}${String(name)}`, { cause: error });
+  }
+}
+
+/** Reads `tree` folder by folder, breadth first, until the folder holding the unsafe entry throws. */
+async function throwAtUnsafeEntry(store: ObjectStore, tree: string): Promise<void> {
+  const folders: [prefix: string, tree: string][] = [['', tree]];
+  for (let next = folders.shift(); next; next = folders.shift()) {
+    const [prefix, oid] = next;
+    for (const [name, entry] of await entriesOf(store, oid, prefix)) {
+      if (entry.type === 'tree') folders.push([`${prefix}${name}/`, entry.oid]);
+    }
+  }
 }
 
 function folderOid(entry: TreeEntry | undefined): string | undefined {
