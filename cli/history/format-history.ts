@@ -1,5 +1,5 @@
+import type { Approvals, HistoryEntry } from '../../core/index.js';
 import { escapeControlCharacters } from '../terminal-text.js';
-import type { Approvals, HistoryEntry } from './read-history.js';
 
 /** The history as a person reads it: per commit, newest first, who approved it and how to undo it. */
 export function formatHistory(entries: readonly HistoryEntry[]): string {

@@ -1,5 +1,5 @@
+import type { CairnStatus, HostStatus } from '../../core/index.js';
 import { escapeControlCharacters } from '../terminal-text.js';
-import type { CairnStatus, HostStatus } from './read-status.js';
 
 /** A refused commit's first errors; `cairn validate` has the rest. */
 const MAX_DIAGNOSTICS_SHOWN = 10;
