@@ -702,7 +702,7 @@ async function renderDiff(box, file) {
         `lines ${hunk.oldStart}–${hunk.oldStart + Math.max(hunk.oldLines, 1) - 1} before, ${hunk.newStart}–${hunk.newStart + Math.max(hunk.newLines, 1) - 1} after`,
       ),
     ),
-    hunk.lines.map((line) =>
+    ...hunk.lines.map((line) =>
       el(
         'tr',
         { class: `diff-${line.kind}`, 'data-testid': `diff-${line.kind}` },
