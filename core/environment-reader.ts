@@ -35,6 +35,20 @@ export interface ReadEnvironmentOptions {
   readonly watch?: ZkWatcher;
   /** Content the reader already holds, by content id: not read again. */
   readonly known?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * A whole snapshot the reader holds (its last read, or a cache it started from): when the pointer
+   * names the same manifest, the pointer alone confirms it, and nothing else is read or decoded.
+   */
+  readonly held?: HeldSnapshot;
+}
+
+/** The files of one environment as named by one manifest: what a pointer naming that manifest serves. */
+export interface HeldSnapshot {
+  /** The manifest's content id. */
+  readonly manifest: string;
+  readonly manifestBytes: Uint8Array;
+  readonly files: ReadonlyMap<string, Uint8Array>;
+  readonly contentIds: ReadonlyMap<string, string>;
 }
 
 /**
@@ -87,6 +101,11 @@ export async function readEnvironment(
     }
     watch = undefined;
     const pointer = decodeEnvironmentPointer(node.data, pointerPath);
+    const held = options.held;
+    if (held?.manifest === pointer.manifest) {
+      const { files, contentIds, manifestBytes } = held;
+      return { kind: 'snapshot', snapshot: { pointer, stat: node.stat, files, contentIds, manifestBytes } };
+    }
     const read = await readContents(session, layout, pointer, options.known);
     if ('snapshot' in read)
       return { kind: 'snapshot', snapshot: { pointer, stat: node.stat, ...read.snapshot } };

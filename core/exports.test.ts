@@ -45,6 +45,7 @@ it('core exports exactly these names', () => {
     'MAX_CHANGED_PATHS',
     'MAX_REFUSAL_DIAGNOSTICS',
     'NodeCache',
+    'PARSE_RULES_VERSION',
     'POLICY_FILE',
     'ROLES',
     'RepoNotFoundError',
@@ -135,6 +136,7 @@ it('core exports exactly these names', () => {
     'loadConfigRepo',
     'logChunkSeqOf',
     'manifestProblems',
+    'matchesPolicy',
     'mergeOverlay',
     'newDeployment',
     'newestDeployments',
@@ -145,6 +147,7 @@ it('core exports exactly these names', () => {
     'publicationCounts',
     'publishedStateOf',
     'readAclPolicy',
+    'readCredentialsFile',
     'readDeployLog',
     'readDeploymentStatus',
     'readEnvironment',
@@ -152,6 +155,7 @@ it('core exports exactly these names', () => {
     'readRepoDir',
     'readStatus',
     'releaseManifestPath',
+    'rememberContentId',
     'repairAclDrift',
     'resolveDeployment',
     'resolveZooKeeperEndpoint',
@@ -176,6 +180,7 @@ it('core exports exactly these names', () => {
 it('schemas exports exactly these names', () => {
   expect(Object.keys(schemas).sort()).toEqual([
     'MANIFEST_SCHEMAS',
+    'VALIDATOR_VERSION',
     'checkManifest',
     'checkSemantics',
     'validateRepo',
@@ -195,5 +200,6 @@ it('syncer exports exactly these names', () => {
     'probeListen',
     'resolveSyncerConfig',
     'syncOnce',
+    'withoutCredentials',
   ]);
 });

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { type EnvironmentRead, readEnvironment } from '../environment-reader.js';
+import { type EnvironmentRead, type HeldSnapshot, readEnvironment } from '../environment-reader.js';
 import type { ZkLayout } from '../zk-layout.js';
 import type { SessionKeeper } from '../zookeeper/session-keeper.js';
 import { WatchedRead } from './watched-read.js';
@@ -11,6 +11,8 @@ export interface EnvironmentWatchOptions {
   readonly env: string;
   /** Content the consumer holds besides the last snapshot (a cache it started from), by content id. */
   readonly known?: () => ReadonlyMap<string, Uint8Array> | undefined;
+  /** A whole snapshot the consumer holds (a cache it started from): a pointer naming its manifest confirms it. */
+  readonly held?: () => HeldSnapshot | undefined;
   /** How often the pointer's mzxid is compared even without a watch firing. Default 30 s. */
   readonly resyncIntervalMs?: number;
 }
@@ -40,8 +42,14 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
     const pointer = layout.environment(service, env);
     this.loop = new WatchedRead({
       keeper,
-      read: (session, watch) =>
-        readEnvironment(session, layout, service, env, { ...(watch ? { watch } : {}), known: this.known() }),
+      read: (session, watch) => {
+        const held = this.held();
+        return readEnvironment(session, layout, service, env, {
+          ...(watch ? { watch } : {}),
+          ...(held ? { held } : {}),
+          known: this.known(),
+        });
+      },
       onRead: (read) => this.onRead(read),
       onError: (error, failures) => this.emit('error', error, failures),
       resync: {
@@ -83,6 +91,11 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
     }
     this.last = read;
     this.emit('read', read);
+  }
+
+  private held(): HeldSnapshot | undefined {
+    const last = this.last?.kind === 'snapshot' ? this.last.snapshot : undefined;
+    return last ? { ...last, manifest: last.pointer.manifest } : this.options.held?.();
   }
 
   private known(): ReadonlyMap<string, Uint8Array> | undefined {
