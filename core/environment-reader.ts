@@ -33,8 +33,8 @@ export type EnvironmentRead =
 export interface ReadEnvironmentOptions {
   /** Set on the pointer (or, while it does not exist, on its creation): fires once, at the next change. */
   readonly watch?: ZkWatcher;
-  /** Content the reader already holds, by content id: not read again. */
-  readonly known?: ReadonlyMap<string, Uint8Array>;
+  /** Content the reader already holds, by content id: not read again (read only after the held check). */
+  readonly known?: ReadonlyMap<string, Uint8Array> | undefined;
   /**
    * A whole snapshot the reader holds (its last read, or a cache it started from): when the pointer
    * names the same manifest, the pointer alone confirms it, and nothing else is read or decoded.
