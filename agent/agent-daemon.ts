@@ -17,6 +17,7 @@ import { DeployRunner } from './deploy/deploy-runner.js';
 import { DeployedVersions } from './deploy/deployed-versions.js';
 import { directoryConflicts } from './directory-conflicts.js';
 import { LocalStore, type ServiceSettings } from './local-store.js';
+import { commandUser } from './owner.js';
 import { type CommandRunner, runCommand } from './run-command.js';
 import { ServiceAgent } from './service-agent.js';
 
@@ -34,6 +35,8 @@ export class AgentDaemon {
   private readonly agents = new Map<string, ServiceAgent>();
   /** The deploy tasks of every service and environment this host runs, by environment key. */
   private readonly deployers = new Map<string, DeployRunner>();
+  /** The user each environment's deploy commands run as now (the service tree may change it). */
+  private readonly deployUsers = new Map<string, string | undefined>();
   private readonly versions: DeployedVersions;
   /** Services this host no longer runs, with the last status of each: reported as unmanaged. */
   private readonly unmanaged = new Map<string, AgentServiceStatus>();
@@ -134,6 +137,11 @@ export class AgentDaemon {
     tree.start();
     keeper.start();
     this.logger.info({ prefix: this.config.prefix, stateDir: this.config.stateDir }, 'agent started');
+    if (this.config.applyOwner && process.getuid?.() !== 0)
+      this.logger.warn(
+        { code: 'NOT_ROOT', uid: process.getuid?.() },
+        'the agent is not running as root: every command runs as its own user, and a service whose files.owner is another user fails until the agent runs as root',
+      );
   }
 
   /** What this agent says about itself in `/agents/<host>`. */
@@ -215,7 +223,11 @@ export class AgentDaemon {
       this.deployers.delete(key);
       await deployer.close();
     }
-    for (const { service, env, key } of wanted) {
+    for (const { service, env, key, owner } of wanted) {
+      this.deployUsers.set(
+        key,
+        commandUser(owner, { applyOwner: this.config.applyOwner, uid: process.getuid?.() }),
+      );
       if (this.deployers.has(key) || !this.keeper || this.closed) continue;
       const deployer = new DeployRunner({
         keeper: this.keeper,
@@ -225,6 +237,7 @@ export class AgentDaemon {
         host: this.config.host,
         versions: this.versions,
         cwd: this.config.prefix ?? '/',
+        user: () => this.deployUsers.get(key),
         runCommand: this.runCommand,
         logger: this.logger,
       });

@@ -18,6 +18,7 @@ import {
   DEFAULT_LOAD_BALANCING,
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_SNAPSHOT_RETENTION,
+  MAX_FILE_BYTES_CEILING,
 } from './manifests.js';
 import { mergeOverlay } from './overlay.js';
 import { deferredDocument, type ParseVerdicts } from './parse-verdicts.js';
@@ -251,6 +252,9 @@ export function loadConfigRepo(
 
   // While a service loads, the documents it parses, so a later load can reuse them with it.
   let recordDocuments: [string, ParsedDocument][] | undefined;
+  // Until cairn.yaml is read, files are held to the largest limit it may set.
+  let sizeLimit = MAX_FILE_BYTES_CEILING;
+  const sizeReported = new Set<string>();
   let filesParsed = 0;
   const countParse = () => {
     filesParsed++;
@@ -259,7 +263,7 @@ export function loadConfigRepo(
   const remember = (path: string, document: ParsedDocument) => {
     documents.set(path, document);
     recordDocuments?.push([path, document]);
-    diagnostics.push(...document.diagnostics);
+    appendAll(diagnostics, document.diagnostics);
   };
   const parse = (path: string, format: FileFormat = formatOf(path)): ParsedDocument => {
     const existing = documents.get(path);
@@ -268,7 +272,15 @@ export function loadConfigRepo(
     const key = `${format}:${path}`;
     let cached = cache?.documents.get(bytes);
     let document = cached?.get(key);
-    if (!document) {
+    if (bytes.length > sizeLimit) {
+      // Checked before parsing: a parser's time grows with the file, and no such file is kept anyway.
+      sizeReported.add(path);
+      document = {
+        value: undefined,
+        diagnostics: [tooLarge(path, bytes.length, sizeLimit, '')],
+        positionOf: () => START_OF_FILE,
+      };
+    } else if (!document) {
       const verdictKey = `${format}:${contentId(bytes)}`;
       if (verdicts?.get(verdictKey)) {
         document = deferredDocument(path, bytes, format, countParse);
@@ -299,7 +311,7 @@ export function loadConfigRepo(
     const document = parse(path, 'yaml');
     if (document.diagnostics.some((d) => d.severity === 'error')) return undefined;
     const problems = manifestProblems(kind, path, document, checkManifest);
-    diagnostics.push(...problems);
+    appendAll(diagnostics, problems);
     if (verdictKey && problems.length === 0 && document.diagnostics.length === 0 && isJson(document.value)) {
       verdicts?.set(verdictKey, { value: document.value });
     }
@@ -381,6 +393,7 @@ export function loadConfigRepo(
     historyRetention: settings?.limits?.historyRetention ?? DEFAULT_HISTORY_RETENTION,
     snapshotRetention: settings?.limits?.snapshotRetention ?? DEFAULT_SNAPSHOT_RETENTION,
   };
+  sizeLimit = limits.maxFileBytes;
   // Environment checks only make sense once the environments are known.
   const environmentsKnown = settings !== undefined;
 
@@ -388,7 +401,6 @@ export function loadConfigRepo(
 
   const unknownEnvironment = (env: string) =>
     `unknown environment "${env}": cairn.yaml declares ${[...environments.keys()].map((e) => `"${e}"`).join(', ') || 'none'}`;
-  const sizeReported = new Set<string>();
 
   // 3. Services, from their own files.
   const model = new Map<string, Service>();
@@ -415,7 +427,7 @@ export function loadConfigRepo(
     const inputs = serviceInputs(sources, tree);
     const previous = cache?.services.get(sources.name);
     if (previous && previous.settingsKey === settingsKey && sameInputs(previous.inputs, inputs)) {
-      diagnostics.push(...previous.diagnostics);
+      appendAll(diagnostics, previous.diagnostics);
       for (const [path, document] of previous.documents) documents.set(path, document);
       return previous;
     }
@@ -453,7 +465,7 @@ export function loadConfigRepo(
     const contextsKey = JSON.stringify([...contexts]);
     const previous = entry.rendered;
     if (previous && previous.from === from && previous.contextsKey === contextsKey) {
-      diagnostics.push(...previous.diagnostics);
+      appendAll(diagnostics, previous.diagnostics);
       return previous.service;
     }
     const diagnosticsBefore = diagnostics.length;
@@ -491,7 +503,7 @@ export function loadConfigRepo(
         maxOutputBytes: limits.maxFileBytes,
         deadline,
       });
-      diagnostics.push(...rendering.diagnostics);
+      appendAll(diagnostics, rendering.diagnostics);
       outputs.set(path, rendering.outputs);
       timed ||= rendering.timed;
     }
@@ -765,13 +777,7 @@ export function loadConfigRepo(
   function checkSize(path: string, size: number, context: string): void {
     if (size <= limits.maxFileBytes || sizeReported.has(path)) return;
     sizeReported.add(path);
-    report(
-      path,
-      START_OF_FILE,
-      'file/too-large',
-      `file is ${size} bytes${context}, over the limit of ${limits.maxFileBytes} (limits.maxFileBytes in cairn.yaml): ` +
-        'each file becomes one ZooKeeper node, and ZooKeeper refuses nodes and requests over 1 MiB (jute.maxbuffer); split the file',
-    );
+    diagnostics.push(tooLarge(path, size, limits.maxFileBytes, context));
   }
 
   return {
@@ -786,6 +792,22 @@ export function loadConfigRepo(
     diagnostics,
     filesParsed,
   };
+}
+
+function tooLarge(path: string, size: number, limit: number, context: string): Diagnostic {
+  return diagnostic(
+    path,
+    START_OF_FILE,
+    'error',
+    'file/too-large',
+    `file is ${size} bytes${context}, over the limit of ${limit} (limits.maxFileBytes in cairn.yaml): ` +
+      'each file becomes one ZooKeeper node, and ZooKeeper refuses nodes and requests over 1 MiB (jute.maxbuffer); split the file',
+  );
+}
+
+/** Appends one by one: spreading a hostile file's many diagnostics as arguments overflows the stack. */
+function appendAll<T>(into: T[], items: readonly T[]): void {
+  for (const item of items) into.push(item);
 }
 
 /** Whether `value` survives JSON unchanged: only such a value is kept in a verdict. */

@@ -102,6 +102,29 @@ export {
   publishedStateOf,
 } from './publication.js';
 export type {
+  Approvals,
+  CairnStatus,
+  DeploymentRef,
+  DeploymentStatus,
+  EnvironmentStatus,
+  HistoryEntry,
+  HostState,
+  HostStatus,
+  InstanceState,
+  InstanceStatus,
+} from './readers/index.js';
+export {
+  DeploymentNotFoundError,
+  historyEntryOf,
+  newestDeployments,
+  readDeployLog,
+  readDeploymentStatus,
+  readHistory,
+  readStatus,
+  resolveDeployment,
+  statusHasFindings,
+} from './readers/index.js';
+export type {
   BackoffOptions,
   CachedNode,
   ChildrenCacheOptions,
@@ -249,7 +272,14 @@ export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';
 export type { AclDrift } from './zk-acl-audit.js';
 export { findAclDrift, repairAclDrift } from './zk-acl-audit.js';
-export { AclPolicy, followAclPolicy, formatAcl, readAclPolicy, sameAcl } from './zk-acl-policy.js';
+export {
+  AclPolicy,
+  followAclPolicy,
+  formatAcl,
+  matchesPolicy,
+  readAclPolicy,
+  sameAcl,
+} from './zk-acl-policy.js';
 export type { HostNodeKind, ZkNodeKind } from './zk-layout.js';
 export {
   CONTENT_ID,
@@ -289,6 +319,7 @@ export {
   digestAclId,
   digestCredentials,
   LeaderElection,
+  readCredentialsFile,
   resolveZooKeeperEndpoint,
   SessionKeeper,
   ZK_MAX_REQUEST_BYTES,

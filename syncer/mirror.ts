@@ -31,13 +31,20 @@ import {
   SETTINGS_FILE,
   START_OF_FILE,
   type TagRef,
+  unsafePathReason,
   type ZkLayout,
   type ZkOp,
   type ZkSession,
 } from '../core/index.js';
 import { validateRepo } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
-import type { CommitInfo, GitSource, TreeSnapshot } from './git/index.js';
+import {
+  type CommitInfo,
+  type GitSource,
+  type TreeSnapshot,
+  type TreeUpdate,
+  UnsafeTreeEntryError,
+} from './git/index.js';
 import type { ValidationCache } from './validation-cache.js';
 import { ContentCollector } from './zk/collect-content.js';
 import { historySeqs, trimHistory } from './zk/history.js';
@@ -170,11 +177,17 @@ export class Mirror {
   /** Files parsed since the current sync began. */
   private filesParsed = 0;
   private collectionNeeded = true;
-  private lastCollection = 0;
+  /** Counted from the start: the first commits after a start wait for a quiet pass like any other. */
+  private lastCollection = Date.now();
 
   constructor(options: MirrorOptions) {
     this.options = options;
     this.collector = new ContentCollector(options.layout);
+  }
+
+  /** Whether content was last collected longer ago than the collection interval: collect even between commits. */
+  get collectionOverdue(): boolean {
+    return Date.now() - this.lastCollection > COLLECTION_INTERVAL_MS;
   }
 
   /** The commit most recently refused, until a later commit mirrors. */
@@ -360,7 +373,7 @@ export class Mirror {
     target: SyncTarget,
     force = false,
   ): Promise<{ removed: number; missing: number } | undefined> {
-    const due = Date.now() - this.lastCollection > COLLECTION_INTERVAL_MS;
+    const due = this.collectionOverdue;
     if (!force && !this.collectionNeeded && !due) return undefined;
     if (this.retention.snapshots === 0) return undefined; // no commit read by this process yet
     const result = await this.collector.collect(target.writer, this.retention.snapshots);
@@ -461,7 +474,14 @@ export class Mirror {
       this.lanes.set(laneName, lane);
     }
     const previousCommit = lane.snapshot?.commit;
-    const update = await this.options.source.readTree(commit, lane.snapshot);
+    let update: TreeUpdate;
+    try {
+      update = await this.options.source.readTree(commit, lane.snapshot);
+    } catch (error) {
+      // A name git refuses to read is the commit's fault, as terminal as a validation error.
+      if (!(error instanceof UnsafeTreeEntryError)) throw error;
+      return { diagnostics: [unsafeEntryDiagnostic(error.path)] };
+    }
     lane.snapshot = update.snapshot;
     const validateStarted = performance.now();
     const { diagnostics, repo, filesParsed } = validateRepo(update.snapshot.tree, { cache: lane.cache });
@@ -554,6 +574,18 @@ function afterPublication(published: PublishedState, desired: DesiredState): Pub
 
 function revisionOf(info: CommitInfo): Revision {
   return { commit: info.commit, author: info.author, message: info.message, time: info.time };
+}
+
+/** The diagnostic of a tree entry git refuses to read: at the entry, saying why the name is unsafe. */
+function unsafeEntryDiagnostic(path: string): Diagnostic {
+  const reason = unsafePathReason(path) ?? 'git refuses such a name in a checkout';
+  return diagnostic(
+    path,
+    START_OF_FILE,
+    'error',
+    'path/unsafe',
+    `unsafe path: ${reason}; rename or remove it`,
+  );
 }
 
 /** A branch no environment follows is almost always a mistake (`--branch mian`): say so. */

@@ -1,6 +1,8 @@
 import git, { type TreeEntry, type WalkerEntry } from 'isomorphic-git';
 import { rememberContentId } from '../../core/index.js';
+import { UnsafeTreeEntryError } from './errors.js';
 import { listFilesWithGit, readBlobsWithGit } from './git-command.js';
+import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
 
 /** How the files of one tree differ from another's, as a RepoTree sees files. */
@@ -30,7 +32,9 @@ export async function readAllFiles(
   tree: string,
   onProgress?: (read: number, total: number) => void,
 ): Promise<Map<string, Uint8Array>> {
-  const entries = (await listFilesWithGit(store.gitdir, tree)) ?? (await walkFiles(store, tree));
+  const listed = await listFilesWithGit(store.gitdir, tree);
+  if (listed) throwAtUnsafePath(listed);
+  const entries = listed ?? (await walkFiles(store, tree));
   // Files with the same bytes are one blob, read once.
   const oids = [...new Set(entries.map(([, oid]) => oid))];
   onProgress?.(0, oids.length);
@@ -51,17 +55,23 @@ export async function readAllFiles(
 async function walkFiles(store: ObjectStore, tree: string): Promise<[path: string, oid: string][]> {
   const { fs, gitdir, cache } = store;
   const entries: [path: string, oid: string][] = [];
-  await git.walk({
-    fs,
-    gitdir,
-    cache,
-    trees: [git.TREE({ ref: tree })],
-    map: async (path, [entry]) => {
-      if (entry && (await isRegularFile(entry))) entries.push([path, await entry.oid()]);
-      return undefined;
-    },
-    reduce: async () => undefined,
-  });
+  try {
+    await git.walk({
+      fs,
+      gitdir,
+      cache,
+      trees: [git.TREE({ ref: tree })],
+      map: async (path, [entry]) => {
+        if (entry && (await isRegularFile(entry))) entries.push([path, await entry.oid()]);
+        return undefined;
+      },
+      reduce: async () => undefined,
+    });
+  } catch (error) {
+    // walk names the unsafe entry but not its folder: find it tree by tree to say where it is.
+    if (gitErrorCode(error) === 'UnsafeFilepathError') await throwAtUnsafeEntry(store, tree);
+    throw error;
+  }
   return entries;
 }
 
@@ -103,7 +113,10 @@ export async function diffTrees(store: ObjectStore, from: string, to: string): P
 
   const diffFolder = async (prefix: string, before: string | undefined, after: string | undefined) => {
     if (before === after) return;
-    const [oldEntries, newEntries] = await Promise.all([entriesOf(store, before), entriesOf(store, after)]);
+    const [oldEntries, newEntries] = await Promise.all([
+      entriesOf(store, before, prefix),
+      entriesOf(store, after, prefix),
+    ]);
     const names = new Set([...oldEntries.keys(), ...newEntries.keys()]);
     await Promise.all(
       [...names].map(async (name) => {
@@ -125,11 +138,65 @@ export async function diffTrees(store: ObjectStore, from: string, to: string): P
   return { written, removed };
 }
 
-async function entriesOf(store: ObjectStore, tree: string | undefined): Promise<Map<string, TreeEntry>> {
+/**
+ * The entries of the folder `prefix` (`''` or ending in `/`). isomorphic-git refuses to parse a tree
+ * holding a name no checkout may have; that becomes an UnsafeTreeEntryError naming the entry's path.
+ */
+async function entriesOf(
+  store: ObjectStore,
+  tree: string | undefined,
+  prefix = '',
+): Promise<Map<string, TreeEntry>> {
   if (tree === undefined) return new Map();
   const { fs, gitdir, cache } = store;
-  const read = await git.readTree({ fs, gitdir, cache, oid: tree });
-  return new Map(read.tree.map((entry) => [entry.path, entry]));
+  try {
+    const read = await git.readTree({ fs, gitdir, cache, oid: tree });
+    return new Map(read.tree.map((entry) => [entry.path, entry]));
+  } catch (error) {
+    if (gitErrorCode(error) !== 'UnsafeFilepathError') throw error;
+    const name = (error as { data?: { filepath?: unknown } }).data?.filepath;
+    throw new UnsafeTreeEntryError(`${prefix}${String(name)}`, { cause: error });
+  }
+}
+
+/**
+ * git lists names that isomorphic-git refuses to read (and no checkout may have): the same names
+ * refuse the commit whichever of the two read the tree.
+ */
+function throwAtUnsafePath(entries: readonly [path: string, oid: string][]): void {
+  for (const [path] of entries) {
+    const segments = path.split('/');
+    const unsafe = segments.findIndex(isUnsafeName);
+    if (unsafe >= 0) throw new UnsafeTreeEntryError(segments.slice(0, unsafe + 1).join('/'));
+  }
+}
+
+/** isomorphic-git's test of a tree entry's name (its GitTree), Windows and macOS aliases of `.git` included. */
+function isUnsafeName(name: string): boolean {
+  const withoutIgnorables = name.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
+  const normalized =
+    withoutIgnorables
+      .split(':')[0]
+      ?.toLowerCase()
+      .replace(/[. ]+$/, '') ?? '';
+  return (
+    name.includes('\\') ||
+    withoutIgnorables === '.' ||
+    withoutIgnorables === '..' ||
+    normalized === '.git' ||
+    /^\.?git~[1-9]$/.test(normalized)
+  );
+}
+
+/** Reads `tree` folder by folder, breadth first, until the folder holding the unsafe entry throws. */
+async function throwAtUnsafeEntry(store: ObjectStore, tree: string): Promise<void> {
+  const folders: [prefix: string, tree: string][] = [['', tree]];
+  for (let next = folders.shift(); next; next = folders.shift()) {
+    const [prefix, oid] = next;
+    for (const [name, entry] of await entriesOf(store, oid, prefix)) {
+      if (entry.type === 'tree') folders.push([`${prefix}${name}/`, entry.oid]);
+    }
+  }
 }
 
 function folderOid(entry: TreeEntry | undefined): string | undefined {

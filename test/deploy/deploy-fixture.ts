@@ -1,11 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type DeploymentStatus,
-  readDeploymentStatus,
-  resolveDeployment,
-} from '../../cli/deploy/read-deployments.js';
 import type { DeploymentRecord, ReleaseStrategy } from '../../core/index.js';
+import { type DeploymentStatus, readDeploymentStatus, resolveDeployment } from '../../core/index.js';
 import type { AgentProcess } from '../agent/agent-fixture.js';
 import { waitFor } from '../harness/index.js';
 import type { SyncerFixture } from '../support/syncer-fixture.js';
