@@ -46,8 +46,8 @@ export type EnvironmentRead =
 export interface ReadEnvironmentOptions {
   /** Set on the pointer (or, while it does not exist, on its creation): fires once, at the next change. */
   readonly watch?: ZkWatcher;
-  /** Content the reader already holds, by content id: not read again. */
-  readonly known?: ReadonlyMap<string, Uint8Array>;
+  /** Content the reader already holds, by content id: not read again (read only after the held check). */
+  readonly known?: ReadonlyMap<string, Uint8Array> | undefined;
   /**
    * A whole snapshot the reader holds (its last read, or a cache it started from): when the pointer
    * names the same manifest, the pointer alone confirms it, and nothing else is read or decoded.
@@ -145,8 +145,6 @@ export async function readEnvironment(
       : await readContents(session, layout, served.ref.manifest, options.known);
     if ('snapshot' in read) {
       const { files } = read.snapshot;
-      let bytes = 0;
-      for (const content of files.values()) bytes += content.length;
       const effective: EnvironmentPointer =
         served.source === 'pointer'
           ? pointer
@@ -155,7 +153,7 @@ export async function readEnvironment(
               manifest: served.ref.manifest,
               revision: served.ref.revision,
               files: files.size,
-              bytes,
+              bytes: totalBytes(files),
             };
       return {
         kind: 'snapshot',
@@ -247,4 +245,10 @@ async function readContent(
     if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
     throw error;
   }
+}
+
+function totalBytes(files: ReadonlyMap<string, Uint8Array>): number {
+  let bytes = 0;
+  for (const content of files.values()) bytes += content.length;
+  return bytes;
 }

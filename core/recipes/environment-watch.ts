@@ -52,11 +52,15 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
       keeper,
       read: (session, watch) => {
         const held = this.held();
+        const known = () => this.known();
         return readEnvironment(session, layout, service, env, {
           ...(watch ? { watch } : {}),
           ...(held ? { held } : {}),
           ...(host !== undefined ? { host } : {}),
-          known: this.known(),
+          // Built only when the pointer does not confirm what is held: thousands of entries.
+          get known() {
+            return known();
+          },
         });
       },
       onRead: (read) => this.onRead(read),
