@@ -220,6 +220,7 @@ describe('cairn start', () => {
         'cairn-start.json',
         'repo',
         'sdk-cache',
+        'syncer-cache',
         'zookeeper',
       ]);
 
