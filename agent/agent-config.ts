@@ -29,6 +29,8 @@ export interface AgentConfig {
 export interface RawAgentSettings {
   readonly zk?: string;
   readonly root?: string;
+  /** `--zk-auth-file`: ZooKeeper credentials, one `user:password` a line. */
+  readonly zkAuthFile?: string;
   readonly sessionTimeout?: string;
   readonly host?: string;
   readonly prefix?: string;
@@ -42,6 +44,7 @@ export interface RawAgentSettings {
 export const AGENT_ENV = {
   zk: ZOOKEEPER_ENV.zk,
   root: ZOOKEEPER_ENV.root,
+  zkAuthFile: ZOOKEEPER_ENV.authFile,
   sessionTimeout: ZOOKEEPER_ENV.sessionTimeout,
   host: 'CAIRN_AGENT_HOST',
   prefix: 'CAIRN_AGENT_PREFIX',
@@ -66,6 +69,7 @@ export function resolveAgentConfig(
     {
       ...(flags.zk !== undefined ? { zk: flags.zk } : {}),
       ...(flags.root !== undefined ? { root: flags.root } : {}),
+      ...(flags.zkAuthFile !== undefined ? { authFile: flags.zkAuthFile } : {}),
       ...(flags.sessionTimeout !== undefined ? { sessionTimeout: flags.sessionTimeout } : {}),
     },
     env,

@@ -18,6 +18,7 @@ import { DeployRunner } from './deploy/deploy-runner.js';
 import { DeployedVersions } from './deploy/deployed-versions.js';
 import { directoryConflicts } from './directory-conflicts.js';
 import { LocalStore, type ServiceSettings } from './local-store.js';
+import { commandUser } from './owner.js';
 import { type CommandRunner, runCommand } from './run-command.js';
 import { ServiceAgent } from './service-agent.js';
 
@@ -35,6 +36,8 @@ export class AgentDaemon {
   private readonly agents = new Map<string, ServiceAgent>();
   /** The deploy tasks of every service and environment this host runs, by environment key. */
   private readonly deployers = new Map<string, DeployRunner>();
+  /** The user each environment's deploy commands run as now (the service tree may change it). */
+  private readonly deployUsers = new Map<string, string | undefined>();
   private readonly versions: DeployedVersions;
   /** What the service agents did with a snapshot a deployment assigned: what its tasks wait for. */
   private readonly configOutcomes = new ConfigOutcomes((key) => this.agents.get(key)?.status());
@@ -137,6 +140,11 @@ export class AgentDaemon {
     tree.start();
     keeper.start();
     this.logger.info({ prefix: this.config.prefix, stateDir: this.config.stateDir }, 'agent started');
+    if (this.config.applyOwner && process.getuid?.() !== 0)
+      this.logger.warn(
+        { code: 'NOT_ROOT', uid: process.getuid?.() },
+        'the agent is not running as root: every command runs as its own user, and a service whose files.owner is another user fails until the agent runs as root',
+      );
   }
 
   /** What this agent says about itself in `/agents/<host>`. */
@@ -218,7 +226,11 @@ export class AgentDaemon {
       this.deployers.delete(key);
       await deployer.close();
     }
-    for (const { service, env, key } of wanted) {
+    for (const { service, env, key, owner } of wanted) {
+      this.deployUsers.set(
+        key,
+        commandUser(owner, { applyOwner: this.config.applyOwner, uid: process.getuid?.() }),
+      );
       if (this.deployers.has(key) || !this.keeper || this.closed) continue;
       const deployer = new DeployRunner({
         keeper: this.keeper,
@@ -229,6 +241,7 @@ export class AgentDaemon {
         versions: this.versions,
         awaitConfig: this.configOutcomes.forEnvironment(key),
         cwd: this.config.prefix ?? '/',
+        user: () => this.deployUsers.get(key),
         runCommand: this.runCommand,
         logger: this.logger,
       });

@@ -57,12 +57,20 @@ export function sameSettings(a: ServiceSettings, b: ServiceSettings): boolean {
   );
 }
 
+/** A service and environment whose deploy tasks run on this host, and the service's user (files.owner). */
+export interface DeployAssignment {
+  readonly service: string;
+  readonly env: string;
+  readonly key: string;
+  readonly owner?: string;
+}
+
 /** Every service and environment whose hosts list this host, with or without files: its deploy tasks run here. */
 export function deployAssignmentsOf(
   services: ReadonlyMap<string, ServiceRecord>,
   host: string,
-): { readonly service: string; readonly env: string; readonly key: string }[] {
-  const out: { service: string; env: string; key: string }[] = [];
+): DeployAssignment[] {
+  const out: DeployAssignment[] = [];
   for (const record of services.values()) {
     for (const environment of Object.values(record.environments)) {
       if (!environment.hosts.some((entry) => entry.host === host)) continue;
@@ -70,6 +78,7 @@ export function deployAssignmentsOf(
         service: record.name,
         env: environment.name,
         key: environmentKey(record.name, environment.name),
+        ...(record.files?.owner !== undefined ? { owner: record.files.owner } : {}),
       });
     }
   }

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commandUser, lookupOwner } from './owner.js';
 import { rehearseCommand, runCommand, succeeded } from './run-command.js';
 
 describe('running a check or reload command', () => {
@@ -62,5 +63,55 @@ describe('running a check or reload command', () => {
     expect(rehearsed.outputTail).toContain('not run here');
     expect(Buffer.concat(said).toString()).toBe(rehearsed.outputTail);
     expect(existsSync(join(dir, 'ran'))).toBe(false);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'runs as the user it is given: its uid and gid, no supplementary groups, its HOME and USER',
+    async () => {
+      const ran = await runCommand({
+        step: 'reload',
+        command: 'id -u; id -g; id -G; echo "$HOME $USER $LOGNAME"',
+        env: {},
+        timeoutMs: 10_000,
+        cwd: dir,
+        user: 'nobody',
+      });
+      const nobody = await lookupOwner('nobody');
+      expect(ran.outputTail.split('\n')).toEqual([
+        String(nobody.uid),
+        String(nobody.gid),
+        String(nobody.gid),
+        `${nobody.home} nobody nobody`,
+        '',
+      ]);
+    },
+  );
+
+  it('runs nothing for a user the host lacks, and says so in a failed run', async () => {
+    const ran = await runCommand({
+      step: 'reload',
+      command: 'touch ran',
+      env: {},
+      timeoutMs: 10_000,
+      cwd: dir,
+      user: 'no-such-user-here',
+    });
+    expect(succeeded(ran)).toBe(false);
+    expect(ran.exitCode).toBeUndefined();
+    expect(ran.outputTail).toContain('not run: files.owner "no-such-user-here" is not a user on this host');
+    await expect(readFile(join(dir, 'ran'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('who a service’s commands run as', () => {
+  it('is files.owner when the agent is root and gives owners', () => {
+    expect(commandUser('recommender', { applyOwner: true, uid: 0 })).toBe('recommender');
+  });
+
+  it('is the agent’s own user when no owner is named, under --prefix, or when the agent is not root', () => {
+    expect(commandUser(undefined, { applyOwner: true, uid: 0 })).toBeUndefined();
+    expect(commandUser('recommender', { applyOwner: false, uid: 0 })).toBeUndefined();
+    expect(commandUser('recommender', { applyOwner: true, uid: 1000 })).toBeUndefined();
+    expect(commandUser('recommender', { applyOwner: true, uid: undefined })).toBeUndefined();
   });
 });

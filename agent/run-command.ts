@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { CommandRun } from '../core/index.js';
+import { type HostUser, lookupOwner } from './owner.js';
 
 /** The bytes of a command's output kept for the report: its end, where the reason usually is. */
 const OUTPUT_TAIL_BYTES = 4096;
@@ -18,6 +19,11 @@ export interface CommandOptions<S extends CommandStep = CommandStep> {
   readonly env: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   readonly cwd: string;
+  /**
+   * The user to run it as (the agent must be root): its uid and gid, no supplementary groups, and
+   * its HOME, USER and LOGNAME. Absent: the agent's own user.
+   */
+  readonly user?: string;
   /** Told of everything the command prints, as it prints it (a deploy streams its log). */
   readonly onOutput?: (chunk: Buffer) => void;
 }
@@ -30,8 +36,29 @@ export type CommandRunner = <S extends CommandStep>(options: CommandOptions<S>) 
  * timeout ends everything it started (SIGTERM, then SIGKILL), and keeps the tail of what it printed.
  * Never throws: a command that cannot start is a failed run.
  */
-export function runCommand<S extends CommandStep>(options: CommandOptions<S>): Promise<StepRun<S>> {
+export async function runCommand<S extends CommandStep>(options: CommandOptions<S>): Promise<StepRun<S>> {
   const started = performance.now();
+  let user: HostUser | undefined;
+  try {
+    user = options.user === undefined ? undefined : await lookupOwner(options.user);
+  } catch (error) {
+    // Never run as someone else: a user the host lacks is a command that could not start.
+    return {
+      step: options.step,
+      command: options.command,
+      durationMs: Math.round(performance.now() - started),
+      outputTail: `not run: ${(error as Error).message}\n`,
+      at: new Date().toISOString(),
+    };
+  }
+  return spawnCommand(options, started, user);
+}
+
+function spawnCommand<S extends CommandStep>(
+  options: CommandOptions<S>,
+  started: number,
+  user: HostUser | undefined,
+): Promise<StepRun<S>> {
   return new Promise((resolve) => {
     let tail = Buffer.alloc(0);
     let timedOut = false;
@@ -42,7 +69,13 @@ export function runCommand<S extends CommandStep>(options: CommandOptions<S>): P
     };
     const child = spawn('sh', ['-c', options.command], {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      env: {
+        ...process.env,
+        ...(user ? { HOME: user.home, USER: user.name, LOGNAME: user.name } : {}),
+        ...options.env,
+      },
+      // libuv drops the supplementary groups (setgroups(0)) before setgid and setuid.
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

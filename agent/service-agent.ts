@@ -17,7 +17,7 @@ import {
 import { sameSettings } from './assignments.js';
 import type { FileSettings } from './atomic-file.js';
 import type { AppliedState, LocalStore, ServiceSettings } from './local-store.js';
-import { lookupOwner } from './owner.js';
+import { commandUser, lookupOwner } from './owner.js';
 import { type CommandRunner, succeeded } from './run-command.js';
 import { ServiceDirectory } from './service-directory.js';
 
@@ -246,7 +246,7 @@ export class ServiceAgent {
     for (const step of ['check', 'reload'] as const) {
       const command = settings[step];
       if (!command) continue;
-      const run = await this.run(step, command, runEnv, root);
+      const run = await this.run(step, command, runEnv, root, settings);
       if (succeeded(run)) continue;
       await this.putBack(directory, from, to, fileSettings);
       // The service may have half taken the new files: have it take the previous ones again.
@@ -256,6 +256,7 @@ export class ServiceAgent {
           settings.reload,
           { ...runEnv, CAIRN_COMMIT: this.applied?.commit ?? '' },
           root,
+          settings,
         );
       await store.endSwap(service, env);
       this.rejection = { commit: revision.commit, manifest: target.pointer.manifest, run, settings };
@@ -393,6 +394,7 @@ export class ServiceAgent {
           applied.settings.reload,
           { CAIRN_SERVICE: applied.service, CAIRN_ENV: applied.env, CAIRN_COMMIT: applied.commit },
           root,
+          applied.settings,
         );
     }
     this.options.onStatus();
@@ -403,15 +405,21 @@ export class ServiceAgent {
     command: string,
     env: Record<string, string>,
     cwd: string,
+    settings: ServiceSettings,
   ): Promise<CommandRun> {
-    const { service, env: environment, logger } = this.options;
-    logger.debug({ service, env: environment, commit: env.CAIRN_COMMIT, step, command }, `running ${step}`);
+    const { service, env: environment, logger, applyOwner, commandTimeoutMs } = this.options;
+    const user = commandUser(settings.owner, { applyOwner, uid: process.getuid?.() });
+    logger.debug(
+      { service, env: environment, commit: env.CAIRN_COMMIT, step, command, user },
+      `running ${step}`,
+    );
     const run = await this.options.runCommand({
       step,
       command,
       env,
-      timeoutMs: this.options.commandTimeoutMs,
+      timeoutMs: commandTimeoutMs,
       cwd,
+      ...(user !== undefined ? { user } : {}),
     });
     this.lastRun = run;
     this.options.onStatus();

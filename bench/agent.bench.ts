@@ -123,6 +123,19 @@ export async function run(): Promise<BenchTable[]> {
       timeoutMs: 120_000,
     });
 
+    // On a loaded machine the syncer's own session can expire while 100 shells are spawned from this
+    // process: it then starts a new one and mirrors the commit, and the notes say how often.
+    let renewedSessions = 0;
+    const publish = async () => {
+      try {
+        await mirror.sync(f.target);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SESSION_EXPIRED') throw error;
+        renewedSessions++;
+        await f.renewSession(60_000);
+        await mirror.sync(f.target);
+      }
+    };
     const lastWritten: number[] = [];
     const lastStarted: number[] = [];
     const lastReload: number[] = [];
@@ -133,7 +146,7 @@ export async function run(): Promise<BenchTable[]> {
       const commit = await f.work.commit(`Bench commit ${n}`);
       commitOf.set(bytes, commit);
       await f.work.push(f.repoUrl);
-      await mirror.sync(f.target);
+      await publish();
       const published = performance.now();
       await waitFor(
         () =>
@@ -177,6 +190,7 @@ export async function run(): Promise<BenchTable[]> {
           `${AGENTS} agents in this one process, each with its own ZooKeeper session and directory; each reload is a shell command.`,
           'A reload starts when the agent spawns it, after the files are on disk; it is done when the shell has written its line.',
           'Spawning 100 shells from one process is this bench’s cost, not a host’s: a host spawns its own agent’s reload, once.',
+          `The syncer's session expired and was renewed ${renewedSessions} times (the commit was then mirrored on the new one).`,
           `Reloads per commit per host: at most ${most} (must be exactly 1: ${most === 1 ? 'met' : 'NOT met'}).`,
           `Target: p99 under 300 ms. The agent’s part: ${agentP99 < 300 ? 'met' : 'NOT met'}; to the last reload done: ${p99 < 300 ? 'met' : 'NOT met'}.`,
         ],

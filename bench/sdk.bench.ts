@@ -21,7 +21,8 @@ import { lastRequestIds } from '../test/support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
 import { type BenchTable, percentile } from './table.js';
 
-const COMMITS = 200;
+/** `CAIRN_BENCH_COMMITS` makes a shorter run, to profile one (see README). */
+const COMMITS = Number(process.env.CAIRN_BENCH_COMMITS ?? 200);
 const WARMUP_COMMITS = 5;
 const CLIENTS = 1_000;
 /** Clients of other services, connected while the fan-out runs: none of them may read anything. */

@@ -261,6 +261,36 @@ describe('plan comment', () => {
     expect(app.github.requestsTo('PATCH', /\/issues\/comments\/\d+$/)).toHaveLength(1);
   });
 
+  it("edits only its own comment: another app's comment with the marker is left alone", async () => {
+    const overlay = await original(SEARCH_PROD_OVERLAY);
+    app.repo.commit('impostor', { [SEARCH_PROD_OVERLAY]: `${overlay}a.b=1\n` }, 'Change impostor');
+    const { number, event } = app.repo.openPullRequest({ head: 'impostor', author: PEOPLE.author });
+    // Another app got there first, quoting the marker.
+    app.repo.comment(number, 'other-app[bot]', `${PLAN_MARKER}\nnot Cairn's plan`, 'Bot');
+    await app.receive(event);
+    const { event: pushed } = app.repo.push(number, { [SEARCH_PROD_OVERLAY]: `${overlay}a.b=2\n` });
+    await app.receive(pushed);
+
+    const comments = app.repo.comments(number);
+    expect(comments.map((c) => c.user.login)).toEqual(['other-app[bot]', app.github.bot.login]);
+    expect(comments[0]?.body).toBe(`${PLAN_MARKER}\nnot Cairn's plan`);
+    expect(comments[1]?.body).toContain('+a.b=2');
+    // The app asked GitHub who it is once, however many deliveries followed.
+    expect(app.github.requestsTo('GET', /\/app$/)).toHaveLength(1);
+  });
+
+  it('writes one plan comment when two deliveries for the same head arrive together', async () => {
+    const overlay = await original(SEARCH_PROD_OVERLAY);
+    app.repo.commit('together', { [SEARCH_PROD_OVERLAY]: `${overlay}a.b=1\n` }, 'Change together');
+    const { number, event } = app.repo.openPullRequest({ head: 'together', author: PEOPLE.author });
+    await Promise.all([app.receive(event), app.receive({ ...event, id: `${event.id}-again` })]);
+
+    const comments = app.repo.comments(number);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.body).toContain('+a.b=1');
+    expect(app.github.requestsTo('POST', /\/issues\/\d+\/comments$/)).toHaveLength(1);
+  });
+
   it('shows binary files by size, not as a diff', async () => {
     const { number } = await openPullRequest('logo', {
       'services/search-api/config/logo.png': new Uint8Array(2048).fill(0xff),

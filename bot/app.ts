@@ -1,4 +1,5 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
+import { AppIdentity } from './app-identity.js';
 import { DeliveryRouter, runConcerns, type WebhookEventName } from './deliveries.js';
 import { GitObjectCache } from './git-object-cache.js';
 import { type PullRequestShape, toPullRequest } from './github.js';
@@ -9,6 +10,7 @@ import { runValidateCheck } from './handlers/validate.js';
 import { BotMetrics } from './metrics.js';
 import { APPROVALS_CHECK, VALIDATE_CHECK } from './names.js';
 import { createOperationsHandler } from './operations-handler.js';
+import { PerKeyQueue } from './per-key-queue.js';
 import { type BotSession, openSession } from './session.js';
 import { type BotSettings, readBotSettings } from './settings.js';
 
@@ -41,9 +43,15 @@ export function createCairnApp(options: CairnAppOptions = {}): ApplicationFuncti
   return (app: Probot, { addHandler }) => {
     const settings = options.settings ?? readBotSettings(process.env);
     const metrics = options.metrics ?? new BotMetrics();
-    const cache = new GitObjectCache(settings.blobCacheBytes);
+    const shared = {
+      settings,
+      cache: new GitObjectCache(settings.blobCacheBytes),
+      identity: new AppIdentity(app),
+      queue: new PerKeyQueue(),
+      observer: metrics,
+    };
     const sessionOf = (context: Context): BotSession =>
-      openSession(context.octokit, context.repo(), context.log, settings, cache, metrics);
+      openSession(context.octokit, context.repo(), context.log, shared);
     const pullRequestOf = (context: { payload: { pull_request: unknown } }) =>
       toPullRequest(context.payload.pull_request as PullRequestShape);
     const deliveries = new DeliveryRouter(app, metrics);

@@ -155,8 +155,8 @@ export interface ExistingCheckRun {
 export interface IssueComment {
   readonly id: number;
   readonly body: string;
-  /** Written by an app (a `[bot]` account), not by a person. */
-  readonly byBot: boolean;
+  /** Who wrote it: a person's login, or an app's bot account (`<app slug>[bot]`). */
+  readonly author: string;
 }
 
 export interface NewTreeEntry {
@@ -338,7 +338,7 @@ export class GitHub {
       return comments.map((comment) => ({
         id: comment.id,
         body: comment.body ?? '',
-        byBot: comment.user?.type === 'Bot',
+        author: comment.user?.login ?? '',
       }));
     });
   }
@@ -489,6 +489,22 @@ export async function createAppFromManifest(octokit: ProbotOctokit, code: string
       );
     }
     throw translateError(operation, 'none (an unauthenticated call)', 'the app registration', error);
+  }
+}
+
+/**
+ * The login of the app's own bot account, `<app slug>[bot]`: what GitHub shows as the author of
+ * whatever the app writes. Asked as the app itself (`GET /app`, `octokit` authenticated with the
+ * app's JWT, as Probot's `app.auth()` gives it).
+ */
+export async function getAppBotLogin(octokit: ProbotOctokit): Promise<string> {
+  const operation = 'github.getAppBotLogin';
+  try {
+    const { data } = await octokit.rest.apps.getAuthenticated();
+    if (!data?.slug) throw new Error("GET /app answered without the app's slug");
+    return `${data.slug}[bot]`;
+  } catch (error) {
+    throw translateError(operation, 'none (asked as the app)', 'the app itself', error);
   }
 }
 

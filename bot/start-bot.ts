@@ -19,6 +19,8 @@ export interface BotStartOptions {
   readonly manifestPath: string;
   /** Where the app, its registration page and its applied checks log. */
   readonly log: Logger;
+  /** Told the app's secrets as they are read (from `.env` or a key file), so no log line shows them. */
+  readonly onSecret?: (value: string) => void;
 }
 
 export interface RunningBot {
@@ -39,7 +41,15 @@ export async function startBot(options: BotStartOptions): Promise<RunningBot> {
   const envFile = join(options.cwd, '.env');
   const env = { ...options.env, ...readEnvFile(envFile) };
   const settings = readBotSettings(env);
+  for (const name of ['PRIVATE_KEY', 'WEBHOOK_SECRET', 'GITHUB_CLIENT_SECRET']) {
+    const value = env[name];
+    if (value) options.onSecret?.(value);
+  }
   const credentials = readAppCredentials(env, options.cwd);
+  if (credentials) {
+    options.onSecret?.(credentials.privateKey);
+    options.onSecret?.(credentials.webhookSecret);
+  }
   if (!credentials) {
     if (env.NODE_ENV === 'production') {
       throw new InvalidSettingsError(

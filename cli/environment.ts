@@ -9,6 +9,8 @@ export interface EnvironmentVariable {
   readonly commands: readonly string[];
   readonly default: string;
   readonly what: string;
+  /** Its value is masked in every log line and error message (see secret-redactor.ts). */
+  readonly secret?: true;
 }
 
 export const ENVIRONMENT: readonly EnvironmentVariable[] = [
@@ -45,16 +47,28 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
     default: '10s (30s for cairn start)',
     what: 'ZooKeeper session timeout; a standby syncer takes over within it',
   },
+  {
+    name: 'CAIRN_ZK_AUTH',
+    commands: ['*'],
+    default: 'none',
+    what: 'ZooKeeper digest credentials, user:password[,user:password] (prefer CAIRN_ZK_AUTH_FILE)',
+  },
+  {
+    name: 'CAIRN_ZK_AUTH_FILE',
+    commands: ['*'],
+    default: 'none',
+    what: 'a file of ZooKeeper credentials, one user:password a line (cairn acl init writes them)',
+  },
   // Flags of several commands
   {
     name: 'CAIRN_ZK',
-    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'bot'],
+    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'acl', 'bot'],
     default: 'none',
     what: 'the ZooKeeper ensemble, host:port,…',
   },
   {
     name: 'CAIRN_ZK_ROOT',
-    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'bot'],
+    commands: ['sync', 'agent', 'status', 'get', 'history', 'deploy', 'acl', 'bot'],
     default: '/cairn',
     what: 'the root znode',
   },
@@ -71,6 +85,19 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
     default: 'none',
     what: 'the git repository: https URL or local path',
   },
+  {
+    name: 'CAIRN_GIT_CREDENTIALS_FILE',
+    commands: ['sync'],
+    default: 'none',
+    what: "credentials of an https repository, in git credential-store's format",
+  },
+  {
+    name: 'CAIRN_GIT_TOKEN',
+    commands: ['sync'],
+    default: 'none',
+    what: "a token that may read the https repository (user: the URL's, else x-access-token)",
+    secret: true,
+  },
   { name: 'CAIRN_BRANCH', commands: ['sync'], default: 'main', what: 'the branch to mirror' },
   { name: 'CAIRN_POLL', commands: ['sync'], default: '30s', what: 'how often to fetch without a webhook' },
   {
@@ -80,10 +107,17 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
     what: '[host:]port of POST /webhook, GET /healthz, GET /metrics',
   },
   {
+    name: 'CAIRN_WEBHOOK_SECRET_FILE',
+    commands: ['sync'],
+    default: 'none',
+    what: 'a file holding the secret of GitHub push webhooks (one of the two is needed with --listen)',
+  },
+  {
     name: 'CAIRN_WEBHOOK_SECRET',
     commands: ['sync'],
     default: 'none',
-    what: 'secret of GitHub push webhooks (needed with --listen)',
+    what: 'secret of GitHub push webhooks, when not in a file',
+    secret: true,
   },
   {
     name: 'CAIRN_CACHE_DIR',
@@ -143,14 +177,26 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
   },
   // cairn bot: Probot's own, also read from .env in the working directory
   { name: 'APP_ID', commands: ['bot'], default: 'none: registers the app', what: "the GitHub App's id" },
-  { name: 'PRIVATE_KEY', commands: ['bot'], default: 'none', what: "the app's private key, PEM" },
+  {
+    name: 'PRIVATE_KEY',
+    commands: ['bot'],
+    default: 'none',
+    what: "the app's private key, PEM",
+    secret: true,
+  },
   {
     name: 'PRIVATE_KEY_PATH',
     commands: ['bot'],
     default: 'none',
     what: "a file holding the app's private key",
   },
-  { name: 'WEBHOOK_SECRET', commands: ['bot'], default: 'none', what: "the app's webhook secret" },
+  {
+    name: 'WEBHOOK_SECRET',
+    commands: ['bot'],
+    default: 'none',
+    what: "the app's webhook secret",
+    secret: true,
+  },
   { name: 'PORT', commands: ['bot'], default: '3000', what: 'the port the bot listens on' },
   { name: 'HOST', commands: ['bot'], default: 'all interfaces', what: 'the address the bot listens on' },
   {
@@ -213,6 +259,9 @@ export function environmentHelp(title: string, names: readonly string[]): string
   const width = Math.max(...rows.map((v) => v.name.length));
   return `\n${title}\n${rows.map((v) => `  ${v.name.padEnd(width)}  ${v.what} (default: ${v.default})`).join('\n')}\n`;
 }
+
+/** The variables whose values are secrets: masked wherever Cairn writes to stderr. */
+export const SECRET_VARIABLES = ENVIRONMENT.filter((v) => v.secret).map((v) => v.name);
 
 /** The variables every command reads, shown by `cairn --help`. */
 export const EVERY_COMMAND = ENVIRONMENT.filter((v) => v.commands.includes('*')).map((v) => v.name);

@@ -1,3 +1,4 @@
+import type { SecretRedactor } from './secret-redactor.js';
 import { StatusLine } from './status-line.js';
 import type { SystemPackages } from './system-packages.js';
 
@@ -51,6 +52,8 @@ export interface CommandContext {
   stopSignal(): Promise<void>;
   /** The Debian packages `cairn start` needs, as this machine has them. */
   readonly systemPackages: SystemPackages;
+  /** Where a command registers the secrets it reads (from files, say), so stderr never shows them. */
+  readonly secrets: Pick<SecretRedactor, 'add'>;
 }
 
 /** Exit statuses shared by every command. */

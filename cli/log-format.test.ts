@@ -122,6 +122,25 @@ describe('the log format', () => {
     ]);
   });
 
+  it('censors fields that hold secrets, wherever they are in a record', () => {
+    const json = io(false);
+    createLogger(json, 'syncer').warn(
+      {
+        config: { webhookSecret: 'hook-s3cret', gitCredentials: { username: 'u', password: 'tok3n' } },
+        request: { headers: { authorization: 'Basic dTp0b2szbg==' } },
+        token: 'tok3n',
+      },
+      'settings',
+    );
+    const line = json.written.join('');
+    expect(JSON.parse(line)).toMatchObject({
+      config: { webhookSecret: '[redacted]', gitCredentials: '[redacted]' },
+      request: { headers: { authorization: '[redacted]' } },
+      token: '[redacted]',
+    });
+    expect(line).not.toMatch(/hook-s3cret|tok3n|dTp0b2szbg/);
+  });
+
   it('refuses a level pino does not know, naming the variable', () => {
     expect(() => createLogger(io(false, { CAIRN_LOG_LEVEL: 'loud' }), 'syncer')).toThrow(
       /CAIRN_LOG_LEVEL "loud"/,

@@ -1,3 +1,5 @@
+import { escapeControlCharacters } from './terminal-text.js';
+
 /**
  * One log record (a pino JSON line, parsed) as a person reads it on a terminal, on one line:
  *
@@ -13,8 +15,8 @@ export function formatLogRecord(record: Readonly<Record<string, unknown>>, optio
   const head = [
     paint.dim(timeOfDay(record.time)),
     paint.level(level, level.toUpperCase().padEnd(5)),
-    ...(typeof record.name === 'string' ? [paint.name(record.name)] : []),
-    typeof record.msg === 'string' ? record.msg : '',
+    ...(typeof record.name === 'string' ? [paint.name(escapeControlCharacters(record.name))] : []),
+    typeof record.msg === 'string' ? escapeControlCharacters(record.msg) : '',
   ].join(' ');
   const fields: string[] = [];
   const lists: string[] = [];
@@ -22,7 +24,8 @@ export function formatLogRecord(record: Readonly<Record<string, unknown>>, optio
     if (HIDDEN_KEYS.has(key) || value === undefined) continue;
     if (isErrorLike(value)) {
       fields.push(`${paint.dim(`${key}=`)}${quote(errorText(value))}`);
-      if (options.stacks && typeof value.stack === 'string') lists.push(indent(value.stack));
+      if (options.stacks && typeof value.stack === 'string')
+        lists.push(indent(value.stack.split('\n').map(escapeControlCharacters).join('\n')));
     } else if (Array.isArray(value) && value.length > 0 && value.every(isPlainObject)) {
       value.forEach((item, index) => {
         lists.push(
@@ -114,7 +117,7 @@ function flatten(key: string, value: unknown, depth = 0): [string, unknown][] {
 }
 
 function pair(paint: Paint, key: string, value: unknown): string {
-  return `${paint.dim(`${key}=`)}${valueText(value)}`;
+  return `${paint.dim(`${escapeControlCharacters(key)}=`)}${valueText(value)}`;
 }
 
 const COMMIT_ID = /^[0-9a-f]{40}$/;
@@ -123,7 +126,9 @@ function valueText(value: unknown): string {
   if (typeof value === 'string') return quote(COMMIT_ID.test(value) ? value.slice(0, 7) : value);
   if (typeof value === 'number') return String(roundForReading(value));
   if (value === null || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'number' ? roundForReading(v) : v));
+  return escapeControlCharacters(
+    JSON.stringify(value, (_, v: unknown) => (typeof v === 'number' ? roundForReading(v) : v)),
+  );
 }
 
 /** Durations in ms carry six decimals; one is enough to read. */
@@ -131,9 +136,12 @@ function roundForReading(value: number): number {
   return Number.isInteger(value) ? value : Math.round(value * 10) / 10;
 }
 
-/** Bare when unambiguous, JSON-quoted when it holds spaces, quotes, `=` or nothing at all. */
+/**
+ * Bare when unambiguous, JSON-quoted when it holds spaces, quotes, `=` or nothing at all; control
+ * characters escaped either way (JSON leaves C1 controls and bidirectional overrides as they are).
+ */
 function quote(text: string): string {
-  return text === '' || /[\s"=\\]/.test(text) ? JSON.stringify(text) : text;
+  return escapeControlCharacters(text === '' || /[\s"=\\]/.test(text) ? JSON.stringify(text) : text);
 }
 
 function indent(text: string): string {

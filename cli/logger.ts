@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { CommandIo } from './io.js';
 import { formatLogRecord } from './log-format.js';
+import { REDACTED } from './secret-redactor.js';
 import { UsageError } from './usage-error.js';
 
 export type LogFormat = 'json' | 'pretty';
@@ -11,6 +12,22 @@ export interface LoggerOptions {
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/**
+ * Fields that hold secrets wherever they are logged (a config object, request headers): censored
+ * by pino before the line is written. Known secret values inside any text are masked after, on
+ * stderr, by the command's SecretRedactor.
+ */
+const SECRET_FIELDS = [
+  'password',
+  'token',
+  'secret',
+  'webhookSecret',
+  'privateKey',
+  'gitCredentials',
+  'authorization',
+];
+const REDACT_PATHS = SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.headers.${field}`]);
 
 /**
  * The one place Cairn's loggers are made (the syncer's, the bot's, `cairn start`'s): pino on
@@ -29,7 +46,7 @@ export function createLogger(io: CommandIo, name: string, options: LoggerOptions
     format === 'json'
       ? (line: string) => io.stderr(line)
       : (line: string) => io.stderr(`${formatLogRecord(JSON.parse(line), { color, stacks })}\n`);
-  return pino({ name, level }, { write });
+  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: REDACTED } }, { write });
 }
 
 /** JSON unless a person reads stderr on a terminal; CAIRN_LOG_FORMAT overrides either way. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { CairnError } from '../core/index.js';
+import { CairnError, ZOOKEEPER_ENV } from '../core/index.js';
 import { onShutdownSignal } from '../local/index.js';
+import { registerAcl } from './commands/acl.js';
 import { registerAgent } from './commands/agent.js';
 import { registerBot } from './commands/bot.js';
 import { registerDeploy } from './commands/deploy.js';
@@ -12,8 +13,9 @@ import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerValidate } from './commands/validate.js';
-import { EVERY_COMMAND, environmentHelp } from './environment.js';
+import { EVERY_COMMAND, environmentHelp, SECRET_VARIABLES } from './environment.js';
 import { type CommandContext, type CommandIo, EXIT_FAILURE, EXIT_OK } from './io.js';
+import { SecretRedactor } from './secret-redactor.js';
 import { debianSystemPackages, type SystemPackages } from './system-packages.js';
 import { VERSION } from './version.js';
 
@@ -31,9 +33,12 @@ export interface RunOptions {
  */
 export async function runCli(
   args: readonly string[],
-  io: CommandIo,
+  givenIo: CommandIo,
   options: RunOptions = {},
 ): Promise<number> {
+  const secrets = secretsOf(givenIo.env);
+  // Every log line and error message goes through here: one place masks every secret.
+  const io: CommandIo = { ...givenIo, stderr: (text) => givenIo.stderr(secrets.redact(text)) };
   let exitCode = EXIT_OK;
   const program = new Command('cairn')
     .description('Configuration and releases from a git repository, mirrored atomically into ZooKeeper.')
@@ -55,7 +60,9 @@ export async function runCli(
     },
     stopSignal: options.stopSignal ?? untilTerminated,
     systemPackages: options.systemPackages ?? debianSystemPackages(),
+    secrets,
   };
+  registerAcl(program, context);
   registerAgent(program, context);
   registerBot(program, context);
   registerDeploy(program, context);
@@ -85,6 +92,17 @@ export async function runCli(
     else io.stderr('cairn: set CAIRN_DEBUG=1 to see where it happened, and please report it\n');
     return EXIT_FAILURE;
   }
+}
+
+/** A redactor that knows the secrets of the environment; commands add those they read from files. */
+function secretsOf(env: NodeJS.ProcessEnv): SecretRedactor {
+  const secrets = new SecretRedactor();
+  for (const name of SECRET_VARIABLES) secrets.add(env[name]);
+  // Digest credentials `user:password`: the password, and the pair.
+  const zkAuth = env[ZOOKEEPER_ENV.auth];
+  secrets.add(zkAuth);
+  secrets.add(zkAuth?.slice(zkAuth.indexOf(':') + 1));
+  return secrets;
 }
 
 /**

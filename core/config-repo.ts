@@ -1,3 +1,5 @@
+import { isDeepStrictEqual } from 'node:util';
+import { contentId } from './content-id.js';
 import { type Diagnostic, diagnostic, START_OF_FILE } from './diagnostic.js';
 import { type FileFormat, formatOf } from './file-format.js';
 import { type ParsedDocument, parseSource, serializeValue } from './formats/index.js';
@@ -17,8 +19,10 @@ import {
   DEFAULT_LOAD_BALANCING,
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_SNAPSHOT_RETENTION,
+  MAX_FILE_BYTES_CEILING,
 } from './manifests.js';
 import { mergeOverlay } from './overlay.js';
+import { deferredDocument, type ParseVerdicts } from './parse-verdicts.js';
 import { unsafePathReason } from './path-safety.js';
 import {
   classifyPath,
@@ -200,10 +204,17 @@ export interface RepoModelCache {
   readonly documents: WeakMap<Uint8Array, Map<string, ParsedDocument>>;
   readonly places: Map<string, RepoPath | { readonly kind: 'unsafe'; readonly reason: string }>;
   readonly services: Map<string, LoadedService>;
+  /** Verdicts by content id that outlive the process: a file seen before is not parsed again. */
+  readonly verdicts?: ParseVerdicts;
 }
 
-export function createRepoModelCache(): RepoModelCache {
-  return { documents: new WeakMap(), places: new Map(), services: new Map() };
+export function createRepoModelCache(verdicts?: ParseVerdicts): RepoModelCache {
+  return {
+    documents: new WeakMap(),
+    places: new Map(),
+    services: new Map(),
+    ...(verdicts ? { verdicts } : {}),
+  };
 }
 
 /** Paths seen by one cache before it forgets them all: far above any real repository. */
@@ -212,6 +223,8 @@ const MAX_CACHED_PLACES = 200_000;
 export interface LoadedConfigRepo {
   readonly repo: ConfigRepo;
   readonly diagnostics: readonly Diagnostic[];
+  /** Files parsed by this load: neither the cache's byte arrays nor its verdicts knew them. */
+  readonly filesParsed: number;
 }
 
 interface ServiceSources {
@@ -246,6 +259,19 @@ export function loadConfigRepo(
 
   // While a service loads, the documents it parses, so a later load can reuse them with it.
   let recordDocuments: [string, ParsedDocument][] | undefined;
+  // Until cairn.yaml is read, files are held to the largest limit it may set.
+  let sizeLimit = MAX_FILE_BYTES_CEILING;
+  const sizeReported = new Set<string>();
+  let filesParsed = 0;
+  const countParse = () => {
+    filesParsed++;
+  };
+  const verdicts = cache?.verdicts;
+  const remember = (path: string, document: ParsedDocument) => {
+    documents.set(path, document);
+    recordDocuments?.push([path, document]);
+    appendAll(diagnostics, document.diagnostics);
+  };
   const parse = (path: string, format: FileFormat = formatOf(path)): ParsedDocument => {
     const existing = documents.get(path);
     if (existing) return existing;
@@ -253,25 +279,49 @@ export function loadConfigRepo(
     const key = `${format}:${path}`;
     let cached = cache?.documents.get(bytes);
     let document = cached?.get(key);
-    if (!document) {
-      document = parseSource(path, bytes, format);
+    if (bytes.length > sizeLimit) {
+      // Checked before parsing: a parser's time grows with the file, and no such file is kept anyway.
+      sizeReported.add(path);
+      document = {
+        value: undefined,
+        diagnostics: [tooLarge(path, bytes.length, sizeLimit, '')],
+        positionOf: () => START_OF_FILE,
+      };
+    } else if (!document) {
+      const verdictKey = `${format}:${contentId(bytes)}`;
+      if (verdicts?.get(verdictKey)) {
+        document = deferredDocument(path, bytes, format, countParse);
+      } else {
+        countParse();
+        document = parseSource(path, bytes, format);
+        if (document.diagnostics.length === 0) verdicts?.set(verdictKey, {});
+      }
       if (cache) {
         cached ??= new Map();
         cache.documents.set(bytes, cached);
         cached.set(key, document);
       }
     }
-    documents.set(path, document);
-    recordDocuments?.push([path, document]);
-    diagnostics.push(...document.diagnostics);
+    remember(path, document);
     return document;
   };
 
   const manifest = <T>(kind: ManifestKind, path: string): T | undefined => {
+    // A manifest whose very bytes passed its schema before: its value is known, nothing is parsed.
+    const bytes = tree.get(path) as Uint8Array;
+    const verdictKey = verdicts && !documents.has(path) ? `${kind}:${contentId(bytes)}` : undefined;
+    const known = verdictKey ? verdicts?.get(verdictKey) : undefined;
+    if (known && 'value' in known) {
+      remember(path, deferredDocument(path, bytes, 'yaml', countParse, known));
+      return known.value as T;
+    }
     const document = parse(path, 'yaml');
     if (document.diagnostics.some((d) => d.severity === 'error')) return undefined;
     const problems = manifestProblems(kind, path, document, checkManifest);
-    diagnostics.push(...problems);
+    appendAll(diagnostics, problems);
+    if (verdictKey && problems.length === 0 && document.diagnostics.length === 0 && isJson(document.value)) {
+      verdicts?.set(verdictKey, { value: document.value });
+    }
     return problems.some((d) => d.severity === 'error') ? undefined : (document.value as T);
   };
 
@@ -351,6 +401,7 @@ export function loadConfigRepo(
     historyRetention: settings?.limits?.historyRetention ?? DEFAULT_HISTORY_RETENTION,
     snapshotRetention: settings?.limits?.snapshotRetention ?? DEFAULT_SNAPSHOT_RETENTION,
   };
+  sizeLimit = limits.maxFileBytes;
   // Environment checks only make sense once the environments are known.
   const environmentsKnown = settings !== undefined;
 
@@ -358,7 +409,6 @@ export function loadConfigRepo(
 
   const unknownEnvironment = (env: string) =>
     `unknown environment "${env}": cairn.yaml declares ${[...environments.keys()].map((e) => `"${e}"`).join(', ') || 'none'}`;
-  const sizeReported = new Set<string>();
 
   // 3. Services, from their own files.
   const model = new Map<string, Service>();
@@ -385,7 +435,7 @@ export function loadConfigRepo(
     const inputs = serviceInputs(sources, tree);
     const previous = cache?.services.get(sources.name);
     if (previous && previous.settingsKey === settingsKey && sameInputs(previous.inputs, inputs)) {
-      diagnostics.push(...previous.diagnostics);
+      appendAll(diagnostics, previous.diagnostics);
       for (const [path, document] of previous.documents) documents.set(path, document);
       return previous;
     }
@@ -423,7 +473,7 @@ export function loadConfigRepo(
     const contextsKey = JSON.stringify([...contexts]);
     const previous = entry.rendered;
     if (previous && previous.from === from && previous.contextsKey === contextsKey) {
-      diagnostics.push(...previous.diagnostics);
+      appendAll(diagnostics, previous.diagnostics);
       return previous.service;
     }
     const diagnosticsBefore = diagnostics.length;
@@ -461,7 +511,7 @@ export function loadConfigRepo(
         maxOutputBytes: limits.maxFileBytes,
         deadline,
       });
-      diagnostics.push(...rendering.diagnostics);
+      appendAll(diagnostics, rendering.diagnostics);
       outputs.set(path, rendering.outputs);
       timed ||= rendering.timed;
     }
@@ -716,13 +766,21 @@ export function loadConfigRepo(
     if (!overlay) return { service, env, path: file, format, bytes: base.bytes, sources: [base.path] };
     const sources = [base.path, overlay.path];
     if (format === 'text') return { service, env, path: file, format, bytes: overlay.bytes, sources };
-    if (!base.document || !overlay.document || hasError(base.document) || hasError(overlay.document)) {
-      return undefined;
+    // The same base and overlay merged before, both clean: the merged text is known, nothing is parsed.
+    const mergeKey = verdicts && `merge:${format}:${contentId(base.bytes)}:${contentId(overlay.bytes)}`;
+    const merged = mergeKey ? verdicts?.get(mergeKey) : undefined;
+    let bytes: Uint8Array;
+    if (merged && typeof merged.value === 'string') {
+      bytes = Buffer.from(merged.value, 'utf8');
+    } else {
+      if (!base.document || !overlay.document || hasError(base.document) || hasError(overlay.document)) {
+        return undefined;
+      }
+      const text = serializeValue(format, mergeOverlay(format, base.document.value, overlay.document.value));
+      const clean = base.document.diagnostics.length === 0 && overlay.document.diagnostics.length === 0;
+      if (mergeKey && clean) verdicts?.set(mergeKey, { value: text });
+      bytes = Buffer.from(text, 'utf8');
     }
-    const bytes = Buffer.from(
-      serializeValue(format, mergeOverlay(format, base.document.value, overlay.document.value)),
-      'utf8',
-    );
     checkSize(overlay.path, bytes.length, ` after merging over ${base.path}`);
     return { service, env, path: file, format, bytes, sources };
   }
@@ -730,13 +788,7 @@ export function loadConfigRepo(
   function checkSize(path: string, size: number, context: string): void {
     if (size <= limits.maxFileBytes || sizeReported.has(path)) return;
     sizeReported.add(path);
-    report(
-      path,
-      START_OF_FILE,
-      'file/too-large',
-      `file is ${size} bytes${context}, over the limit of ${limits.maxFileBytes} (limits.maxFileBytes in cairn.yaml): ` +
-        'each file becomes one ZooKeeper node, and ZooKeeper refuses nodes and requests over 1 MiB (jute.maxbuffer); split the file',
-    );
+    diagnostics.push(tooLarge(path, size, limits.maxFileBytes, context));
   }
 
   return {
@@ -749,7 +801,34 @@ export function loadConfigRepo(
       documents,
     },
     diagnostics,
+    filesParsed,
   };
+}
+
+function tooLarge(path: string, size: number, limit: number, context: string): Diagnostic {
+  return diagnostic(
+    path,
+    START_OF_FILE,
+    'error',
+    'file/too-large',
+    `file is ${size} bytes${context}, over the limit of ${limit} (limits.maxFileBytes in cairn.yaml): ` +
+      'each file becomes one ZooKeeper node, and ZooKeeper refuses nodes and requests over 1 MiB (jute.maxbuffer); split the file',
+  );
+}
+
+/** Appends one by one: spreading a hostile file's many diagnostics as arguments overflows the stack. */
+function appendAll<T>(into: T[], items: readonly T[]): void {
+  for (const item of items) into.push(item);
+}
+
+/** Whether `value` survives JSON unchanged: only such a value is kept in a verdict. */
+function isJson(value: unknown): boolean {
+  try {
+    return isDeepStrictEqual(JSON.parse(JSON.stringify(value)), value);
+  } catch {
+    // Not serialisable (a cycle, a BigInt): simply not kept.
+    return false;
+  }
 }
 
 function hasError(document: ParsedDocument): boolean {

@@ -15,3 +15,11 @@ export function contentId(bytes: Uint8Array): string {
   }
   return id;
 }
+
+/**
+ * Records the id of `bytes` that a git object database already named (the blob id it read them
+ * by), so that `contentId` need not hash them again.
+ */
+export function rememberContentId(bytes: Uint8Array, id: string): void {
+  ids.set(bytes, id);
+}

@@ -53,6 +53,20 @@ export interface ReadEnvironmentOptions {
    * assigned to this host is read (watched too) instead of the newest one.
    */
   readonly host?: string;
+  /**
+   * A whole snapshot the reader holds (its last read, or a cache it started from): when the pointer
+   * names the same manifest, the pointer alone confirms it, and nothing else is read or decoded.
+   */
+  readonly held?: HeldSnapshot;
+}
+
+/** The files of one environment as named by one manifest: what a pointer naming that manifest serves. */
+export interface HeldSnapshot {
+  /** The manifest's content id. */
+  readonly manifest: string;
+  readonly manifestBytes: Uint8Array;
+  readonly files: ReadonlyMap<string, Uint8Array>;
+  readonly contentIds: ReadonlyMap<string, string>;
 }
 
 /** Whether `a` was read after `b` (by zxid): a lagging server can show an older pointer or assignment. */
@@ -124,7 +138,11 @@ export async function readEnvironment(
       : pointer.rollout?.baseline && options.host !== undefined
         ? { source: 'baseline', ref: pointer.rollout.baseline }
         : { source: 'pointer', ref: pointer };
-    const read = await readContents(session, layout, served.ref.manifest, options.known);
+    const held = options.held;
+    const read =
+      held?.manifest === served.ref.manifest
+        ? { snapshot: { files: held.files, contentIds: held.contentIds, manifestBytes: held.manifestBytes } }
+        : await readContents(session, layout, served.ref.manifest, options.known);
     if ('snapshot' in read) {
       const { files } = read.snapshot;
       let bytes = 0;

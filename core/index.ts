@@ -19,7 +19,7 @@ export type {
   ServiceEnvironment,
 } from './config-repo.js';
 export { createRepoModelCache, loadConfigRepo, manifestProblems } from './config-repo.js';
-export { contentId } from './content-id.js';
+export { contentId, rememberContentId } from './content-id.js';
 export type {
   Advance,
   DeploymentView,
@@ -54,7 +54,12 @@ export { desiredStateOf, environmentKey } from './desired-state.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
 export { parseDuration, SettingError } from './duration.js';
-export type { EnvironmentRead, EnvironmentSnapshot, ReadEnvironmentOptions } from './environment-reader.js';
+export type {
+  EnvironmentRead,
+  EnvironmentSnapshot,
+  HeldSnapshot,
+  ReadEnvironmentOptions,
+} from './environment-reader.js';
 export { ContentMissingError, readEnvironment } from './environment-reader.js';
 export { CairnError, errorLogFields, RepoNotFoundError, UnsafePathError } from './errors.js';
 export type { FileFormat } from './file-format.js';
@@ -90,6 +95,8 @@ export {
   DEFAULT_SNAPSHOT_RETENTION,
 } from './manifests.js';
 export { deepMerge, mergeOverlay } from './overlay.js';
+export type { ParseVerdict, ParseVerdicts } from './parse-verdicts.js';
+export { PARSE_RULES_VERSION } from './parse-verdicts.js';
 export { unsafePathReason } from './path-safety.js';
 export type { Publication, PublishedEnvironment, PublishedState, RecordChanges } from './publication.js';
 export {
@@ -99,6 +106,29 @@ export {
   publicationCounts,
   publishedStateOf,
 } from './publication.js';
+export type {
+  Approvals,
+  CairnStatus,
+  DeploymentRef,
+  DeploymentStatus,
+  EnvironmentStatus,
+  HistoryEntry,
+  HostState,
+  HostStatus,
+  InstanceState,
+  InstanceStatus,
+} from './readers/index.js';
+export {
+  DeploymentNotFoundError,
+  historyEntryOf,
+  newestDeployments,
+  readDeployLog,
+  readDeploymentStatus,
+  readHistory,
+  readStatus,
+  resolveDeployment,
+  statusHasFindings,
+} from './readers/index.js';
 export type {
   BackoffOptions,
   CachedNode,
@@ -252,7 +282,14 @@ export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';
 export type { AclDrift } from './zk-acl-audit.js';
 export { findAclDrift, repairAclDrift } from './zk-acl-audit.js';
-export { AclPolicy, followAclPolicy, formatAcl, readAclPolicy, sameAcl } from './zk-acl-policy.js';
+export {
+  AclPolicy,
+  followAclPolicy,
+  formatAcl,
+  matchesPolicy,
+  readAclPolicy,
+  sameAcl,
+} from './zk-acl-policy.js';
 export type { HostNodeKind, ZkNodeKind } from './zk-layout.js';
 export {
   CONTENT_ID,
@@ -292,6 +329,7 @@ export {
   digestAclId,
   digestCredentials,
   LeaderElection,
+  readCredentialsFile,
   resolveZooKeeperEndpoint,
   SessionKeeper,
   ZK_MAX_REQUEST_BYTES,

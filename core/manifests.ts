@@ -133,6 +133,8 @@ export interface ReleaseManifest {
 
 /** ZooKeeper's default jute.maxbuffer is 1 MiB (1,048,575 bytes) per node and per request. */
 export const DEFAULT_MAX_FILE_BYTES = 1_000_000;
+/** The largest limits.maxFileBytes allowed (1 MiB less 1 KiB for the path and header): no file above it is parsed. */
+export const MAX_FILE_BYTES_CEILING = 1_047_552;
 export const DEFAULT_HISTORY_RETENTION = 100;
 /** How many of the last mirrored commits keep their snapshots in ZooKeeper (see limits.snapshotRetention). */
 export const DEFAULT_SNAPSHOT_RETENTION = 20;

@@ -20,6 +20,7 @@ describe('path safety', () => {
     ['a//b', 'empty segment'],
     ['a/', 'empty segment'],
     ['a\\b', 'backslash'],
+    ['services/api/config/f\ufffd.yml', 'not UTF-8'],
     ['tab\there', 'U+0009'],
     ['bell\u0007', 'U+0007'],
     ['del\u007f', 'U+007F'],

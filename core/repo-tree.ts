@@ -1,5 +1,5 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { RepoNotFoundError } from './errors.js';
 
 /**
@@ -28,15 +28,20 @@ export async function readRepoDir(dir: string): Promise<{ tree: RepoTree; skippe
 
   const tree = new Map<string, Uint8Array>();
   const skipped: SkippedEntry[] = [];
-  const walk = async (current: string): Promise<void> => {
-    const entries = await readdir(current, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Names are read as bytes: a name that is not UTF-8 would otherwise be decoded lossily, and the
+  // decoded name would then not open. It is kept under its decoded name (U+FFFD for each bad byte),
+  // which the validator refuses as it refuses such a name in a git tree.
+  const slash = Buffer.from('/');
+  const walk = async (current: Buffer, prefix: string): Promise<void> => {
+    const entries = await readdir(current, { withFileTypes: true, encoding: 'buffer' });
+    entries.sort((a, b) => Buffer.compare(a.name, b.name));
     for (const entry of entries) {
-      const full = join(current, entry.name);
-      const path = relative(dir, full).split(sep).join('/');
+      const full = Buffer.concat([current, slash, entry.name]);
+      const name = entry.name.toString('utf8');
+      const path = prefix + name;
       if (entry.isDirectory()) {
-        if (entry.name === '.git' || entry.name === 'node_modules') continue;
-        await walk(full);
+        if (name === '.git' || name === 'node_modules') continue;
+        await walk(full, `${path}/`);
       } else if (entry.isFile()) {
         tree.set(path, await readFile(full));
       } else {
@@ -45,7 +50,7 @@ export async function readRepoDir(dir: string): Promise<{ tree: RepoTree; skippe
     }
   };
   try {
-    await walk(dir);
+    await walk(Buffer.from(resolve(dir)), '');
   } catch (error) {
     throw new RepoNotFoundError(dir, (error as Error).message, { cause: error });
   }

@@ -1,4 +1,4 @@
-import { type AclPolicy, sameAcl } from './zk-acl-policy.js';
+import { type AclPolicy, matchesPolicy } from './zk-acl-policy.js';
 import type { ZkAcl } from './zookeeper/zk-acl.js';
 import { ZkError } from './zookeeper/zk-error.js';
 import type { ZkSession } from './zookeeper/zk-session.js';
@@ -16,11 +16,16 @@ export interface AclDrift {
 const WALK_CONCURRENCY = 256;
 
 /**
- * Every node under the policy's root whose ACL differs from the policy's, in path order. Reads each
- * node's ACL and children once; a node that vanishes during the walk (an ephemeral one) is skipped.
+ * Every node under the policy's root whose ACL differs from the policy's, in path order, and how
+ * many nodes were looked at. Reads each node's ACL and children once; a node that vanishes during
+ * the walk (an ephemeral one) is skipped.
  */
-export async function findAclDrift(session: ZkSession, policy: AclPolicy): Promise<AclDrift[]> {
+export async function findAclDrift(
+  session: ZkSession,
+  policy: AclPolicy,
+): Promise<{ checked: number; drift: AclDrift[] }> {
   const drift: AclDrift[] = [];
+  let checked = 0;
   let level = [policy.layout.root];
   while (level.length > 0) {
     const next: string[] = [];
@@ -30,14 +35,15 @@ export async function findAclDrift(session: ZkSession, policy: AclPolicy): Promi
         ignoreGone(session.children(path)),
       ]);
       if (!acl || !children) return;
+      checked++;
       const expected = policy.aclFor(path);
-      if (!sameAcl(acl.acl, expected))
+      if (!matchesPolicy(acl.acl, expected))
         drift.push({ path, actual: acl.acl, expected, aclVersion: acl.stat.aversion });
       for (const name of children.children) next.push(policy.layout.child(path, name));
     });
     level = next;
   }
-  return drift.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { checked, drift: drift.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }
 
 /**

@@ -5,7 +5,7 @@ import {
   decodeAclPrincipalsRecord,
   encodeAclPrincipalsRecord,
 } from './records/acl-principals-record.js';
-import { AclPolicy, formatAcl, sameAcl } from './zk-acl-policy.js';
+import { AclPolicy, formatAcl, matchesPolicy, sameAcl } from './zk-acl-policy.js';
 import { ZkLayout } from './zk-layout.js';
 import { digestAclId, ZK_OPEN_ACL, ZK_PERMS } from './zookeeper/zk-acl.js';
 import { parseCredentialsList, readCredentialsFile } from './zookeeper/zk-credentials.js';
@@ -174,6 +174,19 @@ describe('sameAcl and formatAcl', () => {
     expect(sameAcl(ZK_OPEN_ACL, [{ ...ZK_OPEN_ACL[0]!, perms: READ }])).toBe(false);
     expect(formatAcl(ZK_OPEN_ACL)).toBe('world:anyone=rwcda');
     expect(formatAcl([{ scheme: 'digest', id: 'u:x', perms: READ | CREATE }])).toBe('digest:u:x=rc');
+  });
+});
+
+describe('matchesPolicy', () => {
+  it('compares users and permissions where ZooKeeper hides the hashes, everything where it shows them', () => {
+    const expected = policy.aclFor(layout.head());
+    const hidden = expected.map((entry) => ({ ...entry, id: `${entry.id.split(':')[0]}:x` }));
+    expect(matchesPolicy(expected, expected)).toBe(true);
+    expect(matchesPolicy(hidden, expected)).toBe(true);
+    expect(matchesPolicy(hidden.slice(1), expected)).toBe(false);
+    expect(matchesPolicy([{ ...hidden[0]!, perms: READ }, ...hidden.slice(1)], expected)).toBe(false);
+    const otherSyncer = [{ ...expected[0]!, id: id('cairn-syncer-2') }, ...expected.slice(1)];
+    expect(matchesPolicy(otherSyncer, expected)).toBe(false);
   });
 });
 

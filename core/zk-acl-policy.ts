@@ -84,6 +84,22 @@ export function sameAcl(a: readonly ZkAcl[], b: readonly ZkAcl[]): boolean {
   return key(a) === key(b);
 }
 
+/**
+ * Whether a node's ACL, as ZooKeeper showed it, is the policy's. ZooKeeper shows the hash of a digest
+ * id only to a session with ADMIN on the node (the syncer's); others see `user:x`, and for them users
+ * and permissions are what can be compared.
+ */
+export function matchesPolicy(shown: readonly ZkAcl[], expected: readonly ZkAcl[]): boolean {
+  const hidden = shown.some(({ scheme, id }) => scheme === 'digest' && id.endsWith(':x'));
+  const hide = (acl: readonly ZkAcl[]) =>
+    acl.map((entry) =>
+      entry.scheme === 'digest'
+        ? { ...entry, id: `${entry.id.slice(0, entry.id.lastIndexOf(':'))}:x` }
+        : entry,
+    );
+  return hidden ? sameAcl(hide(shown), hide(expected)) : sameAcl(shown, expected);
+}
+
 /** An ACL as people read it: `digest:cairn-syncer:…=cdrwa, …`. */
 export function formatAcl(acl: readonly ZkAcl[]): string {
   const letters = ['r', 'w', 'c', 'd', 'a'] as const;

@@ -1,6 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { CoalescingTrigger, errorLogFields, type SessionKeeper, type ZkLayout } from '../core/index.js';
+import {
+  CoalescingTrigger,
+  errorLogFields,
+  type SessionKeeper,
+  type ZkLayout,
+  type ZkSession,
+} from '../core/index.js';
 
 /** At most one update per this interval, however busy ZooKeeper is (a rollout writes log chunks). */
 const COALESCE_MS = 250;
@@ -17,12 +23,21 @@ export class ChangeFeed {
   private readonly trigger: CoalescingTrigger;
   private readonly heartbeat: NodeJS.Timeout;
   private removeWatch: (() => Promise<void>) | undefined;
+  /** The session whose watch is set: changes are seen only while it is the current one. */
+  private watchedSession: ZkSession | undefined;
+  private readonly keeper: SessionKeeper;
   private seq = 0;
 
   private readonly logger: Logger;
 
-  constructor(keeper: SessionKeeper, layout: ZkLayout, logger: Logger) {
+  /**
+   * `onChange` is called at once on every change under the root and on every new or regained
+   * session, before any stream is told: a page that reads on `change` never gets an answer older
+   * than the change.
+   */
+  constructor(keeper: SessionKeeper, layout: ZkLayout, logger: Logger, onChange: () => void = () => {}) {
     this.logger = logger;
+    this.keeper = keeper;
     this.trigger = new CoalescingTrigger(
       async () => {
         this.seq += 1;
@@ -38,9 +53,13 @@ export class ChangeFeed {
     // A watch lives as long as its session: set it again on every new one.
     keeper.on('session', (session) => {
       session
-        .addWatch(layout.root, 'persistent-recursive', () => this.trigger.request())
+        .addWatch(layout.root, 'persistent-recursive', () => {
+          onChange();
+          this.trigger.request();
+        })
         .then((remove) => {
           this.removeWatch = remove;
+          this.watchedSession = session;
         })
         .catch((error: unknown) =>
           this.logger.warn(
@@ -48,11 +67,14 @@ export class ChangeFeed {
             'the dashboard cannot watch ZooKeeper; pages update on reconnect',
           ),
         );
+      onChange();
       this.trigger.request();
     });
     // Changes made while disconnected are not replayed: pages read again once connected.
     keeper.on('state', (state) => {
-      if (state === 'connected') this.trigger.request();
+      if (state !== 'connected') return;
+      onChange();
+      this.trigger.request();
     });
   }
 
@@ -66,6 +88,12 @@ export class ChangeFeed {
     response.write(`retry: 2000\nevent: hello\ndata: ${this.seq}\n\n`);
     this.streams.add(response);
     response.on('close', () => this.streams.delete(response));
+  }
+
+  /** Whether every change under the root is seen now (the watch is set on the current session). */
+  get watching(): boolean {
+    const session = this.keeper.session;
+    return session !== undefined && session === this.watchedSession && this.keeper.connected;
   }
 
   get openStreams(): number {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { CairnError, errorLogFields, SessionKeeper, type ZooKeeperEndpoint } from '../core/index.js';
 import { ChangeFeed } from './change-feed.js';
 import { DashboardRequestError } from './errors.js';
+import { OverviewCache } from './overview-cache.js';
 import {
   readCommitChanges,
   readContent,
@@ -10,7 +11,6 @@ import {
   readFileContent,
   readFilePage,
   readHistoryPage,
-  readOverview,
 } from './read-model.js';
 import { StaticFiles } from './static-files.js';
 
@@ -36,6 +36,7 @@ export class Dashboard {
   private readonly keeper: SessionKeeper;
   private readonly feed: ChangeFeed;
   private readonly files = new StaticFiles();
+  private readonly overview = new OverviewCache(() => this.feed.watching);
   private readonly logger: Logger;
   private readonly endpoint: ZooKeeperEndpoint;
 
@@ -43,7 +44,9 @@ export class Dashboard {
     this.endpoint = options.endpoint;
     this.logger = options.logger.child({ part: 'dashboard' });
     this.keeper = new SessionKeeper({ endpoint: options.endpoint });
-    this.feed = new ChangeFeed(this.keeper, options.endpoint.layout, this.logger);
+    this.feed = new ChangeFeed(this.keeper, options.endpoint.layout, this.logger, () =>
+      this.overview.invalidate(),
+    );
   }
 
   start(): void {
@@ -90,7 +93,7 @@ export class Dashboard {
       const body = await (async () => {
         switch (path) {
           case '/api/overview':
-            return readOverview(session, layout);
+            return this.overview.get(session, layout);
           case '/api/history':
             return readHistoryPage(session, layout, count(query, 'limit', 50));
           case '/api/files':

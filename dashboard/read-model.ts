@@ -1,21 +1,21 @@
 import {
-  type DeploymentStatus,
-  newestDeployments,
-  readDeployLog,
-  readDeploymentStatus,
-} from '../cli/deploy/read-deployments.js';
-import { type HistoryEntry, readHistory } from '../cli/history/read-history.js';
-import { type CairnStatus, readStatus } from '../cli/status/read-status.js';
-import {
   type AgentRecord,
+  type CairnStatus,
   CONTENT_ID,
   type DeploymentRecord,
+  type DeploymentStatus,
   type Drift,
   decodeAgentRecord,
   decodeEnvironmentManifest,
   decodeEnvironmentPointer,
   decodeHistoryRecord,
   decodeServiceRecord,
+  type HistoryEntry,
+  newestDeployments,
+  readDeployLog,
+  readDeploymentStatus,
+  readHistory,
+  readStatus,
   type ZkLayout,
   type ZkSession,
 } from '../core/index.js';

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRepoModelCache, desiredStateOf, type Revision } from '../core/index.js';
+import {
+  createRepoModelCache,
+  desiredStateOf,
+  type ParseVerdict,
+  type ParseVerdicts,
+  type Revision,
+} from '../core/index.js';
 import { exampleTree, text, withChanges } from '../test/support/example-repo.js';
 import { validateRepo } from './validate-repo.js';
 
@@ -73,6 +79,57 @@ describe('the repository model cache', () => {
     );
   });
 
+  it('gives exactly what a load without cache gives when every process starts from the verdicts of the last', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: EDITS.length - 1 }), { minLength: 1, maxLength: 8 }),
+        (sequence) => {
+          // Verdicts outlive the process; the model cache in memory does not: a new one per commit.
+          const verdicts = verdictStore();
+          let tree = base;
+          validateRepo(tree, { cache: createRepoModelCache(verdicts) });
+          for (const index of sequence) {
+            tree = withChanges(
+              index % 3 === 0 ? base : tree,
+              (EDITS[index] as (t: Map<string, Uint8Array>) => Record<string, string | null>)(base),
+            );
+            const restarted = validateRepo(tree, { cache: createRepoModelCache(verdicts) });
+            const fresh = validateRepo(tree);
+            expect(restarted.diagnostics).toEqual(fresh.diagnostics);
+            expect(stateOf(restarted.repo)).toEqual(stateOf(fresh.repo));
+          }
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
+  it('parses no file again after a restart, overlays and manifests included', () => {
+    const verdicts = verdictStore();
+    const first = validateRepo(base, { cache: createRepoModelCache(verdicts) });
+    expect(first.filesParsed).toBeGreaterThan(20);
+    const restarted = validateRepo(base, { cache: createRepoModelCache(verdicts) });
+    expect(restarted.filesParsed).toBe(0);
+    expect(stateOf(restarted.repo)).toEqual(stateOf(first.repo));
+  });
+
+  it('parses a file again when its bytes changed, and a file with findings every time', () => {
+    const verdicts = verdictStore();
+    const tree = withChanges(base, {
+      'services/recommender/config/application.yaml': 'server: { port: 1 }\n',
+      'services/search-api/config/broken.json': '{"a": }\n',
+    });
+    validateRepo(tree, { cache: createRepoModelCache(verdicts) });
+    const restarted = validateRepo(
+      withChanges(tree, { 'services/recommender/config/application.yaml': 'server: { port: 2 }\n' }),
+      { cache: createRepoModelCache(verdicts) },
+    );
+    // The changed file, its three overlays (@dev, @prod, @staging) merged over it again, and the
+    // broken file, reported again.
+    expect(restarted.filesParsed).toBe(5);
+    expect(restarted.diagnostics.map((d) => d.rule)).toContain('json/syntax');
+  });
+
   it('keeps the Service object of a service whose files did not change', () => {
     const cache = createRepoModelCache();
     const first = validateRepo(base, { cache }).repo;
@@ -84,3 +141,9 @@ describe('the repository model cache', () => {
     expect(second.services.get('recommender')).not.toBe(first.services.get('recommender'));
   });
 });
+
+/** Verdicts as a syncer keeps them between runs, in memory here. */
+function verdictStore(): ParseVerdicts {
+  const kept = new Map<string, ParseVerdict>();
+  return { get: (key) => kept.get(key), set: (key, verdict) => void kept.set(key, verdict) };
+}

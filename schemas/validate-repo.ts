@@ -17,6 +17,8 @@ export interface RepoValidation {
   readonly diagnostics: readonly Diagnostic[];
   /** The model of what is valid; use it only when `diagnostics` holds no error. */
   readonly repo: ConfigRepo;
+  /** Files parsed: with a cache, only those it did not know. */
+  readonly filesParsed: number;
 }
 
 /**
@@ -24,9 +26,9 @@ export interface RepoValidation {
  * and the semantic checks across files. Never throws for anything in the tree.
  */
 export function validateRepo(tree: RepoTree, options: { cache?: RepoModelCache } = {}): RepoValidation {
-  const { repo, diagnostics } = loadConfigRepo(tree, checkManifest, options.cache);
+  const { repo, diagnostics, filesParsed } = loadConfigRepo(tree, checkManifest, options.cache);
   const all = [...diagnostics, ...checkSemantics(repo, [...tree.keys()])];
-  return { repo, diagnostics: all.sort(compareDiagnostics) };
+  return { repo, diagnostics: all.sort(compareDiagnostics), filesParsed };
 }
 
 /** Validates a directory on disk; files that cannot be read safely (links) are reported too. */
@@ -45,5 +47,6 @@ export async function validateRepoDir(dir: string): Promise<RepoValidation> {
   return {
     repo: result.repo,
     diagnostics: [...result.diagnostics, ...skippedDiagnostics].sort(compareDiagnostics),
+    filesParsed: result.filesParsed,
   };
 }

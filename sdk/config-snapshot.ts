@@ -1,4 +1,4 @@
-import { contentId } from '../core/index.js';
+import { contentId, encodeEnvironmentManifest, type HeldSnapshot } from '../core/index.js';
 import type { ChangeInfo } from './change-info.js';
 import { decodeFileValue, type FileValueResult } from './file-value.js';
 
@@ -16,6 +16,7 @@ interface SnapshotFile {
 export class ConfigSnapshot {
   readonly change: ChangeInfo;
   private readonly entries: ReadonlyMap<string, SnapshotFile>;
+  private heldSnapshot: HeldSnapshot | undefined;
 
   private constructor(change: ChangeInfo, entries: ReadonlyMap<string, SnapshotFile>) {
     this.change = change;
@@ -86,6 +87,26 @@ export class ConfigSnapshot {
   /** Content id → bytes: what a read of the next commit need not fetch again. */
   contentsById(): Map<string, Uint8Array> {
     return new Map([...this.entries.values()].map((entry) => [entry.contentId, entry.bytes]));
+  }
+
+  /**
+   * The snapshot as a reader of ZooKeeper holds it, with the manifest that names exactly these
+   * files: manifests are canonical, so the syncer's manifest of the same files has the same id, and a
+   * pointer naming it confirms the snapshot whole. The ids are the files' own (hashed, or verified
+   * against their names when read), so a cache whose bytes were changed is never confirmed.
+   */
+  held(): HeldSnapshot {
+    if (!this.heldSnapshot) {
+      const contentIds = this.contentIds();
+      const manifestBytes = encodeEnvironmentManifest({ files: contentIds });
+      this.heldSnapshot = {
+        manifest: contentId(manifestBytes),
+        manifestBytes,
+        files: this.fileBytes(),
+        contentIds,
+      };
+    }
+    return this.heldSnapshot;
   }
 
   /** Path → bytes: for the cache. */

@@ -1,4 +1,6 @@
-import { hostname } from 'node:os';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type ConnectOptions, resolveConnectOptions } from './connect-options.js';
 
@@ -83,6 +85,27 @@ describe('options from the environment', () => {
     expect(resolved.endpoint.auth?.map(({ scheme, credentials }) => ({ scheme, credentials }))).toEqual([
       { scheme: 'digest', credentials: 'recommender:s3cret' },
     ]);
+  });
+
+  it('reads credentials from the file CAIRN_ZK_AUTH_FILE (or authFile) names, and refuses two sources', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-sdk-auth-'));
+    const file = join(dir, 'cairn-sdk.auth');
+    await writeFile(file, '# Cairn sdk credentials\ncairn-sdk:from-a-file\n', { mode: 0o600 });
+    const { CAIRN_ZK_AUTH: _, ...withoutAuth } = variables;
+    const resolved = resolveConnectOptions({}, { ...withoutAuth, CAIRN_ZK_AUTH_FILE: file });
+    expect(resolved.endpoint.auth?.map((auth) => auth.credentials)).toEqual(['cairn-sdk:from-a-file']);
+    expect(() => resolveConnectOptions({}, { ...variables, CAIRN_ZK_AUTH_FILE: file })).toThrow(
+      expect.objectContaining({ option: 'authFile', message: expect.stringMatching(/keep one/) }),
+    );
+    expect(() =>
+      resolveConnectOptions({}, { ...withoutAuth, CAIRN_ZK_AUTH_FILE: join(dir, 'missing.auth') }),
+    ).toThrow(
+      expect.objectContaining({
+        option: 'authFile',
+        variable: 'CAIRN_ZK_AUTH_FILE',
+        message: expect.stringMatching(/cannot read the credentials file .*ENOENT/),
+      }),
+    );
   });
 
   it('lets an option given win over its variable', () => {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import {
   CairnError,
   parseDuration,
+  readCredentialsFile,
   SettingError,
   type ZkLayout,
   ZOOKEEPER_ENV,
@@ -21,6 +22,7 @@ export const SDK_ENV = {
   zk: ZOOKEEPER_ENV.zk,
   root: ZOOKEEPER_ENV.root,
   auth: ZOOKEEPER_ENV.auth,
+  authFile: ZOOKEEPER_ENV.authFile,
   sessionTimeoutMs: ZOOKEEPER_ENV.sessionTimeout,
   connectTimeoutMs: ZOOKEEPER_ENV.connectTimeout,
   requestTimeoutMs: ZOOKEEPER_ENV.requestTimeout,
@@ -39,6 +41,11 @@ export interface SessionOptions {
   readonly root?: string;
   /** Digest credentials `user:password`, presented on every connection. Default: `CAIRN_ZK_AUTH`, else none. */
   readonly auth?: string;
+  /**
+   * A file of digest credentials, one `user:password` a line (what `cairn acl init` writes), so the
+   * password is in neither the code nor the environment. Default: `CAIRN_ZK_AUTH_FILE`, else none.
+   */
+  readonly authFile?: string;
   /** How long start waits for ZooKeeper before it falls back to the cache (or fails). Default: `CAIRN_ZK_CONNECT_TIMEOUT`, else 5 s. */
   readonly connectTimeoutMs?: number;
   /** The ZooKeeper session timeout; an instance vanishes from discovery this long after it dies. Default: `CAIRN_ZK_SESSION_TIMEOUT`, else 10 s. */
@@ -138,6 +145,27 @@ export function resolveSessionOptions(
     );
   const root = setting(options, variables, 'root');
   const auth = setting(options, variables, 'auth');
+  const authFile = setting(options, variables, 'authFile');
+  if (auth !== undefined && authFile !== undefined)
+    throw new InvalidOptionsError(
+      'authFile',
+      `both auth${auth.variable ? ` (${auth.variable})` : ''} and authFile${authFile.variable ? ` (${authFile.variable})` : ''} give ZooKeeper credentials: keep one`,
+    );
+  const credentials =
+    authFile === undefined
+      ? (auth?.value as string | undefined)
+      : checked('authFile', () => {
+          try {
+            return readCredentialsFile(authFile.value as string, 'authFile');
+          } catch (error) {
+            if (!(error instanceof SettingError)) throw error;
+            throw new InvalidOptionsError(
+              'authFile',
+              error.message.replace('authFile: ', ''),
+              authFile.variable,
+            );
+          }
+        });
   const timeouts = {
     connectTimeoutMs: duration(setting(options, variables, 'connectTimeoutMs'), 'connectTimeoutMs', 5_000),
     sessionTimeoutMs: duration(setting(options, variables, 'sessionTimeoutMs'), 'sessionTimeoutMs', 10_000),
@@ -148,7 +176,7 @@ export function resolveSessionOptions(
       return zooKeeperEndpoint({
         connectString: zk.value as string,
         root: (root?.value as string | undefined) ?? '/cairn',
-        ...(auth !== undefined ? { auth: auth.value as string } : {}),
+        ...(credentials !== undefined ? { auth: credentials } : {}),
         ...timeouts,
       });
     } catch (error) {

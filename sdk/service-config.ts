@@ -175,6 +175,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       resyncIntervalMs: RESYNC_INTERVAL_MS,
       // A client that started from its cache holds most of the content already.
       known: () => (this.snapshot ?? this.seed)?.contentsById(),
+      // A cache whose manifest the pointer names is confirmed whole: no manifest, no content read.
+      held: () => (this.snapshot ?? this.seed)?.held(),
     });
     this.watcher = watcher;
     watcher.on('read', (read) => this.onRead(snapshotReadOf(read)));

@@ -32,13 +32,21 @@ import {
   SETTINGS_FILE,
   START_OF_FILE,
   type TagRef,
+  unsafePathReason,
   type ZkLayout,
   type ZkOp,
   type ZkSession,
 } from '../core/index.js';
 import { validateRepo } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
-import type { CommitInfo, GitSource, TreeSnapshot } from './git/index.js';
+import {
+  type CommitInfo,
+  type GitSource,
+  type TreeSnapshot,
+  type TreeUpdate,
+  UnsafeTreeEntryError,
+} from './git/index.js';
+import type { ValidationCache } from './validation-cache.js';
 import { ContentCollector } from './zk/collect-content.js';
 import { historySeqs, trimHistory } from './zk/history.js';
 import { publish } from './zk/publish.js';
@@ -65,12 +73,16 @@ export type SyncOutcome =
       readonly written: { readonly creates: number; readonly updates: number; readonly removes: number };
       /** Where the time went, in milliseconds. */
       readonly timings: SyncTimings;
+      /** Files this sync parsed: those neither the models in memory nor the validation cache knew. */
+      readonly filesParsed: number;
     }
   | {
       readonly kind: 'up-to-date';
       readonly commit: string;
       readonly seq: number;
       readonly serving: Readonly<Record<string, Revision>>;
+      /** Files this sync parsed (0 when it had nothing to read). */
+      readonly filesParsed: number;
     }
   | { readonly kind: 'refused'; readonly error: CommitRefusedError };
 
@@ -100,6 +112,8 @@ export interface MirrorOptions {
   /** Where the bot records approvals as git notes. Default refs/notes/cairn-approvals. */
   readonly notesRef?: string;
   readonly now?: () => Date;
+  /** Parse verdicts kept between runs (the cache directory's); saved after each commit read. */
+  readonly validationCache?: ValidationCache;
 }
 
 /** Where a sync writes: the leader's session and fenced writer, and which term of leadership it is. */
@@ -147,8 +161,8 @@ interface LoadedCommit {
  * term while `/head` still names that commit, and re-read from ZooKeeper every few minutes anyway. A
  * crash at any point is followed by a correct sync.
  */
-function upToDate(head: HeadRecord): SyncOutcome {
-  return { kind: 'up-to-date', commit: head.commit, seq: head.seq, serving: head.environments };
+function upToDate(head: HeadRecord, filesParsed = 0): SyncOutcome {
+  return { kind: 'up-to-date', commit: head.commit, seq: head.seq, serving: head.environments, filesParsed };
 }
 
 export class Mirror {
@@ -161,12 +175,20 @@ export class Mirror {
   /** Whether `/refused` may be in ZooKeeper: unknown (so true) until this mirror has looked. */
   private refusalMayExist = true;
   private retention = { history: 0, snapshots: 0 };
+  /** Files parsed since the current sync began. */
+  private filesParsed = 0;
   private collectionNeeded = true;
-  private lastCollection = 0;
+  /** Counted from the start: the first commits after a start wait for a quiet pass like any other. */
+  private lastCollection = Date.now();
 
   constructor(options: MirrorOptions) {
     this.options = options;
     this.collector = new ContentCollector(options.layout);
+  }
+
+  /** Whether content was last collected longer ago than the collection interval: collect even between commits. */
+  get collectionOverdue(): boolean {
+    return Date.now() - this.lastCollection > COLLECTION_INTERVAL_MS;
   }
 
   /** The commit most recently refused, until a later commit mirrors. */
@@ -187,6 +209,7 @@ export class Mirror {
     const readStarted = performance.now();
     const clock = { validateMs: 0 };
     if (this.written && this.written.term !== target.term) this.written = undefined;
+    this.filesParsed = 0;
     const head = await this.readHead(target.session);
     const tags = await source.listTags();
     // A refused commit is not looked at again until the branch or a tag moves.
@@ -252,7 +275,7 @@ export class Mirror {
       this.refused = undefined;
       await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
-      return upToDate(head.record);
+      return upToDate(head.record, this.filesParsed);
     }
 
     const forced = head.record ? !(await source.isAncestor(head.record.commit, commit)) : false;
@@ -314,6 +337,7 @@ export class Mirror {
         transactions: result.transactions,
         staged: result.staged,
         timings,
+        filesParsed: this.filesParsed,
       },
       'commit mirrored',
     );
@@ -337,6 +361,7 @@ export class Mirror {
       contentWritten: publication.newContent.length,
       written: publicationCounts(publication),
       timings,
+      filesParsed: this.filesParsed,
     };
   }
 
@@ -349,7 +374,7 @@ export class Mirror {
     target: SyncTarget,
     force = false,
   ): Promise<{ removed: number; missing: number } | undefined> {
-    const due = Date.now() - this.lastCollection > COLLECTION_INTERVAL_MS;
+    const due = this.collectionOverdue;
     if (!force && !this.collectionNeeded && !due) return undefined;
     if (this.retention.snapshots === 0) return undefined; // no commit read by this process yet
     const result = await this.collector.collect(target.writer, this.retention.snapshots);
@@ -446,15 +471,27 @@ export class Mirror {
   ): Promise<LoadedCommit | { diagnostics: readonly Diagnostic[] }> {
     let lane = this.lanes.get(laneName);
     if (!lane) {
-      lane = { cache: createRepoModelCache() };
+      lane = { cache: createRepoModelCache(this.options.validationCache) };
       this.lanes.set(laneName, lane);
     }
     const previousCommit = lane.snapshot?.commit;
-    const update = await this.options.source.readTree(commit, lane.snapshot);
+    let update: TreeUpdate;
+    try {
+      update = await this.options.source.readTree(commit, lane.snapshot);
+    } catch (error) {
+      // A name git refuses to read is the commit's fault, as terminal as a validation error.
+      if (!(error instanceof UnsafeTreeEntryError)) throw error;
+      return { diagnostics: [unsafeEntryDiagnostic(error.path)] };
+    }
     lane.snapshot = update.snapshot;
     const validateStarted = performance.now();
-    const { diagnostics, repo } = validateRepo(update.snapshot.tree, { cache: lane.cache });
+    const { diagnostics, repo, filesParsed } = validateRepo(update.snapshot.tree, { cache: lane.cache });
     if (clock) clock.validateMs += performance.now() - validateStarted;
+    this.filesParsed += filesParsed;
+    await this.options.validationCache?.save().catch((error: unknown) => {
+      // The cache only saves work: without it, the next start parses again.
+      this.options.logger.warn(errorLogFields(error), 'could not save the validation cache');
+    });
     if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
     return { repo, changed: update.changed, previousCommit };
   }
@@ -546,6 +583,18 @@ function afterPublication(
 
 function revisionOf(info: CommitInfo): Revision {
   return { commit: info.commit, author: info.author, message: info.message, time: info.time };
+}
+
+/** The diagnostic of a tree entry git refuses to read: at the entry, saying why the name is unsafe. */
+function unsafeEntryDiagnostic(path: string): Diagnostic {
+  const reason = unsafePathReason(path) ?? 'git refuses such a name in a checkout';
+  return diagnostic(
+    path,
+    START_OF_FILE,
+    'error',
+    'path/unsafe',
+    `unsafe path: ${reason}; rename or remove it`,
+  );
 }
 
 /** A branch no environment follows is almost always a mistake (`--branch mian`): say so. */

@@ -4,7 +4,9 @@ import { openGitSource } from './git/index.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
+import { openValidationCache } from './validation-cache.js';
 import { ensureLayout } from './zk/bootstrap.js';
+import { repairAcls } from './zk/repair-acls.js';
 
 /**
  * `cairn sync --once`: mirrors the branch head and returns. It joins the election like any replica,
@@ -14,9 +16,21 @@ import { ensureLayout } from './zk/bootstrap.js';
 export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<SyncOutcome> {
   const { endpoint } = config;
   const layout = endpoint.layout;
-  const source = openGitSource({ url: config.repo, branch: config.branch, cacheDir: config.cacheDir });
+  const source = openGitSource({
+    url: config.repo,
+    branch: config.branch,
+    cacheDir: config.cacheDir,
+    ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
+  });
   try {
-    const mirror = new Mirror({ layout, source, branch: config.branch, logger, notesRef: config.notesRef });
+    const mirror = new Mirror({
+      layout,
+      source,
+      branch: config.branch,
+      logger,
+      notesRef: config.notesRef,
+      validationCache: await openValidationCache(config.cacheDir, logger),
+    });
     await checkBranch(mirror, source, logger);
     const session = await connectSession(endpoint);
     try {
@@ -33,6 +47,7 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
         const target = { session, writer: new FencedWriter(session, () => election.fence()), term: 1 };
         const outcome = await mirror.sync(target);
         if (outcome.kind === 'mirrored') await mirror.collect(target, true);
+        await repairAcls(session, layout, logger);
         return outcome;
       } finally {
         await election.close();

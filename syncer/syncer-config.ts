@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -8,10 +9,13 @@ import {
   ZOOKEEPER_ENV,
   type ZooKeeperEndpoint,
 } from '../core/index.js';
+import { type GitCredentials, resolveGitCredentials, withoutCredentials } from './git/index.js';
 
 /** Everything a syncer needs, validated: one typed source built from flags, then environment, then defaults. */
 export interface SyncerConfig {
   readonly repo: string;
+  /** For an http(s) repository, from --git-credentials-file or CAIRN_GIT_TOKEN (never in the URL). */
+  readonly gitCredentials?: GitCredentials;
   readonly branch: string;
   readonly endpoint: ZooKeeperEndpoint;
   readonly mode: 'once' | 'watch';
@@ -28,6 +32,8 @@ export interface SyncerConfig {
    * files a read of a whole tree (the first sync) has read. Not a setting of flags or environment.
    */
   readonly onProgress?: (progress: SyncProgress) => void;
+  /** How often the leader looks for ACLs changed by hand (default 5 min). Not a setting of flags. */
+  readonly aclAuditIntervalMs?: number;
 }
 
 /** How far a long piece of a sync has come. */
@@ -44,11 +50,15 @@ export interface RawSyncerSettings {
   readonly branch?: string;
   readonly zk?: string;
   readonly root?: string;
+  /** `--zk-auth-file`: ZooKeeper credentials, one `user:password` a line. */
+  readonly zkAuthFile?: string;
   readonly once?: boolean;
   readonly watch?: boolean;
   readonly poll?: string;
   readonly listen?: string;
   readonly webhookSecret?: string;
+  readonly webhookSecretFile?: string;
+  readonly gitCredentialsFile?: string;
   readonly cacheDir?: string;
   readonly sessionTimeout?: string;
   readonly notesRef?: string;
@@ -61,9 +71,13 @@ export const SYNCER_ENV = {
   branch: 'CAIRN_BRANCH',
   zk: ZOOKEEPER_ENV.zk,
   root: ZOOKEEPER_ENV.root,
+  zkAuthFile: ZOOKEEPER_ENV.authFile,
   poll: 'CAIRN_POLL',
   listen: 'CAIRN_LISTEN',
   webhookSecret: 'CAIRN_WEBHOOK_SECRET',
+  webhookSecretFile: 'CAIRN_WEBHOOK_SECRET_FILE',
+  gitCredentialsFile: 'CAIRN_GIT_CREDENTIALS_FILE',
+  gitToken: 'CAIRN_GIT_TOKEN',
   cacheDir: 'CAIRN_CACHE_DIR',
   sessionTimeout: ZOOKEEPER_ENV.sessionTimeout,
   notesRef: 'CAIRN_NOTES_REF',
@@ -76,7 +90,7 @@ export function resolveSyncerConfig(
   defaults: { hostname: string; pid: number },
 ): SyncerConfig {
   const pick = (key: keyof typeof SYNCER_ENV): string | undefined => {
-    const flag = flags[key];
+    const flag = key === 'gitToken' ? undefined : flags[key];
     if (typeof flag === 'string' && flag !== '') return flag;
     const fromEnv = env[SYNCER_ENV[key]];
     return fromEnv === '' ? undefined : fromEnv;
@@ -91,6 +105,7 @@ export function resolveSyncerConfig(
     {
       ...(flags.zk !== undefined ? { zk: flags.zk } : {}),
       ...(flags.root !== undefined ? { root: flags.root } : {}),
+      ...(flags.zkAuthFile !== undefined ? { authFile: flags.zkAuthFile } : {}),
       ...(flags.sessionTimeout !== undefined ? { sessionTimeout: flags.sessionTimeout } : {}),
     },
     env,
@@ -99,14 +114,22 @@ export function resolveSyncerConfig(
   );
   if (flags.once && flags.watch)
     throw new SettingError('--once', '--once and --watch exclude each other: choose one');
-  const webhookSecret = pick('webhookSecret');
+  const webhookSecret = readWebhookSecret(pick('webhookSecretFile'), pick('webhookSecret'));
+  const gitCredentialsFile = pick('gitCredentialsFile');
+  const gitToken = pick('gitToken');
+  const gitCredentials = /^https?:\/\//i.test(repo)
+    ? resolveGitCredentials(repo, {
+        ...(gitCredentialsFile ? { file: gitCredentialsFile } : {}),
+        ...(gitToken ? { token: gitToken } : {}),
+      })
+    : undefined;
   const listenRaw = pick('listen');
   const listen = listenRaw ? parseListen(listenRaw) : undefined;
   if (listen && !webhookSecret) {
     // An unauthenticated webhook would let anyone make the syncer fetch: refuse to start without one.
     throw new SettingError(
       '--listen',
-      `--listen needs --webhook-secret (or ${SYNCER_ENV.webhookSecret}): webhooks are verified with it`,
+      `--listen needs --webhook-secret-file (or ${SYNCER_ENV.webhookSecretFile}, or ${SYNCER_ENV.webhookSecret}): webhooks are verified with it`,
     );
   }
   const notesRef = pick('notesRef') ?? DEFAULT_NOTES_REF;
@@ -118,6 +141,7 @@ export function resolveSyncerConfig(
   const branch = pick('branch') ?? 'main';
   return {
     repo,
+    ...(gitCredentials ? { gitCredentials } : {}),
     branch,
     endpoint: {
       ...endpoint,
@@ -132,11 +156,43 @@ export function resolveSyncerConfig(
       join(
         tmpdir(),
         'cairn-syncer-cache',
-        Buffer.from(`${repo}#${branch}`).toString('base64url').slice(0, 80),
+        // Named after the repository without its credentials: a token must not end up in a path.
+        Buffer.from(`${withoutCredentials(repo)}#${branch}`)
+          .toString('base64url')
+          .slice(0, 80),
       ),
     notesRef,
     replicaId: pick('replicaId') ?? `${defaults.hostname}:${defaults.pid}`,
   };
+}
+
+/**
+ * The webhook secret: the file's content (one line; a final newline is not part of it), else the
+ * value given. Nothing of the file is ever put in a message.
+ */
+function readWebhookSecret(file: string | undefined, value: string | undefined): string | undefined {
+  if (file === undefined) return value;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SettingError(
+      '--webhook-secret-file',
+      `--webhook-secret-file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a file holding the secret of the GitHub webhook`,
+    );
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret.trim() === '')
+    throw new SettingError(
+      '--webhook-secret-file',
+      `--webhook-secret-file ${file} is empty: write the secret of the GitHub webhook in it`,
+    );
+  if (/[\r\n]/.test(secret))
+    throw new SettingError(
+      '--webhook-secret-file',
+      `--webhook-secret-file ${file} holds more than one line: a webhook secret is one line`,
+    );
+  return secret;
 }
 
 /** `[host:]port`, the form of --listen; throws SettingError naming the flag. */

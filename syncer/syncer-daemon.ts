@@ -19,11 +19,23 @@ import { SyncerMetrics } from './metrics.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
+import { openValidationCache } from './validation-cache.js';
 import { DeliveryLog, type PushDelivery } from './webhook.js';
 import { WebhookEndpoint } from './webhook-endpoint.js';
 import { ensureLayout } from './zk/bootstrap.js';
+import { repairAcls } from './zk/repair-acls.js';
+
+/** How often the leader walks the tree for ACLs changed by hand, besides at the start of each term. */
+export const DEFAULT_ACL_AUDIT_INTERVAL_MS = 5 * 60_000;
 
 export type SyncerRole = LeaderRoleState;
+
+/**
+ * After a mirrored commit, content collection waits for a pass that finds nothing new, asked for
+ * this long after the last commit: commits in a row, and the readers each one wakes, never wait on
+ * it (it reads every pointer and content folder). Collection only frees space.
+ */
+export const COLLECTION_QUIET_MS = 2_000;
 
 /** What /healthz reports; `ready` only when connected and (as leader) caught up with the branch. */
 export interface SyncerStatus {
@@ -60,6 +72,7 @@ export class SyncerDaemon {
   /** Failed sync passes in a row. */
   private syncFailures = 0;
   private pollTimer: NodeJS.Timeout | undefined;
+  private collectionTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
   private webhooks: WebhookEndpoint | undefined;
   private closed = false;
@@ -88,6 +101,7 @@ export class SyncerDaemon {
       url: config.repo,
       branch: config.branch,
       cacheDir: config.cacheDir,
+      ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
       ...(onProgress
         ? { onReadProgress: (done, total) => onProgress({ phase: 'reading', done, total }) }
         : {}),
@@ -98,6 +112,7 @@ export class SyncerDaemon {
       branch: config.branch,
       logger: this.logger,
       notesRef: config.notesRef,
+      validationCache: await openValidationCache(config.cacheDir, this.logger),
     });
     await checkBranch(this.mirror, this.source, this.logger);
     let port: number | undefined;
@@ -145,6 +160,7 @@ export class SyncerDaemon {
     });
 
     const mirrorReconciler: Reconciler = { name: 'mirror', reconcile: (term) => this.reconcile(term) };
+    const aclReconciler = this.aclReconciler(config.aclAuditIntervalMs ?? DEFAULT_ACL_AUDIT_INTERVAL_MS);
     this.deployments = new DeploymentController({
       layout,
       logger: this.logger,
@@ -158,7 +174,7 @@ export class SyncerDaemon {
         candidatePath: (name) => layout.syncerCandidate(name),
         candidateId: config.replicaId,
       },
-      reconcilers: [mirrorReconciler, this.deployments],
+      reconcilers: [mirrorReconciler, this.deployments, aclReconciler],
       prepare: (session) => ensureLayout(session, layout),
     });
     this.role = role;
@@ -234,6 +250,7 @@ export class SyncerDaemon {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.pollTimer);
+    clearTimeout(this.collectionTimer);
     // Stepping down explicitly lets a standby take over now rather than after the session timeout.
     await this.role?.close();
     this.deployments?.close();
@@ -245,16 +262,36 @@ export class SyncerDaemon {
     this.logger.info('syncer stopped');
   }
 
+  /**
+   * Repairs ACLs at the start of each term, then on the first request after each interval: a walk
+   * reads every node's ACL, too much for every poll.
+   */
+  private aclReconciler(intervalMs: number): Reconciler {
+    let walked: { term: number; at: number } | undefined;
+    return {
+      name: 'acl',
+      reconcile: async (term) => {
+        if (walked?.term === term.number && Date.now() - walked.at < intervalMs) return;
+        await repairAcls(term.session, this.config.endpoint.layout, this.logger);
+        walked = { term: term.number, at: Date.now() };
+      },
+    };
+  }
+
   private async reconcile(term: LeaderTerm): Promise<void> {
     const mirror = this.mirror as Mirror;
     const target = { session: term.session, writer: term.writer, term: term.number };
     const started = performance.now();
     const outcome = await mirror.sync(target);
     this.onOutcome(outcome, (performance.now() - started) / 1000);
-    // A new commit may change a release: the controller looks at once rather than on its watch.
-    if (outcome.kind === 'mirrored') this.role?.request('deployments');
     this.lastError = undefined;
     this.syncFailures = 0;
+    if (outcome.kind === 'mirrored') {
+      // A new commit may change a release: the controller looks at once rather than on its watch.
+      this.role?.request('deployments');
+      this.requestQuietPass();
+      if (!mirror.collectionOverdue) return;
+    }
     try {
       await mirror.collect(target);
     } catch (error) {
@@ -264,6 +301,13 @@ export class SyncerDaemon {
         'could not collect unreferenced content',
       );
     }
+  }
+
+  /** A mirror pass once commits have stopped for COLLECTION_QUIET_MS: it finds nothing new, and collects. */
+  private requestQuietPass(): void {
+    clearTimeout(this.collectionTimer);
+    this.collectionTimer = setTimeout(() => this.role?.request('mirror'), COLLECTION_QUIET_MS);
+    this.collectionTimer.unref();
   }
 
   /**
@@ -320,7 +364,7 @@ export class SyncerDaemon {
     if (!secret)
       return {
         handle: async (_request, response) =>
-          sendJson(response, 404, { error: 'webhooks are not enabled: start with --webhook-secret' }),
+          sendJson(response, 404, { error: 'webhooks are not enabled: start with --webhook-secret-file' }),
       };
     this.webhooks ??= new WebhookEndpoint({
       secret,
@@ -338,7 +382,8 @@ export class SyncerDaemon {
     if (!push || !relevant) return { status: 202, body: { ignored: true } };
     if (!this.deliveries.firstTime(push.id)) return { status: 202, body: { duplicate: true } };
     this.logger.info({ delivery: push.id, after: push.after }, 'push webhook received');
-    this.role?.request();
+    // The mirror alone: it asks the deployment controller for a pass once a commit is mirrored.
+    this.role?.request('mirror');
     return { status: 202, body: { queued: true, leader: this.role?.state === 'leader' } };
   }
 

@@ -86,7 +86,8 @@ export function verifyWebhook(
       accepted: false,
       status: 401,
       code: 'bad_signature',
-      reason: 'signature does not match: check that the webhook secret matches --webhook-secret',
+      reason:
+        'signature does not match: check that the webhook secret matches --webhook-secret-file (or --webhook-secret)',
     };
   }
   const event = header(headers, 'x-github-event');

@@ -40,6 +40,8 @@ export interface DeployRunnerOptions {
   readonly awaitConfig: AwaitConfig;
   /** Where deploy commands run (the agent's prefix, or /). */
   readonly cwd: string;
+  /** Who the deploy command and health check run as now (see commandUser); undefined: the agent's user. */
+  readonly user: () => string | undefined;
   /** Runs the deploy command and the health check. */
   readonly runCommand: CommandRunner;
   readonly logger: Logger;
@@ -253,6 +255,7 @@ class TaskRun {
       env: commandEnv,
       timeoutMs: (release.manifest.deploy.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_S) * 1000,
       cwd: this.options.cwd,
+      ...this.runAs(),
       onOutput: (chunk) => log.append(chunk),
     });
     if (!succeeded(deploy)) {
@@ -288,6 +291,7 @@ class TaskRun {
         env: commandEnv,
         timeoutMs: Math.max(1, deadline - Date.now()),
         cwd: this.options.cwd,
+        ...this.runAs(),
         onOutput: (chunk) => log.append(chunk),
       });
       if (succeeded(check) || Date.now() + HEALTH_RETRY_MS >= deadline) break;
@@ -300,6 +304,12 @@ class TaskRun {
   }
 
   /** Takes the task: its version checked and the ephemeral claim created in one transaction. */
+  /** The user option of runCommand, when the commands run as someone else than the agent. */
+  private runAs(): { user?: string } {
+    const user = this.options.user();
+    return user === undefined ? {} : { user };
+  }
+
   private async claim(previousVersion: string | undefined): Promise<boolean> {
     const at = new Date().toISOString();
     const next = taskTransition(this.task, 'claimed', this.options.host, at, {

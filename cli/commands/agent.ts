@@ -11,6 +11,11 @@ export function registerAgent(program: Command, { io, setExitCode, stopSignal }:
     .addOption(new Option('--zk <hosts>', `ZooKeeper ensemble, host:port,...`).env(AGENT_ENV.zk))
     .addOption(new Option('--root <path>', `root znode (default /cairn)`).env(AGENT_ENV.root))
     .addOption(
+      new Option('--zk-auth-file <file>', 'ZooKeeper credentials, one user:password a line').env(
+        AGENT_ENV.zkAuthFile,
+      ),
+    )
+    .addOption(
       new Option('--host <name>', `this host's name in the service tree (default: the machine's)`).env(
         AGENT_ENV.host,
       ),

@@ -12,7 +12,10 @@ import { packageRoot } from '../package-root.js';
  * it listens. Without APP_ID and a key it serves the page that registers the app from the package's
  * bot/app.yml, wherever it is started from; see bot/README.md.
  */
-export function registerBot(program: Command, { io, setExitCode, stopSignal }: CommandContext): void {
+export function registerBot(
+  program: Command,
+  { io, setExitCode, stopSignal, secrets }: CommandContext,
+): void {
   program
     .command('bot')
     .description(
@@ -36,6 +39,7 @@ export function registerBot(program: Command, { io, setExitCode, stopSignal }: C
         cwd: io.cwd,
         manifestPath: join(packageRoot(), 'bot', 'app.yml'),
         log,
+        onSecret: (value) => secrets.add(value),
       });
       await stopSignal();
       await bot.stop();

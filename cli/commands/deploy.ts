@@ -6,18 +6,17 @@ import {
   type DeploymentState,
   decodeServiceRecord,
   encodeDeploymentControlRecord,
+  newestDeployments,
+  readDeployLog,
+  readDeploymentStatus,
+  resolveDeployment,
   resolveZooKeeperEndpoint,
   steeringRefusal,
   type ZkSession,
   type ZooKeeperEndpoint,
 } from '../../core/index.js';
 import { formatDeploymentList, formatDeploymentStatus } from '../deploy/format-deployment.js';
-import {
-  newestDeployments,
-  readDeployLog,
-  readDeploymentStatus,
-  resolveDeployment,
-} from '../deploy/read-deployments.js';
+import { endpointSettings } from '../endpoint-flags.js';
 import { type CommandContext, EXIT_OK } from '../io.js';
 import { UsageError } from '../usage-error.js';
 
@@ -44,12 +43,17 @@ export function registerDeploy(program: Command, { io, setExitCode }: CommandCon
   const connection = (command: Command) =>
     command
       .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble, host:port,...').env('CAIRN_ZK'))
-      .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'));
+      .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'))
+      .addOption(
+        new Option('--zk-auth-file <file>', 'ZooKeeper credentials, one user:password a line').env(
+          'CAIRN_ZK_AUTH_FILE',
+        ),
+      );
   const withSession = async <T>(
     flags: ConnectionFlags,
     run: (session: ZkSession, endpoint: ZooKeeperEndpoint) => Promise<T>,
   ) => {
-    const endpoint = resolveZooKeeperEndpoint(flags, io.env);
+    const endpoint = resolveZooKeeperEndpoint(endpointSettings(flags), io.env);
     const session = await connectSession(endpoint);
     try {
       return await run(session, endpoint);

@@ -9,6 +9,7 @@ import {
   type ZkLayout,
   type ZkSession,
 } from '../../core/index.js';
+import { endpointSettings } from '../endpoint-flags.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { UsageError } from '../usage-error.js';
 
@@ -26,6 +27,11 @@ export function registerGet(program: Command, { io, setExitCode }: CommandContex
     .argument('[file]', 'a path within the service’s config folder, e.g. rules/boost.yaml')
     .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble, host:port,...').env('CAIRN_ZK'))
     .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'))
+    .addOption(
+      new Option('--zk-auth-file <file>', 'ZooKeeper credentials, one user:password a line').env(
+        'CAIRN_ZK_AUTH_FILE',
+      ),
+    )
     .option('--format <format>', 'text or json, for the list of files', 'text')
     .action(
       async (
@@ -36,7 +42,7 @@ export function registerGet(program: Command, { io, setExitCode }: CommandContex
       ) => {
         if (flags.format !== 'text' && flags.format !== 'json')
           throw new UsageError(`unknown --format "${flags.format}": use text or json`);
-        const endpoint = resolveZooKeeperEndpoint(flags, io.env);
+        const endpoint = resolveZooKeeperEndpoint(endpointSettings(flags), io.env);
         const session = await connectSession(endpoint);
         try {
           const read = await readEnvironment(session, endpoint.layout, service, env);

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
+import { connectSession, readHistory, resolveZooKeeperEndpoint } from '../../core/index.js';
+import { endpointSettings } from '../endpoint-flags.js';
 import { formatHistory } from '../history/format-history.js';
-import { readHistory } from '../history/read-history.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { UsageError } from '../usage-error.js';
 
@@ -14,6 +14,11 @@ export function registerHistory(program: Command, { io, setExitCode }: CommandCo
     )
     .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble, host:port,...').env('CAIRN_ZK'))
     .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'))
+    .addOption(
+      new Option('--zk-auth-file <file>', 'ZooKeeper credentials, one user:password a line').env(
+        'CAIRN_ZK_AUTH_FILE',
+      ),
+    )
     .option('--limit <n>', 'how many commits, newest first', '20')
     .option('--format <format>', 'text or json', 'text')
     .addHelpText(
@@ -26,7 +31,7 @@ export function registerHistory(program: Command, { io, setExitCode }: CommandCo
       const limit = Number(flags.limit);
       if (!Number.isSafeInteger(limit) || limit < 1)
         throw new UsageError(`--limit ${flags.limit} is not a positive whole number`);
-      const endpoint = resolveZooKeeperEndpoint(flags, io.env);
+      const endpoint = resolveZooKeeperEndpoint(endpointSettings(flags), io.env);
       const session = await connectSession(endpoint);
       try {
         const entries = await readHistory(session, endpoint.layout, limit);

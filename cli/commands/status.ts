@@ -1,8 +1,8 @@
 import { type Command, Option } from 'commander';
-import { connectSession, resolveZooKeeperEndpoint } from '../../core/index.js';
+import { connectSession, readStatus, resolveZooKeeperEndpoint, statusHasFindings } from '../../core/index.js';
+import { endpointSettings } from '../endpoint-flags.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
 import { formatStatus } from '../status/format-status.js';
-import { readStatus, statusHasFindings } from '../status/read-status.js';
 import { UsageError } from '../usage-error.js';
 
 /** `cairn status`: which commit ZooKeeper holds, which syncer leads, which instances run what. */
@@ -12,6 +12,11 @@ export function registerStatus(program: Command, { io, setExitCode }: CommandCon
     .description('show the mirrored commit, the syncers, and which instances serve which commit')
     .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble, host:port,...').env('CAIRN_ZK'))
     .addOption(new Option('--root <path>', 'root znode').env('CAIRN_ZK_ROOT'))
+    .addOption(
+      new Option('--zk-auth-file <file>', 'ZooKeeper credentials, one user:password a line').env(
+        'CAIRN_ZK_AUTH_FILE',
+      ),
+    )
     .option('--format <format>', 'text or json', 'text')
     .addHelpText(
       'after',
@@ -20,7 +25,7 @@ export function registerStatus(program: Command, { io, setExitCode }: CommandCon
     .action(async (flags: { zk?: string; root?: string; format: string }) => {
       if (flags.format !== 'text' && flags.format !== 'json')
         throw new UsageError(`unknown --format "${flags.format}": use text or json`);
-      const endpoint = resolveZooKeeperEndpoint(flags, io.env);
+      const endpoint = resolveZooKeeperEndpoint(endpointSettings(flags), io.env);
       const session = await connectSession(endpoint);
       try {
         const status = await readStatus(session, endpoint.layout);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Diagnostic } from '../../core/index.js';
 import { validateRepoDir } from '../../schemas/index.js';
 import { type CommandContext, EXIT_FINDINGS, EXIT_OK } from '../io.js';
+import { escapeControlCharacters } from '../terminal-text.js';
 import { UsageError } from '../usage-error.js';
 
 const FORMATS = ['text', 'json'] as const;
@@ -46,7 +47,8 @@ function parseFormat(value: string): OutputFormat {
 
 /** The `file:line:column:` form that editors and CI log viewers turn into links. */
 export function formatDiagnostic(file: string, d: Diagnostic): string {
-  return `${file}:${d.line}:${d.column}: ${d.severity} ${d.rule}: ${d.message}`;
+  const [shownFile, rule, message] = [file, d.rule, d.message].map(escapeControlCharacters);
+  return `${shownFile}:${d.line}:${d.column}: ${d.severity} ${rule}: ${message}`;
 }
 
 function summary(errors: number, warnings: number, services: number): string {

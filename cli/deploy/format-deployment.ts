@@ -1,5 +1,4 @@
-import type { DeploymentRecord } from '../../core/index.js';
-import type { DeploymentStatus } from './read-deployments.js';
+import type { DeploymentRecord, DeploymentStatus } from '../../core/index.js';
 
 /** One line per environment: its newest deployment. */
 export function formatDeploymentList(deployments: readonly DeploymentRecord[]): string {

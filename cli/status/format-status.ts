@@ -1,4 +1,5 @@
-import type { CairnStatus, HostStatus } from './read-status.js';
+import type { CairnStatus, HostStatus } from '../../core/index.js';
+import { escapeControlCharacters } from '../terminal-text.js';
 
 /** A refused commit's first errors; `cairn validate` has the rest. */
 const MAX_DIAGNOSTICS_SHOWN = 10;
@@ -9,7 +10,7 @@ export function formatStatus(status: CairnStatus): string {
   const head = status.head;
   if (head) {
     lines.push(
-      `head     ${head.commit.slice(0, 12)}  ${head.message.split('\n', 1)[0]}  (${head.author.name}, ${head.time})`,
+      `head     ${head.commit.slice(0, 12)}  ${escapeControlCharacters(head.message.split('\n', 1)[0] ?? '')}  (${escapeControlCharacters(head.author.name)}, ${escapeControlCharacters(head.time)})`,
     );
     lines.push(`synced   ${head.syncedAt}${head.forced ? '  after a force-push' : ''}`);
   } else {
@@ -17,12 +18,14 @@ export function formatStatus(status: CairnStatus): string {
   }
   const refused = status.refused;
   if (refused) {
-    const what = `${refused.commit.slice(0, 12)}${refused.tag ? ` (tag ${refused.tag})` : ''}`;
+    const what = `${refused.commit.slice(0, 12)}${refused.tag ? ` (tag ${escapeControlCharacters(refused.tag)})` : ''}`;
     lines.push(
       `refused  ${what}  at ${refused.refusedAt}: ${refused.errorCount} error(s), not served: ${head ? `${head.commit.slice(0, 12)} stays live` : 'nothing is served'} until a commit fixes it`,
     );
     for (const d of refused.diagnostics.slice(0, MAX_DIAGNOSTICS_SHOWN))
-      lines.push(`         ${d.file}:${d.line}:${d.column} ${d.rule}: ${d.message}`);
+      lines.push(
+        `         ${escapeControlCharacters(d.file)}:${d.line}:${d.column} ${escapeControlCharacters(`${d.rule}: ${d.message}`)}`,
+      );
     if (refused.errorCount > MAX_DIAGNOSTICS_SHOWN)
       lines.push(
         `         … and ${refused.errorCount - MAX_DIAGNOSTICS_SHOWN} more: cairn validate on that commit lists them all`,
@@ -32,10 +35,12 @@ export function formatStatus(status: CairnStatus): string {
     `syncers  ${status.syncers.length === 0 ? 'none running' : status.syncers.map((id, i) => (i === 0 ? `${id} (leader)` : id)).join(', ')}`,
   );
   lines.push('');
+  // Instances and agents describe themselves: their cells are escaped like any text not ours.
   const rows: string[][] = [['SERVICE', 'ENV', 'SERVES', 'INSTANCE', 'COMMIT', 'STATE']];
   for (const env of status.environments) {
     const serves = env.serves ? `${env.serves.tag ?? env.serves.commit.slice(0, 12)}` : '-';
-    if (env.instances.length === 0) rows.push([env.service, env.env, serves, '(no instances)', '', '']);
+    if (env.instances.length === 0)
+      rows.push([env.service, env.env, escapeControlCharacters(serves), '(no instances)', '', '']);
     for (const { record, state } of env.instances) {
       const where = `${record.host}${record.port ? `:${record.port}` : ''} pid ${record.pid}`;
       const note = [
@@ -45,7 +50,11 @@ export function formatStatus(status: CairnStatus): string {
       ]
         .filter(Boolean)
         .join(', ');
-      rows.push([env.service, env.env, serves, where, record.commit?.slice(0, 12) ?? '-', note]);
+      rows.push(
+        [env.service, env.env, serves, where, record.commit?.slice(0, 12) ?? '-', note].map(
+          escapeControlCharacters,
+        ),
+      );
     }
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? [];
@@ -63,7 +72,8 @@ export function formatStatus(status: CairnStatus): string {
   const managed = status.environments.filter((env) => env.hosts.length > 0);
   if (managed.length > 0) {
     lines.push('', 'HOSTS (files written by agents)');
-    for (const env of managed) lines.push(`${env.service}/${env.env}  ${hostSummary(env.hosts)}`);
+    for (const env of managed)
+      lines.push(`${env.service}/${env.env}  ${escapeControlCharacters(hostSummary(env.hosts))}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSource } from './index.js';
+import { MAX_DIAGNOSTICS_PER_FILE, parseSource } from './index.js';
+import { MAX_NESTING_DEPTH } from './nesting.js';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const parse = (file: string, text: string | Uint8Array, format: Parameters<typeof parseSource>[2]) =>
@@ -138,5 +139,66 @@ describe('binary and empty content', () => {
     expect(parse('a.yaml', '', 'yaml').value).toBeNull();
     expect(parse('a.properties', '', 'properties').value).toEqual({});
     expect(parse('a.ini', '', 'ini').value).toEqual({});
+  });
+});
+
+describe('hostile files', () => {
+  it('refuses JSON nested deeper than the bound at the opening past it, before its parser recurses', () => {
+    const doc = parse('deep.json', `{"a":\n${'['.repeat(10_000)}`, 'json');
+    expect(doc.diagnostics).toEqual([
+      expect.objectContaining({
+        rule: 'json/too-deep',
+        line: 2,
+        column: MAX_NESTING_DEPTH,
+        severity: 'error',
+      }),
+    ]);
+    expect(doc.value).toBeUndefined();
+  });
+
+  it('accepts JSON and YAML nested exactly as deep as the bound', () => {
+    const json = `${'['.repeat(MAX_NESTING_DEPTH)}${']'.repeat(MAX_NESTING_DEPTH)}`;
+    expect(parse('ok.json', json, 'json').diagnostics).toEqual([]);
+    expect(parse('ok.yaml', json, 'yaml').diagnostics).toEqual([]);
+  });
+
+  it.each([
+    ['flow lists', '['.repeat(10_000)],
+    ['compact block lists', `${'- '.repeat(10_000)}x\n`],
+    ['maps, one level per line', Array.from({ length: 200 }, (_, i) => `${' '.repeat(i)}k:`).join('\n')],
+  ])('refuses YAML %s nested deeper than the bound', (_, text) => {
+    const doc = parse('deep.yaml', text, 'yaml');
+    expect(doc.diagnostics).toEqual([expect.objectContaining({ rule: 'yaml/too-deep', severity: 'error' })]);
+    expect(doc.value).toBeUndefined();
+  });
+
+  it('finds duplicate keys among 60,000 distinct ones in linear time', () => {
+    const keys = Array.from({ length: 60_000 }, (_, i) => `k${i}: ${i}`);
+    const started = performance.now();
+    const doc = parse('many.yaml', [...keys, 'k7: again'].join('\n'), 'yaml');
+    expect(doc.diagnostics).toEqual([
+      expect.objectContaining({ rule: 'yaml/duplicate-key', line: 60_001, column: 1 }),
+    ]);
+    // yaml's own check compares every key with every earlier one: twenty times longer than this.
+    expect(performance.now() - started).toBeLessThan(60_000);
+  }, 120_000);
+
+  it('lists the first problems of a file and counts the rest in one more', () => {
+    const doc = parse('dup.yaml', 'a:\n'.repeat(125_000), 'yaml');
+    expect(doc.diagnostics).toHaveLength(MAX_DIAGNOSTICS_PER_FILE + 1);
+    expect(doc.diagnostics.at(-1)).toMatchObject({
+      rule: 'file/too-many-problems',
+      severity: 'error',
+      line: MAX_DIAGNOSTICS_PER_FILE + 2,
+      message: expect.stringContaining(`${125_000 - 1 - MAX_DIAGNOSTICS_PER_FILE} more problems`),
+    });
+  });
+
+  it('refuses a structured file over the largest limit without parsing it', () => {
+    const doc = parse('big.yaml', 'key: value\n'.repeat(500_000), 'yaml');
+    expect(doc.diagnostics).toEqual([
+      expect.objectContaining({ rule: 'file/too-large', line: 1, column: 1 }),
+    ]);
+    expect(parse('big.bin', 'x'.repeat(2_000_000), 'text').diagnostics).toEqual([]);
   });
 });

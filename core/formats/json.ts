@@ -1,4 +1,5 @@
 import {
+  createScanner,
   findNodeAtLocation,
   getNodeValue,
   type Node,
@@ -8,6 +9,7 @@ import {
 } from 'jsonc-parser';
 import { type Diagnostic, diagnostic, type SourcePosition, START_OF_FILE } from '../diagnostic.js';
 import { LineIndex } from '../source-text.js';
+import { MAX_NESTING_DEPTH, tooDeepDiagnostic } from './nesting.js';
 import type { ParsedDocument, ValuePath } from './parsed-document.js';
 
 /**
@@ -16,6 +18,15 @@ import type { ParsedDocument, ValuePath } from './parsed-document.js';
  */
 export function parseJson(file: string, text: string): ParsedDocument {
   const lines = new LineIndex(text);
+  // jsonc-parser's tree builder recurses once per level: too deep a file would overflow the stack.
+  const tooDeep = offsetPastMaxDepth(text);
+  if (tooDeep !== undefined) {
+    return {
+      value: undefined,
+      diagnostics: [tooDeepDiagnostic(file, lines.positionAt(tooDeep), 'json')],
+      positionOf: () => START_OF_FILE,
+    };
+  }
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, {
     disallowComments: true,
@@ -49,6 +60,27 @@ export function parseJson(file: string, text: string): ParsedDocument {
       return START_OF_FILE;
     },
   };
+}
+
+// jsonc-parser's SyntaxKind is a const enum, which isolated modules cannot import.
+const OPEN_BRACE = 1;
+const CLOSE_BRACE = 2;
+const OPEN_BRACKET = 3;
+const CLOSE_BRACKET = 4;
+const EOF = 17;
+
+/** Where an object or array first opens past MAX_NESTING_DEPTH, found by its (iterative) scanner. */
+function offsetPastMaxDepth(text: string): number | undefined {
+  const scanner = createScanner(text, true);
+  let depth = 0;
+  for (let token = scanner.scan(); token !== EOF; token = scanner.scan()) {
+    if (token === OPEN_BRACE || token === OPEN_BRACKET) {
+      if (++depth > MAX_NESTING_DEPTH) return scanner.getTokenOffset();
+    } else if (token === CLOSE_BRACE || token === CLOSE_BRACKET) {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return undefined;
 }
 
 function collectDuplicateKeys(file: string, node: Node, lines: LineIndex, out: Diagnostic[]): void {

@@ -1,5 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { type EnvironmentRead, isNewerSnapshot, readEnvironment } from '../environment-reader.js';
+import {
+  type EnvironmentRead,
+  type HeldSnapshot,
+  isNewerSnapshot,
+  readEnvironment,
+} from '../environment-reader.js';
 import type { ZkLayout } from '../zk-layout.js';
 import type { SessionKeeper } from '../zookeeper/session-keeper.js';
 import { WatchedRead } from './watched-read.js';
@@ -13,6 +18,8 @@ export interface EnvironmentWatchOptions {
   readonly host?: string;
   /** Content the consumer holds besides the last snapshot (a cache it started from), by content id. */
   readonly known?: () => ReadonlyMap<string, Uint8Array> | undefined;
+  /** A whole snapshot the consumer holds (a cache it started from): a pointer naming its manifest confirms it. */
+  readonly held?: () => HeldSnapshot | undefined;
   /** How often the pointer's mzxid is compared even without a watch firing. Default 30 s. */
   readonly resyncIntervalMs?: number;
 }
@@ -43,12 +50,15 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
     const assignment = host !== undefined ? layout.assignment(service, env, host) : undefined;
     this.loop = new WatchedRead({
       keeper,
-      read: (session, watch) =>
-        readEnvironment(session, layout, service, env, {
+      read: (session, watch) => {
+        const held = this.held();
+        return readEnvironment(session, layout, service, env, {
           ...(watch ? { watch } : {}),
           ...(host !== undefined ? { host } : {}),
+          ...(held ? { held } : {}),
           known: this.known(),
-        }),
+        });
+      },
       onRead: (read) => this.onRead(read),
       onError: (error, failures) => this.emit('error', error, failures),
       resync: {
@@ -93,6 +103,11 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
     }
     this.last = read;
     this.emit('read', read);
+  }
+
+  private held(): HeldSnapshot | undefined {
+    const last = this.last?.kind === 'snapshot' ? this.last.snapshot : undefined;
+    return last ? { ...last, manifest: last.pointer.manifest } : this.options.held?.();
   }
 
   private known(): ReadonlyMap<string, Uint8Array> | undefined {

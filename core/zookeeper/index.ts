@@ -13,7 +13,7 @@ export type { ZkNodeEvent, ZkNodeEventType } from './watch-registry.js';
 export type { ZkAcl } from './zk-acl.js';
 export { digestAclId, ZK_OPEN_ACL, ZK_PERMS } from './zk-acl.js';
 export type { ZkAuth, ZkCreateMode, ZkOp } from './zk-client.js';
-export { credentialsUser, digestCredentials } from './zk-credentials.js';
+export { credentialsUser, digestCredentials, readCredentialsFile } from './zk-credentials.js';
 export type { ZkErrorCode } from './zk-error.js';
 export { ZkError } from './zk-error.js';
 export type { AclOf, ZkSessionOptions, ZkSessionState, ZkWatcher, ZkWatchMode } from './zk-session.js';

@@ -70,3 +70,22 @@ export class RepositoryNotFoundError extends CairnError {
     this.path = path;
   }
 }
+
+/**
+ * A tree of the commit holds an entry no checkout may have (`..`, a name with a backslash, `.git`):
+ * git refuses to read such a tree, so the commit is refused at that entry. Terminal: the same
+ * commit is never readable, only a later one that removes the entry.
+ */
+export class UnsafeTreeEntryError extends CairnError {
+  /** The entry's path from the repository root, e.g. `services/api/config/..`. */
+  readonly path: string;
+
+  constructor(path: string, options?: { cause?: unknown }) {
+    super(
+      'UNSAFE_TREE_ENTRY',
+      `the tree entry ${JSON.stringify(path)} is not a safe file name (such as "..", a backslash or ".git"): rename or remove it in a new commit`,
+      options,
+    );
+    this.path = path;
+  }
+}

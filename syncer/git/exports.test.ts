@@ -8,8 +8,12 @@ describe('the public surface of syncer/git', () => {
       'CommitNotFoundError',
       'GitUnreachableError',
       'RepositoryNotFoundError',
+      'TOKEN_USERNAME',
+      'UnsafeTreeEntryError',
       'UnsupportedGitUrlError',
       'openGitSource',
+      'resolveGitCredentials',
+      'withoutCredentials',
     ]);
   });
 });

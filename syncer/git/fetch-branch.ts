@@ -5,6 +5,7 @@ import { BranchNotFoundError, GitUnreachableError } from './errors.js';
 import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
+import type { Remote } from './remote.js';
 
 const REMOTE = 'origin';
 
@@ -32,7 +33,7 @@ export async function prepareFetchCache(gitdir: string, displayUrl: string, bran
  */
 export async function fetchBranch(
   store: ObjectStore,
-  url: string,
+  remote: Remote,
   branch: string,
   timeoutMs: number,
   advertisement: RefAdvertisement,
@@ -48,7 +49,7 @@ export async function fetchBranch(
     // `ref` names the local ref whose commit is sent as "have"; `remoteRef` what is fetched.
     const result = await fetchRef(
       store,
-      url,
+      remote,
       { remote: REMOTE, ref: localRef, remoteRef },
       timeoutMs,
       advertisement,
@@ -77,7 +78,7 @@ async function resolveLocalRef(store: ObjectStore, ref: string): Promise<string 
  */
 export function fetchRef(
   store: ObjectStore,
-  url: string,
+  remote: Remote,
   refs: { readonly remoteRef: string; readonly ref?: string; readonly remote?: string },
   timeoutMs: number,
   advertisement: RefAdvertisement,
@@ -91,7 +92,8 @@ export function fetchRef(
         http: advertisement.http(signal),
         gitdir,
         cache,
-        url,
+        url: remote.url,
+        ...(remote.onAuth ? { onAuth: remote.onAuth } : {}),
         ...refs,
         singleBranch: true,
         tags: false,
@@ -115,7 +117,11 @@ function unreachableReason(code: string | undefined, error: unknown): string | u
   switch (code) {
     case 'HttpError': {
       const { statusCode, statusMessage } = errorData(error);
-      return `the server answered HTTP ${String(statusCode)} ${String(statusMessage ?? '')}`.trimEnd();
+      const answered =
+        `the server answered HTTP ${String(statusCode)} ${String(statusMessage ?? '')}`.trimEnd();
+      return statusCode === 401 || statusCode === 403
+        ? `${answered}: give credentials that may read it with --git-credentials-file or CAIRN_GIT_TOKEN`
+        : answered;
     }
     case 'SmartHttpError':
       return 'the server does not speak git smart HTTP: is this the URL of a git repository?';

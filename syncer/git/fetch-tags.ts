@@ -3,6 +3,7 @@ import { fetchFailure, fetchRef } from './fetch-branch.js';
 import { hasObject } from './has-object.js';
 import type { ObjectStore } from './object-store.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
+import type { Remote } from './remote.js';
 
 const TAG_PREFIX = 'refs/tags/';
 
@@ -16,7 +17,7 @@ const TAG_PREFIX = 'refs/tags/';
  */
 export async function fetchTags(
   store: ObjectStore,
-  url: string,
+  remote: Remote,
   timeoutMs: number,
   advertisement: RefAdvertisement,
   present: Set<string>,
@@ -25,7 +26,7 @@ export async function fetchTags(
     for (const tag of advertisement.tags) {
       if (present.has(tag.commit)) continue;
       if (!(await hasObject(store, tag.commit)))
-        await fetchRef(store, url, { remoteRef: `${TAG_PREFIX}${tag.name}` }, timeoutMs, advertisement);
+        await fetchRef(store, remote, { remoteRef: `${TAG_PREFIX}${tag.name}` }, timeoutMs, advertisement);
       present.add(tag.commit);
     }
     return advertisement.tags;

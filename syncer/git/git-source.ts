@@ -7,6 +7,7 @@ import { type CommitInfo, readCommitInfo } from './commit-info.js';
 import { BranchNotFoundError } from './errors.js';
 import { fetchBranch, fetchFailure, prepareFetchCache } from './fetch-branch.js';
 import { fetchTags } from './fetch-tags.js';
+import { authCallback, type GitCredentials } from './git-credentials.js';
 import { gitErrorCode } from './git-error-code.js';
 import { listTags } from './list-tags.js';
 import { findLocalGitdir } from './local-repository.js';
@@ -14,6 +15,7 @@ import type { ObjectStore } from './object-store.js';
 import { readNote } from './read-note.js';
 import { readTreeAt, type TreeSnapshot, type TreeUpdate } from './read-tree.js';
 import { type RefAdvertisement, readRefAdvertisement } from './ref-advertisement.js';
+import type { Remote } from './remote.js';
 import { type SourceLocation, sourceLocation } from './source-location.js';
 
 export interface GitSourceOptions {
@@ -26,6 +28,8 @@ export interface GitSourceOptions {
   readonly timeoutMs?: number;
   /** Told how many files a read of a whole tree has read so far, out of how many (a first sync). */
   readonly onReadProgress?: (read: number, total: number) => void;
+  /** Presented when an http(s) server asks (401); credentials inside `url` are used without them. */
+  readonly credentials?: GitCredentials;
 }
 
 /** The syncer's view of the tracked branch of a git repository. */
@@ -121,11 +125,12 @@ class IsomorphicGitSource implements GitSource {
   async readNote(notesRef: string, commit: string): Promise<string | undefined> {
     const store = await this.#store();
     if (this.#location.kind === 'local') return readNote(store, undefined, notesRef, commit);
-    const { url } = this.#location;
+    const remote = this.#remote(this.#location.url);
     const timeoutMs = this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // Before any fetch, the refs are listed for this read alone.
-    const advertisement = this.#advertisement ?? (await readRefAdvertisement(url, store.display, timeoutMs));
-    return readNote(store, { url, timeoutMs, advertisement }, notesRef, commit);
+    const advertisement =
+      this.#advertisement ?? (await readRefAdvertisement(remote, store.display, timeoutMs));
+    return readNote(store, { ...remote, timeoutMs, advertisement }, notesRef, commit);
   }
 
   close(): void {
@@ -137,15 +142,15 @@ class IsomorphicGitSource implements GitSource {
     const { branch, timeoutMs = DEFAULT_TIMEOUT_MS } = this.#options;
     if (this.#location.kind === 'remote') {
       // One listing of every ref, then a fetch of only the refs that moved (see ref-advertisement.ts).
-      const { url } = this.#location;
+      const remote = this.#remote(this.#location.url);
       let advertisement: RefAdvertisement;
       try {
-        advertisement = await readRefAdvertisement(url, store.display, timeoutMs);
+        advertisement = await readRefAdvertisement(remote, store.display, timeoutMs);
       } catch (error) {
         throw fetchFailure(error, store.display, branch, `refs/heads/${branch}`);
       }
-      const head = await fetchBranch(store, url, branch, timeoutMs, advertisement);
-      await fetchTags(store, url, timeoutMs, advertisement, this.#taggedCommits);
+      const head = await fetchBranch(store, remote, branch, timeoutMs, advertisement);
+      await fetchTags(store, remote, timeoutMs, advertisement, this.#taggedCommits);
       this.#advertisement = advertisement;
       return head;
     }
@@ -157,6 +162,11 @@ class IsomorphicGitSource implements GitSource {
       }
       throw error;
     }
+  }
+
+  #remote(url: string): Remote {
+    const { credentials } = this.#options;
+    return credentials ? { url, onAuth: authCallback(credentials) } : { url };
   }
 
   async #store(): Promise<ObjectStore> {

@@ -5,8 +5,12 @@ export {
   CommitNotFoundError,
   GitUnreachableError,
   RepositoryNotFoundError,
+  UnsafeTreeEntryError,
   UnsupportedGitUrlError,
 } from './errors.js';
+export type { GitCredentialSources, GitCredentials } from './git-credentials.js';
+export { resolveGitCredentials, TOKEN_USERNAME } from './git-credentials.js';
 export type { GitSource, GitSourceOptions } from './git-source.js';
 export { openGitSource } from './git-source.js';
 export type { TreeSnapshot, TreeUpdate } from './read-tree.js';
+export { withoutCredentials } from './source-location.js';

@@ -4,10 +4,10 @@ import { gitErrorCode } from './git-error-code.js';
 import { hasObject } from './has-object.js';
 import type { ObjectStore } from './object-store.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
+import type { Remote } from './remote.js';
 
-/** Where a remote repository's notes come from: its URL and the refs it advertised last. */
-export interface NotesRemote {
-  readonly url: string;
+/** Where a remote repository's notes come from: the remote and the refs it advertised last. */
+export interface NotesRemote extends Remote {
   readonly timeoutMs: number;
   readonly advertisement: RefAdvertisement;
 }
@@ -32,7 +32,7 @@ export async function readNote(
     if (advertised === undefined) return undefined;
     if (!(await hasObject(store, advertised))) {
       const ref = { ref: notesRef, remoteRef: notesRef };
-      await fetchRef(store, remote.url, ref, remote.timeoutMs, remote.advertisement);
+      await fetchRef(store, remote, ref, remote.timeoutMs, remote.advertisement);
       await git.writeRef({ fs, gitdir, ref: notesRef, value: advertised, force: true });
     }
     // Read from the advertised commit itself: it is what the server had when the branch was fetched.

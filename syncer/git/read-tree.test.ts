@@ -2,7 +2,8 @@ import { chmod, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useGitSources } from '../../test/support/git-sources.js';
-import { CommitNotFoundError, openGitSource, type TreeSnapshot } from './index.js';
+import { commitHostileEntry, type HostileEntry } from '../../test/support/hostile-commit.js';
+import { CommitNotFoundError, openGitSource, type TreeSnapshot, UnsafeTreeEntryError } from './index.js';
 
 const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 
@@ -212,4 +213,47 @@ describe('reading the files of a commit', () => {
     await expect(source.readTree('e'.repeat(40))).rejects.toBeInstanceOf(CommitNotFoundError);
     await expect(source.readTree('e'.repeat(40))).rejects.toMatchObject({ code: 'COMMIT_NOT_FOUND' });
   });
+});
+
+describe('reading a tree that holds names no checkout may have', () => {
+  const fixture = useGitSources();
+
+  // Built with git plumbing (mktree), as an attacker pushing straight to the branch would: `git add`
+  // refuses these names, isomorphic-git refuses to parse a tree holding them.
+  const cases: [string, string, string | Buffer, HostileEntry, string][] = [
+    [
+      'a folder named ..',
+      'services/api/config',
+      '..',
+      { folder: { 'evil.yaml': 'a: 1\n' } },
+      'services/api/config/..',
+    ],
+    ['a file named ..', 'services/api/config', '..', 'a: 1\n', 'services/api/config/..'],
+    [
+      'a name with a backslash',
+      'services/api/config',
+      'win\\path.yaml',
+      'a: 1\n',
+      'services/api/config/win\\path.yaml',
+    ],
+    ['a folder named .git', '', '.git', { folder: { config: '[core]\n' } }, '.git'],
+  ];
+
+  for (const [title, folder, name, entry, path] of cases) {
+    it(`names the entry of ${title}, whether the whole tree or only a change is read`, async () => {
+      const { url, author } = await fixture.repository(`unsafe-${title.replace(/\W+/g, '-')}`);
+      await author.write({ 'services/api/config/app.yaml': 'a: 1\n' });
+      const good = await author.commit('Good');
+      const bad = await commitHostileEntry(author, folder, name, entry, 'Hostile');
+      await author.push(url);
+      const { source } = fixture.open(url);
+      await source.fetchHead();
+
+      const whole = source.readTree(bad);
+      await expect(whole).rejects.toBeInstanceOf(UnsafeTreeEntryError);
+      await expect(whole).rejects.toMatchObject({ code: 'UNSAFE_TREE_ENTRY', path });
+      const previous = (await source.readTree(good)).snapshot;
+      await expect(source.readTree(bad, previous)).rejects.toMatchObject({ code: 'UNSAFE_TREE_ENTRY', path });
+    });
+  }
 });

@@ -3,6 +3,7 @@ import http from 'isomorphic-git/http/node';
 import type { TagRef } from '../../core/index.js';
 import { withDeadline } from './deadline.js';
 import { GitUnreachableError } from './errors.js';
+import type { Remote } from './remote.js';
 
 const TAG_PREFIX = 'refs/tags/';
 const PEELED_SUFFIX = '^{}';
@@ -29,7 +30,7 @@ export interface RefAdvertisement {
 
 /** Reads the server's refs in one request, within `timeoutMs`. Errors are isomorphic-git's, for the caller to translate. */
 export async function readRefAdvertisement(
-  url: string,
+  remote: Remote,
   display: string,
   timeoutMs: number,
 ): Promise<RefAdvertisement> {
@@ -37,7 +38,13 @@ export async function readRefAdvertisement(
   const listed = await withDeadline(
     timeoutMs,
     (signal) =>
-      git.listServerRefs({ http: discovery.client(signal), url, protocolVersion: 1, peelTags: true }),
+      git.listServerRefs({
+        http: discovery.client(signal),
+        url: remote.url,
+        ...(remote.onAuth ? { onAuth: remote.onAuth } : {}),
+        protocolVersion: 1,
+        peelTags: true,
+      }),
     () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`),
   );
   const refs = new Map<string, string>();
@@ -51,25 +58,47 @@ export async function readRefAdvertisement(
   return { refs, tags, http: (signal) => discovery.client(signal) };
 }
 
-/** The answer to the first successful `GET …/info/refs?service=git-upload-pack`, replayed to every later one. */
+/**
+ * The answer to the first successful `GET …/info/refs?service=git-upload-pack`, replayed to every
+ * later one. The credentials that discovery needed (isomorphic-git asked `onAuth` after a 401) go
+ * with the later requests too: a fetch whose discovery is replayed never sees the 401 that would
+ * make it ask, and its `upload-pack` POST would go without them.
+ */
 class RecordedDiscovery {
   #answer: { response: GitHttpResponse; body: readonly Uint8Array[] } | undefined;
+  #authorization: string | undefined;
 
   client(signal: AbortSignal): HttpClient {
     return { request: (request) => this.#request(request, signal) };
   }
 
   async #request(request: GitHttpRequest, signal: AbortSignal): Promise<GitHttpResponse> {
-    if (!isDiscovery(request)) return http.request({ ...request, signal });
+    if (!isDiscovery(request)) return http.request({ ...this.#authorized(request), signal });
     if (this.#answer) return replay(this.#answer);
     const response = await http.request({ ...request, signal });
     // Anything but a plain answer (a 401 asking for credentials, an error) goes to isomorphic-git as it is.
     if (response.statusCode !== 200) return response;
+    this.#authorization = authorizationOf(request);
     const body: Uint8Array[] = [];
     if (response.body) for await (const chunk of response.body) body.push(chunk);
     this.#answer = { response, body };
     return replay(this.#answer);
   }
+
+  /** The credentials that discovery was let in with replace any other (the URL's user name alone, say). */
+  #authorized(request: GitHttpRequest): GitHttpRequest {
+    if (this.#authorization === undefined) return request;
+    const headers = Object.fromEntries(
+      Object.entries(request.headers ?? {}).filter(([name]) => name.toLowerCase() !== 'authorization'),
+    );
+    return { ...request, headers: { ...headers, Authorization: this.#authorization } };
+  }
+}
+
+function authorizationOf(request: GitHttpRequest): string | undefined {
+  const headers = request.headers ?? {};
+  const name = Object.keys(headers).find((key) => key.toLowerCase() === 'authorization');
+  return name === undefined ? undefined : headers[name];
 }
 
 function isDiscovery(request: GitHttpRequest): boolean {

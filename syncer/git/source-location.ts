@@ -28,7 +28,8 @@ export function sourceLocation(url: string): SourceLocation {
   return { kind: 'local', path, display: path };
 }
 
-function withoutCredentials(url: string): string {
+/** `url` without its `user:password@` part: what is shown, logged, or named after it. */
+export function withoutCredentials(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -1,4 +1,8 @@
 import git, { type TreeEntry, type WalkerEntry } from 'isomorphic-git';
+import { rememberContentId } from '../../core/index.js';
+import { UnsafeTreeEntryError } from './errors.js';
+import { listFilesWithGit, readBlobsWithGit } from './git-command.js';
+import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
 
 /** How the files of one tree differ from another's, as a RepoTree sees files. */
@@ -17,43 +21,80 @@ const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '100755']);
 /**
  * Every file of `tree`, by path. Only regular files count: symbolic links (mode 120000) could point
  * outside the repository and submodules (160000) have no content here, so both are left out.
- * (`walk` is isomorphic-git's fastest way through a whole tree: one call, not one per object.)
  *
- * The trees are walked first and the files read after, so `onProgress` can count files read out of
- * a known total: the first sync of a large repository shows how far it is.
+ * The tree is listed first (`git ls-tree -r`) and the files read after (one `git cat-file --batch`),
+ * or where no git command is installed, walked and read through isomorphic-git (`walk` is its
+ * fastest way through a whole tree: one call, not one per object). So `onProgress` can count files read out of a
+ * known total: the first sync of a large repository shows how far it is.
  */
 export async function readAllFiles(
   store: ObjectStore,
   tree: string,
   onProgress?: (read: number, total: number) => void,
 ): Promise<Map<string, Uint8Array>> {
-  const { fs, gitdir, cache } = store;
-  const entries: [path: string, entry: WalkerEntry][] = [];
-  await git.walk({
-    fs,
-    gitdir,
-    cache,
-    trees: [git.TREE({ ref: tree })],
-    map: async (path, [entry]) => {
-      if (entry && (await isRegularFile(entry))) entries.push([path, entry]);
-      return undefined;
-    },
-    reduce: async () => undefined,
-  });
+  const listed = await listFilesWithGit(store.gitdir, tree);
+  if (listed) throwAtUnsafePath(listed);
+  const entries = listed ?? (await walkFiles(store, tree));
+  // Files with the same bytes are one blob, read once.
+  const oids = [...new Set(entries.map(([, oid]) => oid))];
+  onProgress?.(0, oids.length);
+  const blobs =
+    (await readBlobsWithGit(store.gitdir, oids, (read) => onProgress?.(read, oids.length))) ??
+    (await readBlobsWithIsomorphicGit(store, oids, onProgress));
   const files = new Map<string, Uint8Array>();
-  onProgress?.(0, entries.length);
+  for (const [path, oid] of entries) {
+    const bytes = blobs.get(oid) as Uint8Array;
+    // The blob id is the content id: nobody needs to hash these bytes again.
+    rememberContentId(bytes, oid);
+    files.set(path, bytes);
+  }
+  return files;
+}
+
+/** The regular files of `tree` with their blob ids, walked through isomorphic-git. */
+async function walkFiles(store: ObjectStore, tree: string): Promise<[path: string, oid: string][]> {
+  const { fs, gitdir, cache } = store;
+  const entries: [path: string, oid: string][] = [];
+  try {
+    await git.walk({
+      fs,
+      gitdir,
+      cache,
+      trees: [git.TREE({ ref: tree })],
+      map: async (path, [entry]) => {
+        if (entry && (await isRegularFile(entry))) entries.push([path, await entry.oid()]);
+        return undefined;
+      },
+      reduce: async () => undefined,
+    });
+  } catch (error) {
+    // walk names the unsafe entry but not its folder: find it tree by tree to say where it is.
+    if (gitErrorCode(error) === 'UnsafeFilepathError') await throwAtUnsafeEntry(store, tree);
+    throw error;
+  }
+  return entries;
+}
+
+/** Every blob of `oids` read through isomorphic-git: for a machine without a `git` command. */
+async function readBlobsWithIsomorphicGit(
+  store: ObjectStore,
+  oids: readonly string[],
+  onProgress?: (read: number, total: number) => void,
+): Promise<Map<string, Uint8Array>> {
+  const blobs = new Map<string, Uint8Array>();
   // A few reads at a time: started all at once, 10,000 reads queue on libuv's four threads and
   // finish together at the end, so progress would stand still and then jump.
   let next = 0;
+  let read = 0;
   const reader = async () => {
-    for (let index = next++; index < entries.length; index = next++) {
-      const [path, entry] = entries[index] as [string, WalkerEntry];
-      files.set(path, await contentOf(entry, path));
-      onProgress?.(files.size, entries.length);
+    for (let index = next++; index < oids.length; index = next++) {
+      const oid = oids[index] as string;
+      blobs.set(oid, await readFile(store, oid));
+      onProgress?.(++read, oids.length);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENT_READS }, reader));
-  return files;
+  return blobs;
 }
 
 /**
@@ -72,7 +113,10 @@ export async function diffTrees(store: ObjectStore, from: string, to: string): P
 
   const diffFolder = async (prefix: string, before: string | undefined, after: string | undefined) => {
     if (before === after) return;
-    const [oldEntries, newEntries] = await Promise.all([entriesOf(store, before), entriesOf(store, after)]);
+    const [oldEntries, newEntries] = await Promise.all([
+      entriesOf(store, before, prefix),
+      entriesOf(store, after, prefix),
+    ]);
     const names = new Set([...oldEntries.keys(), ...newEntries.keys()]);
     await Promise.all(
       [...names].map(async (name) => {
@@ -94,11 +138,65 @@ export async function diffTrees(store: ObjectStore, from: string, to: string): P
   return { written, removed };
 }
 
-async function entriesOf(store: ObjectStore, tree: string | undefined): Promise<Map<string, TreeEntry>> {
+/**
+ * The entries of the folder `prefix` (`''` or ending in `/`). isomorphic-git refuses to parse a tree
+ * holding a name no checkout may have; that becomes an UnsafeTreeEntryError naming the entry's path.
+ */
+async function entriesOf(
+  store: ObjectStore,
+  tree: string | undefined,
+  prefix = '',
+): Promise<Map<string, TreeEntry>> {
   if (tree === undefined) return new Map();
   const { fs, gitdir, cache } = store;
-  const read = await git.readTree({ fs, gitdir, cache, oid: tree });
-  return new Map(read.tree.map((entry) => [entry.path, entry]));
+  try {
+    const read = await git.readTree({ fs, gitdir, cache, oid: tree });
+    return new Map(read.tree.map((entry) => [entry.path, entry]));
+  } catch (error) {
+    if (gitErrorCode(error) !== 'UnsafeFilepathError') throw error;
+    const name = (error as { data?: { filepath?: unknown } }).data?.filepath;
+    throw new UnsafeTreeEntryError(`${prefix}${String(name)}`, { cause: error });
+  }
+}
+
+/**
+ * git lists names that isomorphic-git refuses to read (and no checkout may have): the same names
+ * refuse the commit whichever of the two read the tree.
+ */
+function throwAtUnsafePath(entries: readonly [path: string, oid: string][]): void {
+  for (const [path] of entries) {
+    const segments = path.split('/');
+    const unsafe = segments.findIndex(isUnsafeName);
+    if (unsafe >= 0) throw new UnsafeTreeEntryError(segments.slice(0, unsafe + 1).join('/'));
+  }
+}
+
+/** isomorphic-git's test of a tree entry's name (its GitTree), Windows and macOS aliases of `.git` included. */
+function isUnsafeName(name: string): boolean {
+  const withoutIgnorables = name.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
+  const normalized =
+    withoutIgnorables
+      .split(':')[0]
+      ?.toLowerCase()
+      .replace(/[. ]+$/, '') ?? '';
+  return (
+    name.includes('\\') ||
+    withoutIgnorables === '.' ||
+    withoutIgnorables === '..' ||
+    normalized === '.git' ||
+    /^\.?git~[1-9]$/.test(normalized)
+  );
+}
+
+/** Reads `tree` folder by folder, breadth first, until the folder holding the unsafe entry throws. */
+async function throwAtUnsafeEntry(store: ObjectStore, tree: string): Promise<void> {
+  const folders: [prefix: string, tree: string][] = [['', tree]];
+  for (let next = folders.shift(); next; next = folders.shift()) {
+    const [prefix, oid] = next;
+    for (const [name, entry] of await entriesOf(store, oid, prefix)) {
+      if (entry.type === 'tree') folders.push([`${prefix}${name}/`, entry.oid]);
+    }
+  }
 }
 
 function folderOid(entry: TreeEntry | undefined): string | undefined {
@@ -117,13 +215,9 @@ async function isRegularFile(entry: WalkerEntry): Promise<boolean> {
   return REGULAR_FILE_MODES.has((await entry.mode()).toString(8));
 }
 
-async function contentOf(entry: WalkerEntry, path: string): Promise<Uint8Array> {
-  const content = await entry.content();
-  if (!content) throw new Error(`the git object of ${path} has no content although it is a file`);
-  return content;
-}
-
 async function readFile(store: ObjectStore, blob: string): Promise<Uint8Array> {
   const { fs, gitdir, cache } = store;
-  return (await git.readBlob({ fs, gitdir, cache, oid: blob })).blob;
+  const bytes = (await git.readBlob({ fs, gitdir, cache, oid: blob })).blob;
+  rememberContentId(bytes, blob);
+  return bytes;
 }

@@ -106,7 +106,7 @@ describe('the Cairn GitHub App against an emulated GitHub', () => {
         const run = repo.latestCheckRun(name, sha);
         return run && done(run) ? run : undefined;
       },
-      { description: `"${name}" on ${sha.slice(0, 7)} to reach the expected state`, timeoutMs: 15_000 },
+      { description: `"${name}" on ${sha.slice(0, 7)} to reach the expected state`, timeoutMs: 60_000 },
     );
   }
 
@@ -204,5 +204,5 @@ describe('the Cairn GitHub App against an emulated GitHub', () => {
         .map((r) => r.status),
     ).toEqual([201]);
     github.assertNoViolations();
-  });
+  }, 300_000);
 });

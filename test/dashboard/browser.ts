@@ -12,6 +12,12 @@ export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts',
  */
 export const PAGE_TIMEOUT = 30_000;
 
+/**
+ * A test waits on several page conditions in turn, each up to PAGE_TIMEOUT: its own deadline leaves
+ * room for a few of them on a loaded machine (two browser test files run at once).
+ */
+export const BROWSER_TEST_TIMEOUT = 240_000;
+
 /** Debian's Chromium, headless, in a fresh profile, with nothing of its own reaching the network. */
 export async function launchChromium(): Promise<{ context: BrowserContext; profile: string }> {
   const profile = await mkdtemp(join(tmpdir(), 'cairn-chromium-'));

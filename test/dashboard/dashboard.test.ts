@@ -6,10 +6,10 @@ import type { Dashboard } from '../../dashboard/index.js';
 import type { SyncerDaemon } from '../../syncer/index.js';
 import { waitFor } from '../harness/index.js';
 import type { SyncerFixture } from '../support/syncer-fixture.js';
-import { ARTIFACTS, launchChromium, PAGE_TIMEOUT } from './browser.js';
+import { ARTIFACTS, BROWSER_TEST_TIMEOUT, launchChromium, PAGE_TIMEOUT } from './browser.js';
 import { type DashboardStack, startDashboardStack } from './dashboard-stack.js';
 
-describe('the dashboard in a real browser', () => {
+describe('the dashboard in a real browser', { timeout: BROWSER_TEST_TIMEOUT }, () => {
   let f: SyncerFixture;
   let daemon: SyncerDaemon;
   let dashboard: Dashboard;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, DEMO_FILES, DEMO_SERVICE, startAgent } from '../agent/agent-fixture.js';
 import { marker, releaseYaml, serviceYaml } from '../deploy/deploy-fixture.js';
 import type { SyncerFixture } from '../support/syncer-fixture.js';
-import { ARTIFACTS, launchChromium, PAGE_TIMEOUT } from './browser.js';
+import { ARTIFACTS, BROWSER_TEST_TIMEOUT, launchChromium, PAGE_TIMEOUT } from './browser.js';
 import { type DashboardStack, startDashboardStack } from './dashboard-stack.js';
 
 const HOSTS = ['demo-01', 'demo-02'];
@@ -13,7 +13,7 @@ const DEPLOY_SERVICE = 'services/deploy-app/service.yaml';
 const DEPLOY_RELEASE = 'services/deploy-app/releases/dev.yaml';
 
 /** Two agents on their hosts, watched from the page: files applied, a rejection, a rollout. */
-describe('the dashboard follows agents and a rollout', () => {
+describe('the dashboard follows agents and a rollout', { timeout: BROWSER_TEST_TIMEOUT }, () => {
   let f: SyncerFixture;
   let context: BrowserContext;
   let profile: string;

@@ -4,14 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DeploymentNotFoundError,
-  readDeploymentStatus,
-  resolveDeployment,
-} from '../../cli/deploy/read-deployments.js';
-import {
   type DeploymentState,
   decodeEnvironmentPointer,
   decodePinRecord,
   type ReleaseStrategy,
+  readDeploymentStatus,
+  resolveDeployment,
   ZkError,
   type ZkSession,
 } from '../../core/index.js';

@@ -2,11 +2,13 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DeploymentNotFoundError,
+  type DeploymentRecord,
   type DeploymentStatus,
+  type ReleaseStrategy,
   readDeploymentStatus,
   resolveDeployment,
-} from '../../cli/deploy/read-deployments.js';
-import { type DeploymentRecord, type ReleaseStrategy, ZkError } from '../../core/index.js';
+  ZkError,
+} from '../../core/index.js';
 import type { AgentProcess } from '../agent/agent-fixture.js';
 import { waitFor } from '../harness/index.js';
 import type { SyncerFixture } from '../support/syncer-fixture.js';

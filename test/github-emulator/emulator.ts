@@ -91,7 +91,11 @@ class HttpProblem extends Error {
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
 /** Operations an app calls as itself, with its JWT, rather than with an installation's token. */
-const APP_OPERATIONS = new Set(['apps/create-installation-access-token', 'apps/get-repo-installation']);
+const APP_OPERATIONS = new Set([
+  'apps/get-authenticated',
+  'apps/create-installation-access-token',
+  'apps/get-repo-installation',
+]);
 
 /** The fields of an app manifest that GitHub requires, and the emulator reads. */
 interface AppManifestRecord {
@@ -517,6 +521,8 @@ export class GitHubEmulator {
         repository_selection: 'all',
       });
     });
+
+    on('apps/get-authenticated', () => this.json(200, rest.app(this.app)));
 
     on('apps/get-repo-installation', ({ params }) => {
       const state = this.repo(params);
@@ -1107,14 +1113,14 @@ export class EmulatedRepository {
     return this.state.comments.filter((c) => c.issue === number);
   }
 
-  /** Posts a comment as a person (e.g. one that quotes the bot's marker). */
-  comment(number: number, user: string, body: string): void {
+  /** Posts a comment as a person (e.g. one that quotes the bot's marker), or as another app's bot account. */
+  comment(number: number, user: string, body: string, type: 'User' | 'Bot' = 'User'): void {
     const at = this.github.now();
     this.state.comments.push({
       id: this.github.id(),
       repo: this.state.record,
       issue: number,
-      user: this.github.account(user),
+      user: this.github.account(user, type),
       body,
       createdAt: at,
       updatedAt: at,

@@ -336,6 +336,32 @@ export function checkRun(app: AppRecord, run: CheckRunRecord, pulls: readonly Pu
   };
 }
 
+/** The app as GitHub describes it to itself (`GET /app`). */
+export function app(record: AppRecord) {
+  return {
+    id: record.id,
+    slug: record.slug,
+    node_id: nodeId('Integration', record.id),
+    client_id: `Iv1.${record.slug}`,
+    owner: account(record.owner),
+    name: record.slug,
+    description: 'Checks configuration changes and plans what they change in ZooKeeper',
+    external_url: `${WEB}/${record.owner.login}`,
+    html_url: `${WEB}/apps/${record.slug}`,
+    created_at: '2024-01-08T09:00:00Z',
+    updated_at: '2024-01-08T09:00:00Z',
+    permissions: {
+      checks: 'write',
+      contents: 'write',
+      metadata: 'read',
+      pull_requests: 'write',
+      members: 'read',
+    },
+    events: ['pull_request', 'pull_request_review', 'check_run'],
+    installations_count: 1,
+  };
+}
+
 /** The app's installation on an account (`GET /repos/{owner}/{repo}/installation`). */
 export function installation(app: AppRecord, id: number, target: Account) {
   return {

@@ -24,8 +24,17 @@ export interface GitServer {
 /** Bytes of CGI headers we accept before calling the backend's answer malformed. */
 const MAX_CGI_HEADER_BYTES = 64 * 1024;
 
+export interface GitServerOptions {
+  /**
+   * When given, every request must carry these in HTTP Basic authentication, as on a private git
+   * host: anything else is answered 401 with `WWW-Authenticate`, which is what makes git (and
+   * isomorphic-git's `onAuth`) ask for credentials.
+   */
+  readonly credentials?: { readonly username: string; readonly password: string };
+}
+
 /** Starts a git server whose repositories live in a fresh temp dir; it serves pushes as well as fetches. */
-export async function startGitServer(): Promise<GitServer> {
+export async function startGitServer(options: GitServerOptions = {}): Promise<GitServer> {
   const backend = join(await runGit(process.cwd(), ['--exec-path']), 'git-http-backend');
   if (!existsSync(backend)) {
     throw new LocalServerError(
@@ -44,6 +53,12 @@ export async function startGitServer(): Promise<GitServer> {
       request.resume();
       response.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' });
       response.end('git server unavailable\n');
+      return;
+    }
+    if (options.credentials && !authorized(request.headers.authorization, options.credentials)) {
+      request.resume();
+      response.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Basic realm="git"' });
+      response.end('authentication required\n');
       return;
     }
     serveWithBackend(backend, root, request, response, running);
@@ -185,6 +200,15 @@ function basicAuthUser(authorization: string | undefined): string | undefined {
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return (colon === -1 ? decoded : decoded.slice(0, colon)) || undefined;
+}
+
+function authorized(
+  authorization: string | undefined,
+  expected: { readonly username: string; readonly password: string },
+): boolean {
+  const match = /^Basic\s+(\S+)$/i.exec(authorization ?? '');
+  if (!match?.[1]) return false;
+  return Buffer.from(match[1], 'base64').toString('utf8') === `${expected.username}:${expected.password}`;
 }
 
 /** Where CGI headers end: a blank line, CRLF or bare LF (CGI allows both). */

@@ -17,4 +17,4 @@ export {
   type ZooKeeperServerOptions,
 } from '../../local/index.js';
 export { createBareRepo, createWorkRepo, type WorkRepo } from './git-repo.js';
-export { type GitServer, startGitServer } from './git-server.js';
+export { type GitServer, type GitServerOptions, startGitServer } from './git-server.js';

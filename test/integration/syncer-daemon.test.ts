@@ -1,9 +1,12 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { decodeHeadRecord } from '../../core/index.js';
+import { contentId, decodeHeadRecord } from '../../core/index.js';
 import { resolveSyncerConfig, type SyncerConfig, SyncerDaemon } from '../../syncer/index.js';
+import { COLLECTION_QUIET_MS } from '../../syncer/syncer-daemon.js';
 import { waitFor } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
 import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
@@ -315,7 +318,8 @@ describe('the syncer daemon', () => {
     const exited = new Promise<number | null>((resolve) => leader.once('exit', (code) => resolve(code)));
     await waitFor(async () => (await f.session.children('/cairn/syncers')).children.length === 1, {
       description: 'the child joins the election',
-      timeoutMs: 15_000,
+      // Starting the CLI from source alone took 12 s on a loaded machine.
+      timeoutMs: 60_000,
     });
     const b = await startDaemon('replica-b');
     await waitFor(() => b.daemon.status().role === 'standby', {
@@ -342,7 +346,7 @@ describe('the syncer daemon', () => {
     } finally {
       leader.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 
   it('hands leadership over at once on SIGTERM, without waiting for the session timeout', async () => {
     const { leader, exited, takeover } = await leaderProcessAndStandby('20s');
@@ -355,6 +359,56 @@ describe('the syncer daemon', () => {
       expect(Date.now() - stoppedAt).toBeLessThan(5000);
     } finally {
       leader.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('collects content nobody needs once commits stop, never on the pass that mirrors a commit', async () => {
+    const lines: { msg: string; time: number }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const daemon = new SyncerDaemon(await configFor('replica-a'), pino({ level: 'info' }, sink));
+    daemons.push(daemon);
+    const { port } = await daemon.start();
+    await waitFor(() => daemon.status().ready && daemon.status().role === 'leader', {
+      description: 'leading and ready',
+      timeoutMs: 15_000,
+    });
+    const settings = (await readFile(join(f.work.dir, 'cairn.yaml'), 'utf8')).replace(
+      /historyRetention: \d+/,
+      'historyRetention: 50\n  snapshotRetention: 1',
+    );
+    const file = 'services/recommender/config/collected.yaml';
+    const first = await commitAndPush({ 'cairn.yaml': settings, [file]: 'n: 1\n' }, 'Keep one snapshot');
+    await postPushWebhook(`http://127.0.0.1:${port}/webhook`, SECRET, { after: first });
+    await waitFor(async () => (await headCommit().catch(() => '')) === first, {
+      description: 'the first commit mirrored',
+      timeoutMs: 15_000,
+    });
+    const firstContent = f.layout.content(contentId(Buffer.from('n: 1\n')));
+    expect(await f.session.exists(firstContent)).toBeDefined();
+    for (const n of [2, 3]) {
+      const sha = await commitAndPush({ [file]: `n: ${n}\n` }, `Change ${n}`);
+      await postPushWebhook(`http://127.0.0.1:${port}/webhook`, SECRET, { after: sha });
+      await waitFor(async () => (await headCommit()) === sha, {
+        description: `commit ${n} mirrored`,
+        timeoutMs: 15_000,
+      });
+    }
+    // No poll (1 h): the pass asked for once the commits stopped collects what no snapshot kept names.
+    await waitFor(async () => (await f.session.exists(firstContent)) === undefined, {
+      description: 'the first commit’s content collected',
+      timeoutMs: 20_000,
+    });
+    const mirrored = lines.filter((l) => l.msg === 'commit mirrored').map((l) => l.time);
+    const collections = lines.filter((l) => l.msg === 'unreferenced content collected').map((l) => l.time);
+    expect(collections.length).toBeGreaterThan(0);
+    for (const at of collections) {
+      const lastMirrored = Math.max(...mirrored.filter((t) => t <= at));
+      expect(at - lastMirrored).toBeGreaterThanOrEqual(COLLECTION_QUIET_MS);
     }
   });
 });

@@ -1,6 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePorts } from '../../local/index.js';
 import { waitFor } from '../harness/index.js';
@@ -33,8 +36,11 @@ describe('the syncer daemon under webhook abuse', () => {
   let daemon: ChildProcess;
   let base: string;
   let stderr = '';
+  let secretDir: string;
   beforeAll(async () => {
     f = await startSyncerFixture();
+    secretDir = await mkdtemp(join(tmpdir(), 'cairn-webhook-secret-'));
+    await writeFile(join(secretDir, 'webhook-secret'), `${SECRET}\n`, { mode: 0o600 });
     const [port] = await findFreePorts(1);
     base = `http://127.0.0.1:${port}`;
     daemon = spawnCairn(
@@ -51,8 +57,10 @@ describe('the syncer daemon under webhook abuse', () => {
         '1h',
         '--listen',
         `127.0.0.1:${port}`,
+        '--webhook-secret-file',
+        join(secretDir, 'webhook-secret'),
       ],
-      { CAIRN_WEBHOOK_SECRET: SECRET, CAIRN_LOG_FORMAT: 'json' },
+      { CAIRN_LOG_FORMAT: 'json' },
     );
     daemon.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -65,6 +73,7 @@ describe('the syncer daemon under webhook abuse', () => {
   afterAll(async () => {
     daemon?.kill('SIGKILL');
     await f?.close();
+    await rm(secretDir, { recursive: true, force: true });
   });
 
   const metrics = async () => (await fetch(`${base}/metrics`)).text();
@@ -102,6 +111,25 @@ describe('the syncer daemon under webhook abuse', () => {
       .filter((line) => line.includes('webhook refused'))
       .map((line) => JSON.parse(line) as { code: string });
     expect(refusals.map((r) => r.code)).toEqual(['unsigned', 'too_large']);
+    expect(stderr).not.toContain(SECRET);
+    // The secret is the file's, without its newline.
+    const push = Buffer.from(JSON.stringify({ ref: 'refs/heads/elsewhere', after: 'a'.repeat(40) }));
+    const signature = (secret: string) => `sha256=${createHmac('sha256', secret).update(push).digest('hex')}`;
+    expect(
+      await post(
+        `${base}/webhook`,
+        { 'x-github-event': 'push', 'x-hub-signature-256': signature(SECRET) },
+        push,
+      ),
+    ).toBe(202);
+    expect(
+      await post(
+        `${base}/webhook`,
+        { 'x-github-event': 'push', 'x-hub-signature-256': signature(`${SECRET}\n`) },
+        push,
+      ),
+    ).toBe(401);
+    expect(metric(await metrics(), 'cairn_syncer_webhook_refused_total{reason="bad_signature"}')).toBe(1);
     // Still serving, and still healthy.
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   }, 120_000);

@@ -16,6 +16,7 @@ import {
 import { validateRepo } from '../../schemas/index.js';
 import { openGitSource } from '../../syncer/git/index.js';
 import { Mirror, type SyncTarget } from '../../syncer/mirror.js';
+import type { ValidationCache } from '../../syncer/validation-cache.js';
 import { ensureLayout } from '../../syncer/zk/bootstrap.js';
 import {
   createBareRepo,
@@ -53,7 +54,8 @@ export interface SyncerFixture {
    * old one expired meanwhile (a restart on a loaded machine can outlast it).
    */
   renewSession(timeoutMs?: number): Promise<void>;
-  newMirror(): Mirror;
+  /** A mirror with a git source of its own, as a new syncer process has; `validationCache` as it keeps one. */
+  newMirror(options?: { validationCache?: ValidationCache }): Mirror;
   /** `cairn sync --once` against this ZooKeeper and cache, reading `repo` (default: the git server's). */
   syncOnceArgs(repo?: string): string[];
   /** What readers should find for the work tree as committed (every environment follows main). */
@@ -115,10 +117,10 @@ export async function startSyncerFixture(
     syncOnceArgs(repo = repoUrl) {
       return ['sync', '--once', '--repo', repo, '--zk', zk.connectString, '--cache-dir', cacheDir];
     },
-    newMirror() {
+    newMirror(options = {}) {
       const source = openGitSource({ url: repoUrl, branch: 'main', cacheDir });
       sources.push(source);
-      return new Mirror({ layout, source, branch: 'main', logger: quietLogger });
+      return new Mirror({ layout, source, branch: 'main', logger: quietLogger, ...options });
     },
     async expectedView() {
       const { tree } = await readRepoDir(work.dir);

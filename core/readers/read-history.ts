@@ -1,10 +1,6 @@
-import {
-  decodeHistoryRecord,
-  type HistoryRecord,
-  historySeqOf,
-  type ZkLayout,
-  type ZkSession,
-} from '../../core/index.js';
+import { decodeHistoryRecord, type HistoryRecord } from '../records/index.js';
+import { historySeqOf, type ZkLayout } from '../zk-layout.js';
+import type { ZkSession } from '../zookeeper/index.js';
 
 /** One mirrored commit as `cairn history` tells it. */
 export interface HistoryEntry {

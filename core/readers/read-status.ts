@@ -1,6 +1,6 @@
+import { type HostApply, type HostApplyState, hostApplyState, instanceServes } from '../applied-state.js';
 import {
   type AgentRecord,
-  candidateIds,
   decodeAgentRecord,
   decodeEnvironmentManifest,
   decodeEnvironmentPointer,
@@ -11,15 +11,11 @@ import {
   decodeServiceRecord,
   type HeadRecord,
   type HistoryRecord,
-  type HostApply,
-  type HostApplyState,
-  hostApplyState,
   type InstanceRecord,
-  instanceServes,
   type RefusalRecord,
-  type ZkLayout,
-  type ZkSession,
-} from '../../core/index.js';
+} from '../records/index.js';
+import type { ZkLayout } from '../zk-layout.js';
+import { candidateIds, type ZkSession } from '../zookeeper/index.js';
 
 /** Whether an instance serves the files ZooKeeper holds for its environment now. */
 export type InstanceState = 'current' | 'behind' | 'starting';

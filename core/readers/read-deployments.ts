@@ -1,16 +1,14 @@
+import { CairnError } from '../errors.js';
 import {
-  CairnError,
   type DeploymentRecord,
   type DeploymentTaskRecord,
   decodeDeploymentRecord,
   decodeDeploymentTaskRecord,
   decodeLogChunk,
-  deploymentSeqOf,
   isTerminalDeployment,
-  logChunkSeqOf,
-  type ZkLayout,
-  type ZkSession,
-} from '../../core/index.js';
+} from '../records/index.js';
+import { deploymentSeqOf, logChunkSeqOf, type ZkLayout } from '../zk-layout.js';
+import type { ZkSession } from '../zookeeper/index.js';
 
 /** A deployment as `cairn deploy status` shows it: the record, its tasks and which hosts hold a claim. */
 export interface DeploymentStatus {

@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { contentId } from '../../core/index.js';
+import { createWorkRepo } from '../../test/harness/index.js';
+import { listFilesWithGit, readBlobsWithGit } from './git-command.js';
+
+const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8');
+
+describe('bulk reads through the git command', () => {
+  it('lists the regular files of a tree with their blob ids and reads every blob', async () => {
+    const work = await createWorkRepo();
+    const files: Record<string, string> = { 'same-a.yaml': 'same: 1\n', 'dir/same-b.yaml': 'same: 1\n' };
+    // Enough files that git's output arrives in many chunks, one of them larger than a chunk.
+    for (let i = 0; i < 300; i++) files[`services/s${i}/config/app.yaml`] = `index: ${i}\n`;
+    files['big.txt'] = 'x'.repeat(300_000);
+    await work.write(files);
+    await work.commit('Files');
+    const gitdir = join(work.dir, '.git');
+    const tree = await work.git('rev-parse', 'HEAD^{tree}');
+
+    const listed = await listFilesWithGit(gitdir, tree);
+    expect(new Set(listed?.map(([path]) => path))).toEqual(new Set(Object.keys(files)));
+    const oids = [...new Set(listed?.map(([, oid]) => oid))];
+    expect(oids).toHaveLength(Object.keys(files).length - 1);
+
+    const reads: number[] = [];
+    const blobs = await readBlobsWithGit(gitdir, oids, (read) => reads.push(read));
+    for (const [path, oid] of listed ?? []) {
+      expect(text(blobs?.get(oid))).toBe(files[path]);
+      expect(contentId(blobs?.get(oid) as Uint8Array)).toBe(oid);
+    }
+    expect(reads.at(-1)).toBe(oids.length);
+  });
+
+  it('rejects naming an object the repository lacks', async () => {
+    const work = await createWorkRepo();
+    await work.write({ 'a.yaml': 'a: 1\n' });
+    await work.commit('One file');
+    const missing = '1'.repeat(40);
+    await expect(readBlobsWithGit(join(work.dir, '.git'), [missing])).rejects.toThrow(
+      `object ${missing} is missing`,
+    );
+  });
+
+  it('says there is no git command, so the caller reads through isomorphic-git', async () => {
+    const work = await createWorkRepo();
+    await work.write({ 'a.yaml': 'a: 1\n' });
+    await work.commit('One file');
+    const gitdir = join(work.dir, '.git');
+    const tree = await work.git('rev-parse', 'HEAD^{tree}');
+    const absent = '/nonexistent/git';
+    expect(await listFilesWithGit(gitdir, tree, absent)).toBeUndefined();
+    expect(await readBlobsWithGit(gitdir, [tree], undefined, absent)).toBeUndefined();
+  });
+});

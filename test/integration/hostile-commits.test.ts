@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeHeadRecord, decodeRefusalRecord } from '../../core/index.js';
+import { runCairn } from '../support/cairn-process.js';
+import { commitHostileEntry } from '../support/hostile-commit.js';
+import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+
+/**
+ * Commits pushed straight to the branch, as an attacker would: each is refused at the file that is
+ * wrong (never a crash retried forever), the last good state stays live, and the next good commit
+ * mirrors. `cairn sync` runs in a process of its own: validating a large hostile file holds its event
+ * loop for seconds on a loaded machine, which must not starve this process's session.
+ */
+describe('hostile commits on the mirrored branch', () => {
+  let f: SyncerFixture;
+  beforeAll(async () => {
+    f = await startSyncerFixture();
+    const first = await runCairn(f.syncOnceArgs(), { CAIRN_LOG_FORMAT: 'json' });
+    expect(first.code, first.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  const config = 'services/recommender/config';
+  /** Each case commits its hostile change and says which file the refusal must name, and why. */
+  const cases: { title: string; commit: () => Promise<string>; file: string; rule: string }[] = [
+    {
+      title: 'a tree entry config/../evil.yaml',
+      commit: () => commitHostileEntry(f.work, config, '..', { folder: { 'evil.yaml': 'a: 1\n' } }, 'Escape'),
+      file: `${config}/..`,
+      rule: 'path/unsafe',
+    },
+    {
+      title: 'a file named ..',
+      commit: () => commitHostileEntry(f.work, config, '..', 'a: 1\n', 'Dot dot'),
+      file: `${config}/..`,
+      rule: 'path/unsafe',
+    },
+    {
+      title: 'a file name with a backslash',
+      commit: () => commitHostileEntry(f.work, config, 'win\\path.yaml', 'a: 1\n', 'Backslash'),
+      file: `${config}/win\\path.yaml`,
+      rule: 'path/unsafe',
+    },
+    {
+      title: 'a file name that is not UTF-8',
+      commit: () =>
+        commitHostileEntry(
+          f.work,
+          config,
+          Buffer.from([0x66, 0xff, 0x2e, 0x79, 0x6d, 0x6c]),
+          'a: 1\n',
+          'Latin-1',
+        ),
+      file: `${config}/f\ufffd.yml`,
+      rule: 'path/unsafe',
+    },
+    {
+      title: 'a file name that retitles the terminal and clears the screen',
+      commit: () =>
+        commitHostileEntry(f.work, config, 'x\u001b]0;PWNED\u0007\u001b[2Jy.yaml', 'a: 1\n', 'Escape'),
+      file: `${config}/x\u001b]0;PWNED\u0007\u001b[2Jy.yaml`,
+      rule: 'path/unsafe',
+    },
+    {
+      title: 'a JSON file of 10,000 unclosed [',
+      commit: () => writeAndCommit(`${config}/deep.json`, '['.repeat(10_000)),
+      file: `${config}/deep.json`,
+      rule: 'json/too-deep',
+    },
+    {
+      title: 'a YAML file of 125,000 duplicate keys',
+      commit: () => writeAndCommit(`${config}/dup.yaml`, 'a:\n'.repeat(125_000)),
+      file: `${config}/dup.yaml`,
+      rule: 'yaml/duplicate-key',
+    },
+    {
+      title: 'a 5 MB YAML file',
+      commit: () => writeAndCommit(`${config}/big.yaml`, 'key: value\n'.repeat(500_000)),
+      file: `${config}/big.yaml`,
+      rule: 'file/too-large',
+    },
+  ];
+  const written: string[] = [];
+  const writeAndCommit = async (path: string, content: string) => {
+    written.push(path);
+    await f.work.write({ [path]: content });
+    return f.work.commit(`Add ${path}`);
+  };
+
+  for (const { title, commit, file, rule } of cases) {
+    it(`refuses ${title} at the file, keeps the last good state, and mirrors the next good commit`, async () => {
+      const before = await f.actualView();
+      const goodHead = decodeHeadRecord((await f.session.get(f.layout.head())).data).commit;
+      const hostile = await commit();
+      await f.work.push(f.repoUrl);
+
+      const refused = await runCairn(f.syncOnceArgs(), { CAIRN_LOG_FORMAT: 'json' });
+      expect(refused.code, refused.stderr).toBe(1);
+      await f.renewSession();
+      expect(refused.stderr).toContain(`cairn: commit ${hostile.slice(0, 12)} is not mirrored`);
+      expect(refused.stderr).not.toContain('unexpected');
+      // What the repository named reaches the terminal escaped: no control character but line breaks.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+      expect(refused.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      const logged = refused.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { code?: string; stack?: unknown });
+      expect(logged.filter((record) => record.code === 'COMMIT_REFUSED')).toHaveLength(1);
+      const record = decodeRefusalRecord((await f.session.get(f.layout.refused())).data);
+      expect(record.commit).toBe(hostile);
+      expect(record.diagnostics).toContainEqual(expect.objectContaining({ file, rule }));
+      expect(record.diagnostics.length).toBeLessThanOrEqual(60);
+      expect(await f.actualView()).toEqual(before);
+      expect(decodeHeadRecord((await f.session.get(f.layout.head())).data).commit).toBe(goodHead);
+
+      // The next good commit (the work tree never held the hostile entries) mirrors and clears /refused.
+      await f.work.write(Object.fromEntries(written.splice(0).map((path) => [path, null])));
+      const good = await f.work.commit(`Undo: ${title}`);
+      await f.work.push(f.repoUrl);
+      await f.renewSession();
+      expect(await f.newMirror().sync(f.target)).toMatchObject({ kind: 'mirrored', commit: good });
+      expect(await f.session.exists(f.layout.refused())).toBeUndefined();
+    }, 300_000);
+  }
+});

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConnectOptions, connect, type ServiceConfig } from '../../sdk/index.js';
+import { lastRequestIds } from '../support/server-sessions.js';
+import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { type BoundMirror, boundMirror, commitAndSync, tempDir } from './sdk-test-support.js';
+
+const FILES = 200;
+const many = (tag: string) =>
+  Object.fromEntries(
+    Array.from({ length: FILES }, (_, i) => [`services/search-api/config/words/${i}.txt`, `${tag} ${i}\n`]),
+  );
+
+describe('a client that starts from a cache ZooKeeper confirms', () => {
+  let f: SyncerFixture;
+  let mirror: BoundMirror;
+  let cache: { dir: string; remove: () => Promise<void> };
+  beforeAll(async () => {
+    f = await startSyncerFixture();
+    mirror = boundMirror(f);
+    await mirror.sync();
+    await commitAndSync(f, mirror, 'Many words', many('word'));
+    cache = await tempDir('cairn-sdk-confirmed-');
+  });
+  afterAll(async () => {
+    await f?.close();
+    await cache?.remove();
+  });
+
+  const options = (): ConnectOptions => ({
+    zk: f.zk.connectString,
+    service: 'search-api',
+    env: 'dev',
+    cacheDir: cache.dir,
+    instance: false,
+  });
+
+  /** Connects, and counts the requests the client's new session sent by the time connect() resolved. */
+  const connectCounting = async (): Promise<{ client: ServiceConfig; requests: bigint }> => {
+    const before = await lastRequestIds(f.zk.port);
+    const client = await connect(options());
+    const added = [...(await lastRequestIds(f.zk.port))].filter(([sid]) => !before.has(sid));
+    expect(added).toHaveLength(1);
+    return { client, requests: (added[0] as [string, bigint])[1] };
+  };
+
+  it('reads nothing but the pointer when the pointer names the manifest it holds', async () => {
+    const cold = await connectCounting();
+    const files = cold.client.files();
+    expect(files.length).toBeGreaterThan(FILES);
+    // Cold: the pointer, the manifest, and every file.
+    expect(cold.requests).toBeGreaterThan(BigInt(FILES));
+    await cold.client.close();
+
+    const warm = await connectCounting();
+    expect(warm.client.source).toBe('zookeeper');
+    expect(warm.client.files()).toEqual(files);
+    expect(warm.client.get('words/7.txt')).toBe('word 7\n');
+    // One request: the pointer, which names the manifest the cache holds (no manifest, no content).
+    expect(warm.requests).toBe(1n);
+    await warm.client.close();
+  });
+
+  it('reads only the content whose id changed when the pointer moved on', async () => {
+    const commit = await commitAndSync(f, mirror, 'One word changes', {
+      'services/search-api/config/words/7.txt': 'changed 7\n',
+    });
+    const next = await connectCounting();
+    expect(next.client.commit).toBe(commit);
+    expect(next.client.get('words/7.txt')).toBe('changed 7\n');
+    expect(next.client.get('words/8.txt')).toBe('word 8\n');
+    // The pointer, the new manifest, the changed file: a handful, not the environment.
+    expect(next.requests).toBeLessThanOrEqual(5n);
+    await next.client.close();
+  });
+});
