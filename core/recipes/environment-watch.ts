@@ -55,6 +55,7 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
         const known = () => this.known();
         return readEnvironment(session, layout, service, env, {
           ...(watch ? { watch } : {}),
+          ...(host !== undefined ? { host } : {}),
           ...(held ? { held } : {}),
           ...(host !== undefined ? { host } : {}),
           // Built only when the pointer does not confirm what is held: thousands of entries.
