@@ -7,7 +7,8 @@ export function unsafePathReason(path: string): string | undefined {
   if (path.startsWith('/')) return 'absolute paths are not allowed';
   if (path.includes('\\')) return 'backslashes are not allowed (they separate folders on Windows hosts)';
   // Names that are not UTF-8 reach Cairn decoded, with U+FFFD in place of each bad byte.
-  if (path.includes('\ufffd')) return 'the name is not UTF-8 text (shown with U+FFFD in place of its bad bytes)';
+  if (path.includes('\ufffd'))
+    return 'the name is not UTF-8 text (shown with U+FFFD in place of its bad bytes)';
   // ZooKeeper rejects these code points in znode names; most are invisible or control characters.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   const forbidden = /[\u0000-\u001f\u007f-\u009f\ud800-\uf8ff\ufff0-\uffff]/u.exec(path);

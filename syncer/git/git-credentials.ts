@@ -60,7 +60,7 @@ function fromCredentialFile(url: string, file: string): GitCredentials {
   for (const [index, line] of lines.entries()) {
     const entry = parseUrl(line.trim());
     // Never echo the line: it holds a password.
-    if (!entry || !entry.username)
+    if (!entry?.username)
       throw new SettingError(
         '--git-credentials-file',
         `--git-credentials-file ${file}: entry ${index + 1} is not a URL with credentials; each line is https://user:token@host[/path], as git credential-store writes it`,
