@@ -13,6 +13,7 @@ import {
 } from '../core/index.js';
 import type { AgentConfig } from './agent-config.js';
 import { type Assignment, assignmentsOf, deployAssignmentsOf } from './assignments.js';
+import { ConfigOutcomes } from './deploy/config-outcome.js';
 import { DeployRunner } from './deploy/deploy-runner.js';
 import { DeployedVersions } from './deploy/deployed-versions.js';
 import { directoryConflicts } from './directory-conflicts.js';
@@ -38,6 +39,8 @@ export class AgentDaemon {
   /** The user each environment's deploy commands run as now (the service tree may change it). */
   private readonly deployUsers = new Map<string, string | undefined>();
   private readonly versions: DeployedVersions;
+  /** What the service agents did with a snapshot a deployment assigned: what its tasks wait for. */
+  private readonly configOutcomes = new ConfigOutcomes((key) => this.agents.get(key)?.status());
   /** Services this host no longer runs, with the last status of each: reported as unmanaged. */
   private readonly unmanaged = new Map<string, AgentServiceStatus>();
   /** Services this host runs but may not write for (a directory another one owns), and why. */
@@ -236,6 +239,7 @@ export class AgentDaemon {
         env,
         host: this.config.host,
         versions: this.versions,
+        awaitConfig: this.configOutcomes.forEnvironment(key),
         cwd: this.config.prefix ?? '/',
         user: () => this.deployUsers.get(key),
         runCommand: this.runCommand,
@@ -299,6 +303,7 @@ export class AgentDaemon {
       layout: this.config.endpoint.layout,
       service: assignment.service,
       env: assignment.env,
+      host: this.config.host,
       settings: assignment.settings,
       store: this.store,
       commandTimeoutMs: this.config.commandTimeoutMs,
@@ -314,5 +319,6 @@ export class AgentDaemon {
 
   private report(): void {
     this.registration?.update(encodeAgentRecord(this.record()));
+    this.configOutcomes.changed();
   }
 }

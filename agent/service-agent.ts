@@ -26,6 +26,8 @@ export interface ServiceAgentOptions {
   readonly layout: ZkLayout;
   readonly service: string;
   readonly env: string;
+  /** This host's name: while the environment's configuration rides a rollout, its assignment is followed. */
+  readonly host: string;
   readonly settings: ServiceSettings;
   readonly store: LocalStore;
   /** Deadline of each check and reload. */
@@ -72,8 +74,8 @@ export class ServiceAgent {
   constructor(options: ServiceAgentOptions) {
     this.options = options;
     this.settings = options.settings;
-    const { keeper, layout, service, env } = options;
-    this.watch = new EnvironmentWatch({ keeper, layout, service, env });
+    const { keeper, layout, service, env, host } = options;
+    this.watch = new EnvironmentWatch({ keeper, layout, service, env, host });
     this.watch.on('read', (read) => this.onRead(read));
     this.watch.on('error', (error, failures) => {
       if (failures === 1)

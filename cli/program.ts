@@ -98,10 +98,11 @@ export async function runCli(
 function secretsOf(env: NodeJS.ProcessEnv): SecretRedactor {
   const secrets = new SecretRedactor();
   for (const name of SECRET_VARIABLES) secrets.add(env[name]);
-  // Digest credentials `user:password`: the password, and the pair.
-  const zkAuth = env[ZOOKEEPER_ENV.auth];
-  secrets.add(zkAuth);
-  secrets.add(zkAuth?.slice(zkAuth.indexOf(':') + 1));
+  // Digest credentials `user:password[,user:password]`: each password, and each pair.
+  for (const pair of env[ZOOKEEPER_ENV.auth]?.split(',') ?? []) {
+    secrets.add(pair);
+    secrets.add(pair.slice(pair.indexOf(':') + 1));
+  }
   return secrets;
 }
 

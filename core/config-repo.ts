@@ -4,6 +4,7 @@ import { type Diagnostic, diagnostic, START_OF_FILE } from './diagnostic.js';
 import { type FileFormat, formatOf } from './file-format.js';
 import { type ParsedDocument, parseSource, serializeValue } from './formats/index.js';
 import type {
+  ConfigRollout,
   EnvironmentSettings,
   HostEntry,
   LoadBalancing,
@@ -64,6 +65,7 @@ export interface Environment {
   readonly name: string;
   readonly description?: string;
   readonly tracks: EnvironmentSettings['tracks'];
+  readonly configRollout?: ConfigRollout;
 }
 
 export interface Host {
@@ -80,6 +82,11 @@ export interface ServiceEnvironment {
   /** The command the agent runs before `reload`; failing, it rejects the commit on that host. */
   readonly check?: string;
   readonly hosts: readonly Host[];
+  /**
+   * Present when a change of the files rides the release's rollout (the service's setting, else the
+   * environment's in cairn.yaml): hosts not reached yet keep the previous snapshot.
+   */
+  readonly configRollout?: 'with-release';
 }
 
 export interface Release {
@@ -386,6 +393,7 @@ export function loadConfigRepo(
       name,
       ...(env.description ? { description: env.description } : {}),
       tracks: env.tracks,
+      ...(env.configRollout ? { configRollout: env.configRollout } : {}),
     });
   }
   const limits: RepoLimits = {
@@ -624,6 +632,9 @@ export function loadConfigRepo(
           ? { check: env.check ?? serviceManifest?.check }
           : {}),
         hosts: env.hosts.map(withHostDefaults),
+        ...((env.configRollout ?? environments.get(envName)?.configRollout) === 'with-release'
+          ? { configRollout: 'with-release' as const }
+          : {}),
       });
     }
 

@@ -23,6 +23,11 @@ export interface DesiredEnvironment {
   readonly revision: Revision;
   /** Total size of the files, for status displays. */
   readonly bytes: number;
+  /**
+   * A change of the files rides the release's rollout: the service says `configRollout:
+   * with-release` for the environment (or cairn.yaml does) and it has a release manifest there.
+   */
+  readonly configRollout: boolean;
 }
 
 /** A release manifest an environment serves. */
@@ -111,6 +116,7 @@ export function desiredStateOf(input: DesiredStateInput): DesiredState {
       if (!served || !source) continue;
       const parts = serviceParts(served);
       const snapshot = parts.environments.get(env);
+      const release = parts.releases.get(env);
       if (snapshot) {
         environments.set(environmentKey(service.name, env), {
           service: service.name,
@@ -119,10 +125,11 @@ export function desiredStateOf(input: DesiredStateInput): DesiredState {
           manifestId: snapshot.manifestId,
           revision: source.revision,
           bytes: snapshot.bytes,
+          configRollout:
+            release !== undefined && service.environments.get(env)?.configRollout === 'with-release',
         });
         for (const [id, bytes] of snapshot.contents) contents.set(id, bytes);
       }
-      const release = parts.releases.get(env);
       if (release)
         releases.set(environmentKey(service.name, env), { service: service.name, env, record: release });
     }

@@ -1,8 +1,13 @@
 import { contentId } from './content-id.js';
 import { CairnError } from './errors.js';
 import { decodeEnvironmentManifest } from './records/environment-manifest.js';
-import { decodeEnvironmentPointer, type EnvironmentPointer } from './records/environment-pointer.js';
+import {
+  decodeEnvironmentPointer,
+  type EnvironmentPointer,
+  type SnapshotRef,
+} from './records/environment-pointer.js';
 import { decodeHeadRecord } from './records/head-record.js';
+import { decodeHostAssignmentRecord, type HostAssignmentRecord } from './records/host-assignment-record.js';
 import type { Revision } from './records/revision.js';
 import type { ZkLayout } from './zk-layout.js';
 import { ZkError } from './zookeeper/zk-error.js';
@@ -11,9 +16,17 @@ import type { ZkStat } from './zookeeper/zk-stat.js';
 
 /** One environment's files at one revision, read through its pointer. */
 export interface EnvironmentSnapshot {
+  /**
+   * The pointer as this reader serves it: while the environment's configuration rides a rollout, its
+   * `manifest` and `revision` are those of the host's assignment (or the baseline), not the newest.
+   */
   readonly pointer: EnvironmentPointer;
   /** The pointer node's stat: `mzxid` orders snapshots (a lagging server can show an older one). */
   readonly stat: ZkStat;
+  /** Where the snapshot served comes from: the pointer itself, or, during a rollout, the host's assignment or the baseline. */
+  readonly served: 'pointer' | 'assignment' | 'baseline';
+  /** The host assignment's stat, when one was read: an assignment moves without the pointer moving. */
+  readonly assignmentStat?: ZkStat;
   /** Path → bytes. */
   readonly files: ReadonlyMap<string, Uint8Array>;
   /** Path → content id. */
@@ -40,6 +53,11 @@ export interface ReadEnvironmentOptions {
    * names the same manifest, the pointer alone confirms it, and nothing else is read or decoded.
    */
   readonly held?: HeldSnapshot;
+  /**
+   * The host the reader serves: while the environment's configuration rides a rollout, the snapshot
+   * assigned to this host is read (watched too) instead of the newest one.
+   */
+  readonly host?: string;
 }
 
 /** The files of one environment as named by one manifest: what a pointer naming that manifest serves. */
@@ -49,6 +67,16 @@ export interface HeldSnapshot {
   readonly manifestBytes: Uint8Array;
   readonly files: ReadonlyMap<string, Uint8Array>;
   readonly contentIds: ReadonlyMap<string, string>;
+}
+
+/** Whether `a` was read after `b` (by zxid): a lagging server can show an older pointer or assignment. */
+export function isNewerSnapshot(a: EnvironmentSnapshot, b: EnvironmentSnapshot): boolean {
+  return snapshotOrder(a) > snapshotOrder(b);
+}
+
+function snapshotOrder(snapshot: EnvironmentSnapshot): bigint {
+  const assigned = snapshot.assignmentStat?.mzxid ?? 0n;
+  return snapshot.stat.mzxid > assigned ? snapshot.stat.mzxid : assigned;
 }
 
 /**
@@ -99,16 +127,47 @@ export async function readEnvironment(
       const { commit, author, message, time } = decodeHeadRecord(head.data, layout.head());
       return { kind: 'absent', mirrored: true, revision: { commit, author, message, time } };
     }
-    watch = undefined;
     const pointer = decodeEnvironmentPointer(node.data, pointerPath);
-    const held = options.held;
-    if (held?.manifest === pointer.manifest) {
-      const { files, contentIds, manifestBytes } = held;
-      return { kind: 'snapshot', snapshot: { pointer, stat: node.stat, files, contentIds, manifestBytes } };
+    const assigned =
+      pointer.rollout && options.host !== undefined
+        ? await readAssignment(session, layout, service, env, options.host, watch)
+        : undefined;
+    watch = undefined;
+    const served: { source: EnvironmentSnapshot['served']; ref: SnapshotRef } = assigned?.record
+      ? { source: 'assignment', ref: assigned.record }
+      : pointer.rollout?.baseline && options.host !== undefined
+        ? { source: 'baseline', ref: pointer.rollout.baseline }
+        : { source: 'pointer', ref: pointer };
+    // A snapshot held whole is confirmed by the manifest id alone: nothing else read or decoded.
+    const held = options.held?.manifest === served.ref.manifest ? options.held : undefined;
+    const read = held
+      ? { snapshot: { files: held.files, contentIds: held.contentIds, manifestBytes: held.manifestBytes } }
+      : await readContents(session, layout, served.ref.manifest, options.known);
+    if ('snapshot' in read) {
+      const { files } = read.snapshot;
+      let bytes = 0;
+      for (const content of files.values()) bytes += content.length;
+      const effective: EnvironmentPointer =
+        served.source === 'pointer'
+          ? pointer
+          : {
+              ...pointer,
+              manifest: served.ref.manifest,
+              revision: served.ref.revision,
+              files: files.size,
+              bytes,
+            };
+      return {
+        kind: 'snapshot',
+        snapshot: {
+          pointer: effective,
+          stat: node.stat,
+          served: served.source,
+          ...(assigned?.stat ? { assignmentStat: assigned.stat } : {}),
+          ...read.snapshot,
+        },
+      };
     }
-    const read = await readContents(session, layout, pointer, options.known);
-    if ('snapshot' in read)
-      return { kind: 'snapshot', snapshot: { pointer, stat: node.stat, ...read.snapshot } };
     missing = read.missing;
     const now = await session.exists(pointerPath);
     if (now?.mzxid === node.stat.mzxid)
@@ -120,10 +179,31 @@ export async function readEnvironment(
   );
 }
 
+/** The host's assignment, watched (its creation too, while it does not exist). */
+async function readAssignment(
+  session: ZkSession,
+  layout: ZkLayout,
+  service: string,
+  env: string,
+  host: string,
+  watch: ZkWatcher | undefined,
+): Promise<{ record?: HostAssignmentRecord; stat?: ZkStat }> {
+  const path = layout.assignment(service, env, host);
+  try {
+    const node = await session.get(path, watch);
+    return { record: decodeHostAssignmentRecord(node.data, path), stat: node.stat };
+  } catch (error) {
+    if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
+    const stat = await session.exists(path, watch);
+    // Created between the two calls: the watch set on it fires, and the next read takes it.
+    return stat ? { stat } : {};
+  }
+}
+
 async function readContents(
   session: ZkSession,
   layout: ZkLayout,
-  pointer: EnvironmentPointer,
+  manifestId: string,
   known: ReadonlyMap<string, Uint8Array> | undefined,
 ): Promise<
   | {
@@ -135,9 +215,9 @@ async function readContents(
     }
   | { missing: string }
 > {
-  const manifestBytes = await readContent(session, layout, pointer.manifest, known);
-  if (!manifestBytes) return { missing: layout.content(pointer.manifest) };
-  const manifest = decodeEnvironmentManifest(manifestBytes, layout.content(pointer.manifest));
+  const manifestBytes = await readContent(session, layout, manifestId, known);
+  if (!manifestBytes) return { missing: layout.content(manifestId) };
+  const manifest = decodeEnvironmentManifest(manifestBytes, layout.content(manifestId));
   const entries = [...manifest.files];
   const bytes = await Promise.all(entries.map(([, id]) => readContent(session, layout, id, known)));
   const files = new Map<string, Uint8Array>();

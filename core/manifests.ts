@@ -6,9 +6,20 @@
 export type Principal = `user:${string}` | `team:${string}`;
 export type PolicyPrincipal = Principal | 'owners';
 
+/**
+ * How a change of an environment's configuration reaches its hosts: at once (`immediate`, the
+ * default), or through the release's canary and batches (`with-release`), hosts not yet reached
+ * keeping the previous snapshot.
+ */
+export type ConfigRollout = 'immediate' | 'with-release';
+
+export const CONFIG_ROLLOUTS: readonly ConfigRollout[] = ['immediate', 'with-release'];
+
 export interface EnvironmentSettings {
   readonly description?: string;
   readonly tracks: { readonly branch: string } | { readonly tag: string };
+  /** The default of the environment's services; a service's environment may say otherwise. */
+  readonly configRollout?: ConfigRollout;
 }
 
 export interface SettingsManifest {
@@ -70,6 +81,8 @@ export type LoadBalancing = 'weighted-round-robin' | 'consistent-hash';
 
 export interface ServiceEnvironmentManifest {
   readonly loadBalancing?: LoadBalancing;
+  /** Overrides the environment's `configRollout` (cairn.yaml) for this service. */
+  readonly configRollout?: ConfigRollout;
   readonly reload?: string;
   readonly check?: string;
   readonly hosts: readonly HostEntry[];

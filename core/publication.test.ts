@@ -220,3 +220,75 @@ describe('publishing a desired state', () => {
     expect(environmentKey('recommender', 'prod')).toBe('recommender/prod');
   });
 });
+
+describe('configuration that rides the release’s rollout', () => {
+  let tree: Map<string, Uint8Array>;
+  beforeAll(async () => {
+    tree = onMain(await exampleTree());
+  });
+  /** dev rolls recommender's configuration out with its release (cairn.yaml's setting). */
+  const withRelease = (t: Map<string, Uint8Array>) =>
+    withChanges(t, {
+      'cairn.yaml': Buffer.from(t.get('cairn.yaml') ?? [])
+        .toString()
+        .replace(/(dev:\n[\s\S]*?tracks:\n\s+branch: main)/, '$1\n    configRollout: with-release'),
+    });
+  const pointerOf = (ops: readonly ZkOp[], env: string) => {
+    const op = ops.find((o) => o.path === `/cairn/config/recommender/${env}`) as
+      | (ZkOp & { data: Uint8Array })
+      | undefined;
+    return op ? decodeEnvironmentPointer(op.data) : undefined;
+  };
+  const changed = (t: Map<string, Uint8Array>, maxResults: number) =>
+    withChanges(t, {
+      'services/recommender/config/@dev/application.yaml': `ranking:\n  maxResults: ${maxResults}\n`,
+    });
+
+  it('keeps the hosts on the snapshot served before, in the flip that moves the pointer', () => {
+    const first = stateOf(withRelease(tree), 'a');
+    const created = planPublication(layout, empty, first);
+    // A new environment has nothing to keep.
+    expect(pointerOf(created.flip, 'dev')?.rollout).toEqual({});
+    expect(pointerOf(created.flip, 'staging')?.rollout).toBeUndefined();
+    const second = stateOf(changed(withRelease(tree), 11), 'b');
+    const moved = planPublication(
+      layout,
+      { ...publishedStateOf(first), environments: created.pointers },
+      second,
+    );
+    const dev = pointerOf(moved.flip, 'dev');
+    expect(dev?.manifest).toBe(second.environments.get('recommender/dev')?.manifestId);
+    expect(dev?.rollout?.baseline).toEqual({
+      manifest: first.environments.get('recommender/dev')?.manifestId,
+      revision: revision('a'),
+    });
+    // A third change during the rollout keeps the same baseline: the hosts not reached still serve it.
+    const third = stateOf(changed(withRelease(tree), 12), 'c');
+    const again = planPublication(
+      layout,
+      { ...publishedStateOf(second), environments: moved.pointers },
+      third,
+    );
+    expect(pointerOf(again.flip, 'dev')?.rollout?.baseline).toEqual(dev?.rollout?.baseline);
+  });
+
+  it('drops the rollout from the pointer when the environment no longer rides it, and needs a release', () => {
+    const first = stateOf(withRelease(tree), 'a');
+    const published = {
+      ...publishedStateOf(first),
+      environments: planPublication(layout, empty, first).pointers,
+    };
+    const immediate = stateOf(tree, 'a');
+    const publication = planPublication(layout, published, immediate);
+    expect(publication.environments.changed).toContain('recommender/dev');
+    expect(pointerOf(publication.flip, 'dev')?.rollout).toBeUndefined();
+    // Only the rollout changed: the history says no snapshot changed.
+    expect(publication.snapshots).toEqual([]);
+    // Without a release manifest for the environment, a change goes live at once.
+    const noRelease = stateOf(
+      withChanges(withRelease(tree), { 'services/recommender/releases/dev.yaml': null }),
+      'b',
+    );
+    expect(noRelease.environments.get('recommender/dev')?.configRollout).toBe(false);
+  });
+});

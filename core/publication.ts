@@ -1,6 +1,7 @@
-import { type DesiredState, environmentKey } from './desired-state.js';
-import { encodeEnvironmentPointer } from './records/environment-pointer.js';
+import { type DesiredEnvironment, type DesiredState, environmentKey } from './desired-state.js';
+import { type EnvironmentPointer, encodeEnvironmentPointer } from './records/environment-pointer.js';
 import type { SnapshotChange } from './records/history-record.js';
+import type { Revision } from './records/revision.js';
 import type { ZkLayout } from './zk-layout.js';
 import type { ZkOp } from './zookeeper/zk-client.js';
 
@@ -10,6 +11,10 @@ export interface PublishedEnvironment {
   readonly env: string;
   /** The manifest it names; undefined when the node does not hold a readable pointer. */
   readonly manifestId: string | undefined;
+  /** The revision it names (a readable pointer's). */
+  readonly revision?: Revision;
+  /** Its `rollout`: present while the environment's configuration rides the release's rollout. */
+  readonly rollout?: EnvironmentPointer['rollout'];
 }
 
 /** What ZooKeeper holds of a repository's mirror, as the syncer reads it back. */
@@ -49,7 +54,13 @@ export function publishedStateOf(desired: DesiredState): PublishedState {
     environments: new Map(
       [...desired.environments].map(([key, e]) => [
         key,
-        { service: e.service, env: e.env, manifestId: e.manifestId },
+        {
+          service: e.service,
+          env: e.env,
+          manifestId: e.manifestId,
+          revision: e.revision,
+          ...(e.configRollout ? { rollout: {} } : {}),
+        },
       ]),
     ),
     services: desired.services,
@@ -89,6 +100,8 @@ export interface Publication {
   readonly newContent: readonly string[];
   /** For the history record: which snapshots changed, from which manifest to which. */
   readonly snapshots: readonly SnapshotChange[];
+  /** Every environment pointer as ZooKeeper holds it once the flip is done. */
+  readonly pointers: ReadonlyMap<string, PublishedEnvironment>;
 }
 
 export function planPublication(
@@ -109,10 +122,23 @@ export function planPublication(
     ),
   ];
 
+  // What each pointer says once published: a configuration riding a rollout keeps the hosts it has
+  // not reached on the snapshot they served (the baseline), in the same flip that moves the pointer.
+  const pointers = new Map<string, PublishedEnvironment>();
+  for (const [key, e] of desired.environments) {
+    const rollout = rolloutAfter(published.environments.get(key), e);
+    pointers.set(key, {
+      service: e.service,
+      env: e.env,
+      manifestId: e.manifestId,
+      revision: e.revision,
+      ...(rollout ? { rollout } : {}),
+    });
+  }
   const environments = compare(
     published.environments,
-    desired.environments,
-    (a, b) => a.manifestId === b.manifestId,
+    pointers,
+    (a, b) => a.manifestId === b.manifestId && sameRollout(a.rollout, b.rollout),
   );
   const services = compare(published.services, desired.services, sameBytes);
   const releases = compare(
@@ -132,6 +158,7 @@ export function planPublication(
     flip.push({ op: 'create', path: layout.releaseService(service) });
   const pointer = (key: string) => {
     const e = desired.environments.get(key)!;
+    const rollout = pointers.get(key)?.rollout;
     return {
       path: layout.environment(e.service, e.env),
       data: encodeEnvironmentPointer({
@@ -139,6 +166,7 @@ export function planPublication(
         manifest: e.manifestId,
         files: e.manifest.files.size,
         bytes: e.bytes,
+        ...(rollout ? { rollout } : {}),
       }),
     };
   };
@@ -172,6 +200,7 @@ export function planPublication(
   for (const key of [...environments.added, ...environments.changed, ...environments.removed].sort()) {
     const before = published.environments.get(key);
     const after = desired.environments.get(key);
+    if (before?.manifestId === after?.manifestId) continue; // only its rollout changed
     const [service, env] = splitKey(key);
     snapshots.push({
       service,
@@ -180,7 +209,31 @@ export function planPublication(
       ...(after ? { to: after.manifestId } : {}),
     });
   }
-  return { stage, flip, environments, services, releases, newContent, snapshots };
+  return { stage, flip, environments, services, releases, newContent, snapshots, pointers };
+}
+
+/**
+ * The `rollout` of an environment's pointer after publishing: none when its configuration goes live
+ * at once; otherwise the baseline hosts without an assignment keep — the one it had, or, when the
+ * files change now, the snapshot the pointer named until now. A new environment has nothing to keep.
+ */
+function rolloutAfter(
+  before: PublishedEnvironment | undefined,
+  after: DesiredEnvironment,
+): EnvironmentPointer['rollout'] {
+  if (!after.configRollout) return undefined;
+  if (!before?.manifestId || !before.revision) return {};
+  if (before.manifestId === after.manifestId) return before.rollout ?? {};
+  const baseline = before.rollout?.baseline ?? { manifest: before.manifestId, revision: before.revision };
+  return { baseline };
+}
+
+function sameRollout(a: EnvironmentPointer['rollout'], b: EnvironmentPointer['rollout']): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.baseline?.manifest === b.baseline?.manifest &&
+    a.baseline?.revision.commit === b.baseline?.revision.commit
+  );
 }
 
 /** Whether publishing changes nothing at all (the strays included). */

@@ -19,6 +19,7 @@ import { unsafePathReason } from './path-safety.js';
  *         /control/action-<seq>              operators' pause, resume, skip, abort, retry (sequential)
  *         /log/<host>/<seq>                  the deploy output's tail, in chunks (the last few kept)
  *     /pins/<name>                           snapshots a rollout still needs (kept from collection)
+ *     /assignments/<service>/<env>/<host>    the snapshot a host serves while configuration rides a rollout
  *     /instances/<service>/<env>/<id>        ephemeral: one running instance of a service
  *     /agents/<host>                         ephemeral: one host agent
  *     /syncers/candidate-<seq>               ephemeral sequential: leader election of syncers
@@ -182,6 +183,28 @@ export class ZkLayout {
     return `${this.pinsDir()}/${segment(name)}`;
   }
 
+  /** The pin of the snapshots an environment's configuration rollout still serves to some hosts. */
+  configRolloutPin(service: string, env: string): string {
+    return this.pin(`config-rollout@${segment(service)}@${segment(env)}`);
+  }
+
+  assignmentsDir(): string {
+    return `${this.root}/assignments`;
+  }
+
+  assignmentsService(service: string): string {
+    return `${this.assignmentsDir()}/${segment(service)}`;
+  }
+
+  /** The folder of an environment's host assignments (see core/records/host-assignment-record.ts). */
+  assignments(service: string, env: string): string {
+    return `${this.assignmentsService(service)}/${segment(env)}`;
+  }
+
+  assignment(service: string, env: string, host: string): string {
+    return `${this.assignments(service, env)}/${segment(host)}`;
+  }
+
   instancesDir(): string {
     return `${this.root}/instances`;
   }
@@ -253,6 +276,7 @@ export class ZkLayout {
       ...this.contentShards(),
       this.deploymentsDir(),
       this.pinsDir(),
+      this.assignmentsDir(),
       this.instancesDir(),
       this.agentsDir(),
       this.syncersDir(),

@@ -9,6 +9,7 @@ import {
   readContent,
   readDeploymentView,
   readFileContent,
+  readFileDiff,
   readFilePage,
   readHistoryPage,
 } from './read-model.js';
@@ -114,6 +115,8 @@ export class Dashboard {
             return readCommitChanges(session, layout, count(query, 'seq', -1, true));
           case '/api/content':
             return readContent(session, layout, required(query, 'id'));
+          case '/api/diff':
+            return readFileDiff(session, layout, required(query, 'from'), required(query, 'to'));
           case '/api/deployment':
             return readDeploymentView(session, layout, {
               service: required(query, 'service'),
@@ -126,7 +129,7 @@ export class Dashboard {
       })();
       if (body === undefined)
         sendJson(response, 404, {
-          error: `no ${path}: the dashboard serves /api/overview, /api/history, /api/changes, /api/files, /api/file, /api/content, /api/deployment and /api/events`,
+          error: `no ${path}: the dashboard serves /api/overview, /api/history, /api/changes, /api/files, /api/file, /api/content, /api/diff, /api/deployment and /api/events`,
         });
       else sendJson(response, 200, body);
     } catch (error) {

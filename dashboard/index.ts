@@ -2,11 +2,13 @@
 export type { DashboardOptions } from './dashboard.js';
 export { Dashboard } from './dashboard.js';
 export { DashboardNotFoundError, DashboardRequestError } from './errors.js';
+export type { DiffHunk, DiffLine, LineDiff } from './line-diff.js';
 export type {
   CommitChanges,
   DeploymentView,
   FileChange,
   FileContent,
+  FileDiff,
   FilePage,
   Overview,
 } from './read-model.js';

@@ -6,6 +6,7 @@ import {
   readCommitChanges,
   readContent,
   readFileContent,
+  readFileDiff,
   readFilePage,
   readHistoryPage,
   readOverview,
@@ -80,6 +81,52 @@ describe('the dashboard read model', () => {
     const added = dev?.files.find((file) => file.path === 'rules/xss.yaml');
     expect((await readContent(f.session, f.layout, added?.to as string)).text).toBe(banner.text);
     await expect(readContent(f.session, f.layout, '../head')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('compares a modified file’s two versions line by line, text only', async () => {
+    await f.work.write({
+      'services/recommender/config/rules/r05.yaml': 'rule: 5\nweight: 2\n',
+      'services/recommender/config/rules/blob.bin': new Uint8Array([0, 1, 2, 0]),
+    });
+    await f.work.commit('Weigh rule 5');
+    await f.work.push(f.repoUrl);
+    expect((await mirror.sync(f.target)).kind).toBe('mirrored');
+    const seq = (await readOverview(f.session, f.layout)).status.head?.seq as number;
+    const dev = (await readCommitChanges(f.session, f.layout, seq)).environments.find(
+      (e) => e.service === 'recommender' && e.env === 'dev',
+    );
+    const modified = dev?.files.find((file) => file.path === 'rules/r05.yaml');
+    expect(modified).toMatchObject({ change: 'modified' });
+    const diff = await readFileDiff(f.session, f.layout, modified?.from as string, modified?.to as string);
+    expect(diff).toEqual({
+      from: modified?.from,
+      to: modified?.to,
+      comparable: true,
+      added: 1,
+      removed: 0,
+      hunks: [
+        {
+          oldStart: 1,
+          oldLines: 1,
+          newStart: 1,
+          newLines: 2,
+          lines: [
+            { kind: 'context', text: 'rule: 5', old: 1, new: 1 },
+            { kind: 'added', text: 'weight: 2', new: 2 },
+          ],
+        },
+      ],
+    });
+    const binary = dev?.files.find((file) => file.path === 'rules/blob.bin');
+    expect(await readFileDiff(f.session, f.layout, modified?.to as string, binary?.to as string)).toEqual({
+      from: modified?.to,
+      to: binary?.to,
+      comparable: false,
+      notText: true,
+    });
+    await expect(readFileDiff(f.session, f.layout, 'nope', modified?.to as string)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 
   it('says which service, environment or file does not exist', async () => {

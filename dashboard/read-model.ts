@@ -20,6 +20,7 @@ import {
   type ZkSession,
 } from '../core/index.js';
 import { DashboardNotFoundError } from './errors.js';
+import { type LineDiff, lineDiff } from './line-diff.js';
 
 /**
  * What the dashboard shows, read from ZooKeeper through the same readers as `cairn status`,
@@ -225,6 +226,25 @@ export async function readContent(session: ZkSession, layout: ZkLayout, id: stri
   const node = await session.getIfExists(layout.content(id));
   if (!node) throw new DashboardNotFoundError(`content ${id} is no longer kept (older than the retention)`);
   return contentOf(id, id, node.data);
+}
+
+/** A file's two versions by content id, compared line by line; text only. */
+export type FileDiff = { readonly from: string; readonly to: string } & (
+  | LineDiff
+  | { readonly comparable: false; readonly notText: true }
+);
+
+/** The line diff of two versions of a file (a modified file's `from` and `to` in a commit's changes). */
+export async function readFileDiff(
+  session: ZkSession,
+  layout: ZkLayout,
+  from: string,
+  to: string,
+): Promise<FileDiff> {
+  const [before, after] = [await readContent(session, layout, from), await readContent(session, layout, to)];
+  if (before.text === undefined || after.text === undefined)
+    return { from, to, comparable: false, notText: true };
+  return { from, to, ...lineDiff(before.text, after.text) };
 }
 
 async function manifestFiles(

@@ -20,6 +20,7 @@ export function checkSemantics(repo: ConfigRepo, paths: readonly string[]): Diag
   for (const service of repo.services.values()) {
     checkHosts(repo, service, out);
     checkDependencies(repo, service, out);
+    checkConfigRollout(repo, service, out);
     for (const release of service.releases.values()) checkReleaseStrategy(repo, service, release, out);
   }
   if (repo.policy) checkPolicy(repo, paths, out);
@@ -52,6 +53,25 @@ function checkHosts(repo: ConfigRepo, service: Service, out: Diagnostic[]): void
         ),
       );
     });
+  }
+}
+
+/** Configuration can only ride a release that exists: without one, a change goes live at once. */
+function checkConfigRollout(repo: ConfigRepo, service: Service, out: Diagnostic[]): void {
+  const file = serviceManifestPath(service.name);
+  for (const [env, environment] of service.environments) {
+    if (environment.configRollout !== 'with-release' || service.releases.has(env)) continue;
+    const own = service.manifest.environments[env]?.configRollout !== undefined;
+    out.push(
+      diagnostic(
+        file,
+        documentOf(repo, file)?.positionOf(['environments', env, ...(own ? ['configRollout'] : [])]) ??
+          START_OF_FILE,
+        'warning',
+        'release/config-without-release',
+        `configuration of "${service.name}" in "${env}" rides the release (configRollout: with-release${own ? '' : ', from cairn.yaml'}) but there is no services/${service.name}/releases/${env}.yaml: a change goes live on every host at once; add the release manifest, or say configRollout: immediate`,
+      ),
+    );
   }
 }
 

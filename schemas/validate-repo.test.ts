@@ -367,6 +367,36 @@ describe('warnings never block', () => {
     expect(diagnostics.every((d) => d.severity === 'warning')).toBe(true);
   });
 
+  it('warns when configuration rides a release the environment does not have', () => {
+    const file = 'services/nightly-reports/service.yaml';
+    const source = text(tree, file);
+    const riding = source.replace(
+      '  dev:\n    hosts:\n',
+      '  dev:\n    configRollout: with-release\n    hosts:\n',
+    );
+    expect(riding).not.toBe(source);
+    const { diagnostics } = validateRepo(withChanges(tree, { [file]: riding }));
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        file,
+        rule: 'release/config-without-release',
+        severity: 'warning',
+        line: lineOf(riding, 'configRollout: with-release'),
+      }),
+    ]);
+    // With a release manifest for the environment, nothing to say.
+    const released = validateRepo(
+      withChanges(tree, {
+        [file]: riding,
+        'services/nightly-reports/releases/dev.yaml': text(
+          tree,
+          'services/nightly-reports/releases/staging.yaml',
+        ),
+      }),
+    );
+    expect(released.diagnostics.map((d) => d.rule)).not.toContain('release/config-without-release');
+  });
+
   it('warns about a deployments rule glob that matches no release manifest', () => {
     const source = text(tree, 'policy.yaml');
     const steering = source.slice(source.indexOf('deployments:'));

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import {
   CairnError,
@@ -168,6 +169,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       layout,
       service,
       env,
+      // While the environment's configuration rides a release's rollout, the instance serves the
+      // snapshot assigned to its host, as the host's agent does.
+      host: resolved.instance?.host ?? hostname(),
       resyncIntervalMs: RESYNC_INTERVAL_MS,
       // A client that started from its cache holds most of the content already.
       known: () => (this.snapshot ?? this.seed)?.contentsById(),

@@ -21,6 +21,7 @@ import {
   MAX_APPROVAL_NOTE_BYTES,
   newestMatchingTag,
   type OmittedApprovals,
+  type Publication,
   type PublishedState,
   planPublication,
   publicationCounts,
@@ -317,7 +318,7 @@ export class Mirror {
     // Until the write is known to have landed, ZooKeeper's state is uncertain: forget what we wrote.
     this.written = undefined;
     const result = await publish(target.writer, publication, final);
-    this.remember(target, commit, afterPublication(published, desired), tagged.tracking);
+    this.remember(target, commit, afterPublication(published, desired, publication), tagged.tracking);
     this.refused = undefined;
     this.refusalMayExist = false;
     this.collectionNeeded = true;
@@ -567,9 +568,17 @@ export class Mirror {
 }
 
 /** ZooKeeper's state after publishing `desired` over `published`: old content stays until collected. */
-function afterPublication(published: PublishedState, desired: DesiredState): PublishedState {
+function afterPublication(
+  published: PublishedState,
+  desired: DesiredState,
+  publication: Publication,
+): PublishedState {
   const state = publishedStateOf(desired);
-  return { ...state, contents: new Set([...published.contents, ...state.contents]) };
+  return {
+    ...state,
+    environments: publication.pointers,
+    contents: new Set([...published.contents, ...state.contents]),
+  };
 }
 
 function revisionOf(info: CommitInfo): Revision {

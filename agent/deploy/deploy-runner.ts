@@ -20,6 +20,7 @@ import {
   type ZkWatcher,
 } from '../../core/index.js';
 import { type CommandRunner, type CommandStep, type StepRun, succeeded } from '../run-command.js';
+import type { AwaitConfig } from './config-outcome.js';
 import type { DeployedVersions } from './deployed-versions.js';
 import { LogStream } from './log-stream.js';
 
@@ -35,6 +36,8 @@ export interface DeployRunnerOptions {
   readonly env: string;
   readonly host: string;
   readonly versions: DeployedVersions;
+  /** Waits for this host's files of a snapshot a deployment assigned (see config-outcome.ts). */
+  readonly awaitConfig: AwaitConfig;
   /** Where deploy commands run (the agent's prefix, or /). */
   readonly cwd: string;
   /** Who the deploy command and health check run as now (see commandUser); undefined: the agent's user. */
@@ -188,16 +191,7 @@ class TaskRun {
     const current = await versions.get(key);
     const previousVersion = current?.version ?? this.deployment.previousVersion;
     if (!(await this.claim(previousVersion))) return;
-    const { release } = this.deployment;
-    if (current?.version === release.version) {
-      this.logger.info('the host already runs this version: nothing to run');
-      await this.finish('succeeded', {
-        alreadyAtVersion: true,
-        durationMs: 0,
-        message: `already at ${release.version}`,
-      });
-      return;
-    }
+    const { release, config, configOnly } = this.deployment;
     const started = performance.now();
     const log = new LogStream({
       session: this.session,
@@ -215,6 +209,45 @@ class TaskRun {
       CAIRN_PREVIOUS_VERSION: previousVersion ?? '',
       CAIRN_DEPLOYMENT: this.deployment.id,
     };
+    if (config) {
+      // The controller assigned the snapshot with the task: the files come first, so that a new
+      // version starts on the configuration it is released with.
+      await this.step('running');
+      const timeoutMs = (release.manifest.deploy.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_S) * 1000;
+      const outcome = await this.options.awaitConfig(config.target.manifest, timeoutMs);
+      const commit = config.target.revision.commit.slice(0, 12);
+      if (outcome.kind === 'rejected' || outcome.kind === 'timeout') {
+        const message =
+          outcome.kind === 'rejected'
+            ? `the configuration of ${commit} was rejected on this host: ${outcome.message}`
+            : `the configuration of ${commit} was not applied within ${timeoutMs / 1000} s`;
+        this.logger.warn({ failure: 'config', manifest: config.target.manifest }, message);
+        await this.finish('failed', {
+          failure: outcome.kind === 'rejected' ? 'config' : 'timeout',
+          durationMs: Math.round(performance.now() - started),
+          message,
+        });
+        return;
+      }
+      if (configOnly) {
+        if (!(await this.verify(commandEnv, log, started))) return;
+        await log.flush();
+        await this.finish('succeeded', {
+          durationMs: Math.round(performance.now() - started),
+          message: `configuration of ${commit} ${outcome.kind === 'applied' ? 'applied' : 'assigned (read through the SDK)'}`,
+        });
+        return;
+      }
+    }
+    if (current?.version === release.version) {
+      this.logger.info('the host already runs this version: nothing to run');
+      await this.finish('succeeded', {
+        alreadyAtVersion: true,
+        durationMs: 0,
+        message: `already at ${release.version}`,
+      });
+      return;
+    }
     await this.step('running');
     const deploy = await this.options.runCommand({
       step: 'deploy',
@@ -230,30 +263,7 @@ class TaskRun {
       await this.fail(deploy.timedOut ? 'timeout' : 'exit', deploy, started);
       return;
     }
-    const health = release.manifest.deploy.healthCheck;
-    if (health) {
-      await this.step('verifying');
-      const deadline = Date.now() + (health.timeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_S) * 1000;
-      let check: StepRun<'health'>;
-      for (;;) {
-        check = await this.options.runCommand({
-          step: 'health',
-          command: health.command,
-          env: commandEnv,
-          timeoutMs: Math.max(1, deadline - Date.now()),
-          cwd: this.options.cwd,
-          ...this.runAs(),
-          onOutput: (chunk) => log.append(chunk),
-        });
-        if (succeeded(check) || Date.now() + HEALTH_RETRY_MS >= deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, HEALTH_RETRY_MS));
-      }
-      if (!succeeded(check)) {
-        await log.flush();
-        await this.fail('health', check, started);
-        return;
-      }
-    }
+    if (!(await this.verify(commandEnv, log, started))) return;
     await log.flush();
     await versions.set(key, {
       version: release.version,
@@ -263,13 +273,43 @@ class TaskRun {
     await this.finish('succeeded', { exitCode: 0, durationMs: Math.round(performance.now() - started) });
   }
 
-  /** Takes the task: its version checked and the ephemeral claim created in one transaction. */
+  /** The health check, run again every second until it passes or its time is spent; false (and reported) when it never passed. */
+  private async verify(
+    commandEnv: Record<string, string>,
+    log: LogStream,
+    started: number,
+  ): Promise<boolean> {
+    const health = this.deployment.release.manifest.deploy.healthCheck;
+    if (!health) return true;
+    await this.step('verifying');
+    const deadline = Date.now() + (health.timeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_S) * 1000;
+    let check: StepRun<'health'>;
+    for (;;) {
+      check = await this.options.runCommand({
+        step: 'health',
+        command: health.command,
+        env: commandEnv,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        cwd: this.options.cwd,
+        ...this.runAs(),
+        onOutput: (chunk) => log.append(chunk),
+      });
+      if (succeeded(check) || Date.now() + HEALTH_RETRY_MS >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, HEALTH_RETRY_MS));
+    }
+    if (succeeded(check)) return true;
+    await log.flush();
+    await this.fail('health', check, started);
+    return false;
+  }
+
   /** The user option of runCommand, when the commands run as someone else than the agent. */
   private runAs(): { user?: string } {
     const user = this.options.user();
     return user === undefined ? {} : { user };
   }
 
+  /** Takes the task: its version checked and the ephemeral claim created in one transaction. */
   private async claim(previousVersion: string | undefined): Promise<boolean> {
     const at = new Date().toISOString();
     const next = taskTransition(this.task, 'claimed', this.options.host, at, {
@@ -308,6 +348,7 @@ class TaskRun {
   }
 
   private async step(state: 'running' | 'verifying'): Promise<void> {
+    if (this.task.state === state) return;
     const next = taskTransition(this.task, state, this.options.host, new Date().toISOString());
     try {
       await this.session.set(this.taskPath, encodeDeploymentTaskRecord(next), this.version);

@@ -97,6 +97,11 @@ export function registerSync(
       const config = resolveSyncerConfig(flags, io.env, { hostname: hostname(), pid: process.pid });
       secrets.add(config.webhookSecret);
       secrets.add(config.gitCredentials?.password);
+      // ZooKeeper credentials, also when they came from --zk-auth-file.
+      for (const { credentials } of config.endpoint.auth ?? []) {
+        secrets.add(credentials);
+        secrets.add(credentials.slice(credentials.indexOf(':') + 1));
+      }
       const logger = createLogger(io, 'syncer');
       warnOfSecretsInArguments(command, config, logger);
       if (config.mode === 'once') {

@@ -18,6 +18,12 @@ export function formatDeploymentStatus(status: DeploymentStatus): string {
     `${d.service}/${d.env} ${d.id}: ${d.previousVersion ? `${d.previousVersion} → ` : ''}${d.release.version}  ${stateOf(d)}`,
     `  commit ${d.release.commit.slice(0, 12)} by ${d.release.author.name}${d.release.approvals.length ? `, approved by ${d.release.approvals.join(', ')}` : ''}`,
   ];
+  if (d.config) {
+    const previous = d.config.previous?.revision.commit.slice(0, 12);
+    lines.push(
+      `  configuration of ${d.config.target.revision.commit.slice(0, 12)} rides the rollout${previous ? `; hosts not reached (every host, on abort) serve ${previous}` : ''}${d.configOnly ? '; no deploy command runs' : ''}`,
+    );
+  }
   if (d.reason) lines.push(`  ${d.reason}`);
   d.plan.steps.forEach((step, index) => {
     const marker = index === d.step && !d.settled ? '▶' : ' ';

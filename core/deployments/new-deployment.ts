@@ -1,5 +1,10 @@
 import type { Host } from '../config-repo.js';
-import type { DeploymentRecord, DeploymentRelease, DeploymentStep } from '../records/deployment-record.js';
+import type {
+  DeploymentConfig,
+  DeploymentRecord,
+  DeploymentRelease,
+  DeploymentStep,
+} from '../records/deployment-record.js';
 import { rolloutOf } from '../release-rollout.js';
 
 export interface NewDeployment {
@@ -7,6 +12,10 @@ export interface NewDeployment {
   readonly service: string;
   readonly env: string;
   readonly release: DeploymentRelease;
+  /** The configuration rolled out with it, when the environment's files ride the rollout. */
+  readonly config?: DeploymentConfig;
+  /** Only the configuration changed since the last deployment: no deploy command runs. */
+  readonly configOnly?: boolean;
   /** The environment's hosts, in service.yaml order. */
   readonly hosts: readonly Pick<Host, 'host'>[];
   readonly previousVersion?: string;
@@ -37,6 +46,8 @@ export function newDeployment(options: NewDeployment): DeploymentRecord {
     env: options.env,
     createdAt: at,
     release: options.release,
+    ...(options.config ? { config: options.config } : {}),
+    ...(options.configOnly ? { configOnly: true } : {}),
     ...(options.previousVersion !== undefined ? { previousVersion: options.previousVersion } : {}),
     plan: {
       steps,

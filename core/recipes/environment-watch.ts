@@ -1,5 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { type EnvironmentRead, type HeldSnapshot, readEnvironment } from '../environment-reader.js';
+import {
+  type EnvironmentRead,
+  type HeldSnapshot,
+  isNewerSnapshot,
+  readEnvironment,
+} from '../environment-reader.js';
 import type { ZkLayout } from '../zk-layout.js';
 import type { SessionKeeper } from '../zookeeper/session-keeper.js';
 import { WatchedRead } from './watched-read.js';
@@ -9,6 +14,8 @@ export interface EnvironmentWatchOptions {
   readonly layout: ZkLayout;
   readonly service: string;
   readonly env: string;
+  /** The host the consumer serves: during a configuration rollout, its assignment is followed. */
+  readonly host?: string;
   /** Content the consumer holds besides the last snapshot (a cache it started from), by content id. */
   readonly known?: () => ReadonlyMap<string, Uint8Array> | undefined;
   /** A whole snapshot the consumer holds (a cache it started from): a pointer naming its manifest confirms it. */
@@ -38,8 +45,9 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
   constructor(options: EnvironmentWatchOptions) {
     super();
     this.options = options;
-    const { keeper, layout, service, env } = options;
+    const { keeper, layout, service, env, host } = options;
     const pointer = layout.environment(service, env);
+    const assignment = host !== undefined ? layout.assignment(service, env, host) : undefined;
     this.loop = new WatchedRead({
       keeper,
       read: (session, watch) => {
@@ -48,6 +56,7 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
         return readEnvironment(session, layout, service, env, {
           ...(watch ? { watch } : {}),
           ...(held ? { held } : {}),
+          ...(host !== undefined ? { host } : {}),
           // Built only when the pointer does not confirm what is held: thousands of entries.
           get known() {
             return known();
@@ -61,7 +70,10 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
         changed: async (session) => {
           const stat = await session.exists(pointer);
           const last = this.last;
-          return last?.kind === 'snapshot' ? stat?.mzxid !== last.snapshot.stat.mzxid : stat !== undefined;
+          if (last?.kind !== 'snapshot') return stat !== undefined;
+          if (stat?.mzxid !== last.snapshot.stat.mzxid) return true;
+          if (!assignment || !last.snapshot.pointer.rollout) return false;
+          return (await session.exists(assignment))?.mzxid !== last.snapshot.assignmentStat?.mzxid;
         },
       },
     });
@@ -89,7 +101,7 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
     const last = this.last;
     if (last && read.kind === 'snapshot' && last.kind === 'snapshot') {
       // A lagging server (a new session may land on one) can show an older pointer: never go back.
-      if (read.snapshot.stat.mzxid <= last.snapshot.stat.mzxid) return;
+      if (!isNewerSnapshot(read.snapshot, last.snapshot)) return;
     } else if (last && read.kind === 'absent' && last.kind === 'absent' && read.mirrored === last.mirrored) {
       return;
     }

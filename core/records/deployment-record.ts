@@ -1,4 +1,5 @@
 import { CONTROL_ACTIONS, type ControlAction } from './deployment-control-record.js';
+import { decodeSnapshotRef, type SnapshotRef } from './environment-pointer.js';
 import { encodeJson, RecordFields } from './record-fields.js';
 import { decodeReleaseFields, type ReleaseRecord } from './release-record.js';
 
@@ -42,6 +43,19 @@ export interface DeploymentRelease {
   /** Logins of those who approved the merge, from the commit's approval record (empty when none is known). */
   readonly approvals: readonly string[];
   readonly manifest: ReleaseRecord;
+}
+
+/**
+ * The configuration a deployment rolls out when its environment's files ride the release's rollout
+ * (`configRollout: with-release`): when a host's step starts, the controller assigns it `target`.
+ */
+export interface DeploymentConfig {
+  readonly target: SnapshotRef;
+  /**
+   * The snapshot the last completed rollout left on every host: hosts not reached keep it, and an
+   * abort returns every host to it. Absent when none is known (the first rollout seen).
+   */
+  readonly previous?: SnapshotRef;
 }
 
 /** One step of the rollout: the canary, or a batch. */
@@ -95,6 +109,10 @@ export interface DeploymentRecord {
   readonly env: string;
   readonly createdAt: string;
   readonly release: DeploymentRelease;
+  /** The configuration rolled out with the release, when the environment's files ride it. */
+  readonly config?: DeploymentConfig;
+  /** Only the configuration changed: a host's task applies the snapshot, no deploy command runs. */
+  readonly configOnly?: boolean;
   /** The version the environment ran before (the previous deployment's), when known. */
   readonly previousVersion?: string;
   readonly plan: DeploymentPlan;
@@ -149,6 +167,9 @@ export function decodeDeploymentRecord(data: Uint8Array, path?: string): Deploym
   const nextStepAt = fields.optionalString('nextStepAt');
   const resumedAt = fields.optionalString('resumedAt');
   const settled = fields.optionalBoolean('settled');
+  const config = fields.optionalObject('config');
+  const previousConfig = config?.optionalObject('previous');
+  const configOnly = fields.optionalBoolean('configOnly');
   const steps = plan.array('steps', (step) => {
     const kind = step.string('kind');
     if (kind !== 'canary' && kind !== 'batch') throw step.fail('kind', 'must be canary or batch');
@@ -168,6 +189,15 @@ export function decodeDeploymentRecord(data: Uint8Array, path?: string): Deploym
       approvals: release.stringArray('approvals'),
       manifest: decodeReleaseFields(release.object('manifest')),
     },
+    ...(config
+      ? {
+          config: {
+            target: decodeSnapshotRef(config.object('target')),
+            ...(previousConfig ? { previous: decodeSnapshotRef(previousConfig) } : {}),
+          },
+        }
+      : {}),
+    ...(configOnly ? { configOnly } : {}),
     ...(previousVersion !== undefined ? { previousVersion } : {}),
     plan: {
       steps,

@@ -59,6 +59,28 @@ describe('the deployment record', () => {
     ]);
   });
 
+  it('round-trips the configuration it rolls out, and refuses a target that is not content', () => {
+    const revision = {
+      commit: 'e'.repeat(40),
+      author: { name: 'Ada', email: 'ada@northwind.example' },
+      message: 'Tune ranking',
+      time: '2026-03-01T09:00:00.000Z',
+    };
+    const riding = {
+      ...deployment,
+      config: {
+        target: { manifest: '1'.repeat(40), revision },
+        previous: { manifest: '2'.repeat(40), revision },
+      },
+      configOnly: true,
+    };
+    expect(decodeDeploymentRecord(encodeDeploymentRecord(riding))).toEqual(riding);
+    const json = JSON.parse(Buffer.from(encodeDeploymentRecord(riding)).toString());
+    expect(
+      corrupt(decodeDeploymentRecord, { ...json, config: { target: { manifest: 'x', revision } } }).message,
+    ).toMatch(/config\.target\.manifest/);
+  });
+
   it('refuses an unknown state, a step past the plan and a bad id', () => {
     const json = JSON.parse(Buffer.from(encodeDeploymentRecord(deployment)).toString());
     expect(corrupt(decodeDeploymentRecord, { ...json, state: 'running' }).message).toMatch(

@@ -28,10 +28,13 @@ export const TASK_STATES: readonly TaskState[] = [
   'cancelled',
 ];
 
-/** Why a task failed: the deploy command exited non-zero, ran past its timeout, or the health check never passed. */
-export type TaskFailure = 'exit' | 'timeout' | 'health';
+/**
+ * Why a task failed: the deploy command exited non-zero, ran past its timeout, the health check
+ * never passed, or the host's check or reload rejected the configuration the deployment rolls out.
+ */
+export type TaskFailure = 'exit' | 'timeout' | 'health' | 'config';
 
-const FAILURES: readonly TaskFailure[] = ['exit', 'timeout', 'health'];
+const FAILURES: readonly TaskFailure[] = ['exit', 'timeout', 'health', 'config'];
 
 export function isTerminalTask(state: TaskState): boolean {
   return !isActiveTask(state) && state !== 'pending';

@@ -16,18 +16,54 @@ export interface EnvironmentPointer {
   /** How many files the manifest lists, and their total size: for status displays. */
   readonly files: number;
   readonly bytes: number;
+  /**
+   * Present when a change of the environment's files rides the release's rollout
+   * (`configRollout: with-release`): a host then serves the snapshot its assignment names
+   * (`/assignments/<service>/<env>/<host>`, written by the deployment controller), else `baseline`,
+   * else `manifest`. The syncer sets `baseline` to the snapshot served before, in the same
+   * transaction that moves `manifest`, so no host takes a change before the rollout reaches it.
+   */
+  readonly rollout?: { readonly baseline?: SnapshotRef };
+}
+
+/** One snapshot of an environment: its manifest's content id and the revision that made it. */
+export interface SnapshotRef {
+  readonly manifest: string;
+  readonly revision: Revision;
 }
 
 export function encodeEnvironmentPointer(pointer: EnvironmentPointer): Uint8Array {
-  return encodeJson({ ...pointer, revision: boundedRevision(pointer.revision) });
+  const baseline = pointer.rollout?.baseline;
+  return encodeJson({
+    ...pointer,
+    revision: boundedRevision(pointer.revision),
+    ...(pointer.rollout
+      ? {
+          rollout: baseline
+            ? { baseline: { ...baseline, revision: boundedRevision(baseline.revision) } }
+            : {},
+        }
+      : {}),
+  });
 }
 
 export function decodeEnvironmentPointer(data: Uint8Array, path?: string): EnvironmentPointer {
   const fields = RecordFields.parse('environment pointer', data, path);
+  const rollout = fields.optionalObject('rollout');
+  const baseline = rollout?.optionalObject('baseline');
   return {
     revision: decodeRevision(fields.object('revision')),
     manifest: fields.string('manifest', CONTENT_ID),
     files: fields.integer('files', 0),
     bytes: fields.integer('bytes', 0),
+    ...(rollout ? { rollout: baseline ? { baseline: decodeSnapshotRef(baseline) } : {} } : {}),
+  };
+}
+
+/** A snapshot reference held in a record's field (a pointer's baseline, a host's assignment). */
+export function decodeSnapshotRef(fields: RecordFields): SnapshotRef {
+  return {
+    manifest: fields.string('manifest', CONTENT_ID),
+    revision: decodeRevision(fields.object('revision')),
   };
 }

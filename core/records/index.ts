@@ -40,6 +40,7 @@ export {
   LOG_CHUNKS_KEPT,
 } from './deployment-log-chunk.js';
 export type {
+  DeploymentConfig,
   DeploymentPlan,
   DeploymentRecord,
   DeploymentRelease,
@@ -73,12 +74,14 @@ export {
 } from './deployment-task-record.js';
 export type { EnvironmentManifest } from './environment-manifest.js';
 export { decodeEnvironmentManifest, encodeEnvironmentManifest } from './environment-manifest.js';
-export type { EnvironmentPointer } from './environment-pointer.js';
+export type { EnvironmentPointer, SnapshotRef } from './environment-pointer.js';
 export { decodeEnvironmentPointer, encodeEnvironmentPointer } from './environment-pointer.js';
 export type { HeadRecord } from './head-record.js';
 export { decodeHeadRecord, encodeHeadRecord } from './head-record.js';
 export type { HistoryRecord, OmittedApprovals, SnapshotChange } from './history-record.js';
 export { decodeHistoryRecord, encodeHistoryRecord, MAX_CHANGED_PATHS } from './history-record.js';
+export type { HostAssignmentRecord } from './host-assignment-record.js';
+export { decodeHostAssignmentRecord, encodeHostAssignmentRecord } from './host-assignment-record.js';
 export type { InstanceRecord } from './instance-record.js';
 export { decodeInstanceRecord, encodeInstanceRecord } from './instance-record.js';
 export type { PinRecord } from './pin-record.js';

@@ -11,6 +11,7 @@ export type RecordKind =
   | 'release'
   | 'instance'
   | 'pin'
+  | 'host assignment'
   | 'agent'
   | 'approval'
   | 'deployment'

@@ -6,6 +6,7 @@ import { decodeEnvironmentManifest, encodeEnvironmentManifest } from './environm
 import { decodeEnvironmentPointer, encodeEnvironmentPointer } from './environment-pointer.js';
 import { decodeHeadRecord, encodeHeadRecord, type HeadRecord } from './head-record.js';
 import { decodeHistoryRecord, encodeHistoryRecord, type HistoryRecord } from './history-record.js';
+import { decodeHostAssignmentRecord, encodeHostAssignmentRecord } from './host-assignment-record.js';
 import { decodeInstanceRecord, encodeInstanceRecord, type InstanceRecord } from './instance-record.js';
 import { decodePinRecord, encodePinRecord } from './pin-record.js';
 import { CorruptRecordError } from './record-fields.js';
@@ -320,6 +321,37 @@ describe('the instance record', () => {
     expectCorrupt(decodeInstanceRecord, '{"id":"x"}', 'host');
     expectCorrupt(decodeInstanceRecord, '{"id":"x","host":"h","pid":"1","startedAt":"t"}', 'pid');
     expectCorrupt(decodeInstanceRecord, '{"id":"x","host":"h","pid":1,"startedAt":"t","port":"80"}', 'port');
+  });
+});
+
+describe('configuration riding a rollout', () => {
+  it('round-trips a pointer’s rollout with and without a baseline, and refuses a baseline that is not content', () => {
+    const pointer = { revision, manifest: sha('9'), files: 3, bytes: 1024 };
+    const held = {
+      ...pointer,
+      rollout: { baseline: { manifest: sha('8'), revision: { ...revision, commit: sha('7') } } },
+    };
+    expect(decodeEnvironmentPointer(encodeEnvironmentPointer(held))).toEqual(held);
+    const riding = { ...pointer, rollout: {} };
+    expect(decodeEnvironmentPointer(encodeEnvironmentPointer(riding))).toEqual(riding);
+    expectCorrupt(
+      decodeEnvironmentPointer,
+      JSON.stringify({ ...held, rollout: { baseline: { manifest: 'x', revision } } }),
+      'rollout.baseline.manifest',
+    );
+  });
+
+  it('round-trips a host’s assignment, and refuses one without a deployment or with a bad manifest', () => {
+    const assignment = {
+      host: 'rec-prod-01',
+      manifest: sha('9'),
+      revision,
+      deployment: 'd-0000000003',
+      at: '2026-11-23T10:00:00.000Z',
+    };
+    expect(decodeHostAssignmentRecord(encodeHostAssignmentRecord(assignment))).toEqual(assignment);
+    expectCorrupt(decodeHostAssignmentRecord, JSON.stringify({ ...assignment, deployment: 7 }), 'deployment');
+    expectCorrupt(decodeHostAssignmentRecord, JSON.stringify({ ...assignment, manifest: 'abc' }), 'manifest');
   });
 });
 

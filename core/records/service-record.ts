@@ -99,12 +99,16 @@ function decodeEnvironment(fields: RecordFields, name: string): ServiceEnvironme
     throw fields.fail('loadBalancing', 'must be weighted-round-robin or consistent-hash');
   const reload = fields.optionalString('reload');
   const check = fields.optionalString('check');
+  const configRollout = fields.optionalString('configRollout');
+  if (configRollout !== undefined && configRollout !== 'with-release')
+    throw fields.fail('configRollout', 'must be with-release when present');
   return {
     name,
     loadBalancing,
     ...(reload !== undefined ? { reload } : {}),
     ...(check !== undefined ? { check } : {}),
     hosts: fields.has('hosts') ? fields.array('hosts', decodeHost) : [],
+    ...(configRollout !== undefined ? { configRollout } : {}),
   };
 }
 

@@ -381,7 +381,7 @@ function renderHosts(overview) {
       rows.push(
         el(
           'tr',
-          {},
+          { 'data-testid': `instance-${env.service}-${env.env}-${instance.record.id}` },
           el('th', { scope: 'row' }, `instance ${instance.record.host}:${instance.record.pid}`),
           el('td', {}, `${env.service} ${env.env}`),
           el('td', {}, state(instance.state)),
@@ -577,6 +577,21 @@ async function renderChanges() {
           label,
         )
       : '';
+  const showDiff = (file) =>
+    el(
+      'button',
+      {
+        type: 'button',
+        'aria-label': `Line diff of ${file.path}`,
+        'data-key': `diff ${file.from} ${file.to}`,
+        onclick: async () => {
+          view.content = { diff: file };
+          await renderContent();
+          document.getElementById('change-content-title')?.focus();
+        },
+      },
+      'diff',
+    );
   box.replaceChildren(
     el(
       'div',
@@ -608,6 +623,7 @@ async function renderChanges() {
                     show('before', file.from),
                     ' ',
                     show('after', file.to),
+                    file.change === 'modified' ? [' ', showDiff(file)] : [],
                   ),
                 ),
               )
@@ -628,6 +644,7 @@ async function renderChanges() {
 async function renderContent() {
   const box = document.getElementById('change-content');
   if (!box || !view.content) return;
+  if (view.content.diff) return renderDiff(box, view.content.diff);
   try {
     const content = await getJson(`/api/content?${query({ id: view.content.id })}`);
     box.replaceChildren(
@@ -643,6 +660,74 @@ async function renderContent() {
   } catch (error) {
     box.replaceChildren(el('p', { role: 'alert' }, error.message));
   }
+}
+
+/** A modified file's two versions line by line: numbered in each file, added and removed marked in words too. */
+async function renderDiff(box, file) {
+  let diff;
+  try {
+    diff = await getJson(`/api/diff?${query({ from: file.from, to: file.to })}`);
+  } catch (error) {
+    box.replaceChildren(el('p', { role: 'alert' }, error.message));
+    return;
+  }
+  const title = el(
+    'h4',
+    { id: 'change-content-title', tabindex: '-1' },
+    'Line diff of ',
+    el('code', {}, file.path),
+    ` (${short(diff.from)} → ${short(diff.to)})`,
+  );
+  if (!diff.comparable) {
+    box.replaceChildren(
+      title,
+      el(
+        'p',
+        {},
+        diff.notText
+          ? 'Not text: compare the versions with before and after.'
+          : 'Too different to compare line by line: see before and after.',
+      ),
+    );
+    return;
+  }
+  const sign = { added: '+', removed: '−', context: '' };
+  const rows = diff.hunks.flatMap((hunk) => [
+    el(
+      'tr',
+      { class: 'diff-hunk' },
+      el(
+        'td',
+        { colspan: '4' },
+        `lines ${hunk.oldStart}–${hunk.oldStart + Math.max(hunk.oldLines, 1) - 1} before, ${hunk.newStart}–${hunk.newStart + Math.max(hunk.newLines, 1) - 1} after`,
+      ),
+    ),
+    ...hunk.lines.map((line) =>
+      el(
+        'tr',
+        { class: `diff-${line.kind}`, 'data-testid': `diff-${line.kind}` },
+        el('td', { class: 'diff-number' }, line.old ?? ''),
+        el('td', { class: 'diff-number' }, line.new ?? ''),
+        el(
+          'td',
+          { class: 'diff-sign' },
+          el('span', { 'aria-hidden': 'true' }, sign[line.kind]),
+          el('span', { class: 'visually-hidden' }, line.kind === 'context' ? '' : line.kind),
+        ),
+        el(
+          'td',
+          {},
+          el('code', {}, line.text),
+          line.noNewlineAtEnd ? el('span', { class: 'muted' }, ' (no newline at end of file)') : '',
+        ),
+      ),
+    ),
+  ]);
+  box.replaceChildren(
+    title,
+    el('p', { class: 'muted' }, `${diff.added} line(s) added, ${diff.removed} removed`),
+    table(['Before', 'After', 'Change', 'Line'], rows, `Line diff of ${file.path}`),
+  );
 }
 
 let refreshing;

@@ -3,6 +3,8 @@ import {
   advanceDeployment,
   CONTROLLER_ACTOR,
   CorruptRecordError,
+  configChanged,
+  configToRollOut,
   controlSeqOf,
   type DeploymentRecord,
   type DeploymentRelease,
@@ -10,22 +12,26 @@ import {
   decodeDeploymentControlRecord,
   decodeDeploymentRecord,
   decodeDeploymentTaskRecord,
+  decodeEnvironmentPointer,
   decodeHeadRecord,
   decodeHistoryRecord,
   decodeReleaseRecord,
   decodeServiceRecord,
   deploymentId,
   deploymentSeqOf,
+  type EnvironmentPointer,
   encodeDeploymentRecord,
   encodeDeploymentTaskRecord,
   encodeReleaseRecord,
   type FencedWriter,
+  hostAssignmentsOf,
   isTerminalDeployment,
   type LeaderTerm,
   type NumberedControl,
   newDeployment,
   type Reconciler,
   type ReleaseRecord,
+  type ServiceRecord,
   type SteeringGrants,
   supersedeDeployment,
   ZkError,
@@ -34,6 +40,7 @@ import {
   type ZkSession,
   type ZkWatcher,
 } from '../../core/index.js';
+import { hostAssignmentOps } from './host-assignment-ops.js';
 import { removeTree } from './remove-tree.js';
 
 /** Deployments kept per environment; older finished ones are deleted with their tasks and logs. */
@@ -117,13 +124,27 @@ export class DeploymentController implements Reconciler {
     const releaseNode = await getWatched(session, releasePath, this.watch);
     if (!releaseNode) return undefined;
     const release = decodeReleaseRecord(releaseNode.data, releasePath);
+    const serviceNode = await session.getIfExists(layout.service(service));
+    const serviceRecord = serviceNode
+      ? decodeServiceRecord(serviceNode.data, layout.service(service))
+      : undefined;
     const ids = (await session.childrenIfExists(layout.deployments(service, env)))
       .filter((id) => deploymentSeqOf(id) !== undefined)
       .sort();
     const newestId = ids.at(-1);
     const newest = newestId ? await this.read(session, service, env, newestId) : undefined;
-    if (!newest || !sameRelease(newest.record.release.manifest, release)) {
-      await this.create(session, writer, service, env, release, newest, ids);
+    // The pointer matters only where configuration rides the rollout, or did until now.
+    const riding =
+      serviceRecord?.environments[env]?.configRollout === 'with-release' ||
+      newest?.record.config !== undefined;
+    const environment: EnvironmentView = {
+      service: serviceRecord,
+      pointer: riding ? await this.pointerOf(session, service, env) : undefined,
+      riding,
+    };
+    const releaseChanged = !newest || !sameRelease(newest.record.release.manifest, release);
+    if (releaseChanged || configChanged(environment.pointer, newest.record)) {
+      await this.create(session, writer, service, env, release, environment, newest, ids, !releaseChanged);
       // The next pass (requested now) advances what was just created.
       this.options.request();
       return undefined;
@@ -131,9 +152,10 @@ export class DeploymentController implements Reconciler {
     let wakeAt: number | undefined;
     for (const id of ids) {
       const current = id === newestId ? newest : await this.read(session, service, env, id);
-      // A settled deployment changes no more; the newest is still read for a retry.
+      // A settled deployment changes no more; the newest is still read for a retry, and keeps the
+      // hosts' assignments as its rollout left them.
       if (!current || (current.record.settled && id !== newestId)) continue;
-      const next = await this.advance(session, writer, current);
+      const next = await this.advance(session, writer, current, id === newestId ? environment : undefined);
       if (next !== undefined) wakeAt = wakeAt === undefined ? next : Math.min(wakeAt, next);
     }
     const kept = this.options.kept ?? DEPLOYMENTS_KEPT;
@@ -160,29 +182,45 @@ export class DeploymentController implements Reconciler {
     return { record: decodeDeploymentRecord(node.data, path), version: node.stat.version, path };
   }
 
+  /** The environment's pointer, watched: a change of its files may start a rollout. */
+  private async pointerOf(
+    session: ZkSession,
+    service: string,
+    env: string,
+  ): Promise<EnvironmentPointer | undefined> {
+    const path = this.options.layout.environment(service, env);
+    const node = await getWatched(session, path, this.watch);
+    if (!node) {
+      await session.exists(path, this.watch);
+      return undefined;
+    }
+    return decodeEnvironmentPointer(node.data, path);
+  }
+
   private async create(
     session: ZkSession,
     writer: FencedWriter,
     service: string,
     env: string,
     release: ReleaseRecord,
+    environment: EnvironmentView,
     newest: { record: DeploymentRecord; version: number; path: string } | undefined,
     ids: readonly string[],
+    configOnly: boolean,
   ): Promise<void> {
     const { layout, logger } = this.options;
     const seq = (ids.length > 0 ? (deploymentSeqOf(ids.at(-1) as string) ?? 0) : 0) + 1;
     const id = deploymentId(seq);
     const now = this.now();
-    const serviceNode = await session.getIfExists(layout.service(service));
-    const serviceRecord = serviceNode
-      ? decodeServiceRecord(serviceNode.data, layout.service(service))
-      : undefined;
-    const hosts = serviceRecord?.environments[env]?.hosts ?? [];
+    const hosts = environment.service?.environments[env]?.hosts ?? [];
+    const config = configToRollOut(environment.pointer, newest?.record);
     const record = newDeployment({
       id,
       service,
       env,
       release: await this.releaseOf(session, env, release),
+      ...(config ? { config } : {}),
+      ...(configOnly ? { configOnly } : {}),
       hosts,
       ...(newest ? { previousVersion: newest.record.release.version } : {}),
       now,
@@ -213,9 +251,16 @@ export class DeploymentController implements Reconciler {
     }
     await writer.multi(ops);
     logger.info(
-      { service, env, deployment: id, version: release.version, state: record.state },
+      {
+        service,
+        env,
+        deployment: id,
+        version: release.version,
+        state: record.state,
+        ...(config ? { manifest: config.target.manifest, commit: config.target.revision.commit } : {}),
+      },
       newest
-        ? `deployment of ${release.version} created${isTerminalDeployment(newest.record.state) ? '' : `, superseding ${newest.record.id}`}`
+        ? `deployment of ${configOnly ? `the configuration of ${config?.target.revision.commit.slice(0, 12)}` : release.version} created${isTerminalDeployment(newest.record.state) ? '' : `, superseding ${newest.record.id}`}`
         : `first release seen for ${service}/${env}: ${release.version} recorded as already deployed`,
     );
   }
@@ -253,6 +298,8 @@ export class DeploymentController implements Reconciler {
     session: ZkSession,
     writer: FencedWriter,
     current: { record: DeploymentRecord; version: number; path: string },
+    /** Given for the environment's newest deployment: its rollout decides the hosts' assignments. */
+    environment: EnvironmentView | undefined,
   ): Promise<number | undefined> {
     const { layout, logger } = this.options;
     const { service, env, id } = current.record;
@@ -324,6 +371,26 @@ export class DeploymentController implements Reconciler {
         data: encodeDeploymentRecord(result.deployment),
         version: current.version,
       });
+    if (environment?.riding) {
+      // In the transaction that starts a step or aborts: a host takes the new snapshot exactly when
+      // its task is created, and every host goes back to the previous one with the abort.
+      const after = new Map(tasks);
+      for (const [host, write] of result.tasks) after.set(host, write.task);
+      const hosts = (environment.service?.environments[env]?.hosts ?? []).map((h) => h.host);
+      ops.push(
+        ...(await hostAssignmentOps(session, layout, {
+          service,
+          env,
+          deployment: id,
+          wanted: environment.pointer?.rollout
+            ? hostAssignmentsOf(result.deployment, after, hosts)
+            : new Map(),
+          pointer: environment.pointer,
+          hosts,
+          now: this.now(),
+        })),
+      );
+    }
     if (ops.length === 0) return result.wakeAt;
     try {
       await writer.multi(ops);
@@ -363,6 +430,15 @@ export class DeploymentController implements Reconciler {
       );
     return result.wakeAt;
   }
+}
+
+/** What the controller reads of an environment besides its deployments. */
+interface EnvironmentView {
+  readonly service: ServiceRecord | undefined;
+  /** Read only while `riding`. */
+  readonly pointer: EnvironmentPointer | undefined;
+  /** Its configuration rides the rollout, or its newest deployment rolled configuration out. */
+  readonly riding: boolean;
 }
 
 function sameRelease(a: ReleaseRecord, b: ReleaseRecord): boolean {

@@ -1,6 +1,7 @@
 import {
   CONTENT_ID,
   decodeEnvironmentPointer,
+  type EnvironmentPointer,
   environmentKey,
   type PublishedEnvironment,
   type PublishedState,
@@ -36,14 +37,20 @@ export async function readPublishedState(session: ZkSession, layout: ZkLayout): 
       const path = layout.environment(service, env);
       const node = await folderOf(path);
       if (!node) return;
-      let manifestId: string | undefined;
+      let pointer: EnvironmentPointer | undefined;
       try {
-        manifestId = decodeEnvironmentPointer(node.data, path).manifest;
+        pointer = decodeEnvironmentPointer(node.data, path);
       } catch {
         // Not a pointer (a hand edit, an earlier layout): it is rewritten or removed like any change.
-        manifestId = undefined;
+        pointer = undefined;
       }
-      environments.set(environmentKey(service, env), { service, env, manifestId });
+      environments.set(environmentKey(service, env), {
+        service,
+        env,
+        manifestId: pointer?.manifest,
+        ...(pointer ? { revision: pointer.revision } : {}),
+        ...(pointer?.rollout ? { rollout: pointer.rollout } : {}),
+      });
     });
   });
 

@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Dashboard } from '../../dashboard/index.js';
+import type { Dashboard, Overview } from '../../dashboard/index.js';
 import type { SyncerDaemon } from '../../syncer/index.js';
 import { waitFor } from '../harness/index.js';
 import type { SyncerFixture } from '../support/syncer-fixture.js';
@@ -115,6 +115,67 @@ describe('the dashboard in a real browser', { timeout: BROWSER_TEST_TIMEOUT }, (
     );
     await page.getByTestId('head-commit').filter({ hasText: next }).waitFor();
     await page.locator('button[data-key="Files of search-api prod"]:focus').waitFor();
+  });
+
+  it('shows a modified file line by line, opened by keyboard, its markup as text', async () => {
+    await commit(
+      { 'services/recommender/config/rules/diffed.yaml': 'first: 1\nsecond: 2\nthird: 3\n' },
+      'Add a file to change',
+    );
+    const markup = '<b>bold</b><script>window.hacked = true</script>';
+    const changed = await commit(
+      {
+        'services/recommender/config/rules/diffed.yaml': `first: 1\nsecond: 20\nthird: 3\nnote: '${markup}'\n`,
+      },
+      'Change the file line by line',
+    );
+    await page.goto(url);
+    await page.getByTestId('head-commit').filter({ hasText: changed }).waitFor();
+    const overview = (await (await fetch(`${url}/api/overview`)).json()) as Overview;
+    const seq = overview.status.head?.seq as number;
+
+    // By keyboard: the commit's changes, then the file's line diff; each takes the focus.
+    await page.getByRole('button', { name: `Changes in #${seq}` }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#changes-title:focus').waitFor();
+    const dev = page.getByTestId('changes').getByRole('region', { name: 'recommender dev' });
+    await dev.getByRole('button', { name: 'Line diff of rules/diffed.yaml' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#change-content-title:focus').filter({ hasText: 'rules/diffed.yaml' }).waitFor();
+
+    const diff = page.getByRole('table', { name: 'Line diff of rules/diffed.yaml' });
+    // Drawn whole once the diff is read (a redraw of the page may come first).
+    await diff.getByTestId('diff-removed').filter({ hasText: 'second: 2' }).waitFor();
+    /** Each row of a kind as [line number before, line number after, the line]. */
+    const rows = async (kind: string) => {
+      const row = diff.getByTestId(`diff-${kind}`);
+      const column = (n: number) => row.locator(`td:nth-child(${n})`).allTextContents();
+      const [before, after, line] = await Promise.all([column(1), column(2), column(4)]);
+      return line.map((text, i) => [before[i], after[i], text]);
+    };
+    expect(await rows('removed')).toEqual([['2', '', 'second: 2']]);
+    expect(await rows('added')).toEqual([
+      ['', '2', 'second: 20'],
+      ['', '4', `note: '${markup}'`],
+    ]);
+    expect(await rows('context')).toEqual([
+      ['1', '1', 'first: 1'],
+      ['3', '3', 'third: 3'],
+    ]);
+    // Added and removed are said in words too, not by colour alone.
+    expect(await diff.getByTestId('diff-added').first().locator('td:nth-child(3)').textContent()).toBe(
+      '+added',
+    );
+    // Shown as text: nothing in it became an element or ran.
+    expect(await diff.locator('b, script').count()).toBe(0);
+    expect(await page.evaluate('window.hacked')).toBeUndefined();
+    await page.screenshot({ path: join(ARTIFACTS, 'line-diff.png'), fullPage: true });
+
+    const unknown = await fetch(`${url}/api/diff?from=nope&to=${'0'.repeat(40)}`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: 'nope is not a content id (40 hexadecimal digits)' });
+    expect((await fetch(`${url}/api/diff?from=${'0'.repeat(40)}`)).status).toBe(400);
+    expect(pageErrors).toEqual([]);
   });
 
   it('keeps one event stream per tab, closed while the tab is hidden and opened again when visible', async () => {

@@ -1,10 +1,12 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRecommender } from '../../sdk/examples/recommender-service.js';
 import { type AgentProcess, DEMO_FILES, DEMO_SERVICE, startAgent } from '../agent/agent-fixture.js';
 import { marker, releaseYaml, serviceYaml } from '../deploy/deploy-fixture.js';
-import type { SyncerFixture } from '../support/syncer-fixture.js';
+import { quietLogger, type SyncerFixture } from '../support/syncer-fixture.js';
 import { ARTIFACTS, BROWSER_TEST_TIMEOUT, launchChromium, PAGE_TIMEOUT } from './browser.js';
 import { type DashboardStack, startDashboardStack } from './dashboard-stack.js';
 
@@ -71,6 +73,50 @@ describe('the dashboard follows agents and a rollout', { timeout: BROWSER_TEST_T
       await row.filter({ hasText: second.slice(0, 10) }).waitFor();
     }
     await page.screenshot({ path: join(ARTIFACTS, 'hosts.png'), fullPage: true });
+  });
+
+  it('shows the example SDK service’s instance and the hosts catch up with one commit, without reloading', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'cairn-dashboard-sdk-'));
+    const service = await startRecommender({
+      zk: f.zk.connectString,
+      env: 'dev',
+      port: 0,
+      cacheDir: cache,
+      logger: quietLogger,
+    });
+    try {
+      const instance = page.getByTestId(
+        `instance-recommender-dev-${basename(service.config.instancePath ?? '')}`,
+      );
+      // It serves the commit that last changed recommender's dev files.
+      await instance.filter({ hasText: 'current' }).waitFor();
+      // Survives only if the page is never reloaded.
+      await page.evaluate('window.notReloaded = true');
+
+      const overlay = await f.work.git('show', 'HEAD:services/recommender/config/@dev/application.yaml');
+      const change = await commit(
+        {
+          'services/recommender/config/@dev/application.yaml': `${overlay}\nranking:\n  maxResults: 7\n`,
+          ...DEMO_FILES(4),
+        },
+        'Fewer recommendations in dev, and demo-app version 4',
+      );
+      await instance
+        .filter({ hasText: 'current' })
+        .filter({ hasText: change.slice(0, 10) })
+        .waitFor();
+      for (const host of HOSTS)
+        await hostRow(host)
+          .filter({ hasText: 'applied' })
+          .filter({ hasText: change.slice(0, 10) })
+          .waitFor();
+      expect(service.config.commit).toBe(change);
+      expect(await page.evaluate('window.notReloaded')).toBe(true);
+      await page.screenshot({ path: join(ARTIFACTS, 'instance-and-hosts.png'), fullPage: true });
+    } finally {
+      await service.close();
+      await rm(cache, { recursive: true, force: true });
+    }
   });
 
   it('shows a rollout’s canary, batches and log tail as it goes', async () => {

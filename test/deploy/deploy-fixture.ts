@@ -1,7 +1,14 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeploymentRecord, ReleaseStrategy } from '../../core/index.js';
-import { type DeploymentStatus, readDeploymentStatus, resolveDeployment } from '../../core/index.js';
+import {
+  DeploymentNotFoundError,
+  type DeploymentRecord,
+  type DeploymentStatus,
+  type ReleaseStrategy,
+  readDeploymentStatus,
+  resolveDeployment,
+  ZkError,
+} from '../../core/index.js';
 import type { AgentProcess } from '../agent/agent-fixture.js';
 import { waitFor } from '../harness/index.js';
 import type { SyncerFixture } from '../support/syncer-fixture.js';
@@ -83,9 +90,12 @@ export async function status(f: SyncerFixture): Promise<DeploymentStatus | undef
   try {
     const ref = await resolveDeployment(f.session, f.layout, { service: SERVICE, env: ENV });
     return await readDeploymentStatus(f.session, f.layout, ref);
-  } catch {
-    // No deployment yet.
-    return undefined;
+  } catch (error) {
+    // On a loaded machine the fixture's own session can expire while the agents and the syncer
+    // carry on: start a new one, and look again at the next poll.
+    if (error instanceof ZkError) await f.renewSession(60_000);
+    else if (!(error instanceof DeploymentNotFoundError)) throw error;
+    return undefined; // no deployment yet
   }
 }
 

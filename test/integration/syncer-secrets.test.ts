@@ -108,5 +108,10 @@ describe('cairn sync never shows a secret', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(join(dir, '[redacted]'));
     expect(run.stderr).not.toContain('hook-s3cret-env');
+    const zk = await runCliCaptured(['validate', join(dir, 'zk-pa55word-two')], {
+      CAIRN_ZK_AUTH: 'syncer:zk-pa55word-one,agent:zk-pa55word-two',
+    });
+    expect(zk.stderr).toContain(join(dir, '[redacted]'));
+    expect(zk.stderr).not.toContain('zk-pa55word');
   });
 });
