@@ -309,7 +309,11 @@ export function loadConfigRepo(
   const manifest = <T>(kind: ManifestKind, path: string): T | undefined => {
     // A manifest whose very bytes passed its schema before: its value is known, nothing is parsed.
     const bytes = tree.get(path) as Uint8Array;
-    const verdictKey = verdicts && !documents.has(path) ? `${kind}:${contentId(bytes)}` : undefined;
+    // A manifest over the size limit is refused before any verdict, as before any parse.
+    const verdictKey =
+      verdicts && !documents.has(path) && bytes.length <= sizeLimit
+        ? `${kind}:${contentId(bytes)}`
+        : undefined;
     const known = verdictKey ? verdicts?.get(verdictKey) : undefined;
     if (known && 'value' in known) {
       remember(path, deferredDocument(path, bytes, 'yaml', countParse, known));
