@@ -63,6 +63,8 @@ describe('ZkLayout.kindOf', () => {
     [layout.deploymentControl('web', 'prod', d, 'action-0000000002'), 'deployment-control'],
     [layout.deploymentLogs('web', 'prod', d), 'deployment-logs'],
     [layout.pin('p'), 'pin'],
+    [layout.assignments('web', 'prod'), 'assignments-environment'],
+    [layout.assignment('web', 'prod', 'web-1'), 'assignment'],
     [layout.instances('web', 'prod'), 'instances-environment'],
     [layout.instance('web', 'prod', 'i-1'), 'instance'],
     [layout.syncerCandidate('candidate-0000000001'), 'syncer-candidate'],
@@ -98,6 +100,8 @@ describe('AclPolicy', () => {
       layout.principals(),
       layout.head(),
       layout.environment('web', 'prod'),
+      // The snapshot a host serves during a configuration rollout: the controller's to set, not the host's.
+      layout.assignment('web', 'prod', 'web-1'),
       layout.content('0123456789abcdef0123456789abcdef01234567'),
       layout.service('web'),
       layout.release('web', 'prod'),

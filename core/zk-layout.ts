@@ -348,6 +348,7 @@ const FOLDER_KINDS = {
   releases: ['releases-dir', 'release-service', 'release'],
   deployments: ['deployments-dir', 'deployments-service', 'deployments-environment', 'deployment'],
   pins: ['pins-dir', 'pin'],
+  assignments: ['assignments-dir', 'assignments-service', 'assignments-environment', 'assignment'],
   instances: ['instances-dir', 'instances-service', 'instances-environment', 'instance'],
   agents: ['agents-dir', 'agent'],
   syncers: ['syncers-dir', 'syncer-candidate'],
