@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -105,6 +106,15 @@ describe('the deployment controller', () => {
     expect(await f.session.childrenIfExists(f.layout.deploymentTasks('zz-ctl', 'dev', second))).toEqual([
       'ctl-01',
     ]);
+  });
+
+  it('listens for the end of its term once, however many passes the term runs', async () => {
+    const ending = new AbortController();
+    const long: LeaderTerm = { ...term(), signal: ending.signal };
+    for (let pass = 0; pass < 12; pass++) await ctl.reconcile(long);
+    // A running deployment has a deadline, so every pass sets a timer the term's end must clear.
+    expect(getEventListeners(ending.signal, 'abort')).toHaveLength(1);
+    ending.abort();
   });
 
   it('cannot write once deposed: the fence fails and nothing is written', async () => {

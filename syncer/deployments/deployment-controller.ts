@@ -69,6 +69,8 @@ export class DeploymentController implements Reconciler {
   readonly name = 'deployments';
   private readonly options: DeploymentControllerOptions;
   private timer: NodeJS.Timeout | undefined;
+  /** The term whose end clears the timer: one listener per term, not one per pass. */
+  private timedTerm: AbortSignal | undefined;
   private readonly watch: ZkWatcher = () => this.options.request();
 
   constructor(options: DeploymentControllerOptions) {
@@ -101,7 +103,10 @@ export class DeploymentController implements Reconciler {
     if (wakeAt !== undefined && !term.signal.aborted) {
       const delay = Math.max(0, Math.min(wakeAt - this.now().getTime(), 2 ** 31 - 1));
       this.timer = setTimeout(() => this.options.request(), delay);
-      term.signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
+      if (this.timedTerm !== term.signal) {
+        this.timedTerm = term.signal;
+        term.signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
+      }
     }
   }
 
