@@ -48,7 +48,7 @@ describe('cairn validate', () => {
     const { code, stdout } = await cairn('validate', dir);
     expect(code).toBe(1);
     expect(stdout).toContain(
-      `${join(dir, 'services/api/config/app.yaml')}:2:1: error yaml/duplicate-key: Map keys must be unique\n`,
+      `${join(dir, 'services/api/config/app.yaml')}:2:1: error yaml/duplicate-key: duplicate key "a": only one value can be kept\n`,
     );
     expect(stdout).toMatch(/^invalid: 1 error, 0 warnings \(1 service checked\)$/m);
   });

@@ -107,13 +107,26 @@ export async function waitForDeployment(
   description: string,
   timeoutMs = 180_000,
 ): Promise<DeploymentStatus> {
-  return waitFor(
-    async () => {
-      const s = await status(f);
-      return s && s.deployment.release.version === version && predicate(s) ? s : undefined;
-    },
-    { description, timeoutMs, intervalMs: 100 },
-  );
+  let seen: DeploymentStatus | undefined;
+  try {
+    return await waitFor(
+      async () => {
+        const s = await status(f);
+        seen = s ?? seen;
+        return s && s.deployment.release.version === version && predicate(s) ? s : undefined;
+      },
+      { description, timeoutMs, intervalMs: 100 },
+    );
+  } catch (error) {
+    // What the deployment looked like last says where a rollout stalled.
+    if (!(error instanceof Error) || seen === undefined) throw error;
+    const { deployment, tasks } = seen;
+    const hosts = Object.entries(tasks).map(([host, task]) => `${host}=${task?.state}`);
+    throw new Error(
+      `${error.message}; last seen: ${deployment.release.version} ${deployment.state}, tasks ${hosts.join(' ') || 'none'}, transitions ${JSON.stringify(deployment.transitions.slice(-4))}`,
+      { cause: error },
+    );
+  }
 }
 
 export const inState =
