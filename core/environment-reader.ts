@@ -112,16 +112,9 @@ export async function readEnvironment(
   let watch = options.watch;
   let missing = '';
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    let node: { data: Buffer; stat: ZkStat };
-    try {
-      node = await session.get(pointerPath, watch);
-    } catch (error) {
-      if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-      // Learn of its creation; if it appeared meanwhile, read it.
-      if (await session.exists(pointerPath, watch)) {
-        watch = undefined;
-        continue;
-      }
+    // Watched, its creation too while it does not exist.
+    const node = await session.getWatched(pointerPath, watch);
+    if (!node) {
       const head = await session.getIfExists(layout.head());
       if (!head) return { kind: 'absent', mirrored: false };
       const { commit, author, message, time } = decodeHeadRecord(head.data, layout.head());
@@ -187,15 +180,8 @@ async function readAssignment(
   watch: ZkWatcher | undefined,
 ): Promise<{ record?: HostAssignmentRecord; stat?: ZkStat }> {
   const path = layout.assignment(service, env, host);
-  try {
-    const node = await session.get(path, watch);
-    return { record: decodeHostAssignmentRecord(node.data, path), stat: node.stat };
-  } catch (error) {
-    if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-    const stat = await session.exists(path, watch);
-    // Created between the two calls: the watch set on it fires, and the next read takes it.
-    return stat ? { stat } : {};
-  }
+  const node = await session.getWatched(path, watch);
+  return node ? { record: decodeHostAssignmentRecord(node.data, path), stat: node.stat } : {};
 }
 
 async function readContents(

@@ -113,14 +113,7 @@ export class DeployRunner {
   private async readTask(session: ZkSession, watch: ZkWatcher | undefined): Promise<TaskView | undefined> {
     const { layout, service, env, host } = this.options;
     const folder = layout.deployments(service, env);
-    let ids: string[];
-    try {
-      ids = (await session.children(folder, watch)).children;
-    } catch (error) {
-      if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-      await session.exists(folder, watch);
-      return undefined;
-    }
+    const ids = (await session.childrenWatched(folder, watch))?.children ?? [];
     const newest = ids
       .filter((id) => deploymentSeqOf(id) !== undefined)
       .sort()
@@ -130,15 +123,9 @@ export class DeployRunner {
     const deploymentNode = await session.getIfExists(deploymentPath);
     if (!deploymentNode) return undefined;
     const taskPath = layout.deploymentTask(service, env, newest, host);
-    let taskNode: Awaited<ReturnType<ZkSession['get']>>;
-    try {
-      taskNode = await session.get(taskPath, watch);
-    } catch (error) {
-      if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-      // Not reached yet: look again when the controller creates it.
-      await session.exists(taskPath, watch);
-      return undefined;
-    }
+    // Not reached yet: looked at again when the controller creates it.
+    const taskNode = await session.getWatched(taskPath, watch);
+    if (!taskNode) return undefined;
     return {
       deployment: decodeDeploymentRecord(deploymentNode.data, deploymentPath),
       task: decodeDeploymentTaskRecord(taskNode.data, taskPath),

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import type { SessionKeeper } from '../zookeeper/session-keeper.js';
-import { ZkError } from '../zookeeper/zk-error.js';
 import { WatchedRead } from './watched-read.js';
 
 export interface ChildrenCacheOptions<T> {
@@ -33,17 +32,8 @@ export class ChildrenCache<T> extends EventEmitter<{
     this.loop = new WatchedRead({
       keeper,
       read: async (session, watch) => {
-        let names: string[] | undefined;
-        while (names === undefined) {
-          try {
-            names = (await session.children(path, watch)).children;
-          } catch (error) {
-            if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-            // Nothing there yet: learn when the folder appears. If it appeared meanwhile, list it with
-            // the watch again: an existence watch does not fire when children come and go.
-            if (!(await session.exists(path, watch))) return new Map<string, T>();
-          }
-        }
+        const names = (await session.childrenWatched(path, watch))?.children;
+        if (!names) return new Map<string, T>();
         const entries = await Promise.all(
           names.sort().map(async (name) => {
             const child = childPath(name);

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import type { SessionKeeper } from '../zookeeper/session-keeper.js';
-import { ZkError } from '../zookeeper/zk-error.js';
 import type { ZkStat } from '../zookeeper/zk-stat.js';
 import { WatchedRead } from './watched-read.js';
 
@@ -31,17 +30,8 @@ export class NodeCache<T> extends EventEmitter<{ change: [CachedNode<T>]; error:
     this.loop = new WatchedRead({
       keeper,
       read: async (session, watch) => {
-        for (;;) {
-          try {
-            const { data, stat } = await session.get(path, watch);
-            return { value: decode(data, path), stat };
-          } catch (error) {
-            if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
-            // Learn of its creation; if it appeared meanwhile, read it (the watch is set already).
-            if (!(await session.exists(path, watch))) return undefined;
-            watch = undefined;
-          }
-        }
+        const node = await session.getWatched(path, watch);
+        return node && { value: decode(node.data, path), stat: node.stat };
       },
       onRead: (node) => {
         const changed = !this.loaded || node?.stat.mzxid !== this.current?.stat.mzxid;

@@ -180,6 +180,46 @@ export class ZkSession extends EventEmitter<{ state: [ZkSessionState] }> {
   }
 
   /**
+   * The node, with `watcher` set on it; or undefined when it does not exist, with `watcher` set to
+   * fire on its creation. A node created between the read and the existence check is read, not
+   * missed: an existence watch on a node that exists fires only on its next change. Without a
+   * watcher, getIfExists().
+   */
+  async getWatched(
+    path: string,
+    watcher: ZkWatcher | undefined,
+  ): Promise<{ data: Buffer; stat: ZkStat } | undefined> {
+    if (!watcher) return this.getIfExists(path);
+    for (;;) {
+      try {
+        return await this.get(path, watcher);
+      } catch (error) {
+        if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
+      }
+      if (!(await this.exists(path, watcher))) return undefined;
+    }
+  }
+
+  /**
+   * The node's children, with `watcher` set on them; or undefined when the node does not exist, with
+   * `watcher` set to fire on its creation. A node created meanwhile is listed: an existence watch
+   * never fires when children come and go. Without a watcher, no watch is set.
+   */
+  async childrenWatched(
+    path: string,
+    watcher: ZkWatcher | undefined,
+  ): Promise<{ children: string[]; stat: ZkStat } | undefined> {
+    for (;;) {
+      try {
+        return await this.children(path, watcher);
+      } catch (error) {
+        if (!(error instanceof ZkError && error.code === 'NO_NODE')) throw error;
+      }
+      if (!watcher || !(await this.exists(path, watcher))) return undefined;
+    }
+  }
+
+  /**
    * Sets the access policy every node this session creates gets its ACL from, unless a call names
    * one; without a policy, nodes get ZK_OPEN_ACL.
    */

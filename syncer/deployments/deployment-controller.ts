@@ -126,7 +126,7 @@ export class DeploymentController implements Reconciler {
   ): Promise<number | undefined> {
     const { layout, logger } = this.options;
     const releasePath = layout.release(service, env);
-    const releaseNode = await getWatched(session, releasePath, this.watch);
+    const releaseNode = await session.getWatched(releasePath, this.watch);
     if (!releaseNode) return undefined;
     const release = decodeReleaseRecord(releaseNode.data, releasePath);
     const serviceNode = await session.getIfExists(layout.service(service));
@@ -194,11 +194,8 @@ export class DeploymentController implements Reconciler {
     env: string,
   ): Promise<EnvironmentPointer | undefined> {
     const path = this.options.layout.environment(service, env);
-    const node = await getWatched(session, path, this.watch);
-    if (!node) {
-      await session.exists(path, this.watch);
-      return undefined;
-    }
+    const node = await session.getWatched(path, this.watch);
+    if (!node) return undefined;
     return decodeEnvironmentPointer(node.data, path);
   }
 
@@ -319,7 +316,7 @@ export class DeploymentController implements Reconciler {
     await Promise.all(
       taskNames.map(async (host) => {
         const path = layout.deploymentTask(service, env, id, host);
-        const node = await getWatched(session, path, this.watch);
+        const node = await session.getWatched(path, this.watch);
         if (!node) return;
         tasks.set(host, decodeDeploymentTaskRecord(node.data, path));
         versions.set(host, node.stat.version);
@@ -450,24 +447,7 @@ function sameRelease(a: ReleaseRecord, b: ReleaseRecord): boolean {
   return Buffer.from(encodeReleaseRecord(a)).equals(Buffer.from(encodeReleaseRecord(b)));
 }
 
+/** The node's children, sorted and watched; none while it does not exist (its creation watched). */
 async function childrenWatched(session: ZkSession, path: string, watch: ZkWatcher): Promise<string[]> {
-  try {
-    return (await session.children(path, watch)).children.sort();
-  } catch (error) {
-    if (error instanceof ZkError && error.code === 'NO_NODE') {
-      // Watch for its creation instead.
-      await session.exists(path, watch);
-      return [];
-    }
-    throw error;
-  }
-}
-
-async function getWatched(session: ZkSession, path: string, watch: ZkWatcher) {
-  try {
-    return await session.get(path, watch);
-  } catch (error) {
-    if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
-    throw error;
-  }
+  return (await session.childrenWatched(path, watch))?.children.sort() ?? [];
 }

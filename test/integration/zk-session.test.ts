@@ -80,6 +80,71 @@ describe('ZkSession against a real ZooKeeper', () => {
     await expect(fired).resolves.toEqual({ type: 'changed', path: '/t/watch' });
   });
 
+  describe('reads that watch a node that may not exist yet', () => {
+    /** Makes `session.exists` run `meanwhile` first: a write landing between a read and its existence check. */
+    function landBeforeExists(meanwhile: () => Promise<unknown>): () => void {
+      const exists = session.exists.bind(session);
+      let once = true;
+      session.exists = async (path, watcher) => {
+        if (once) {
+          once = false;
+          await meanwhile();
+        }
+        return exists(path, watcher);
+      };
+      return () => {
+        session.exists = exists;
+      };
+    }
+
+    it('reads a node created between the read and the existence check, and its watch fires on the next change', async () => {
+      await session.mkdirp('/t/race-get');
+      const events: string[] = [];
+      const restore = landBeforeExists(() => session.create('/t/race-get/node', Buffer.from('born')));
+      try {
+        const node = await session.getWatched('/t/race-get/node', (event) => events.push(event.type));
+        expect(node?.data.toString()).toBe('born');
+      } finally {
+        restore();
+      }
+      await session.set('/t/race-get/node', Buffer.from('changed'));
+      await waitFor(() => events.length > 0, { description: 'the watch on the node read' });
+      expect(events).toEqual(['changed']);
+    });
+
+    it('lists a folder created between the listing and the existence check, and its watch fires on a new child', async () => {
+      await session.mkdirp('/t/race-children');
+      const events: string[] = [];
+      const restore = landBeforeExists(() => session.mkdirp('/t/race-children/folder/first'));
+      try {
+        const listed = await session.childrenWatched('/t/race-children/folder', (event) =>
+          events.push(event.type),
+        );
+        expect(listed?.children).toEqual(['first']);
+      } finally {
+        restore();
+      }
+      await session.create('/t/race-children/folder/second');
+      await waitFor(() => events.length > 0, { description: 'the watch on the folder listed' });
+      expect(events).toEqual(['children']);
+    });
+
+    it('says a node is missing and fires when it is created', async () => {
+      const events: unknown[] = [];
+      expect(await session.getWatched('/t/race-missing', (event) => events.push(event))).toBeUndefined();
+      expect(
+        await session.childrenWatched('/t/race-missing-folder', (event) => events.push(event)),
+      ).toBeUndefined();
+      await session.mkdirp('/t/race-missing');
+      await session.mkdirp('/t/race-missing-folder');
+      await waitFor(() => events.length === 2, { description: 'both creations heard' });
+      expect(events).toEqual([
+        { type: 'created', path: '/t/race-missing' },
+        { type: 'created', path: '/t/race-missing-folder' },
+      ]);
+    });
+  });
+
   it('puts a deadline on calls made while ZooKeeper is down', async () => {
     const short = await ZkSession.connect({
       connectString: zk.connectString,
