@@ -19,6 +19,7 @@ import { waitFor } from '../test/harness/index.js';
 import { largeChange } from '../test/support/large-change.js';
 import { lastRequestIds } from '../test/support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
+import { gitServerFetchMs } from './git-server-floor.js';
 import { type BenchTable, percentile } from './table.js';
 
 /** `CAIRN_BENCH_COMMITS` makes a shorter run, to profile one (see README). */
@@ -58,7 +59,7 @@ export async function runLatency(): Promise<BenchTable[]> {
 async function runParts({ latencyOnly }: { latencyOnly: boolean }): Promise<BenchTable[]> {
   const gc = exposeGc();
   const syncTimings = timingsRecorder();
-  const f = await startSyncerFixture();
+  const f = await startSyncerFixture({ gitServerProcess: true });
   const scratch = await mkdtemp(join(tmpdir(), 'cairn-sdk-bench-'));
   const daemon = new SyncerDaemon(
     resolveSyncerConfig(
@@ -122,6 +123,8 @@ interface CommitTrace {
   readonly pointerWatch: number;
   readonly headWatch: number;
   readonly callback: number;
+  /** The git server alone serving the same fetch, measured right after (see gitServerFetchMs). */
+  readonly gitServerFetch: number;
 }
 
 interface MirroredLine {
@@ -171,6 +174,7 @@ async function measureLatency(
   });
   const traces: CommitTrace[] = [];
   try {
+    let parent = await f.work.head();
     for (let n = 1; n <= WARMUP_COMMITS + COMMITS; n++) {
       await f.work.write({ [BENCH_PATH]: `n: ${n}\n` });
       const commit = await f.work.commit(`Bench commit ${n}`);
@@ -185,6 +189,8 @@ async function measureLatency(
       const moved = await pointerMoved;
       const line = mirrored.find((l) => l.commit === commit);
       if (!line) throw new Error(`the syncer logged no "commit mirrored" line for ${commit}`);
+      const gitServerFetch = await gitServerFetchMs(f.repoUrl, commit, parent);
+      parent = commit;
       if (n > WARMUP_COMMITS) {
         traces.push({
           timings: line.timings,
@@ -192,6 +198,7 @@ async function measureLatency(
           pointerWatch: moved - started,
           headWatch: head - started,
           callback: at - started,
+          gitServerFetch,
         });
       }
     }
@@ -446,6 +453,7 @@ function latencyTableOf(traces: readonly CommitTrace[]): BenchTable {
       row('push webhook POSTed → callback', (t) => t.callback),
       row('  webhook handling and scheduling (→ sync starts)', (t) => t.mirrored - inSyncer(t.timings)),
       row('  syncer: git fetch', (t) => t.timings.fetchMs),
+      row('    of which the git server alone (ref listing + pack)', (t) => t.gitServerFetch),
       row('  syncer: read /head, the changed trees and files, the commit', (t) => t.timings.readMs),
       row('  syncer: parse and validate the changed files', (t) => t.timings.validateMs),
       row('  syncer: desired state, plan and ZooKeeper write', (t) => t.timings.writeMs),
@@ -454,7 +462,8 @@ function latencyTableOf(traces: readonly CommitTrace[]): BenchTable {
       row('(/head watch fired, from the webhook)', (t) => t.headWatch),
     ],
     notes: [
-      'Real syncer daemon (webhook, git fetch over HTTP from git http-backend, validation, one multi()), real ZooKeeper, one SDK client watching the changed file; all in this one process.',
+      'Real syncer daemon (webhook, git fetch over HTTP, validation, one multi()), real ZooKeeper, one SDK client watching the changed file, in this process; the git server (git http-backend, one process per request) in a process of its own, as a git host is.',
+      "The git server alone: the same two requests the syncer makes per commit (ref listing, upload-pack of the commit to a client that has its parent), sent right after with plain HTTP. What the fetch takes beyond it is the syncer's own.",
       'Phases are per commit and their percentiles are taken separately, so they do not add up to the total exactly. The watch row starts when the syncer logs the commit as mirrored, right after its transaction returned, and the watch fires on another session: it can be slightly negative.',
       `Targets: p50 under 40 ms and p99 under 100 ms (issue 13). p50 ${p50 < 40 ? 'met' : 'NOT met'}, p99 ${p99 < 100 ? 'met' : 'NOT met'}.`,
     ],

@@ -23,6 +23,7 @@ import {
   createWorkRepo,
   type GitServer,
   startGitServer,
+  startGitServerProcess,
   startZooKeeper,
   type WorkRepo,
   waitFor,
@@ -70,10 +71,15 @@ export const quietLogger = pino({ level: process.env.CAIRN_TEST_LOG ?? 'silent' 
 export const NOTES_REFSPEC = `${DEFAULT_NOTES_REF}:${DEFAULT_NOTES_REF}`;
 
 export async function startSyncerFixture(
-  options: { root?: string; tagTracking?: boolean } = {},
+  options: {
+    root?: string;
+    tagTracking?: boolean;
+    /** The git server in a process of its own (benchmarks: its work stays off this event loop). */
+    gitServerProcess?: boolean;
+  } = {},
 ): Promise<SyncerFixture> {
   const zk = await startZooKeeper();
-  const git = await startGitServer();
+  const git = await (options.gitServerProcess ? startGitServerProcess() : startGitServer());
   const repoUrl = await createBareRepo(git, 'config');
   const work = await createWorkRepo();
   await work.copyFrom(EXAMPLE_REPO_DIR);
