@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { type Logger, type Probot, run } from 'probot';
+import type { Logger, Probot } from 'probot';
 import { createCairnApp } from './app.js';
 import { startAppliedChecks } from './applied/start-applied-checks.js';
 import { readAppCredentials } from './credentials.js';
 import { InvalidSettingsError } from './errors.js';
 import { BotMetrics } from './metrics.js';
+import { startProbotServer } from './probot-server.js';
 import { readAppManifest } from './registration/app-manifest.js';
 import { startRegistration } from './registration/registration-server.js';
 import { readBotSettings } from './settings.js';
@@ -66,7 +67,7 @@ export async function startBot(options: BotStartOptions): Promise<RunningBot> {
   const cairn = createCairnApp({ settings, metrics });
   let app: Probot | undefined;
   const server = await listening(env, () =>
-    run(
+    startProbotServer(
       (probot, appOptions) => {
         app = probot;
         return cairn(probot, appOptions);
@@ -79,6 +80,7 @@ export async function startBot(options: BotStartOptions): Promise<RunningBot> {
           WEBHOOK_SECRET: credentials.webhookSecret,
         },
         log: options.log,
+        onRefused: (reason) => metrics.refused.inc({ reason }),
       },
     ),
   );

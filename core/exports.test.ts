@@ -105,6 +105,7 @@ it('core exports exactly these names', () => {
     'diffConfigRepos',
     'digestAclId',
     'digestCredentials',
+    'discardRequestBody',
     'encodeAclPrincipalsRecord',
     'encodeAgentRecord',
     'encodeDeploymentClaimRecord',

@@ -53,6 +53,7 @@ export type {
 export { desiredStateOf, environmentKey } from './desired-state.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
+export { discardRequestBody } from './discard-request-body.js';
 export { parseDuration, SettingError } from './duration.js';
 export type {
   EnvironmentRead,
