@@ -9,7 +9,9 @@ import {
   decodePinRecord,
   type ReleaseStrategy,
   readDeploymentStatus,
+  readStatus,
   resolveDeployment,
+  statusHasFindings,
   ZkError,
   type ZkSession,
 } from '../../core/index.js';
@@ -192,6 +194,32 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
     expect(paused).toMatchObject({ configOnly: true, pauseReason: 'canary' });
     expect(paused.config?.previous?.manifest).toBe(before);
     await waitForServed(['cfg-01=two/two', 'cfg-02=one/one', 'cfg-03=one/one'], 'the canary serves two');
+    // cairn status judges each host against what the rollout lets it serve: the others are held, not behind.
+    const previousCommit = await f.work.git('rev-parse', 'HEAD~1');
+    const held = { state: 'applied', heldAt: previousCommit };
+    await waitFor(
+      async () => {
+        const status = await readStatus(f.session, f.layout);
+        const env = status.environments.find((e) => e.service === SERVICE && e.env === ENV);
+        const hosts = Object.fromEntries((env?.hosts ?? []).map((h) => [h.host, h]));
+        const instances = Object.fromEntries((env?.instances ?? []).map((i) => [i.record.host, i]));
+        return (
+          hosts['cfg-01']?.state === 'applied' &&
+          hosts['cfg-01'].heldAt === undefined &&
+          HOSTS.slice(1).every((h) => expect.objectContaining(held).asymmetricMatch(hosts[h])) &&
+          instances['cfg-01']?.state === 'current' &&
+          instances['cfg-01'].heldAt === undefined &&
+          HOSTS.slice(1).every(
+            (h) => instances[h]?.state === 'current' && instances[h].heldAt === previousCommit,
+          ) &&
+          !statusHasFindings(status)
+        );
+      },
+      {
+        description: 'status: the canary applied, the others held at the previous commit',
+        timeoutMs: 60_000,
+      },
+    );
     // The previous snapshot is pinned while hosts still serve it; the pointer names the newest.
     expect(await pinned()).toEqual([before]);
     expect(await pointerManifest()).not.toBe(before);
