@@ -87,6 +87,11 @@ export interface ServiceEnvironment {
    * environment's in cairn.yaml): hosts not reached yet keep the previous snapshot.
    */
   readonly configRollout?: 'with-release';
+  /**
+   * Present when the service's templates see the hosts of a dependency's running deploy step as
+   * draining (the environment's `drainDuringDeploys`, else the service's).
+   */
+  readonly drainDuringDeploys?: true;
 }
 
 export interface Release {
@@ -638,6 +643,9 @@ export function loadConfigRepo(
         hosts: env.hosts.map(withHostDefaults),
         ...((env.configRollout ?? environments.get(envName)?.configRollout) === 'with-release'
           ? { configRollout: 'with-release' as const }
+          : {}),
+        ...((env.drainDuringDeploys ?? serviceManifest?.drainDuringDeploys) === true
+          ? { drainDuringDeploys: true as const }
           : {}),
       });
     }
