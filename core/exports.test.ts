@@ -106,6 +106,7 @@ it('core exports exactly these names', () => {
     'digestAclId',
     'digestCredentials',
     'drainedSnapshotsOf',
+    'drainingHostsOf',
     'encodeAclPrincipalsRecord',
     'encodeAgentRecord',
     'encodeDeploymentClaimRecord',

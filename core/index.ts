@@ -36,6 +36,7 @@ export {
   CONTROLLER_ACTOR,
   configChanged,
   configToRollOut,
+  drainingHostsOf,
   hostAssignmentsOf,
   newDeployment,
   pinnedSnapshotsOf,
