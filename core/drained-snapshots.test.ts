@@ -10,6 +10,8 @@ const trustManifests: ManifestChecker = () => [];
 const GATEWAY = 'edge-gateway';
 const UPSTREAMS = 'conf.d/upstreams.conf';
 const CANARY = 'search-prod-02.dc1.northwind.internal';
+/** One cache for the file's loads, as the syncer keeps one: each load parses only what it changed. */
+const shared = createRepoModelCache();
 
 /** The text of one file of a drained (or published) snapshot. */
 function fileOf(
@@ -24,7 +26,7 @@ function fileOf(
 
 /** The snapshot the syncer publishes for the gateway in `env`, without any drain. */
 function published(tree: RepoTree, env: string) {
-  const service = loadConfigRepo(tree, trustManifests).repo.services.get(GATEWAY);
+  const service = loadConfigRepo(tree, trustManifests, shared).repo.services.get(GATEWAY);
   return service ? environmentSnapshotOf(service, env) : undefined;
 }
 
@@ -38,6 +40,7 @@ describe("a consumer's files with the deploying hosts draining", () => {
     drainedSnapshotsOf({
       tree: input.tree ?? tree,
       checkManifest: trustManifests,
+      cache: shared,
       env: input.env ?? 'prod',
       draining: new Map(Object.entries(input.draining).map(([service, hosts]) => [service, new Set(hosts)])),
     });
