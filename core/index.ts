@@ -10,6 +10,7 @@ export type {
   Environment,
   Host,
   LoadedConfigRepo,
+  LoadOptions,
   ManifestChecker,
   ManifestKind,
   Release,
@@ -35,6 +36,7 @@ export {
   CONTROLLER_ACTOR,
   configChanged,
   configToRollOut,
+  drainingHostsOf,
   hostAssignmentsOf,
   newDeployment,
   pinnedSnapshotsOf,
@@ -47,13 +49,16 @@ export type {
   DesiredRelease,
   DesiredState,
   DesiredStateInput,
+  EnvironmentSnapshotContent,
   RevisionedRepo,
   UnservedEnvironment,
 } from './desired-state.js';
-export { desiredStateOf, environmentKey } from './desired-state.js';
+export { desiredStateOf, environmentKey, environmentSnapshotOf } from './desired-state.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
 export { discardRequestBody } from './discard-request-body.js';
+export type { DrainedSnapshots, DrainedSnapshotsInput } from './drained-snapshots.js';
+export { drainedSnapshotsOf } from './drained-snapshots.js';
 export { parseDuration, SettingError } from './duration.js';
 export type {
   EnvironmentRead,
@@ -277,7 +282,13 @@ export {
 export type { RepoTree, SkippedEntry } from './repo-tree.js';
 export { readRepoDir } from './repo-tree.js';
 export { decodeText, LineIndex } from './source-text.js';
-export type { TemplateContext, TemplateHost, TemplateRoute, TemplateService } from './templates/index.js';
+export type {
+  DrainingHosts,
+  TemplateContext,
+  TemplateHost,
+  TemplateRoute,
+  TemplateService,
+} from './templates/index.js';
 export { templateContextOf } from './templates/index.js';
 export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';
