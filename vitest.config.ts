@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default', './test/summary-reporter.ts'],
+    // Compiles the `cairn` that tests run as processes once, rather than at every process start.
+    globalSetup: ['./test/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
   },
