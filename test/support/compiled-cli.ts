@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -6,6 +6,8 @@ import { build } from 'esbuild';
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The folders the build compiles (tsconfig.build.json): everything `cairn` may load. */
 const SOURCE_DIRS = ['core', 'schemas', 'cli', 'syncer', 'dashboard', 'sdk', 'agent', 'bot', 'local'];
+/** A run's folder older than this was left by a run that was killed: no run lasts a day. */
+const LEFT_BEHIND_MS = 24 * 60 * 60_000;
 
 /**
  * Compiles the sources of `cairn` to plain JavaScript, file by file as the build lays them out,
@@ -18,6 +20,14 @@ const SOURCE_DIRS = ['core', 'schemas', 'cli', 'syncer', 'dashboard', 'sdk', 'ag
 export async function compileCli(): Promise<{ main: string; remove(): Promise<void> }> {
   const parent = join(PROJECT_ROOT, 'test-artifacts', 'cairn-cli');
   await mkdir(parent, { recursive: true });
+  for (const name of await readdir(parent)) {
+    const modified = await stat(join(parent, name)).then(
+      (s) => s.mtimeMs,
+      () => Date.now(),
+    );
+    if (Date.now() - modified > LEFT_BEHIND_MS)
+      await rm(join(parent, name), { recursive: true, force: true });
+  }
   const run = await mkdtemp(join(parent, 'run-'));
   const out = join(run, 'dist');
   const entries: string[] = [];
