@@ -1,5 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,11 +15,11 @@ import {
   type ZkSession,
 } from '../../core/index.js';
 import { connect, type ServiceConfig } from '../../sdk/index.js';
-import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
+import type { SyncerDaemon } from '../../syncer/index.js';
 import { type AgentProcess, startAgent } from '../agent/agent-fixture.js';
 import { waitFor } from '../harness/index.js';
 import { runCliCaptured } from '../support/run-cli.js';
-import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 
 const SERVICE = 'config-app';
 const ENV = 'dev';
@@ -131,22 +130,7 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
 
   beforeAll(async () => {
     f = await startSyncerFixture();
-    daemon = new SyncerDaemon(
-      resolveSyncerConfig(
-        {
-          repo: f.repoUrl,
-          zk: f.zk.connectString,
-          poll: '1h',
-          sessionTimeout: '4s',
-          replicaId: 'config-rollout-test',
-          cacheDir: await mkdtemp(join(tmpdir(), 'cairn-config-rollout-cache-')),
-        },
-        {},
-        { hostname: 'test', pid: 0 },
-      ),
-      quietLogger,
-    );
-    await daemon.start();
+    daemon = await f.startDaemon({ replicaId: 'config-rollout-test', poll: '1h', sessionTimeout: '4s' });
     await Promise.all(HOSTS.map(async (host) => agents.set(host, await startAgent(f, host))));
     await f.work.write({
       [`services/${SERVICE}/service.yaml`]: serviceYaml,
@@ -172,7 +156,6 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
   afterAll(async () => {
     await Promise.all([...instances.values()].map((cfg) => cfg.close()));
     await Promise.all([...agents.values()].map((a) => a.close()));
-    await daemon?.close();
     await f?.close();
   });
 
