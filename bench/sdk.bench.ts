@@ -215,7 +215,11 @@ interface BenchSyncer {
 
 async function startBenchSyncer(): Promise<BenchSyncer> {
   const syncTimings = timingsRecorder();
-  const f = await startSyncerFixture({ gitServerProcess: true });
+  // In-process on request: how the bench ran before the git server had a process of its own, to
+  // compare with figures measured then.
+  const f = await startSyncerFixture({
+    gitServerProcess: process.env.CAIRN_BENCH_GIT_SERVER !== 'in-process',
+  });
   const scratch = await mkdtemp(join(tmpdir(), 'cairn-sdk-bench-'));
   const daemon = new SyncerDaemon(
     resolveSyncerConfig(
@@ -602,7 +606,7 @@ function latencyTableOf(traces: readonly CommitTrace[]): BenchTable {
       row('(/head watch fired, from the webhook)', (t) => t.headWatch),
     ],
     notes: [
-      'Real syncer daemon (webhook, git fetch over HTTP, validation, one multi()), real ZooKeeper, one SDK client watching the changed file, in this process; the git server (git http-backend, one process per request) in a process of its own, as a git host is.',
+      `Real syncer daemon (webhook, git fetch over HTTP, validation, one multi()), real ZooKeeper, one SDK client watching the changed file, in this process; the git server (git http-backend, one process per request) ${process.env.CAIRN_BENCH_GIT_SERVER === 'in-process' ? 'in this process too (CAIRN_BENCH_GIT_SERVER=in-process)' : 'in a process of its own, as a git host is'}.`,
       "The git server alone: the same two requests the syncer makes per commit (ref listing, upload-pack of the commit to a client that has its parent), sent right after with plain HTTP. What the fetch takes beyond it is the syncer's own.",
       'Phases are per commit and their percentiles are taken separately, so they do not add up to the total exactly. The watch row starts when the syncer logs the commit as mirrored, right after its transaction returned, and the watch fires on another session: it can be slightly negative.',
       `Targets: p50 under 40 ms and p99 under 100 ms (issue 13). p50 ${p50 < 40 ? 'met' : 'NOT met'}, p99 ${p99 < 100 ? 'met' : 'NOT met'}.`,
