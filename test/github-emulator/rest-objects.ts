@@ -504,13 +504,11 @@ export function deploymentStatus(record: DeploymentRecord, status: DeploymentSta
     creator: account(record.creator),
     description: status.description,
     environment: record.environment,
-    target_url: '',
+    target_url: `${WEB}/${record.repo.fullName}/deployments/${encodeURIComponent(record.environment)}`,
     created_at: status.createdAt,
     updated_at: status.createdAt,
     deployment_url: url,
     repository_url: `${API}/repos/${record.repo.fullName}`,
-    environment_url: '',
-    log_url: '',
   };
 }
 
