@@ -274,9 +274,20 @@ describe('deployments on GitHub', () => {
     expect(repo.reactions(id)).toEqual([]);
   });
 
-  it('answers an unknown command, and one with nothing running, without recording anything', async () => {
+  it('answers an unknown command, one the state does not allow, and one with nothing running, recording nothing', async () => {
     const unknown = await comment(SRE, '/cairn explode');
     expect(answersTo(unknown.id)[0]?.body).toContain('`/cairn explode` is no command I know');
+    const early = await comment(SRE, '/cairn resume');
+    expect(answersTo(early.id)[0]?.body.replaceAll('\\', '')).toContain(
+      'd-0000000003: nothing recorded, it is progressing: only a paused deployment resumes',
+    );
+    repo.commit('draft', { 'README.md': 'draft\n' }, 'Draft');
+    const draft = repo.openPullRequest({ head: 'draft', author: 'dana-dev' }).number;
+    const open = repo.comment(draft, SRE, '/cairn pause');
+    await probot.receive(open as Parameters<Probot['receive']>[0]);
+    expect(repo.comments(draft).find((c) => c.user === github.bot)?.body).toContain(
+      `nothing to pause: #${draft} is not merged`,
+    );
     await write({ ...deploymentOf('d-0000000003'), state: 'aborted' });
     const idle = await comment(SRE, '/cairn resume');
     expect(answersTo(idle.id)[0]?.body).toContain('nothing to resume: no deployment of');
