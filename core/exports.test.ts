@@ -74,6 +74,7 @@ it('core exports exactly these names', () => {
     'configToRollOut',
     'connectSession',
     'contentId',
+    'controlRefusal',
     'controlSeqOf',
     'createRepoModelCache',
     'credentialsUser',

@@ -72,7 +72,7 @@ describe('cairn bot', () => {
     }
   });
 
-  it('follows ZooKeeper for the applied checks once CAIRN_ZK and CAIRN_REPOSITORY are set, and stops at once even while ZooKeeper is unreachable', async () => {
+  it('follows ZooKeeper for the applied checks and deployments once CAIRN_ZK and CAIRN_REPOSITORY are set, and stops at once even while ZooKeeper is unreachable', async () => {
     const credentials = createAppCredentials();
     const [port, zkPort] = await findFreePorts(2);
     const child = spawnCairn(['bot'], {
@@ -102,6 +102,10 @@ describe('cairn bot', () => {
         zk: `127.0.0.1:${zkPort}`,
         root: '/cairn',
         deadlineMs: 30 * 60_000,
+      });
+      await waitFor(() => stderr.includes('mirroring deployments as GitHub Deployments'), {
+        description: 'the bot to say it mirrors deployments',
+        timeoutMs: 30_000,
       });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       child.kill('SIGTERM');
