@@ -13,6 +13,7 @@ export type {
   ManifestChecker,
   ManifestKind,
   Release,
+  RepoGuard,
   RepoLimits,
   RepoModelCache,
   Service,
@@ -51,6 +52,8 @@ export type {
   UnservedEnvironment,
 } from './desired-state.js';
 export { desiredStateOf, environmentKey } from './desired-state.js';
+export type { MirroredEnvironment } from './destructive-guard.js';
+export { destructiveChangeDiagnostics } from './destructive-guard.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
 export { parseDuration, SettingError } from './duration.js';
@@ -87,6 +90,8 @@ export type {
 } from './manifests.js';
 export {
   DEFAULT_FILE_MODE,
+  DEFAULT_GUARD_ALLOW_EMPTY,
+  DEFAULT_GUARD_MAX_REMOVED_SHARE,
   DEFAULT_HISTORY_RETENTION,
   DEFAULT_HOST_WEIGHT,
   DEFAULT_LOAD_BALANCING,

@@ -10,6 +10,7 @@ import {
   decodeHeadRecord,
   decodeHistoryRecord,
   desiredStateOf,
+  destructiveChangeDiagnostics,
   diagnostic,
   encodeHeadRecord,
   encodeHistoryRecord,
@@ -50,6 +51,7 @@ import type { ValidationCache } from './validation-cache.js';
 import { ContentCollector } from './zk/collect-content.js';
 import { historySeqs, trimHistory } from './zk/history.js';
 import { publish } from './zk/publish.js';
+import { readMirroredFiles } from './zk/read-mirrored-files.js';
 import { readPublishedState } from './zk/read-published-state.js';
 import { clearRefusal, clearRefusalOps, recordRefusal } from './zk/refusal.js';
 
@@ -276,6 +278,13 @@ export class Mirror {
       await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
       return upToDate(head.record, this.filesParsed);
+    }
+
+    // The same guard the bot's plan applies to the pull request, here against what ZooKeeper serves.
+    if (publication.environments.removed.length > 0 || publication.environments.changed.length > 0) {
+      const mirrored = await readMirroredFiles(target.session, layout, published, desired);
+      const destructive = destructiveChangeDiagnostics(mirrored, desired, branch.repo);
+      if (destructive.length > 0) return refuse(commit, destructive);
     }
 
     const forced = head.record ? !(await source.isAncestor(head.record.commit, commit)) : false;
