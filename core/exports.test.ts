@@ -141,6 +141,7 @@ it('core exports exactly these names', () => {
     'isFailedTask',
     'isTerminalDeployment',
     'isTerminalTask',
+    'isUnsafeTreeEntryName',
     'loadConfigRepo',
     'logChunkSeqOf',
     'manifestProblems',

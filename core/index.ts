@@ -102,7 +102,7 @@ export {
 export { deepMerge, mergeOverlay } from './overlay.js';
 export type { ParseVerdict, ParseVerdicts } from './parse-verdicts.js';
 export { PARSE_RULES_VERSION } from './parse-verdicts.js';
-export { unsafePathReason } from './path-safety.js';
+export { isUnsafeTreeEntryName, unsafePathReason } from './path-safety.js';
 export type { Publication, PublishedEnvironment, PublishedState, RecordChanges } from './publication.js';
 export {
   EMPTY_PUBLISHED_STATE,

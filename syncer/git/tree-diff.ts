@@ -1,5 +1,5 @@
 import git, { type TreeEntry, type WalkerEntry } from 'isomorphic-git';
-import { rememberContentId } from '../../core/index.js';
+import { isUnsafeTreeEntryName, rememberContentId } from '../../core/index.js';
 import { UnsafeTreeEntryError } from './errors.js';
 import { listFilesWithGit, readBlobsWithGit } from './git-command.js';
 import { gitErrorCode } from './git-error-code.js';
@@ -166,26 +166,9 @@ async function entriesOf(
 function throwAtUnsafePath(entries: readonly [path: string, oid: string][]): void {
   for (const [path] of entries) {
     const segments = path.split('/');
-    const unsafe = segments.findIndex(isUnsafeName);
+    const unsafe = segments.findIndex(isUnsafeTreeEntryName);
     if (unsafe >= 0) throw new UnsafeTreeEntryError(segments.slice(0, unsafe + 1).join('/'));
   }
-}
-
-/** isomorphic-git's test of a tree entry's name (its GitTree), Windows and macOS aliases of `.git` included. */
-function isUnsafeName(name: string): boolean {
-  const withoutIgnorables = name.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
-  const normalized =
-    withoutIgnorables
-      .split(':')[0]
-      ?.toLowerCase()
-      .replace(/[. ]+$/, '') ?? '';
-  return (
-    name.includes('\\') ||
-    withoutIgnorables === '.' ||
-    withoutIgnorables === '..' ||
-    normalized === '.git' ||
-    /^\.?git~[1-9]$/.test(normalized)
-  );
 }
 
 /** Reads `tree` folder by folder, breadth first, until the folder holding the unsafe entry throws. */
