@@ -202,6 +202,7 @@ it('syncer exports exactly these names', () => {
   expect(Object.keys(syncer).sort()).toEqual([
     'BranchNotTrackedError',
     'CommitRefusedError',
+    'DEFAULT_TREE_LIMITS',
     'Mirror',
     'SYNCER_ENV',
     'SyncerDaemon',

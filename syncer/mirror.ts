@@ -43,6 +43,7 @@ import { CommitRefusedError } from './errors.js';
 import {
   type CommitInfo,
   type GitSource,
+  TreeLimitError,
   type TreeSnapshot,
   type TreeUpdate,
   UnsafeTreeEntryError,
@@ -488,7 +489,10 @@ export class Mirror {
     try {
       update = await this.options.source.readTree(commit, lane.snapshot);
     } catch (error) {
-      // A name git refuses to read is the commit's fault, as terminal as a validation error.
+      // A name git refuses to read, or a tree over the limits, is the commit's fault, as terminal as
+      // a validation error.
+      if (error instanceof TreeLimitError)
+        return { diagnostics: [diagnostic(error.path, START_OF_FILE, 'error', error.rule, error.message)] };
       if (!(error instanceof UnsafeTreeEntryError)) throw error;
       return { diagnostics: [unsafeEntryDiagnostic(error.path)] };
     }

@@ -75,6 +75,12 @@ describe('hostile commits on the mirrored branch', () => {
       rule: 'yaml/duplicate-key',
     },
     {
+      title: 'folders nested deeper than --max-path-depth',
+      commit: () => writeAndCommit(`${config}/${'d/'.repeat(70)}deep.yaml`, 'a: 1\n'),
+      file: `${config}/d/d/d/d/d/… (64+ levels)`,
+      rule: 'tree/too-deep',
+    },
+    {
       title: 'a 5 MB YAML file',
       commit: () => writeAndCommit(`${config}/big.yaml`, 'key: value\n'.repeat(500_000)),
       file: `${config}/big.yaml`,
