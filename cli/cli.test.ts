@@ -53,6 +53,18 @@ describe('cairn validate', () => {
     expect(stdout).toMatch(/^invalid: 1 error, 0 warnings \(1 service checked\)$/m);
   });
 
+  it('checks a worktree or submodule checkout, whose .git is a file naming the repository', async () => {
+    const dir = await repoWith('worktree', {
+      '.git': 'gitdir: /srv/config/.git/worktrees/review\n',
+      'cairn.yaml': 'apiVersion: cairn/v1\nenvironments:\n  dev:\n    tracks: { branch: main }\n',
+    });
+    const { code, stdout } = await cairn('validate', dir);
+    expect({ code, stdout }).toEqual({
+      code: 0,
+      stdout: 'valid: 0 errors, 0 warnings (0 services checked)\n',
+    });
+  });
+
   it("reports a guard setting cairn.yaml's schema refuses, at its line", async () => {
     const dir = await repoWith('guard', {
       'cairn.yaml':
