@@ -300,6 +300,33 @@ describe('plan comment', () => {
     expect(body).not.toContain('```diff\n+\uFFFD');
   });
 
+  it('refuses, in the check and the plan, a merge that removes every service, unless cairn.yaml allows it', async () => {
+    const everyService = [...(await exampleRepoFiles()).keys()].filter((path) =>
+      path.startsWith('services/'),
+    );
+    const removal = Object.fromEntries(everyService.map((path) => [path, null]));
+    const { number, head } = await openPullRequest('wipe', removal);
+
+    const run = check(VALIDATE_CHECK, head);
+    expect(run.conclusion).toBe('failure');
+    const refusals = run.annotations.filter((a) => a.title === 'guard/empty-environment');
+    expect(refusals.map((a) => [a.path, a.start_line])).toEqual([
+      ['cairn.yaml', 7],
+      ['cairn.yaml', 11],
+      ['cairn.yaml', 15],
+    ]);
+    expect(refusals[0]?.message).toContain('leaves environment "dev" with no services');
+    const body = app.repo.comments(number)[0]?.body ?? '';
+    expect(body).toContain('⛔ **The syncer would refuse this merge**');
+    expect(body).toContain('`cairn.yaml:15` this commit leaves environment "prod" with no services');
+
+    const settings = (await original('cairn.yaml')).replace('allowEmpty: false', 'allowEmpty: true');
+    const { sha, event } = app.repo.push(number, { ...removal, 'cairn.yaml': settings });
+    await app.receive(event);
+    expect(check(VALIDATE_CHECK, sha).conclusion).toBe('success');
+    expect(app.repo.comments(number)[0]?.body).not.toContain('would refuse');
+  });
+
   it('says there is no plan while the head does not validate', async () => {
     const { number } = await openPullRequest('invalid', { 'cairn.yaml': 'apiVersion: cairn/v2\n' });
     expect(app.repo.comments(number)[0]?.body).toContain(

@@ -89,4 +89,20 @@ describe('cairn sync --once', () => {
     const run = await cairn('sync', '--once', '--repo', '/nonexistent/config', '--zk', '127.0.0.1:1');
     expectMistake(run, 'no git repository at /nonexistent/config', 'check --repo');
   });
+
+  it('a --max-files or --max-path-depth that is not a whole number of at least 1', async () => {
+    const files = await cairn('sync', '--once', '--repo', scratch, '--zk', '127.0.0.1:1', '--max-files', '0');
+    expectMistake(files, '--max-files "0" is not a whole number of at least 1');
+    const depth = await cairn(
+      'sync',
+      '--once',
+      '--repo',
+      scratch,
+      '--zk',
+      '127.0.0.1:1',
+      '--max-path-depth',
+      'deep',
+    );
+    expectMistake(depth, '--max-path-depth "deep" is not a whole number of at least 1');
+  });
 });

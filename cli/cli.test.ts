@@ -53,6 +53,33 @@ describe('cairn validate', () => {
     expect(stdout).toMatch(/^invalid: 1 error, 0 warnings \(1 service checked\)$/m);
   });
 
+  it('checks a worktree or submodule checkout, whose .git is a file naming the repository', async () => {
+    const dir = await repoWith('worktree', {
+      '.git': 'gitdir: /srv/config/.git/worktrees/review\n',
+      'cairn.yaml': 'apiVersion: cairn/v1\nenvironments:\n  dev:\n    tracks: { branch: main }\n',
+    });
+    const { code, stdout } = await cairn('validate', dir);
+    expect({ code, stdout }).toEqual({
+      code: 0,
+      stdout: 'valid: 0 errors, 0 warnings (0 services checked)\n',
+    });
+  });
+
+  it("reports a guard setting cairn.yaml's schema refuses, at its line", async () => {
+    const dir = await repoWith('guard', {
+      'cairn.yaml':
+        'apiVersion: cairn/v1\nenvironments:\n  dev:\n    tracks: { branch: main }\nguard:\n  allowEmpty: sometimes\n  maxRemovedShare: -0.1\n',
+    });
+    const { code, stdout } = await cairn('validate', dir);
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      `${join(dir, 'cairn.yaml')}:6:15: error schema/type: guard.allowEmpty: must be boolean`,
+    );
+    expect(stdout).toContain(
+      `${join(dir, 'cairn.yaml')}:7:20: error schema/minimum: guard.maxRemovedShare: must be >= 0`,
+    );
+  });
+
   it('writes machine-readable JSON with --format json', async () => {
     const dir = await repoWith('json-out', { 'cairn.yaml': 'apiVersion: cairn/v2\n' });
     const { code, stdout } = await cairn('validate', '--format', 'json', dir);

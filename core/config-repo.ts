@@ -14,6 +14,8 @@ import type {
   SettingsManifest,
 } from './manifests.js';
 import {
+  DEFAULT_GUARD_ALLOW_EMPTY,
+  DEFAULT_GUARD_MAX_REMOVED_SHARE,
   DEFAULT_HISTORY_RETENTION,
   DEFAULT_HOST_WEIGHT,
   DEFAULT_LOAD_BALANCING,
@@ -117,10 +119,19 @@ export interface RepoLimits {
   readonly snapshotRetention: number;
 }
 
+/** How far one commit may empty the mirror (cairn.yaml's `guard`): see core/destructive-guard.ts. */
+export interface RepoGuard {
+  /** Whether a commit may leave an environment that served services with none. */
+  readonly allowEmpty: boolean;
+  /** The share (0..1) of the mirrored files one commit may remove. */
+  readonly maxRemovedShare: number;
+}
+
 /** The config repository as the rest of Cairn uses it. */
 export interface ConfigRepo {
   readonly environments: ReadonlyMap<string, Environment>;
   readonly limits: RepoLimits;
+  readonly guard: RepoGuard;
   readonly policy?: PolicyManifest;
   readonly services: ReadonlyMap<string, Service>;
   /** Every service that has a service.yaml, valid or not: the names other files may refer to. */
@@ -420,6 +431,10 @@ export function loadConfigRepo(
     snapshotRetention: settings?.limits?.snapshotRetention ?? DEFAULT_SNAPSHOT_RETENTION,
   };
   sizeLimit = limits.maxFileBytes;
+  const guard: RepoGuard = {
+    allowEmpty: settings?.guard?.allowEmpty ?? DEFAULT_GUARD_ALLOW_EMPTY,
+    maxRemovedShare: settings?.guard?.maxRemovedShare ?? DEFAULT_GUARD_MAX_REMOVED_SHARE,
+  };
   // Environment checks only make sense once the environments are known.
   const environmentsKnown = settings !== undefined;
 
@@ -816,6 +831,7 @@ export function loadConfigRepo(
     repo: {
       environments,
       limits,
+      guard,
       ...(policy ? { policy } : {}),
       services: model,
       serviceNames: new Set([...services.values()].filter((sv) => sv.manifest).map((sv) => sv.name)),

@@ -14,6 +14,7 @@ export type {
   ManifestChecker,
   ManifestKind,
   Release,
+  RepoGuard,
   RepoLimits,
   RepoModelCache,
   Service,
@@ -55,6 +56,8 @@ export type {
   UnservedEnvironment,
 } from './desired-state.js';
 export { desiredStateOf, environmentKey, environmentSnapshotOf } from './desired-state.js';
+export type { MirroredEnvironment } from './destructive-guard.js';
+export { destructiveChangeDiagnostics } from './destructive-guard.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
 export { discardRequestBody } from './discard-request-body.js';
@@ -94,6 +97,8 @@ export type {
 } from './manifests.js';
 export {
   DEFAULT_FILE_MODE,
+  DEFAULT_GUARD_ALLOW_EMPTY,
+  DEFAULT_GUARD_MAX_REMOVED_SHARE,
   DEFAULT_HISTORY_RETENTION,
   DEFAULT_HOST_WEIGHT,
   DEFAULT_LOAD_BALANCING,
@@ -104,7 +109,7 @@ export {
 export { deepMerge, mergeOverlay } from './overlay.js';
 export type { ParseVerdict, ParseVerdicts } from './parse-verdicts.js';
 export { PARSE_RULES_VERSION } from './parse-verdicts.js';
-export { unsafePathReason } from './path-safety.js';
+export { isUnsafeTreeEntryName, unsafePathReason } from './path-safety.js';
 export type { Publication, PublishedEnvironment, PublishedState, RecordChanges } from './publication.js';
 export {
   EMPTY_PUBLISHED_STATE,

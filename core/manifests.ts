@@ -30,6 +30,10 @@ export interface SettingsManifest {
     readonly historyRetention?: number;
     readonly snapshotRetention?: number;
   };
+  readonly guard?: {
+    readonly allowEmpty?: boolean;
+    readonly maxRemovedShare?: number;
+  };
 }
 
 export interface PolicyRequirement {
@@ -145,6 +149,10 @@ export const MAX_FILE_BYTES_CEILING = 1_047_552;
 export const DEFAULT_HISTORY_RETENTION = 100;
 /** How many of the last mirrored commits keep their snapshots in ZooKeeper (see limits.snapshotRetention). */
 export const DEFAULT_SNAPSHOT_RETENTION = 20;
+/** A commit may leave no environment without services unless cairn.yaml says `guard.allowEmpty: true`. */
+export const DEFAULT_GUARD_ALLOW_EMPTY = false;
+/** The share of the mirrored files one commit may remove unless cairn.yaml raises `guard.maxRemovedShare`. */
+export const DEFAULT_GUARD_MAX_REMOVED_SHARE = 0.5;
 /** The weight of a host the service tree lists without one, and of an instance on an unlisted host. */
 export const DEFAULT_HOST_WEIGHT = 100;
 export const DEFAULT_LOAD_BALANCING: LoadBalancing = 'weighted-round-robin';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unsafePathReason } from './path-safety.js';
+import { isUnsafeTreeEntryName, unsafePathReason } from './path-safety.js';
 
 describe('path safety', () => {
   it.each([
@@ -29,7 +29,31 @@ describe('path safety', () => {
     ['dir/COM1', 'reserved device name'],
     ['trailing.', 'ends with a dot'],
     [`${'x'.repeat(256)}`, 'longer than 255 bytes'],
+    ['services/api/config/.git/config', "git's own folder name"],
+    ['services/api/config/GIT~1/config', "git's own folder name"],
   ])('refuses %j (%s)', (path, reason) => {
     expect(unsafePathReason(path)).toContain(reason);
+  });
+
+  it.each([
+    ['.', true],
+    ['..', true],
+    ['win\\path.yaml', true],
+    ['.git', true],
+    ['.GIT', true],
+    ['.git.', true],
+    ['.git ', true],
+    ['.git::$INDEX_ALLOCATION', true],
+    ['.g\u200cit', true],
+    ['\ufeff..', true],
+    ['git~1', true],
+    ['.git~2', true],
+    ['...', false],
+    ['.gitignore', false],
+    ['.github', false],
+    ['git~0', false],
+    ['app.yaml', false],
+  ])('tells whether git refuses the tree entry name %j in a checkout: %s', (name, unsafe) => {
+    expect(isUnsafeTreeEntryName(name)).toBe(unsafe);
   });
 });

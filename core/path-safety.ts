@@ -19,6 +19,8 @@ export function unsafePathReason(path: string): string | undefined {
   for (const segment of path.split('/')) {
     if (segment === '') return 'it contains an empty segment ("//" or a trailing "/")';
     if (segment === '.' || segment === '..') return `"${segment}" segments could escape the target directory`;
+    if (isUnsafeTreeEntryName(segment))
+      return `"${segment}" is git's own folder name (or an alias of it), which no checkout may hold`;
     if (Buffer.byteLength(segment) > 255)
       return `the segment "${segment.slice(0, 20)}…" is longer than 255 bytes`;
     if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i.test(segment)) {
@@ -28,4 +30,28 @@ export function unsafePathReason(path: string): string | undefined {
       return `the segment "${segment}" ends with a dot or space, which Windows hosts drop`;
   }
   return undefined;
+}
+
+/**
+ * Whether git refuses a tree entry of this name in a checkout, and isomorphic-git to read a tree
+ * holding it (its GitTree's test): `.`, `..`, a backslash, and `.git` with its Windows and macOS
+ * aliases (`GIT~1`, `.git.`, `.git::$INDEX_ALLOCATION`, `.g\u200cit`). The syncer's tree reader
+ * refuses a commit at such an entry, whether git or isomorphic-git lists the tree.
+ */
+export function isUnsafeTreeEntryName(name: string): boolean {
+  // Code points macOS ignores in names (HFS+), so `.g\u200cit` is `.git` there.
+  const withoutIgnorables = name.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
+  // Windows drops trailing dots and spaces and reads `name:stream` as `name`.
+  const normalized =
+    withoutIgnorables
+      .split(':')[0]
+      ?.toLowerCase()
+      .replace(/[. ]+$/, '') ?? '';
+  return (
+    name.includes('\\') ||
+    withoutIgnorables === '.' ||
+    withoutIgnorables === '..' ||
+    normalized === '.git' ||
+    /^\.?git~[1-9]$/.test(normalized)
+  );
 }

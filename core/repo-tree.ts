@@ -39,8 +39,10 @@ export async function readRepoDir(dir: string): Promise<{ tree: RepoTree; skippe
       const full = Buffer.concat([current, slash, entry.name]);
       const name = entry.name.toString('utf8');
       const path = prefix + name;
+      // git's own: a folder, or in a worktree or submodule checkout a file naming where it is.
+      if (name === '.git') continue;
       if (entry.isDirectory()) {
-        if (name === '.git' || name === 'node_modules') continue;
+        if (name === 'node_modules') continue;
         await walk(full, `${path}/`);
       } else if (entry.isFile()) {
         tree.set(path, await readFile(full));

@@ -57,6 +57,14 @@ describe('seeded mistakes are reported at the right file, line and rule', () => 
       message: /unknown key "colour"; allowed keys: apiVersion, description/,
     },
     {
+      name: 'a guard share outside 0..1',
+      changes: () => edit('cairn.yaml', 'maxRemovedShare: 0.5', 'maxRemovedShare: 1.5'),
+      file: 'cairn.yaml',
+      line: () => lineOf(text(tree, 'cairn.yaml'), 'maxRemovedShare: 0.5'),
+      rule: 'schema/maximum',
+      message: /guard\.maxRemovedShare: must be <= 1/,
+    },
+    {
       name: 'a wrong type',
       changes: () => edit(SERVICE, 'port: 8080', 'port: eighty'),
       file: SERVICE,

@@ -12,6 +12,7 @@ import {
   decodeHeadRecord,
   decodeHistoryRecord,
   desiredStateOf,
+  destructiveChangeDiagnostics,
   diagnostic,
   drainedSnapshotsOf,
   encodeHeadRecord,
@@ -45,6 +46,7 @@ import { CommitRefusedError } from './errors.js';
 import {
   type CommitInfo,
   type GitSource,
+  TreeLimitError,
   type TreeSnapshot,
   type TreeUpdate,
   UnsafeTreeEntryError,
@@ -53,6 +55,7 @@ import type { ValidationCache } from './validation-cache.js';
 import { ContentCollector } from './zk/collect-content.js';
 import { historySeqs, trimHistory } from './zk/history.js';
 import { publish } from './zk/publish.js';
+import { readMirroredFiles } from './zk/read-mirrored-files.js';
 import { readPublishedState } from './zk/read-published-state.js';
 import { clearRefusal, clearRefusalOps, recordRefusal } from './zk/refusal.js';
 
@@ -304,6 +307,13 @@ export class Mirror {
       return upToDate(head.record, this.filesParsed);
     }
 
+    // The same guard the bot's plan applies to the pull request, here against what ZooKeeper serves.
+    if (publication.environments.removed.length > 0 || publication.environments.changed.length > 0) {
+      const mirrored = await readMirroredFiles(target.session, layout, published, desired);
+      const destructive = destructiveChangeDiagnostics(mirrored, desired, branch.repo);
+      if (destructive.length > 0) return refuse(commit, destructive);
+    }
+
     const forced = head.record ? !(await source.isAncestor(head.record.commit, commit)) : false;
     if (forced)
       log.warn({ previous: head.record?.commit }, 'the branch was force-pushed: mirroring the new head');
@@ -505,7 +515,10 @@ export class Mirror {
     try {
       update = await this.options.source.readTree(commit, lane.snapshot);
     } catch (error) {
-      // A name git refuses to read is the commit's fault, as terminal as a validation error.
+      // A name git refuses to read, or a tree over the limits, is the commit's fault, as terminal as
+      // a validation error.
+      if (error instanceof TreeLimitError)
+        return { diagnostics: [diagnostic(error.path, START_OF_FILE, 'error', error.rule, error.message)] };
       if (!(error instanceof UnsafeTreeEntryError)) throw error;
       return { diagnostics: [unsafeEntryDiagnostic(error.path)] };
     }

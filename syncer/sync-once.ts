@@ -21,6 +21,7 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
     branch: config.branch,
     cacheDir: config.cacheDir,
     ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
+    ...(config.treeLimits ? { limits: config.treeLimits } : {}),
   });
   try {
     const mirror = new Mirror({

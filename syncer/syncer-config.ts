@@ -9,7 +9,12 @@ import {
   ZOOKEEPER_ENV,
   type ZooKeeperEndpoint,
 } from '../core/index.js';
-import { type GitCredentials, resolveGitCredentials, withoutCredentials } from './git/index.js';
+import {
+  type GitCredentials,
+  resolveGitCredentials,
+  type TreeLimits,
+  withoutCredentials,
+} from './git/index.js';
 
 /** Everything a syncer needs, validated: one typed source built from flags, then environment, then defaults. */
 export interface SyncerConfig {
@@ -34,6 +39,8 @@ export interface SyncerConfig {
   readonly onProgress?: (progress: SyncProgress) => void;
   /** How often the leader looks for ACLs changed by hand (default 5 min). Not a setting of flags. */
   readonly aclAuditIntervalMs?: number;
+  /** How large a commit's tree is read (--max-files, --max-path-depth); larger ones are refused. */
+  readonly treeLimits?: Partial<TreeLimits>;
 }
 
 /** How far a long piece of a sync has come. */
@@ -63,6 +70,8 @@ export interface RawSyncerSettings {
   readonly sessionTimeout?: string;
   readonly notesRef?: string;
   readonly replicaId?: string;
+  readonly maxFiles?: string;
+  readonly maxPathDepth?: string;
 }
 
 /** The environment variables each setting falls back to. */
@@ -82,6 +91,8 @@ export const SYNCER_ENV = {
   sessionTimeout: ZOOKEEPER_ENV.sessionTimeout,
   notesRef: 'CAIRN_NOTES_REF',
   replicaId: 'CAIRN_REPLICA_ID',
+  maxFiles: 'CAIRN_MAX_FILES',
+  maxPathDepth: 'CAIRN_MAX_PATH_DEPTH',
 } as const;
 
 export function resolveSyncerConfig(
@@ -139,6 +150,8 @@ export function resolveSyncerConfig(
       `--notes-ref "${notesRef}" is not a notes ref like ${DEFAULT_NOTES_REF}`,
     );
   const branch = pick('branch') ?? 'main';
+  const maxFiles = pick('maxFiles');
+  const maxPathDepth = pick('maxPathDepth');
   return {
     repo,
     ...(gitCredentials ? { gitCredentials } : {}),
@@ -163,7 +176,18 @@ export function resolveSyncerConfig(
       ),
     notesRef,
     replicaId: pick('replicaId') ?? `${defaults.hostname}:${defaults.pid}`,
+    treeLimits: {
+      ...(maxFiles !== undefined ? { maxFiles: positiveInteger('--max-files', maxFiles) } : {}),
+      ...(maxPathDepth !== undefined
+        ? { maxPathDepth: positiveInteger('--max-path-depth', maxPathDepth) }
+        : {}),
+    },
   };
+}
+
+function positiveInteger(flag: string, value: string): number {
+  if (/^[1-9][0-9]{0,8}$/.test(value)) return Number(value);
+  throw new SettingError(flag, `${flag} "${value}" is not a whole number of at least 1`);
 }
 
 /**

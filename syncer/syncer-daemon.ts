@@ -102,6 +102,7 @@ export class SyncerDaemon {
       branch: config.branch,
       cacheDir: config.cacheDir,
       ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
+      ...(config.treeLimits ? { limits: config.treeLimits } : {}),
       ...(onProgress
         ? { onReadProgress: (done, total) => onProgress({ phase: 'reading', done, total }) }
         : {}),

@@ -7,11 +7,13 @@ import { renderValidationReport } from '../checks/validation-report.js';
 import { TreeTruncatedError } from '../errors.js';
 import type { PullRequest } from '../github.js';
 import { VALIDATE_CHECK } from '../names.js';
+import { destructiveMergeDiagnostics } from '../plan/build-plan.js';
 import type { BotSession } from '../session.js';
 
 /**
  * The "cairn / validate" check: the tree at the pull request's head, read through the API, through the
- * same validator as `cairn validate`, with every finding annotated at its file and line.
+ * same validator as `cairn validate`, with every finding annotated at its file and line; and, for a
+ * valid head, the syncer's destructive-change guard against the base (what the plan comment shows).
  */
 export async function runValidateCheck(session: BotSession, pr: PullRequest): Promise<void> {
   const { github, reader, log } = session;
@@ -25,7 +27,13 @@ export async function runValidateCheck(session: BotSession, pr: PullRequest): Pr
   try {
     const snapshot = await reader.snapshot(pr.headSha);
     const validation = validateRepo(snapshot.tree);
-    const diagnostics = [...validation.diagnostics, ...snapshot.problems].sort(compareDiagnostics);
+    const findings = [...validation.diagnostics, ...snapshot.problems];
+    // A valid head the syncer would still refuse: a merge that empties an environment, say.
+    if (!findings.some((d) => d.severity === 'error')) {
+      const base = validateRepo((await reader.snapshot(pr.baseSha)).tree);
+      findings.push(...destructiveMergeDiagnostics(base.repo, validation.repo, pr.baseRef));
+    }
+    const diagnostics = findings.sort(compareDiagnostics);
     const paths = new Set([...snapshot.tree.keys(), ...snapshot.problems.map((d) => d.file)]);
     const { annotations, unattached } = annotationsOf(diagnostics, paths);
     const report = renderValidationReport({

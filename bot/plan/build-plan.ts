@@ -1,7 +1,9 @@
 import {
   type ConfigRepo,
   type DesiredState,
+  type Diagnostic,
   desiredStateOf,
+  destructiveChangeDiagnostics,
   diffConfigRepos,
   EMPTY_PUBLISHED_STATE,
   type Environment,
@@ -49,6 +51,8 @@ export interface Plan {
   readonly servicesAdded: readonly string[];
   readonly servicesRemoved: readonly string[];
   readonly znodes: ZnodeCounts;
+  /** Why the syncer would refuse the merge as destructive (core's guard): empty when it would not. */
+  readonly refusals: readonly Diagnostic[];
 }
 
 /**
@@ -99,7 +103,25 @@ export function buildPlan(base: ConfigRepo | undefined, head: ConfigRepo, branch
     servicesAdded: diff.servicesAdded,
     servicesRemoved: diff.servicesRemoved,
     znodes,
+    refusals: destructiveMergeDiagnostics(base, head, branch),
   };
+}
+
+/**
+ * Why the syncer would refuse merging `head` over `base` as destructive: the guard it applies to what
+ * ZooKeeper serves, applied to what the base serves once mirrored.
+ */
+export function destructiveMergeDiagnostics(
+  base: ConfigRepo | undefined,
+  head: ConfigRepo,
+  branch = 'main',
+): Diagnostic[] {
+  if (!base) return [];
+  return destructiveChangeDiagnostics(
+    mergeState(base, base, branch).environments,
+    mergeState(head, base, branch),
+    head,
+  );
 }
 
 /** What a preview's revisions are: only their presence matters to what is written, not their text. */

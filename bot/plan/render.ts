@@ -6,6 +6,7 @@ import {
   templateTarget,
 } from '../../core/index.js';
 import { plural } from '../checks/validation-report.js';
+import { codeSpan, escapeMarkdown } from '../markdown.js';
 import { PLAN_MARKER } from '../names.js';
 import { COMMENT_BODY_LIMIT } from '../text-limit.js';
 import type { DeploymentPlan, EnvironmentChanges, Plan } from './build-plan.js';
@@ -63,6 +64,16 @@ export function renderPlanComment(input: PlanCommentInput, limit = COMMENT_BODY_
       `${plural(plan.deployments.filter((d) => d.change.kind === 'changed').length, 'deployment')} to start · ` +
       `znodes: ${plan.znodes.creates} created, ${plan.znodes.updates} updated, ${plan.znodes.removes} deleted`,
   );
+  if (plan.refusals.length > 0) {
+    head.push(
+      '',
+      '⛔ **The syncer would refuse this merge** as destructive: nothing of it would reach ZooKeeper, the current state staying live.',
+      '',
+      ...plan.refusals.map(
+        (d) => `- ${codeSpan(`${d.file}:${d.line}`)} ${escapeMarkdown(d.message)} (${codeSpan(d.rule)})`,
+      ),
+    );
+  }
   if (input.baseErrors > 0) {
     head.push(
       '',

@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { Dashboard } from '../../dashboard/index.js';
 import {
+  DEFAULT_TREE_LIMITS,
   type RawSyncerSettings,
   resolveSyncerConfig,
   SYNCER_ENV,
@@ -77,6 +78,18 @@ export function registerSync(
         '--notes-ref <ref>',
         `where the bot records approvals (default refs/notes/cairn-approvals)`,
       ).env(SYNCER_ENV.notesRef),
+    )
+    .addOption(
+      new Option(
+        '--max-files <n>',
+        `refuse a commit of more files than this, before reading them (default ${DEFAULT_TREE_LIMITS.maxFiles})`,
+      ).env(SYNCER_ENV.maxFiles),
+    )
+    .addOption(
+      new Option(
+        '--max-path-depth <n>',
+        `refuse a commit nesting folders deeper than this, before reading it (default ${DEFAULT_TREE_LIMITS.maxPathDepth})`,
+      ).env(SYNCER_ENV.maxPathDepth),
     )
     .addOption(
       new Option('--replica-id <id>', `name of this replica in the election (default host:pid)`).env(

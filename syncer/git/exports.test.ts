@@ -6,9 +6,11 @@ describe('the public surface of syncer/git', () => {
     expect(Object.keys(gitSource).sort()).toEqual([
       'BranchNotFoundError',
       'CommitNotFoundError',
+      'DEFAULT_TREE_LIMITS',
       'GitUnreachableError',
       'RepositoryNotFoundError',
       'TOKEN_USERNAME',
+      'TreeLimitError',
       'UnsafeTreeEntryError',
       'UnsupportedGitUrlError',
       'openGitSource',

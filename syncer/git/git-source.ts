@@ -17,6 +17,7 @@ import { readTreeAt, type TreeSnapshot, type TreeUpdate } from './read-tree.js';
 import { type RefAdvertisement, readRefAdvertisement } from './ref-advertisement.js';
 import type { Remote } from './remote.js';
 import { type SourceLocation, sourceLocation } from './source-location.js';
+import { DEFAULT_TREE_LIMITS, type TreeLimits } from './tree-limits.js';
 
 export interface GitSourceOptions {
   /** An http(s) URL, or the path (or file:// URL) of a repository on this machine, bare or not. */
@@ -30,6 +31,8 @@ export interface GitSourceOptions {
   readonly onReadProgress?: (read: number, total: number) => void;
   /** Presented when an http(s) server asks (401); credentials inside `url` are used without them. */
   readonly credentials?: GitCredentials;
+  /** How large a tree is read; larger ones are refused with a TreeLimitError. Default DEFAULT_TREE_LIMITS. */
+  readonly limits?: Partial<TreeLimits>;
 }
 
 /** The syncer's view of the tracked branch of a git repository. */
@@ -108,7 +111,8 @@ class IsomorphicGitSource implements GitSource {
   }
 
   async readTree(commit: string, previous?: TreeSnapshot): Promise<TreeUpdate> {
-    return readTreeAt(await this.#store(), commit, previous, this.#options.onReadProgress);
+    const limits = { ...DEFAULT_TREE_LIMITS, ...this.#options.limits };
+    return readTreeAt(await this.#store(), commit, limits, previous, this.#options.onReadProgress);
   }
 
   async isAncestor(ancestor: string, commit: string): Promise<boolean> {

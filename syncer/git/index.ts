@@ -14,3 +14,5 @@ export type { GitSource, GitSourceOptions } from './git-source.js';
 export { openGitSource } from './git-source.js';
 export type { TreeSnapshot, TreeUpdate } from './read-tree.js';
 export { withoutCredentials } from './source-location.js';
+export type { TreeLimits } from './tree-limits.js';
+export { DEFAULT_TREE_LIMITS, TreeLimitError } from './tree-limits.js';

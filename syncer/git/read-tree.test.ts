@@ -1,9 +1,18 @@
-import { chmod, symlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { useGitSources } from '../../test/support/git-sources.js';
 import { commitHostileEntry, type HostileEntry } from '../../test/support/hostile-commit.js';
-import { CommitNotFoundError, openGitSource, type TreeSnapshot, UnsafeTreeEntryError } from './index.js';
+import {
+  CommitNotFoundError,
+  DEFAULT_TREE_LIMITS,
+  openGitSource,
+  TreeLimitError,
+  type TreeSnapshot,
+  UnsafeTreeEntryError,
+} from './index.js';
 
 const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 
@@ -256,4 +265,128 @@ describe('reading a tree that holds names no checkout may have', () => {
       await expect(source.readTree(bad, previous)).rejects.toMatchObject({ code: 'UNSAFE_TREE_ENTRY', path });
     });
   }
+});
+
+describe('reading a tree over the limits', () => {
+  const fixture = useGitSources();
+
+  /**
+   * Loose objects for the repository at `dir`, as git writes them: hashed here in order (each tree
+   * names its child's id), written to disk together by `flush`.
+   */
+  const objectWriter = (dir: string) => {
+    const pending: [oid: string, data: Buffer][] = [];
+    return {
+      add(type: string, body: Buffer): string {
+        const data = Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]);
+        const oid = createHash('sha1').update(data).digest('hex');
+        pending.push([oid, data]);
+        return oid;
+      },
+      async flush(): Promise<void> {
+        const folders = new Set(pending.map(([oid]) => oid.slice(0, 2)));
+        await Promise.all(
+          [...folders].map((f) => mkdir(join(dir, '.git', 'objects', f), { recursive: true })),
+        );
+        for (let i = 0; i < pending.length; i += 256) {
+          await Promise.all(
+            pending
+              .slice(i, i + 256)
+              .map(([oid, data]) =>
+                writeFile(join(dir, '.git', 'objects', oid.slice(0, 2), oid.slice(2)), deflateSync(data)),
+              ),
+          );
+        }
+      },
+    };
+  };
+  const treeEntry = (mode: string, name: string, oid: string) =>
+    Buffer.concat([Buffer.from(`${mode} ${name}\0`), Buffer.from(oid, 'hex')]);
+
+  /**
+   * A repository with one good commit and, on top, `tree` as the next commit, read in place (a
+   * local path): what is measured is the reading, not a clone of 10,000 objects.
+   */
+  const withCommitOf = async (name: string, tree: (dir: string) => Promise<string>) => {
+    const { author } = await fixture.repository(name);
+    await author.write({ 'app.yaml': 'a: 1\n' });
+    const good = await author.commit('Good');
+    const bad = await author.git('commit-tree', await tree(author.dir), '-p', good, '-m', 'Hostile');
+    await author.git('update-ref', 'HEAD', bad);
+    const { source } = fixture.open(author.dir);
+    await source.fetchHead();
+    return { source, good, bad };
+  };
+
+  it('refuses a tree of more files than the limit before reading them, whole or as a change', async () => {
+    const files = DEFAULT_TREE_LIMITS.maxFiles + 1;
+    const { source, good, bad } = await withCommitOf('too-many-files', async (dir) => {
+      const objects = objectWriter(dir);
+      const blob = objects.add('blob', Buffer.from('a: 1\n'));
+      const names = Array.from({ length: files }, (_, i) => `f${String(i).padStart(6, '0')}.yaml`);
+      const tree = objects.add('tree', Buffer.concat(names.map((file) => treeEntry('100644', file, blob))));
+      await objects.flush();
+      return tree;
+    });
+    const started = performance.now();
+    const refusal = {
+      code: 'TREE_LIMIT_EXCEEDED',
+      rule: 'tree/too-many-files',
+      path: `f${String(DEFAULT_TREE_LIMITS.maxFiles).padStart(6, '0')}.yaml`,
+    };
+    const whole = await source.readTree(bad).catch((error: unknown) => error);
+    expect(whole).toMatchObject(refusal);
+    expect((whole as Error).message).toMatch(/more than 200000 files \(the syncer's --max-files\)/);
+    const previous = (await source.readTree(good)).snapshot;
+    await expect(source.readTree(bad, previous)).rejects.toMatchObject(refusal);
+    expect(performance.now() - started).toBeLessThan(60_000);
+  }, 120_000);
+
+  it('refuses folders nested 10,000 deep, whole or as a change, naming where', async () => {
+    const { source, good, bad } = await withCommitOf('too-deep', async (dir) => {
+      const objects = objectWriter(dir);
+      let oid = objects.add(
+        'tree',
+        treeEntry('100644', 'f.yaml', objects.add('blob', Buffer.from('a: 1\n'))),
+      );
+      for (let depth = 0; depth < 10_000; depth++) oid = objects.add('tree', treeEntry('40000', 'd', oid));
+      await objects.flush();
+      return oid;
+    });
+    const refusal = {
+      code: 'TREE_LIMIT_EXCEEDED',
+      rule: 'tree/too-deep',
+      path: 'd/d/d/d/d/d/d/d/… (64+ levels)',
+    };
+    const whole = await source.readTree(bad).catch((error: unknown) => error);
+    expect(whole).toBeInstanceOf(TreeLimitError);
+    expect(whole).toMatchObject(refusal);
+    const previous = (await source.readTree(good)).snapshot;
+    await expect(source.readTree(bad, previous)).rejects.toMatchObject(refusal);
+  }, 120_000);
+
+  it('reads a tree at the limits', async () => {
+    const { url, author } = await fixture.repository('at-the-limits');
+    await author.write({ 'a/b/c.yaml': 'a: 1\n', 'd.yaml': 'd: 1\n' });
+    const head = await author.commit('Two files, three deep');
+    await author.push(url);
+    const source = openGitSource({
+      url,
+      branch: 'main',
+      cacheDir: join(fixture.scratch, 'limits'),
+      limits: { maxFiles: 2, maxPathDepth: 3 },
+    });
+    await source.fetchHead();
+    expect([...(await source.readTree(head)).snapshot.tree.keys()]).toEqual(['a/b/c.yaml', 'd.yaml']);
+    const tight = openGitSource({
+      url,
+      branch: 'main',
+      cacheDir: join(fixture.scratch, 'tight'),
+      limits: { maxFiles: 1, maxPathDepth: 2 },
+    });
+    await tight.fetchHead();
+    await expect(tight.readTree(head)).rejects.toMatchObject({ rule: 'tree/too-deep' });
+    source.close();
+    tight.close();
+  });
 });

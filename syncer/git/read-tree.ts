@@ -2,7 +2,8 @@ import type { RepoTree } from '../../core/index.js';
 import { treeOfCommit } from './commit-info.js';
 import { CommitNotFoundError } from './errors.js';
 import type { ObjectStore } from './object-store.js';
-import { diffTrees, readAllFiles } from './tree-diff.js';
+import { checkLimits, diffTrees, readAllFiles } from './tree-diff.js';
+import type { TreeLimits } from './tree-limits.js';
 
 /** The files of a repository at one commit. */
 export interface TreeSnapshot {
@@ -21,16 +22,18 @@ export interface TreeUpdate {
  * are read, and every file that did not change is the very same Uint8Array as in `previous.tree`,
  * so callers may cache what they derive from a file by its identity. A read of every file (the
  * first, or after the previous commit vanished) reports files read out of the total to `onProgress`.
+ * A tree over `limits` throws a TreeLimitError, before its files are read.
  */
 export async function readTreeAt(
   store: ObjectStore,
   commit: string,
+  limits: TreeLimits,
   previous?: TreeSnapshot,
   onProgress?: (read: number, total: number) => void,
 ): Promise<TreeUpdate> {
   const tree = await treeOfCommit(store, commit);
   if (!previous) {
-    const files = await readAllFiles(store, tree, onProgress);
+    const files = await readAllFiles(store, tree, limits, onProgress);
     return { snapshot: { commit, tree: inPathOrder(files) }, changed: new Set([...files.keys()].sort()) };
   }
   if (previous.commit === commit) return { snapshot: previous, changed: new Set() };
@@ -41,16 +44,17 @@ export async function readTreeAt(
   } catch (error) {
     if (!(error instanceof CommitNotFoundError)) throw error;
     // The previous commit is gone (a force-push, then a gc of a local repository): compare bytes.
-    return reuseEqualFiles(commit, previous.tree, await readAllFiles(store, tree, onProgress));
+    return reuseEqualFiles(commit, previous.tree, await readAllFiles(store, tree, limits, onProgress));
   }
 
-  const { written, removed } = await diffTrees(store, previousTree, tree);
+  const { written, removed } = await diffTrees(store, previousTree, tree, limits);
   const next = new Map(previous.tree);
   for (const path of removed) next.delete(path);
   let added = false;
   for (const [path, bytes] of written) {
     added ||= !next.has(path);
     next.set(path, bytes);
+    checkLimits(path, next.size - 1, limits);
   }
   const changed = new Set([...removed, ...written.keys()].sort());
   // Replacing or deleting keeps the order of a Map; only new paths need sorting in.

@@ -1,9 +1,10 @@
 import git, { type TreeEntry, type WalkerEntry } from 'isomorphic-git';
-import { rememberContentId } from '../../core/index.js';
+import { isUnsafeTreeEntryName, rememberContentId } from '../../core/index.js';
 import { UnsafeTreeEntryError } from './errors.js';
 import { listFilesWithGit, readBlobsWithGit } from './git-command.js';
 import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
+import { pathDepth, TreeLimitError, type TreeLimits } from './tree-limits.js';
 
 /** How the files of one tree differ from another's, as a RepoTree sees files. */
 export interface TreeChanges {
@@ -25,16 +26,21 @@ const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '100755']);
  * The tree is listed first (`git ls-tree -r`) and the files read after (one `git cat-file --batch`),
  * or where no git command is installed, walked and read through isomorphic-git (`walk` is its
  * fastest way through a whole tree: one call, not one per object). So `onProgress` can count files read out of a
- * known total: the first sync of a large repository shows how far it is.
+ * known total: the first sync of a large repository shows how far it is. A tree over `limits` is
+ * refused as it is listed, before any file is read.
  */
 export async function readAllFiles(
   store: ObjectStore,
   tree: string,
+  limits: TreeLimits,
   onProgress?: (read: number, total: number) => void,
 ): Promise<Map<string, Uint8Array>> {
   const listed = await listFilesWithGit(store.gitdir, tree);
-  if (listed) throwAtUnsafePath(listed);
-  const entries = listed ?? (await walkFiles(store, tree));
+  if (listed) {
+    throwAtUnsafePath(listed);
+    for (const [index, [path]] of listed.entries()) checkLimits(path, index, limits);
+  }
+  const entries = listed ?? (await walkFiles(store, tree, limits));
   // Files with the same bytes are one blob, read once.
   const oids = [...new Set(entries.map(([, oid]) => oid))];
   onProgress?.(0, oids.length);
@@ -52,7 +58,11 @@ export async function readAllFiles(
 }
 
 /** The regular files of `tree` with their blob ids, walked through isomorphic-git. */
-async function walkFiles(store: ObjectStore, tree: string): Promise<[path: string, oid: string][]> {
+async function walkFiles(
+  store: ObjectStore,
+  tree: string,
+  limits: TreeLimits,
+): Promise<[path: string, oid: string][]> {
   const { fs, gitdir, cache } = store;
   const entries: [path: string, oid: string][] = [];
   try {
@@ -62,7 +72,12 @@ async function walkFiles(store: ObjectStore, tree: string): Promise<[path: strin
       cache,
       trees: [git.TREE({ ref: tree })],
       map: async (path, [entry]) => {
-        if (entry && (await isRegularFile(entry))) entries.push([path, await entry.oid()]);
+        // Folders too: a deep chain of folders is refused before walk descends it.
+        checkLimits(path, 0, limits);
+        if (entry && (await isRegularFile(entry))) {
+          checkLimits(path, entries.length, limits);
+          entries.push([path, await entry.oid()]);
+        }
         return undefined;
       },
       reduce: async () => undefined,
@@ -106,18 +121,38 @@ async function readBlobsWithIsomorphicGit(
  * costs what changed, not the size of the repository. (isomorphic-git's `walk` reads every child
  * tree of a folder before its `map` may skip it: one level too deep, as many reads as the folder
  * has subfolders. Reading trees by id here avoids that.)
+ *
+ * A folder deeper than `limits.maxPathDepth` is refused before it is read, and no more than
+ * `limits.maxFiles` files are read: the caller checks the total once the changes are applied.
  */
-export async function diffTrees(store: ObjectStore, from: string, to: string): Promise<TreeChanges> {
+export async function diffTrees(
+  store: ObjectStore,
+  from: string,
+  to: string,
+  limits: TreeLimits,
+): Promise<TreeChanges> {
   const written = new Map<string, Uint8Array>();
   const removed = new Set<string>();
+  let reads = 0;
 
   const diffFolder = async (prefix: string, before: string | undefined, after: string | undefined) => {
     if (before === after) return;
+    // `a/b/` counts 3: the depth of the folder's entries, refused before the folder is read.
+    if (after !== undefined && pathDepth(prefix) > limits.maxPathDepth)
+      throw new TreeLimitError('depth', prefix.slice(0, -1), limits.maxPathDepth);
     const [oldEntries, newEntries] = await Promise.all([
       entriesOf(store, before, prefix),
       entriesOf(store, after, prefix),
     ]);
     const names = new Set([...oldEntries.keys(), ...newEntries.keys()]);
+    // Counted before any of the folder's files is read: a folder of 200,000 new files reads none.
+    const toRead = [...names].filter((name) => {
+      const newFile = fileOid(newEntries.get(name));
+      return newFile !== undefined && newFile !== fileOid(oldEntries.get(name));
+    });
+    if (reads + toRead.length > limits.maxFiles)
+      throw new TreeLimitError('files', prefix + toRead[limits.maxFiles - reads], limits.maxFiles);
+    reads += toRead.length;
     await Promise.all(
       [...names].map(async (name) => {
         const path = prefix + name;
@@ -166,26 +201,15 @@ async function entriesOf(
 function throwAtUnsafePath(entries: readonly [path: string, oid: string][]): void {
   for (const [path] of entries) {
     const segments = path.split('/');
-    const unsafe = segments.findIndex(isUnsafeName);
+    const unsafe = segments.findIndex(isUnsafeTreeEntryName);
     if (unsafe >= 0) throw new UnsafeTreeEntryError(segments.slice(0, unsafe + 1).join('/'));
   }
 }
 
-/** isomorphic-git's test of a tree entry's name (its GitTree), Windows and macOS aliases of `.git` included. */
-function isUnsafeName(name: string): boolean {
-  const withoutIgnorables = name.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
-  const normalized =
-    withoutIgnorables
-      .split(':')[0]
-      ?.toLowerCase()
-      .replace(/[. ]+$/, '') ?? '';
-  return (
-    name.includes('\\') ||
-    withoutIgnorables === '.' ||
-    withoutIgnorables === '..' ||
-    normalized === '.git' ||
-    /^\.?git~[1-9]$/.test(normalized)
-  );
+/** Throws a TreeLimitError when `path` is too deep, or is the file counted `index` (from 0) over the limit. */
+export function checkLimits(path: string, index: number, limits: TreeLimits): void {
+  if (index >= limits.maxFiles) throw new TreeLimitError('files', path, limits.maxFiles);
+  if (pathDepth(path) > limits.maxPathDepth) throw new TreeLimitError('depth', path, limits.maxPathDepth);
 }
 
 /** Reads `tree` folder by folder, breadth first, until the folder holding the unsafe entry throws. */

@@ -75,6 +75,12 @@ describe('hostile commits on the mirrored branch', () => {
       rule: 'yaml/duplicate-key',
     },
     {
+      title: 'folders nested deeper than --max-path-depth',
+      commit: () => writeAndCommit(`${config}/${'d/'.repeat(70)}deep.yaml`, 'a: 1\n'),
+      file: `${config}/d/d/d/d/d/… (64+ levels)`,
+      rule: 'tree/too-deep',
+    },
+    {
       title: 'a 5 MB YAML file',
       commit: () => writeAndCommit(`${config}/big.yaml`, 'key: value\n'.repeat(500_000)),
       file: `${config}/big.yaml`,
@@ -124,4 +130,69 @@ describe('hostile commits on the mirrored branch', () => {
       expect(await f.session.exists(f.layout.refused())).toBeUndefined();
     }, 300_000);
   }
+
+  /** Runs `cairn sync --once`, expecting the branch head refused with findings of `rule`. */
+  const expectRefused = async (commit: string, rule: string) => {
+    const refused = await runCairn(f.syncOnceArgs(), { CAIRN_LOG_FORMAT: 'json' });
+    expect(refused.code, refused.stderr).toBe(1);
+    await f.renewSession();
+    expect(refused.stderr).toContain(`cairn: commit ${commit.slice(0, 12)} is not mirrored`);
+    expect(refused.stderr).toContain(rule);
+    const record = decodeRefusalRecord((await f.session.get(f.layout.refused())).data);
+    expect(record.commit).toBe(commit);
+    expect(record.diagnostics.length).toBeGreaterThan(0);
+    for (const d of record.diagnostics)
+      expect(d).toMatchObject({ file: 'cairn.yaml', rule, severity: 'error' });
+    return record;
+  };
+
+  // Last: it leaves the mirror empty.
+  it('refuses commits that remove most files or every service, force-pushed or not, until cairn.yaml allows it', async () => {
+    const before = await f.actualView();
+    const goodHead = decodeHeadRecord((await f.session.get(f.layout.head())).data).commit;
+    const tracked = (await f.work.git('ls-files', 'services')).split('\n');
+
+    // Every config file but the recommender's gone, the services kept: more than half the mirrored files.
+    const configs = tracked.filter((path) => /^services\/[^/]+\/config\//.test(path));
+    await f.work.write(
+      Object.fromEntries(configs.filter((p) => !p.startsWith('services/recommender/')).map((p) => [p, null])),
+    );
+    const thinned = await f.work.commit('Drop most configuration');
+    await f.work.push(f.repoUrl);
+    // In this process (a second `cairn sync` would only add seconds): the same refusal, recorded.
+    const outcome = await f.newMirror().sync(f.target);
+    expect(outcome.kind).toBe('refused');
+    const share = decodeRefusalRecord((await f.session.get(f.layout.refused())).data);
+    expect(share).toMatchObject({
+      commit: thinned,
+      diagnostics: [expect.objectContaining({ file: 'cairn.yaml', rule: 'guard/removed-share' })],
+    });
+    expect(share.diagnostics[0]?.message).toMatch(/removes \d+ of the \d+ mirrored files/);
+    expect(await f.actualView()).toEqual(before);
+
+    // The wrong branch force-pushed: a commit of no parent holding no service at all.
+    await f.work.write(Object.fromEntries(tracked.map((path) => [path, null])));
+    await f.work.git('add', '--all');
+    const tree = await f.work.git('write-tree');
+    const wrong = await f.work.git('commit-tree', tree, '-m', 'Wrong branch');
+    await f.work.git('reset', '--quiet', '--hard', wrong);
+    await f.work.push(f.repoUrl, 'HEAD:refs/heads/main', { force: true });
+    const empty = await expectRefused(wrong, 'guard/empty-environment');
+    expect(empty.diagnostics.map((d) => d.message.match(/environment "(\w+)"/)?.[1]).sort()).toEqual([
+      'dev',
+      'prod',
+      'staging',
+    ]);
+    expect(await f.actualView()).toEqual(before);
+    expect(decodeHeadRecord((await f.session.get(f.layout.head())).data).commit).toBe(goodHead);
+
+    // Meant after all: the next commit allows it, and the mirror empties.
+    const settings = await f.work.git('show', 'HEAD:cairn.yaml');
+    await f.work.write({ 'cairn.yaml': settings.replace('allowEmpty: false', 'allowEmpty: true') });
+    const allowed = await f.work.commit('Retire every service on purpose');
+    await f.work.push(f.repoUrl);
+    expect(await f.newMirror().sync(f.target)).toMatchObject({ kind: 'mirrored', commit: allowed });
+    expect(await f.session.exists(f.layout.refused())).toBeUndefined();
+    expect(await f.session.childrenIfExists(f.layout.configDir())).toEqual([]);
+  }, 300_000);
 });
