@@ -131,6 +131,18 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
     default: 'host:pid',
     what: 'the name of this replica in the election',
   },
+  {
+    name: 'CAIRN_MAX_FILES',
+    commands: ['sync'],
+    default: '200000',
+    what: 'refuse a commit of more files than this, before reading them',
+  },
+  {
+    name: 'CAIRN_MAX_PATH_DEPTH',
+    commands: ['sync'],
+    default: '64',
+    what: 'refuse a commit nesting folders deeper than this, before reading it',
+  },
   // cairn deploy
   {
     name: 'CAIRN_USER',
