@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   syncer: async () => (await import('./syncer.bench.js')).run(),
   sdk: async () => (await import('./sdk.bench.js')).run(),
   'sdk-latency': async () => (await import('./sdk.bench.js')).runLatency(),
+  'sdk-wide': async () => (await import('./sdk.bench.js')).runWide(),
   agent: async () => (await import('./agent.bench.js')).run(),
   deploy: async () => (await import('./deploy.bench.js')).run(),
   'syncer-100k': async () => (await import('./syncer.bench.js')).runLarge(),

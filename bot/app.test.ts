@@ -667,3 +667,33 @@ describe('events', () => {
     expect(app.github.requests.slice(before)).toEqual([]);
   });
 });
+
+describe('/cairn comments', () => {
+  it('answers a command when the bot follows no deployments, and leaves other comments and bots alone', async () => {
+    app.repo.commit('steer', { 'README.md': 'x\n' }, 'Docs');
+    const { number } = app.repo.openPullRequest({ head: 'steer', author: PEOPLE.author });
+    const before = app.github.requests.length;
+    await app.receive(app.repo.comment(number, PEOPLE.sre, 'Looks good to me'));
+    await app.receive(app.repo.comment(number, 'other-app[bot]', '/cairn pause', 'Bot'));
+    expect(app.github.requests.slice(before)).toEqual([]);
+    await app.receive(app.repo.comment(number, PEOPLE.sre, '/cairn pause'));
+    const answers = app.repo.comments(number).filter((c) => c.user === app.github.bot);
+    expect(answers).toHaveLength(1);
+    expect(answers[0]?.body).toContain(`@${PEOPLE.sre}: this bot does not follow deployments`);
+  });
+
+  it('ignores a comment on an issue that is no pull request', async () => {
+    const event = app.repo.event('issue_comment', 'created', PEOPLE.sre, {
+      issue: { number: 99, title: 'An issue', state: 'open', user: { login: PEOPLE.sre } },
+      comment: {
+        id: 1,
+        body: '/cairn abort',
+        html_url: 'https://github.com/x',
+        user: { login: PEOPLE.sre, type: 'User' },
+      },
+    });
+    const before = app.github.requests.length;
+    await app.receive(event);
+    expect(app.github.requests.slice(before)).toEqual([]);
+  });
+});

@@ -1,9 +1,11 @@
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import { AppIdentity } from './app-identity.js';
 import { DeliveryRouter, runConcerns, type WebhookEventName } from './deliveries.js';
+import type { BotZooKeeper } from './deployments/start-deployments.js';
 import { GitObjectCache } from './git-object-cache.js';
 import { type PullRequestShape, toPullRequest } from './github.js';
 import { runApprovalsCheck } from './handlers/approvals.js';
+import { steerFromComment } from './handlers/deployment-comment.js';
 import { recordMergeApprovals } from './handlers/merge-record.js';
 import { updatePlanComment } from './handlers/plan.js';
 import { runValidateCheck } from './handlers/validate.js';
@@ -32,6 +34,11 @@ export interface CairnAppOptions {
   readonly settings?: BotSettings;
   /** Defaults to new metrics, process metrics included, for this app alone. */
   readonly metrics?: BotMetrics;
+  /**
+   * The syncer's ZooKeeper, where `/cairn pause|resume|abort` comments are recorded as control
+   * actions; without it such a comment is answered with what to do instead.
+   */
+  readonly zookeeper?: BotZooKeeper;
 }
 
 /**
@@ -75,6 +82,10 @@ export function createCairnApp(options: CairnAppOptions = {}): ApplicationFuncti
     });
     deliveries.on(['pull_request.closed'], (context) =>
       recordMergeApprovals(sessionOf(context), pullRequestOf(context)),
+    );
+    // `/cairn pause|resume|abort` on a release's pull request; an edited or deleted comment acts on nothing.
+    deliveries.on(['issue_comment.created'], (context) =>
+      steerFromComment(sessionOf(context), options.zookeeper, context.payload),
     );
     // "Re-run" on one of the bot's checks (GitHub sends this only to the app that made the run).
     deliveries.on(['check_run.rerequested'], async (context) => {

@@ -159,6 +159,23 @@ export interface IssueComment {
   readonly author: string;
 }
 
+/** A GitHub Deployment the bot made for a Cairn deployment, found again by its payload's key. */
+export interface GitHubDeployment {
+  readonly id: number;
+  /** The state of its newest status and that status's description; undefined before any status. */
+  readonly latest: { readonly state: string; readonly description: string } | undefined;
+}
+
+export interface NewDeployment {
+  /** The commit that was deployed. */
+  readonly sha: string;
+  readonly environment: string;
+  readonly description: string;
+  /** Identifies the Cairn deployment: kept in the payload, so a restarted bot finds it. */
+  readonly key: string;
+  readonly payload: Record<string, unknown>;
+}
+
 export interface NewTreeEntry {
   readonly path: string;
   readonly sha: string;
@@ -170,6 +187,8 @@ type CallPermission =
   | 'pull_requests: read'
   | 'pull_requests: write'
   | 'checks: write'
+  | 'deployments: write'
+  | 'issues: write'
   | 'members: read';
 
 /** Told of what GitHub confirmed, for metrics; never of what failed (that is the caller's to report). */
@@ -360,6 +379,86 @@ export class GitHub {
     });
   }
 
+  /** Answers a comment with a reaction (`+1`, `confused`, …); GitHub keeps one per reaction and author. */
+  async reactToIssueComment(commentId: number, content: '+1' | '-1' | 'confused' | 'eyes'): Promise<void> {
+    await this.call('reactToIssueComment', 'issues: write', async () => {
+      await this.octokit.rest.reactions.createForIssueComment({
+        ...this.coordinates,
+        comment_id: commentId,
+        content,
+      });
+    });
+  }
+
+  /**
+   * The deployment of `environment` on `sha` whose payload carries `key` under `cairn.key`, with its
+   * newest status; undefined when the bot made none yet.
+   */
+  async findDeployment(sha: string, environment: string, key: string): Promise<GitHubDeployment | undefined> {
+    return this.call('findDeployment', 'deployments: write', async () => {
+      const deployments = await this.octokit.paginate(this.octokit.rest.repos.listDeployments, {
+        ...this.coordinates,
+        sha,
+        environment,
+        per_page: 100,
+      });
+      const found = deployments.find((d) => cairnKeyOf(d.payload) === key);
+      if (!found) return undefined;
+      const { data } = await this.octokit.rest.repos.listDeploymentStatuses({
+        ...this.coordinates,
+        deployment_id: found.id,
+        per_page: 1,
+      });
+      const [newest] = data;
+      return {
+        id: found.id,
+        latest: newest ? { state: newest.state, description: newest.description ?? '' } : undefined,
+      };
+    });
+  }
+
+  /** A deployment of a commit that Cairn rolled out: no merge, no required status checks (it already ran). */
+  async createDeployment(deployment: NewDeployment): Promise<number> {
+    return this.call('createDeployment', 'deployments: write', async () => {
+      const { data } = await this.octokit.rest.repos.createDeployment({
+        ...this.coordinates,
+        ref: deployment.sha,
+        environment: deployment.environment,
+        description: deployment.description,
+        auto_merge: false,
+        required_contexts: [],
+        transient_environment: false,
+        payload: { ...deployment.payload, cairn: { key: deployment.key } },
+      });
+      // 202 comes only with auto_merge, which is off: a deployment always has its id here.
+      if (!('id' in data)) throw new Error(`GitHub did not create the deployment: ${data.message ?? ''}`);
+      return data.id;
+    });
+  }
+
+  /**
+   * A status of a deployment. `auto_inactive` is off: GitHub would mark every older deployment of the
+   * environment inactive, those of the other services sharing it included; the bot marks each
+   * superseded deployment inactive itself.
+   */
+  async createDeploymentStatus(
+    deploymentId: number,
+    status: {
+      readonly state: 'queued' | 'in_progress' | 'success' | 'failure' | 'inactive';
+      readonly description: string;
+    },
+  ): Promise<void> {
+    await this.call('createDeploymentStatus', 'deployments: write', async () => {
+      await this.octokit.rest.repos.createDeploymentStatus({
+        ...this.coordinates,
+        deployment_id: deploymentId,
+        state: status.state,
+        description: status.description,
+        auto_inactive: false,
+      });
+    });
+  }
+
   /** The commit a ref points at, or undefined when the ref does not exist. `ref` is `refs/…`. */
   async getRef(ref: string): Promise<string | undefined> {
     try {
@@ -446,6 +545,11 @@ export class GitHub {
       throw translateError(`github.${operation}`, permission, this.fullName, error);
     }
   }
+}
+
+function cairnKeyOf(payload: unknown): string | undefined {
+  const cairn = (payload as { cairn?: { key?: unknown } } | null)?.cairn;
+  return typeof cairn?.key === 'string' ? cairn.key : undefined;
 }
 
 /** What GitHub hands back, once, for an app registered from a manifest. */

@@ -12,6 +12,13 @@ export type {
   ServiceApply,
 } from './applied/evaluate-applied.js';
 export { evaluateAppliedChecks } from './applied/evaluate-applied.js';
+export type { CairnCommand, CommentAction } from './deployments/cairn-command.js';
+export { parseCairnCommand } from './deployments/cairn-command.js';
+export type { DeploymentStatusUpdate, GitHubDeploymentState } from './deployments/deployment-status.js';
+export { deploymentStatusOf } from './deployments/deployment-status.js';
+export type { GitHubDeploymentsOptions } from './deployments/github-deployments.js';
+export { GitHubDeployments } from './deployments/github-deployments.js';
+export type { BotZooKeeper } from './deployments/start-deployments.js';
 export type { GitHubErrorCode } from './errors.js';
 export { BlobMismatchError, GitHubError, InvalidSettingsError, TreeTruncatedError } from './errors.js';
 export type {

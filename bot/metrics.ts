@@ -22,6 +22,12 @@ export class BotMetrics {
     labelNames: ['check', 'conclusion'],
     registers: [this.registry],
   });
+  readonly refused = new Counter({
+    name: 'cairn_bot_webhook_refused_total',
+    help: 'Webhook requests refused before their body was read, by reason: unsigned, no_length, too_large, busy',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly startedAt = new Date();
   private lastDelivery: Date | undefined;
 

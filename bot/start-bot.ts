@@ -1,12 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { type Logger, type Probot, run } from 'probot';
+import type { Logger, Probot } from 'probot';
 import { createCairnApp } from './app.js';
 import { startAppliedChecks } from './applied/start-applied-checks.js';
 import { readAppCredentials } from './credentials.js';
+import { openBotZooKeeper, startGitHubDeployments } from './deployments/start-deployments.js';
 import { InvalidSettingsError } from './errors.js';
 import { BotMetrics } from './metrics.js';
+import { startProbotServer } from './probot-server.js';
 import { readAppManifest } from './registration/app-manifest.js';
 import { startRegistration } from './registration/registration-server.js';
 import { readBotSettings } from './settings.js';
@@ -63,34 +65,51 @@ export async function startBot(options: BotStartOptions): Promise<RunningBot> {
     return { mode: 'registration', url: registration.url, stop: () => registration.close() };
   }
   const metrics = new BotMetrics();
-  const cairn = createCairnApp({ settings, metrics });
+  // The session deployments are mirrored from and comments' control actions recorded through.
+  const zookeeper = settings.appliedChecks
+    ? openBotZooKeeper(settings.appliedChecks, options.log)
+    : undefined;
+  const cairn = createCairnApp({ settings, metrics, ...(zookeeper ? { zookeeper } : {}) });
   let app: Probot | undefined;
-  const server = await listening(env, () =>
-    run(
-      (probot, appOptions) => {
-        app = probot;
-        return cairn(probot, appOptions);
-      },
-      {
-        env: {
-          ...env,
-          APP_ID: String(credentials.appId),
-          PRIVATE_KEY: credentials.privateKey,
-          WEBHOOK_SECRET: credentials.webhookSecret,
+  let server: Awaited<ReturnType<typeof startProbotServer>>;
+  try {
+    server = await listening(env, () =>
+      startProbotServer(
+        (probot, appOptions) => {
+          app = probot;
+          return cairn(probot, appOptions);
         },
-        log: options.log,
-      },
-    ),
-  );
+        {
+          env: {
+            ...env,
+            APP_ID: String(credentials.appId),
+            PRIVATE_KEY: credentials.privateKey,
+            WEBHOOK_SECRET: credentials.webhookSecret,
+          },
+          log: options.log,
+          onRefused: (reason) => metrics.refused.inc({ reason }),
+        },
+      ),
+    );
+  } catch (error) {
+    await zookeeper?.keeper.close();
+    throw error;
+  }
   // Long-lived work that no webhook starts belongs to the server that keeps running, not to the app
   // function (which Probot's serverless runners call per event): started once the server listens.
   const applied = app ? startAppliedChecks(app, settings, metrics) : undefined;
+  const deployments =
+    app && zookeeper && settings.appliedChecks
+      ? startGitHubDeployments(app, settings.appliedChecks, zookeeper, metrics)
+      : undefined;
   return {
     mode: 'app',
     url: `http://${server.host}:${server.port}`,
     stop: async () => {
       await applied?.close();
+      await deployments?.close();
       await server.stop();
+      await zookeeper?.keeper.close();
     },
   };
 }

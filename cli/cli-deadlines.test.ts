@@ -20,6 +20,8 @@ const DEADLINES = {
  * starting Node.js alone takes seconds; one that hangs is killed at it.
  */
 const KILL_AFTER_MS = 45_000;
+// Each command is a process of its own that mostly waits out a deadline: a describe's commands run
+// at once (vitest's maxConcurrency, 5), each still held to the same deadline.
 
 let scratch: string;
 let repo: string;
@@ -49,7 +51,7 @@ function expectEndedWithExit2(run: Awaited<ReturnType<typeof runCairnWithin>>): 
   expect(run.stderr).not.toMatch(/^\s+at /m);
 }
 
-describe('against an address that accepts connections and never answers', () => {
+describe.concurrent('against an address that accepts connections and never answers', () => {
   let silent: Server;
   const held: Socket[] = [];
   let address: string;
@@ -70,7 +72,7 @@ describe('against an address that accepts connections and never answers', () => 
   });
 });
 
-describe('against a ZooKeeper that takes the session and then answers nothing', () => {
+describe.concurrent('against a ZooKeeper that takes the session and then answers nothing', () => {
   let zk: ZooKeeperServer;
   let proxy: TcpProxy;
   beforeAll(async () => {

@@ -92,6 +92,26 @@ describe('the config-repo model', () => {
     expect(hosts.find((h) => h.host === 'rec-prod-05.dc2.northwind.internal')?.weight).toBe(150);
   });
 
+  it('drains during deploys where the environment says so, else where the service does', () => {
+    const gateway = repo.services.get('edge-gateway');
+    expect([...(gateway?.environments.values() ?? [])].map((e) => [e.name, e.drainDuringDeploys])).toEqual([
+      ['dev', true],
+      ['staging', true],
+      ['prod', true],
+    ]);
+    expect(repo.services.get('search-api')?.environments.get('prod')?.drainDuringDeploys).toBeUndefined();
+    const file = 'services/edge-gateway/service.yaml';
+    const overridden = load(
+      withChanges(tree, {
+        [file]: text(tree, file).replace('  dev:\n', '  dev:\n    drainDuringDeploys: false\n'),
+      }),
+    ).repo;
+    expect(
+      overridden.services.get('edge-gateway')?.environments.get('dev')?.drainDuringDeploys,
+    ).toBeUndefined();
+    expect(overridden.services.get('edge-gateway')?.environments.get('prod')?.drainDuringDeploys).toBe(true);
+  });
+
   it('reads release manifests per environment', () => {
     expect(repo.services.get('recommender')?.releases.get('prod')?.manifest.version).toMatch(/^v\d/);
   });

@@ -35,7 +35,7 @@ import {
 } from './repo-layout.js';
 import type { RepoTree } from './repo-tree.js';
 import { renderDeadline, renderTemplateFile } from './templates/render-template.js';
-import { type TemplateContext, templateContextOf } from './templates/template-context.js';
+import { type DrainingHosts, type TemplateContext, templateContextOf } from './templates/template-context.js';
 
 /** The four kinds of manifest, each with its JSON Schema. */
 export type ManifestKind = 'settings' | 'policy' | 'service' | 'release';
@@ -87,6 +87,11 @@ export interface ServiceEnvironment {
    * environment's in cairn.yaml): hosts not reached yet keep the previous snapshot.
    */
   readonly configRollout?: 'with-release';
+  /**
+   * Present when the service's templates see the hosts of a dependency's running deploy step as
+   * draining (the environment's `drainDuringDeploys`, else the service's).
+   */
+  readonly drainDuringDeploys?: true;
 }
 
 export interface Release {
@@ -227,6 +232,14 @@ export interface LoadedConfigRepo {
   readonly filesParsed: number;
 }
 
+export interface LoadOptions {
+  /**
+   * By environment, the hosts of running deploy steps: services that opted in (`drainDuringDeploys`)
+   * render their templates with those hosts draining. What the syncer publishes has none.
+   */
+  readonly draining?: ReadonlyMap<string, DrainingHosts>;
+}
+
 interface ServiceSources {
   readonly name: string;
   manifest?: string;
@@ -246,6 +259,7 @@ export function loadConfigRepo(
   tree: RepoTree,
   checkManifest: ManifestChecker,
   cache?: RepoModelCache,
+  options: LoadOptions = {},
 ): LoadedConfigRepo {
   const diagnostics: Diagnostic[] = [];
   const documents = new Map<string, ParsedDocument>();
@@ -469,7 +483,7 @@ export function loadConfigRepo(
     const from = entry.service as Service;
     const contexts = new Map<string, TemplateContext>();
     for (const env of from.environments.keys()) {
-      const context = templateContextOf(from, env, serviceTree);
+      const context = templateContextOf(from, env, serviceTree, options.draining?.get(env));
       // A service of dependsOn is missing or invalid, and reported as such: render nothing from half a tree.
       if (!context) return from;
       contexts.set(env, context);
@@ -638,6 +652,9 @@ export function loadConfigRepo(
         hosts: env.hosts.map(withHostDefaults),
         ...((env.configRollout ?? environments.get(envName)?.configRollout) === 'with-release'
           ? { configRollout: 'with-release' as const }
+          : {}),
+        ...((env.drainDuringDeploys ?? serviceManifest?.drainDuringDeploys) === true
+          ? { drainDuringDeploys: true as const }
           : {}),
       });
     }

@@ -137,6 +137,20 @@ export function desiredStateOf(input: DesiredStateInput): DesiredState {
   return { environments, services, releases, contents, revisions, unserved };
 }
 
+/** One service's files in one environment as content: its manifest, the manifest's id and every content node. */
+export interface EnvironmentSnapshotContent {
+  readonly manifest: EnvironmentManifest;
+  readonly manifestId: string;
+  readonly bytes: number;
+  /** File bytes and the manifest itself, by content id. */
+  readonly contents: ReadonlyMap<string, Uint8Array>;
+}
+
+/** The snapshot `service` serves in `env`, as the syncer would publish it; undefined where it has no files. */
+export function environmentSnapshotOf(service: Service, env: string): EnvironmentSnapshotContent | undefined {
+  return serviceParts(service).environments.get(env);
+}
+
 const recordsByPolicy = new WeakMap<PolicyManifest, WeakMap<Service, Uint8Array>>();
 
 /**
@@ -155,15 +169,7 @@ function serviceRecordBytes(service: Service, policy: PolicyManifest | undefined
 /** What a service contributes, whatever revision it serves from: computed once per Service object. */
 interface ServiceParts {
   readonly record: Uint8Array;
-  readonly environments: ReadonlyMap<
-    string,
-    {
-      readonly manifest: EnvironmentManifest;
-      readonly manifestId: string;
-      readonly bytes: number;
-      readonly contents: ReadonlyMap<string, Uint8Array>;
-    }
-  >;
+  readonly environments: ReadonlyMap<string, EnvironmentSnapshotContent>;
   readonly releases: ReadonlyMap<string, Uint8Array>;
 }
 
@@ -173,10 +179,7 @@ const partsByService = new WeakMap<Service, ServiceParts>();
 function serviceParts(service: Service): ServiceParts {
   const cached = partsByService.get(service);
   if (cached) return cached;
-  const environments = new Map<
-    string,
-    ServiceParts['environments'] extends ReadonlyMap<string, infer V> ? V : never
-  >();
+  const environments = new Map<string, EnvironmentSnapshotContent>();
   for (const [env, files] of service.files) {
     const manifestFiles = new Map<string, string>();
     const contents = new Map<string, Uint8Array>();

@@ -126,11 +126,7 @@ export async function readEnvironment(
         ? await readAssignment(session, layout, service, env, options.host, watch)
         : undefined;
     watch = undefined;
-    const served: { source: EnvironmentSnapshot['served']; ref: SnapshotRef } = assigned?.record
-      ? { source: 'assignment', ref: assigned.record }
-      : pointer.rollout?.baseline && options.host !== undefined
-        ? { source: 'baseline', ref: pointer.rollout.baseline }
-        : { source: 'pointer', ref: pointer };
+    const served = servedSnapshotRef(pointer, options.host, assigned?.record);
     // A snapshot held whole is confirmed by the manifest id alone: nothing else read or decoded.
     const held = options.held?.manifest === served.ref.manifest ? options.held : undefined;
     const read = held
@@ -168,6 +164,22 @@ export async function readEnvironment(
     missing,
     `the pointer ${pointerPath} moved on ${MAX_ATTEMPTS} times while it was read; is content collected too early?`,
   );
+}
+
+/**
+ * Which snapshot `host` serves of an environment: during a rollout of its configuration (the pointer
+ * has `rollout`), the host's assignment, else the baseline (the snapshot before the change); at any
+ * other time, or for a reader on no particular host, the pointer's own.
+ */
+export function servedSnapshotRef(
+  pointer: EnvironmentPointer,
+  host: string | undefined,
+  assignment: SnapshotRef | undefined,
+): { readonly source: EnvironmentSnapshot['served']; readonly ref: SnapshotRef } {
+  if (!pointer.rollout || host === undefined) return { source: 'pointer', ref: pointer };
+  if (assignment) return { source: 'assignment', ref: assignment };
+  if (pointer.rollout.baseline) return { source: 'baseline', ref: pointer.rollout.baseline };
+  return { source: 'pointer', ref: pointer };
 }
 
 /** The host's assignment, watched (its creation too, while it does not exist). */

@@ -10,6 +10,7 @@ export type {
   Environment,
   Host,
   LoadedConfigRepo,
+  LoadOptions,
   ManifestChecker,
   ManifestKind,
   Release,
@@ -35,6 +36,8 @@ export {
   CONTROLLER_ACTOR,
   configChanged,
   configToRollOut,
+  controlRefusal,
+  drainingHostsOf,
   hostAssignmentsOf,
   newDeployment,
   pinnedSnapshotsOf,
@@ -47,12 +50,16 @@ export type {
   DesiredRelease,
   DesiredState,
   DesiredStateInput,
+  EnvironmentSnapshotContent,
   RevisionedRepo,
   UnservedEnvironment,
 } from './desired-state.js';
-export { desiredStateOf, environmentKey } from './desired-state.js';
+export { desiredStateOf, environmentKey, environmentSnapshotOf } from './desired-state.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
+export { discardRequestBody } from './discard-request-body.js';
+export type { DrainedSnapshots, DrainedSnapshotsInput } from './drained-snapshots.js';
+export { drainedSnapshotsOf } from './drained-snapshots.js';
 export { parseDuration, SettingError } from './duration.js';
 export type {
   EnvironmentRead,
@@ -168,6 +175,7 @@ export type {
   ApprovalRecord,
   CommandRun,
   ControlAction,
+  ControlSource,
   DeploymentClaimRecord,
   DeploymentConfig,
   DeploymentControlRecord,
@@ -276,7 +284,13 @@ export {
 export type { RepoTree, SkippedEntry } from './repo-tree.js';
 export { readRepoDir } from './repo-tree.js';
 export { decodeText, LineIndex } from './source-text.js';
-export type { TemplateContext, TemplateHost, TemplateRoute, TemplateService } from './templates/index.js';
+export type {
+  DrainingHosts,
+  TemplateContext,
+  TemplateHost,
+  TemplateRoute,
+  TemplateService,
+} from './templates/index.js';
 export { templateContextOf } from './templates/index.js';
 export type { TagRef } from './tracked-environments.js';
 export { newestMatchingTag } from './tracked-environments.js';

@@ -83,6 +83,8 @@ export interface ServiceEnvironmentManifest {
   readonly loadBalancing?: LoadBalancing;
   /** Overrides the environment's `configRollout` (cairn.yaml) for this service. */
   readonly configRollout?: ConfigRollout;
+  /** Overrides the service's `drainDuringDeploys` in this environment. */
+  readonly drainDuringDeploys?: boolean;
   readonly reload?: string;
   readonly check?: string;
   readonly hosts: readonly HostEntry[];
@@ -105,6 +107,11 @@ export interface ServiceManifest {
   readonly dependsOn?: readonly string[];
   /** URL path prefixes under which a gateway that depends on the service sends it requests. */
   readonly routes?: readonly string[];
+  /**
+   * While a service of `dependsOn` deploys, the hosts of its running step are draining in this
+   * service's templates (`server.draining`). Default false; an environment may override it.
+   */
+  readonly drainDuringDeploys?: boolean;
   readonly environments: Readonly<Record<string, ServiceEnvironmentManifest>>;
 }
 

@@ -21,6 +21,7 @@ export function checkSemantics(repo: ConfigRepo, paths: readonly string[]): Diag
     checkHosts(repo, service, out);
     checkDependencies(repo, service, out);
     checkConfigRollout(repo, service, out);
+    checkDrainDuringDeploys(repo, service, out);
     for (const release of service.releases.values()) checkReleaseStrategy(repo, service, release, out);
   }
   if (repo.policy) checkPolicy(repo, paths, out);
@@ -73,6 +74,33 @@ function checkConfigRollout(repo: ConfigRepo, service: Service, out: Diagnostic[
       ),
     );
   }
+}
+
+/** Draining marks hosts of the services in `dependsOn`: without any, the setting does nothing. */
+function checkDrainDuringDeploys(repo: ConfigRepo, service: Service, out: Diagnostic[]): void {
+  const { manifest } = service;
+  if ((manifest.dependsOn ?? []).length > 0) return;
+  // Where the setting is said: once at the service's level, and at each environment that says it.
+  const places: (readonly string[])[] = [];
+  if (
+    manifest.drainDuringDeploys === true &&
+    [...service.environments.values()].some((e) => e.drainDuringDeploys)
+  )
+    places.push(['drainDuringDeploys']);
+  for (const [env, environment] of Object.entries(manifest.environments))
+    if (environment.drainDuringDeploys === true && service.environments.has(env))
+      places.push(['environments', env, 'drainDuringDeploys']);
+  const file = serviceManifestPath(service.name);
+  for (const at of places)
+    out.push(
+      diagnostic(
+        file,
+        documentOf(repo, file)?.positionOf([...at]) ?? START_OF_FILE,
+        'warning',
+        'service/drain-without-dependencies',
+        `"${service.name}" says drainDuringDeploys: true but has no dependsOn: it renders no upstream whose hosts could drain; name the services its templates route to in dependsOn, or remove the setting`,
+      ),
+    );
 }
 
 function checkDependencies(repo: ConfigRepo, service: Service, out: Diagnostic[]): void {

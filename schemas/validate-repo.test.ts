@@ -397,6 +397,48 @@ describe('warnings never block', () => {
     expect(released.diagnostics.map((d) => d.rule)).not.toContain('release/config-without-release');
   });
 
+  it('warns when a service drains during deploys but depends on nothing', () => {
+    const file = 'services/nightly-reports/service.yaml';
+    const source = text(tree, file);
+    const draining = source
+      .replace('\nenvironments:\n', '\ndrainDuringDeploys: true\nenvironments:\n')
+      .replace('  dev:\n    hosts:\n', '  dev:\n    drainDuringDeploys: true\n    hosts:\n');
+    expect(draining).not.toBe(source);
+    const { diagnostics } = validateRepo(withChanges(tree, { [file]: draining }));
+    // Once where the service says it, once where an environment says it again.
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        file,
+        rule: 'service/drain-without-dependencies',
+        severity: 'warning',
+        line: lineOf(draining, 'drainDuringDeploys: true'),
+      }),
+      expect.objectContaining({
+        rule: 'service/drain-without-dependencies',
+        line: lineOf(draining, '    drainDuringDeploys: true'),
+      }),
+    ]);
+    // Turned off everywhere, or said by a service with dependencies: nothing to say.
+    const off = draining.replace('    drainDuringDeploys: true\n', '    drainDuringDeploys: false\n');
+    const offEverywhere = off.replace('\ndrainDuringDeploys: true\n', '\ndrainDuringDeploys: false\n');
+    expect(validateRepo(withChanges(tree, { [file]: offEverywhere })).diagnostics).toEqual([]);
+    expect(validateRepo(tree).diagnostics.map((d) => d.rule)).not.toContain(
+      'service/drain-without-dependencies',
+    );
+  });
+
+  it('refuses a drainDuringDeploys that is not true or false', () => {
+    const gateway = 'services/edge-gateway/service.yaml';
+    const errors = errorsOf(edit(gateway, 'drainDuringDeploys: true', 'drainDuringDeploys: yes-please'));
+    expect(errors).toEqual([
+      expect.objectContaining({
+        file: gateway,
+        rule: 'schema/type',
+        line: lineOf(text(tree, gateway), 'drainDuringDeploys: true'),
+      }),
+    ]);
+  });
+
   it('warns about a deployments rule glob that matches no release manifest', () => {
     const source = text(tree, 'policy.yaml');
     const steering = source.slice(source.indexOf('deployments:'));

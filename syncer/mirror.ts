@@ -6,11 +6,14 @@ import {
   DEFAULT_NOTES_REF,
   type DesiredState,
   type Diagnostic,
+  type DrainedSnapshots,
+  type DrainingHosts,
   decodeApprovalRecord,
   decodeHeadRecord,
   decodeHistoryRecord,
   desiredStateOf,
   diagnostic,
+  drainedSnapshotsOf,
   encodeHeadRecord,
   encodeHistoryRecord,
   errorLogFields,
@@ -37,7 +40,7 @@ import {
   type ZkOp,
   type ZkSession,
 } from '../core/index.js';
-import { validateRepo } from '../schemas/index.js';
+import { checkManifest, validateRepo } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
 import {
   type CommitInfo,
@@ -147,6 +150,8 @@ interface Lane {
   changed: ReadonlySet<string>;
   /** What validating `snapshot`'s tree found: the same tree read again is not validated again. */
   validated?: { readonly tree: TreeSnapshot['tree']; readonly result: ReturnType<typeof validateRepo> };
+  /** The lane's last commit that validated: what a refused commit leaves published, and drains from. */
+  accepted?: TreeSnapshot;
   readonly cache: RepoModelCache;
 }
 
@@ -210,6 +215,27 @@ export class Mirror {
   /** The commit most recently refused, until a later commit mirrors. */
   get refusedCommit(): CommitRefusedError | undefined {
     return this.refused?.error;
+  }
+
+  /**
+   * The files of the services that opted in to draining (`drainDuringDeploys`) in `env`, rendered
+   * with the `draining` hosts marked, from the model of `commit` (the commit the environment serves,
+   * as /head names it) and its lane's cache: the inputs of the snapshot the environment serves, so
+   * only the drain differs. Undefined while this replica has not loaded that commit (a standby loads
+   * each commit as it follows the branch, and at the latest on its first mirror pass).
+   */
+  drainedSnapshots(env: string, commit: string, draining: DrainingHosts): DrainedSnapshots | undefined {
+    for (const lane of this.lanes.values()) {
+      if (lane.accepted?.commit !== commit) continue;
+      return drainedSnapshotsOf({
+        tree: lane.accepted.tree,
+        checkManifest,
+        cache: lane.cache,
+        env,
+        draining,
+      });
+    }
+    return undefined;
   }
 
   /** Fetches the branch (and tags) and mirrors its head. */
@@ -594,6 +620,7 @@ export class Mirror {
     }
     const { diagnostics, repo } = lane.validated.result;
     if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+    lane.accepted = update.snapshot;
     return { repo, changed: lane.changed, previousCommit: lane.previousCommit };
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { LogThrottle } from '../core/index.js';
+import { discardRequestBody, LogThrottle } from '../core/index.js';
 import { sendJson } from './http-server.js';
 import {
   checkDeliveryHeaders,
@@ -122,7 +122,9 @@ export class WebhookEndpoint {
       'content-length': Buffer.byteLength(answer),
     });
     response.write(answer);
-    void discardRest(request, this.limits.drainBytes, this.limits.bodyTimeoutMs).then(() => response.end());
+    void discardRequestBody(request, this.limits.drainBytes, this.limits.bodyTimeoutMs).then(() =>
+      response.end(),
+    );
   }
 }
 
@@ -159,29 +161,5 @@ function readBoundedBody(
       resolve(result);
     };
     request.on('data', onData).on('end', onEnd).on('error', onError);
-  });
-}
-
-/**
- * Reads and drops what the sender still sends after its refusal; resolves when the body has ended,
- * or when the sender was cut off: past `maxBytes`, or still sending after `timeoutMs`.
- */
-function discardRest(request: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<void> {
-  if (request.complete) return Promise.resolve();
-  return new Promise((resolve) => {
-    let discarded = 0;
-    const timer = setTimeout(() => request.destroy(), timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    request.on('data', (chunk: Buffer) => {
-      discarded += chunk.length;
-      if (discarded > maxBytes) request.destroy();
-    });
-    request.once('end', done).once('close', done);
-    // A sender that hangs up while we discard is no news: the refusal was logged already.
-    request.on('error', () => undefined);
-    request.resume();
   });
 }

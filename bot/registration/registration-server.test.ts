@@ -80,13 +80,15 @@ describe('the registration page', () => {
     expect(form.action.searchParams.get('state')).toMatch(/^[0-9a-f]{32}$/);
     expect(form.manifest).toMatchObject({
       name: 'Cairn',
-      default_events: ['pull_request', 'pull_request_review', 'check_run'],
+      default_events: ['pull_request', 'pull_request_review', 'check_run', 'issue_comment'],
       default_permissions: {
         metadata: 'read',
         checks: 'write',
         contents: 'write',
         pull_requests: 'write',
         members: 'read',
+        deployments: 'write',
+        issues: 'write',
       },
       hook_attributes: { url: `${base}/api/github/webhooks` },
       redirect_url: `${base}/register/done`,

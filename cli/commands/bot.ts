@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { startBot } from '../../bot/index.js';
 import { ENVIRONMENT, environmentHelp } from '../environment.js';
 import { type CommandContext, EXIT_OK } from '../io.js';
 import { createLogger } from '../logger.js';
@@ -34,6 +33,8 @@ export function registerBot(
       const log = createLogger(io, 'bot', {
         fallback: { level: io.env.LOG_LEVEL, format: io.env.LOG_FORMAT },
       });
+      // Loaded here, not above: Probot is a large part of what every other command would load at start.
+      const { startBot } = await import('../../bot/index.js');
       const bot = await startBot({
         env: io.env,
         cwd: io.cwd,

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import {
   type ControlAction,
   connectSession,
-  type DeploymentState,
+  controlRefusal,
   decodeServiceRecord,
   encodeDeploymentControlRecord,
   newestDeployments,
@@ -173,7 +173,7 @@ export function registerDeploy(program: Command, { io, setExitCode }: CommandCon
           throw new UsageError(
             `${ref.service}/${ref.env} ${ref.id}: ${forbidden.message}; ask one of them, or change policy.yaml (--by names who acts)`,
           );
-        const refusal = refusalOf(action, deployment.state);
+        const refusal = controlRefusal(action, deployment.state);
         if (refusal)
           throw new UsageError(`${ref.service}/${ref.env} ${ref.id} is ${deployment.state}: ${refusal}`);
         const created = await session.create(
@@ -202,27 +202,4 @@ export function registerDeploy(program: Command, { io, setExitCode }: CommandCon
   );
   steer('abort', 'abort: tasks in flight finish, none starts again');
   steer('retry', 'run failed and lost hosts again, and continue the deployment');
-}
-
-/** Why an action cannot change a deployment in this state, or undefined when it can. */
-function refusalOf(action: ControlAction, state: DeploymentState): string | undefined {
-  const over = state === 'aborted' || state === 'superseded';
-  switch (action) {
-    case 'pause':
-      return state === 'pending' || state === 'progressing'
-        ? undefined
-        : 'only a deployment in progress pauses';
-    case 'resume':
-      return state === 'paused' ? undefined : 'only a paused deployment resumes';
-    case 'abort':
-      return state === 'succeeded' || state === 'failed' || over
-        ? 'it is over already; a new release (or cairn rollback) changes what runs'
-        : undefined;
-    case 'skip':
-      return over ? 'it starts no more tasks' : undefined;
-    case 'retry':
-      return over
-        ? 'it starts no more tasks; a new release (or cairn rollback) changes what runs'
-        : undefined;
-  }
 }

@@ -41,10 +41,11 @@ export function formatStatus(status: CairnStatus): string {
     const serves = env.serves ? `${env.serves.tag ?? env.serves.commit.slice(0, 12)}` : '-';
     if (env.instances.length === 0)
       rows.push([env.service, env.env, escapeControlCharacters(serves), '(no instances)', '', '']);
-    for (const { record, state } of env.instances) {
+    for (const { record, state, heldAt } of env.instances) {
       const where = `${record.host}${record.port ? `:${record.port}` : ''} pid ${record.pid}`;
       const note = [
         state,
+        heldAt ? `held at ${heldAt.slice(0, 12)} by the rollout` : '',
         record.source === 'cache' ? 'from cache' : '',
         record.rejected ? `refused ${record.rejected.commit.slice(0, 12)}` : '',
       ]
@@ -94,8 +95,9 @@ export function hostSummary(hosts: readonly HostStatus[]): string {
   const failed = count('failed');
   const behind = [...count('behind'), ...count('applying')];
   const missing = count('no agent');
+  const held = hosts.filter((h) => h.heldAt !== undefined && h.state === 'applied');
   const parts = [
-    `${applied}/${hosts.length} applied`,
+    `${applied}/${hosts.length} applied${held.length ? ` (${held.length} held at ${[...new Set(held.map((h) => h.heldAt?.slice(0, 12)))].join(', ')} until the rollout reaches them)` : ''}`,
     `${rejected.length} rejected${rejected.length ? ` (${rejected.map((h) => `${h.host}: ${h.reason}`).join('; ')})` : ''}`,
     `${behind.length} behind`,
   ];

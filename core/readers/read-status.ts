@@ -1,4 +1,5 @@
 import { type HostApply, type HostApplyState, hostApplyState, instanceServes } from '../applied-state.js';
+import { servedSnapshotRef } from '../environment-reader.js';
 import {
   type AgentRecord,
   decodeAgentRecord,
@@ -6,11 +7,13 @@ import {
   decodeEnvironmentPointer,
   decodeHeadRecord,
   decodeHistoryRecord,
+  decodeHostAssignmentRecord,
   decodeInstanceRecord,
   decodeRefusalRecord,
   decodeServiceRecord,
   type HeadRecord,
   type HistoryRecord,
+  type HostAssignmentRecord,
   type InstanceRecord,
   type RefusalRecord,
 } from '../records/index.js';
@@ -23,12 +26,20 @@ export type InstanceState = 'current' | 'behind' | 'starting';
 export interface InstanceStatus {
   readonly record: InstanceRecord;
   readonly state: InstanceState;
+  /** The commit a rollout of the environment's configuration holds its host at, when not the newest. */
+  readonly heldAt?: string;
 }
 
 /** What a host the service tree lists for an environment has on disk, by its agent's word. */
 export type HostState = HostApplyState;
 
-export type HostStatus = HostApply;
+export type HostStatus = HostApply & {
+  /**
+   * While the environment's configuration rides a rollout that has not reached the host yet: the
+   * commit it is held at. The host's state is then judged against that snapshot, not the newest.
+   */
+  readonly heldAt?: string;
+};
 
 export interface EnvironmentStatus {
   readonly service: string;
@@ -77,11 +88,26 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
       const pointerNode = await session.getIfExists(pointerPath);
       if (!pointerNode) continue;
       const pointer = decodeEnvironmentPointer(pointerNode.data, pointerPath);
-      const manifestPath = layout.content(pointer.manifest);
-      const manifestNode = await session.getIfExists(manifestPath);
-      const wanted = manifestNode
-        ? decodeEnvironmentManifest(manifestNode.data, manifestPath).files
-        : undefined;
+      const assignments = pointer.rollout
+        ? await readAssignments(session, layout, service, env)
+        : new Map<string, HostAssignmentRecord>();
+      /** What `host` should serve, and the commit it is held at when that is not the newest. */
+      const servedBy = (host: string) => {
+        const { ref } = servedSnapshotRef(pointer, host, assignments.get(host));
+        return {
+          manifest: ref.manifest,
+          ...(ref.manifest !== pointer.manifest ? { heldAt: ref.revision.commit } : {}),
+        };
+      };
+      const manifests = new Map<string, Promise<ReadonlyMap<string, string> | undefined>>();
+      const filesOf = (manifest: string) => {
+        let files = manifests.get(manifest);
+        if (!files) {
+          files = readManifestFiles(session, layout, manifest);
+          manifests.set(manifest, files);
+        }
+        return files;
+      };
       const instances: InstanceStatus[] = [];
       for (const id of (await session.childrenIfExists(layout.instances(service, env))).sort()) {
         const path = layout.instance(service, env, id);
@@ -94,15 +120,22 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
           // Not an instance record: status shows what it can read.
           continue;
         }
-        instances.push({ record, state: stateOf(record, wanted) });
+        const { manifest, heldAt } = servedBy(record.host);
+        instances.push({
+          record,
+          state: stateOf(record, await filesOf(manifest)),
+          ...(heldAt ? { heldAt } : {}),
+        });
       }
       const declared = tree?.files ? (tree.environments[env]?.hosts ?? []) : [];
       environments.push({
         service,
         env,
-        hosts: declared.map(({ host }) =>
-          hostApplyState(host, agents.get(host), service, env, pointer.manifest),
-        ),
+        hosts: declared.map(({ host }) => {
+          const { manifest, heldAt } = servedBy(host);
+          const apply = hostApplyState(host, agents.get(host), service, env, manifest);
+          return heldAt ? { ...apply, heldAt } : apply;
+        }),
         serves: {
           commit: pointer.revision.commit,
           ...(pointer.revision.tag ? { tag: pointer.revision.tag } : {}),
@@ -133,6 +166,33 @@ export function statusHasFindings(status: CairnStatus): boolean {
         env.hosts.some((h) => h.state === 'behind' || h.state === 'rejected' || h.state === 'failed'),
     )
   );
+}
+
+/** An environment's host assignments, by host (a rollout of its configuration writes them). */
+async function readAssignments(
+  session: ZkSession,
+  layout: ZkLayout,
+  service: string,
+  env: string,
+): Promise<Map<string, HostAssignmentRecord>> {
+  const assignments = new Map<string, HostAssignmentRecord>();
+  for (const host of await session.childrenIfExists(layout.assignments(service, env))) {
+    const path = layout.assignment(service, env, host);
+    const node = await session.getIfExists(path);
+    if (node) assignments.set(host, decodeHostAssignmentRecord(node.data, path));
+  }
+  return assignments;
+}
+
+/** The files (path → content id) of a manifest, or undefined when it cannot be read. */
+async function readManifestFiles(
+  session: ZkSession,
+  layout: ZkLayout,
+  manifest: string,
+): Promise<ReadonlyMap<string, string> | undefined> {
+  const path = layout.content(manifest);
+  const node = await session.getIfExists(path);
+  return node ? decodeEnvironmentManifest(node.data, path).files : undefined;
 }
 
 /** Every agent's record, by host. */

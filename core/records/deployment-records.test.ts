@@ -117,6 +117,17 @@ describe('the task, claim and control records', () => {
       reason: 'disk',
     };
     expect(decodeDeploymentControlRecord(encodeDeploymentControlRecord(control))).toEqual(control);
+    const fromComment = {
+      action: 'pause' as const,
+      by: 'ada',
+      at: '2026-03-01T10:00:00Z',
+      source: {
+        kind: 'github-comment' as const,
+        commentId: 7,
+        url: 'https://github.com/o/r/pull/3#issuecomment-7',
+      },
+    };
+    expect(decodeDeploymentControlRecord(encodeDeploymentControlRecord(fromComment))).toEqual(fromComment);
   });
 
   it('refuse an unknown task state or failure, and a skip without a host', () => {
@@ -128,6 +139,18 @@ describe('the task, claim and control records', () => {
     expect(
       corrupt(decodeDeploymentControlRecord, { action: 'explode', by: 'ada', at: 'now' }).message,
     ).toMatch(/action must be one of/);
+    const source = { kind: 'email', commentId: 7, url: 'x' };
+    expect(
+      corrupt(decodeDeploymentControlRecord, { action: 'pause', by: 'ada', at: 'now', source }).message,
+    ).toMatch(/kind must be github-comment/);
+    expect(
+      corrupt(decodeDeploymentControlRecord, {
+        action: 'pause',
+        by: 'ada',
+        at: 'now',
+        source: { ...source, kind: 'github-comment', commentId: 0 },
+      }).message,
+    ).toMatch(/commentId/);
   });
 });
 

@@ -27,7 +27,7 @@ export {
 } from './approval-record.js';
 export type { DeploymentClaimRecord } from './deployment-claim-record.js';
 export { decodeDeploymentClaimRecord, encodeDeploymentClaimRecord } from './deployment-claim-record.js';
-export type { ControlAction, DeploymentControlRecord } from './deployment-control-record.js';
+export type { ControlAction, ControlSource, DeploymentControlRecord } from './deployment-control-record.js';
 export {
   CONTROL_ACTIONS,
   decodeDeploymentControlRecord,

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ServiceEnvironment } from '../config-repo.js';
 import { type AgentRecord, decodeAgentRecord, encodeAgentRecord } from './agent-record.js';
 import { APPROVAL_RECORD_FORMAT, decodeApprovalRecord, serializeApprovalRecord } from './approval-record.js';
 import { decodeEnvironmentManifest, encodeEnvironmentManifest } from './environment-manifest.js';
@@ -248,6 +249,22 @@ describe('the service record', () => {
         },
       },
     });
+  });
+
+  it('carries drainDuringDeploys where an environment drains, and refuses anything but true', () => {
+    const draining: ServiceRecord = {
+      ...record,
+      environments: {
+        prod: { ...(record.environments.prod as ServiceEnvironment), drainDuringDeploys: true },
+      },
+    };
+    expect(decodeServiceRecord(encodeServiceRecord(draining))).toEqual(draining);
+    for (const bad of [false, 'yes'])
+      expectCorrupt(
+        decodeServiceRecord,
+        JSON.stringify({ ...record, environments: { prod: { hosts: [], drainDuringDeploys: bad } } }),
+        'drainDuringDeploys',
+      );
   });
 
   it('refuses unknown strategies and negative weights', () => {

@@ -102,6 +102,8 @@ function decodeEnvironment(fields: RecordFields, name: string): ServiceEnvironme
   const configRollout = fields.optionalString('configRollout');
   if (configRollout !== undefined && configRollout !== 'with-release')
     throw fields.fail('configRollout', 'must be with-release when present');
+  const drainDuringDeploys = fields.optionalBoolean('drainDuringDeploys');
+  if (drainDuringDeploys === false) throw fields.fail('drainDuringDeploys', 'must be true when present');
   return {
     name,
     loadBalancing,
@@ -109,6 +111,7 @@ function decodeEnvironment(fields: RecordFields, name: string): ServiceEnvironme
     ...(check !== undefined ? { check } : {}),
     hosts: fields.has('hosts') ? fields.array('hosts', decodeHost) : [],
     ...(configRollout !== undefined ? { configRollout } : {}),
+    ...(drainDuringDeploys ? { drainDuringDeploys } : {}),
   };
 }
 

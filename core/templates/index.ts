@@ -8,5 +8,11 @@ export {
   TEMPLATE_RENDER_MS,
   TEMPLATE_TAGS,
 } from './render-template.js';
-export type { TemplateContext, TemplateHost, TemplateRoute, TemplateService } from './template-context.js';
+export type {
+  DrainingHosts,
+  TemplateContext,
+  TemplateHost,
+  TemplateRoute,
+  TemplateService,
+} from './template-context.js';
 export { templateContextOf } from './template-context.js';

@@ -23,8 +23,8 @@ function contextFor(env: string): TemplateContext {
         port: 8080,
         loadBalancing: env === 'prod' ? 'consistent-hash' : 'weighted-round-robin',
         hosts: [
-          { host: `search-${env}-01`, weight: 100, labels: { zone: 'a' } },
-          { host: `search-${env}-02`, weight: 0, labels: {} },
+          { host: `search-${env}-01`, weight: 100, labels: { zone: 'a' }, draining: false },
+          { host: `search-${env}-02`, weight: 0, labels: {}, draining: false },
         ],
         routes: ['/v2/search'],
       },

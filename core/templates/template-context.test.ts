@@ -41,11 +41,13 @@ describe('the context a template sees', () => {
       host: 'search-prod-01.dc1.northwind.internal',
       weight: 100,
       labels: { zone: 'dc1-a' },
+      draining: false,
     });
     expect(search?.hosts.at(-1)).toEqual({
       host: 'search-prod-04.dc2.northwind.internal',
       weight: 0,
       labels: { zone: 'dc2-c' },
+      draining: false,
     });
     expect(recommender?.hosts.filter((h) => h.weight === 150).map((h) => h.labels)).toEqual([
       { zone: 'dc2-c', hw: 'gen11' },
@@ -86,6 +88,38 @@ describe('the context a template sees', () => {
     const [search, reports] = contextOf(changed, 'edge-gateway', 'dev')?.dependencies ?? [];
     expect(search?.hosts).toEqual([]);
     expect(reports?.port).toBeNull();
+  });
+
+  it('marks the hosts of a running deploy step draining, only for a service that opted in', () => {
+    const service = (model: ConfigRepo, name: string) =>
+      model.services.get(name) as NonNullable<ReturnType<typeof model.services.get>>;
+    const canary = 'search-prod-02.dc1.northwind.internal';
+    const draining = new Map([
+      ['search-api', new Set([canary, 'not-a-host-of-search-api'])],
+      ['recommender', new Set<string>()],
+    ]);
+    const context = templateContextOf(service(repo, 'edge-gateway'), 'prod', repo.services, draining);
+    const [search, recommender] = context?.dependencies ?? [];
+    expect(search?.hosts.filter((h) => h.draining).map((h) => h.host)).toEqual([canary]);
+    expect(search?.hosts).toHaveLength(
+      contextOf(repo, 'edge-gateway', 'prod')?.dependencies[0]?.hosts.length ?? -1,
+    );
+    expect(recommender?.hosts.some((h) => h.draining)).toBe(false);
+
+    // The gateway turns it off in prod: its templates see nothing drain there.
+    const file = 'services/edge-gateway/service.yaml';
+    const optedOut = load(
+      withChanges(tree, {
+        [file]: text(tree, file).replace('  prod:\n', '  prod:\n    drainDuringDeploys: false\n'),
+      }),
+    );
+    const undrained = templateContextOf(
+      service(optedOut, 'edge-gateway'),
+      'prod',
+      optedOut.services,
+      draining,
+    );
+    expect(undrained?.dependencies.flatMap((d) => d.hosts).some((h) => h.draining)).toBe(false);
   });
 
   it('is not there while a service of dependsOn is missing from the model', () => {

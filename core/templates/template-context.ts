@@ -7,7 +7,16 @@ export interface TemplateHost {
   /** 0 means deployed but out of rotation (nginx: `down`). */
   readonly weight: number;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * In a running deploy step of its service, and the service rendering opted in to see it
+   * (`drainDuringDeploys`): take it out of rotation (nginx: `down`) until its health check passed.
+   * Always false in what the syncer publishes.
+   */
+  readonly draining: boolean;
 }
+
+/** The hosts draining in one environment, by service: the hosts of each running deploy step. */
+export type DrainingHosts = ReadonlyMap<string, ReadonlySet<string>>;
 
 /** A service in one environment, as a template sees it. */
 export interface TemplateService {
@@ -45,18 +54,21 @@ export interface TemplateContext {
 /**
  * The context of `service`'s templates in `environment`, from the model's services (by name). Undefined when a
  * service of `dependsOn` is not in the model (unknown, or its service.yaml has errors, which are
- * reported on their own): a template never renders from part of the service tree.
+ * reported on their own): a template never renders from part of the service tree. The hosts of
+ * `draining` are draining in the dependencies only where `service` opted in (`drainDuringDeploys`).
  */
 export function templateContextOf(
   service: Service,
   environment: string,
   services: ReadonlyMap<string, Service>,
+  draining?: DrainingHosts,
 ): TemplateContext | undefined {
+  const drains = service.environments.get(environment)?.drainDuringDeploys === true;
   const dependencies: TemplateService[] = [];
   for (const name of service.manifest.dependsOn ?? []) {
     const dependency = services.get(name);
     if (!dependency) return undefined;
-    dependencies.push(serviceIn(dependency, environment));
+    dependencies.push(serviceIn(dependency, environment, drains ? draining?.get(name) : undefined));
   }
   const routes = dependencies
     .flatMap((dependency) => dependency.routes.map((prefix) => ({ prefix, service: dependency.name })))
@@ -69,7 +81,7 @@ export function templateContextOf(
   };
 }
 
-function serviceIn(service: Service, env: string): TemplateService {
+function serviceIn(service: Service, env: string, draining?: ReadonlySet<string>): TemplateService {
   const environment = service.environments.get(env);
   return {
     name: service.name,
@@ -79,6 +91,7 @@ function serviceIn(service: Service, env: string): TemplateService {
       host: host.host,
       weight: host.weight,
       labels: { ...host.labels },
+      draining: draining?.has(host.host) ?? false,
     })),
     routes: [...(service.manifest.routes ?? [])].sort(compareRoutes),
   };

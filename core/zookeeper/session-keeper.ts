@@ -57,6 +57,9 @@ export class SessionKeeper extends EventEmitter<KeeperEvents> {
 
   constructor(options: SessionKeeperOptions) {
     super();
+    // Every recipe on the session listens (one per watched environment, discovery, election): a
+    // process with many uses of one session is the point, not a leak.
+    this.setMaxListeners(0);
     this.options = options;
   }
 

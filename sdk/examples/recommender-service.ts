@@ -2,8 +2,9 @@
  * A recommender service that takes its settings from Cairn and reloads them live, without a restart.
  *
  *   CAIRN_ZK=127.0.0.1:2181 CAIRN_ENV=dev PORT=8080 npx tsx sdk/examples/recommender-service.ts
- *   curl localhost:8080/recommendations?user=42     # ranked with the current settings
- *   curl localhost:8080/config                      # which commit it runs, and where it came from
+ *   (it listens on loopback only; HOST=0.0.0.0 serves beyond this machine)
+ *   curl 127.0.0.1:8080/recommendations?user=42     # ranked with the current settings
+ *   curl 127.0.0.1:8080/config                      # which commit it runs, and where it came from
  *
  * In a service of your own, import from the package: `import { connect } from '@cairn-config/sdk'`.
  */
@@ -60,6 +61,8 @@ export interface RecommenderOptions {
   readonly root?: string;
   readonly env: string;
   readonly port: number;
+  /** The address to listen on: loopback by default, so a demo is not reachable from the network. */
+  readonly host?: string;
   readonly cacheDir: string;
   /** Where the service logs; without one it makes its own, whose level application.yaml sets. */
   readonly logger?: Logger;
@@ -116,12 +119,13 @@ export async function startRecommender(options: RecommenderOptions): Promise<Run
     }
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
-  await new Promise<void>((resolve) => server.listen(options.port, resolve));
-  const { port } = server.address() as AddressInfo;
-  logger.info({ port, commit: settings.commit, source: config.source }, 'recommender listening');
+  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
+  const { port, address, family } = server.address() as AddressInfo;
+  const url = `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+  logger.info({ url, commit: settings.commit, source: config.source }, 'recommender listening');
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     config,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -150,6 +154,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     zk: process.env.CAIRN_ZK ?? '127.0.0.1:2181',
     env: process.env.CAIRN_ENV ?? 'dev',
     port: Number(process.env.PORT ?? 8080),
+    ...(process.env.HOST ? { host: process.env.HOST } : {}),
     cacheDir: process.env.CAIRN_CACHE_DIR ?? join(tmpdir(), 'recommender-config-cache'),
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const)

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeDeploymentRecord,
+  encodeDeploymentControlRecord,
   FencedWriter,
   LeadershipLostError,
   type LeaderTerm,
@@ -197,6 +198,32 @@ describe('the deployment controller', () => {
       actor: 'ines-ortega',
       reason: 'aborted: bad build',
     });
+  });
+
+  it("applies an action recorded from a comment on the release's pull request, naming its author", async () => {
+    await publish('v61');
+    await settle();
+    const id = (await ids()).at(-1) as string;
+    expect(await deployment(id)).toMatchObject({ state: 'progressing' });
+    await f.session.create(
+      f.layout.deploymentControlPrefix('zz-ctl', 'dev', id),
+      encodeDeploymentControlRecord({
+        action: 'pause',
+        by: 'ines-ortega',
+        at: new Date().toISOString(),
+        reason: 'canary errors',
+        source: {
+          kind: 'github-comment',
+          commentId: 42,
+          url: 'https://github.com/o/r/pull/7#issuecomment-42',
+        },
+      }),
+      'persistent-sequential',
+    );
+    await settle();
+    const paused = await deployment(id);
+    expect(paused).toMatchObject({ state: 'paused', pauseReason: 'manual' });
+    expect(paused.transitions.at(-1)).toMatchObject({ actor: 'ines-ortega', state: 'paused' });
   });
 
   it('keeps advancing other environments when one holds a damaged deployment record', async () => {

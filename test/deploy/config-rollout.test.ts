@@ -1,5 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,16 +8,18 @@ import {
   decodePinRecord,
   type ReleaseStrategy,
   readDeploymentStatus,
+  readStatus,
   resolveDeployment,
+  statusHasFindings,
   ZkError,
   type ZkSession,
 } from '../../core/index.js';
 import { connect, type ServiceConfig } from '../../sdk/index.js';
-import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
+import type { SyncerDaemon } from '../../syncer/index.js';
 import { type AgentProcess, startAgent } from '../agent/agent-fixture.js';
 import { waitFor } from '../harness/index.js';
 import { runCliCaptured } from '../support/run-cli.js';
-import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 
 const SERVICE = 'config-app';
 const ENV = 'dev';
@@ -129,22 +130,7 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
 
   beforeAll(async () => {
     f = await startSyncerFixture();
-    daemon = new SyncerDaemon(
-      resolveSyncerConfig(
-        {
-          repo: f.repoUrl,
-          zk: f.zk.connectString,
-          poll: '1h',
-          sessionTimeout: '4s',
-          replicaId: 'config-rollout-test',
-          cacheDir: await mkdtemp(join(tmpdir(), 'cairn-config-rollout-cache-')),
-        },
-        {},
-        { hostname: 'test', pid: 0 },
-      ),
-      quietLogger,
-    );
-    await daemon.start();
+    daemon = await f.startDaemon({ replicaId: 'config-rollout-test', poll: '1h', sessionTimeout: '4s' });
     await Promise.all(HOSTS.map(async (host) => agents.set(host, await startAgent(f, host))));
     await f.work.write({
       [`services/${SERVICE}/service.yaml`]: serviceYaml,
@@ -170,7 +156,6 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
   afterAll(async () => {
     await Promise.all([...instances.values()].map((cfg) => cfg.close()));
     await Promise.all([...agents.values()].map((a) => a.close()));
-    await daemon?.close();
     await f?.close();
   });
 
@@ -192,6 +177,32 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
     expect(paused).toMatchObject({ configOnly: true, pauseReason: 'canary' });
     expect(paused.config?.previous?.manifest).toBe(before);
     await waitForServed(['cfg-01=two/two', 'cfg-02=one/one', 'cfg-03=one/one'], 'the canary serves two');
+    // cairn status judges each host against what the rollout lets it serve: the others are held, not behind.
+    const previousCommit = await f.work.git('rev-parse', 'HEAD~1');
+    const held = { state: 'applied', heldAt: previousCommit };
+    await waitFor(
+      async () => {
+        const status = await readStatus(f.session, f.layout);
+        const env = status.environments.find((e) => e.service === SERVICE && e.env === ENV);
+        const hosts = Object.fromEntries((env?.hosts ?? []).map((h) => [h.host, h]));
+        const instances = Object.fromEntries((env?.instances ?? []).map((i) => [i.record.host, i]));
+        return (
+          hosts['cfg-01']?.state === 'applied' &&
+          hosts['cfg-01'].heldAt === undefined &&
+          HOSTS.slice(1).every((h) => expect.objectContaining(held).asymmetricMatch(hosts[h])) &&
+          instances['cfg-01']?.state === 'current' &&
+          instances['cfg-01'].heldAt === undefined &&
+          HOSTS.slice(1).every(
+            (h) => instances[h]?.state === 'current' && instances[h].heldAt === previousCommit,
+          ) &&
+          !statusHasFindings(status)
+        );
+      },
+      {
+        description: 'status: the canary applied, the others held at the previous commit',
+        timeoutMs: 60_000,
+      },
+    );
     // The previous snapshot is pinned while hosts still serve it; the pointer names the newest.
     expect(await pinned()).toEqual([before]);
     expect(await pointerManifest()).not.toBe(before);

@@ -1,13 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOG_CHUNK_BYTES, LOG_CHUNKS_KEPT, type ReleaseStrategy } from '../../core/index.js';
-import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
+import type { SyncerDaemon } from '../../syncer/index.js';
 import { type AgentProcess, startAgent } from '../agent/agent-fixture.js';
 import { waitFor } from '../harness/index.js';
 import { runCliCaptured } from '../support/run-cli.js';
-import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 import {
   ENV,
   hostNames,
@@ -45,22 +42,7 @@ describe('deployments: ten agents, canary 1 then batches of 3', { timeout: 300_0
 
   beforeAll(async () => {
     f = await startSyncerFixture();
-    daemon = new SyncerDaemon(
-      resolveSyncerConfig(
-        {
-          repo: f.repoUrl,
-          zk: f.zk.connectString,
-          poll: '1h',
-          sessionTimeout: '4s',
-          replicaId: 'deploy-test',
-          cacheDir: await mkdtemp(join(tmpdir(), 'cairn-deploy-cache-')),
-        },
-        {},
-        { hostname: 'test', pid: 0 },
-      ),
-      quietLogger,
-    );
-    await daemon.start();
+    daemon = await f.startDaemon({ replicaId: 'deploy-test', poll: '1h', sessionTimeout: '4s' });
     await Promise.all(HOSTS.map(async (host) => agents.set(host, await startAgent(f, host))));
     await f.work.write({ [servicePath]: serviceYaml(HOSTS), [releasePath]: releaseYaml('v1', STRATEGY) });
     await f.work.commit('Add deploy-app, released at v1');
@@ -70,7 +52,6 @@ describe('deployments: ten agents, canary 1 then batches of 3', { timeout: 300_0
 
   afterAll(async () => {
     await Promise.all([...agents.values()].map((a) => a.close()));
-    await daemon?.close();
     await f?.close();
   });
 

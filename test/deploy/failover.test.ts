@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReleaseStrategy } from '../../core/index.js';
-import { resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
+import type { SyncerDaemon } from '../../syncer/index.js';
 import { type AgentProcess, startAgent } from '../agent/agent-fixture.js';
 import { waitFor } from '../harness/index.js';
 import { spawnCairn } from '../support/cairn-process.js';
-import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 import {
   hostNames,
   inState,
@@ -42,7 +42,6 @@ describe('a deployment when the syncer leader dies', { timeout: 400_000 }, () =>
 
   afterAll(async () => {
     await Promise.all([...agents.values()].map((a) => a.close()));
-    await standby?.close();
     await f?.close();
   });
 
@@ -68,22 +67,7 @@ describe('a deployment when the syncer leader dies', { timeout: 400_000 }, () =>
         description: 'the leader process joins the election',
         timeoutMs: 150_000,
       });
-      standby = new SyncerDaemon(
-        resolveSyncerConfig(
-          {
-            repo: f.repoUrl,
-            zk: f.zk.connectString,
-            poll: '1s',
-            sessionTimeout: '3s',
-            replicaId: 'standby',
-            cacheDir: await mkdtemp(join(tmpdir(), 'cairn-standby-')),
-          },
-          {},
-          { hostname: 'test', pid: 0 },
-        ),
-        quietLogger,
-      );
-      await standby.start();
+      standby = await f.startDaemon({ replicaId: 'standby', poll: '1s', sessionTimeout: '3s' });
       await waitFor(() => standby?.status().role === 'standby', {
         description: 'the standby',
         timeoutMs: 20_000,

@@ -160,4 +160,52 @@ describe('the emulator', () => {
     ]);
     github.violations.length = before;
   });
+
+  it('keeps deployments and their statuses, newest status first, and refuses what it would have to merge or check', () => {
+    const token = (
+      github.handle({
+        method: 'POST',
+        url: 'https://api.github.com/app/installations/7/access_tokens',
+        headers: { authorization: `bearer ${appJwt(credentials)}` },
+      }).body as { token: string }
+    ).token;
+    const call = (method: string, path: string, body?: unknown) =>
+      github.handle({
+        method,
+        url: `https://api.github.com/repos/northwind/config${path}`,
+        headers: { authorization: `token ${token}` },
+        body,
+      });
+    const sha = github.repository('northwind/config').ref('main') as string;
+    const create = (environment: string, extra: Record<string, unknown> = {}) =>
+      call('POST', '/deployments', {
+        ref: sha,
+        environment,
+        auto_merge: false,
+        required_contexts: [],
+        payload: { cairn: { key: environment } },
+        ...extra,
+      });
+    expect(create('prod', { auto_merge: true }).status).toBe(409);
+    expect(create('prod', { ref: 'f'.repeat(40) }).status).toBe(422);
+    const prod = create('prod').body as { id: number };
+    const dev = create('dev').body as { id: number };
+    expect((call('GET', '/deployments?environment=prod').body as { id: number }[]).map((d) => d.id)).toEqual([
+      prod.id,
+    ]);
+    expect(call('POST', `/deployments/${prod.id}/statuses`, { state: 'in_progress' }).status).toBe(201);
+    expect(
+      call('POST', `/deployments/${prod.id}/statuses`, { state: 'success', auto_inactive: false }).status,
+    ).toBe(201);
+    expect(call('POST', `/deployments/${prod.id}/statuses`, { state: 'x'.repeat(3) }).status).toBe(422);
+    const statuses = call('GET', `/deployments/${prod.id}/statuses?per_page=1`);
+    expect((statuses.body as { state: string }[]).map((s) => s.state)).toEqual(['success']);
+    expect(statuses.headers.link).toContain('rel="next"');
+    expect(call('GET', `/deployments/${dev.id + 1000}/statuses`).status).toBe(404);
+    // The one state GitHub has no such thing as, and nothing else.
+    expect(github.violations.map((v) => v.problem)).toEqual([
+      expect.stringContaining('repos/create-deployment-status request'),
+    ]);
+    github.violations.length = 0;
+  });
 });

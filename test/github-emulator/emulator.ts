@@ -7,6 +7,7 @@ import type {
   AppRecord,
   CheckRunRecord,
   CommentRecord,
+  DeploymentRecord,
   PullRecord,
   RepositoryRecord,
   ReviewRecord,
@@ -64,6 +65,9 @@ interface RepoState {
   readonly reviews: ReviewRecord[];
   readonly checkRuns: CheckRunRecord[];
   readonly comments: CommentRecord[];
+  readonly deployments: DeploymentRecord[];
+  /** Reactions on issue comments: comment id → `login content` pairs, one of each per author. */
+  readonly reactions: Map<number, Set<string>>;
   readonly installationId: number | undefined;
   nextNumber: number;
 }
@@ -198,6 +202,8 @@ export class GitHubEmulator {
       reviews: [],
       checkRuns: [],
       comments: [],
+      deployments: [],
+      reactions: new Map(),
       installationId: options.installationId,
       nextNumber: 1,
     };
@@ -340,6 +346,11 @@ export class GitHubEmulator {
       unknown
     >;
     return rest.pullRequest(example, this.repoExample(), pr);
+  }
+
+  /** A pull request as the issue it also is, as `issue_comment` events carry it. */
+  issueObject(pr: PullRecord): Record<string, unknown> {
+    return rest.pullIssue(pr);
   }
 
   checkRunObject(state: RepoState, run: CheckRunRecord): Record<string, unknown> {
@@ -517,6 +528,8 @@ export class GitHubEmulator {
           metadata: 'read',
           pull_requests: 'write',
           members: 'read',
+          deployments: 'write',
+          issues: 'write',
         },
         repository_selection: 'all',
       });
@@ -666,6 +679,96 @@ export class GitHubEmulator {
       comment.body = text;
       comment.updatedAt = this.now();
       return this.json(200, rest.issueComment(comment));
+    });
+
+    on('reactions/create-for-issue-comment', ({ params, body }) => {
+      const state = this.repo(params);
+      const id = Number(params.comment_id);
+      if (!state.comments.some((c) => c.id === id)) throw new HttpProblem(404, 'Not Found');
+      const content = String(body.content);
+      const mine = state.reactions.get(id) ?? new Set<string>();
+      state.reactions.set(id, mine);
+      // GitHub answers 200 with the existing reaction when the author already reacted so.
+      const again = mine.has(content);
+      mine.add(content);
+      return this.json(again ? 200 : 201, rest.reaction(this.id(), this.bot, content, this.now()));
+    });
+
+    on('repos/create-deployment', ({ params, body, installationId }) => {
+      const state = this.repo(params);
+      const ref = String(body.ref);
+      const sha = this.resolve(state, ref);
+      this.commitOrThrow(sha, 422);
+      if (body.auto_merge !== false || !Array.isArray(body.required_contexts))
+        // The emulator merges nothing and runs no status checks: a caller must ask for neither.
+        throw new HttpProblem(
+          409,
+          'Conflict: the emulator only creates deployments without auto_merge and required_contexts',
+        );
+      const record: DeploymentRecord = {
+        id: this.id(),
+        repo: state.record,
+        sha,
+        ref,
+        task: typeof body.task === 'string' ? body.task : 'deploy',
+        environment: typeof body.environment === 'string' ? body.environment : 'production',
+        description: typeof body.description === 'string' ? body.description : '',
+        payload:
+          typeof body.payload === 'object' && body.payload !== null
+            ? (body.payload as Record<string, unknown>)
+            : {},
+        creator: installationId === undefined ? this.account('someone') : this.bot,
+        createdAt: this.now(),
+        statuses: [],
+      };
+      state.deployments.push(record);
+      return this.json(201, rest.deployment(record));
+    });
+
+    on('repos/list-deployments', (context) => {
+      const { params, query } = context;
+      const state = this.repo(params);
+      const matches = state.deployments
+        .filter(
+          (d) =>
+            (!query.get('sha') || d.sha === query.get('sha')) &&
+            (!query.get('ref') || d.ref === query.get('ref')) &&
+            (!query.get('task') || d.task === query.get('task')) &&
+            (!query.get('environment') || d.environment === query.get('environment')),
+        )
+        .sort((a, b) => b.id - a.id);
+      return this.page(context, matches.map(rest.deployment));
+    });
+
+    on('repos/create-deployment-status', ({ params, body }) => {
+      const state = this.repo(params);
+      const record = state.deployments.find((d) => d.id === Number(params.deployment_id));
+      if (!record) throw new HttpProblem(404, 'Not Found');
+      const description = typeof body.description === 'string' ? body.description : '';
+      if (description.length > 140)
+        throw new HttpProblem(422, 'description is too long (maximum is 140 characters)');
+      const status = { id: this.id(), state: String(body.state), description, createdAt: this.now() };
+      record.statuses.push(status);
+      // GitHub marks older deployments of the environment inactive on success unless told not to.
+      if (status.state === 'success' && body.auto_inactive !== false)
+        for (const other of state.deployments)
+          if (
+            other !== record &&
+            other.environment === record.environment &&
+            other.statuses.at(-1)?.state === 'success'
+          )
+            other.statuses.push({ id: this.id(), state: 'inactive', description: '', createdAt: this.now() });
+      return this.json(201, rest.deploymentStatus(record, status));
+    });
+
+    on('repos/list-deployment-statuses', (context) => {
+      const state = this.repo(context.params);
+      const record = state.deployments.find((d) => d.id === Number(context.params.deployment_id));
+      if (!record) throw new HttpProblem(404, 'Not Found');
+      return this.page(
+        context,
+        [...record.statuses].reverse().map((status) => rest.deploymentStatus(record, status)),
+      );
     });
 
     on('git/get-tree', ({ params, query }) => {
@@ -1113,10 +1216,14 @@ export class EmulatedRepository {
     return this.state.comments.filter((c) => c.issue === number);
   }
 
-  /** Posts a comment as a person (e.g. one that quotes the bot's marker), or as another app's bot account. */
-  comment(number: number, user: string, body: string, type: 'User' | 'Bot' = 'User'): void {
+  /**
+   * Posts a comment as a person (e.g. one that quotes the bot's marker), or as another app's bot
+   * account; returns the `issue_comment.created` event GitHub sends.
+   */
+  comment(number: number, user: string, body: string, type: 'User' | 'Bot' = 'User'): WebhookEvent {
+    const pr = this.pull(number);
     const at = this.github.now();
-    this.state.comments.push({
+    const comment: CommentRecord = {
       id: this.github.id(),
       repo: this.state.record,
       issue: number,
@@ -1124,7 +1231,22 @@ export class EmulatedRepository {
       body,
       createdAt: at,
       updatedAt: at,
+    };
+    this.state.comments.push(comment);
+    return this.github.event(this.state, 'issue_comment', 'created', comment.user, {
+      issue: this.github.issueObject(pr),
+      comment: rest.issueComment(comment),
     });
+  }
+
+  /** The deployments made on this repository, oldest first, each with its statuses (oldest first). */
+  deployments(filter: { readonly environment?: string } = {}): readonly DeploymentRecord[] {
+    return this.state.deployments.filter((d) => !filter.environment || d.environment === filter.environment);
+  }
+
+  /** The reactions on a comment (by the app's bot account, the only one reacting here). */
+  reactions(commentId: number): readonly string[] {
+    return [...(this.state.reactions.get(commentId) ?? [])];
   }
 
   /** The git note on `commit` under `ref`, as `git notes --ref show` would print it. */

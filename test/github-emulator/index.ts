@@ -23,5 +23,10 @@ export { type FileContent, GitObjectStore } from './git-objects.js';
 export { type ServedEmulator, serveGitHubEmulator } from './http-server.js';
 export { interceptGitHub } from './nock-adapter.js';
 export { loadGitHubOpenApi, OpenApiDescription, toJsonSchema } from './openapi.js';
-export type { CheckRunRecord, CommentRecord } from './rest-objects.js';
+export type {
+  CheckRunRecord,
+  CommentRecord,
+  DeploymentRecord as EmulatedDeployment,
+  DeploymentStatusRecord as EmulatedDeploymentStatus,
+} from './rest-objects.js';
 export type { WebhookEvent } from './webhook-events.js';

@@ -84,6 +84,28 @@ export interface CommentRecord {
   updatedAt: string;
 }
 
+export interface DeploymentStatusRecord {
+  readonly id: number;
+  readonly state: string;
+  readonly description: string;
+  readonly createdAt: string;
+}
+
+export interface DeploymentRecord {
+  readonly id: number;
+  readonly repo: RepositoryRecord;
+  readonly sha: string;
+  readonly ref: string;
+  readonly task: string;
+  readonly environment: string;
+  readonly description: string;
+  readonly payload: Record<string, unknown>;
+  readonly creator: Account;
+  readonly createdAt: string;
+  /** Oldest first. */
+  readonly statuses: DeploymentStatusRecord[];
+}
+
 export interface AppRecord {
   readonly id: number;
   readonly slug: string;
@@ -408,6 +430,90 @@ export function issueComment(comment: CommentRecord) {
     issue_url: `${base}/issues/${comment.issue}`,
     author_association: comment.user.type === 'Bot' ? 'NONE' : 'MEMBER',
   };
+}
+
+/** A pull request as the issue it also is: what `issue_comment` events carry as `issue`. */
+export function pullIssue(pr: PullRecord) {
+  const base = `${API}/repos/${pr.base.fullName}`;
+  const web = `${WEB}/${pr.base.fullName}/pull/${pr.number}`;
+  return {
+    url: `${base}/issues/${pr.number}`,
+    repository_url: base,
+    labels_url: `${base}/issues/${pr.number}/labels{/name}`,
+    comments_url: `${base}/issues/${pr.number}/comments`,
+    events_url: `${base}/issues/${pr.number}/events`,
+    html_url: web,
+    id: pr.id,
+    node_id: nodeId('PullRequest', pr.id),
+    number: pr.number,
+    title: pr.title,
+    user: account(pr.author),
+    labels: [],
+    state: pr.state,
+    locked: false,
+    assignee: null,
+    assignees: [],
+    milestone: null,
+    comments: 0,
+    created_at: pr.createdAt,
+    updated_at: pr.updatedAt,
+    closed_at: pr.closedAt,
+    author_association: 'MEMBER',
+    active_lock_reason: null,
+    body: null,
+    pull_request: {
+      url: `${base}/pulls/${pr.number}`,
+      html_url: web,
+      diff_url: `${web}.diff`,
+      patch_url: `${web}.patch`,
+      merged_at: pr.mergedAt,
+    },
+  };
+}
+
+export function deployment(record: DeploymentRecord) {
+  const url = `${API}/repos/${record.repo.fullName}/deployments/${record.id}`;
+  return {
+    url,
+    id: record.id,
+    node_id: nodeId('Deployment', record.id),
+    sha: record.sha,
+    ref: record.ref,
+    task: record.task,
+    payload: record.payload,
+    original_environment: record.environment,
+    environment: record.environment,
+    description: record.description,
+    creator: account(record.creator),
+    created_at: record.createdAt,
+    updated_at: record.statuses.at(-1)?.createdAt ?? record.createdAt,
+    statuses_url: `${url}/statuses`,
+    repository_url: `${API}/repos/${record.repo.fullName}`,
+    transient_environment: false,
+    production_environment: false,
+  };
+}
+
+export function deploymentStatus(record: DeploymentRecord, status: DeploymentStatusRecord) {
+  const url = `${API}/repos/${record.repo.fullName}/deployments/${record.id}`;
+  return {
+    url: `${url}/statuses/${status.id}`,
+    id: status.id,
+    node_id: nodeId('DeploymentStatus', status.id),
+    state: status.state,
+    creator: account(record.creator),
+    description: status.description,
+    environment: record.environment,
+    target_url: `${WEB}/${record.repo.fullName}/deployments/${encodeURIComponent(record.environment)}`,
+    created_at: status.createdAt,
+    updated_at: status.createdAt,
+    deployment_url: url,
+    repository_url: `${API}/repos/${record.repo.fullName}`,
+  };
+}
+
+export function reaction(id: number, user: Account, content: string, createdAt: string) {
+  return { id, node_id: nodeId('Reaction', id), user: account(user), content, created_at: createdAt };
 }
 
 export function gitTree(

@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalServerError } from '../../local/index.js';
+import { LocalServerError, waitFor } from '../../local/index.js';
 import { createBareRepo, createWorkRepo, type WorkRepo } from './git-repo.js';
 import { type GitServer, startGitServer } from './git-server.js';
+import { startGitServerProcess } from './git-server-process.js';
 
 describe('the git smart-HTTP server', () => {
   let server: GitServer;
@@ -137,5 +138,34 @@ describe('closing the git server', () => {
 
     expect(existsSync(server.root)).toBe(false);
     await expect(fetch(`${url}/info/refs?service=git-upload-pack`)).rejects.toThrow();
+  });
+});
+
+describe('the git server in a process of its own', () => {
+  it('serves pushes and fetches, counts requests, goes unavailable on demand, and removes its repositories on close', async () => {
+    const server = await startGitServerProcess();
+    try {
+      const url = await createBareRepo(server, 'remote');
+      const author = await createWorkRepo();
+      await author.write({ 'a.yaml': 'a: 1\n' });
+      const commit = await author.commit('One file');
+      await author.push(url);
+      expect(await author.git('ls-remote', url, 'refs/heads/main')).toBe(`${commit}\trefs/heads/main`);
+      // The count arrives by message from the server process.
+      await waitFor(() => server.requests() >= 3, { description: 'the requests counted' });
+
+      server.setAvailable(false);
+      await waitFor(async () => (await fetch(`${url}/info/refs?service=git-upload-pack`)).status === 503, {
+        description: 'the server unavailable',
+      });
+      server.setAvailable(true);
+      await waitFor(async () => (await fetch(`${url}/info/refs?service=git-upload-pack`)).status === 200, {
+        description: 'the server available again',
+      });
+    } finally {
+      await server.close();
+    }
+    expect(existsSync(server.root)).toBe(false);
+    await expect(fetch(`${server.baseUrl}/x.git/info/refs`)).rejects.toThrow();
   });
 });

@@ -31,6 +31,8 @@ export interface GitServerOptions {
    * isomorphic-git's `onAuth`) ask for credentials.
    */
   readonly credentials?: { readonly username: string; readonly password: string };
+  /** Called on every request received, before it is answered. */
+  readonly onRequest?: () => void;
 }
 
 /** Starts a git server whose repositories live in a fresh temp dir; it serves pushes as well as fetches. */
@@ -49,6 +51,7 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
 
   const server = createServer((request, response) => {
     received++;
+    options.onRequest?.();
     if (!available) {
       request.resume();
       response.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' });

@@ -10,6 +10,7 @@ it('exports exactly the harness API', () => {
     'fourLetterWord',
     'startEnsemble',
     'startGitServer',
+    'startGitServerProcess',
     'startZooKeeper',
     'waitFor',
   ]);

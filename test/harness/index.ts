@@ -18,3 +18,4 @@ export {
 } from '../../local/index.js';
 export { createBareRepo, createWorkRepo, type WorkRepo } from './git-repo.js';
 export { type GitServer, type GitServerOptions, startGitServer } from './git-server.js';
+export { startGitServerProcess } from './git-server-process.js';

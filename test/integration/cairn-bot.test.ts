@@ -47,6 +47,13 @@ describe('cairn bot', () => {
         timeoutMs: 30_000,
       });
       expect((await deliver('sha256=forged')).status).toBe(400);
+      // Refused from its headers: the 20 MB are never held.
+      const oversized = await fetch(url, {
+        method: 'POST',
+        headers: { 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=0' },
+        body: Buffer.alloc(20 * 1024 * 1024, 0x20),
+      });
+      expect(oversized.status).toBe(413);
       const signature = `sha256=${createHmac('sha256', credentials.webhookSecret).update('{"zen":"Keep it logically awesome."}').digest('hex')}`;
       expect((await deliver(signature)).status).toBe(200);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -57,6 +64,7 @@ describe('cairn bot', () => {
         'cairn_bot_webhook_deliveries_total{event="ping",action="",outcome="ignored"} 1',
       );
       expect(metrics).toContain('process_resident_memory_bytes');
+      expect(metrics).toContain('cairn_bot_webhook_refused_total{reason="too_large"} 1');
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
@@ -64,7 +72,7 @@ describe('cairn bot', () => {
     }
   });
 
-  it('follows ZooKeeper for the applied checks once CAIRN_ZK and CAIRN_REPOSITORY are set, and stops at once even while ZooKeeper is unreachable', async () => {
+  it('follows ZooKeeper for the applied checks and deployments once CAIRN_ZK and CAIRN_REPOSITORY are set, and stops at once even while ZooKeeper is unreachable', async () => {
     const credentials = createAppCredentials();
     const [port, zkPort] = await findFreePorts(2);
     const child = spawnCairn(['bot'], {
@@ -94,6 +102,10 @@ describe('cairn bot', () => {
         zk: `127.0.0.1:${zkPort}`,
         root: '/cairn',
         deadlineMs: 30 * 60_000,
+      });
+      await waitFor(() => stderr.includes('mirroring deployments as GitHub Deployments'), {
+        description: 'the bot to say it mirrors deployments',
+        timeoutMs: 30_000,
       });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       child.kill('SIGTERM');

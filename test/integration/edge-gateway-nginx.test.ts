@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ConfigRepo } from '../../core/index.js';
-import { validateRepo } from '../../schemas/index.js';
+import { type ConfigRepo, decodeEnvironmentManifest, drainedSnapshotsOf } from '../../core/index.js';
+import { checkManifest, validateRepo } from '../../schemas/index.js';
 import { exampleTree, text, withChanges } from '../support/example-repo.js';
 import { assertNginxInstalled, nginxTest } from '../support/nginx.js';
 
@@ -49,6 +49,44 @@ describe("the edge gateway's configuration, rendered from the service tree", () 
       expect(Buffer.from(files.get('snippets/locations.conf') ?? []).toString('utf8')).toMatch(/location \//);
 
       const result = await nginxTest(files, hosts);
+      expect(result.output).toContain('test is successful');
+      expect(result.exitCode).toBe(0);
+    },
+  );
+
+  it.each(['dev', 'prod'])(
+    'passes a real nginx -t in %s with the first host of every upstream draining, each of them down',
+    async (env) => {
+      const repo = validRepo(tree);
+      const dependsOn = repo.services.get(GATEWAY)?.manifest.dependsOn ?? [];
+      const draining = new Map(
+        dependsOn.map((name) => [
+          name,
+          new Set(
+            repo.services
+              .get(name)
+              ?.environments.get(env)
+              ?.hosts.slice(0, 1)
+              .map((h) => h.host),
+          ),
+        ]),
+      );
+      const { snapshots, failures } = drainedSnapshotsOf({ tree, checkManifest, env, draining });
+      expect(failures.size).toBe(0);
+      const snapshot = snapshots.get(GATEWAY);
+      if (!snapshot) throw new Error('the gateway has no drained snapshot');
+      const manifest = decodeEnvironmentManifest(snapshot.contents.get(snapshot.manifestId) as Uint8Array);
+      const files = new Map(
+        [...manifest.files].map(([path, id]) => [path, snapshot.contents.get(id) as Uint8Array]),
+      );
+      const upstreams = Buffer.from(files.get('conf.d/upstreams.conf') ?? []).toString('utf8');
+      for (const host of [...draining.values()].flatMap((hosts) => [...hosts]))
+        expect(upstreams).toMatch(
+          new RegExp(`server ${host.replaceAll('.', '\\.')}:\\d+ down;.*\\(draining: deploying\\)`),
+        );
+      expect(upstreams.match(/ down;/g)?.length).toBeGreaterThanOrEqual(dependsOn.length);
+
+      const result = await nginxTest(files, upstreamHosts(repo, env));
       expect(result.output).toContain('test is successful');
       expect(result.exitCode).toBe(0);
     },

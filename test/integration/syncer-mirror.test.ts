@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   APPROVAL_RECORD_FORMAT,
+  decodeEnvironmentManifest,
   decodeEnvironmentPointer,
   decodeHeadRecord,
   decodeHistoryRecord,
@@ -54,6 +55,27 @@ describe('the mirror of a branch in ZooKeeper', () => {
     expect(Object.keys(record.environments).sort()).toEqual(['dev', 'prod', 'staging']);
     expect(await history(1)).toMatchObject({ seq: 1, commit: record.commit });
     expect(await mirror.sync(f.target)).toMatchObject({ kind: 'up-to-date', commit: record.commit });
+  });
+
+  it("renders the gateway's files with deploying hosts draining from the model of the commit it serves", async () => {
+    const served = (await head()).environments.prod?.commit as string;
+    const canary = 'search-prod-02.dc1.northwind.internal';
+    const draining = new Map([['search-api', new Set([canary])]]);
+    const drained = mirror.drainedSnapshots('prod', served, draining);
+    expect(drained?.failures.size).toBe(0);
+    const snapshot = drained?.snapshots.get('edge-gateway');
+    if (!snapshot) throw new Error('no drained snapshot of the gateway');
+    const files = decodeEnvironmentManifest(snapshot.contents.get(snapshot.manifestId) as Uint8Array).files;
+    const published = (await f.actualView()).environments['edge-gateway/prod'] ?? {};
+    const text = (path: string) =>
+      Buffer.from(snapshot.contents.get(files.get(path) as string) ?? []).toString();
+    expect(text('conf.d/upstreams.conf')).toContain(`server ${canary}:8080 down;`);
+    expect(published['conf.d/upstreams.conf']).not.toContain(`server ${canary}:8080 down;`);
+    for (const path of Object.keys(published))
+      if (path !== 'conf.d/upstreams.conf') expect(text(path)).toBe(published[path]);
+    expect([...files.keys()].sort()).toEqual(Object.keys(published).sort());
+    // A commit this replica has not loaded renders nothing: there is nothing to render from.
+    expect(mirror.drainedSnapshots('prod', '0'.repeat(40), draining)).toBeUndefined();
   });
 
   it('stores identical content once, across environments and commits', async () => {
@@ -184,6 +206,10 @@ describe('the mirror of a branch in ZooKeeper', () => {
     expect(mirror.refusedCommit?.commit).toBe(commit);
     // Polling again does not re-validate or write.
     expect((await mirror.sync(f.target)).kind).toBe('refused');
+    // Deploys still drain from the commit that stays live, never from the refused one.
+    const draining = new Map([['search-api', new Set(['search-prod-02.dc1.northwind.internal'])]]);
+    expect(mirror.drainedSnapshots('prod', goodHead, draining)?.snapshots.has('edge-gateway')).toBe(true);
+    expect(mirror.drainedSnapshots('prod', commit, draining)).toBeUndefined();
 
     const fix = await f.work.git('show', `${goodHead}:services/recommender/config/application.yaml`);
     const fixed = await pushAndSync('Fix the recommender', {

@@ -70,6 +70,32 @@ describe('one CairnClient, one session, many uses', () => {
     await expect(cairn.config()).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
   });
 
+  it('holds any number of uses on one session without a listener-leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    const cairn = new CairnClient({ zk: f.zk.connectString, service: 'recommender', env: 'dev' });
+    try {
+      const uses = await Promise.all(Array.from({ length: 12 }, () => cairn.config({ instance: false })));
+      expect(uses.every((use) => use.connection === 'connected')).toBe(true);
+      // Node emits process warnings on a later tick: a sentinel warning emitted now arrives after them.
+      const sentinel = new Promise<void>((resolve) => {
+        const onSentinel = (warning: Error) => {
+          if (warning.name !== 'CairnTestSentinel') return;
+          process.off('warning', onSentinel);
+          resolve();
+        };
+        process.on('warning', onSentinel);
+      });
+      process.emitWarning('sentinel', 'CairnTestSentinel');
+      await sentinel;
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await cairn.close();
+    }
+  });
+
   it('carries every use over to a new session when the shared one expires', async () => {
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: f.zk.port });
     const cairn = new CairnClient({

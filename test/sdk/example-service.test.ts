@@ -27,6 +27,8 @@ describe('the example recommender service of the SDK guide', () => {
 
   it('serves with its settings, reloads them live on a commit, and refuses a commit that would break it', async () => {
     service = await startRecommender({ zk: f.zk.connectString, env: 'dev', port: 0, cacheDir: cache.dir });
+    // A demo listens on loopback only, unless told otherwise.
+    expect(service.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await get('/config')).toEqual({
       commit: await f.work.head(),
       source: 'zookeeper',

@@ -1,18 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /**
- * Runs the command line from source, so tests never exercise a stale build; tsx is named by its
- * path so the command runs from any working directory.
+ * Runs the command line compiled from the sources of this run (test/global-setup.ts), so tests
+ * never exercise a stale build; named by its path, so the command runs from any working directory.
  */
-const CAIRN = [
-  '--import',
-  pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
-  join(PROJECT_ROOT, 'cli/main.ts'),
-];
+const cairn = (): string[] => [inject('cairnCli')];
 
 export interface CairnRun {
   readonly code: number;
@@ -25,7 +20,7 @@ export function runCairn(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...CAIRN, ...args],
+      [...cairn(), ...args],
       {
         cwd: PROJECT_ROOT,
         env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...env },
@@ -56,7 +51,7 @@ export function runCairnWithin(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...CAIRN, ...args],
+      [...cairn(), ...args],
       {
         cwd: options.cwd ?? PROJECT_ROOT,
         env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...env },
@@ -79,7 +74,7 @@ export function spawnCairn(
   env: NodeJS.ProcessEnv = {},
   options: { cwd?: string } = {},
 ): ChildProcess {
-  return spawn(process.execPath, [...CAIRN, ...args], {
+  return spawn(process.execPath, [...cairn(), ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

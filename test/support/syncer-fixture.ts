@@ -15,6 +15,7 @@ import {
 } from '../../core/index.js';
 import { validateRepo } from '../../schemas/index.js';
 import { openGitSource } from '../../syncer/git/index.js';
+import { type RawSyncerSettings, resolveSyncerConfig, SyncerDaemon } from '../../syncer/index.js';
 import { Mirror, type SyncTarget } from '../../syncer/mirror.js';
 import type { ValidationCache } from '../../syncer/validation-cache.js';
 import { ensureLayout } from '../../syncer/zk/bootstrap.js';
@@ -23,6 +24,7 @@ import {
   createWorkRepo,
   type GitServer,
   startGitServer,
+  startGitServerProcess,
   startZooKeeper,
   type WorkRepo,
   waitFor,
@@ -56,6 +58,11 @@ export interface SyncerFixture {
   renewSession(timeoutMs?: number): Promise<void>;
   /** A mirror with a git source of its own, as a new syncer process has; `validationCache` as it keeps one. */
   newMirror(options?: { validationCache?: ValidationCache }): Mirror;
+  /**
+   * A syncer daemon in this process, over the fixture's repository and ZooKeeper, with a cache
+   * directory of its own; started, and closed with the fixture if the test has not closed it.
+   */
+  startDaemon(settings: FixtureDaemonSettings): Promise<SyncerDaemon>;
   /** `cairn sync --once` against this ZooKeeper and cache, reading `repo` (default: the git server's). */
   syncOnceArgs(repo?: string): string[];
   /** What readers should find for the work tree as committed (every environment follows main). */
@@ -65,15 +72,25 @@ export interface SyncerFixture {
   close(): Promise<void>;
 }
 
+/** What tests choose of a fixture's syncer daemon; the repository and ZooKeeper are the fixture's. */
+export type FixtureDaemonSettings = Required<
+  Pick<RawSyncerSettings, 'replicaId' | 'poll' | 'sessionTimeout'>
+>;
+
 export const quietLogger = pino({ level: process.env.CAIRN_TEST_LOG ?? 'silent' });
 
 export const NOTES_REFSPEC = `${DEFAULT_NOTES_REF}:${DEFAULT_NOTES_REF}`;
 
 export async function startSyncerFixture(
-  options: { root?: string; tagTracking?: boolean } = {},
+  options: {
+    root?: string;
+    tagTracking?: boolean;
+    /** The git server in a process of its own (benchmarks: its work stays off this event loop). */
+    gitServerProcess?: boolean;
+  } = {},
 ): Promise<SyncerFixture> {
   const zk = await startZooKeeper();
-  const git = await startGitServer();
+  const git = await (options.gitServerProcess ? startGitServerProcess() : startGitServer());
   const repoUrl = await createBareRepo(git, 'config');
   const work = await createWorkRepo();
   await work.copyFrom(EXAMPLE_REPO_DIR);
@@ -89,6 +106,7 @@ export async function startSyncerFixture(
   let { session, target } = await connectAsLeader(zk.connectString, layout, 1);
   const cacheDir = await mkdtemp(join(tmpdir(), 'cairn-syncer-cache-'));
   const sources: { close(): void }[] = [];
+  const daemons: { daemon: SyncerDaemon; cacheDir: string }[] = [];
   return {
     zk,
     git,
@@ -114,6 +132,20 @@ export async function startSyncerFixture(
         { description: "the fixture's session back", timeoutMs },
       );
     },
+    async startDaemon(settings) {
+      const daemonCache = await mkdtemp(join(tmpdir(), `cairn-${settings.replicaId}-cache-`));
+      const daemon = new SyncerDaemon(
+        resolveSyncerConfig(
+          { repo: repoUrl, zk: zk.connectString, cacheDir: daemonCache, ...settings },
+          {},
+          { hostname: 'test', pid: 0 },
+        ),
+        quietLogger,
+      );
+      daemons.push({ daemon, cacheDir: daemonCache });
+      await daemon.start();
+      return daemon;
+    },
     syncOnceArgs(repo = repoUrl) {
       return ['sync', '--once', '--repo', repo, '--zk', zk.connectString, '--cache-dir', cacheDir];
     },
@@ -131,6 +163,9 @@ export async function startSyncerFixture(
     },
     actualView: () => readView(session, layout),
     async close() {
+      // close() may be called twice: a daemon the test closed already closes at once.
+      await Promise.all(daemons.map(({ daemon }) => daemon.close()));
+      await Promise.all(daemons.map(({ cacheDir }) => rm(cacheDir, { recursive: true, force: true })));
       for (const source of sources) source.close();
       await session.close();
       await Promise.all([zk.close(), git.close()]);
