@@ -1,7 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { decodeHeadRecord, ZkLayout, ZkSession } from '../core/index.js';
 import type { SyncTimings } from '../syncer/index.js';
 import {
@@ -11,7 +14,6 @@ import {
   startZooKeeper,
   waitFor,
 } from '../test/harness/index.js';
-import { runCairn, spawnCairn } from '../test/support/cairn-process.js';
 import { postPushWebhook } from '../test/support/webhook.js';
 import { settingsYaml, writeGeneratedRepo } from './generated-repo.js';
 import type { BenchTable } from './table.js';
@@ -22,6 +24,12 @@ const FILES = Number(process.env.CAIRN_BENCH_FAILOVER_FILES ?? 10_000);
 const SESSION_TIMEOUT_S = Number(process.env.CAIRN_BENCH_SESSION_TIMEOUT ?? 10);
 const SECRET = 'bench-webhook-secret';
 const ROOT = '/bench-failover';
+/** The command line from source (the tests' compiled one exists only inside a test run). */
+const CAIRN = [
+  '--import',
+  pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+  fileURLToPath(new URL('../cli/main.ts', import.meta.url)),
+];
 
 /** A JSON log line of a replica, as pino writes it. */
 interface LogLine {
@@ -59,8 +67,14 @@ export async function measureFailover(): Promise<BenchTable> {
     await work.push(url);
     const common = ['--repo', url, '--zk', zk.connectString, '--root', ROOT];
     const leaderCache = join(scratch, 'leader');
-    const once = await runCairn(['sync', '--once', ...common, '--cache-dir', leaderCache]);
-    if (once.code !== 0) throw new Error(`cairn sync --once failed: ${once.stderr}`);
+    await promisify(execFile)(
+      process.execPath,
+      [...CAIRN, 'sync', '--once', ...common, '--cache-dir', leaderCache],
+      {
+        env: { ...process.env, CAIRN_LOG_LEVEL: 'warn' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     const standbyCache = join(scratch, 'standby');
     await cp(leaderCache, standbyCache, { recursive: true });
 
@@ -176,10 +190,9 @@ export async function measureFailover(): Promise<BenchTable> {
 }
 
 function startReplica(args: string[]): Replica {
-  const child = spawnCairn(args, {
-    CAIRN_LOG_LEVEL: 'debug',
-    CAIRN_LOG_FORMAT: 'json',
-    CAIRN_WEBHOOK_SECRET: SECRET,
+  const child = spawn(process.execPath, [...CAIRN, ...args], {
+    env: { ...process.env, CAIRN_LOG_LEVEL: 'debug', CAIRN_LOG_FORMAT: 'json', CAIRN_WEBHOOK_SECRET: SECRET },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
   let rest = '';
