@@ -12,10 +12,11 @@ const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   agent: async () => (await import('./agent.bench.js')).run(),
   deploy: async () => (await import('./deploy.bench.js')).run(),
   'syncer-100k': async () => (await import('./syncer.bench.js')).runLarge(),
+  'syncer-failover': async () => (await import('./syncer.bench.js')).runFailover(),
 };
 const wanted = process.argv.slice(2);
 /** Run only when named: a part of another bench, or too slow for every run (100,000 files take minutes). */
-const ONLY_WHEN_NAMED = new Set(['sdk-latency', 'syncer-100k']);
+const ONLY_WHEN_NAMED = new Set(['sdk-latency', 'syncer-100k', 'syncer-failover']);
 for (const [name, run] of Object.entries(BENCHES)) {
   if (wanted.length > 0 ? !wanted.includes(name) : ONLY_WHEN_NAMED.has(name)) continue;
   process.stderr.write(`running ${name} benchmarks…\n`);

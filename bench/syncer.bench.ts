@@ -28,6 +28,7 @@ import {
   type WorkRepo,
 } from '../test/harness/index.js';
 import { settingsYaml, writeGeneratedRepo } from './generated-repo.js';
+import { measureFailover } from './syncer-failover.js';
 import { type BenchTable, percentile } from './table.js';
 
 const logger = pino({ level: 'silent' });
@@ -114,11 +115,18 @@ export async function run(): Promise<BenchTable[]> {
           `Targets: under 100 ms on 10,000 files (${large.oneFileMedianMs < 100 ? 'met' : 'NOT met'}); ratio under 1.5 (${large.oneFileMedianMs / small.oneFileMedianMs < 1.5 ? 'met' : 'NOT met'}).`,
         ],
       },
+      // Its own servers: the replicas' session timeout is the syncer's default, not this bench's.
+      await measureFailover(),
     ];
   } finally {
     await git.close();
     await zk.close();
   }
+}
+
+/** `npm run bench -- syncer-failover`: the failover table alone. */
+export async function runFailover(): Promise<BenchTable[]> {
+  return [await measureFailover()];
 }
 
 interface RepoMeasurements {

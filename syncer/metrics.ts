@@ -77,6 +77,12 @@ export class SyncerMetrics {
     help: '1 while connected to ZooKeeper',
     registers: [this.registry],
   });
+  readonly filesParsed = new Counter({
+    name: 'cairn_syncer_files_parsed_total',
+    help: 'Files parsed (those neither the models in memory nor the validation cache knew), by the role that parsed them: leader (mirroring) or standby (following the branch)',
+    labelNames: ['role'],
+    registers: [this.registry],
+  });
   private lastRefusal: unknown;
 
   /** Process metrics (CPU, memory, event loop lag, GC, handles) come with Prometheus's usual names. */

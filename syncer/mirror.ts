@@ -107,6 +107,12 @@ export interface SyncTimings {
   readonly validateMs: number;
   /** Computing the desired state and publishing the difference. */
   readonly writeMs: number;
+  /**
+   * Of `writeMs`, waiting for what ZooKeeper holds (every pointer, record and content listing, read
+   * alongside the fetch and the read of git): 0 when what this replica last wrote is trusted, as on
+   * every commit of a term but its first.
+   */
+  readonly stateMs: number;
 }
 
 export interface MirrorOptions {
@@ -142,6 +148,11 @@ interface WrittenState {
 /** One commit being followed: the branch head, or the tag of an environment that follows tags. */
 interface Lane {
   snapshot?: TreeSnapshot;
+  /** The commit read before `snapshot`'s, and what changed between them: kept when the same commit is read again. */
+  previousCommit?: string;
+  changed: ReadonlySet<string>;
+  /** What validating `snapshot`'s tree found: the same tree read again is not validated again. */
+  validated?: { readonly tree: TreeSnapshot['tree']; readonly result: ReturnType<typeof validateRepo> };
   /** The lane's last commit that validated: what a refused commit leaves published, and drains from. */
   accepted?: TreeSnapshot;
   readonly cache: RepoModelCache;
@@ -158,6 +169,10 @@ interface LoadedCommit {
   readonly previousCommit: string | undefined;
 }
 
+function upToDate(head: HeadRecord, filesParsed = 0): SyncOutcome {
+  return { kind: 'up-to-date', commit: head.commit, seq: head.seq, serving: head.environments, filesParsed };
+}
+
 /**
  * Mirrors the branch into ZooKeeper, one commit at a time, as a reconciler: it reads what ZooKeeper
  * holds, what git says (the branch head, and the newest matching tag of each environment that follows
@@ -165,14 +180,11 @@ interface LoadedCommit {
  * the difference (core's `planPublication`).
  *
  * What it remembers between calls only saves work: git trees and parsed models (kept across terms of
- * leadership, so a standby that takes over is warm), and what it last wrote, trusted only within one
- * term while `/head` still names that commit, and re-read from ZooKeeper every few minutes anyway. A
- * crash at any point is followed by a correct sync.
+ * leadership, and brought up to date by `follow` while standing by, so a standby that takes over is
+ * warm), and what it last wrote, trusted only within one term while `/head` still names that commit,
+ * and re-read from ZooKeeper every few minutes anyway. A crash at any point is followed by a correct
+ * sync.
  */
-function upToDate(head: HeadRecord, filesParsed = 0): SyncOutcome {
-  return { kind: 'up-to-date', commit: head.commit, seq: head.seq, serving: head.environments, filesParsed };
-}
-
 export class Mirror {
   private readonly options: MirrorOptions;
   /** Separate caches per lane, so the branch and a tag do not evict each other's work. */
@@ -188,6 +200,10 @@ export class Mirror {
   private collectionNeeded = true;
   /** Counted from the start: the first commits after a start wait for a quiet pass like any other. */
   private lastCollection = Date.now();
+  /** The desired state last computed, and of what: a standby computes it for the pass that takes over. */
+  private desired: { readonly of: readonly unknown[]; readonly state: DesiredState } | undefined;
+  /** The sync or follow in progress, which the next one waits for. */
+  private busy: Promise<unknown> = Promise.resolve();
 
   constructor(options: MirrorOptions) {
     this.options = options;
@@ -208,8 +224,8 @@ export class Mirror {
    * The files of the services that opted in to draining (`drainDuringDeploys`) in `env`, rendered
    * with the `draining` hosts marked, from the model of `commit` (the commit the environment serves,
    * as /head names it) and its lane's cache: the inputs of the snapshot the environment serves, so
-   * only the drain differs. Undefined while this replica has not loaded that commit (a standby that
-   * just took over does on its first mirror pass).
+   * only the drain differs. Undefined while this replica has not loaded that commit (a standby loads
+   * each commit as it follows the branch, and at the latest on its first mirror pass).
    */
   drainedSnapshots(env: string, commit: string, draining: DrainingHosts): DrainedSnapshots | undefined {
     for (const lane of this.lanes.values()) {
@@ -228,12 +244,43 @@ export class Mirror {
   /** Fetches the branch (and tags) and mirrors its head. */
   async sync(target: SyncTarget): Promise<SyncOutcome> {
     const started = performance.now();
+    const state = this.readStateAhead(target);
     const head = await this.options.source.fetchHead();
-    return this.syncTo(target, head, performance.now() - started);
+    return this.exclusively(() => this.mirrorCommit(target, head, performance.now() - started, state));
   }
 
   /** Mirrors `commit`, a commit already fetched. */
-  async syncTo(target: SyncTarget, commit: string, fetchMs = 0): Promise<SyncOutcome> {
+  syncTo(target: SyncTarget, commit: string, fetchMs = 0): Promise<SyncOutcome> {
+    return this.exclusively(() => this.mirrorCommit(target, commit, fetchMs, this.readStateAhead(target)));
+  }
+
+  /**
+   * A standby's pass: fetches the branch, reads and validates its head (and the tags environments
+   * follow) as a sync would, and writes nothing, so that the pass that takes over after the leader
+   * dies reads and parses only what is newer. Refusing a bad commit is the leader's part.
+   */
+  async follow(): Promise<{ commit: string; filesParsed: number }> {
+    const commit = await this.options.source.fetchHead();
+    return this.exclusively(async () => {
+      this.filesParsed = 0;
+      const branch = await this.load('branch', commit);
+      if ('diagnostics' in branch) return { commit, filesParsed: this.filesParsed };
+      const tags = await this.options.source.listTags();
+      const tagged = await this.resolveTagged(branch, commit, tags, { validateMs: 0 });
+      if ('repos' in tagged) {
+        const info = await this.options.source.commitInfo(commit);
+        this.desiredStateFor(branch.repo, revisionOf(info), tagged.repos);
+      }
+      return { commit, filesParsed: this.filesParsed };
+    });
+  }
+
+  private async mirrorCommit(
+    target: SyncTarget,
+    commit: string,
+    fetchMs: number,
+    stateAhead: Promise<PublishedState> | undefined,
+  ): Promise<SyncOutcome> {
     const { layout, source, logger } = this.options;
     const readStarted = performance.now();
     const clock = { validateMs: 0 };
@@ -283,17 +330,16 @@ export class Mirror {
     const writeStarted = performance.now();
     const readMs = writeStarted - readStarted - clock.validateMs;
 
-    const desired = desiredStateOf({
-      branch: { name: this.options.branch, repo: branch.repo, revision: revisionOf(info) },
-      tagged: tagged.repos,
-    });
+    const desired = this.desiredStateFor(branch.repo, revisionOf(info), tagged.repos);
     for (const { env, reason } of desired.unserved)
       log.warn({ env }, `environment "${env}" is not served: ${reason}`);
     this.retention = {
       history: branch.repo.limits.historyRetention,
       snapshots: Math.min(branch.repo.limits.snapshotRetention, branch.repo.limits.historyRetention),
     };
-    const published = trusted ?? (await readPublishedState(target.session, layout));
+    const stateStarted = performance.now();
+    const published = trusted ?? (await (stateAhead ?? readPublishedState(target.session, layout)));
+    const stateMs = performance.now() - stateStarted;
     const publication = planPublication(layout, published, desired);
     if (
       head.record?.commit === commit &&
@@ -363,6 +409,7 @@ export class Mirror {
       readMs,
       validateMs: clock.validateMs,
       writeMs: performance.now() - writeStarted,
+      stateMs,
     };
     log.info(
       {
@@ -440,9 +487,55 @@ export class Mirror {
 
   /** Reads the branch head's repository settings and says what is wrong for mirroring this branch. */
   async checkBranchTracked(commit: string): Promise<Diagnostic | undefined> {
-    const branch = await this.load('branch', commit);
+    const branch = await this.exclusively(() => this.load('branch', commit));
     if ('diagnostics' in branch) return undefined; // refused on its own merits by the first sync
     return branchNotTracked(branch.repo, this.options.branch);
+  }
+
+  /**
+   * core's `desiredStateOf`, computed once for the same models and revisions: models are kept by
+   * identity while their files do not change, and a revision is named by its commit and tag.
+   */
+  private desiredStateFor(
+    repo: ConfigRepo,
+    revision: Revision,
+    tagged: ReadonlyMap<string, RevisionedRepo | undefined>,
+  ): DesiredState {
+    const of = [
+      repo,
+      revision.commit,
+      ...[...tagged].flatMap(([env, t]) => [env, t?.repo, t?.revision.commit, t?.revision.tag]),
+    ];
+    const known = this.desired;
+    if (known && known.of.length === of.length && known.of.every((part, i) => part === of[i]))
+      return known.state;
+    const state = desiredStateOf({ branch: { name: this.options.branch, repo, revision }, tagged });
+    this.desired = { of, state };
+    return state;
+  }
+
+  /** Runs `job` after every sync or follow before it: they read and update the same lanes. */
+  private exclusively<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(job);
+    // The caller gets the failure from `run`; the next job only waits for it to end.
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Starts reading what ZooKeeper holds when the pass will not trust what this replica wrote (the
+   * first pass of a term, as after a takeover, and every few minutes), so that the read overlaps
+   * the fetch and the read of git rather than following them. Not while a commit is refused: a poll
+   * that finds it again ends before it would use the state.
+   */
+  private readStateAhead(target: SyncTarget): Promise<PublishedState> | undefined {
+    const written = this.written;
+    const trusted = written?.term === target.term && Date.now() - written.at <= FULL_RECONCILE_INTERVAL_MS;
+    if (trusted || this.refused) return undefined;
+    const read = readPublishedState(target.session, this.options.layout);
+    // Awaited where the pass uses it; a pass that ends before (a failure, a refusal) drops it.
+    read.catch(() => undefined);
+    return read;
   }
 
   private trustedState(headCommit: string | undefined): PublishedState | undefined {
@@ -507,10 +600,9 @@ export class Mirror {
   ): Promise<LoadedCommit | { diagnostics: readonly Diagnostic[] }> {
     let lane = this.lanes.get(laneName);
     if (!lane) {
-      lane = { cache: createRepoModelCache(this.options.validationCache) };
+      lane = { cache: createRepoModelCache(this.options.validationCache), changed: new Set() };
       this.lanes.set(laneName, lane);
     }
-    const previousCommit = lane.snapshot?.commit;
     let update: TreeUpdate;
     try {
       update = await this.options.source.readTree(commit, lane.snapshot);
@@ -522,18 +614,27 @@ export class Mirror {
       if (!(error instanceof UnsafeTreeEntryError)) throw error;
       return { diagnostics: [unsafeEntryDiagnostic(error.path)] };
     }
-    lane.snapshot = update.snapshot;
-    const validateStarted = performance.now();
-    const { diagnostics, repo, filesParsed } = validateRepo(update.snapshot.tree, { cache: lane.cache });
-    if (clock) clock.validateMs += performance.now() - validateStarted;
-    this.filesParsed += filesParsed;
-    await this.options.validationCache?.save().catch((error: unknown) => {
-      // The cache only saves work: without it, the next start parses again.
-      this.options.logger.warn(errorLogFields(error), 'could not save the validation cache');
-    });
+    if (update.snapshot !== lane.snapshot) {
+      // A commit read again (a standby followed it, a pass is retried) changed what it changed then.
+      lane.previousCommit = lane.snapshot?.commit;
+      lane.changed = update.changed;
+      lane.snapshot = update.snapshot;
+    }
+    const tree = update.snapshot.tree;
+    if (lane.validated?.tree !== tree) {
+      const validateStarted = performance.now();
+      lane.validated = { tree, result: validateRepo(tree, { cache: lane.cache }) };
+      if (clock) clock.validateMs += performance.now() - validateStarted;
+      this.filesParsed += lane.validated.result.filesParsed;
+      await this.options.validationCache?.save().catch((error: unknown) => {
+        // The cache only saves work: without it, the next start parses again.
+        this.options.logger.warn(errorLogFields(error), 'could not save the validation cache');
+      });
+    }
+    const { diagnostics, repo } = lane.validated.result;
     if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
     lane.accepted = update.snapshot;
-    return { repo, changed: update.changed, previousCommit };
+    return { repo, changed: lane.changed, previousCommit: lane.previousCommit };
   }
 
   /** The approval record of a commit, if the bot attached one; a failure to read it only loses it. */

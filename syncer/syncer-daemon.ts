@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import {
   CairnError,
+  CoalescingTrigger,
   errorLogFields,
   LeaderRole,
   type LeaderRoleState,
@@ -52,8 +53,8 @@ export interface SyncerStatus {
 /**
  * `cairn sync --watch`: keeps a ZooKeeper session (a new one after expiry) and a place in the
  * election of syncer replicas. The leader runs the mirror reconciler on every webhook and poll;
- * standbys keep their git clone and parsed models warm, so the one that takes over after the leader
- * dies continues at once.
+ * standbys follow the branch on the same triggers (fetch, read, validate; no write), so the one that
+ * takes over after the leader dies has only the newest commit's work left.
  */
 export class SyncerDaemon {
   private readonly config: SyncerConfig;
@@ -71,6 +72,8 @@ export class SyncerDaemon {
   private lastError: SyncerStatus['lastError'];
   /** Failed sync passes in a row. */
   private syncFailures = 0;
+  /** A standby's pass: follows the branch without writing, so that taking over is warm. */
+  private follower: CoalescingTrigger | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private collectionTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
@@ -211,9 +214,18 @@ export class SyncerDaemon {
       this.recordError(error);
       this.logger.warn(errorLogFields(error), 'could not join the election; starting a new session');
     });
+    this.follower = new CoalescingTrigger(() => this.follow(), {
+      retry: false,
+      onError: (error) =>
+        // The next poll or webhook follows again; as leader the same failure is reported in full.
+        this.logger.debug(
+          errorLogFields(error),
+          `a standby could not follow the branch: ${(error as Error)?.message}`,
+        ),
+    });
     role.start();
     keeper.start();
-    this.pollTimer = setInterval(() => role.request(), config.pollIntervalMs);
+    this.pollTimer = setInterval(() => this.requestPass(), config.pollIntervalMs);
     return port === undefined ? {} : { port };
   }
 
@@ -252,6 +264,7 @@ export class SyncerDaemon {
     this.closed = true;
     clearInterval(this.pollTimer);
     clearTimeout(this.collectionTimer);
+    await this.follower?.close();
     // Stepping down explicitly lets a standby take over now rather than after the session timeout.
     await this.role?.close();
     this.deployments?.close();
@@ -279,12 +292,36 @@ export class SyncerDaemon {
     };
   }
 
+  /** A poll or a push: the leader mirrors, a standby follows. */
+  private requestPass(name?: string): void {
+    if (this.role?.state === 'leader') this.role.request(name);
+    else if (this.role?.state === 'standby') this.follower?.request();
+  }
+
+  /**
+   * Fetches, reads and validates the branch head as the leader will mirror it, writing nothing: the
+   * pass that takes over after the leader dies then does only the work of commits newer than this.
+   */
+  private async follow(): Promise<void> {
+    if (this.role?.state !== 'standby') return;
+    const started = performance.now();
+    const { commit, filesParsed } = await (this.mirror as Mirror).follow();
+    this.metrics.filesParsed.inc({ role: 'standby' }, filesParsed);
+    if (commit !== this.branchHead)
+      this.logger.debug(
+        { commit, filesParsed, ms: Math.round(performance.now() - started) },
+        'followed the branch as a standby',
+      );
+    this.branchHead = commit;
+  }
+
   private async reconcile(term: LeaderTerm): Promise<void> {
     const mirror = this.mirror as Mirror;
     const target = { session: term.session, writer: term.writer, term: term.number };
     const started = performance.now();
     const outcome = await mirror.sync(target);
     this.onOutcome(outcome, (performance.now() - started) / 1000);
+    if (outcome.kind !== 'refused') this.metrics.filesParsed.inc({ role: 'leader' }, outcome.filesParsed);
     this.lastError = undefined;
     this.syncFailures = 0;
     if (outcome.kind === 'mirrored') {
@@ -342,7 +379,10 @@ export class SyncerDaemon {
   private onRoleState(state: LeaderRoleState): void {
     this.metrics.leader.set(state === 'leader' ? 1 : 0);
     if (state === 'leader') this.logger.info('elected leader: mirroring the branch');
-    else if (state === 'standby') this.logger.info('standing by: another replica leads');
+    else if (state === 'standby') {
+      this.logger.info('standing by: another replica leads; following the branch');
+      this.follower?.request();
+    }
   }
 
   private onOutcome(outcome: SyncOutcome, seconds: number): void {
@@ -384,7 +424,7 @@ export class SyncerDaemon {
     if (!this.deliveries.firstTime(push.id)) return { status: 202, body: { duplicate: true } };
     this.logger.info({ delivery: push.id, after: push.after }, 'push webhook received');
     // The mirror alone: it asks the deployment controller for a pass once a commit is mirrored.
-    this.role?.request('mirror');
+    this.requestPass('mirror');
     return { status: 202, body: { queued: true, leader: this.role?.state === 'leader' } };
   }
 

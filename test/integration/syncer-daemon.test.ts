@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { contentId, decodeHeadRecord } from '../../core/index.js';
+import { contentId, decodeHeadRecord, decodeHistoryRecord } from '../../core/index.js';
 import { resolveSyncerConfig, type SyncerConfig, SyncerDaemon } from '../../syncer/index.js';
 import { COLLECTION_QUIET_MS } from '../../syncer/syncer-daemon.js';
 import { waitFor } from '../harness/index.js';
@@ -248,6 +248,54 @@ describe('the syncer daemon', () => {
     );
     await postPushWebhook(`${b.base}/webhook`, SECRET, { after: sha });
     await waitFor(async () => (await headCommit()) === sha, { description: 'b mirrors', timeoutMs: 10_000 });
+  });
+
+  it('keeps a standby warm: it follows the branch, so the pass that takes over parses nothing it followed', async () => {
+    const filesParsed = async (base: string, role: 'leader' | 'standby') =>
+      Number(
+        new RegExp(`cairn_syncer_files_parsed_total\\{role="${role}"\\} (\\d+)`).exec(
+          await (await fetch(`${base}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
+    const a = await startDaemon('replica-a');
+    await waitFor(() => a.daemon.status().role === 'leader', { description: 'a leads', timeoutMs: 15_000 });
+    const b = await startDaemon('replica-b');
+    await waitFor(() => b.daemon.status().role === 'standby', {
+      description: 'b stands by',
+      timeoutMs: 15_000,
+    });
+    // Five files, mirrored by a and followed by b.
+    const five = Object.fromEntries(
+      [1, 2, 3, 4, 5].map((n) => [`services/recommender/config/warm-${n}.yaml`, `n: ${n}\n`]),
+    );
+    const first = await commitAndPush(five, 'Five files');
+    await postPushWebhook(`${a.base}/webhook`, SECRET, { after: first });
+    await postPushWebhook(`${b.base}/webhook`, SECRET, { after: first });
+    await waitFor(async () => (await headCommit()) === first && b.daemon.status().branchHead === first, {
+      description: 'a mirrors and b follows the five files',
+      timeoutMs: 15_000,
+    });
+    // One more file that only b hears of, as when a push arrives while the leader is dead.
+    const last = await commitAndPush({ 'services/recommender/config/warm-1.yaml': 'n: 10\n' }, 'One file');
+    await postPushWebhook(`${b.base}/webhook`, SECRET, { after: last });
+    await waitFor(() => b.daemon.status().branchHead === last, {
+      description: 'b follows the last commit',
+      timeoutMs: 15_000,
+    });
+    expect(await headCommit()).toBe(first); // a standby never writes
+    expect(await filesParsed(b.base, 'standby')).toBe(6);
+
+    await a.daemon.close();
+    await waitFor(async () => (await headCommit()) === last, {
+      description: 'b takes over and mirrors the last commit',
+      timeoutMs: 15_000,
+    });
+    // Its first pass as leader parsed nothing: b had read and validated the commit while standing by.
+    expect(await filesParsed(b.base, 'leader')).toBe(0);
+    // What the commit changed is still known exactly, though b read it before it led.
+    const head = decodeHeadRecord((await f.session.get(f.layout.head())).data);
+    const history = decodeHistoryRecord((await f.session.get(f.layout.historyRecord(head.seq))).data);
+    expect(history.changed).toEqual(['services/recommender/config/warm-1.yaml']);
   });
 
   it('rejoins the election when its node is deleted by hand, and never writes while it does not lead', async () => {

@@ -220,6 +220,33 @@ describe('the mirror of a branch in ZooKeeper', () => {
     await expectExact();
   });
 
+  it('follows the branch as a standby without writing, even a commit it would refuse, and mirrors what it followed parsing nothing again', async () => {
+    const standby = f.newMirror();
+    const before = await f.actualView();
+    const goodHead = (await head()).commit;
+    const file = 'services/recommender/config/application.yaml';
+    const good = await f.work.git('show', `${goodHead}:${file}`);
+    await f.work.write({ [file]: 'server: [\n' });
+    const broken = await f.work.commit('Break the recommender while the leader is away');
+    await f.work.push(f.repoUrl);
+    expect(await standby.follow()).toMatchObject({ commit: broken });
+    // Refusing is the leader's part: no /refused, nothing changed.
+    expect(await f.session.exists(f.layout.refused())).toBeUndefined();
+    expect(await f.actualView()).toEqual(before);
+    expect(standby.refusedCommit).toBeUndefined();
+
+    await f.work.write({ [file]: `${good}\n`, 'services/recommender/config/followed.yaml': 'a: 1\n' });
+    const fixed = await f.work.commit('Fix it, and add a file');
+    await f.work.push(f.repoUrl);
+    const followed = await standby.follow();
+    expect(followed).toMatchObject({ commit: fixed });
+    expect(followed.filesParsed).toBeGreaterThan(0);
+    expect((await head()).commit).toBe(goodHead);
+    const outcome = await standby.sync(f.target);
+    expect(outcome).toMatchObject({ kind: 'mirrored', commit: fixed, filesParsed: 0 });
+    await expectExact();
+  });
+
   it('restores the previous state exactly when a commit is reverted, writing no content again', async () => {
     const before = await f.actualView();
     const { commit } = await pushAndSync('Tune prod', {
