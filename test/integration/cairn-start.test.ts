@@ -248,7 +248,9 @@ describe('cairn start', () => {
             expect.stringMatching(
               / INFO {2}agent agent started {2}host=rec-dev-01\.dc1\.northwind\.internal /,
             ),
-            expect.stringMatching(/ INFO {2}recommender recommender listening {2}port=\d+ /),
+            expect.stringMatching(
+              / INFO {2}recommender recommender listening {2}url=http:\/\/127\.0\.0\.1:\d+ /,
+            ),
           ]),
         );
         expect(again).toContain('continued: imported from');
