@@ -93,7 +93,8 @@ describe('a service’s directory, where the agent writes', () => {
     let watcher: FSWatcher | undefined;
     afterEach(async () => {
       watcher?.close();
-      if (swapper && swapper.exitCode === null) {
+      // A process killed by a signal has no exit code: its signal says it ended.
+      if (swapper && swapper.exitCode === null && swapper.signalCode === null) {
         const exited = new Promise((resolve) => swapper?.once('exit', resolve));
         swapper.kill('SIGKILL');
         await exited;
