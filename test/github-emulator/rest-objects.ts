@@ -319,27 +319,7 @@ export function checkRun(app: AppRecord, run: CheckRunRecord, pulls: readonly Pu
     },
     name: run.name,
     check_suite: { id: run.id + 100_000 },
-    app: {
-      id: app.id,
-      slug: app.slug,
-      client_id: `Iv1.${app.slug}`,
-      node_id: nodeId('Integration', app.id),
-      owner: account(app.owner),
-      name: 'Cairn',
-      description: 'Checks config pull requests',
-      external_url: `${WEB}/apps/${app.slug}`,
-      html_url: `${WEB}/apps/${app.slug}`,
-      created_at: '2024-01-08T09:00:00Z',
-      updated_at: '2024-01-08T09:00:00Z',
-      permissions: {
-        checks: 'write',
-        contents: 'write',
-        metadata: 'read',
-        pull_requests: 'write',
-        members: 'read',
-      },
-      events: ['pull_request', 'pull_request_review', 'check_run'],
-    },
+    app: appObject(app),
     pull_requests: pulls.map((pr) => ({
       url: `${base}/pulls/${pr.number}`,
       id: pr.id,
@@ -358,8 +338,13 @@ export function checkRun(app: AppRecord, run: CheckRunRecord, pulls: readonly Pu
   };
 }
 
-/** The app as GitHub describes it to itself (`GET /app`). */
+/** The app as GitHub describes it to itself (`GET /app`), and in the check runs it made. */
 export function app(record: AppRecord) {
+  return { ...appObject(record), installations_count: 1 };
+}
+
+/** The app's Integration object, with the permissions and events bot/app.yml asks for. */
+function appObject(record: AppRecord) {
   return {
     id: record.id,
     slug: record.slug,
@@ -378,9 +363,10 @@ export function app(record: AppRecord) {
       metadata: 'read',
       pull_requests: 'write',
       members: 'read',
+      deployments: 'write',
+      issues: 'write',
     },
-    events: ['pull_request', 'pull_request_review', 'check_run'],
-    installations_count: 1,
+    events: ['pull_request', 'pull_request_review', 'check_run', 'issue_comment'],
   };
 }
 
