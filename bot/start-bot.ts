@@ -65,7 +65,8 @@ export async function startBot(options: BotStartOptions): Promise<RunningBot> {
     return { mode: 'registration', url: registration.url, stop: () => registration.close() };
   }
   const metrics = new BotMetrics();
-  // The session deployments are mirrored from and comments' control actions recorded through.
+  // The bot's one session to the syncer's ZooKeeper: the applied checks, the deployments' mirror and
+  // the comments' control actions share it.
   const zookeeper = settings.appliedChecks
     ? openBotZooKeeper(settings.appliedChecks, options.log)
     : undefined;
@@ -97,7 +98,7 @@ export async function startBot(options: BotStartOptions): Promise<RunningBot> {
   }
   // Long-lived work that no webhook starts belongs to the server that keeps running, not to the app
   // function (which Probot's serverless runners call per event): started once the server listens.
-  const applied = app ? startAppliedChecks(app, settings, metrics) : undefined;
+  const applied = app ? startAppliedChecks(app, settings, metrics, zookeeper?.keeper) : undefined;
   const deployments =
     app && zookeeper && settings.appliedChecks
       ? startGitHubDeployments(app, settings.appliedChecks, zookeeper, metrics)

@@ -29,6 +29,11 @@ import { renderAppliedCheck } from './render-applied.js';
 export interface AppliedChecksOptions {
   /** The ZooKeeper the syncer writes to, and its root. */
   readonly endpoint: ZooKeeperEndpoint;
+  /**
+   * A session to that ZooKeeper the bot shares among its uses, started and closed by its owner;
+   * without one, the checks keep a session of their own.
+   */
+  readonly keeper?: SessionKeeper;
   /** The facade of the repository the syncer mirrors; `reset` after GitHub refused its credentials. */
   readonly repository: { github(): Promise<GitHub>; reset(): void; readonly fullName: string };
   readonly log: Logger;
@@ -54,6 +59,8 @@ export interface AppliedChecksOptions {
 export class AppliedChecks {
   private readonly options: AppliedChecksOptions;
   private readonly keeper: SessionKeeper;
+  private readonly ownsKeeper: boolean;
+  private readonly onSession = () => this.trigger.request();
   private readonly head: NodeCache<HeadRecord>;
   private readonly agents: WatchedChildren<AgentRecord>;
   private readonly instances = new Map<string, WatchedChildren<InstanceRecord>>();
@@ -71,16 +78,19 @@ export class AppliedChecks {
     this.options = options;
     const { endpoint, log } = options;
     const layout = endpoint.layout;
-    this.keeper = new SessionKeeper({
-      endpoint,
-      onAttemptFailed: (error, failures) => {
-        if (isPowerOfTwo(failures))
-          log.warn(
-            { ...errorLogFields(error), failures, zk: endpoint.connectString },
-            'cannot reach ZooKeeper for the applied checks: retrying',
-          );
-      },
-    });
+    this.ownsKeeper = options.keeper === undefined;
+    this.keeper =
+      options.keeper ??
+      new SessionKeeper({
+        endpoint,
+        onAttemptFailed: (error, failures) => {
+          if (isPowerOfTwo(failures))
+            log.warn(
+              { ...errorLogFields(error), failures, zk: endpoint.connectString },
+              'cannot reach ZooKeeper for the applied checks: retrying',
+            );
+        },
+      });
     const skipped = (path: string, error: unknown) =>
       log.warn({ err: error, path }, 'a record the applied checks read is not valid: left out');
     const cacheError = (error: unknown, failures: number) => {
@@ -113,11 +123,13 @@ export class AppliedChecks {
     this.head.on('error', cacheError);
     this.agents.on('change', () => this.trigger.request());
     this.agents.on('error', cacheError);
-    this.keeper.on('session', () => this.trigger.request());
+    this.keeper.on('session', this.onSession);
   }
 
   start(): void {
-    this.keeper.start();
+    if (this.ownsKeeper) this.keeper.start();
+    // A shared session may be up already: look now rather than at its next one.
+    else this.trigger.request();
     this.head.start();
     this.agents.start();
     this.resyncTimer = setInterval(() => this.trigger.request(), this.options.resyncIntervalMs ?? 30_000);
@@ -146,7 +158,8 @@ export class AppliedChecks {
       ...[...this.instances.values()].map((w) => w.close()),
     ]);
     this.instances.clear();
-    await this.keeper.close();
+    this.keeper.off('session', this.onSession);
+    if (this.ownsKeeper) await this.keeper.close();
   }
 
   private now(): number {

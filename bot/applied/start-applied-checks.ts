@@ -1,4 +1,5 @@
 import type { Logger } from 'probot';
+import type { SessionKeeper } from '../../core/index.js';
 import type { GitHubObserver } from '../github.js';
 import type { BotSettings } from '../settings.js';
 import { AppliedChecks } from './applied-checks.js';
@@ -12,6 +13,8 @@ export function startAppliedChecks(
   app: AppAuthentication & { readonly log: Logger },
   settings: BotSettings,
   observer?: GitHubObserver,
+  /** The bot's shared session to the syncer's ZooKeeper (openBotZooKeeper), when it has one. */
+  keeper?: SessionKeeper,
 ): AppliedChecks | undefined {
   const applied = settings.appliedChecks;
   if (!applied) {
@@ -24,6 +27,7 @@ export function startAppliedChecks(
   const log = app.log.child({ name: 'applied-checks' });
   const checks = new AppliedChecks({
     endpoint: applied.endpoint,
+    ...(keeper ? { keeper } : {}),
     repository,
     log,
     deadlineMs: applied.deadlineMs,

@@ -5,7 +5,10 @@ import type { GitHubObserver } from '../github.js';
 import type { AppliedChecksSettings } from '../settings.js';
 import { GitHubDeployments } from './github-deployments.js';
 
-/** The ZooKeeper session the bot records comments' control actions through, and the layout of its paths. */
+/**
+ * The bot's one session to the syncer's ZooKeeper, shared by the applied checks, the deployments'
+ * mirror and the comments' control actions, and the layout of its paths.
+ */
 export interface BotZooKeeper {
   readonly keeper: SessionKeeper;
   readonly layout: ZkLayout;
@@ -20,7 +23,7 @@ export function openBotZooKeeper(settings: AppliedChecksSettings, log: Logger): 
       if (failures > 0 && (failures & (failures - 1)) === 0)
         log.warn(
           { ...errorLogFields(error), failures, zk: endpoint.connectString },
-          'cannot reach ZooKeeper for deployments: retrying',
+          'cannot reach ZooKeeper: retrying',
         );
     },
   });
