@@ -74,6 +74,8 @@ export class SyncerDaemon {
   private syncFailures = 0;
   /** A standby's pass: follows the branch without writing, so that taking over is warm. */
   private follower: CoalescingTrigger | undefined;
+  /** The standby's failed follows in a row: the first is a warning, its end an info line. */
+  private followFailures = 0;
   private pollTimer: NodeJS.Timeout | undefined;
   private collectionTimer: NodeJS.Timeout | undefined;
   private http: Server | undefined;
@@ -216,12 +218,15 @@ export class SyncerDaemon {
     });
     this.follower = new CoalescingTrigger(() => this.follow(), {
       retry: false,
-      onError: (error) =>
-        // The next poll or webhook follows again; as leader the same failure is reported in full.
-        this.logger.debug(
-          errorLogFields(error),
-          `a standby could not follow the branch: ${(error as Error)?.message}`,
-        ),
+      onError: (error) => {
+        // The next poll or webhook follows again. A standby that cannot follow would take over cold
+        // (a full read and validation), so its first failure in a row is a warning; the rest repeat
+        // it at debug level, as a git server down for an hour must not write a line per poll.
+        const message = `a standby could not follow the branch: ${(error as Error)?.message}`;
+        if (this.followFailures++ === 0)
+          this.logger.warn(errorLogFields(error), `${message} (it would take over cold until it can)`);
+        else this.logger.debug(errorLogFields(error), message);
+      },
     });
     role.start();
     keeper.start();
@@ -306,6 +311,13 @@ export class SyncerDaemon {
     if (this.role?.state !== 'standby') return;
     const started = performance.now();
     const { commit, filesParsed } = await (this.mirror as Mirror).follow();
+    if (this.followFailures > 0) {
+      this.logger.info(
+        { commit, failures: this.followFailures },
+        'the standby follows the branch again: it takes over warm',
+      );
+      this.followFailures = 0;
+    }
     this.metrics.filesParsed.inc({ role: 'standby' }, filesParsed);
     if (commit !== this.branchHead)
       this.logger.debug(

@@ -298,6 +298,53 @@ describe('the syncer daemon', () => {
     expect(history.changed).toEqual(['services/recommender/config/warm-1.yaml']);
   });
 
+  it('warns once when a standby cannot follow the branch, and says when it follows again', async () => {
+    const lines: { level: number; msg: string; code?: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const a = await startDaemon('replica-a');
+    await waitFor(() => a.daemon.status().role === 'leader', { description: 'a leads', timeoutMs: 15_000 });
+    const standby = new SyncerDaemon(await configFor('replica-b'), pino({ level: 'debug' }, sink));
+    daemons.push(standby);
+    const { port } = await standby.start();
+    await waitFor(() => standby.status().role === 'standby' && standby.status().branchHead !== undefined, {
+      description: 'b stands by and follows',
+      timeoutMs: 15_000,
+    });
+    const following = (line: { msg: string }) => line.msg.startsWith('a standby could not follow the branch');
+    f.git.setAvailable(false);
+    try {
+      const sha = await f.work.commit('Unreachable for the standby', { allowEmpty: true });
+      // Three pushes, three failed follows: one warning, the others at debug level.
+      for (let n = 1; n <= 3; n++) {
+        await postPushWebhook(`http://127.0.0.1:${port}/webhook`, SECRET, { after: sha });
+        await waitFor(() => lines.filter(following).length >= n, {
+          description: `failed follow ${n} logged`,
+          timeoutMs: 15_000,
+        });
+      }
+    } finally {
+      f.git.setAvailable(true);
+    }
+    const failures = lines.filter(following);
+    expect(failures.map((line) => line.level)).toEqual([40, 20, 20]);
+    expect(failures[0]).toMatchObject({ code: 'GIT_UNREACHABLE' });
+    expect(failures[0]?.msg).toContain('take over cold');
+    await f.work.push(f.repoUrl);
+    await postPushWebhook(`http://127.0.0.1:${port}/webhook`, SECRET, { after: await f.work.head() });
+    await waitFor(async () => standby.status().branchHead === (await f.work.head()), {
+      description: 'b follows again',
+      timeoutMs: 15_000,
+    });
+    expect(lines.filter((line) => line.msg.startsWith('the standby follows the branch again'))).toHaveLength(
+      1,
+    );
+  });
+
   it('rejoins the election when its node is deleted by hand, and never writes while it does not lead', async () => {
     const a = await startDaemon('replica-a');
     await waitFor(() => a.daemon.status().role === 'leader', { description: 'a leads', timeoutMs: 15_000 });
