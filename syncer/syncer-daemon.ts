@@ -78,6 +78,8 @@ export class SyncerDaemon {
   private followFailures = 0;
   private pollTimer: NodeJS.Timeout | undefined;
   private collectionTimer: NodeJS.Timeout | undefined;
+  /** When this replica last mirrored a commit (`performance.now()`): collection waits for quiet. */
+  private lastMirroredAt = Number.NEGATIVE_INFINITY;
   private http: Server | undefined;
   private webhooks: WebhookEndpoint | undefined;
   private closed = false;
@@ -339,9 +341,16 @@ export class SyncerDaemon {
     if (outcome.kind === 'mirrored') {
       // A new commit may change a release: the controller looks at once rather than on its watch.
       this.role?.request('deployments');
+      this.lastMirroredAt = performance.now();
       this.requestQuietPass();
       if (!mirror.collectionOverdue) return;
-    }
+    } else if (
+      // A pass that found nothing new soon after a commit (its webhook came after a poll's pass
+      // mirrored it) leaves collection to the quiet pass: more commits may be on their way.
+      performance.now() - this.lastMirroredAt < COLLECTION_QUIET_MS &&
+      !mirror.collectionOverdue
+    )
+      return;
     try {
       await mirror.collect(target);
     } catch (error) {

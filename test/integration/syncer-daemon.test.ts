@@ -492,6 +492,9 @@ describe('the syncer daemon', () => {
         description: `commit ${n} mirrored`,
         timeoutMs: 15_000,
       });
+      // A second delivery at once, as when a poll's pass mirrored the commit before its webhook
+      // came: that pass finds nothing new, and must leave collection to the quiet pass.
+      await postPushWebhook(`http://127.0.0.1:${port}/webhook`, SECRET, { after: sha });
     }
     // No poll (1 h): the pass asked for once the commits stopped collects what no snapshot kept names.
     await waitFor(async () => (await f.session.exists(firstContent)) === undefined, {
