@@ -3,7 +3,13 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBareRepo, createWorkRepo, type GitServer, startGitServer } from '../../test/harness/index.js';
+import {
+  createBareRepo,
+  createWorkRepo,
+  type GitServer,
+  startGitServer,
+  type WorkRepo,
+} from '../../test/harness/index.js';
 import { type GitSource, openGitSource } from './index.js';
 
 /**
@@ -64,125 +70,111 @@ class ListingGate {
 describe('a head announced by a push webhook', () => {
   let server: GitServer;
   let gate: ListingGate;
-  let proxyUrl: string;
-  const tempDirs: string[] = [];
-  const sources: GitSource[] = [];
+  let cacheDir: string;
+  let url: string;
+  let author: WorkRepo;
+  let source: GitSource;
 
+  // One repository for the whole file, fetched once through the proxy (a first fetch has no earlier
+  // listing to lend its capabilities); each test pushes on from where the one before left the branch.
   beforeAll(async () => {
     server = await startGitServer();
     gate = new ListingGate(server.baseUrl);
-    proxyUrl = await gate.listen();
-  });
-
-  afterAll(async () => {
-    for (const source of sources) source.close();
-    await gate?.close();
-    await server?.close();
-    await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  });
-
-  /** A repository with one commit, fetched once through the proxy (a first fetch has nothing to lend its capabilities). */
-  async function fetchedRepo(name: string) {
-    const url = await createBareRepo(server, name);
-    const author = await createWorkRepo();
+    const proxyUrl = await gate.listen();
+    url = await createBareRepo(server, 'config');
+    author = await createWorkRepo();
     await author.write({ 'cairn.yaml': 'limits: {}\n' });
     const first = await author.commit('Initial configuration');
     await author.push(url);
-    const cacheDir = await mkdtemp(join(tmpdir(), 'cairn-git-cache-'));
-    tempDirs.push(cacheDir);
-    const source = openGitSource({ url: `${proxyUrl}/${name}.git`, branch: 'main', cacheDir });
-    sources.push(source);
+    cacheDir = await mkdtemp(join(tmpdir(), 'cairn-git-cache-'));
+    source = openGitSource({ url: `${proxyUrl}/config.git`, branch: 'main', cacheDir });
     expect(await source.fetchHead()).toBe(first);
-    return { url, author, source, first };
-  }
+  });
+
+  afterAll(async () => {
+    source?.close();
+    await gate?.close();
+    await server?.close();
+    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  });
 
   /** Commits a change and pushes it to `branch` (forced, when asked). */
-  async function pushed(
-    author: Awaited<ReturnType<typeof fetchedRepo>>['author'],
-    url: string,
-    n: number,
-    { branch = 'main', force = false } = {},
-  ) {
+  async function pushed(n: number, { branch = 'main', force = false } = {}) {
     await author.write({ 'a.yaml': `a: ${n}\n` });
     const commit = await author.commit(`Change ${n}`);
     await author.push(url, `HEAD:refs/heads/${branch}`, { force });
     return commit;
   }
 
-  it('is fetched while the refs are listed, not after: the fetch costs the longer request, not both', async () => {
-    const { url, author, source } = await fetchedRepo('announced');
-    const second = await pushed(author, url, 1);
-    source.announceHead(second);
+  /** The requests the proxy saw during `fetchHead()`, and its answer. */
+  async function fetchLogged(): Promise<{ head: string; requests: string[] }> {
     gate.log.length = 0;
+    const head = await source.fetchHead();
+    return { head, requests: [...gate.log] };
+  }
+
+  it('is fetched while the refs are listed, not after: the fetch costs the longer request, not both', async () => {
+    const second = await pushed(1);
+    source.announceHead(second);
     gate.holdListing = true;
     try {
-      expect(await source.fetchHead()).toBe(second);
+      expect(await fetchLogged()).toEqual({ head: second, requests: ['listing', 'upload-pack'] });
     } finally {
       gate.holdListing = false;
     }
     // The listing's answer was held until the upload-pack came: it was sent without waiting for it.
     expect(gate.timedOut).toBe(0);
-    expect(gate.log).toEqual(['listing', 'upload-pack']);
     const { snapshot } = await source.readTree(second);
     expect(Buffer.from(snapshot.tree.get('a.yaml') ?? []).toString()).toBe('a: 1\n');
     // Nothing new since: the listing alone, and the announcement was used up.
-    gate.log.length = 0;
-    expect(await source.fetchHead()).toBe(second);
-    expect(gate.log).toEqual(['listing']);
+    expect(await fetchLogged()).toEqual({ head: second, requests: ['listing'] });
   });
 
   it('never moves the branch to a commit the listing does not name (another branch, a stale announcement)', async () => {
-    const { url, author, source, first } = await fetchedRepo('other-branch');
+    const main = await author.head();
     await author.git('checkout', '--quiet', '-b', 'feature');
-    const unmerged = await pushed(author, url, 2, { branch: 'feature' });
-    source.announceHead(unmerged);
-    gate.log.length = 0;
-    expect(await source.fetchHead()).toBe(first);
-    // Its objects came (the server sends any commit it holds), and changed nothing.
-    expect(gate.log).toEqual(['listing', 'upload-pack']);
-    expect(await source.isAncestor(unmerged, first)).toBe(false);
-
-    // The branch moves on past it: the listing's head is fetched as without an announcement.
+    const unmerged = await pushed(2, { branch: 'feature' });
     await author.git('checkout', '--quiet', 'main');
-    const merged = await pushed(author, url, 3);
     source.announceHead(unmerged);
-    gate.log.length = 0;
-    expect(await source.fetchHead()).toBe(merged);
-    // The unmerged commit is in the store already: no request for it, one for the branch.
-    expect(gate.log).toEqual(['listing', 'upload-pack']);
+    // Its objects came (the server sends any commit it holds), and changed nothing.
+    expect(await fetchLogged()).toEqual({ head: main, requests: ['listing', 'upload-pack'] });
+    expect(await source.isAncestor(unmerged, main)).toBe(false);
+
+    // The branch moves on past it: the listing's head is fetched as without an announcement, and
+    // the unmerged commit, in the store already, is not asked for again.
+    const merged = await pushed(3);
+    source.announceHead(unmerged);
+    expect(await fetchLogged()).toEqual({ head: merged, requests: ['listing', 'upload-pack'] });
   });
 
   it('is taken when the listing names it, even when it does not descend from the last head (a force-push)', async () => {
-    const { url, author, source, first } = await fetchedRepo('forced');
-    const second = await pushed(author, url, 4);
+    const second = await pushed(4);
     expect(await source.fetchHead()).toBe(second);
-    await author.git('reset', '--quiet', '--hard', first);
-    const rewritten = await pushed(author, url, 5, { force: true });
+    await author.git('reset', '--quiet', '--hard', 'HEAD~1');
+    const rewritten = await pushed(5, { force: true });
     source.announceHead(rewritten);
-    gate.log.length = 0;
-    expect(await source.fetchHead()).toBe(rewritten);
-    expect(gate.log).toEqual(['listing', 'upload-pack']);
+    expect(await fetchLogged()).toEqual({ head: rewritten, requests: ['listing', 'upload-pack'] });
     expect(await source.isAncestor(second, rewritten)).toBe(false);
   });
 
   it('costs one request more and nothing else when the server does not hold it', async () => {
-    const { url, author, source } = await fetchedRepo('unknown');
-    const second = await pushed(author, url, 6);
+    const commit = await pushed(6);
     source.announceHead('0123456789abcdef0123456789abcdef01234567');
-    gate.log.length = 0;
-    expect(await source.fetchHead()).toBe(second);
-    expect(gate.log).toEqual(['listing', 'upload-pack', 'upload-pack']);
+    expect(await fetchLogged()).toEqual({
+      head: commit,
+      requests: ['listing', 'upload-pack', 'upload-pack'],
+    });
   });
 
   it('is ignored when it is not an object id, or names a deleted branch (all zeros)', async () => {
-    const { url, author, source } = await fetchedRepo('malformed');
-    const commit = await pushed(author, url, 10);
-    const expected = [['listing', 'upload-pack'], ['listing'], ['listing'], ['listing']];
-    for (const [n, announced] of ['not-a-commit', '0'.repeat(40), `${'a'.repeat(40)}\n`, ''].entries()) {
+    const commit = await pushed(7);
+    const bad = ['not-a-commit', '0'.repeat(40), `${'a'.repeat(40)}\n`, 'A'.repeat(40), ''];
+    for (const [n, announced] of bad.entries()) {
       source.announceHead(announced);
-      gate.log.length = 0;
-      expect(await source.fetchHead()).toBe(commit);
-      expect(gate.log).toEqual(expected[n]);
+      expect(await fetchLogged()).toEqual({
+        head: commit,
+        requests: n === 0 ? ['listing', 'upload-pack'] : ['listing'],
+      });
     }
   });
 });
