@@ -434,10 +434,15 @@ export class Mirror {
     );
     if (result.splitFlip)
       log.warn('the commit changed too many records for one transaction: published in several, /head last');
-    await trimHistory(target.writer, layout, this.retention.history).catch((error: unknown) => {
-      // History is a convenience; a failed trim is retried after the next commit.
-      log.warn(errorLogFields(error), 'could not trim /history');
-    });
+    // The verdicts are saved while history is trimmed: the pass's end, which says the commit is
+    // mirrored (healthz, metrics), waits for one of them, not both.
+    await Promise.all([
+      trimHistory(target.writer, layout, this.retention.history).catch((error: unknown) => {
+        // History is a convenience; a failed trim is retried after the next commit.
+        log.warn(errorLogFields(error), 'could not trim /history');
+      }),
+      this.saveVerdicts(),
+    ]);
     return {
       kind: 'mirrored',
       commit,
@@ -532,15 +537,20 @@ export class Mirror {
       try {
         return await job();
       } finally {
-        await this.options.validationCache?.save().catch((error: unknown) => {
-          // The cache only saves work: without it, the next start parses again.
-          this.options.logger.warn(errorLogFields(error), 'could not save the validation cache');
-        });
+        await this.saveVerdicts();
       }
     });
     // The caller gets the failure from `run`; the next job only waits for it to end.
     this.busy = run.catch(() => undefined);
     return run;
+  }
+
+  /** Writes the validation cache when this pass added to it; a failure only loses work. */
+  private async saveVerdicts(): Promise<void> {
+    await this.options.validationCache?.save().catch((error: unknown) => {
+      // The cache only saves work: without it, the next start parses again.
+      this.options.logger.warn(errorLogFields(error), 'could not save the validation cache');
+    });
   }
 
   /**
