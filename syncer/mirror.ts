@@ -124,7 +124,7 @@ export interface MirrorOptions {
   /** Where the bot records approvals as git notes. Default refs/notes/cairn-approvals. */
   readonly notesRef?: string;
   readonly now?: () => Date;
-  /** Parse verdicts kept between runs (the cache directory's); saved after each commit read. */
+  /** Parse verdicts kept between runs (the cache directory's); saved after each pass that read a commit. */
   readonly validationCache?: ValidationCache;
 }
 
@@ -245,8 +245,14 @@ export class Mirror {
   async sync(target: SyncTarget): Promise<SyncOutcome> {
     const started = performance.now();
     const state = this.readStateAhead(target);
+    // `/head` is read while git fetches: only this leader writes it, and its passes do not overlap
+    // (were it stale all the same, the version-checked flip fails and the pass is retried).
+    const headAhead = this.readHead(target.session);
+    headAhead.catch(() => undefined);
     const head = await this.options.source.fetchHead();
-    return this.exclusively(() => this.mirrorCommit(target, head, performance.now() - started, state));
+    return this.exclusively(() =>
+      this.mirrorCommit(target, head, performance.now() - started, state, headAhead),
+    );
   }
 
   /** Mirrors `commit`, a commit already fetched. */
@@ -280,13 +286,14 @@ export class Mirror {
     commit: string,
     fetchMs: number,
     stateAhead: Promise<PublishedState> | undefined,
+    headAhead?: Promise<{ record?: HeadRecord; version?: number }>,
   ): Promise<SyncOutcome> {
     const { layout, source, logger } = this.options;
     const readStarted = performance.now();
     const clock = { validateMs: 0 };
     if (this.written && this.written.term !== target.term) this.written = undefined;
     this.filesParsed = 0;
-    const head = await this.readHead(target.session);
+    const head = await (headAhead ?? this.readHead(target.session));
     const tags = await source.listTags();
     // A refused commit is not looked at again until the branch or a tag moves.
     const key = `${commit} ${tags.map((t) => `${t.name}=${t.commit}`).join(' ')}`;
@@ -330,6 +337,7 @@ export class Mirror {
     const writeStarted = performance.now();
     const readMs = writeStarted - readStarted - clock.validateMs;
 
+    const before = this.desired?.state;
     const desired = this.desiredStateFor(branch.repo, revisionOf(info), tagged.repos);
     for (const { env, reason } of desired.unserved)
       log.warn({ env }, `environment "${env}" is not served: ${reason}`);
@@ -355,7 +363,7 @@ export class Mirror {
 
     // The same guard the bot's plan applies to the pull request, here against what ZooKeeper serves.
     if (publication.environments.removed.length > 0 || publication.environments.changed.length > 0) {
-      const mirrored = await readMirroredFiles(target.session, layout, published, desired);
+      const mirrored = await readMirroredFiles(target.session, layout, published, desired, before);
       const destructive = destructiveChangeDiagnostics(mirrored, desired, branch.repo);
       if (destructive.length > 0) return refuse(commit, destructive);
     }
@@ -426,10 +434,15 @@ export class Mirror {
     );
     if (result.splitFlip)
       log.warn('the commit changed too many records for one transaction: published in several, /head last');
-    await trimHistory(target.writer, layout, this.retention.history).catch((error: unknown) => {
-      // History is a convenience; a failed trim is retried after the next commit.
-      log.warn(errorLogFields(error), 'could not trim /history');
-    });
+    // The verdicts are saved while history is trimmed: the pass's end, which says the commit is
+    // mirrored (healthz, metrics), waits for one of them, not both.
+    await Promise.all([
+      trimHistory(target.writer, layout, this.retention.history).catch((error: unknown) => {
+        // History is a convenience; a failed trim is retried after the next commit.
+        log.warn(errorLogFields(error), 'could not trim /history');
+      }),
+      this.saveVerdicts(),
+    ]);
     return {
       kind: 'mirrored',
       commit,
@@ -514,12 +527,30 @@ export class Mirror {
     return state;
   }
 
-  /** Runs `job` after every sync or follow before it: they read and update the same lanes. */
+  /**
+   * Runs `job` after every sync or follow before it: they read and update the same lanes. The
+   * verdicts it parsed are saved when it ends, after its publication rather than before: a file
+   * written whole costs the commit's readers nothing then.
+   */
   private exclusively<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.busy.then(job);
+    const run = this.busy.then(async () => {
+      try {
+        return await job();
+      } finally {
+        await this.saveVerdicts();
+      }
+    });
     // The caller gets the failure from `run`; the next job only waits for it to end.
     this.busy = run.catch(() => undefined);
     return run;
+  }
+
+  /** Writes the validation cache when this pass added to it; a failure only loses work. */
+  private async saveVerdicts(): Promise<void> {
+    await this.options.validationCache?.save().catch((error: unknown) => {
+      // The cache only saves work: without it, the next start parses again.
+      this.options.logger.warn(errorLogFields(error), 'could not save the validation cache');
+    });
   }
 
   /**
@@ -626,10 +657,6 @@ export class Mirror {
       lane.validated = { tree, result: validateRepo(tree, { cache: lane.cache }) };
       if (clock) clock.validateMs += performance.now() - validateStarted;
       this.filesParsed += lane.validated.result.filesParsed;
-      await this.options.validationCache?.save().catch((error: unknown) => {
-        // The cache only saves work: without it, the next start parses again.
-        this.options.logger.warn(errorLogFields(error), 'could not save the validation cache');
-      });
     }
     const { diagnostics, repo } = lane.validated.result;
     if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };

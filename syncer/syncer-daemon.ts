@@ -444,6 +444,8 @@ export class SyncerDaemon {
     if (!push || !relevant) return { status: 202, body: { ignored: true } };
     if (!this.deliveries.firstTime(push.id)) return { status: 202, body: { duplicate: true } };
     this.logger.info({ delivery: push.id, after: push.after }, 'push webhook received');
+    // The next fetch asks for the pushed commit while it lists the refs; the listing decides.
+    if (push.ref === `refs/heads/${this.config.branch}`) this.source?.announceHead(push.after);
     // The mirror alone: it asks the deployment controller for a pass once a commit is mirrored.
     this.requestPass('mirror');
     return { status: 202, body: { queued: true, leader: this.role?.state === 'leader' } };

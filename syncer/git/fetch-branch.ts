@@ -3,6 +3,7 @@ import git, { type FetchResult } from 'isomorphic-git';
 import { withDeadline } from './deadline.js';
 import { BranchNotFoundError, GitUnreachableError } from './errors.js';
 import { gitErrorCode } from './git-error-code.js';
+import { hasObject } from './has-object.js';
 import type { ObjectStore } from './object-store.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
 import type { Remote } from './remote.js';
@@ -25,11 +26,18 @@ export async function prepareFetchCache(gitdir: string, displayUrl: string, bran
   });
 }
 
+/** The local ref that holds the last fetched head of `branch`, offered to the server as a "have". */
+export function localBranchRef(branch: string): { readonly remote: string; readonly ref: string } {
+  return { remote: REMOTE, ref: `refs/remotes/${REMOTE}/${branch}` };
+}
+
 /**
  * Brings the head of `branch`, as `advertisement` names it, into the store and resolves with it. The
  * whole history is fetched (ancestry decides whether a push was forced); the previously fetched head
  * is offered to the server as a commit the store has, so a fetch brings only what is new, and a
- * branch that did not move is not fetched at all.
+ * branch that did not move is not fetched at all. A head the store already holds (fetched ahead by
+ * its id, or a branch reset to a commit fetched before) only moves the local ref: objects come in
+ * whole packs, so a commit in the store comes with its history and trees.
  */
 export async function fetchBranch(
   store: ObjectStore,
@@ -40,11 +48,15 @@ export async function fetchBranch(
 ): Promise<string> {
   const { display } = store;
   const remoteRef = `refs/heads/${branch}`;
-  const localRef = `refs/remotes/${REMOTE}/${branch}`;
+  const localRef = localBranchRef(branch).ref;
   // A repository without any commit has no refs at all: the branch does not exist there either.
   const head = advertisement.refs.get(remoteRef);
   if (head === undefined) throw new BranchNotFoundError(branch, display);
   if ((await resolveLocalRef(store, localRef)) === head) return head;
+  if (await hasObject(store, head)) {
+    await git.writeRef({ fs: store.fs, gitdir: store.gitdir, ref: localRef, value: head, force: true });
+    return head;
+  }
   try {
     // `ref` names the local ref whose commit is sent as "have"; `remoteRef` what is fetched.
     const result = await fetchRef(

@@ -5,13 +5,14 @@ import type { TagRef } from '../../core/index.js';
 import { isAncestorOf } from './ancestry.js';
 import { type CommitInfo, readCommitInfo } from './commit-info.js';
 import { BranchNotFoundError } from './errors.js';
-import { fetchBranch, fetchFailure, prepareFetchCache } from './fetch-branch.js';
+import { fetchBranch, fetchFailure, localBranchRef, prepareFetchCache } from './fetch-branch.js';
 import { fetchTags } from './fetch-tags.js';
 import { authCallback, type GitCredentials } from './git-credentials.js';
 import { gitErrorCode } from './git-error-code.js';
 import { listTags } from './list-tags.js';
 import { findLocalGitdir } from './local-repository.js';
 import type { ObjectStore } from './object-store.js';
+import { isPrefetchable, prefetchCommit } from './prefetch-commit.js';
 import { readNote } from './read-note.js';
 import { readTreeAt, type TreeSnapshot, type TreeUpdate } from './read-tree.js';
 import { type RefAdvertisement, readRefAdvertisement } from './ref-advertisement.js';
@@ -43,6 +44,13 @@ export interface GitSource {
    * when the branch does not exist, GitUnreachableError on a network or HTTP failure (with cause).
    */
   fetchHead(): Promise<string>;
+  /**
+   * Says that the branch was pushed to `commit` (a verified push webhook's `after`): the next fetch
+   * asks the server for that commit's objects while it lists the refs, instead of after. The listing
+   * alone still decides the head: an announcement that is stale or wrong costs a request, never a
+   * wrong head. Ignored for a repository on this machine, and for anything but an object id.
+   */
+  announceHead(commit: string): void;
   commitInfo(commit: string): Promise<CommitInfo>;
   /**
    * The files at `commit`. With `previous`, walks only the subtrees whose object ids differ and
@@ -93,6 +101,8 @@ class IsomorphicGitSource implements GitSource {
   #advertisement: RefAdvertisement | undefined;
   /** Tagged commits known to be in the store (objects never leave it): not looked up again. */
   readonly #taggedCommits = new Set<string>();
+  /** The head a push announced, for the next fetch to ask for ahead of the listing. */
+  #announced: string | undefined;
 
   constructor(options: GitSourceOptions, location: SourceLocation) {
     this.#options = options;
@@ -104,6 +114,10 @@ class IsomorphicGitSource implements GitSource {
       this.#fetching = undefined;
     });
     return this.#fetching;
+  }
+
+  announceHead(commit: string): void {
+    if (this.#location.kind === 'remote' && isPrefetchable(commit)) this.#announced = commit;
   }
 
   async commitInfo(commit: string): Promise<CommitInfo> {
@@ -147,11 +161,23 @@ class IsomorphicGitSource implements GitSource {
     if (this.#location.kind === 'remote') {
       // One listing of every ref, then a fetch of only the refs that moved (see ref-advertisement.ts).
       const remote = this.#remote(this.#location.url);
+      const listing = readRefAdvertisement(remote, store.display, timeoutMs);
+      // An announced head is asked for alongside the listing (the previous listing lends the
+      // negotiation its capabilities; a first fetch has none and waits for its own).
+      const announced = this.#announced;
+      this.#announced = undefined;
+      const ahead =
+        announced !== undefined && this.#advertisement !== undefined
+          ? prefetchCommit(store, remote, announced, localBranchRef(branch), timeoutMs, this.#advertisement)
+          : undefined;
       let advertisement: RefAdvertisement;
       try {
-        advertisement = await readRefAdvertisement(remote, store.display, timeoutMs);
+        advertisement = await listing;
       } catch (error) {
         throw fetchFailure(error, store.display, branch, `refs/heads/${branch}`);
+      } finally {
+        // Never left writing a pack behind this fetch's back; it never rejects.
+        await ahead;
       }
       const head = await fetchBranch(store, remote, branch, timeoutMs, advertisement);
       await fetchTags(store, remote, timeoutMs, advertisement, this.#taggedCommits);

@@ -162,6 +162,37 @@ describe('the syncer daemon', () => {
     ).toMatchObject({ queued: true });
   });
 
+  it('mirrors what the branch names, never the commit a signed push names (another branch’s)', async () => {
+    const { daemon, base } = await startDaemon('replica-a');
+    await waitFor(
+      async () =>
+        daemon.status().role === 'leader' && (await headCommit().catch(() => '')) === (await f.work.head()),
+      { description: 'the first mirror', timeoutMs: 15_000 },
+    );
+    const mirrored = await headCommit();
+    await f.work.git('checkout', '--quiet', '-b', 'unreviewed');
+    await f.work.write({ 'services/recommender/config/unreviewed.yaml': 'merged: false\n' });
+    const unreviewed = await f.work.commit('Not merged');
+    await f.work.push(f.repoUrl, 'HEAD:refs/heads/unreviewed');
+    await f.work.git('checkout', '--quiet', 'main');
+    // Signed, so accepted; its `after` is fetched alongside the listing, which names main's head.
+    expect(await postPushWebhook(`${base}/webhook`, SECRET, { after: unreviewed })).toMatchObject({
+      status: 202,
+      body: { queued: true },
+    });
+    await daemon.whenIdle();
+    expect(await headCommit()).toBe(mirrored);
+    expect(daemon.status()).toMatchObject({ ready: true, mirrored, branchHead: mirrored });
+
+    const merged = await commitAndPush({ 'services/recommender/config/webhook.yaml': 'hook: 2\n' }, 'Merged');
+    await postPushWebhook(`${base}/webhook`, SECRET, { after: merged });
+    await waitFor(async () => (await headCommit()) === merged, {
+      description: 'the merged commit mirrored',
+      timeoutMs: 10_000,
+    });
+    expect(await f.actualView()).toEqual(await f.expectedView());
+  });
+
   it('coalesces a burst of pushes into few fetches and never misses the last one', async () => {
     const { daemon, base } = await startDaemon('replica-a');
     await waitFor(() => daemon.status().ready && daemon.status().role === 'leader', {

@@ -10,6 +10,7 @@ import {
   ZkSession,
 } from '../../core/index.js';
 import type { Mirror } from '../../syncer/mirror.js';
+import { lastRequestIds, normalise } from '../support/server-sessions.js';
 import { NOTES_REFSPEC, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 
 describe('the mirror of a branch in ZooKeeper', () => {
@@ -134,6 +135,24 @@ describe('the mirror of a branch in ZooKeeper', () => {
     expect(
       await Promise.all([pointerStat('search-api', 'dev'), pointerStat('recommender', 'staging')]),
     ).toEqual(before);
+  });
+
+  it('sends ZooKeeper three requests for a commit to one file: /head, the transaction, the history listing', async () => {
+    const requests = async () => {
+      const sid = normalise(f.target.session.sessionId);
+      const lcxid = (await lastRequestIds(f.zk.port)).get(sid);
+      if (lcxid === undefined) throw new Error(`the server lists no session ${sid}`);
+      return lcxid;
+    };
+    await mirror.sync(f.target);
+    const before = await requests();
+    const { outcome } = await pushAndSync('Tune dev ranking again', {
+      'services/recommender/config/@dev/application.yaml': 'ranking:\n  maxResults: 10\n',
+    });
+    expect(outcome).toMatchObject({ kind: 'mirrored', environments: 1 });
+    // The manifest the changed pointer named is the one this mirror published: known by its id, not read.
+    expect((await requests()) - before).toBe(3n);
+    await expectExact();
   });
 
   it('turns a file into a folder and back', async () => {

@@ -1,0 +1,43 @@
+import { fetchRef } from './fetch-branch.js';
+import { hasObject } from './has-object.js';
+import type { ObjectStore } from './object-store.js';
+import type { RefAdvertisement } from './ref-advertisement.js';
+import type { Remote } from './remote.js';
+
+const OBJECT_ID = /^[0-9a-f]{40}$/;
+
+/**
+ * Whether `commit` looks like an object id worth asking a server for: a push webhook's `after` is
+ * all zeros when the branch was deleted, and anything else is ignored rather than sent.
+ */
+export function isPrefetchable(commit: string): boolean {
+  return OBJECT_ID.test(commit) && !/^0+$/.test(commit);
+}
+
+/**
+ * Fetches the objects of `commit` by its id alone, against `previous` (the last listing, whose
+ * capabilities the negotiation needs), offering the local branch `haveRef` as what the store has:
+ * one `upload-pack` request, sent while the refs are listed anew, so a push a webhook announced costs
+ * the longer of the two requests rather than both. It moves no ref (isomorphic-git writes none for a
+ * fetch by id): only the listing that follows decides what the branch's head is, so an announcement
+ * that is stale, or names a commit of another branch, brings objects and changes nothing.
+ * Never rejects: a commit the server will not send (unknown, unreachable) only loses the head start,
+ * and the listing's fetch follows as without it.
+ */
+export async function prefetchCommit(
+  store: ObjectStore,
+  remote: Remote,
+  commit: string,
+  haveRef: { readonly remote: string; readonly ref: string },
+  timeoutMs: number,
+  previous: RefAdvertisement,
+): Promise<boolean> {
+  try {
+    if (await hasObject(store, commit)) return false;
+    await fetchRef(store, remote, { ...haveRef, remoteRef: commit }, timeoutMs, previous);
+    return true;
+  } catch {
+    // Why the server refused the id does not matter: the listing, already under way, decides.
+    return false;
+  }
+}
