@@ -110,6 +110,7 @@ it('core exports exactly these names', () => {
     'digestAclId',
     'digestCredentials',
     'discardRequestBody',
+    'drainAssignmentsOf',
     'drainedSnapshotsOf',
     'drainingHostsOf',
     'encodeAclPrincipalsRecord',

@@ -369,6 +369,26 @@ describe('configuration riding a rollout', () => {
     expect(decodeHostAssignmentRecord(encodeHostAssignmentRecord(assignment))).toEqual(assignment);
     expectCorrupt(decodeHostAssignmentRecord, JSON.stringify({ ...assignment, deployment: 7 }), 'deployment');
     expectCorrupt(decodeHostAssignmentRecord, JSON.stringify({ ...assignment, manifest: 'abc' }), 'manifest');
+    expectCorrupt(
+      decodeHostAssignmentRecord,
+      JSON.stringify({ ...assignment, deployment: undefined }),
+      'deployment',
+    );
+  });
+
+  it('round-trips a drain’s assignment, which names the draining services instead of a deployment', () => {
+    const { deployment: _, ...rest } = {
+      host: 'edge-prod-01',
+      manifest: sha('9'),
+      revision,
+      deployment: 'd-0000000003',
+      at: '2026-11-23T10:00:00.000Z',
+    };
+    for (const drain of [['recommender', 'search-api'], []]) {
+      const assignment = { ...rest, drain };
+      expect(decodeHostAssignmentRecord(encodeHostAssignmentRecord(assignment))).toEqual(assignment);
+    }
+    expectCorrupt(decodeHostAssignmentRecord, JSON.stringify({ ...rest, drain: 'recommender' }), 'drain');
   });
 });
 
