@@ -169,6 +169,7 @@ export class SyncerDaemon {
       layout,
       logger: this.logger,
       request: () => this.role?.request('deployments'),
+      drains: this.mirror,
     });
     const role = new LeaderRole({
       keeper,

@@ -19,6 +19,7 @@ import {
   decodeServiceRecord,
   deploymentId,
   deploymentSeqOf,
+  drainingHostsOf,
   type EnvironmentPointer,
   encodeDeploymentRecord,
   encodeDeploymentTaskRecord,
@@ -40,6 +41,7 @@ import {
   type ZkSession,
   type ZkWatcher,
 } from '../../core/index.js';
+import { type DrainRenderer, reconcileEnvironmentDrain } from './drain-ops.js';
 import { hostAssignmentOps } from './host-assignment-ops.js';
 import { removeTree } from './remove-tree.js';
 
@@ -55,7 +57,18 @@ export interface DeploymentControllerOptions {
   readonly now?: () => Date;
   /** How many deployments of an environment are kept (settled ones beyond are removed). Default 20. */
   readonly kept?: number;
+  /**
+   * The leader's mirror, which renders the files of consumers that drain during deploys: without
+   * it, no consumer is drained.
+   */
+  readonly drains?: DrainRenderer;
 }
+
+/** Hosts of a deploying service drain again this long after the mirror could not render them yet. */
+const DRAIN_RETRY_MS = 1000;
+
+/** By environment, then by deploying service: its hosts that drain now. */
+type DrainingByEnvironment = Map<string, Map<string, Set<string>>>;
 
 /**
  * The deployment controller, a reconciler of the syncer's leader role. For every environment with a
@@ -82,14 +95,24 @@ export class DeploymentController implements Reconciler {
     const { session, writer } = term;
     const { layout } = this.options;
     let wakeAt: number | undefined;
+    const draining: DrainingByEnvironment = new Map();
+    /** Environments whose deployments were not all advanced this pass: their drain waits for the next. */
+    const unsettled = new Set<string>();
     for (const service of await childrenWatched(session, layout.releasesDir(), this.watch)) {
       for (const env of await childrenWatched(session, layout.releaseService(service), this.watch)) {
         if (term.signal.aborted) return;
         let next: number | undefined;
+        const hosts = new Set<string>();
         try {
-          next = await this.reconcileEnvironment(session, writer, service, env);
+          const passed = await this.reconcileEnvironment(session, writer, service, env, hosts);
+          if (passed === CREATED) unsettled.add(env);
+          else next = passed;
+          const byService = draining.get(env) ?? new Map<string, Set<string>>();
+          byService.set(service, hosts);
+          draining.set(env, byService);
         } catch (error) {
           if (!(error instanceof CorruptRecordError)) throw error;
+          unsettled.add(env);
           // One damaged record stops its own environment only, until someone repairs or deletes it.
           this.options.logger.error(
             { service, env, err: error },
@@ -99,6 +122,11 @@ export class DeploymentController implements Reconciler {
         }
         if (next !== undefined) wakeAt = wakeAt === undefined ? next : Math.min(wakeAt, next);
       }
+    }
+    if (term.signal.aborted) return;
+    if (!(await this.drain(session, writer, draining, unsettled))) {
+      const retry = this.now().getTime() + DRAIN_RETRY_MS;
+      wakeAt = wakeAt === undefined ? retry : Math.min(wakeAt, retry);
     }
     if (wakeAt !== undefined && !term.signal.aborted) {
       const delay = Math.max(0, Math.min(wakeAt - this.now().getTime(), 2 ** 31 - 1));
@@ -118,12 +146,54 @@ export class DeploymentController implements Reconciler {
     return this.options.now?.() ?? new Date();
   }
 
+  /**
+   * The drain of every environment where a host drains or a consumer holds drain assignments: false
+   * when one must be tried again soon. An environment whose deployments were not all advanced this
+   * pass waits for the next (requested already), rather than restore consumers for a moment.
+   */
+  private async drain(
+    session: ZkSession,
+    writer: FencedWriter,
+    draining: DrainingByEnvironment,
+    unsettled: ReadonlySet<string>,
+  ): Promise<boolean> {
+    const { drains: renderer, layout, logger } = this.options;
+    if (!renderer) return true;
+    const pinned = new Map<string, string[]>();
+    for (const name of await session.childrenIfExists(layout.pinsDir())) {
+      const of = layout.drainPinOf(name);
+      if (of) pinned.set(of.env, [...(pinned.get(of.env) ?? []), of.service]);
+    }
+    let done = true;
+    for (const env of new Set([...draining.keys(), ...pinned.keys()])) {
+      if (unsettled.has(env)) continue;
+      const byService = draining.get(env) ?? new Map<string, Set<string>>();
+      if (![...byService.values()].some((hosts) => hosts.size > 0) && !pinned.has(env)) continue;
+      const settled = await reconcileEnvironmentDrain({
+        session,
+        writer,
+        layout,
+        logger,
+        renderer,
+        env,
+        draining: byService,
+        pinned: pinned.get(env) ?? [],
+        watch: this.watch,
+        now: this.now(),
+      });
+      done &&= settled;
+    }
+    return done;
+  }
+
   private async reconcileEnvironment(
     session: ZkSession,
     writer: FencedWriter,
     service: string,
     env: string,
-  ): Promise<number | undefined> {
+    /** Filled with the hosts of the service that drain now, over its open deployments. */
+    draining: Set<string>,
+  ): Promise<number | typeof CREATED | undefined> {
     const { layout, logger } = this.options;
     const releasePath = layout.release(service, env);
     const releaseNode = await session.getWatched(releasePath, this.watch);
@@ -152,7 +222,7 @@ export class DeploymentController implements Reconciler {
       await this.create(session, writer, service, env, release, environment, newest, ids, !releaseChanged);
       // The next pass (requested now) advances what was just created.
       this.options.request();
-      return undefined;
+      return CREATED;
     }
     let wakeAt: number | undefined;
     for (const id of ids) {
@@ -160,7 +230,13 @@ export class DeploymentController implements Reconciler {
       // A settled deployment changes no more; the newest is still read for a retry, and keeps the
       // hosts' assignments as its rollout left them.
       if (!current || (current.record.settled && id !== newestId)) continue;
-      const next = await this.advance(session, writer, current, id === newestId ? environment : undefined);
+      const next = await this.advance(
+        session,
+        writer,
+        current,
+        id === newestId ? environment : undefined,
+        draining,
+      );
       if (next !== undefined) wakeAt = wakeAt === undefined ? next : Math.min(wakeAt, next);
     }
     const kept = this.options.kept ?? DEPLOYMENTS_KEPT;
@@ -302,6 +378,7 @@ export class DeploymentController implements Reconciler {
     current: { record: DeploymentRecord; version: number; path: string },
     /** Given for the environment's newest deployment: its rollout decides the hosts' assignments. */
     environment: EnvironmentView | undefined,
+    draining: Set<string>,
   ): Promise<number | undefined> {
     const { layout, logger } = this.options;
     const { service, env, id } = current.record;
@@ -359,6 +436,9 @@ export class DeploymentController implements Reconciler {
       ...(steering ? { steering } : {}),
       now: this.now(),
     });
+    const after = new Map(tasks);
+    for (const [host, write] of result.tasks) after.set(host, write.task);
+    for (const host of drainingHostsOf(result.deployment, after, this.now())) draining.add(host);
     const ops: ZkOp[] = [];
     for (const [host, write] of result.tasks) {
       const path = layout.deploymentTask(service, env, id, host);
@@ -376,8 +456,6 @@ export class DeploymentController implements Reconciler {
     if (environment?.riding) {
       // In the transaction that starts a step or aborts: a host takes the new snapshot exactly when
       // its task is created, and every host goes back to the previous one with the abort.
-      const after = new Map(tasks);
-      for (const [host, write] of result.tasks) after.set(host, write.task);
       const hosts = (environment.service?.environments[env]?.hosts ?? []).map((h) => h.host);
       ops.push(
         ...(await hostAssignmentOps(session, layout, {
@@ -433,6 +511,9 @@ export class DeploymentController implements Reconciler {
     return result.wakeAt;
   }
 }
+
+/** Said by a pass of an environment that created a deployment: the next pass advances it. */
+const CREATED = Symbol('created');
 
 /** What the controller reads of an environment besides its deployments. */
 interface EnvironmentView {
