@@ -59,6 +59,8 @@ const upstreamTemplate = [
 describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 }, () => {
   let f: SyncerFixture;
   let leader: SyncerDaemon;
+  /** The daemon that leads now: the standby, once the failover test made it take over. */
+  let current: SyncerDaemon;
   const agents = new Map<string, AgentProcess>();
   const agent = (host: string) => agents.get(host) as AgentProcess;
   const cli = (...args: string[]) =>
@@ -99,6 +101,14 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     const node = await read((s) => s.getIfExists(path));
     return node ? { record: decodeHostAssignmentRecord(node.data, path), mzxid: node.stat.mzxid } : undefined;
   };
+  const gatewayFile = () =>
+    readFile(join(agent(GATEWAY_HOST).prefix, `srv/${GATEWAY}/upstreams.conf`), 'utf8').catch(() => '');
+  const commitGateway = async (files: Record<string, string>, message: string) => {
+    await f.work.write(files);
+    await f.work.commit(message);
+    await f.work.push(f.repoUrl);
+    await current.syncNow();
+  };
   const release = async (version: string) => {
     await f.work.write({ [releasePath]: releaseYaml(version, STRATEGY) });
     await f.work.commit(`Release ${version}`);
@@ -119,6 +129,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     });
     await f.work.commit('Add deploy-app at v1, and a gateway that drains it');
     await f.work.push(f.repoUrl);
+    current = leader;
     await leader.syncNow();
     await waitForDeployment(f, 'v1', inState('succeeded'), 'v1 recorded as deployed');
   }, 180_000);
@@ -175,6 +186,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
       description: 'the standby leads',
       timeoutMs: 30_000,
     });
+    current = standby;
     await standby.syncNow();
     // Decided from stored records alone: the new leader rewrites nothing.
     expect(await assignment()).toEqual(before);
@@ -182,5 +194,40 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     await marker(agent('deploy-01'), 'gate-v3', false);
     await waitForDeployment(f, 'v3', inState('paused'), 'v3 paused after its canary, under the new leader');
     await waitForUpstream('deploy-01=up deploy-02=up', 'the canary back under the new leader');
+  });
+
+  it('renders the drain again when the consumer’s own files change mid-drain, and restores the new files', async () => {
+    await marker(agent('deploy-01'), 'gate-v4');
+    await release('v4');
+    await current.syncNow();
+    await waitForUpstream('deploy-01=down deploy-02=up', 'the canary of v4 drained');
+    await commitGateway(
+      { [`services/${GATEWAY}/config/upstreams.conf.liquid`]: `# revision 2\n${upstreamTemplate}` },
+      'The gateway says its revision',
+    );
+    await waitFor(async () => ((await gatewayFile()).startsWith('# revision 2') ? true : undefined), {
+      description: 'the new template rendered with the canary draining',
+      timeoutMs: 60_000,
+    });
+    expect(await upstream()).toBe('deploy-01=down deploy-02=up');
+    await marker(agent('deploy-01'), 'gate-v4', false);
+    await waitForUpstream('deploy-01=up deploy-02=up', 'the canary of v4 back');
+    expect(await gatewayFile()).toMatch(/^# revision 2/);
+  });
+
+  it('drops its assignments and pin when the consumer stops draining', async () => {
+    expect(await assignment()).toBeDefined();
+    await commitGateway(
+      { [`services/${GATEWAY}/service.yaml`]: gatewayYaml.replace('drainDuringDeploys: true\n', '') },
+      'The gateway stops draining',
+    );
+    await waitFor(
+      async () => ((await assignment()) === undefined && (await pin()) === undefined ? true : undefined),
+      {
+        description: 'the drain assignments and pin removed',
+        timeoutMs: 30_000,
+      },
+    );
+    expect(await upstream()).toBe('deploy-01=up deploy-02=up');
   });
 });
