@@ -113,6 +113,7 @@ it('core exports exactly these names', () => {
     'drainAssignmentsOf',
     'drainedSnapshotsOf',
     'drainingHostsOf',
+    'dueStepHosts',
     'encodeAclPrincipalsRecord',
     'encodeAgentRecord',
     'encodeDeploymentClaimRecord',

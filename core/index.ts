@@ -41,6 +41,7 @@ export {
   controlRefusal,
   drainAssignmentsOf,
   drainingHostsOf,
+  dueStepHosts,
   hostAssignmentsOf,
   newDeployment,
   pinnedSnapshotsOf,

@@ -47,7 +47,12 @@ describe('the assignments of a consumer that drains', () => {
     );
   });
 
-  it('treats a drained snapshot equal to the pointer’s (files that do not mention the drain) as no drain', () => {
-    expect(drainAssignmentsOf({ hosts, pointer, drained: pointer, assigned: [] }).size).toBe(0);
+  it('assigns a drained snapshot equal to the pointer’s too (files that do not mention the drain)', () => {
+    expect(drainAssignmentsOf({ hosts, pointer, drained: pointer, assigned: [] })).toEqual(
+      new Map([
+        ['edge-1', pointer],
+        ['edge-2', pointer],
+      ]),
+    );
   });
 });

@@ -13,8 +13,9 @@ export interface DrainAssignmentInput {
 
 /**
  * The snapshot each host of a consumer that drains should be assigned: every host the drained
- * snapshot while one differs from the pointer's; otherwise the pointer's own snapshot for every host
- * that holds an assignment. An assignment is never removed while the pointer has `rollout`: a reader
+ * snapshot while hosts drain (even one equal to the pointer's, for files that do not mention the
+ * drain: the assignment then says which hosts drain, which a step waits for); otherwise the
+ * pointer's own snapshot for every host that holds an assignment. An assignment is never removed while the pointer has `rollout`: a reader
  * orders what it reads by the newest of the pointer's and the assignment's zxids and ignores an older
  * read (core/recipes/environment-watch.ts), so the read that finds an assignment gone would look
  * older than the one that found it, and the host would keep the drained files. Rewriting it with the
@@ -22,9 +23,8 @@ export interface DrainAssignmentInput {
  */
 export function drainAssignmentsOf(input: DrainAssignmentInput): Map<string, SnapshotRef> {
   const { pointer, drained } = input;
-  const draining = drained !== undefined && drained.manifest !== pointer.manifest;
   const out = new Map<string, SnapshotRef>();
   for (const host of input.assigned) out.set(host, pointer);
-  if (draining) for (const host of input.hosts) out.set(host, drained);
+  if (drained) for (const host of input.hosts) out.set(host, drained);
   return out;
 }

@@ -15,10 +15,10 @@ export interface HostAssignmentRecord extends SnapshotRef {
   /** The deployment that assigned it: a configuration rollout's (a drain's has `drain` instead). */
   readonly deployment?: string;
   /**
-   * A drain's assignment: the deploying services whose hosts it drains, none once it names the
+   * A drain's assignment: by deploying service, the hosts it drains; empty once it names the
    * pointer's snapshot again (see syncer/deployments/drain-ops.ts).
    */
-  readonly drain?: readonly string[];
+  readonly drain?: Readonly<Record<string, readonly string[]>>;
   /** When, ISO 8601. */
   readonly at: string;
 }
@@ -29,7 +29,10 @@ export function encodeHostAssignmentRecord(record: HostAssignmentRecord): Uint8A
 
 export function decodeHostAssignmentRecord(data: Uint8Array, path?: string): HostAssignmentRecord {
   const fields = RecordFields.parse('host assignment', data, path);
-  const drain = fields.has('drain') ? fields.stringArray('drain') : undefined;
+  const drainFields = fields.optionalObject('drain');
+  const drain = drainFields
+    ? Object.fromEntries(drainFields.keys().map((service) => [service, drainFields.stringArray(service)]))
+    : undefined;
   return {
     host: fields.string('host'),
     ...decodeSnapshotRef(fields),

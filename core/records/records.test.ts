@@ -376,7 +376,7 @@ describe('configuration riding a rollout', () => {
     );
   });
 
-  it('round-trips a drain’s assignment, which names the draining services instead of a deployment', () => {
+  it('round-trips a drain’s assignment, which names the draining hosts by service instead of a deployment', () => {
     const { deployment: _, ...rest } = {
       host: 'edge-prod-01',
       manifest: sha('9'),
@@ -384,11 +384,20 @@ describe('configuration riding a rollout', () => {
       deployment: 'd-0000000003',
       at: '2026-11-23T10:00:00.000Z',
     };
-    for (const drain of [['recommender', 'search-api'], []]) {
+    const drains: Record<string, string[]>[] = [
+      { recommender: ['rec-prod-01'], 'search-api': ['search-prod-02'] },
+      {},
+    ];
+    for (const drain of drains) {
       const assignment = { ...rest, drain };
       expect(decodeHostAssignmentRecord(encodeHostAssignmentRecord(assignment))).toEqual(assignment);
     }
     expectCorrupt(decodeHostAssignmentRecord, JSON.stringify({ ...rest, drain: 'recommender' }), 'drain');
+    expectCorrupt(
+      decodeHostAssignmentRecord,
+      JSON.stringify({ ...rest, drain: { recommender: 'rec-prod-01' } }),
+      'drain.recommender',
+    );
   });
 });
 

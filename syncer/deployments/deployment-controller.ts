@@ -9,22 +9,26 @@ import {
   type DeploymentRecord,
   type DeploymentRelease,
   type DeploymentTaskRecord,
+  decodeAgentRecord,
   decodeDeploymentControlRecord,
   decodeDeploymentRecord,
   decodeDeploymentTaskRecord,
   decodeEnvironmentPointer,
   decodeHeadRecord,
   decodeHistoryRecord,
+  decodeHostAssignmentRecord,
   decodeReleaseRecord,
   decodeServiceRecord,
   deploymentId,
   deploymentSeqOf,
   drainingHostsOf,
+  dueStepHosts,
   type EnvironmentPointer,
   encodeDeploymentRecord,
   encodeDeploymentTaskRecord,
   encodeReleaseRecord,
   type FencedWriter,
+  hostApplyState,
   hostAssignmentsOf,
   isTerminalDeployment,
   type LeaderTerm,
@@ -251,6 +255,55 @@ export class DeploymentController implements Reconciler {
     return wakeAt;
   }
 
+  /**
+   * Whether every consumer that drains `service`'s hosts in `env` (opted in, not riding its own
+   * rollout, with files an agent applies) has, on each of its hosts, an assignment that drains
+   * `hosts` and an agent that reports its files applied; undefined when no consumer drains them.
+   * The assignments and agent records read are watched: the step starts at the pass their change asks for.
+   */
+  private async drainApplied(
+    session: ZkSession,
+    service: string,
+    env: string,
+    hosts: readonly string[],
+  ): Promise<boolean | undefined> {
+    const { layout } = this.options;
+    if (!this.options.drains) return undefined;
+    let waited = false;
+    for (const consumer of (await session.childrenIfExists(layout.servicesDir())).sort()) {
+      const node = await session.getIfExists(layout.service(consumer));
+      if (!node) continue;
+      const record = decodeServiceRecord(node.data, layout.service(consumer));
+      const environment = record.environments[env];
+      if (
+        !environment?.drainDuringDeploys ||
+        environment.configRollout === 'with-release' ||
+        !record.files ||
+        !record.dependsOn.includes(service)
+      )
+        continue;
+      waited = true;
+      for (const { host } of environment.hosts) {
+        const path = layout.assignment(consumer, env, host);
+        const assigned = await session.getWatched(path, this.watch);
+        const agentNode = await session.getWatched(layout.agent(host), this.watch);
+        try {
+          const assignment = assigned ? decodeHostAssignmentRecord(assigned.data, path) : undefined;
+          const drained = assignment?.drain?.[service] ?? [];
+          if (!assignment || !hosts.every((h) => drained.includes(h))) return false;
+          const agent = agentNode ? decodeAgentRecord(agentNode.data, layout.agent(host)) : undefined;
+          if (hostApplyState(host, agent, consumer, env, assignment.manifest).state !== 'applied')
+            return false;
+        } catch (error) {
+          // A damaged record of another service's host says nothing applied: the step waits, then pauses.
+          if (error instanceof CorruptRecordError) return false;
+          throw error;
+        }
+      }
+    }
+    return waited ? true : undefined;
+  }
+
   private async read(
     session: ZkSession,
     service: string,
@@ -428,12 +481,15 @@ export class DeploymentController implements Reconciler {
         ? decodeServiceRecord(serviceNode.data, layout.service(service)).steering
         : undefined;
     }
+    const due = dueStepHosts(current.record, tasks, this.now());
+    const drainApplied = due.length > 0 ? await this.drainApplied(session, service, env, due) : undefined;
     const result = advanceDeployment({
       deployment: current.record,
       tasks,
       claims,
       controls,
       ...(steering ? { steering } : {}),
+      ...(drainApplied !== undefined ? { drainApplied } : {}),
       now: this.now(),
     });
     const after = new Map(tasks);

@@ -96,14 +96,18 @@ export async function reconcileEnvironmentDrain(drain: EnvironmentDrain): Promis
   return done;
 }
 
-/** The deploying services whose hosts drain in the consumer's files. */
+/** By deploying service, the hosts that drain in the consumer's drained files (none when it has none). */
 function drainingOf(
   drain: EnvironmentDrain,
   consumer: string,
   rendered: { drained: DrainedSnapshots } | undefined,
-): string[] {
-  if (!rendered?.drained.snapshots.has(consumer)) return [];
-  return [...drain.draining].filter(([, hosts]) => hosts.size > 0).map(([service]) => service);
+): Record<string, string[]> {
+  if (!rendered?.drained.snapshots.has(consumer)) return {};
+  return Object.fromEntries(
+    [...drain.draining]
+      .filter(([, hosts]) => hosts.size > 0)
+      .map(([service, hosts]) => [service, [...hosts].sort()]),
+  );
 }
 
 async function consumerOps(
@@ -143,22 +147,20 @@ async function consumerOps(
     drained,
     assigned: held.keys(),
   });
-  const services = drainingOf(drain, consumer, rendered);
+  const draining = drainingOf(drain, consumer, rendered);
   const at = drain.now.toISOString();
   const ops: ZkOp[] = [];
-  let usesDrained = false;
+  const usesDrained = drained !== undefined && drained.manifest !== pointer.manifest;
   for (const [host, ref] of wanted) {
-    const isDrained = ref.manifest !== pointer.manifest;
-    usesDrained ||= isDrained;
-    const drainList = isDrained ? services : [];
+    const hostDrain = drained ? draining : {};
     const current = held.get(host);
     if (
       current?.record?.manifest === ref.manifest &&
-      current.record.drain?.join() === drainList.join() &&
+      JSON.stringify(current.record.drain) === JSON.stringify(hostDrain) &&
       current.record.revision.commit === ref.revision.commit
     )
       continue;
-    const data = encodeHostAssignmentRecord({ host, ...ref, drain: drainList, at });
+    const data = encodeHostAssignmentRecord({ host, ...ref, drain: hostDrain, at });
     const path = layout.assignment(consumer, env, host);
     ops.push(current ? { op: 'set', path, data, version: current.version } : { op: 'create', path, data });
   }
@@ -172,7 +174,7 @@ async function consumerOps(
     folderOps.push({ op: 'create', path: layout.assignments(consumer, env) });
   }
   const contentOps: ZkOp[] = [];
-  if (usesDrained && snapshot && rendered) {
+  if (drained && snapshot && rendered) {
     for (const [id, bytes] of snapshot.contents)
       if (!(await session.exists(layout.content(id))))
         contentOps.push({ op: 'create', path: layout.content(id), data: bytes });

@@ -19,6 +19,7 @@ import {
   marker,
   releasePath,
   releaseYaml,
+  runsOfVersion,
   SERVICE,
   servicePath,
   serviceYaml,
@@ -109,8 +110,8 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     await f.work.push(f.repoUrl);
     await current.syncNow();
   };
-  const release = async (version: string) => {
-    await f.work.write({ [releasePath]: releaseYaml(version, STRATEGY) });
+  const release = async (version: string, deploy: { timeoutSeconds?: number } = {}) => {
+    await f.work.write({ [releasePath]: releaseYaml(version, STRATEGY, deploy) });
     await f.work.commit(`Release ${version}`);
     await f.work.push(f.repoUrl);
   };
@@ -143,9 +144,14 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     await waitForUpstream('deploy-01=up deploy-02=up', 'the gateway routes to both hosts');
     await marker(agent('deploy-01'), 'gate-v2');
     await release('v2');
-    await waitForUpstream('deploy-01=down deploy-02=up', 'the canary drained while it deploys');
+    // The canary's deploy starts only once the gateway applied the drain.
+    await waitFor(async () => ((await runsOfVersion(agent('deploy-01'), 'v2')) > 0 ? true : undefined), {
+      description: 'the canary deploys',
+      timeoutMs: 60_000,
+    });
+    expect(await upstream()).toBe('deploy-01=down deploy-02=up');
     const drained = await assignment();
-    expect(drained?.record.drain).toEqual([SERVICE]);
+    expect(drained?.record.drain).toEqual({ [SERVICE]: ['deploy-01'] });
     expect(await pin()).toEqual([drained?.record.manifest]);
     await marker(agent('deploy-01'), 'gate-v2', false);
     await waitForDeployment(f, 'v2', inState('paused'), 'v2 paused after its canary');
@@ -155,7 +161,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
       description: 'the drained snapshot unpinned',
       timeoutMs: 30_000,
     });
-    expect((await assignment())?.record.drain).toEqual([]);
+    expect((await assignment())?.record.drain).toEqual({});
   });
 
   it('restores the hosts after an abort, once the task in flight finished', async () => {
@@ -213,6 +219,32 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     await marker(agent('deploy-01'), 'gate-v4', false);
     await waitForUpstream('deploy-01=up deploy-02=up', 'the canary of v4 back');
     expect(await gatewayFile()).toMatch(/^# revision 2/);
+  });
+
+  it('pauses (reason drain) when the consumer does not apply the drain in time, and deploys when resumed', async () => {
+    await agent(GATEWAY_HOST).kill();
+    await release('v5', { timeoutSeconds: 3 });
+    await current.syncNow();
+    const paused = await waitForDeployment(
+      f,
+      'v5',
+      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'drain',
+      'v5 paused: the gateway did not apply the drain',
+      60_000,
+    );
+    expect(paused.deployment.reason).toMatch(/did not apply the drain of step 1\/2 within 3 s/);
+    expect(await runsOfVersion(agent('deploy-01'), 'v5')).toBe(0);
+    await agent(GATEWAY_HOST).restart();
+    expect((await cli('resume', '--reason', 'the gateway is back')).code).toBe(0);
+    await waitForDeployment(
+      f,
+      'v5',
+      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'canary',
+      'v5 paused after its canary',
+      60_000,
+    );
+    expect(await runsOfVersion(agent('deploy-01'), 'v5')).toBe(1);
+    await waitForUpstream('deploy-01=up deploy-02=up', 'the canary of v5 back');
   });
 
   it('drops its assignments and pin when the consumer stops draining', async () => {
