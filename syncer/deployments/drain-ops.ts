@@ -76,7 +76,7 @@ export async function reconcileEnvironmentDrain(drain: EnvironmentDrain): Promis
   }
   let done = true;
   for (const consumer of [...consumers].sort()) {
-    const ops = await consumerOps(drain, consumer, rendered);
+    const { ops, draining: hosts } = await consumerOps(drain, consumer, rendered);
     if (ops.length === 0) continue;
     try {
       await drain.writer.multi(ops);
@@ -89,23 +89,27 @@ export async function reconcileEnvironmentDrain(drain: EnvironmentDrain): Promis
       throw error;
     }
     logger.info(
-      { service: consumer, env, draining: drainingOf(drain, consumer, rendered) },
+      { service: consumer, env, draining: hosts },
       `drain assignments of ${consumer}/${env} updated`,
     );
   }
   return done;
 }
 
-/** By deploying service, the hosts that drain in the consumer's drained files (none when it has none). */
+/**
+ * By deploying service the consumer depends on, the hosts that drain in its drained files (none when
+ * it has none): what a step waits for (DeploymentController.drainApplied).
+ */
 function drainingOf(
   drain: EnvironmentDrain,
   consumer: string,
+  dependsOn: readonly string[],
   rendered: { drained: DrainedSnapshots } | undefined,
 ): Record<string, string[]> {
   if (!rendered?.drained.snapshots.has(consumer)) return {};
   return Object.fromEntries(
     [...drain.draining]
-      .filter(([, hosts]) => hosts.size > 0)
+      .filter(([service, hosts]) => hosts.size > 0 && dependsOn.includes(service))
       .map(([service, hosts]) => [service, [...hosts].sort()]),
   );
 }
@@ -114,7 +118,7 @@ async function consumerOps(
   drain: EnvironmentDrain,
   consumer: string,
   rendered: { drained: DrainedSnapshots; head: number; revision: SnapshotRef['revision'] } | undefined,
-): Promise<ZkOp[]> {
+): Promise<{ ops: ZkOp[]; draining: Record<string, string[]> }> {
   const { session, layout, env } = drain;
   const serviceNode = await session.getIfExists(layout.service(consumer));
   const record = serviceNode ? decodeServiceRecord(serviceNode.data, layout.service(consumer)) : undefined;
@@ -134,7 +138,7 @@ async function consumerOps(
       if (current.record?.drain !== undefined || opted)
         ops.push({ op: 'remove', path: layout.assignment(consumer, env, host), version: current.version });
     if (pin) ops.push({ op: 'remove', path: pinPath, version: pin.stat.version });
-    return ops;
+    return { ops, draining: {} };
   }
 
   const snapshot = rendered?.drained.snapshots.get(consumer);
@@ -147,7 +151,7 @@ async function consumerOps(
     drained,
     assigned: held.keys(),
   });
-  const draining = drainingOf(drain, consumer, rendered);
+  const draining = drainingOf(drain, consumer, record?.dependsOn ?? [], rendered);
   const at = drain.now.toISOString();
   const ops: ZkOp[] = [];
   const usesDrained = drained !== undefined && drained.manifest !== pointer.manifest;
@@ -166,7 +170,7 @@ async function consumerOps(
   }
   const pinned = usesDrained && drained ? [drained.manifest] : [];
   const pinOps = pinWrites(pinPath, pin, wanted.size > 0, pinned, consumer, env, at);
-  if (ops.length === 0 && pinOps.length === 0) return [];
+  if (ops.length === 0 && pinOps.length === 0) return { ops: [], draining };
   const folderOps: ZkOp[] = [];
   if (wanted.size > 0 && !(await session.exists(layout.assignments(consumer, env)))) {
     if (!(await session.exists(layout.assignmentsService(consumer))))
@@ -183,7 +187,7 @@ async function consumerOps(
   }
   // Content, its pin and the assignments naming it in one transaction: collection never sees the
   // content unreferenced, and a reader never sees an assignment whose content is missing.
-  return [...contentOps, ...folderOps, ...ops, ...pinOps];
+  return { ops: [...contentOps, ...folderOps, ...ops, ...pinOps], draining };
 }
 
 /** The pin lists the drained snapshot while one is assigned, and exists while any drain assignment does. */
