@@ -212,10 +212,13 @@ export class DeploymentController implements Reconciler {
       .sort();
     const newestId = ids.at(-1);
     const newest = newestId ? await this.read(session, service, env, newestId) : undefined;
-    // The pointer matters only where configuration rides the rollout, or did until now.
+    // The pointer matters only where configuration rides the rollout, or did until now. A service
+    // that drains as a consumer instead owns its assignments through the drain (its pointer's
+    // `rollout` is the drain's then, and must not start a configuration rollout).
+    const settings = serviceRecord?.environments[env];
+    const withRelease = settings?.configRollout === 'with-release';
     const riding =
-      serviceRecord?.environments[env]?.configRollout === 'with-release' ||
-      newest?.record.config !== undefined;
+      withRelease || (newest?.record.config !== undefined && settings?.drainDuringDeploys !== true);
     const environment: EnvironmentView = {
       service: serviceRecord,
       pointer: riding ? await this.pointerOf(session, service, env) : undefined,
