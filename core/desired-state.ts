@@ -28,6 +28,12 @@ export interface DesiredEnvironment {
    * with-release` for the environment (or cairn.yaml does) and it has a release manifest there.
    */
   readonly configRollout: boolean;
+  /**
+   * Its hosts may be assigned a drained snapshot during deploys of the services it depends on: it
+   * says `drainDuringDeploys` for the environment, and its configuration does not ride a rollout
+   * (`configRollout: with-release`, whose assignments are the rollout's alone).
+   */
+  readonly drains: boolean;
 }
 
 /** A release manifest an environment serves. */
@@ -127,6 +133,9 @@ export function desiredStateOf(input: DesiredStateInput): DesiredState {
           bytes: snapshot.bytes,
           configRollout:
             release !== undefined && service.environments.get(env)?.configRollout === 'with-release',
+          drains:
+            service.environments.get(env)?.drainDuringDeploys === true &&
+            service.environments.get(env)?.configRollout !== 'with-release',
         });
         for (const [id, bytes] of snapshot.contents) contents.set(id, bytes);
       }

@@ -25,6 +25,7 @@ export { contentId, rememberContentId } from './content-id.js';
 export type {
   Advance,
   DeploymentView,
+  DrainAssignmentInput,
   NewDeployment,
   NumberedControl,
   SteeringGrant,
@@ -38,7 +39,9 @@ export {
   configChanged,
   configToRollOut,
   controlRefusal,
+  drainAssignmentsOf,
   drainingHostsOf,
+  dueStepHosts,
   hostAssignmentsOf,
   newDeployment,
   pinnedSnapshotsOf,

@@ -292,3 +292,69 @@ describe('configuration that rides the release’s rollout', () => {
     expect(noRelease.environments.get('recommender/dev')?.configRollout).toBe(false);
   });
 });
+
+describe('a consumer that drains during deploys', () => {
+  let tree: Map<string, Uint8Array>;
+  beforeAll(async () => {
+    tree = onMain(await exampleTree());
+  });
+  const gatewayPointer = (ops: readonly ZkOp[], env: string) => {
+    const op = ops.find((o) => o.path === `/cairn/config/edge-gateway/${env}`) as
+      | (ZkOp & { data: Uint8Array })
+      | undefined;
+    return op ? decodeEnvironmentPointer(op.data) : undefined;
+  };
+
+  it('has a pointer with a rollout and never a baseline: its hosts follow their assignment, its changes go live at once', () => {
+    const first = stateOf(tree, 'a');
+    expect(first.environments.get('edge-gateway/dev')?.drains).toBe(true);
+    expect(first.environments.get('recommender/dev')?.drains).toBe(false);
+    const created = planPublication(layout, empty, first);
+    expect(gatewayPointer(created.flip, 'dev')?.rollout).toEqual({});
+    const second = stateOf(
+      withChanges(tree, {
+        'services/edge-gateway/config/nginx.conf': `${Buffer.from(tree.get('services/edge-gateway/config/nginx.conf') ?? [])}\n# changed\n`,
+      }),
+      'b',
+    );
+    const moved = planPublication(
+      layout,
+      { ...publishedStateOf(first), environments: created.pointers },
+      second,
+    );
+    const dev = gatewayPointer(moved.flip, 'dev');
+    expect(dev?.manifest).toBe(second.environments.get('edge-gateway/dev')?.manifestId);
+    expect(dev?.rollout).toEqual({});
+  });
+
+  it('is not drained where its configuration rides its own rollout, and loses the rollout when it stops draining', () => {
+    const service = Buffer.from(tree.get('services/edge-gateway/service.yaml') ?? []).toString();
+    const riding = stateOf(
+      withChanges(tree, {
+        'services/edge-gateway/service.yaml': service.replace(
+          '  staging:\n',
+          '  staging:\n    configRollout: with-release\n',
+        ),
+      }),
+    );
+    expect(riding.environments.get('edge-gateway/staging')).toMatchObject({
+      drains: false,
+      configRollout: true,
+    });
+    expect(riding.environments.get('edge-gateway/dev')?.drains).toBe(true);
+    const first = stateOf(tree, 'a');
+    const published = {
+      ...publishedStateOf(first),
+      environments: planPublication(layout, empty, first).pointers,
+    };
+    const off = stateOf(
+      withChanges(tree, {
+        'services/edge-gateway/service.yaml': service.replace('drainDuringDeploys: true\n', ''),
+      }),
+      'b',
+    );
+    const publication = planPublication(layout, published, off);
+    expect(gatewayPointer(publication.flip, 'dev')?.rollout).toBeUndefined();
+    expect(publication.snapshots).toEqual([]);
+  });
+});

@@ -59,7 +59,7 @@ export function publishedStateOf(desired: DesiredState): PublishedState {
           env: e.env,
           manifestId: e.manifestId,
           revision: e.revision,
-          ...(e.configRollout ? { rollout: {} } : {}),
+          ...(e.configRollout || e.drains ? { rollout: {} } : {}),
         },
       ]),
     ),
@@ -216,12 +216,14 @@ export function planPublication(
  * The `rollout` of an environment's pointer after publishing: none when its configuration goes live
  * at once; otherwise the baseline hosts without an assignment keep — the one it had, or, when the
  * files change now, the snapshot the pointer named until now. A new environment has nothing to keep.
+ * A consumer that drains during deploys has `rollout` without a baseline: its readers follow their
+ * host's assignment (the drained snapshot), and a change of its files goes live at once.
  */
 function rolloutAfter(
   before: PublishedEnvironment | undefined,
   after: DesiredEnvironment,
 ): EnvironmentPointer['rollout'] {
-  if (!after.configRollout) return undefined;
+  if (!after.configRollout) return after.drains ? {} : undefined;
   if (!before?.manifestId || !before.revision) return {};
   if (before.manifestId === after.manifestId) return before.rollout ?? {};
   const baseline = before.rollout?.baseline ?? { manifest: before.manifestId, revision: before.revision };

@@ -21,6 +21,10 @@ describe('ZkLayout', () => {
     expect(layout.instance('search-api', 'dev', 'host-1')).toBe('/cairn/instances/search-api/dev/host-1');
     expect(layout.historyRecord(42)).toBe('/cairn/history/0000000042');
     expect(layout.pin('deployment-recommender-prod-7')).toBe('/cairn/pins/deployment-recommender-prod-7');
+    expect(layout.drainPin('edge-gateway', 'prod')).toBe('/cairn/pins/drain@edge-gateway@prod');
+    expect(layout.drainPinOf('drain@edge-gateway@prod')).toEqual({ service: 'edge-gateway', env: 'prod' });
+    for (const other of ['config-rollout@recommender@prod', 'drain@edge-gateway', 'drain@a@b@c'])
+      expect(layout.drainPinOf(other)).toBeUndefined();
     expect(layout.syncerCandidate('candidate-0000000003')).toBe('/cairn/syncers/candidate-0000000003');
     expect(layout.electionCandidatePrefix('nightly-reports', 'prod', 'nightly-export')).toBe(
       '/cairn/elections/nightly-reports/prod/nightly-export/candidate-',

@@ -188,6 +188,21 @@ export class ZkLayout {
     return this.pin(`config-rollout@${segment(service)}@${segment(env)}`);
   }
 
+  /**
+   * The pin of the drained snapshots a consumer's hosts are assigned in an environment: while it
+   * exists, the consumer has drain assignments there, which the deployment controller keeps up.
+   */
+  drainPin(service: string, env: string): string {
+    return this.pin(`drain@${segment(service)}@${segment(env)}`);
+  }
+
+  /** The consumer and environment of a drain pin's name; undefined for any other pin. */
+  drainPinOf(name: string): { readonly service: string; readonly env: string } | undefined {
+    const [kind, service, env, ...rest] = name.split('@');
+    if (kind !== 'drain' || !service || !env || rest.length > 0) return undefined;
+    return { service, env };
+  }
+
   assignmentsDir(): string {
     return `${this.root}/assignments`;
   }

@@ -173,6 +173,7 @@ export class SyncerDaemon {
       layout,
       logger: this.logger,
       request: () => this.role?.request('deployments'),
+      drains: this.mirror,
     });
     const role = new LeaderRole({
       keeper,

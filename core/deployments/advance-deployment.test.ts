@@ -40,6 +40,8 @@ class Simulation {
   readonly tasks = new Map<string, DeploymentTaskRecord>();
   readonly claims = new Set<string>();
   readonly controls: NumberedControl[] = [];
+  /** What the consumers that drain say of the due step's drain; undefined: none drains. */
+  drainApplied: boolean | undefined;
   now = T0;
   /** How many times each host's task was created. */
   readonly created = new Map<string, number>();
@@ -55,6 +57,7 @@ class Simulation {
       tasks: this.tasks,
       claims: this.claims,
       controls: this.controls,
+      ...(this.drainApplied !== undefined ? { drainApplied: this.drainApplied } : {}),
       now: new Date(this.now),
     });
     for (const [host, write] of result.tasks) {
@@ -204,6 +207,50 @@ describe('advanceDeployment', () => {
     const { result } = sim.pass();
     expect(sim.tasks.size).toBe(1);
     expect(result.wakeAt).toBe(T0 + 100_000);
+  });
+
+  it('holds a step until the consumers applied its drain, from a stored deadline, then starts it', () => {
+    const sim = new Simulation(deploymentOf({ batchSize: 2 }, 4));
+    sim.drainApplied = false;
+    const { result } = sim.pass();
+    expect(sim.tasks.size).toBe(0);
+    expect(sim.deployment).toMatchObject({
+      state: 'progressing',
+      drainDeadline: new Date(T0 + 600_000).toISOString(),
+    });
+    expect(result.wakeAt).toBe(T0 + 600_000);
+    // A later pass (another controller's, after a failover) waits for the same deadline.
+    sim.now = T0 + 10_000;
+    expect(sim.pass().result.wakeAt).toBe(T0 + 600_000);
+    expect(sim.tasks.size).toBe(0);
+    sim.drainApplied = true;
+    sim.pass();
+    expect([...sim.tasks.keys()]).toEqual(['h1', 'h2']);
+    expect(sim.deployment.drainDeadline).toBeUndefined();
+  });
+
+  it('pauses (reason drain) when the drain is not applied within the deploy timeout; a resume deploys without it', () => {
+    const d = deploymentOf({ batchSize: 2 }, 4);
+    const manifest = d.release.manifest;
+    const sim = new Simulation({
+      ...d,
+      release: {
+        ...d.release,
+        manifest: { ...manifest, deploy: { ...manifest.deploy, timeoutSeconds: 30 } },
+      },
+    });
+    sim.drainApplied = false;
+    sim.pass();
+    sim.now = T0 + 30_000;
+    sim.pass();
+    expect(sim.deployment).toMatchObject({ state: 'paused', pauseReason: 'drain' });
+    expect(sim.deployment.reason).toMatch(/did not apply the drain of step 1\/2 within 30 s: resume/);
+    expect(sim.deployment.drainDeadline).toBeUndefined();
+    expect(sim.tasks.size).toBe(0);
+    sim.control('resume');
+    sim.pass();
+    expect(sim.deployment).toMatchObject({ state: 'progressing', drainWaived: 0 });
+    expect([...sim.tasks.keys()]).toEqual(['h1', 'h2']);
   });
 
   it('starts nothing once superseded, and lets a task in flight finish', () => {

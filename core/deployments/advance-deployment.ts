@@ -32,8 +32,17 @@ export interface DeploymentView {
   readonly controls: readonly NumberedControl[];
   /** Who may steer, from the service record; absent, every control action applies. */
   readonly steering?: SteeringGrants;
+  /**
+   * Whether every consumer that drains during deploys applied the drain of the due step's hosts
+   * (its agents report the assigned files): false holds the step, up to the release's deploy
+   * timeout, then pauses the deployment (reason `drain`). Undefined: no consumer drains them.
+   */
+  readonly drainApplied?: boolean;
   readonly now: Date;
 }
+
+/** How long a step waits for the consumers' drain when the release says no deploy timeout (the agent's default). */
+export const DEFAULT_DRAIN_WAIT_SECONDS = 600;
 
 export interface TaskWrite {
   /** `create` for a task that does not exist yet; `update` for one read (written with its version). */
@@ -133,18 +142,23 @@ class Advancing {
         if (state === 'progressing' || state === 'pending')
           this.transition('paused', control.by, `paused${why}`, 'manual');
         return;
-      case 'resume':
+      case 'resume': {
         if (state !== 'paused') return;
+        // A resume waits for the drain afresh, or not at all after a drain pause.
+        const { drainDeadline: _w, ...rest } = this.d;
         this.d = {
-          ...this.d,
+          ...rest,
           resumedAt: this.at,
           // A resume after a budget halt accepts the failures so far; one more halts again.
           ...(this.d.pauseReason === 'budget'
             ? { failureAllowance: Math.max(this.d.failureAllowance, this.failures()) }
             : {}),
+          // A resume after a drain pause starts the step without waiting for the drain again.
+          ...(this.d.pauseReason === 'drain' ? { drainWaived: this.d.step } : {}),
         };
         this.transition('progressing', control.by, `resumed${why}`);
         return;
+      }
       case 'abort':
         if (!isTerminalDeployment(state)) this.transition('aborted', control.by, `aborted${why}`);
         return;
@@ -234,6 +248,7 @@ class Advancing {
           this.wake(notBefore);
           return;
         }
+        if (!this.drained()) return;
         for (const host of step.hosts) {
           if (this.tasks.has(host)) continue;
           const skipped = this.d.skipped.includes(host);
@@ -295,6 +310,38 @@ class Advancing {
         return;
       }
     }
+  }
+
+  /**
+   * Whether the due step may start as far as the drain goes: once the consumers applied it, or an
+   * operator resumed past it. Meanwhile the wait's deadline is stored, so a controller that takes
+   * over waits no longer than the first did; past it, the deployment pauses.
+   */
+  private drained(): boolean {
+    const { drainDeadline, ...rest } = this.d;
+    if (this.view.drainApplied !== false || this.d.drainWaived === this.d.step) {
+      if (drainDeadline !== undefined) this.d = rest;
+      return true;
+    }
+    const waitSeconds = this.d.release.manifest.deploy.timeoutSeconds ?? DEFAULT_DRAIN_WAIT_SECONDS;
+    if (drainDeadline === undefined) {
+      const deadline = this.nowMs + waitSeconds * 1000;
+      this.d = { ...this.d, drainDeadline: new Date(deadline).toISOString() };
+      this.wake(deadline);
+      return false;
+    }
+    if (this.nowMs < Date.parse(drainDeadline)) {
+      this.wake(Date.parse(drainDeadline));
+      return false;
+    }
+    this.d = rest;
+    this.transition(
+      'paused',
+      CONTROLLER_ACTOR,
+      `the consumers that drain did not apply the drain of step ${this.stepLabel()} within ${waitSeconds} s: resume to deploy it without waiting`,
+      'drain',
+    );
+    return false;
   }
 
   private stepLabel(): string {

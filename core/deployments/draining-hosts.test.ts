@@ -6,7 +6,7 @@ import {
   taskTransition,
 } from '../records/deployment-task-record.js';
 import { advanceDeployment } from './advance-deployment.js';
-import { drainingHostsOf } from './draining-hosts.js';
+import { drainingHostsOf, dueStepHosts } from './draining-hosts.js';
 import { newDeployment } from './new-deployment.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
@@ -134,5 +134,20 @@ describe('the hosts consumers see draining during a deployment', () => {
     const configOnly = new Rollout(deploymentOf({ configOnly: true }));
     expect(configOnly.draining(0)).toEqual([]);
     expect(configOnly.pass(0).draining(1)).toEqual([]);
+  });
+
+  it('says which hosts of the step due a drain must reach before it starts: none before it is due, after it started, or for a configuration-only rollout', () => {
+    const rollout = new Rollout(deploymentOf());
+    expect(dueStepHosts(rollout.deployment, rollout.tasks, at(0))).toEqual(['h1']);
+    rollout.pass(0);
+    expect(dueStepHosts(rollout.deployment, rollout.tasks, at(1))).toEqual([]);
+    rollout.task('h1', 'succeeded', 3).pass(3);
+    expect(dueStepHosts(rollout.deployment, rollout.tasks, at(30))).toEqual([]);
+    rollout.pass(30, [
+      { seq: 1, control: { action: 'skip', host: 'h3', by: 'ines', at: at(30).toISOString() } },
+    ]);
+    expect(dueStepHosts(rollout.deployment, rollout.tasks, at(63))).toEqual(['h2']);
+    const configOnly = new Rollout(deploymentOf({ configOnly: true }));
+    expect(dueStepHosts(configOnly.deployment, configOnly.tasks, at(0))).toEqual([]);
   });
 });

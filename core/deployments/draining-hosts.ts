@@ -26,13 +26,25 @@ export function drainingHostsOf(
     if (isActiveTask(task.state) || (open && (task.state === 'pending' || isFailedTask(task.state))))
       draining.add(task.host);
   }
+  for (const host of dueStepHosts(deployment, tasks, now)) draining.add(host);
+  return draining;
+}
+
+/**
+ * The hosts of the step due next, once it is due (its bake or pause over, the deployment pending or
+ * progressing) and before its tasks exist: those that drain before their deploy, and whose drain the
+ * step waits for.
+ */
+export function dueStepHosts(
+  deployment: DeploymentRecord,
+  tasks: ReadonlyMap<string, DeploymentTaskRecord>,
+  now: Date,
+): string[] {
   const step = deployment.plan.steps[deployment.step];
   const due =
     (deployment.state === 'pending' || deployment.state === 'progressing') &&
     deployment.stepStartedAt === undefined &&
     (deployment.nextStepAt === undefined || now.getTime() >= Date.parse(deployment.nextStepAt));
-  if (step && due)
-    for (const host of step.hosts)
-      if (!tasks.has(host) && !deployment.skipped.includes(host)) draining.add(host);
-  return draining;
+  if (!step || !due || deployment.configOnly) return [];
+  return step.hosts.filter((host) => !tasks.has(host) && !deployment.skipped.includes(host));
 }

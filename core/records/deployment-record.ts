@@ -26,10 +26,13 @@ export const DEPLOYMENT_STATES: readonly DeploymentState[] = [
   'superseded',
 ];
 
-/** Why a deployment waits: after the canary (the strategy says so), an operator, or a spent failure budget. */
-export type PauseReason = 'canary' | 'manual' | 'budget';
+/**
+ * Why a deployment waits: after the canary (the strategy says so), an operator, a spent failure
+ * budget, or consumers that did not apply the drain of the next step's hosts in time.
+ */
+export type PauseReason = 'canary' | 'manual' | 'budget' | 'drain';
 
-const PAUSE_REASONS: readonly PauseReason[] = ['canary', 'manual', 'budget'];
+const PAUSE_REASONS: readonly PauseReason[] = ['canary', 'manual', 'budget', 'drain'];
 
 export function isTerminalDeployment(state: DeploymentState): boolean {
   return state === 'succeeded' || state === 'failed' || state === 'aborted' || state === 'superseded';
@@ -128,6 +131,13 @@ export interface DeploymentRecord {
   readonly nextStepAt?: string;
   /** When the deployment was last resumed: the progress deadline counts from here or the step's start. */
   readonly resumedAt?: string;
+  /**
+   * While the current step waits for the consumers that drain to apply the drain of its hosts: when
+   * it stops waiting and pauses (reason `drain`).
+   */
+  readonly drainDeadline?: string;
+  /** A step an operator resumed after a `drain` pause: it starts without waiting for the drain. */
+  readonly drainWaived?: number;
   /** Failed hosts tolerated: the plan's budget, raised by a resume after a budget halt. */
   readonly failureAllowance: number;
   /** Hosts an operator skipped before their step started: their tasks are created skipped. */
@@ -167,6 +177,8 @@ export function decodeDeploymentRecord(data: Uint8Array, path?: string): Deploym
   const nextStepAt = fields.optionalString('nextStepAt');
   const resumedAt = fields.optionalString('resumedAt');
   const settled = fields.optionalBoolean('settled');
+  const drainDeadline = fields.optionalString('drainDeadline');
+  const drainWaived = fields.optionalInteger('drainWaived', 0);
   const config = fields.optionalObject('config');
   const previousConfig = config?.optionalObject('previous');
   const configOnly = fields.optionalBoolean('configOnly');
@@ -214,6 +226,8 @@ export function decodeDeploymentRecord(data: Uint8Array, path?: string): Deploym
     ...(stepStartedAt !== undefined ? { stepStartedAt } : {}),
     ...(nextStepAt !== undefined ? { nextStepAt } : {}),
     ...(resumedAt !== undefined ? { resumedAt } : {}),
+    ...(drainDeadline !== undefined ? { drainDeadline } : {}),
+    ...(drainWaived !== undefined ? { drainWaived } : {}),
     failureAllowance: fields.integer('failureAllowance', 0),
     skipped: fields.stringArray('skipped'),
     controlSeq: fields.integer('controlSeq', -1),

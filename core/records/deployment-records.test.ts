@@ -81,6 +81,16 @@ describe('the deployment record', () => {
     ).toMatch(/config\.target\.manifest/);
   });
 
+  it('round-trips a wait for the drain and a drain pause, and refuses a waived step that is not a number', () => {
+    const waiting = { ...deployment, drainDeadline: '2026-03-01T10:10:00.000Z' };
+    expect(decodeDeploymentRecord(encodeDeploymentRecord(waiting))).toEqual(waiting);
+    const paused = { ...deployment, state: 'paused' as const, pauseReason: 'drain' as const, drainWaived: 1 };
+    expect(decodeDeploymentRecord(encodeDeploymentRecord(paused))).toEqual(paused);
+    const json = JSON.parse(Buffer.from(encodeDeploymentRecord(paused)).toString());
+    expect(corrupt(decodeDeploymentRecord, { ...json, drainWaived: 'one' }).message).toMatch(/drainWaived/);
+    expect(corrupt(decodeDeploymentRecord, { ...json, pauseReason: 'lunch' }).message).toMatch(/pauseReason/);
+  });
+
   it('refuses an unknown state, a step past the plan and a bad id', () => {
     const json = JSON.parse(Buffer.from(encodeDeploymentRecord(deployment)).toString());
     expect(corrupt(decodeDeploymentRecord, { ...json, state: 'running' }).message).toMatch(

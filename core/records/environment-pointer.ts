@@ -22,6 +22,8 @@ export interface EnvironmentPointer {
    * (`/assignments/<service>/<env>/<host>`, written by the deployment controller), else `baseline`,
    * else `manifest`. The syncer sets `baseline` to the snapshot served before, in the same
    * transaction that moves `manifest`, so no host takes a change before the rollout reaches it.
+   * A consumer that drains during deploys (`drainDuringDeploys`) has it too, never with a baseline:
+   * its hosts serve the drained snapshot the controller assigns them, else `manifest`.
    */
   readonly rollout?: { readonly baseline?: SnapshotRef };
 }

@@ -369,6 +369,35 @@ describe('configuration riding a rollout', () => {
     expect(decodeHostAssignmentRecord(encodeHostAssignmentRecord(assignment))).toEqual(assignment);
     expectCorrupt(decodeHostAssignmentRecord, JSON.stringify({ ...assignment, deployment: 7 }), 'deployment');
     expectCorrupt(decodeHostAssignmentRecord, JSON.stringify({ ...assignment, manifest: 'abc' }), 'manifest');
+    expectCorrupt(
+      decodeHostAssignmentRecord,
+      JSON.stringify({ ...assignment, deployment: undefined }),
+      'deployment',
+    );
+  });
+
+  it('round-trips a drain’s assignment, which names the draining hosts by service instead of a deployment', () => {
+    const { deployment: _, ...rest } = {
+      host: 'edge-prod-01',
+      manifest: sha('9'),
+      revision,
+      deployment: 'd-0000000003',
+      at: '2026-11-23T10:00:00.000Z',
+    };
+    const drains: Record<string, string[]>[] = [
+      { recommender: ['rec-prod-01'], 'search-api': ['search-prod-02'] },
+      {},
+    ];
+    for (const drain of drains) {
+      const assignment = { ...rest, drain };
+      expect(decodeHostAssignmentRecord(encodeHostAssignmentRecord(assignment))).toEqual(assignment);
+    }
+    expectCorrupt(decodeHostAssignmentRecord, JSON.stringify({ ...rest, drain: 'recommender' }), 'drain');
+    expectCorrupt(
+      decodeHostAssignmentRecord,
+      JSON.stringify({ ...rest, drain: { recommender: 'rec-prod-01' } }),
+      'drain.recommender',
+    );
   });
 });
 

@@ -9,21 +9,26 @@ import {
   type DeploymentRecord,
   type DeploymentRelease,
   type DeploymentTaskRecord,
+  decodeAgentRecord,
   decodeDeploymentControlRecord,
   decodeDeploymentRecord,
   decodeDeploymentTaskRecord,
   decodeEnvironmentPointer,
   decodeHeadRecord,
   decodeHistoryRecord,
+  decodeHostAssignmentRecord,
   decodeReleaseRecord,
   decodeServiceRecord,
   deploymentId,
   deploymentSeqOf,
+  drainingHostsOf,
+  dueStepHosts,
   type EnvironmentPointer,
   encodeDeploymentRecord,
   encodeDeploymentTaskRecord,
   encodeReleaseRecord,
   type FencedWriter,
+  hostApplyState,
   hostAssignmentsOf,
   isTerminalDeployment,
   type LeaderTerm,
@@ -40,6 +45,7 @@ import {
   type ZkSession,
   type ZkWatcher,
 } from '../../core/index.js';
+import { type DrainRenderer, reconcileEnvironmentDrain } from './drain-ops.js';
 import { hostAssignmentOps } from './host-assignment-ops.js';
 import { removeTree } from './remove-tree.js';
 
@@ -55,7 +61,18 @@ export interface DeploymentControllerOptions {
   readonly now?: () => Date;
   /** How many deployments of an environment are kept (settled ones beyond are removed). Default 20. */
   readonly kept?: number;
+  /**
+   * The leader's mirror, which renders the files of consumers that drain during deploys: without
+   * it, no consumer is drained.
+   */
+  readonly drains?: DrainRenderer;
 }
+
+/** Hosts of a deploying service drain again this long after the mirror could not render them yet. */
+const DRAIN_RETRY_MS = 1000;
+
+/** By environment, then by deploying service: its hosts that drain now. */
+type DrainingByEnvironment = Map<string, Map<string, Set<string>>>;
 
 /**
  * The deployment controller, a reconciler of the syncer's leader role. For every environment with a
@@ -82,14 +99,24 @@ export class DeploymentController implements Reconciler {
     const { session, writer } = term;
     const { layout } = this.options;
     let wakeAt: number | undefined;
+    const draining: DrainingByEnvironment = new Map();
+    /** Environments whose deployments were not all advanced this pass: their drain waits for the next. */
+    const unsettled = new Set<string>();
     for (const service of await childrenWatched(session, layout.releasesDir(), this.watch)) {
       for (const env of await childrenWatched(session, layout.releaseService(service), this.watch)) {
         if (term.signal.aborted) return;
         let next: number | undefined;
+        const hosts = new Set<string>();
         try {
-          next = await this.reconcileEnvironment(session, writer, service, env);
+          const passed = await this.reconcileEnvironment(session, writer, service, env, hosts);
+          if (passed === CREATED) unsettled.add(env);
+          else next = passed;
+          const byService = draining.get(env) ?? new Map<string, Set<string>>();
+          byService.set(service, hosts);
+          draining.set(env, byService);
         } catch (error) {
           if (!(error instanceof CorruptRecordError)) throw error;
+          unsettled.add(env);
           // One damaged record stops its own environment only, until someone repairs or deletes it.
           this.options.logger.error(
             { service, env, err: error },
@@ -99,6 +126,11 @@ export class DeploymentController implements Reconciler {
         }
         if (next !== undefined) wakeAt = wakeAt === undefined ? next : Math.min(wakeAt, next);
       }
+    }
+    if (term.signal.aborted) return;
+    if (!(await this.drain(session, writer, draining, unsettled))) {
+      const retry = this.now().getTime() + DRAIN_RETRY_MS;
+      wakeAt = wakeAt === undefined ? retry : Math.min(wakeAt, retry);
     }
     if (wakeAt !== undefined && !term.signal.aborted) {
       const delay = Math.max(0, Math.min(wakeAt - this.now().getTime(), 2 ** 31 - 1));
@@ -118,12 +150,54 @@ export class DeploymentController implements Reconciler {
     return this.options.now?.() ?? new Date();
   }
 
+  /**
+   * The drain of every environment where a host drains or a consumer holds drain assignments: false
+   * when one must be tried again soon. An environment whose deployments were not all advanced this
+   * pass waits for the next (requested already), rather than restore consumers for a moment.
+   */
+  private async drain(
+    session: ZkSession,
+    writer: FencedWriter,
+    draining: DrainingByEnvironment,
+    unsettled: ReadonlySet<string>,
+  ): Promise<boolean> {
+    const { drains: renderer, layout, logger } = this.options;
+    if (!renderer) return true;
+    const pinned = new Map<string, string[]>();
+    for (const name of await session.childrenIfExists(layout.pinsDir())) {
+      const of = layout.drainPinOf(name);
+      if (of) pinned.set(of.env, [...(pinned.get(of.env) ?? []), of.service]);
+    }
+    let done = true;
+    for (const env of new Set([...draining.keys(), ...pinned.keys()])) {
+      if (unsettled.has(env)) continue;
+      const byService = draining.get(env) ?? new Map<string, Set<string>>();
+      if (![...byService.values()].some((hosts) => hosts.size > 0) && !pinned.has(env)) continue;
+      const settled = await reconcileEnvironmentDrain({
+        session,
+        writer,
+        layout,
+        logger,
+        renderer,
+        env,
+        draining: byService,
+        pinned: pinned.get(env) ?? [],
+        watch: this.watch,
+        now: this.now(),
+      });
+      done &&= settled;
+    }
+    return done;
+  }
+
   private async reconcileEnvironment(
     session: ZkSession,
     writer: FencedWriter,
     service: string,
     env: string,
-  ): Promise<number | undefined> {
+    /** Filled with the hosts of the service that drain now, over its open deployments. */
+    draining: Set<string>,
+  ): Promise<number | typeof CREATED | undefined> {
     const { layout, logger } = this.options;
     const releasePath = layout.release(service, env);
     const releaseNode = await session.getWatched(releasePath, this.watch);
@@ -138,10 +212,13 @@ export class DeploymentController implements Reconciler {
       .sort();
     const newestId = ids.at(-1);
     const newest = newestId ? await this.read(session, service, env, newestId) : undefined;
-    // The pointer matters only where configuration rides the rollout, or did until now.
+    // The pointer matters only where configuration rides the rollout, or did until now. A service
+    // that drains as a consumer instead owns its assignments through the drain (its pointer's
+    // `rollout` is the drain's then, and must not start a configuration rollout).
+    const settings = serviceRecord?.environments[env];
+    const withRelease = settings?.configRollout === 'with-release';
     const riding =
-      serviceRecord?.environments[env]?.configRollout === 'with-release' ||
-      newest?.record.config !== undefined;
+      withRelease || (newest?.record.config !== undefined && settings?.drainDuringDeploys !== true);
     const environment: EnvironmentView = {
       service: serviceRecord,
       pointer: riding ? await this.pointerOf(session, service, env) : undefined,
@@ -152,7 +229,7 @@ export class DeploymentController implements Reconciler {
       await this.create(session, writer, service, env, release, environment, newest, ids, !releaseChanged);
       // The next pass (requested now) advances what was just created.
       this.options.request();
-      return undefined;
+      return CREATED;
     }
     let wakeAt: number | undefined;
     for (const id of ids) {
@@ -160,7 +237,13 @@ export class DeploymentController implements Reconciler {
       // A settled deployment changes no more; the newest is still read for a retry, and keeps the
       // hosts' assignments as its rollout left them.
       if (!current || (current.record.settled && id !== newestId)) continue;
-      const next = await this.advance(session, writer, current, id === newestId ? environment : undefined);
+      const next = await this.advance(
+        session,
+        writer,
+        current,
+        id === newestId ? environment : undefined,
+        draining,
+      );
       if (next !== undefined) wakeAt = wakeAt === undefined ? next : Math.min(wakeAt, next);
     }
     const kept = this.options.kept ?? DEPLOYMENTS_KEPT;
@@ -173,6 +256,55 @@ export class DeploymentController implements Reconciler {
       }
     }
     return wakeAt;
+  }
+
+  /**
+   * Whether every consumer that drains `service`'s hosts in `env` (opted in, not riding its own
+   * rollout, with files an agent applies) has, on each of its hosts, an assignment that drains
+   * `hosts` and an agent that reports its files applied; undefined when no consumer drains them.
+   * The assignments and agent records read are watched: the step starts at the pass their change asks for.
+   */
+  private async drainApplied(
+    session: ZkSession,
+    service: string,
+    env: string,
+    hosts: readonly string[],
+  ): Promise<boolean | undefined> {
+    const { layout } = this.options;
+    if (!this.options.drains) return undefined;
+    let waited = false;
+    for (const consumer of (await session.childrenIfExists(layout.servicesDir())).sort()) {
+      const node = await session.getIfExists(layout.service(consumer));
+      if (!node) continue;
+      const record = decodeServiceRecord(node.data, layout.service(consumer));
+      const environment = record.environments[env];
+      if (
+        !environment?.drainDuringDeploys ||
+        environment.configRollout === 'with-release' ||
+        !record.files ||
+        !record.dependsOn.includes(service)
+      )
+        continue;
+      waited = true;
+      for (const { host } of environment.hosts) {
+        const path = layout.assignment(consumer, env, host);
+        const assigned = await session.getWatched(path, this.watch);
+        const agentNode = await session.getWatched(layout.agent(host), this.watch);
+        try {
+          const assignment = assigned ? decodeHostAssignmentRecord(assigned.data, path) : undefined;
+          const drained = assignment?.drain?.[service] ?? [];
+          if (!assignment || !hosts.every((h) => drained.includes(h))) return false;
+          const agent = agentNode ? decodeAgentRecord(agentNode.data, layout.agent(host)) : undefined;
+          if (hostApplyState(host, agent, consumer, env, assignment.manifest).state !== 'applied')
+            return false;
+        } catch (error) {
+          // A damaged record of another service's host says nothing applied: the step waits, then pauses.
+          if (error instanceof CorruptRecordError) return false;
+          throw error;
+        }
+      }
+    }
+    return waited ? true : undefined;
   }
 
   private async read(
@@ -302,6 +434,7 @@ export class DeploymentController implements Reconciler {
     current: { record: DeploymentRecord; version: number; path: string },
     /** Given for the environment's newest deployment: its rollout decides the hosts' assignments. */
     environment: EnvironmentView | undefined,
+    draining: Set<string>,
   ): Promise<number | undefined> {
     const { layout, logger } = this.options;
     const { service, env, id } = current.record;
@@ -351,14 +484,20 @@ export class DeploymentController implements Reconciler {
         ? decodeServiceRecord(serviceNode.data, layout.service(service)).steering
         : undefined;
     }
+    const due = dueStepHosts(current.record, tasks, this.now());
+    const drainApplied = due.length > 0 ? await this.drainApplied(session, service, env, due) : undefined;
     const result = advanceDeployment({
       deployment: current.record,
       tasks,
       claims,
       controls,
       ...(steering ? { steering } : {}),
+      ...(drainApplied !== undefined ? { drainApplied } : {}),
       now: this.now(),
     });
+    const after = new Map(tasks);
+    for (const [host, write] of result.tasks) after.set(host, write.task);
+    for (const host of drainingHostsOf(result.deployment, after, this.now())) draining.add(host);
     const ops: ZkOp[] = [];
     for (const [host, write] of result.tasks) {
       const path = layout.deploymentTask(service, env, id, host);
@@ -376,8 +515,6 @@ export class DeploymentController implements Reconciler {
     if (environment?.riding) {
       // In the transaction that starts a step or aborts: a host takes the new snapshot exactly when
       // its task is created, and every host goes back to the previous one with the abort.
-      const after = new Map(tasks);
-      for (const [host, write] of result.tasks) after.set(host, write.task);
       const hosts = (environment.service?.environments[env]?.hosts ?? []).map((h) => h.host);
       ops.push(
         ...(await hostAssignmentOps(session, layout, {
@@ -433,6 +570,9 @@ export class DeploymentController implements Reconciler {
     return result.wakeAt;
   }
 }
+
+/** Said by a pass of an environment that created a deployment: the next pass advances it. */
+const CREATED = Symbol('created');
 
 /** What the controller reads of an environment besides its deployments. */
 interface EnvironmentView {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVAL_RECORD_FORMAT, serializeApprovalRecord } from '../../core/index.js';
 import { connect, type ServiceConfig } from '../../sdk/index.js';
@@ -42,16 +43,16 @@ describe('readers of configuration watch only what they read', () => {
     ]);
     const otherSessions = await clientSessions(f);
     expect(otherSessions.size).toBe(others.length);
-    // Each watches one node, its own environment's pointer; nobody watches /head.
+    // Each watches its own environment's pointer, and, for a gateway that drains during deploys,
+    // its host's assignment beside it; nobody watches /head.
     const watches = await watchesBySession(f.zk.port);
-    const pointers = [
-      f.layout.environment('search-api', 'dev'),
-      f.layout.environment('search-api', 'staging'),
-      f.layout.environment('edge-gateway', 'dev'),
-      f.layout.environment('recommender', 'staging'),
-    ];
     expect([...otherSessions.keys()].map((sid) => watches.get(sid)).sort()).toEqual(
-      pointers.map((pointer) => [pointer]).sort(),
+      [
+        [f.layout.environment('search-api', 'dev')],
+        [f.layout.environment('search-api', 'staging')],
+        [f.layout.assignment('edge-gateway', 'dev', hostname()), f.layout.environment('edge-gateway', 'dev')],
+        [f.layout.environment('recommender', 'staging')],
+      ].sort(),
     );
 
     const mine = await client('recommender', 'dev');

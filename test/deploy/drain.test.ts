@@ -1,0 +1,265 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  decodeHostAssignmentRecord,
+  decodePinRecord,
+  type ReleaseStrategy,
+  ZkError,
+  type ZkSession,
+} from '../../core/index.js';
+import type { SyncerDaemon } from '../../syncer/index.js';
+import { type AgentProcess, startAgent } from '../agent/agent-fixture.js';
+import { waitFor } from '../harness/index.js';
+import { runCliCaptured } from '../support/run-cli.js';
+import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import {
+  ENV,
+  inState,
+  marker,
+  releasePath,
+  releaseYaml,
+  runsOfVersion,
+  SERVICE,
+  servicePath,
+  serviceYaml,
+  waitForDeployment,
+} from './deploy-fixture.js';
+
+const HOSTS = ['deploy-01', 'deploy-02'];
+const GATEWAY = 'drain-gw';
+const GATEWAY_HOST = 'gw-01';
+/** The canary, a pause after it, then the other host. */
+const STRATEGY: ReleaseStrategy = { canary: { hosts: 1, bakeSeconds: 0, pause: true }, batchSize: 1 };
+
+/** A gateway that routes to deploy-app and takes its deploying hosts out of rotation. */
+const gatewayYaml = [
+  'apiVersion: cairn/v1',
+  'description: A gateway in front of deploy-app.',
+  'owners: [team:platform]',
+  'files:',
+  `  directory: /srv/${GATEWAY}`,
+  `dependsOn: [${SERVICE}]`,
+  'drainDuringDeploys: true',
+  'environments:',
+  `  ${ENV}:`,
+  '    hosts:',
+  `      - host: ${GATEWAY_HOST}`,
+  '',
+].join('\n');
+const upstreamTemplate = [
+  '{%- for upstream in dependencies %}',
+  '{%- for server in upstream.hosts %}',
+  '{{ server.host }} {% if server.draining %}down{% else %}up{% endif %}',
+  '{%- endfor %}',
+  '{%- endfor %}',
+  '',
+].join('\n');
+
+// Three agent processes and a syncer on a loaded machine: generous deadlines.
+describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 }, () => {
+  let f: SyncerFixture;
+  let leader: SyncerDaemon;
+  /** The daemon that leads now: the standby, once the failover test made it take over. */
+  let current: SyncerDaemon;
+  const agents = new Map<string, AgentProcess>();
+  const agent = (host: string) => agents.get(host) as AgentProcess;
+  const cli = (...args: string[]) =>
+    runCliCaptured(['deploy', ...args, SERVICE, ENV, '--zk', f.zk.connectString], { CAIRN_USER: 'ops-ada' });
+
+  /** The gateway host's upstream, as `host=up|down` per deploy-app host. */
+  const upstream = async () => {
+    const text = await readFile(
+      join(agent(GATEWAY_HOST).prefix, `srv/${GATEWAY}/upstreams.conf`),
+      'utf8',
+    ).catch(() => '');
+    return [...text.matchAll(/^(\S+) (up|down)$/gm)].map(([, host, state]) => `${host}=${state}`).join(' ');
+  };
+  const waitForUpstream = (expected: string, description: string) =>
+    waitFor(async () => ((await upstream()) === expected ? true : undefined), {
+      description,
+      timeoutMs: 90_000,
+      intervalMs: 100,
+    }).catch(async (error) => {
+      throw new Error(`${(error as Error).message}; the upstream says ${await upstream()}`);
+    });
+  /** Reads through the fixture's session, renewed first when it expired on a loaded machine. */
+  const read = async <T>(how: (session: ZkSession) => Promise<T>): Promise<T> => {
+    try {
+      return await how(f.session);
+    } catch (error) {
+      if (!(error instanceof ZkError)) throw error;
+      await f.renewSession(60_000);
+      return how(f.session);
+    }
+  };
+  const pin = async () => {
+    const node = await read((s) => s.getIfExists(f.layout.drainPin(GATEWAY, ENV)));
+    return node ? decodePinRecord(node.data).snapshots : undefined;
+  };
+  const assignment = async () => {
+    const path = f.layout.assignment(GATEWAY, ENV, GATEWAY_HOST);
+    const node = await read((s) => s.getIfExists(path));
+    return node ? { record: decodeHostAssignmentRecord(node.data, path), mzxid: node.stat.mzxid } : undefined;
+  };
+  const gatewayFile = () =>
+    readFile(join(agent(GATEWAY_HOST).prefix, `srv/${GATEWAY}/upstreams.conf`), 'utf8').catch(() => '');
+  const commitGateway = async (files: Record<string, string>, message: string) => {
+    await f.work.write(files);
+    await f.work.commit(message);
+    await f.work.push(f.repoUrl);
+    await current.syncNow();
+  };
+  const release = async (version: string, deploy: { timeoutSeconds?: number } = {}) => {
+    await f.work.write({ [releasePath]: releaseYaml(version, STRATEGY, deploy) });
+    await f.work.commit(`Release ${version}`);
+    await f.work.push(f.repoUrl);
+  };
+
+  beforeAll(async () => {
+    f = await startSyncerFixture();
+    leader = await f.startDaemon({ replicaId: 'drain-a', poll: '1s', sessionTimeout: '4s' });
+    await Promise.all(
+      [...HOSTS, GATEWAY_HOST].map(async (host) => agents.set(host, await startAgent(f, host))),
+    );
+    await f.work.write({
+      [servicePath]: serviceYaml(HOSTS),
+      [releasePath]: releaseYaml('v1', STRATEGY),
+      [`services/${GATEWAY}/service.yaml`]: gatewayYaml,
+      [`services/${GATEWAY}/config/upstreams.conf.liquid`]: upstreamTemplate,
+    });
+    await f.work.commit('Add deploy-app at v1, and a gateway that drains it');
+    await f.work.push(f.repoUrl);
+    current = leader;
+    await leader.syncNow();
+    await waitForDeployment(f, 'v1', inState('succeeded'), 'v1 recorded as deployed');
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all([...agents.values()].map((a) => a.close()));
+    await f?.close();
+  });
+
+  it('marks the canary down while it deploys, and up again once its health check passed', async () => {
+    await waitForUpstream('deploy-01=up deploy-02=up', 'the gateway routes to both hosts');
+    await marker(agent('deploy-01'), 'gate-v2');
+    await release('v2');
+    // The canary's deploy starts only once the gateway applied the drain.
+    await waitFor(async () => ((await runsOfVersion(agent('deploy-01'), 'v2')) > 0 ? true : undefined), {
+      description: 'the canary deploys',
+      timeoutMs: 60_000,
+    });
+    expect(await upstream()).toBe('deploy-01=down deploy-02=up');
+    const drained = await assignment();
+    expect(drained?.record.drain).toEqual({ [SERVICE]: ['deploy-01'] });
+    expect(await pin()).toEqual([drained?.record.manifest]);
+    await marker(agent('deploy-01'), 'gate-v2', false);
+    await waitForDeployment(f, 'v2', inState('paused'), 'v2 paused after its canary');
+    await waitForUpstream('deploy-01=up deploy-02=up', 'the canary back after its health check');
+    // The host is back on the pointer's snapshot through an assignment naming it, and nothing is pinned.
+    await waitFor(async () => ((await pin())?.length === 0 ? true : undefined), {
+      description: 'the drained snapshot unpinned',
+      timeoutMs: 30_000,
+    });
+    expect((await assignment())?.record.drain).toEqual({});
+  });
+
+  it('restores the hosts after an abort, once the task in flight finished', async () => {
+    await marker(agent('deploy-02'), 'gate-v2');
+    expect((await cli('resume', '--reason', 'the canary looks good')).code).toBe(0);
+    await waitForUpstream('deploy-01=up deploy-02=down', 'the batch drained while it deploys');
+    expect((await cli('abort', '--reason', 'stop here')).code).toBe(0);
+    await waitForDeployment(f, 'v2', inState('aborted'), 'v2 aborted');
+    // Its task is still in flight: the host stays out of rotation until it finishes.
+    expect(await upstream()).toBe('deploy-01=up deploy-02=down');
+    await marker(agent('deploy-02'), 'gate-v2', false);
+    await waitForUpstream('deploy-01=up deploy-02=up', 'every host back after the abort');
+  });
+
+  it('keeps draining when the leader goes: the standby reaches the same answer, then restores', async () => {
+    const standby = await f.startDaemon({ replicaId: 'drain-b', poll: '1s', sessionTimeout: '4s' });
+    await waitFor(() => standby.status().role === 'standby', {
+      description: 'the standby',
+      timeoutMs: 30_000,
+    });
+    await marker(agent('deploy-01'), 'gate-v3');
+    await release('v3');
+    await leader.syncNow();
+    await waitForUpstream('deploy-01=down deploy-02=up', 'the canary of v3 drained');
+    const before = await assignment();
+    await leader.close();
+    await waitFor(() => standby.status().role === 'leader', {
+      description: 'the standby leads',
+      timeoutMs: 30_000,
+    });
+    current = standby;
+    await standby.syncNow();
+    // Decided from stored records alone: the new leader rewrites nothing.
+    expect(await assignment()).toEqual(before);
+    expect(await upstream()).toBe('deploy-01=down deploy-02=up');
+    await marker(agent('deploy-01'), 'gate-v3', false);
+    await waitForDeployment(f, 'v3', inState('paused'), 'v3 paused after its canary, under the new leader');
+    await waitForUpstream('deploy-01=up deploy-02=up', 'the canary back under the new leader');
+  });
+
+  it('renders the drain again when the consumer’s own files change mid-drain, and restores the new files', async () => {
+    await marker(agent('deploy-01'), 'gate-v4');
+    await release('v4');
+    await current.syncNow();
+    await waitForUpstream('deploy-01=down deploy-02=up', 'the canary of v4 drained');
+    await commitGateway(
+      { [`services/${GATEWAY}/config/upstreams.conf.liquid`]: `# revision 2\n${upstreamTemplate}` },
+      'The gateway says its revision',
+    );
+    await waitFor(async () => ((await gatewayFile()).startsWith('# revision 2') ? true : undefined), {
+      description: 'the new template rendered with the canary draining',
+      timeoutMs: 60_000,
+    });
+    expect(await upstream()).toBe('deploy-01=down deploy-02=up');
+    await marker(agent('deploy-01'), 'gate-v4', false);
+    await waitForUpstream('deploy-01=up deploy-02=up', 'the canary of v4 back');
+    expect(await gatewayFile()).toMatch(/^# revision 2/);
+  });
+
+  it('pauses (reason drain) when the consumer does not apply the drain in time, and deploys when resumed', async () => {
+    await agent(GATEWAY_HOST).kill();
+    await release('v5', { timeoutSeconds: 3 });
+    await current.syncNow();
+    const paused = await waitForDeployment(
+      f,
+      'v5',
+      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'drain',
+      'v5 paused: the gateway did not apply the drain',
+      60_000,
+    );
+    expect(paused.deployment.reason).toMatch(/did not apply the drain of step 1\/2 within 3 s/);
+    expect(await runsOfVersion(agent('deploy-01'), 'v5')).toBe(0);
+    await agent(GATEWAY_HOST).restart();
+    expect((await cli('resume', '--reason', 'the gateway is back')).code).toBe(0);
+    await waitForDeployment(
+      f,
+      'v5',
+      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'canary',
+      'v5 paused after its canary',
+      60_000,
+    );
+    expect(await runsOfVersion(agent('deploy-01'), 'v5')).toBe(1);
+    await waitForUpstream('deploy-01=up deploy-02=up', 'the canary of v5 back');
+  });
+
+  it('drops its assignments and pin when the consumer stops draining', async () => {
+    expect(await assignment()).toBeDefined();
+    await commitGateway(
+      { [`services/${GATEWAY}/service.yaml`]: gatewayYaml.replace('drainDuringDeploys: true\n', '') },
+      'The gateway stops draining',
+    );
+    await waitFor(
+      async () => ((await assignment()) === undefined && (await pin()) === undefined ? true : undefined),
+      {
+        description: 'the drain assignments and pin removed',
+        timeoutMs: 30_000,
+      },
+    );
+    expect(await upstream()).toBe('deploy-01=up deploy-02=up');
+  });
+});
