@@ -16,7 +16,8 @@ import {
 } from '../core/index.js';
 import { sameSettings } from './assignments.js';
 import type { FileSettings } from './atomic-file.js';
-import type { AppliedState, LocalStore, ServiceSettings } from './local-store.js';
+import { forEachSettled } from './for-each-settled.js';
+import type { AppliedState, LocalStore, ServiceSettings, SwapJournal } from './local-store.js';
 import { commandUser, lookupOwner } from './owner.js';
 import { type CommandRunner, succeeded } from './run-command.js';
 import { ServiceDirectory } from './service-directory.js';
@@ -45,6 +46,8 @@ export interface ServiceAgentOptions {
 
 /** Drift entries kept in the status, newest first. */
 const MAX_DRIFT_REPORTED = 50;
+/** Files written at once in a swap: enough to overlap their fsyncs, few enough to spare descriptors. */
+const PARALLEL_WRITES = 8;
 
 /**
  * Keeps one service's directory on this host equal to its environment's snapshot (consul-template's
@@ -231,12 +234,10 @@ export class ServiceAgent {
     const root = directory.root;
     const from = this.applied && this.applied.directory === settings.directory ? this.applied.files : {};
     const to = Object.fromEntries(target.contentIds);
-    // Content first, so that putting files back or repairing them never needs ZooKeeper.
-    for (const bytes of target.files.values()) await store.putContent(bytes);
     this.setState('applying');
-    await store.beginSwap(service, env, { directory: root, from, to });
+    await this.prepareSwap(target, { directory: root, from, to });
     try {
-      await this.writeFiles(directory, from, to, fileSettings);
+      await this.writeFiles(directory, from, target.files, fileSettings);
     } catch (error) {
       await this.putBack(directory, from, to, fileSettings);
       await store.endSwap(service, env);
@@ -295,21 +296,45 @@ export class ServiceAgent {
     log.info({ files: target.files.size }, 'files applied');
   }
 
-  /** Removes the files the target no longer has, then writes those that changed, each atomically. */
+  /**
+   * Makes the swap durable before any file of the service changes: the agent's copies of the new
+   * content (so that putting files back or repairing them never needs ZooKeeper) and the journal
+   * (so that a crash from here on puts `from` back). Neither needs the other, so they are written
+   * together: their fsyncs overlap instead of following each other. When one fails, the journal
+   * goes again and nothing of the service's has changed.
+   */
+  private async prepareSwap(target: EnvironmentSnapshot, journal: SwapJournal): Promise<void> {
+    const { store, service, env } = this.options;
+    const copies = new Map<string, Uint8Array>();
+    for (const [file, id] of target.contentIds) copies.set(id, target.files.get(file) as Uint8Array);
+    const writes: (() => Promise<unknown>)[] = [
+      () => store.beginSwap(service, env, journal),
+      ...[...copies.values()].map((bytes) => () => store.putContent(bytes)),
+    ];
+    try {
+      await forEachSettled(writes, PARALLEL_WRITES, (write) => write());
+    } catch (error) {
+      await store.endSwap(service, env);
+      throw error;
+    }
+  }
+
+  /**
+   * Removes the files the target no longer has, then writes the target's files, each atomically,
+   * several at a time (their fsyncs overlap); settles only when every write has ended.
+   */
   private async writeFiles(
     directory: ServiceDirectory,
     from: Readonly<Record<string, string>>,
-    to: Readonly<Record<string, string>>,
+    files: ReadonlyMap<string, Uint8Array>,
     settings: FileSettings,
   ): Promise<void> {
     for (const file of Object.keys(from)) {
-      if (to[file] === undefined) await directory.remove(file);
+      if (!files.has(file)) await directory.remove(file);
     }
-    for (const [file, id] of Object.entries(to)) {
-      const bytes = await this.options.store.content(id);
-      if (!bytes) throw new CairnError('CONTENT_MISSING', `the agent's copy of ${file} (${id}) is missing`);
-      await directory.write(file, bytes, settings);
-    }
+    await forEachSettled([...files], PARALLEL_WRITES, ([file, bytes]) =>
+      directory.write(file, bytes, settings),
+    );
   }
 
   /** Puts `from` back in place of `to`: what a failed check or reload, or an interrupted swap, leaves. */
