@@ -18,7 +18,7 @@ import { sameSettings } from './assignments.js';
 import type { FileSettings } from './atomic-file.js';
 import { forEachSettled } from './for-each-settled.js';
 import type { AppliedState, LocalStore, ServiceSettings, SwapJournal } from './local-store.js';
-import { commandUser, lookupOwner } from './owner.js';
+import { commandUser, type HostUser, lookupOwner } from './owner.js';
 import { type CommandRunner, succeeded } from './run-command.js';
 import { ServiceDirectory } from './service-directory.js';
 
@@ -213,10 +213,11 @@ export class ServiceAgent {
     const settings = this.settings;
     const { revision } = target.pointer;
     const log = logger.child({ service, env, commit: revision.commit });
-    const fileSettings = await this.fileSettings(settings);
+    // Looked up once for the files and the commands alike: each lookup forks `getent`.
+    const owner = await this.ownerOf(settings);
     const directory = await ServiceDirectory.open(settings.directory);
     try {
-      await this.swapIn(target, directory, fileSettings, log);
+      await this.swapIn(target, directory, owner, log);
     } finally {
       await directory.close();
     }
@@ -225,11 +226,12 @@ export class ServiceAgent {
   private async swapIn(
     target: EnvironmentSnapshot,
     directory: ServiceDirectory,
-    fileSettings: FileSettings,
+    owner: HostUser | undefined,
     log: Logger,
   ): Promise<void> {
     const { store, service, env } = this.options;
     const settings = this.settings;
+    const fileSettings = fileSettingsOf(settings, owner);
     const { revision } = target.pointer;
     const root = directory.root;
     const from = this.applied && this.applied.directory === settings.directory ? this.applied.files : {};
@@ -247,7 +249,7 @@ export class ServiceAgent {
     for (const step of ['check', 'reload'] as const) {
       const command = settings[step];
       if (!command) continue;
-      const run = await this.run(step, command, runEnv, root, settings);
+      const run = await this.run(step, command, runEnv, root, settings, owner);
       if (succeeded(run)) continue;
       await this.putBack(directory, from, to, fileSettings);
       // The service may have half taken the new files: have it take the previous ones again.
@@ -258,6 +260,7 @@ export class ServiceAgent {
           { ...runEnv, CAIRN_COMMIT: this.applied?.commit ?? '' },
           root,
           settings,
+          owner,
         );
       await store.endSwap(service, env);
       this.rejection = { commit: revision.commit, manifest: target.pointer.manifest, run, settings };
@@ -368,7 +371,10 @@ export class ServiceAgent {
     const finished = this.applied !== undefined && sameFiles(this.applied.files, journal.to);
     if (!finished) {
       const settings = this.applied?.settings ?? this.settings;
-      const fileSettings = await this.fileSettings(settings).catch(() => ({ mode: settings.mode }));
+      const fileSettings = await this.ownerOf(settings).then(
+        (owner) => fileSettingsOf(settings, owner),
+        () => ({ mode: settings.mode }),
+      );
       await withDirectory(journal.directory, 'existing', (directory) =>
         this.putBack(directory, journal.from, journal.to, fileSettings),
       );
@@ -405,7 +411,8 @@ export class ServiceAgent {
       'managed files drifted',
     );
     if (repair) {
-      const settings = await this.fileSettings(applied.settings);
+      const owner = await this.ownerOf(applied.settings);
+      const settings = fileSettingsOf(applied.settings, owner);
       const root = await withDirectory(applied.directory, 'create', async (directory) => {
         for (const file of found) {
           const bytes = await this.options.store.content(applied.files[file] as string);
@@ -420,6 +427,7 @@ export class ServiceAgent {
           { CAIRN_SERVICE: applied.service, CAIRN_ENV: applied.env, CAIRN_COMMIT: applied.commit },
           root,
           applied.settings,
+          owner,
         );
     }
     this.options.onStatus();
@@ -431,11 +439,14 @@ export class ServiceAgent {
     env: Record<string, string>,
     cwd: string,
     settings: ServiceSettings,
+    owner: HostUser | undefined,
   ): Promise<CommandRun> {
     const { service, env: environment, logger, applyOwner, commandTimeoutMs } = this.options;
-    const user = commandUser(settings.owner, { applyOwner, uid: process.getuid?.() });
+    const name = commandUser(settings.owner, { applyOwner, uid: process.getuid?.() });
+    // The owner this pass looked up, when it is that user; else runCommand looks the name up.
+    const user = name === undefined ? undefined : owner?.name === name ? owner : name;
     logger.debug(
-      { service, env: environment, commit: env.CAIRN_COMMIT, step, command, user },
+      { service, env: environment, commit: env.CAIRN_COMMIT, step, command, user: name },
       `running ${step}`,
     );
     const run = await this.options.runCommand({
@@ -451,9 +462,10 @@ export class ServiceAgent {
     return run;
   }
 
-  private async fileSettings(settings: ServiceSettings): Promise<FileSettings> {
-    if (!this.options.applyOwner || settings.owner === undefined) return { mode: settings.mode };
-    return { mode: settings.mode, owner: await lookupOwner(settings.owner) };
+  /** The user files.owner names, when the agent gives files their owner; OwnerNotFoundError when the host lacks it. */
+  private async ownerOf(settings: ServiceSettings): Promise<HostUser | undefined> {
+    if (!this.options.applyOwner || settings.owner === undefined) return undefined;
+    return lookupOwner(settings.owner);
   }
 
   private fail(error: unknown): void {
@@ -488,6 +500,10 @@ async function withDirectory<T>(
   } finally {
     await directory.close();
   }
+}
+
+function fileSettingsOf(settings: ServiceSettings, owner: HostUser | undefined): FileSettings {
+  return owner ? { mode: settings.mode, owner } : { mode: settings.mode };
 }
 
 function codeOf(error: unknown): string {
