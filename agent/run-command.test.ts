@@ -87,6 +87,25 @@ describe('running a check or reload command', () => {
     },
   );
 
+  it.skipIf(process.getuid?.() !== 0)(
+    'runs as a user already looked up as it is, without looking the name up again',
+    async () => {
+      const nobody = await lookupOwner('nobody');
+      // A name the host lacks: a second lookup would refuse to run.
+      const given = { ...nobody, name: 'looked-up-once', home: dir };
+      const ran = await runCommand({
+        step: 'reload',
+        command: 'id -u; echo "$HOME $USER"',
+        env: {},
+        timeoutMs: 10_000,
+        cwd: dir,
+        user: given,
+      });
+      expect(succeeded(ran)).toBe(true);
+      expect(ran.outputTail).toBe(`${nobody.uid}\n${dir} looked-up-once\n`);
+    },
+  );
+
   it('runs nothing for a user the host lacks, and says so in a failed run', async () => {
     const ran = await runCommand({
       step: 'reload',

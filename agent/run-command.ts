@@ -21,9 +21,10 @@ export interface CommandOptions<S extends CommandStep = CommandStep> {
   readonly cwd: string;
   /**
    * The user to run it as (the agent must be root): its uid and gid, no supplementary groups, and
-   * its HOME, USER and LOGNAME. Absent: the agent's own user.
+   * its HOME, USER and LOGNAME. A name is looked up first; a user already looked up (a swap looks
+   * its owner up once, for its files and its commands) is taken as it is. Absent: the agent's own user.
    */
-  readonly user?: string;
+  readonly user?: string | HostUser;
   /** Told of everything the command prints, as it prints it (a deploy streams its log). */
   readonly onOutput?: (chunk: Buffer) => void;
 }
@@ -40,7 +41,7 @@ export async function runCommand<S extends CommandStep>(options: CommandOptions<
   const started = performance.now();
   let user: HostUser | undefined;
   try {
-    user = options.user === undefined ? undefined : await lookupOwner(options.user);
+    user = typeof options.user === 'string' ? await lookupOwner(options.user) : options.user;
   } catch (error) {
     // Never run as someone else: a user the host lacks is a command that could not start.
     return {

@@ -16,8 +16,9 @@ import {
 } from '../core/index.js';
 import { sameSettings } from './assignments.js';
 import type { FileSettings } from './atomic-file.js';
-import type { AppliedState, LocalStore, ServiceSettings } from './local-store.js';
-import { commandUser, lookupOwner } from './owner.js';
+import { forEachSettled } from './for-each-settled.js';
+import type { AppliedState, LocalStore, ServiceSettings, SwapJournal } from './local-store.js';
+import { commandUser, type HostUser, lookupOwner } from './owner.js';
 import { type CommandRunner, succeeded } from './run-command.js';
 import { ServiceDirectory } from './service-directory.js';
 
@@ -45,6 +46,8 @@ export interface ServiceAgentOptions {
 
 /** Drift entries kept in the status, newest first. */
 const MAX_DRIFT_REPORTED = 50;
+/** Files written at once in a swap: enough to overlap their fsyncs, few enough to spare descriptors. */
+const PARALLEL_WRITES = 8;
 
 /**
  * Keeps one service's directory on this host equal to its environment's snapshot (consul-template's
@@ -210,10 +213,11 @@ export class ServiceAgent {
     const settings = this.settings;
     const { revision } = target.pointer;
     const log = logger.child({ service, env, commit: revision.commit });
-    const fileSettings = await this.fileSettings(settings);
+    // Looked up once for the files and the commands alike: each lookup forks `getent`.
+    const owner = await this.ownerOf(settings);
     const directory = await ServiceDirectory.open(settings.directory);
     try {
-      await this.swapIn(target, directory, fileSettings, log);
+      await this.swapIn(target, directory, owner, log);
     } finally {
       await directory.close();
     }
@@ -222,21 +226,20 @@ export class ServiceAgent {
   private async swapIn(
     target: EnvironmentSnapshot,
     directory: ServiceDirectory,
-    fileSettings: FileSettings,
+    owner: HostUser | undefined,
     log: Logger,
   ): Promise<void> {
     const { store, service, env } = this.options;
     const settings = this.settings;
+    const fileSettings = fileSettingsOf(settings, owner);
     const { revision } = target.pointer;
     const root = directory.root;
     const from = this.applied && this.applied.directory === settings.directory ? this.applied.files : {};
     const to = Object.fromEntries(target.contentIds);
-    // Content first, so that putting files back or repairing them never needs ZooKeeper.
-    for (const bytes of target.files.values()) await store.putContent(bytes);
     this.setState('applying');
-    await store.beginSwap(service, env, { directory: root, from, to });
+    await this.prepareSwap(target, { directory: root, from, to });
     try {
-      await this.writeFiles(directory, from, to, fileSettings);
+      await this.writeFiles(directory, from, target.files, fileSettings);
     } catch (error) {
       await this.putBack(directory, from, to, fileSettings);
       await store.endSwap(service, env);
@@ -246,7 +249,7 @@ export class ServiceAgent {
     for (const step of ['check', 'reload'] as const) {
       const command = settings[step];
       if (!command) continue;
-      const run = await this.run(step, command, runEnv, root, settings);
+      const run = await this.run(step, command, runEnv, root, settings, owner);
       if (succeeded(run)) continue;
       await this.putBack(directory, from, to, fileSettings);
       // The service may have half taken the new files: have it take the previous ones again.
@@ -257,6 +260,7 @@ export class ServiceAgent {
           { ...runEnv, CAIRN_COMMIT: this.applied?.commit ?? '' },
           root,
           settings,
+          owner,
         );
       await store.endSwap(service, env);
       this.rejection = { commit: revision.commit, manifest: target.pointer.manifest, run, settings };
@@ -295,21 +299,45 @@ export class ServiceAgent {
     log.info({ files: target.files.size }, 'files applied');
   }
 
-  /** Removes the files the target no longer has, then writes those that changed, each atomically. */
+  /**
+   * Makes the swap durable before any file of the service changes: the agent's copies of the new
+   * content (so that putting files back or repairing them never needs ZooKeeper) and the journal
+   * (so that a crash from here on puts `from` back). Neither needs the other, so they are written
+   * together: their fsyncs overlap instead of following each other. When one fails, the journal
+   * goes again and nothing of the service's has changed.
+   */
+  private async prepareSwap(target: EnvironmentSnapshot, journal: SwapJournal): Promise<void> {
+    const { store, service, env } = this.options;
+    const copies = new Map<string, Uint8Array>();
+    for (const [file, id] of target.contentIds) copies.set(id, target.files.get(file) as Uint8Array);
+    const writes: (() => Promise<unknown>)[] = [
+      () => store.beginSwap(service, env, journal),
+      ...[...copies.values()].map((bytes) => () => store.putContent(bytes)),
+    ];
+    try {
+      await forEachSettled(writes, PARALLEL_WRITES, (write) => write());
+    } catch (error) {
+      await store.endSwap(service, env);
+      throw error;
+    }
+  }
+
+  /**
+   * Removes the files the target no longer has, then writes the target's files, each atomically,
+   * several at a time (their fsyncs overlap); settles only when every write has ended.
+   */
   private async writeFiles(
     directory: ServiceDirectory,
     from: Readonly<Record<string, string>>,
-    to: Readonly<Record<string, string>>,
+    files: ReadonlyMap<string, Uint8Array>,
     settings: FileSettings,
   ): Promise<void> {
     for (const file of Object.keys(from)) {
-      if (to[file] === undefined) await directory.remove(file);
+      if (!files.has(file)) await directory.remove(file);
     }
-    for (const [file, id] of Object.entries(to)) {
-      const bytes = await this.options.store.content(id);
-      if (!bytes) throw new CairnError('CONTENT_MISSING', `the agent's copy of ${file} (${id}) is missing`);
-      await directory.write(file, bytes, settings);
-    }
+    await forEachSettled([...files], PARALLEL_WRITES, ([file, bytes]) =>
+      directory.write(file, bytes, settings),
+    );
   }
 
   /** Puts `from` back in place of `to`: what a failed check or reload, or an interrupted swap, leaves. */
@@ -343,7 +371,10 @@ export class ServiceAgent {
     const finished = this.applied !== undefined && sameFiles(this.applied.files, journal.to);
     if (!finished) {
       const settings = this.applied?.settings ?? this.settings;
-      const fileSettings = await this.fileSettings(settings).catch(() => ({ mode: settings.mode }));
+      const fileSettings = await this.ownerOf(settings).then(
+        (owner) => fileSettingsOf(settings, owner),
+        () => ({ mode: settings.mode }),
+      );
       await withDirectory(journal.directory, 'existing', (directory) =>
         this.putBack(directory, journal.from, journal.to, fileSettings),
       );
@@ -380,7 +411,8 @@ export class ServiceAgent {
       'managed files drifted',
     );
     if (repair) {
-      const settings = await this.fileSettings(applied.settings);
+      const owner = await this.ownerOf(applied.settings);
+      const settings = fileSettingsOf(applied.settings, owner);
       const root = await withDirectory(applied.directory, 'create', async (directory) => {
         for (const file of found) {
           const bytes = await this.options.store.content(applied.files[file] as string);
@@ -395,6 +427,7 @@ export class ServiceAgent {
           { CAIRN_SERVICE: applied.service, CAIRN_ENV: applied.env, CAIRN_COMMIT: applied.commit },
           root,
           applied.settings,
+          owner,
         );
     }
     this.options.onStatus();
@@ -406,11 +439,14 @@ export class ServiceAgent {
     env: Record<string, string>,
     cwd: string,
     settings: ServiceSettings,
+    owner: HostUser | undefined,
   ): Promise<CommandRun> {
     const { service, env: environment, logger, applyOwner, commandTimeoutMs } = this.options;
-    const user = commandUser(settings.owner, { applyOwner, uid: process.getuid?.() });
+    const name = commandUser(settings.owner, { applyOwner, uid: process.getuid?.() });
+    // The owner this pass looked up, when it is that user; else runCommand looks the name up.
+    const user = name === undefined ? undefined : owner?.name === name ? owner : name;
     logger.debug(
-      { service, env: environment, commit: env.CAIRN_COMMIT, step, command, user },
+      { service, env: environment, commit: env.CAIRN_COMMIT, step, command, user: name },
       `running ${step}`,
     );
     const run = await this.options.runCommand({
@@ -426,9 +462,10 @@ export class ServiceAgent {
     return run;
   }
 
-  private async fileSettings(settings: ServiceSettings): Promise<FileSettings> {
-    if (!this.options.applyOwner || settings.owner === undefined) return { mode: settings.mode };
-    return { mode: settings.mode, owner: await lookupOwner(settings.owner) };
+  /** The user files.owner names, when the agent gives files their owner; OwnerNotFoundError when the host lacks it. */
+  private async ownerOf(settings: ServiceSettings): Promise<HostUser | undefined> {
+    if (!this.options.applyOwner || settings.owner === undefined) return undefined;
+    return lookupOwner(settings.owner);
   }
 
   private fail(error: unknown): void {
@@ -463,6 +500,10 @@ async function withDirectory<T>(
   } finally {
     await directory.close();
   }
+}
+
+function fileSettingsOf(settings: ServiceSettings, owner: HostUser | undefined): FileSettings {
+  return owner ? { mode: settings.mode, owner } : { mode: settings.mode };
 }
 
 function codeOf(error: unknown): string {
