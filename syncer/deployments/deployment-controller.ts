@@ -45,7 +45,7 @@ import {
   type ZkSession,
   type ZkWatcher,
 } from '../../core/index.js';
-import { type DrainRenderer, reconcileEnvironmentDrain } from './drain-ops.js';
+import { adoptRolloutAssignments, type DrainRenderer, reconcileEnvironmentDrain } from './drain-ops.js';
 import { hostAssignmentOps } from './host-assignment-ops.js';
 import { removeTree } from './remove-tree.js';
 
@@ -219,6 +219,8 @@ export class DeploymentController implements Reconciler {
     const withRelease = settings?.configRollout === 'with-release';
     const riding =
       withRelease || (newest?.record.config !== undefined && settings?.drainDuringDeploys !== true);
+    if (!riding && newest?.record.config !== undefined)
+      await this.adoptRollout(session, writer, service, env);
     const environment: EnvironmentView = {
       service: serviceRecord,
       pointer: riding ? await this.pointerOf(session, service, env) : undefined,
@@ -256,6 +258,26 @@ export class DeploymentController implements Reconciler {
       }
     }
     return wakeAt;
+  }
+
+  /** A service that stopped riding its release to drain as a consumer: the drain takes its assignments. */
+  private async adoptRollout(session: ZkSession, writer: FencedWriter, service: string, env: string) {
+    const ops = await adoptRolloutAssignments(session, this.options.layout, service, env, this.now());
+    if (ops.length === 0) return;
+    try {
+      await writer.multi(ops);
+    } catch (error) {
+      // An assignment or pin changed since it was read: the next pass reads again.
+      if (error instanceof ZkError && ['BAD_VERSION', 'NODE_EXISTS', 'NO_NODE'].includes(error.code)) {
+        this.options.request();
+        return;
+      }
+      throw error;
+    }
+    this.options.logger.info(
+      { service, env },
+      `${service}/${env} drains as a consumer now: its rollout's assignments are the drain's, and its rollout pin is gone`,
+    );
   }
 
   /**

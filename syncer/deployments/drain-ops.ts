@@ -238,3 +238,46 @@ async function heldAssignments(
   }
   return held;
 }
+
+/**
+ * The writes that hand a service's configuration-rollout assignments over to the drain, once it
+ * stops riding its release (`configRollout: with-release`) to drain as a consumer: every assignment
+ * its rollout left becomes a drain assignment of its pointer's snapshot (rewritten rather than
+ * removed, for the reason `drainAssignmentsOf` gives), the drain pin is created so the drain keeps
+ * them from then on, and the rollout's pin goes — nothing reads the snapshots it kept any more.
+ * Without `rollout` on the pointer, readers ignore assignments: they are removed with the pin.
+ */
+export async function adoptRolloutAssignments(
+  session: ZkSession,
+  layout: ZkLayout,
+  service: string,
+  env: string,
+  now: Date,
+): Promise<ZkOp[]> {
+  const rolloutPin = await session.getIfExists(layout.configRolloutPin(service, env));
+  if (!rolloutPin) return [];
+  const pointerPath = layout.environment(service, env);
+  const pointerNode = await session.getIfExists(pointerPath);
+  const pointer = pointerNode ? decodeEnvironmentPointer(pointerNode.data, pointerPath) : undefined;
+  const ops: ZkOp[] = [];
+  const at = now.toISOString();
+  const held = await heldAssignments(session, layout, service, env);
+  for (const [host, current] of held) {
+    const path = layout.assignment(service, env, host);
+    if (!pointer?.rollout) ops.push({ op: 'remove', path, version: current.version });
+    else if (current.record?.drain === undefined) {
+      const ref = { manifest: pointer.manifest, revision: pointer.revision };
+      ops.push({
+        op: 'set',
+        path,
+        data: encodeHostAssignmentRecord({ host, ...ref, drain: {}, at }),
+        version: current.version,
+      });
+    }
+  }
+  const drainPin = layout.drainPin(service, env);
+  if (pointer?.rollout && held.size > 0 && !(await session.exists(drainPin)))
+    ops.push(...pinWrites(drainPin, undefined, true, [], service, env, at));
+  ops.push({ op: 'remove', path: layout.configRolloutPin(service, env), version: rolloutPin.stat.version });
+  return ops;
+}

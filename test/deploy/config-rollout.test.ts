@@ -5,6 +5,7 @@ import {
   DeploymentNotFoundError,
   type DeploymentState,
   decodeEnvironmentPointer,
+  decodeHostAssignmentRecord,
   decodePinRecord,
   type ReleaseStrategy,
   readDeploymentStatus,
@@ -243,5 +244,33 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
     expect((await newest())?.state).toBe('aborted');
     // The pointer still names three (git does, until a revert); the hosts keep two, pinned.
     expect(await pinned()).toHaveLength(1);
+  });
+
+  it('hands its assignments to the drain, and releases its pin, when it drains as a consumer instead', async () => {
+    const drainsInstead = serviceYaml
+      .replace('    configRollout: with-release\n', '    drainDuringDeploys: true\n')
+      .replace('environments:', 'dependsOn: [recommender]\nenvironments:');
+    await f.work.write({ [`services/${SERVICE}/service.yaml`]: drainsInstead });
+    await f.work.commit('config-app drains as a consumer rather than riding its release');
+    await f.work.push(f.repoUrl);
+    await daemon.syncNow();
+    // Nothing drains: every host serves what the pointer names, and the rollout's pin is gone.
+    await waitForServed(
+      HOSTS.map((h) => `${h}=three/three`),
+      'every host serves the pointer’s configuration',
+    );
+    await waitFor(
+      async () =>
+        (await read((s) => s.getIfExists(f.layout.configRolloutPin(SERVICE, ENV)))) ? undefined : true,
+      { description: 'the rollout pin is removed', timeoutMs: 30_000 },
+    );
+    const manifest = await pointerManifest();
+    for (const host of HOSTS) {
+      const path = f.layout.assignment(SERVICE, ENV, host);
+      const record = decodeHostAssignmentRecord((await read((s) => s.get(path))).data, path);
+      expect(record).toMatchObject({ manifest, drain: {} });
+    }
+    const drainPin = await read((s) => s.getIfExists(f.layout.drainPin(SERVICE, ENV)));
+    expect(drainPin && decodePinRecord(drainPin.data).snapshots).toEqual([]);
   });
 });
