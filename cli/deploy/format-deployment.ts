@@ -25,6 +25,10 @@ export function formatDeploymentStatus(status: DeploymentStatus): string {
     );
   }
   if (d.reason) lines.push(`  ${d.reason}`);
+  if (d.drainDeadline && !d.settled && d.state !== 'paused')
+    lines.push(
+      `  step ${d.step + 1} waits for the services that drain its hosts to apply the drain, until ${d.drainDeadline} (then it pauses)`,
+    );
   d.plan.steps.forEach((step, index) => {
     const marker = index === d.step && !d.settled ? '▶' : ' ';
     lines.push(
