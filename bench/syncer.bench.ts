@@ -31,7 +31,8 @@ import { settingsYaml, writeGeneratedRepo } from './generated-repo.js';
 import { measureFailover } from './syncer-failover.js';
 import { type BenchTable, percentile } from './table.js';
 
-const logger = pino({ level: 'silent' });
+/** `CAIRN_BENCH_LOG=warn` (or any pino level) shows the syncer's log on stderr, to see why a measure failed. */
+const logger = pino({ level: process.env.CAIRN_BENCH_LOG ?? 'silent' }, pino.destination(2));
 const ONE_FILE_COMMITS = 15;
 /**
  * Parsing every file of a first sync holds the event loop for as long as it takes (minutes for
