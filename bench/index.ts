@@ -15,7 +15,10 @@ const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   'syncer-failover': async () => (await import('./syncer.bench.js')).runFailover(),
 };
 const wanted = process.argv.slice(2);
-/** Run only when named: a part of another bench, or too slow for every run (100,000 files take minutes). */
+/**
+ * Run only when named: a part of another bench (`syncer` measures 100,000 files too, unless
+ * CAIRN_BENCH_SKIP_100K=1, and failover).
+ */
 const ONLY_WHEN_NAMED = new Set(['sdk-latency', 'syncer-100k', 'syncer-failover']);
 for (const [name, run] of Object.entries(BENCHES)) {
   if (wanted.length > 0 ? !wanted.includes(name) : ONLY_WHEN_NAMED.has(name)) continue;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isUnsafeTreeEntryName, unsafePathReason } from './path-safety.js';
 
@@ -55,5 +56,32 @@ describe('path safety', () => {
     ['app.yaml', false],
   ])('tells whether git refuses the tree entry name %j in a checkout: %s', (name, unsafe) => {
     expect(isUnsafeTreeEntryName(name)).toBe(unsafe);
+  });
+
+  it('settles a name by its quick scan only where the whole rule agrees', () => {
+    // The rule as written before the scan, for names built of the characters that matter to it.
+    const wholeRule = (name: string) => {
+      const withoutIgnorables = name.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
+      const normalized =
+        withoutIgnorables
+          .split(':')[0]
+          ?.toLowerCase()
+          .replace(/[. ]+$/, '') ?? '';
+      return (
+        name.includes('\\') ||
+        withoutIgnorables === '.' ||
+        withoutIgnorables === '..' ||
+        normalized === '.git' ||
+        /^\.?git~[1-9]$/.test(normalized)
+      );
+    };
+    const characters = [...'.gGiItT~19: a\\/', '\u200c', '\u202e', '\ufeff', 'é'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...characters), { maxLength: 12 }), (chars) => {
+        const name = chars.join('');
+        expect(isUnsafeTreeEntryName(name)).toBe(wholeRule(name));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -33,12 +33,20 @@ export function unsafePathReason(path: string): string | undefined {
 }
 
 /**
+ * What every unsafe entry name has: a backslash, an ignorable code point, or (once those are
+ * gone) a first character that `.`, `..`, `.git` and `git~1` start with, in either case.
+ */
+const MAYBE_UNSAFE_ENTRY_NAME = /[\\\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]|^[.gG]/;
+
+/**
  * Whether git refuses a tree entry of this name in a checkout, and isomorphic-git to read a tree
  * holding it (its GitTree's test): `.`, `..`, a backslash, and `.git` with its Windows and macOS
  * aliases (`GIT~1`, `.git.`, `.git::$INDEX_ALLOCATION`, `.g\u200cit`). The syncer's tree reader
  * refuses a commit at such an entry, whether git or isomorphic-git lists the tree.
  */
 export function isUnsafeTreeEntryName(name: string): boolean {
+  // Every tree entry of every commit read passes here: most names are settled by one scan.
+  if (!MAYBE_UNSAFE_ENTRY_NAME.test(name)) return false;
   // Code points macOS ignores in names (HFS+), so `.g\u200cit` is `.git` there.
   const withoutIgnorables = name.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
   // Windows drops trailing dots and spaces and reads `name:stream` as `name`.

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ParseVerdict, ParseVerdicts } from '../core/index.js';
@@ -15,29 +15,46 @@ export function openValidationCache(cacheDir: string, logger: Logger): Promise<V
   );
 }
 
-interface CacheFileContent {
+/** The file's first line: whose verdicts follow. */
+interface CacheFileHeader {
   readonly version: string;
-  readonly verdicts: Record<string, ParseVerdict>;
+}
+
+/** The file as read: its usable verdicts, and how many lines of verdicts it holds (-1: rewrite it). */
+interface CacheFileRead {
+  readonly version: string;
+  readonly verdicts: Map<string, ParseVerdict>;
+  readonly entries: number;
 }
 
 /**
  * Parse verdicts by content id, kept in a file of the syncer's cache directory, so that a syncer
  * that restarts (or a standby that starts) parses no file it parsed before. Keyed by the
  * validator's version as well: verdicts of another version are dropped. A missing, unreadable or
- * corrupt file only means starting empty; the file is rewritten whole, atomically, with the
- * verdicts this process used, so it holds what the current commits need and no more.
+ * corrupt file only means starting empty.
+ *
+ * The file is JSON lines: a header naming the validator's version, then one `[key, verdict]` a
+ * line. A save appends the verdicts added since the last one, so a commit costs what it changed,
+ * not the size of the repository; the file is rewritten whole, atomically, with the verdicts this
+ * process used, once it holds more than twice as many lines (verdicts of files long gone, or set
+ * again), or anything it cannot read.
  */
 export class ValidationCache implements ParseVerdicts {
   private readonly path: string;
   private readonly version: string;
   private readonly known: Map<string, ParseVerdict>;
   private readonly used = new Map<string, ParseVerdict>();
-  private changed = false;
+  /** Verdicts set since the file was last written: what the next save appends. */
+  private readonly unsaved = new Map<string, ParseVerdict>();
+  /** Lines of verdicts in the file; -1 when it must be rewritten (missing, another version, unreadable lines). */
+  private entries: number;
+  private saving: Promise<void> = Promise.resolve();
 
-  private constructor(path: string, version: string, known: Map<string, ParseVerdict>) {
+  private constructor(path: string, version: string, known: Map<string, ParseVerdict>, entries: number) {
     this.path = path;
     this.version = version;
     this.known = known;
+    this.entries = entries;
   }
 
   /** Opens the cache at `path`; what cannot be read is reported to `onUnreadable` and ignored. */
@@ -51,12 +68,12 @@ export class ValidationCache implements ParseVerdicts {
       text = await readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') onUnreadable?.((error as Error).message);
-      return new ValidationCache(path, version, new Map());
+      return new ValidationCache(path, version, new Map(), -1);
     }
     const content = parseCacheFile(text);
     if (!content) onUnreadable?.('not a validation cache file');
-    const verdicts = content?.version === version ? Object.entries(content.verdicts) : [];
-    return new ValidationCache(path, version, new Map(verdicts));
+    if (content?.version !== version) return new ValidationCache(path, version, new Map(), -1);
+    return new ValidationCache(path, version, content.verdicts, content.entries);
   }
 
   get size(): number {
@@ -65,49 +82,87 @@ export class ValidationCache implements ParseVerdicts {
 
   get(key: string): ParseVerdict | undefined {
     const verdict = this.known.get(key);
-    if (verdict && !this.used.has(key)) {
-      this.used.set(key, verdict);
-      this.changed = true;
-    }
+    if (verdict && !this.used.has(key)) this.used.set(key, verdict);
     return verdict;
   }
 
   set(key: string, verdict: ParseVerdict): void {
     this.known.set(key, verdict);
     this.used.set(key, verdict);
-    this.changed = true;
+    this.unsaved.set(key, verdict);
   }
 
-  /** Writes the verdicts used since this process opened the cache, when some were added or first used. */
-  async save(): Promise<void> {
-    if (!this.changed) return;
-    this.changed = false;
-    const content: CacheFileContent = { version: this.version, verdicts: Object.fromEntries(this.used) };
-    const temporary = `${this.path}.${process.pid}.tmp`;
+  /** Writes what was set since the last save (see the class); one save at a time. */
+  save(): Promise<void> {
+    const run = this.saving.then(() => this.write());
+    this.saving = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(): Promise<void> {
+    const rewrite = this.entries < 0 || this.entries + this.unsaved.size > 2 * this.used.size;
+    if (!rewrite && this.unsaved.size === 0) return;
+    const lines = [...(rewrite ? this.used : this.unsaved)].map((entry) => `${JSON.stringify(entry)}\n`);
+    const written = new Map(this.unsaved);
+    this.unsaved.clear();
     try {
       await mkdir(dirname(this.path), { recursive: true });
-      await writeFile(temporary, JSON.stringify(content));
-      await rename(temporary, this.path);
+      if (rewrite) {
+        const header: CacheFileHeader = { version: this.version };
+        const temporary = `${this.path}.${process.pid}.tmp`;
+        await writeFile(temporary, `${JSON.stringify(header)}\n${lines.join('')}`);
+        await rename(temporary, this.path);
+        this.entries = lines.length;
+      } else {
+        await appendFile(this.path, lines.join(''));
+        this.entries += lines.length;
+      }
     } catch (error) {
-      this.changed = true;
+      // Written again with the next save; a torn append is a line the next open cannot read,
+      // which makes that process rewrite the file.
+      for (const [key, verdict] of written) if (!this.unsaved.has(key)) this.unsaved.set(key, verdict);
+      if (!rewrite) this.entries = -1;
       throw error;
     }
   }
 }
 
-function parseCacheFile(text: string): CacheFileContent | undefined {
-  let content: unknown;
+/** The file's verdicts; the file of earlier versions (one JSON object) is read, to be rewritten. */
+function parseCacheFile(text: string): CacheFileRead | undefined {
+  const lines = text.split('\n');
+  const header = parseJson(lines[0] ?? '');
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined;
+  const { version, verdicts: earlier } = header as { version?: unknown; verdicts?: unknown };
+  if (typeof version !== 'string') return undefined;
+  const verdicts = new Map<string, ParseVerdict>();
+  let entries = 0;
+  let whole = earlier === undefined;
+  if (typeof earlier === 'object' && earlier !== null) {
+    for (const [key, verdict] of Object.entries(earlier)) if (isVerdict(verdict)) verdicts.set(key, verdict);
+  }
+  for (let index = 1; index < lines.length; index++) {
+    const line = lines[index] as string;
+    if (line === '') continue;
+    const entry = parseJson(line);
+    if (Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && isVerdict(entry[1])) {
+      verdicts.set(entry[0], entry[1]);
+      entries++;
+    } else {
+      whole = false;
+    }
+  }
+  return { version, verdicts, entries: whole ? entries : -1 };
+}
+
+function parseJson(text: string): unknown {
   try {
-    content = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    // A torn or foreign file: the caller starts empty and says so.
+    // A torn or foreign line: the caller skips it and has the file rewritten.
     return undefined;
   }
-  if (typeof content !== 'object' || content === null) return undefined;
-  const { version, verdicts } = content as Partial<CacheFileContent>;
-  if (typeof version !== 'string' || typeof verdicts !== 'object' || verdicts === null) return undefined;
-  const entries = Object.entries(verdicts).filter(
-    ([, verdict]) => typeof verdict === 'object' && verdict !== null && !Array.isArray(verdict),
-  );
-  return { version, verdicts: Object.fromEntries(entries) };
+}
+
+function isVerdict(value: unknown): value is ParseVerdict {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -56,7 +56,9 @@ export async function readBlobsWithGit(
   const wanted = oids;
   const blobs = new Map<string, Uint8Array>();
   if (wanted.length === 0) return blobs;
-  const child = spawn(gitCommand, ['--git-dir', gitdir, 'cat-file', '--batch'], {
+  // --buffer: every object id is sent at once, so git need not flush its output object by object
+  // (thousands of small pipe writes, each a read here).
+  const child = spawn(gitCommand, ['--git-dir', gitdir, 'cat-file', '--batch', '--buffer'], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const parser = new BatchOutputParser((oid, bytes) => {
