@@ -31,8 +31,11 @@ export interface EnvironmentSnapshot {
   readonly files: ReadonlyMap<string, Uint8Array>;
   /** Path → content id. */
   readonly contentIds: ReadonlyMap<string, string>;
-  /** The manifest's bytes (content `pointer.manifest`), for readers that keep content by id. */
-  readonly manifestBytes: Uint8Array;
+  /**
+   * The manifest's bytes (content `pointer.manifest`), for readers that keep content by id; absent
+   * when a held snapshot was confirmed that knew its manifest's id alone.
+   */
+  readonly manifestBytes?: Uint8Array;
 }
 
 export type EnvironmentRead =
@@ -64,7 +67,7 @@ export interface ReadEnvironmentOptions {
 export interface HeldSnapshot {
   /** The manifest's content id. */
   readonly manifest: string;
-  readonly manifestBytes: Uint8Array;
+  readonly manifestBytes?: Uint8Array | undefined;
   readonly files: ReadonlyMap<string, Uint8Array>;
   readonly contentIds: ReadonlyMap<string, string>;
 }
@@ -130,7 +133,13 @@ export async function readEnvironment(
     // A snapshot held whole is confirmed by the manifest id alone: nothing else read or decoded.
     const held = options.held?.manifest === served.ref.manifest ? options.held : undefined;
     const read = held
-      ? { snapshot: { files: held.files, contentIds: held.contentIds, manifestBytes: held.manifestBytes } }
+      ? {
+          snapshot: {
+            files: held.files,
+            contentIds: held.contentIds,
+            ...(held.manifestBytes ? { manifestBytes: held.manifestBytes } : {}),
+          },
+        }
       : await readContents(session, layout, served.ref.manifest, options.known);
     if ('snapshot' in read) {
       const { files } = read.snapshot;

@@ -155,7 +155,9 @@ describe('the local cache of the last good configuration', () => {
     if (!decoded.ok) throw new Error(decoded.reason);
     const older = { ...decoded.snapshot.change, commit: 'b'.repeat(40) };
     const files = new Map(decoded.snapshot.files).set('rules/cached.yaml', Buffer.from('v: 1\n'));
-    await writeFile(join(dir, CACHE_FILE), encodeCacheFile({ ...decoded.snapshot, change: older, files }));
+    // The files changed: their ids are hashed again, not taken from the decoded cache.
+    const { service, env } = decoded.snapshot;
+    await writeFile(join(dir, CACHE_FILE), encodeCacheFile({ service, env, change: older, files }));
 
     const { config, events } = create(dir, { instance: false, validate: onlyOne });
     await config.start();
