@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { contentId, encodeEnvironmentManifest } from '../core/index.js';
+import { contentId, encodeEnvironmentManifest, PARSE_RULES_VERSION } from '../core/index.js';
 import { type CachedSnapshot, decodeCacheFile, encodeCacheFile } from './cache-file.js';
 
 const files = new Map<string, Uint8Array>([
@@ -30,7 +30,13 @@ describe('the cache file', () => {
     const decoded = decodeCacheFile(encodeCacheFile(snapshot), expected);
     expect(decoded).toEqual({
       ok: true,
-      snapshot: { ...snapshot, files: expect.any(Map), contentIds: ids, manifest },
+      snapshot: {
+        ...snapshot,
+        files: expect.any(Map),
+        contentIds: ids,
+        manifest,
+        parseRules: PARSE_RULES_VERSION,
+      },
     });
     if (decoded.ok)
       for (const [file, bytes] of snapshot.files)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CONTENT_ID, contentId, encodeEnvironmentManifest } from '../core/index.js';
+import { CONTENT_ID, contentId, encodeEnvironmentManifest, PARSE_RULES_VERSION } from '../core/index.js';
 import { type ChangeInfo, isChangeInfo } from './change-info.js';
 
 /** What a cache file holds: one environment's files at one commit. */
@@ -15,6 +15,11 @@ export interface CachedSnapshot {
   readonly contentIds?: ReadonlyMap<string, string>;
   /** The content id of the manifest naming exactly these files: what a pointer must name to confirm them. */
   readonly manifest?: string;
+  /**
+   * The parse rules (core's PARSE_RULES_VERSION) under which every file parsed when the snapshot was
+   * applied: while they are the same, the files need not be parsed again to know they parse.
+   */
+  readonly parseRules?: number;
 }
 
 export type CacheDecodeResult =
@@ -32,8 +37,9 @@ interface CacheIndex {
   service?: unknown;
   env?: unknown;
   change?: unknown;
-  /** Version 3: the manifest's content id. */
+  /** Version 3: the manifest's content id, and the parse rules its files passed under. */
   manifest?: unknown;
+  parseRules?: unknown;
   /** [path, length in bytes] (version 3: [path, length, content id]), in the order the bytes follow. */
   files?: unknown;
 }
@@ -58,6 +64,7 @@ export function encodeCacheFile(snapshot: CachedSnapshot): Uint8Array {
       env: snapshot.env,
       change: snapshot.change,
       manifest: snapshot.manifest ?? contentId(encodeEnvironmentManifest({ files: ids })),
+      parseRules: PARSE_RULES_VERSION,
       files: files.map(([file, bytes]) => [file, bytes.byteLength, ids.get(file)]),
     })}\n`,
     'utf8',
@@ -120,7 +127,12 @@ function decodeIndexed(
   }
   if (offset !== body.length) return fail(`${body.length - offset} bytes after the last file`);
   if (!withIds) return ok(expected, index.change as ChangeInfo, files);
-  return ok(expected, index.change as ChangeInfo, files, { contentIds, manifest: index.manifest as string });
+  const parseRules = Number.isSafeInteger(index.parseRules) ? (index.parseRules as number) : undefined;
+  return ok(expected, index.change as ChangeInfo, files, {
+    contentIds,
+    manifest: index.manifest as string,
+    ...(parseRules !== undefined ? { parseRules } : {}),
+  });
 }
 
 function isContentId(value: unknown): value is string {
@@ -166,7 +178,7 @@ function ok(
   expected: { readonly service: string; readonly env: string },
   change: ChangeInfo,
   files: Map<string, Uint8Array>,
-  ids: Pick<CachedSnapshot, 'contentIds' | 'manifest'> = {},
+  ids: Pick<CachedSnapshot, 'contentIds' | 'manifest' | 'parseRules'> = {},
 ): CacheDecodeResult {
   return { ok: true, snapshot: { service: expected.service, env: expected.env, change, files, ...ids } };
 }

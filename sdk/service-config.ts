@@ -9,6 +9,7 @@ import {
   EphemeralNodeConflictError,
   encodeInstanceRecord,
   type InstanceRecord,
+  PARSE_RULES_VERSION,
   type Revision,
   SessionKeeper,
   type ZkSessionState,
@@ -562,9 +563,11 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       return undefined;
     }
     // The ids are vouched for by the file's checksum (older formats: hashed here). Only applied
-    // snapshots are cached, so every file parsed once: each is parsed again on first use, not now.
-    const { change, files, contentIds, manifest } = result.snapshot;
-    const snapshot = ConfigSnapshot.of(change, files, { contentIds, manifest, checked: true });
+    // snapshots are cached, so every file parsed: under the same parse rules, each is parsed again
+    // on first use, not now.
+    const { change, files, contentIds, manifest, parseRules } = result.snapshot;
+    const checked = parseRules === PARSE_RULES_VERSION;
+    const snapshot = ConfigSnapshot.of(change, files, { contentIds, manifest, checked });
     const failures = this.checkWhole(snapshot);
     if (failures.length > 0) {
       this.options.logger.warn(
