@@ -1,6 +1,6 @@
 import { contentId } from './content-id.js';
 import { CairnError } from './errors.js';
-import { decodeEnvironmentManifest } from './records/environment-manifest.js';
+import { decodeEnvironmentManifest, type EnvironmentManifest } from './records/environment-manifest.js';
 import {
   decodeEnvironmentPointer,
   type EnvironmentPointer,
@@ -9,6 +9,7 @@ import {
 import { decodeHeadRecord } from './records/head-record.js';
 import { decodeHostAssignmentRecord, type HostAssignmentRecord } from './records/host-assignment-record.js';
 import type { Revision } from './records/revision.js';
+import { sharedContent } from './shared-content.js';
 import type { ZkLayout } from './zk-layout.js';
 import { ZkError } from './zookeeper/zk-error.js';
 import type { ZkSession, ZkWatcher } from './zookeeper/zk-session.js';
@@ -31,8 +32,11 @@ export interface EnvironmentSnapshot {
   readonly files: ReadonlyMap<string, Uint8Array>;
   /** Path → content id. */
   readonly contentIds: ReadonlyMap<string, string>;
-  /** The manifest's bytes (content `pointer.manifest`), for readers that keep content by id. */
-  readonly manifestBytes: Uint8Array;
+  /**
+   * The manifest's bytes (content `pointer.manifest`), for readers that keep content by id; absent
+   * when a held snapshot was confirmed that knew its manifest's id alone.
+   */
+  readonly manifestBytes?: Uint8Array;
 }
 
 export type EnvironmentRead =
@@ -64,7 +68,7 @@ export interface ReadEnvironmentOptions {
 export interface HeldSnapshot {
   /** The manifest's content id. */
   readonly manifest: string;
-  readonly manifestBytes: Uint8Array;
+  readonly manifestBytes?: Uint8Array | undefined;
   readonly files: ReadonlyMap<string, Uint8Array>;
   readonly contentIds: ReadonlyMap<string, string>;
 }
@@ -130,7 +134,13 @@ export async function readEnvironment(
     // A snapshot held whole is confirmed by the manifest id alone: nothing else read or decoded.
     const held = options.held?.manifest === served.ref.manifest ? options.held : undefined;
     const read = held
-      ? { snapshot: { files: held.files, contentIds: held.contentIds, manifestBytes: held.manifestBytes } }
+      ? {
+          snapshot: {
+            files: held.files,
+            contentIds: held.contentIds,
+            ...(held.manifestBytes ? { manifestBytes: held.manifestBytes } : {}),
+          },
+        }
       : await readContents(session, layout, served.ref.manifest, options.known);
     if ('snapshot' in read) {
       const { files } = read.snapshot;
@@ -205,7 +215,7 @@ async function readContents(
   | {
       snapshot: {
         files: Map<string, Uint8Array>;
-        contentIds: Map<string, string>;
+        contentIds: ReadonlyMap<string, string>;
         manifestBytes: Uint8Array;
       };
     }
@@ -213,7 +223,7 @@ async function readContents(
 > {
   const manifestBytes = await readContent(session, layout, manifestId, known);
   if (!manifestBytes) return { missing: layout.content(manifestId) };
-  const manifest = decodeEnvironmentManifest(manifestBytes, layout.content(manifestId));
+  const manifest = decodedManifest(manifestBytes, layout.content(manifestId));
   const entries = [...manifest.files];
   const bytes = await Promise.all(entries.map(([, id]) => readContent(session, layout, id, known)));
   const files = new Map<string, Uint8Array>();
@@ -223,10 +233,25 @@ async function readContents(
     if (!content) return { missing: layout.content(id) };
     files.set(path, content);
   }
-  return { snapshot: { files, contentIds: new Map(manifest.files), manifestBytes } };
+  return { snapshot: { files, contentIds: manifest.files, manifestBytes } };
 }
 
-/** A content node's bytes, or undefined when it is gone or does not match its id. */
+/** Manifests decoded, by their bytes: readers that share the bytes (sharedContent) share the decoding. */
+const manifests = new WeakMap<Uint8Array, EnvironmentManifest>();
+
+function decodedManifest(bytes: Uint8Array, path: string): EnvironmentManifest {
+  let manifest = manifests.get(bytes);
+  if (!manifest) {
+    manifest = decodeEnvironmentManifest(bytes, path);
+    manifests.set(bytes, manifest);
+  }
+  return manifest;
+}
+
+/**
+ * A content node's bytes, or undefined when it is gone or does not match its id. Content this
+ * reader or another of the process holds (or is reading) is not read again.
+ */
 async function readContent(
   session: ZkSession,
   layout: ZkLayout,
@@ -235,14 +260,16 @@ async function readContent(
 ): Promise<Uint8Array | undefined> {
   const held = known?.get(id);
   if (held) return held;
-  try {
-    const { data } = await session.get(layout.content(id));
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    return contentId(bytes) === id ? bytes : undefined;
-  } catch (error) {
-    if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
-    throw error;
-  }
+  return sharedContent.read(id, async () => {
+    try {
+      const { data } = await session.get(layout.content(id));
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      return contentId(bytes) === id ? bytes : undefined;
+    } catch (error) {
+      if (error instanceof ZkError && error.code === 'NO_NODE') return undefined;
+      throw error;
+    }
+  });
 }
 
 function totalBytes(files: ReadonlyMap<string, Uint8Array>): number {

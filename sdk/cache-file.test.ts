@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { contentId, encodeEnvironmentManifest, PARSE_RULES_VERSION } from '../core/index.js';
 import { type CachedSnapshot, decodeCacheFile, encodeCacheFile } from './cache-file.js';
 
 const files = new Map<string, Uint8Array>([
@@ -22,12 +23,33 @@ const snapshot: CachedSnapshot = {
 const expected = { service: 'recommender', env: 'prod' };
 
 describe('the cache file', () => {
-  it('round-trips a snapshot byte for byte', () => {
+  const ids = new Map([...files].map(([file, bytes]) => [file, contentId(bytes)]));
+  const manifest = contentId(encodeEnvironmentManifest({ files: ids }));
+
+  it("round-trips a snapshot byte for byte, with each file's content id and the manifest's", () => {
     const decoded = decodeCacheFile(encodeCacheFile(snapshot), expected);
-    expect(decoded).toEqual({ ok: true, snapshot: { ...snapshot, files: expect.any(Map) } });
+    expect(decoded).toEqual({
+      ok: true,
+      snapshot: {
+        ...snapshot,
+        files: expect.any(Map),
+        contentIds: ids,
+        manifest,
+        parseRules: PARSE_RULES_VERSION,
+      },
+    });
     if (decoded.ok)
       for (const [file, bytes] of snapshot.files)
         expect(decoded.snapshot.files.get(file)).toEqual(new Uint8Array(bytes));
+  });
+
+  it('records the ids it is given rather than hashing the files again', () => {
+    const given = new Map([...ids].map(([file]) => [file, 'f'.repeat(40)]));
+    const decoded = decodeCacheFile(
+      encodeCacheFile({ ...snapshot, contentIds: given, manifest: 'e'.repeat(40) }),
+      expected,
+    );
+    expect(decoded).toMatchObject({ ok: true, snapshot: { contentIds: given, manifest: 'e'.repeat(40) } });
   });
 
   it('detects any single flipped bit, and any truncation', () => {
@@ -52,11 +74,11 @@ describe('the cache file', () => {
       ok: false,
       reason: expect.stringContaining('recommender/prod'),
     });
-    const v3 = Buffer.from(
-      Buffer.from(bytes).toString('latin1').replace('cairn-sdk-cache 2', 'cairn-sdk-cache 3'),
+    const v4 = Buffer.from(
+      Buffer.from(bytes).toString('latin1').replace('cairn-sdk-cache 3', 'cairn-sdk-cache 4'),
       'latin1',
     );
-    expect(decodeCacheFile(v3, expected)).toMatchObject({
+    expect(decodeCacheFile(v4, expected)).toMatchObject({
       ok: false,
       reason: expect.stringContaining('version'),
     });
@@ -72,8 +94,9 @@ describe('the cache file, checksum aside', () => {
       Buffer.from(`cairn-sdk-cache ${version} ${createHash('sha256').update(body).digest('hex')}\n`),
       body,
     ]);
-  const index = (files: unknown) =>
-    `${JSON.stringify({ service: 'recommender', env: 'prod', change: snapshot.change, files })}\n`;
+  const index = (files: unknown, more: Record<string, unknown> = {}) =>
+    `${JSON.stringify({ service: 'recommender', env: 'prod', change: snapshot.change, ...more, files })}\n`;
+  const id = 'a'.repeat(40);
 
   it('refuses file entries that are malformed, run past the end, or leave bytes over', () => {
     const cases: [string, Buffer, string][] = [
@@ -89,6 +112,36 @@ describe('the cache file, checksum aside', () => {
         ok: false,
         reason: expect.stringContaining(reason),
       });
+  });
+
+  it('refuses a version 3 index without a well-formed content id for the manifest and every file', () => {
+    const cases: [string, Buffer, string][] = [
+      ['no manifest', Buffer.from(`${index([['a.yaml', 1, id]])}a`), 'no manifest id'],
+      ['manifest not an id', Buffer.from(`${index([], { manifest: 'HEAD' })}`), 'no manifest id'],
+      ['file without an id', Buffer.from(`${index([['a.yaml', 1]], { manifest: id })}a`), 'bad file entry'],
+      [
+        'file id not hex',
+        Buffer.from(`${index([['a.yaml', 1, 'z'.repeat(40)]], { manifest: id })}a`),
+        'bad file entry',
+      ],
+    ];
+    for (const [what, body, reason] of cases)
+      expect(decodeCacheFile(withBody(body, 3), expected), what).toEqual({
+        ok: false,
+        reason: expect.stringContaining(reason),
+      });
+  });
+
+  it('still reads a version 2 file (no content ids): they are left to be hashed', () => {
+    const body = Buffer.concat([
+      Buffer.from(index([...files].map(([file, bytes]) => [file, bytes.byteLength]))),
+      ...files.values(),
+    ]);
+    const decoded = decodeCacheFile(withBody(body, 2), expected);
+    expect(decoded.ok && decoded.snapshot.contentIds).toBeUndefined();
+    expect(decoded.ok && [...decoded.snapshot.files].map(([file, bytes]) => [file, [...bytes]])).toEqual(
+      [...files].map(([file, bytes]) => [file, [...bytes]]),
+    );
   });
 
   it('still reads a version 1 file (all JSON, files in base64)', () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CONTENT_ID, contentId, encodeEnvironmentManifest, PARSE_RULES_VERSION } from '../core/index.js';
 import { type ChangeInfo, isChangeInfo } from './change-info.js';
 
 /** What a cache file holds: one environment's files at one commit. */
@@ -7,6 +8,18 @@ export interface CachedSnapshot {
   readonly env: string;
   readonly change: ChangeInfo;
   readonly files: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Path → content id. Recorded by version 3 files (under the checksum), so a start need not hash
+   * every file again; when writing, hashed from the bytes if not given.
+   */
+  readonly contentIds?: ReadonlyMap<string, string>;
+  /** The content id of the manifest naming exactly these files: what a pointer must name to confirm them. */
+  readonly manifest?: string;
+  /**
+   * The parse rules (core's PARSE_RULES_VERSION) under which every file parsed when the snapshot was
+   * applied: while they are the same, the files need not be parsed again to know they parse.
+   */
+  readonly parseRules?: number;
 }
 
 export type CacheDecodeResult =
@@ -14,36 +27,45 @@ export type CacheDecodeResult =
   | { readonly ok: false; readonly reason: string };
 
 const MAGIC = 'cairn-sdk-cache';
-const VERSION = 2;
+const VERSION = 3;
 const HEADER = /^cairn-sdk-cache (\d+) ([0-9a-f]{64})$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const NEWLINE = 10;
 
-/** The index line of a version 2 body: everything but the files' bytes. */
+/** The index line of a version 2 or 3 body: everything but the files' bytes. */
 interface CacheIndex {
   service?: unknown;
   env?: unknown;
   change?: unknown;
-  /** [path, length in bytes], in the order the bytes follow. */
+  /** Version 3: the manifest's content id, and the parse rules its files passed under. */
+  manifest?: unknown;
+  parseRules?: unknown;
+  /** [path, length in bytes] (version 3: [path, length, content id]), in the order the bytes follow. */
   files?: unknown;
 }
 
 /**
  * A cache file: a header line with the format version and the sha256 of the body, then the body: an
- * index line (JSON: service, environment, commit record, each file's path and length) followed by
- * the files' bytes back to back. Reading it costs one hash and a small JSON parse; the files are
- * views of the one buffer read. A file cut short, flipped by a bad disk or written by someone else
- * fails the checksum or the checks, and is never served. Version 1 files (all JSON, files in
- * base64) are still read, and replaced at the next write.
+ * index line (JSON: service, environment, commit record, the manifest's content id, each file's
+ * path, length and content id) followed by the files' bytes back to back. Reading it costs one hash
+ * and a small JSON parse, whatever the number of files: the ids are the checksum's to vouch for, not
+ * hashed again, and the files are views of the one buffer read. A file cut short, flipped by a bad
+ * disk or written by someone else fails the checksum or the checks, and is never served. Version 1
+ * (all JSON, files in base64) and 2 (no ids) files are still read, and replaced at the next write.
  */
 export function encodeCacheFile(snapshot: CachedSnapshot): Uint8Array {
   const files = [...snapshot.files];
+  const ids = new Map(
+    files.map(([file, bytes]) => [file, snapshot.contentIds?.get(file) ?? contentId(bytes)]),
+  );
   const index = Buffer.from(
     `${JSON.stringify({
       service: snapshot.service,
       env: snapshot.env,
       change: snapshot.change,
-      files: files.map(([file, bytes]) => [file, bytes.byteLength]),
+      manifest: snapshot.manifest ?? contentId(encodeEnvironmentManifest({ files: ids })),
+      parseRules: PARSE_RULES_VERSION,
+      files: files.map(([file, bytes]) => [file, bytes.byteLength, ids.get(file)]),
     })}\n`,
     'utf8',
   );
@@ -62,16 +84,17 @@ export function decodeCacheFile(
   const header = HEADER.exec(data.subarray(0, newline).toString('latin1'));
   if (!header) return fail('not a Cairn cache file (bad header)');
   const version = Number(header[1]);
-  if (version !== VERSION && version !== 1)
-    return fail(`cache format version ${header[1]}, expected ${VERSION}`);
+  if (version < 1 || version > VERSION) return fail(`cache format version ${header[1]}, expected ${VERSION}`);
   const body = data.subarray(newline + 1);
   if (sha256(body) !== header[2]) return fail('checksum mismatch (the file is truncated or damaged)');
-  return version === 1 ? decodeVersion1(body, expected) : decodeVersion2(body, expected);
+  return version === 1 ? decodeVersion1(body, expected) : decodeIndexed(body, expected, version === 3);
 }
 
-function decodeVersion2(
+/** Versions 2 and 3: an index line, then the bytes; version 3 also records the content ids. */
+function decodeIndexed(
   body: Buffer,
   expected: { readonly service: string; readonly env: string },
+  withIds: boolean,
 ): CacheDecodeResult {
   const end = body.indexOf(NEWLINE);
   if (end < 0) return fail('no index line');
@@ -84,18 +107,36 @@ function decodeVersion2(
   const checked = checkIdentity(index, expected);
   if (checked) return checked;
   if (!Array.isArray(index.files)) return fail('no file list');
+  if (withIds && !isContentId(index.manifest)) return fail('no manifest id');
   const files = new Map<string, Uint8Array>();
+  const contentIds = new Map<string, string>();
   let offset = end + 1;
   for (const entry of index.files as unknown[]) {
-    const [file, length] = Array.isArray(entry) ? entry : [];
-    if (typeof file !== 'string' || !Number.isSafeInteger(length) || length < 0)
+    const [file, length, id] = Array.isArray(entry) ? entry : [];
+    if (
+      typeof file !== 'string' ||
+      !Number.isSafeInteger(length) ||
+      length < 0 ||
+      (withIds && !isContentId(id))
+    )
       return fail(`bad file entry ${JSON.stringify(entry)}`);
     if (offset + length > body.length) return fail(`file ${file} runs past the end`);
     files.set(file, new Uint8Array(body.buffer, body.byteOffset + offset, length));
+    if (withIds) contentIds.set(file, id);
     offset += length;
   }
   if (offset !== body.length) return fail(`${body.length - offset} bytes after the last file`);
-  return ok(expected, index.change as ChangeInfo, files);
+  if (!withIds) return ok(expected, index.change as ChangeInfo, files);
+  const parseRules = Number.isSafeInteger(index.parseRules) ? (index.parseRules as number) : undefined;
+  return ok(expected, index.change as ChangeInfo, files, {
+    contentIds,
+    manifest: index.manifest as string,
+    ...(parseRules !== undefined ? { parseRules } : {}),
+  });
+}
+
+function isContentId(value: unknown): value is string {
+  return typeof value === 'string' && CONTENT_ID.test(value);
 }
 
 function decodeVersion1(
@@ -137,8 +178,9 @@ function ok(
   expected: { readonly service: string; readonly env: string },
   change: ChangeInfo,
   files: Map<string, Uint8Array>,
+  ids: Pick<CachedSnapshot, 'contentIds' | 'manifest' | 'parseRules'> = {},
 ): CacheDecodeResult {
-  return { ok: true, snapshot: { service: expected.service, env: expected.env, change, files } };
+  return { ok: true, snapshot: { service: expected.service, env: expected.env, change, files, ...ids } };
 }
 
 function sha256(data: Uint8Array): string {

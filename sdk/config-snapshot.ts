@@ -7,6 +7,8 @@ interface SnapshotFile {
   readonly bytes: Uint8Array;
   readonly contentId: string;
   parsed: FileValueResult | undefined;
+  /** Known to parse: it did when a snapshot holding it was applied (a cache holds only those). */
+  readonly checked: boolean;
 }
 
 /**
@@ -16,22 +18,41 @@ interface SnapshotFile {
 export class ConfigSnapshot {
   readonly change: ChangeInfo;
   private readonly entries: ReadonlyMap<string, SnapshotFile>;
+  private readonly manifestId: string | undefined;
   private heldSnapshot: HeldSnapshot | undefined;
 
-  private constructor(change: ChangeInfo, entries: ReadonlyMap<string, SnapshotFile>) {
+  private constructor(
+    change: ChangeInfo,
+    entries: ReadonlyMap<string, SnapshotFile>,
+    manifestId: string | undefined,
+  ) {
     this.change = change;
     this.entries = entries;
+    this.manifestId = manifestId;
   }
 
   /**
    * `contentIds`, when given, are the files' ids as already checked by whoever read them (content
-   * read from ZooKeeper is verified against its name), so they are not hashed again.
-   * `previous` lends the parsed values of files whose content did not change.
+   * read from ZooKeeper is verified against its name, a cache's ids by its checksum), so they are
+   * not hashed again; `manifest` likewise is the id of the manifest naming exactly these files.
+   * `checked`: every file is known to parse (a cache holds only applied snapshots), so it is parsed
+   * on first use rather than at once. `previous` lends the parsed values of files whose content did
+   * not change.
    */
   static of(
     change: ChangeInfo,
     files: ReadonlyMap<string, Uint8Array>,
-    { previous, contentIds }: { previous?: ConfigSnapshot; contentIds?: ReadonlyMap<string, string> } = {},
+    {
+      previous,
+      contentIds,
+      manifest,
+      checked = false,
+    }: {
+      previous?: ConfigSnapshot | undefined;
+      contentIds?: ReadonlyMap<string, string> | undefined;
+      manifest?: string | undefined;
+      checked?: boolean;
+    } = {},
   ): ConfigSnapshot {
     const entries = new Map<string, SnapshotFile>();
     for (const file of [...files.keys()].sort()) {
@@ -40,10 +61,10 @@ export class ConfigSnapshot {
       const before = previous?.entries.get(file);
       entries.set(
         file,
-        before && before.contentId === id ? before : { bytes, contentId: id, parsed: undefined },
+        before && before.contentId === id ? before : { bytes, contentId: id, parsed: undefined, checked },
       );
     }
-    return new ConfigSnapshot(change, entries);
+    return new ConfigSnapshot(change, entries, manifest);
   }
 
   get commit(): string {
@@ -71,6 +92,13 @@ export class ConfigSnapshot {
     return entry.parsed;
   }
 
+  /** Files not yet known to parse: what a whole-snapshot check must parse. */
+  uncheckedFiles(): string[] {
+    const files: string[] = [];
+    for (const [file, entry] of this.entries) if (!entry.checked && !entry.parsed?.ok) files.push(file);
+    return files;
+  }
+
   /** Whether `other` is the same commit with the same files. */
   sameAs(other: ConfigSnapshot): boolean {
     if (other.commit !== this.commit || other.entries.size !== this.entries.size) return false;
@@ -81,12 +109,16 @@ export class ConfigSnapshot {
 
   /** Path → content id: what diffing two snapshots compares. */
   contentIds(): Map<string, string> {
-    return new Map([...this.entries].map(([file, entry]) => [file, entry.contentId]));
+    const ids = new Map<string, string>();
+    for (const [file, entry] of this.entries) ids.set(file, entry.contentId);
+    return ids;
   }
 
   /** Content id → bytes: what a read of the next commit need not fetch again. */
   contentsById(): Map<string, Uint8Array> {
-    return new Map([...this.entries.values()].map((entry) => [entry.contentId, entry.bytes]));
+    const contents = new Map<string, Uint8Array>();
+    for (const entry of this.entries.values()) contents.set(entry.contentId, entry.bytes);
+    return contents;
   }
 
   /**
@@ -98,10 +130,12 @@ export class ConfigSnapshot {
   held(): HeldSnapshot {
     if (!this.heldSnapshot) {
       const contentIds = this.contentIds();
-      const manifestBytes = encodeEnvironmentManifest({ files: contentIds });
+      // A manifest id recorded with the files (ZooKeeper's pointer, the cache) spares encoding thousands of entries.
+      const manifestBytes =
+        this.manifestId === undefined ? encodeEnvironmentManifest({ files: contentIds }) : undefined;
       this.heldSnapshot = {
-        manifest: contentId(manifestBytes),
-        manifestBytes,
+        manifest: this.manifestId ?? contentId(manifestBytes as Uint8Array),
+        ...(manifestBytes ? { manifestBytes } : {}),
         files: this.fileBytes(),
         contentIds,
       };
@@ -109,8 +143,15 @@ export class ConfigSnapshot {
     return this.heldSnapshot;
   }
 
+  /** The held snapshot's manifest id: for the cache, which records it. */
+  manifest(): string {
+    return this.held().manifest;
+  }
+
   /** Path → bytes: for the cache. */
   fileBytes(): Map<string, Uint8Array> {
-    return new Map([...this.entries].map(([file, entry]) => [file, entry.bytes]));
+    const files = new Map<string, Uint8Array>();
+    for (const [file, entry] of this.entries) files.set(file, entry.bytes);
+    return files;
   }
 }

@@ -40,4 +40,16 @@ describe('decodeFileValue', () => {
       reason: expect.stringContaining('UTF-8'),
     });
   });
+
+  it('parses the same bytes once per file name: clients that share bytes share the frozen value', () => {
+    const bytes = Buffer.from('a: 1\n');
+    const first = decodeFileValue('a.yaml', bytes);
+    expect(decodeFileValue('a.yaml', bytes)).toBe(first);
+    // Another name may mean another format, or another message: parsed on its own.
+    expect(decodeFileValue('a.txt', bytes)).toEqual({ ok: true, value: 'a: 1\n' });
+    // Equal bytes in another array are parsed again, to an equal value.
+    const again = decodeFileValue('a.yaml', Buffer.from('a: 1\n'));
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+  });
 });

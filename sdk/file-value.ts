@@ -11,6 +11,24 @@ export type FileValueResult =
  * others.
  */
 export function decodeFileValue(file: string, bytes: Uint8Array): FileValueResult {
+  // Frozen values can be shared: clients of the process that share the bytes (core's sharedContent)
+  // parse them once.
+  let byFile = decoded.get(bytes);
+  const known = byFile?.get(file);
+  if (known) return known;
+  const result = parseFileValue(file, bytes);
+  if (!byFile) {
+    byFile = new Map();
+    decoded.set(bytes, byFile);
+  }
+  byFile.set(file, result);
+  return result;
+}
+
+/** Values decoded, by their bytes and then the file's path (its extension decides the format). */
+const decoded = new WeakMap<Uint8Array, Map<string, FileValueResult>>();
+
+function parseFileValue(file: string, bytes: Uint8Array): FileValueResult {
   const document = parseSource(file, bytes, formatOf(file));
   const error = document.diagnostics.find((d) => d.severity === 'error');
   if (error || document.value === undefined) {

@@ -12,6 +12,8 @@ export type SnapshotRead =
       readonly files: ReadonlyMap<string, Uint8Array>;
       /** Path → content id, when the source already knows them (ZooKeeper's manifest). */
       readonly contentIds?: ReadonlyMap<string, string>;
+      /** The manifest's content id, when the source names one (ZooKeeper's pointer). */
+      readonly manifest?: string;
     }
   /** No files for the environment; `mirrored`: whether the source holds anything at all. */
   | { readonly kind: 'absent'; readonly mirrored: boolean; readonly revision?: Revision };

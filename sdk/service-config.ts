@@ -9,6 +9,7 @@ import {
   EphemeralNodeConflictError,
   encodeInstanceRecord,
   type InstanceRecord,
+  PARSE_RULES_VERSION,
   type Revision,
   SessionKeeper,
   type ZkSessionState,
@@ -258,13 +259,14 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     const deadline = Date.now() + this.options.connectTimeoutMs;
     let cached: ConfigSnapshot | undefined;
     try {
-      // The cache first: what it holds need not be read from ZooKeeper again (by content id).
+      // The session connects while the cache is read; the first read waits for the cache, since what
+      // it holds need not be read from ZooKeeper again (by content id).
+      this.keeper?.start();
       cached = await this.readCache();
       this.seed = cached;
       // A shared session may be connected already: its `session` event will not come again.
       if (this.keeper?.connected || this.options.mode === 'directory') this.setConnection('connected');
       this.watcher.start();
-      this.keeper?.start();
       await this.waitForFirstRead(deadline - Date.now());
       this.adoptFirst(cached);
       this.seed = undefined;
@@ -560,8 +562,12 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       );
       return undefined;
     }
-    // Hashed here, not trusted from the file: a cache is checked like anything read from disk.
-    const snapshot = ConfigSnapshot.of(result.snapshot.change, result.snapshot.files);
+    // The ids are vouched for by the file's checksum (older formats: hashed here). Only applied
+    // snapshots are cached, so every file parsed: under the same parse rules, each is parsed again
+    // on first use, not now.
+    const { change, files, contentIds, manifest, parseRules } = result.snapshot;
+    const checked = parseRules === PARSE_RULES_VERSION;
+    const snapshot = ConfigSnapshot.of(change, files, { contentIds, manifest, checked });
     const failures = this.checkWhole(snapshot);
     if (failures.length > 0) {
       this.options.logger.warn(
@@ -625,8 +631,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       );
     // Files the cache held parse once: the fresh snapshot borrows their values.
     const fresh = ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
-      ...(read.contentIds ? { contentIds: read.contentIds } : {}),
-      ...(cached ? { previous: cached } : {}),
+      contentIds: read.contentIds,
+      manifest: read.manifest,
+      previous: cached,
     });
     const failures = this.checkWhole(fresh);
     if (failures.length === 0) {
@@ -667,7 +674,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     const next =
       read.kind === 'snapshot'
         ? ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
-            ...(read.contentIds ? { contentIds: read.contentIds } : {}),
+            contentIds: read.contentIds,
+            manifest: read.manifest,
             previous: this.snapshot,
           })
         : ConfigSnapshot.of(changeInfoOf(read.revision as Revision), new Map());
@@ -738,10 +746,10 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     for (const stream of this.streams) stream.push(delivered);
   }
 
-  /** Every file must parse, and every validated file be present and pass. */
+  /** Every file must parse (those not known to), and every validated file be present and pass. */
   private checkWhole(snapshot: ConfigSnapshot): ValidationFailure[] {
     const failures: ValidationFailure[] = [];
-    for (const file of snapshot.files()) {
+    for (const file of snapshot.uncheckedFiles()) {
       const parsed = snapshot.value(file);
       if (parsed && !parsed.ok) failures.push({ file, reason: parsed.reason });
     }
@@ -772,6 +780,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       env: this.options.env,
       change: snapshot.change,
       files: snapshot.fileBytes(),
+      contentIds: snapshot.contentIds(),
+      manifest: snapshot.manifest(),
     });
   }
 
@@ -883,6 +893,7 @@ function snapshotReadOf(read: EnvironmentRead): SnapshotRead {
       revision: read.snapshot.pointer.revision,
       files: read.snapshot.files,
       contentIds: read.snapshot.contentIds,
+      manifest: read.snapshot.pointer.manifest,
     };
   return read.revision !== undefined
     ? { kind: 'absent', mirrored: read.mirrored, revision: read.revision }

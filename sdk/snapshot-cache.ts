@@ -24,6 +24,8 @@ export class SnapshotCache {
   private readonly warn: (warning: SdkWarning) => void;
   private readonly trigger: CoalescingTrigger;
   private pending: CachedSnapshot | undefined;
+  /** The directory was there at the last write: a write per commit need not ask again. */
+  private dirMade = false;
 
   constructor(dir: string, service: string, env: string, warn: (warning: SdkWarning) => void) {
     this.dir = dir;
@@ -82,7 +84,9 @@ export class SnapshotCache {
   }
 
   private async writeNow(snapshot: CachedSnapshot): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    if (!this.dirMade) await mkdir(this.dir, { recursive: true });
+    // Asked again after a failure: the directory may be what went away.
+    this.dirMade = false;
     const temp = join(
       this.dir,
       `.${this.service}@${this.env}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
@@ -96,6 +100,7 @@ export class SnapshotCache {
         await file.close();
       }
       await rename(temp, this.path);
+      this.dirMade = true;
     } catch (error) {
       await rm(temp, { force: true }).catch(() => {
         // The temp file may never have been created; nothing else to clean.

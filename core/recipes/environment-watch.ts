@@ -120,7 +120,7 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
     const last = this.last?.kind === 'snapshot' ? this.last.snapshot : undefined;
     if (!last) return extra;
     const held = new Map<string, Uint8Array>(extra ?? []);
-    held.set(last.pointer.manifest, last.manifestBytes);
+    if (last.manifestBytes) held.set(last.pointer.manifest, last.manifestBytes);
     for (const [path, id] of last.contentIds) held.set(id, last.files.get(path) as Uint8Array);
     return held;
   }

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZkSession } from '../../core/index.js';
+import { PARSE_RULES_VERSION, ZkSession } from '../../core/index.js';
 import { decodeCacheFile, encodeCacheFile } from '../../sdk/cache-file.js';
 import { type ConnectOptions, connect, ServiceConfig } from '../../sdk/index.js';
 import { waitFor } from '../harness/index.js';
@@ -155,7 +156,9 @@ describe('the local cache of the last good configuration', () => {
     if (!decoded.ok) throw new Error(decoded.reason);
     const older = { ...decoded.snapshot.change, commit: 'b'.repeat(40) };
     const files = new Map(decoded.snapshot.files).set('rules/cached.yaml', Buffer.from('v: 1\n'));
-    await writeFile(join(dir, CACHE_FILE), encodeCacheFile({ ...decoded.snapshot, change: older, files }));
+    // The files changed: their ids are hashed again, not taken from the decoded cache.
+    const { service, env } = decoded.snapshot;
+    await writeFile(join(dir, CACHE_FILE), encodeCacheFile({ service, env, change: older, files }));
 
     const { config, events } = create(dir, { instance: false, validate: onlyOne });
     await config.start();
@@ -236,6 +239,48 @@ describe('the local cache of the last good configuration', () => {
       expect((error as Error).message).toContain(empty);
       const without = await connect(options(undefined, { connectTimeoutMs: 300 })).catch((e: unknown) => e);
       expect((without as Error).message).toContain('no cacheDir was given');
+    });
+
+    it('parses the files of a cache written under other parse rules at start, and does not use it when one fails', async () => {
+      const decoded = decodeCacheFile(await readFile(join(dir, CACHE_FILE)), {
+        service: 'recommender',
+        env: 'dev',
+      });
+      if (!decoded.ok) throw new Error(decoded.reason);
+      const { service, env, change } = decoded.snapshot;
+      const files = new Map(decoded.snapshot.files).set('rules/cached.yaml', Buffer.from('v: [\n'));
+      /** The cache, as written under `rules` (checksum included). */
+      const underRules = (rules: number) => {
+        const text = Buffer.from(encodeCacheFile({ service, env, change, files })).toString('latin1');
+        const body = Buffer.from(
+          text
+            .slice(text.indexOf('\n') + 1)
+            .replace(`"parseRules":${PARSE_RULES_VERSION}`, `"parseRules":${rules}`),
+          'latin1',
+        );
+        const checksum = createHash('sha256').update(body).digest('hex');
+        return Buffer.concat([Buffer.from(`cairn-sdk-cache 3 ${checksum}\n`), body]);
+      };
+      const start = async (name: string, rules: number) => {
+        const at = join(root.dir, name);
+        await mkdir(at, { recursive: true });
+        await writeFile(join(at, CACHE_FILE), underRules(rules));
+        const { config } = create(at, { connectTimeoutMs: 300, instance: false });
+        return config.start().then(
+          () => config,
+          (error: unknown) => error,
+        );
+      };
+      // Under the same rules the files parsed when the snapshot was applied: parsed on first use.
+      const same = await start('rules-same', PARSE_RULES_VERSION);
+      expect((same as ServiceConfig).source).toBe('cache');
+      expect(() => (same as ServiceConfig).get('rules/cached.yaml')).toThrow(
+        /cannot parse rules\/cached\.yaml/,
+      );
+      // Under other rules every file is parsed at start, and a file that fails keeps the cache out.
+      expect(await start('rules-other', PARSE_RULES_VERSION + 1)).toMatchObject({
+        code: 'ZOOKEEPER_UNREACHABLE',
+      });
     });
 
     it('never serves a corrupt cache: garbage, a truncated file, a flipped byte, another service’s file', async () => {

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeCacheFile } from '../../sdk/cache-file.js';
 import { type ConnectOptions, connect, type ServiceConfig } from '../../sdk/index.js';
 import { lastRequestIds } from '../support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
@@ -71,5 +75,28 @@ describe('a client that starts from a cache ZooKeeper confirms', () => {
     // The pointer, the new manifest, the changed file: a handful, not the environment.
     expect(next.requests).toBeLessThanOrEqual(5n);
     await next.client.close();
+  });
+
+  it('confirms a cache of the previous format (no content ids) with the same one read', async () => {
+    const path = join(cache.dir, 'search-api@dev.cairn-cache');
+    const decoded = decodeCacheFile(await readFile(path), { service: 'search-api', env: 'dev' });
+    if (!decoded.ok) throw new Error(decoded.reason);
+    const { change, files } = decoded.snapshot;
+    const index = {
+      service: 'search-api',
+      env: 'dev',
+      change,
+      files: [...files].map(([file, bytes]) => [file, bytes.length]),
+    };
+    const body = Buffer.concat([Buffer.from(`${JSON.stringify(index)}\n`), ...files.values()]);
+    const checksum = createHash('sha256').update(body).digest('hex');
+    await writeFile(path, Buffer.concat([Buffer.from(`cairn-sdk-cache 2 ${checksum}\n`), body]));
+
+    const warm = await connectCounting();
+    expect(warm.client.source).toBe('zookeeper');
+    expect(warm.client.commit).toBe(change.commit);
+    expect(warm.client.get('words/7.txt')).toBe('changed 7\n');
+    expect(warm.requests).toBe(1n);
+    await warm.client.close();
   });
 });

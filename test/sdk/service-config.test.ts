@@ -7,6 +7,7 @@ import {
   ServiceConfig,
 } from '../../sdk/index.js';
 import { waitFor } from '../harness/index.js';
+import { lastRequestIds } from '../support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 import {
   type BoundMirror,
@@ -118,6 +119,34 @@ describe('a service connected to its configuration', () => {
     expect(Date.parse(watched[0]?.time ?? '')).not.toBeNaN();
     expect(seenInside).toEqual([true]);
     expect(config.has('rules/blocklist.yaml')).toBe(false);
+  });
+
+  it('reads a commit once among the clients of a process: each reads its pointer, one the new content', async () => {
+    const sessionsBefore = new Set((await lastRequestIds(f.zk.port)).keys());
+    const three = await Promise.all([1, 2, 3].map(() => open({ instance: false })));
+    const mine = [...(await lastRequestIds(f.zk.port))].filter(([sid]) => !sessionsBefore.has(sid));
+    expect(mine).toHaveLength(3);
+    const delivered = three.map(
+      (config) =>
+        new Promise((resolve) => {
+          const stop = config.watch('rules/shared.yaml', (value) => {
+            stop();
+            resolve(value);
+          });
+        }),
+    );
+    await sync('One change for three clients', {
+      'services/recommender/config/rules/shared.yaml': 'shared: 1\n',
+    });
+    expect(await Promise.all(delivered)).toEqual([{ shared: 1 }, { shared: 1 }, { shared: 1 }]);
+    const after = await lastRequestIds(f.zk.port);
+    const sent = mine.reduce((sum, [sid, before]) => sum + ((after.get(sid) ?? before) - before), 0n);
+    // Three pointers, then the new manifest and the changed file once (6 and 9 requests without sharing).
+    expect(sent).toBe(5n);
+    // Parsed once too: the same frozen value.
+    const [a, b, c] = three.map((config) => config.get('rules/shared.yaml'));
+    expect(a).toBe(b);
+    expect(b).toBe(c);
   });
 
   it('stops calling a listener once unsubscribed, and keeps calling the others', async () => {
