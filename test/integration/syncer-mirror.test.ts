@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   APPROVAL_RECORD_FORMAT,
+  contentId,
   decodeEnvironmentManifest,
   decodeEnvironmentPointer,
   decodeHeadRecord,
@@ -396,10 +397,17 @@ describe('the mirror of a branch in ZooKeeper', () => {
   });
 
   it('lets a reader skip the content it already holds, by content id', async () => {
-    const first = await readEnvironment(f.session, f.layout, 'search-api', 'dev');
-    if (first.kind !== 'snapshot') throw new Error('expected a snapshot');
-    const rankingId = first.snapshot.contentIds.get('ranking.toml') as string;
-    const held = new Map([[rankingId, first.snapshot.files.get('ranking.toml') as Uint8Array]]);
+    // New content that no reader of this process has read (readers share what one of them holds).
+    const path = 'services/search-api/config/ranking.toml';
+    const text = `${await f.work.git('show', `HEAD:${path}`)}\n# read by nobody yet\n`;
+    expect((await pushAndSync('Content no reader holds', { [path]: text })).outcome.kind).toBe('mirrored');
+    const pointerPath = f.layout.environment('search-api', 'dev');
+    const pointer = decodeEnvironmentPointer((await f.session.get(pointerPath)).data, pointerPath);
+    const manifestPath = f.layout.content(pointer.manifest);
+    const manifest = decodeEnvironmentManifest((await f.session.get(manifestPath)).data, manifestPath);
+    const rankingId = manifest.files.get('ranking.toml') as string;
+    expect(rankingId).toBe(contentId(Buffer.from(text)));
+    const held = new Map([[rankingId, new Uint8Array(Buffer.from(text))]]);
     // Remove the content behind the syncer's back: a reader that holds it does not need it.
     await f.session.remove(f.layout.content(rankingId));
     await expect(readEnvironment(f.session, f.layout, 'search-api', 'dev')).rejects.toMatchObject({
