@@ -47,6 +47,11 @@ const MAYBE_UNSAFE_ENTRY_NAME = /[\\\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufef
 export function isUnsafeTreeEntryName(name: string): boolean {
   // Every tree entry of every commit read passes here: most names are settled by one scan.
   if (!MAYBE_UNSAFE_ENTRY_NAME.test(name)) return false;
+  return isUnsafeByWholeRule(name);
+}
+
+/** `isUnsafeTreeEntryName` without its quick scan: the rule itself, which the scan must agree with. */
+export function isUnsafeByWholeRule(name: string): boolean {
   // Code points macOS ignores in names (HFS+), so `.g\u200cit` is `.git` there.
   const withoutIgnorables = name.replace(/[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '');
   // Windows drops trailing dots and spaces and reads `name:stream` as `name`.
