@@ -12,7 +12,6 @@ import {
   readStatus,
   resolveDeployment,
   statusHasFindings,
-  ZkError,
   type ZkSession,
 } from '../../core/index.js';
 import { connect, type ServiceConfig } from '../../sdk/index.js';
@@ -21,6 +20,7 @@ import { type AgentProcess, startAgent } from '../agent/agent-fixture.js';
 import { waitFor } from '../harness/index.js';
 import { runCliCaptured } from '../support/run-cli.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
+import { readRenewing } from './deploy-fixture.js';
 
 const SERVICE = 'config-app';
 const ENV = 'dev';
@@ -89,19 +89,7 @@ describe('configuration riding the release: canary, batches, abort', { timeout: 
       throw new Error(`${(error as Error).message}; hosts serve ${(await served()).join(' ')}`);
     });
   /** The newest deployment of the environment, as `cairn deploy status` reads it. */
-  /**
-   * Reads through the fixture's session, renewing it first when it expired: on a loaded machine the
-   * fixture's own session can expire while the agents and the syncer carry on.
-   */
-  const read = async <T>(how: (session: ZkSession) => Promise<T>): Promise<T> => {
-    try {
-      return await how(f.session);
-    } catch (error) {
-      if (!(error instanceof ZkError)) throw error;
-      await f.renewSession(60_000);
-      return how(f.session);
-    }
-  };
+  const read = <T>(how: (session: ZkSession) => Promise<T>) => readRenewing(f, how);
   /** The newest deployment of the environment, as `cairn deploy status` reads it. */
   const newest = async () => {
     try {

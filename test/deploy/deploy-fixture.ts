@@ -8,6 +8,7 @@ import {
   readDeploymentStatus,
   resolveDeployment,
   ZkError,
+  type ZkSession,
 } from '../../core/index.js';
 import type { AgentProcess } from '../agent/agent-fixture.js';
 import { waitFor } from '../harness/index.js';
@@ -84,6 +85,20 @@ export async function marker(agent: AgentProcess, name: string, present = true):
   const path = join(agent.prefix, name);
   if (present) await writeFile(path, '');
   else await rm(path, { force: true });
+}
+
+/**
+ * Reads through the fixture's session, renewed first when it expired: on a loaded machine the
+ * fixture's own session can expire while the agents and the syncer carry on.
+ */
+export async function readRenewing<T>(f: SyncerFixture, how: (session: ZkSession) => Promise<T>): Promise<T> {
+  try {
+    return await how(f.session);
+  } catch (error) {
+    if (!(error instanceof ZkError)) throw error;
+    await f.renewSession(60_000);
+    return how(f.session);
+  }
 }
 
 export async function status(f: SyncerFixture): Promise<DeploymentStatus | undefined> {

@@ -5,7 +5,6 @@ import {
   decodeHostAssignmentRecord,
   decodePinRecord,
   type ReleaseStrategy,
-  ZkError,
   type ZkSession,
 } from '../../core/index.js';
 import type { SyncerDaemon } from '../../syncer/index.js';
@@ -17,6 +16,7 @@ import {
   ENV,
   inState,
   marker,
+  readRenewing,
   releasePath,
   releaseYaml,
   runsOfVersion,
@@ -84,15 +84,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
       throw new Error(`${(error as Error).message}; the upstream says ${await upstream()}`);
     });
   /** Reads through the fixture's session, renewed first when it expired on a loaded machine. */
-  const read = async <T>(how: (session: ZkSession) => Promise<T>): Promise<T> => {
-    try {
-      return await how(f.session);
-    } catch (error) {
-      if (!(error instanceof ZkError)) throw error;
-      await f.renewSession(60_000);
-      return how(f.session);
-    }
-  };
+  const read = <T>(how: (session: ZkSession) => Promise<T>) => readRenewing(f, how);
   const pin = async () => {
     const node = await read((s) => s.getIfExists(f.layout.drainPin(GATEWAY, ENV)));
     return node ? decodePinRecord(node.data).snapshots : undefined;
