@@ -215,7 +215,7 @@ export async function run(): Promise<BenchTable[]> {
         rows: [...rows(oneHost, 'one host alone:'), ...rows(everyHost, `last of ${AGENTS} hosts:`)],
         notes: [
           `One host alone: one agent in a process of its own (${oneHost.lastReload.length} commits), what a host sees of a commit.`,
-          `${AGENTS} hosts: ${AGENTS} agents in ${processes.length} processes (CAIRN_BENCH_AGENT_PROCESSES=${PROCESSES}), each agent with its own ZooKeeper session and directory, all on this machine's ${availableParallelism()} cores; each reload is a shell command, forked by its agent.`,
+          `${AGENTS} hosts: ${AGENTS} agents in ${Math.ceil(AGENTS / Math.ceil(AGENTS / PROCESSES))} processes (CAIRN_BENCH_AGENT_PROCESSES=${PROCESSES}), each agent with its own ZooKeeper session and directory, all on this machine's ${availableParallelism()} cores; each reload is a shell command, forked by its agent.`,
           'Agents in one process share its event loop and its four fs threads, and each reload’s fork stalls them all for a time that grows with the process; on hosts each agent has its own.',
           'The clock starts when the pointer flips (the bench’s own watch on it fires), not when the syncer’s pass returns, which comes later.',
           `The syncer's session expired and was renewed ${renewedSessions} times (the commit was then mirrored on the new one); ${flipSeenLate} commits timed from the end of the syncer's pass instead of the flip.`,
