@@ -315,7 +315,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     await this.registration?.close().catch((error: unknown) => {
       this.options.logger.warn({ err: error }, 'could not remove the instance registration');
     });
-    await this.cache?.flush();
+    await this.cache?.close();
     if (this.detach) this.detach();
     else await this.keeper?.close();
     await watchClosed;

@@ -70,9 +70,13 @@ export class SnapshotCache {
     this.trigger.request();
   }
 
-  /** Resolves when every queued write has finished (or failed). */
-  async flush(): Promise<void> {
+  /**
+   * Finishes the queued write, then writes nothing more: a failed write's retry, scheduled for later,
+   * is cancelled, and later writes are ignored, so a closed client never touches its cacheDir again.
+   */
+  async close(): Promise<void> {
     await this.trigger.idle();
+    await this.trigger.close();
   }
 
   private async writePending(): Promise<void> {
