@@ -319,10 +319,7 @@ class TaskRun {
         },
       ]);
     } catch (error) {
-      if (
-        error instanceof ZkError &&
-        (error.code === 'BAD_VERSION' || error.code === 'NODE_EXISTS' || error.code === 'NO_NODE')
-      ) {
+      if (error instanceof ZkError && error.stale) {
         this.logger.info({ code: error.code }, 'the task changed before it could be claimed: not run');
         return false;
       }

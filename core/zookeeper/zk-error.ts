@@ -65,6 +65,14 @@ export class ZkError extends CairnError {
   get transient(): boolean {
     return this.code === 'CONNECTION_LOSS' || this.code === 'TIMEOUT' || this.code === 'SESSION_EXPIRED';
   }
+
+  /**
+   * True when a write checked against what was read found it changed meanwhile (a version moved, a
+   * node created or removed): nothing was written; read again and decide again.
+   */
+  get stale(): boolean {
+    return this.code === 'BAD_VERSION' || this.code === 'NODE_EXISTS' || this.code === 'NO_NODE';
+  }
 }
 
 /** The ZkError for an error number a server answered `operation` with. */

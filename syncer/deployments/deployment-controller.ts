@@ -268,7 +268,7 @@ export class DeploymentController implements Reconciler {
       await writer.multi(ops);
     } catch (error) {
       // An assignment or pin changed since it was read: the next pass reads again.
-      if (error instanceof ZkError && ['BAD_VERSION', 'NODE_EXISTS', 'NO_NODE'].includes(error.code)) {
+      if (error instanceof ZkError && error.stale) {
         this.options.request();
         return;
       }

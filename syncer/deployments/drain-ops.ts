@@ -4,14 +4,10 @@ import {
   type DrainingHosts,
   decodeEnvironmentPointer,
   decodeHeadRecord,
-  decodeHostAssignmentRecord,
-  decodePinRecord,
   decodeServiceRecord,
   drainAssignmentsOf,
   encodeHostAssignmentRecord,
-  encodePinRecord,
   type FencedWriter,
-  type HostAssignmentRecord,
   type SnapshotRef,
   ZkError,
   type ZkLayout,
@@ -19,6 +15,7 @@ import {
   type ZkSession,
   type ZkWatcher,
 } from '../../core/index.js';
+import { heldAssignments, pinWrites } from './host-assignment-ops.js';
 
 /** What the controller needs of the leader's mirror: the consumers' files rendered with hosts draining. */
 export interface DrainRenderer {
@@ -82,7 +79,7 @@ export async function reconcileEnvironmentDrain(drain: EnvironmentDrain): Promis
       await drain.writer.multi(ops);
     } catch (error) {
       // A commit was mirrored, or a node changed, since it was read: the next pass reads again.
-      if (error instanceof ZkError && ['BAD_VERSION', 'NODE_EXISTS', 'NO_NODE'].includes(error.code)) {
+      if (error instanceof ZkError && error.stale) {
         done = false;
         continue;
       }
@@ -168,8 +165,14 @@ async function consumerOps(
     const path = layout.assignment(consumer, env, host);
     ops.push(current ? { op: 'set', path, data, version: current.version } : { op: 'create', path, data });
   }
+  // The pin lists the drained snapshot while one is assigned, and lasts while any drain assignment does.
   const pinned = usesDrained && drained ? [drained.manifest] : [];
-  const pinOps = pinWrites(pinPath, pin, wanted.size > 0, pinned, consumer, env, at);
+  const pinOps = pinWrites(
+    pinPath,
+    pin,
+    wanted.size > 0 ? pinned : undefined,
+    drainPinWhy(consumer, env, at),
+  );
   if (ops.length === 0 && pinOps.length === 0) return { ops: [], draining };
   const folderOps: ZkOp[] = [];
   if (wanted.size > 0 && !(await session.exists(layout.assignments(consumer, env)))) {
@@ -188,55 +191,6 @@ async function consumerOps(
   // Content, its pin and the assignments naming it in one transaction: collection never sees the
   // content unreferenced, and a reader never sees an assignment whose content is missing.
   return { ops: [...contentOps, ...folderOps, ...ops, ...pinOps], draining };
-}
-
-/** The pin lists the drained snapshot while one is assigned, and exists while any drain assignment does. */
-function pinWrites(
-  path: string,
-  pin: { data: Uint8Array; stat: { version: number } } | undefined,
-  wanted: boolean,
-  snapshots: readonly string[],
-  consumer: string,
-  env: string,
-  at: string,
-): ZkOp[] {
-  if (!wanted) return pin ? [{ op: 'remove', path, version: pin.stat.version }] : [];
-  let current: readonly string[] | undefined;
-  try {
-    current = pin ? decodePinRecord(pin.data, path).snapshots : undefined;
-  } catch {
-    current = undefined; // damaged by hand: rewritten
-  }
-  if (current && current.join() === snapshots.join()) return [];
-  const data = encodePinRecord({
-    owner: `drain of ${consumer}/${env}`,
-    reason: 'the drained snapshot its hosts are assigned; the pin lasts while any drain assignment does',
-    createdAt: at,
-    snapshots,
-  });
-  return pin ? [{ op: 'set', path, data, version: pin.stat.version }] : [{ op: 'create', path, data }];
-}
-
-async function heldAssignments(
-  session: ZkSession,
-  layout: ZkLayout,
-  consumer: string,
-  env: string,
-): Promise<Map<string, { record: HostAssignmentRecord | undefined; version: number }>> {
-  const held = new Map<string, { record: HostAssignmentRecord | undefined; version: number }>();
-  for (const host of await session.childrenIfExists(layout.assignments(consumer, env))) {
-    const path = layout.assignment(consumer, env, host);
-    const node = await session.getIfExists(path);
-    if (!node) continue;
-    let record: HostAssignmentRecord | undefined;
-    try {
-      record = decodeHostAssignmentRecord(node.data, path);
-    } catch {
-      record = undefined; // damaged by hand: rewritten like any assignment that differs
-    }
-    held.set(host, { record, version: node.stat.version });
-  }
-  return held;
 }
 
 /**
@@ -277,7 +231,15 @@ export async function adoptRolloutAssignments(
   }
   const drainPin = layout.drainPin(service, env);
   if (pointer?.rollout && held.size > 0 && !(await session.exists(drainPin)))
-    ops.push(...pinWrites(drainPin, undefined, true, [], service, env, at));
+    ops.push(...pinWrites(drainPin, undefined, [], drainPinWhy(service, env, at)));
   ops.push({ op: 'remove', path: layout.configRolloutPin(service, env), version: rolloutPin.stat.version });
   return ops;
+}
+
+function drainPinWhy(consumer: string, env: string, at: string) {
+  return {
+    owner: `drain of ${consumer}/${env}`,
+    reason: 'the drained snapshot its hosts are assigned; the pin lasts while any drain assignment does',
+    at,
+  };
 }

@@ -4,6 +4,7 @@ import {
   type EnvironmentPointer,
   encodeHostAssignmentRecord,
   encodePinRecord,
+  type HostAssignmentRecord,
   pinnedSnapshotsOf,
   type SnapshotRef,
   type ZkLayout,
@@ -36,7 +37,7 @@ export async function hostAssignmentOps(
 ): Promise<ZkOp[]> {
   const { service, env, wanted } = target;
   const folder = layout.assignments(service, env);
-  const names = await session.childrenIfExists(folder);
+  const held = await heldAssignments(session, layout, service, env);
   const ops: ZkOp[] = [];
   if (wanted.size > 0 && !(await session.exists(folder))) {
     if (!(await session.exists(layout.assignmentsService(service))))
@@ -44,22 +45,9 @@ export async function hostAssignmentOps(
     ops.push({ op: 'create', path: folder });
   }
   const at = target.now.toISOString();
-  const held = new Map<string, { manifest: string; version: number }>();
-  for (const host of names) {
-    const path = layout.assignment(service, env, host);
-    const node = await session.getIfExists(path);
-    if (!node) continue;
-    let manifest = '';
-    try {
-      manifest = decodeHostAssignmentRecord(node.data, path).manifest;
-    } catch {
-      // Damaged by hand: rewritten below like any assignment that differs.
-    }
-    held.set(host, { manifest, version: node.stat.version });
-  }
   for (const [host, snapshot] of wanted) {
     const current = held.get(host);
-    if (current?.manifest === snapshot.manifest) continue;
+    if (current?.record?.manifest === snapshot.manifest) continue;
     const data = encodeHostAssignmentRecord({ host, ...snapshot, deployment: target.deployment, at });
     const path = layout.assignment(service, env, host);
     ops.push(current ? { op: 'set', path, data, version: current.version } : { op: 'create', path, data });
@@ -75,8 +63,47 @@ export async function hostAssignmentOps(
 async function pinOps(session: ZkSession, layout: ZkLayout, target: HostAssignmentTarget): Promise<ZkOp[]> {
   const path = layout.configRolloutPin(target.service, target.env);
   const snapshots = pinnedSnapshotsOf(target.wanted, target.pointer, target.hosts);
-  const node = await session.getIfExists(path);
-  if (snapshots.length === 0) return node ? [{ op: 'remove', path, version: node.stat.version }] : [];
+  return pinWrites(path, await session.getIfExists(path), snapshots.length > 0 ? snapshots : undefined, {
+    owner: `configuration rollout of ${target.service}/${target.env}`,
+    reason: `deployment ${target.deployment}: snapshots hosts still serve`,
+    at: target.now.toISOString(),
+  });
+}
+
+/** The assignments an environment's hosts hold, by host; `record` undefined for one damaged by hand. */
+export async function heldAssignments(
+  session: ZkSession,
+  layout: ZkLayout,
+  service: string,
+  env: string,
+): Promise<Map<string, { record: HostAssignmentRecord | undefined; version: number }>> {
+  const held = new Map<string, { record: HostAssignmentRecord | undefined; version: number }>();
+  for (const host of await session.childrenIfExists(layout.assignments(service, env))) {
+    const path = layout.assignment(service, env, host);
+    const node = await session.getIfExists(path);
+    if (!node) continue;
+    let record: HostAssignmentRecord | undefined;
+    try {
+      record = decodeHostAssignmentRecord(node.data, path);
+    } catch {
+      record = undefined; // damaged by hand: rewritten like any assignment that differs
+    }
+    held.set(host, { record, version: node.stat.version });
+  }
+  return held;
+}
+
+/**
+ * The writes that make the pin at `path` list `snapshots` (undefined: no pin), version-checked
+ * against `node` as read; none when it already does. A pin damaged by hand is rewritten.
+ */
+export function pinWrites(
+  path: string,
+  node: { readonly data: Uint8Array; readonly stat: { readonly version: number } } | undefined,
+  snapshots: readonly string[] | undefined,
+  why: { readonly owner: string; readonly reason: string; readonly at: string },
+): ZkOp[] {
+  if (!snapshots) return node ? [{ op: 'remove', path, version: node.stat.version }] : [];
   let pinned: readonly string[] | undefined;
   try {
     pinned = node ? decodePinRecord(node.data, path).snapshots : undefined;
@@ -84,11 +111,6 @@ async function pinOps(session: ZkSession, layout: ZkLayout, target: HostAssignme
     pinned = undefined; // damaged: rewritten
   }
   if (pinned && pinned.join() === snapshots.join()) return [];
-  const data = encodePinRecord({
-    owner: `configuration rollout of ${target.service}/${target.env}`,
-    reason: `deployment ${target.deployment}: snapshots hosts still serve`,
-    createdAt: target.now.toISOString(),
-    snapshots,
-  });
+  const data = encodePinRecord({ owner: why.owner, reason: why.reason, createdAt: why.at, snapshots });
   return node ? [{ op: 'set', path, data, version: node.stat.version }] : [{ op: 'create', path, data }];
 }
