@@ -10,13 +10,13 @@ import {
   type EnvironmentRead,
   type EnvironmentSnapshot,
   EnvironmentWatch,
+  mapWithConcurrency,
   type Rejection,
   type SessionKeeper,
   type ZkLayout,
 } from '../core/index.js';
 import { sameSettings } from './assignments.js';
 import type { FileSettings } from './atomic-file.js';
-import { forEachSettled } from './for-each-settled.js';
 import type { AppliedState, LocalStore, ServiceSettings, SwapJournal } from './local-store.js';
 import { commandUser, type HostUser, lookupOwner } from './owner.js';
 import { type CommandRunner, succeeded } from './run-command.js';
@@ -315,7 +315,7 @@ export class ServiceAgent {
       ...[...copies.values()].map((bytes) => () => store.putContent(bytes)),
     ];
     try {
-      await forEachSettled(writes, PARALLEL_WRITES, (write) => write());
+      await mapWithConcurrency(writes, PARALLEL_WRITES, (write) => write());
     } catch (error) {
       await store.endSwap(service, env);
       throw error;
@@ -335,7 +335,7 @@ export class ServiceAgent {
     for (const file of Object.keys(from)) {
       if (!files.has(file)) await directory.remove(file);
     }
-    await forEachSettled([...files], PARALLEL_WRITES, ([file, bytes]) =>
+    await mapWithConcurrency([...files], PARALLEL_WRITES, ([file, bytes]) =>
       directory.write(file, bytes, settings),
     );
   }

@@ -3,13 +3,13 @@ import {
   contentId,
   type Diagnostic,
   diagnostic,
+  mapWithConcurrency,
   type RepoTree,
   START_OF_FILE,
 } from '../core/index.js';
 import { BlobMismatchError, TreeTruncatedError } from './errors.js';
 import type { GitObjectCache } from './git-object-cache.js';
 import type { GitHub, TreeEntry, TreeListing } from './github.js';
-import { mapWithConcurrency } from './map-with-concurrency.js';
 
 /** Git modes of the only entries Cairn reads: regular files, executable or not. */
 const REGULAR_FILE_MODES = new Set(['100644', '100755']);

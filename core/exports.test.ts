@@ -152,6 +152,7 @@ it('core exports exactly these names', () => {
     'loadConfigRepo',
     'logChunkSeqOf',
     'manifestProblems',
+    'mapWithConcurrency',
     'matchesPolicy',
     'mergeOverlay',
     'newDeployment',

@@ -109,6 +109,7 @@ export {
   DEFAULT_PROGRESS_DEADLINE_SECONDS,
   DEFAULT_SNAPSHOT_RETENTION,
 } from './manifests.js';
+export { mapWithConcurrency } from './map-with-concurrency.js';
 export { deepMerge, mergeOverlay } from './overlay.js';
 export type { ParseVerdict, ParseVerdicts } from './parse-verdicts.js';
 export { PARSE_RULES_VERSION } from './parse-verdicts.js';

@@ -1,8 +1,13 @@
-import { classifyPath, POLICY_FILE, type Principal, serviceManifestPath } from '../../core/index.js';
+import {
+  classifyPath,
+  mapWithConcurrency,
+  POLICY_FILE,
+  type Principal,
+  serviceManifestPath,
+} from '../../core/index.js';
 import { failCheckRun } from '../checks/fail-check-run.js';
 import { GitHubError, TreeTruncatedError } from '../errors.js';
 import type { CheckRunUpdate, PullRequest } from '../github.js';
-import { mapWithConcurrency } from '../map-with-concurrency.js';
 import { APPROVALS_CHECK } from '../names.js';
 import {
   carryOverUnchangedTree,
