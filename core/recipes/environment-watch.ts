@@ -57,7 +57,6 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
           ...(watch ? { watch } : {}),
           ...(host !== undefined ? { host } : {}),
           ...(held ? { held } : {}),
-          ...(host !== undefined ? { host } : {}),
           // Built only when the pointer does not confirm what is held: thousands of entries.
           get known() {
             return known();
