@@ -127,6 +127,7 @@ export type {
   CairnStatus,
   DeploymentRef,
   DeploymentStatus,
+  DrainedHosts,
   EnvironmentStatus,
   HistoryEntry,
   HostState,

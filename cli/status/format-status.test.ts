@@ -17,6 +17,18 @@ describe('hostSummary', () => {
     );
   });
 
+  it('says which hosts serve files that drain deploying hosts, not that a rollout holds them', () => {
+    const drained = { web: ['web-02', 'web-01'] };
+    const hosts: HostStatus[] = [
+      { host: 'edge-01', state: 'applied', drained },
+      { host: 'edge-02', state: 'applied', drained },
+      { host: 'edge-03', state: 'behind', drained },
+    ];
+    expect(hostSummary(hosts)).toBe(
+      "2/3 applied (2 with web-02, web-01 drained for web's deploy), 0 rejected, 1 behind",
+    );
+  });
+
   it('names rejected and failing hosts with their reasons, and hosts without an agent', () => {
     const hosts: HostStatus[] = [
       { host: 'edge-01', state: 'rejected', reason: 'check exited 1: bad directive' },

@@ -1,4 +1,4 @@
-import type { CairnStatus, HostStatus } from '../../core/index.js';
+import type { CairnStatus, DrainedHosts, HostStatus } from '../../core/index.js';
 import { escapeControlCharacters } from '../terminal-text.js';
 
 /** A refused commit's first errors; `cairn validate` has the rest. */
@@ -41,11 +41,12 @@ export function formatStatus(status: CairnStatus): string {
     const serves = env.serves ? `${env.serves.tag ?? env.serves.commit.slice(0, 12)}` : '-';
     if (env.instances.length === 0)
       rows.push([env.service, env.env, escapeControlCharacters(serves), '(no instances)', '', '']);
-    for (const { record, state, heldAt } of env.instances) {
+    for (const { record, state, heldAt, drained } of env.instances) {
       const where = `${record.host}${record.port ? `:${record.port}` : ''} pid ${record.pid}`;
       const note = [
         state,
         heldAt ? `held at ${heldAt.slice(0, 12)} by the rollout` : '',
+        drained ? drainedText(drained) : '',
         record.source === 'cache' ? 'from cache' : '',
         record.rejected ? `refused ${record.rejected.commit.slice(0, 12)}` : '',
       ]
@@ -96,8 +97,17 @@ export function hostSummary(hosts: readonly HostStatus[]): string {
   const behind = [...count('behind'), ...count('applying')];
   const missing = count('no agent');
   const held = hosts.filter((h) => h.heldAt !== undefined && h.state === 'applied');
+  const drained = hosts.filter((h) => h.drained !== undefined && h.state === 'applied');
+  const notes = [
+    held.length
+      ? `${held.length} held at ${[...new Set(held.map((h) => h.heldAt?.slice(0, 12)))].join(', ')} until the rollout reaches them`
+      : '',
+    drained.length
+      ? `${drained.length} with ${[...new Set(drained.map((h) => drainedText(h.drained as DrainedHosts)))].join('; ')}`
+      : '',
+  ].filter(Boolean);
   const parts = [
-    `${applied}/${hosts.length} applied${held.length ? ` (${held.length} held at ${[...new Set(held.map((h) => h.heldAt?.slice(0, 12)))].join(', ')} until the rollout reaches them)` : ''}`,
+    `${applied}/${hosts.length} applied${notes.length ? ` (${notes.join('; ')})` : ''}`,
     `${rejected.length} rejected${rejected.length ? ` (${rejected.map((h) => `${h.host}: ${h.reason}`).join('; ')})` : ''}`,
     `${behind.length} behind`,
   ];
@@ -106,4 +116,12 @@ export function hostSummary(hosts: readonly HostStatus[]): string {
   if (missing.length)
     parts.push(`${missing.length} without an agent (${missing.map((h) => h.host).join(', ')})`);
   return parts.join(', ');
+}
+
+/** "web-02, web-03 drained for web's deploy", per deploying service. */
+function drainedText(drained: DrainedHosts): string {
+  return Object.entries(drained)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([service, hosts]) => `${hosts.join(', ')} drained for ${service}'s deploy`)
+    .join('; ');
 }

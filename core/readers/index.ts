@@ -12,6 +12,7 @@ export type { Approvals, HistoryEntry } from './read-history.js';
 export { historyEntryOf, readHistory } from './read-history.js';
 export type {
   CairnStatus,
+  DrainedHosts,
   EnvironmentStatus,
   HostState,
   HostStatus,

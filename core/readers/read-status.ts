@@ -28,7 +28,12 @@ export interface InstanceStatus {
   readonly state: InstanceState;
   /** The commit a rollout of the environment's configuration holds its host at, when not the newest. */
   readonly heldAt?: string;
+  /** While its host serves a consumer's drained files: by deploying service, the hosts drained. */
+  readonly drained?: DrainedHosts;
 }
+
+/** By deploying service, the hosts a consumer's files mark as drained for its deploy. */
+export type DrainedHosts = Readonly<Record<string, readonly string[]>>;
 
 /** What a host the service tree lists for an environment has on disk, by its agent's word. */
 export type HostState = HostApplyState;
@@ -39,6 +44,8 @@ export type HostStatus = HostApply & {
    * commit it is held at. The host's state is then judged against that snapshot, not the newest.
    */
   readonly heldAt?: string;
+  /** While the host serves its consumer's drained files: by deploying service, the hosts drained. */
+  readonly drained?: DrainedHosts;
 };
 
 export interface EnvironmentStatus {
@@ -91,9 +98,16 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
       const assignments = pointer.rollout
         ? await readAssignments(session, layout, service, env)
         : new Map<string, HostAssignmentRecord>();
-      /** What `host` should serve, and the commit it is held at when that is not the newest. */
-      const servedBy = (host: string) => {
-        const { ref } = servedSnapshotRef(pointer, host, assignments.get(host));
+      /**
+       * What `host` should serve: the drained files of a consumer while hosts it routes to deploy
+       * (the newest commit's, with those hosts marked), else the commit a rollout holds it at when
+       * that is not the newest.
+       */
+      const servedBy = (host: string): { manifest: string; heldAt?: string; drained?: DrainedHosts } => {
+        const assignment = assignments.get(host);
+        const { source, ref } = servedSnapshotRef(pointer, host, assignment);
+        const drained = source === 'assignment' ? drainingHostsOf(assignment) : undefined;
+        if (drained) return { manifest: ref.manifest, drained };
         return {
           manifest: ref.manifest,
           ...(ref.manifest !== pointer.manifest ? { heldAt: ref.revision.commit } : {}),
@@ -120,11 +134,12 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
           // Not an instance record: status shows what it can read.
           continue;
         }
-        const { manifest, heldAt } = servedBy(record.host);
+        const { manifest, heldAt, drained } = servedBy(record.host);
         instances.push({
           record,
           state: stateOf(record, await filesOf(manifest)),
           ...(heldAt ? { heldAt } : {}),
+          ...(drained ? { drained } : {}),
         });
       }
       const declared = tree?.files ? (tree.environments[env]?.hosts ?? []) : [];
@@ -132,9 +147,9 @@ export async function readStatus(session: ZkSession, layout: ZkLayout): Promise<
         service,
         env,
         hosts: declared.map(({ host }) => {
-          const { manifest, heldAt } = servedBy(host);
+          const { manifest, heldAt, drained } = servedBy(host);
           const apply = hostApplyState(host, agents.get(host), service, env, manifest);
-          return heldAt ? { ...apply, heldAt } : apply;
+          return { ...apply, ...(heldAt ? { heldAt } : {}), ...(drained ? { drained } : {}) };
         }),
         serves: {
           commit: pointer.revision.commit,
@@ -216,4 +231,12 @@ function stateOf(record: InstanceRecord, wanted: ReadonlyMap<string, string> | u
   if (!record.commit) return 'starting';
   if (!wanted) return 'behind';
   return instanceServes(record, wanted) ? 'current' : 'behind';
+}
+
+/** A drain assignment's drained hosts, when it drains any (one that names the pointer's files again has none). */
+function drainingHostsOf(assignment: HostAssignmentRecord | undefined): DrainedHosts | undefined {
+  const drain = assignment?.drain;
+  if (!drain) return undefined;
+  const draining = Object.entries(drain).filter(([, hosts]) => hosts.length > 0);
+  return draining.length > 0 ? Object.fromEntries(draining) : undefined;
 }

@@ -5,6 +5,7 @@ import {
   decodeHostAssignmentRecord,
   decodePinRecord,
   type ReleaseStrategy,
+  readStatus,
   type ZkSession,
 } from '../../core/index.js';
 import type { SyncerDaemon } from '../../syncer/index.js';
@@ -94,6 +95,12 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     const node = await read((s) => s.getIfExists(path));
     return node ? { record: decodeHostAssignmentRecord(node.data, path), mzxid: node.stat.mzxid } : undefined;
   };
+  /** What `cairn status` reads about the gateway's host. */
+  const gatewayHostStatus = async () => {
+    const status = await read((s) => readStatus(s, f.layout));
+    const gateway = status.environments.find((env) => env.service === GATEWAY && env.env === ENV);
+    return gateway?.hosts.find((host) => host.host === GATEWAY_HOST);
+  };
   const gatewayFile = () =>
     readFile(join(agent(GATEWAY_HOST).prefix, `srv/${GATEWAY}/upstreams.conf`), 'utf8').catch(() => '');
   const commitGateway = async (files: Record<string, string>, message: string) => {
@@ -145,6 +152,12 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     const drained = await assignment();
     expect(drained?.record.drain).toEqual({ [SERVICE]: ['deploy-01'] });
     expect(await pin()).toEqual([drained?.record.manifest]);
+    // Status says the gateway host drains the canary, not that a rollout holds it at the newest commit.
+    expect(await gatewayHostStatus()).toMatchObject({
+      host: GATEWAY_HOST,
+      drained: { [SERVICE]: ['deploy-01'] },
+    });
+    expect(await gatewayHostStatus()).not.toHaveProperty('heldAt');
     await marker(agent('deploy-01'), 'gate-v2', false);
     await waitForDeployment(f, 'v2', inState('paused'), 'v2 paused after its canary');
     await waitForUpstream('deploy-01=up deploy-02=up', 'the canary back after its health check');
@@ -154,6 +167,9 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
       timeoutMs: 30_000,
     });
     expect((await assignment())?.record.drain).toEqual({});
+    const restored = await gatewayHostStatus();
+    expect(restored).not.toHaveProperty('drained');
+    expect(restored).not.toHaveProperty('heldAt');
   });
 
   it('restores the hosts after an abort, once the task in flight finished', async () => {
