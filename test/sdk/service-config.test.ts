@@ -122,6 +122,9 @@ describe('a service connected to its configuration', () => {
   });
 
   it('reads a commit once among the clients of a process: each reads its pointer, one the new content', async () => {
+    // Alone in the process: a client of an earlier test would wake for the same commit and could
+    // read the new content first, which would leave these three less to read.
+    await Promise.all(clients.splice(0).map((client) => client.close()));
     const sessionsBefore = new Set((await lastRequestIds(f.zk.port)).keys());
     // The longest session the test server grants: a server starved on a busy machine is not taken
     // for a dead one as readily, and a reconnection, which reads the pointer again, is counted.
