@@ -24,6 +24,7 @@ import { waitFor } from '../test/harness/index.js';
 import { largeChange } from '../test/support/large-change.js';
 import { lastRequestIds, normalise } from '../test/support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
+import { cpuProfiler } from './cpu-profile.js';
 import { gitServerFetchMs, uploadPackSpawnMs } from './git-server-floor.js';
 import { type BenchTable, percentile } from './table.js';
 
@@ -63,6 +64,29 @@ export async function run(): Promise<BenchTable[]> {
 /** `npm run bench -- sdk-latency`: the merge-to-callback table alone, with where the time goes. */
 export async function runLatency(): Promise<BenchTable[]> {
   return runParts({ latencyOnly: true });
+}
+
+/**
+ * `npm run bench -- sdk-fanout`: the fan-out, connect and memory tables without the latency run
+ * before them. `CAIRN_BENCH_CPU_PROF=<dir>` writes a CPU profile of each fan-out change there.
+ */
+export async function runFanOut(): Promise<BenchTable[]> {
+  const gc = exposeGc();
+  const bench = await startBenchSyncer();
+  const { f, webhook, observer, scratch } = bench;
+  try {
+    await f.work.write({ [BENCH_PATH]: 'n: 0\n' });
+    const first = await f.work.commit('Add the bench file');
+    await f.work.push(f.repoUrl);
+    const mirrored = observer.next(first);
+    await postPush(webhook, first);
+    await mirrored;
+    const fanOut = await measureFanOut(f, webhook, observer, scratch, gc);
+    const connects = await measureConnect(f, webhook, observer, scratch, gc);
+    return tables(fanOut, connects, gc !== undefined);
+  } finally {
+    await bench.close();
+  }
 }
 
 async function runParts({ latencyOnly }: { latencyOnly: boolean }): Promise<BenchTable[]> {
@@ -470,6 +494,7 @@ async function measureFanOut(
     );
     lone = await startLoneClient(f);
 
+    const profiler = await cpuProfiler();
     const rounds: FanOutRound[] = [];
     for (let round = 1; round <= FAN_OUT_ROUNDS; round++) {
       const n = WARMUP_COMMITS + COMMITS + round;
@@ -479,11 +504,13 @@ async function measureFanOut(
       const deliveries = clients.map((client) => callbackFor(client, n, 30_000));
       const loneHeard = lone.heard(n);
       const headWritten = observer.next(commit);
+      await profiler.start();
       const cpuBefore = process.cpuUsage();
       const started = performance.now();
       await postPush(webhook, commit);
       const times = await Promise.all(deliveries);
       const cpu = process.cpuUsage(cpuBefore);
+      await profiler.stop(`fan-out-${round}`);
       const head = await headWritten;
       rounds.push({
         sinceWebhook: times.map((at) => at - started),
@@ -494,6 +521,7 @@ async function measureFanOut(
       // Registrations and cache writes that follow each delivery finish before the next round.
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
+    profiler.close();
     const requestsAfter = await lastRequestIds(f.zk.port);
     let bystanderRequests = 0n;
     for (const [sid, lcxid] of bystanderSessions)
