@@ -141,7 +141,7 @@ export async function readEnvironment(
             ...(held.manifestBytes ? { manifestBytes: held.manifestBytes } : {}),
           },
         }
-      : await readContents(session, layout, served.ref.manifest, options.known);
+      : await readContents(session, layout, served.ref.manifest, options);
     if ('snapshot' in read) {
       const { files } = read.snapshot;
       const effective: EnvironmentPointer =
@@ -210,17 +210,26 @@ async function readContents(
   session: ZkSession,
   layout: ZkLayout,
   manifestId: string,
-  known: ReadonlyMap<string, Uint8Array> | undefined,
+  options: ReadEnvironmentOptions,
 ): Promise<
   | {
       snapshot: {
-        files: Map<string, Uint8Array>;
+        files: ReadonlyMap<string, Uint8Array>;
         contentIds: ReadonlyMap<string, string>;
         manifestBytes: Uint8Array;
       };
     }
   | { missing: string }
 > {
+  // Another reader of the process assembled this manifest's files: nothing to read or look up.
+  const sharedManifest = sharedContent.get(manifestId);
+  const sharedFiles = sharedContent.files(manifestId);
+  if (sharedManifest && sharedFiles) {
+    const manifest = decodedManifest(sharedManifest, layout.content(manifestId));
+    return { snapshot: { files: sharedFiles, contentIds: manifest.files, manifestBytes: sharedManifest } };
+  }
+  // Read only now: a reader may build it from thousands of entries.
+  const known = options.known;
   const manifestBytes = await readContent(session, layout, manifestId, known);
   if (!manifestBytes) return { missing: layout.content(manifestId) };
   const manifest = decodedManifest(manifestBytes, layout.content(manifestId));
@@ -233,6 +242,8 @@ async function readContents(
     if (!content) return { missing: layout.content(id) };
     files.set(path, content);
   }
+  sharedContent.keep(manifestId, manifestBytes);
+  sharedContent.keepFiles(manifestId, files);
   return { snapshot: { files, contentIds: manifest.files, manifestBytes } };
 }
 

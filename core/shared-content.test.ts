@@ -68,4 +68,15 @@ describe('content shared by the readers of a process', () => {
     store.keep(ID, bytes('second'));
     expect(store.get(ID)).toBe(kept);
   });
+
+  it('offers the files a manifest names, as one reader assembled them, while a reader holds them', () => {
+    const store = new SharedContent();
+    expect(store.files(ID)).toBeUndefined();
+    const files = new Map([['a.yaml', bytes('a: 1\n')]]);
+    store.keepFiles(ID, files);
+    expect(store.files(ID)).toBe(files);
+    // The first offer stands: readers keep sharing one map.
+    store.keepFiles(ID, new Map(files));
+    expect(store.files(ID)).toBe(files);
+  });
 });

@@ -2,14 +2,20 @@
  * Content the readers of this process hold, by content id. Content is immutable and named by its git
  * blob id, so bytes one reader read and checked against their id serve every reader of that id —
  * however many sessions the process has (clients of one environment, an agent beside a service) —
- * and reads of one id that overlap are made once. Bytes are held only while a reader holds them
- * (weakly), so nothing here outlives the snapshots that use it.
+ * and reads of one id that overlap are made once. So do the files a manifest names, once a reader
+ * assembled them: the next reader of that manifest takes the same map instead of looking up each of
+ * thousands of files again. Both are held only while a reader holds them (weakly), so nothing here
+ * outlives the snapshots that use it.
  */
 export class SharedContent {
   private readonly held = new Map<string, WeakRef<Uint8Array>>();
   private readonly reading = new Map<string, Promise<Uint8Array | undefined>>();
   private readonly collected = new FinalizationRegistry<string>((id) => {
     if (this.held.get(id)?.deref() === undefined) this.held.delete(id);
+  });
+  private readonly assembled = new Map<string, WeakRef<ReadonlyMap<string, Uint8Array>>>();
+  private readonly collectedFiles = new FinalizationRegistry<string>((manifest) => {
+    if (this.assembled.get(manifest)?.deref() === undefined) this.assembled.delete(manifest);
   });
 
   /** Bytes some reader holds under `id`, already checked against it. */
@@ -44,6 +50,18 @@ export class SharedContent {
     };
     reading.then(forget, forget);
     return reading;
+  }
+
+  /** Path → bytes of the files the manifest `manifestId` names, as a reader of the process assembled them. */
+  files(manifestId: string): ReadonlyMap<string, Uint8Array> | undefined {
+    return this.assembled.get(manifestId)?.deref();
+  }
+
+  /** Offers the files the manifest `manifestId` names (each checked against its id) to the other readers. */
+  keepFiles(manifestId: string, files: ReadonlyMap<string, Uint8Array>): void {
+    if (this.files(manifestId)) return;
+    this.assembled.set(manifestId, new WeakRef(files));
+    this.collectedFiles.register(files, manifestId);
   }
 
   /** Offers bytes checked against `id` to the other readers. */
