@@ -1,5 +1,6 @@
 import { contentId, encodeEnvironmentManifest, type HeldSnapshot } from '../core/index.js';
 import type { ChangeInfo } from './change-info.js';
+import { diffFiles, type FileDelta } from './file-delta.js';
 import { decodeFileValue, type FileValueResult } from './file-value.js';
 
 /** One file of a snapshot; its value is parsed on first use and then shared. */
@@ -12,14 +13,27 @@ interface SnapshotFile {
 }
 
 /**
+ * Snapshots built from ZooKeeper reads, by the files map the read gave (readers of one process share
+ * it per manifest) and commit: the clients of a process that read one commit serve one snapshot,
+ * built, parsed and diffed once among them.
+ */
+const readSnapshots = new WeakMap<ReadonlyMap<string, Uint8Array>, Map<string, ConfigSnapshot>>();
+
+/**
  * The files of one service in one environment at one commit: what a client serves. Immutable; a new
  * commit makes a new snapshot, which reuses the parsed values of files whose content did not change.
+ * What is derived from it (maps of ids and bytes, the difference from another snapshot) is computed
+ * once and shared by every client serving it.
  */
 export class ConfigSnapshot {
   readonly change: ChangeInfo;
   private readonly entries: ReadonlyMap<string, SnapshotFile>;
   private readonly manifestId: string | undefined;
   private heldSnapshot: HeldSnapshot | undefined;
+  private ids: ReadonlyMap<string, string> | undefined;
+  private bytesByPath: ReadonlyMap<string, Uint8Array> | undefined;
+  private bytesById: ReadonlyMap<string, Uint8Array> | undefined;
+  private readonly deltas = new WeakMap<ConfigSnapshot, readonly FileDelta[]>();
 
   private constructor(
     change: ChangeInfo,
@@ -67,6 +81,36 @@ export class ConfigSnapshot {
     return new ConfigSnapshot(change, entries, manifest);
   }
 
+  /**
+   * The snapshot of a ZooKeeper read (files checked against their ids, `manifest` naming exactly
+   * them): the same object for every read of the process that gave the same files map at the same
+   * commit. `previous` lends parsed values to the first of them.
+   */
+  static ofRead(
+    change: ChangeInfo,
+    files: ReadonlyMap<string, Uint8Array>,
+    {
+      contentIds,
+      manifest,
+      previous,
+    }: {
+      contentIds: ReadonlyMap<string, string>;
+      manifest: string;
+      previous?: ConfigSnapshot | undefined;
+    },
+  ): ConfigSnapshot {
+    let byCommit = readSnapshots.get(files);
+    const known = byCommit?.get(change.commit);
+    if (known && known.manifestId === manifest) return known;
+    const snapshot = ConfigSnapshot.of(change, files, { contentIds, manifest, previous });
+    if (!byCommit) {
+      byCommit = new Map();
+      readSnapshots.set(files, byCommit);
+    }
+    byCommit.set(change.commit, snapshot);
+    return snapshot;
+  }
+
   get commit(): string {
     return this.change.commit;
   }
@@ -108,17 +152,33 @@ export class ConfigSnapshot {
   }
 
   /** Path → content id: what diffing two snapshots compares. */
-  contentIds(): Map<string, string> {
-    const ids = new Map<string, string>();
-    for (const [file, entry] of this.entries) ids.set(file, entry.contentId);
-    return ids;
+  contentIds(): ReadonlyMap<string, string> {
+    if (!this.ids) {
+      const ids = new Map<string, string>();
+      for (const [file, entry] of this.entries) ids.set(file, entry.contentId);
+      this.ids = ids;
+    }
+    return this.ids;
   }
 
   /** Content id → bytes: what a read of the next commit need not fetch again. */
-  contentsById(): Map<string, Uint8Array> {
-    const contents = new Map<string, Uint8Array>();
-    for (const entry of this.entries.values()) contents.set(entry.contentId, entry.bytes);
-    return contents;
+  contentsById(): ReadonlyMap<string, Uint8Array> {
+    if (!this.bytesById) {
+      const contents = new Map<string, Uint8Array>();
+      for (const entry of this.entries.values()) contents.set(entry.contentId, entry.bytes);
+      this.bytesById = contents;
+    }
+    return this.bytesById;
+  }
+
+  /** The files that differ from `previous` to this snapshot, sorted by path; computed once per pair. */
+  changesFrom(previous: ConfigSnapshot): readonly FileDelta[] {
+    let deltas = this.deltas.get(previous);
+    if (!deltas) {
+      deltas = diffFiles(previous.contentIds(), this.contentIds());
+      this.deltas.set(previous, deltas);
+    }
+    return deltas;
   }
 
   /**
@@ -149,9 +209,12 @@ export class ConfigSnapshot {
   }
 
   /** Path → bytes: for the cache. */
-  fileBytes(): Map<string, Uint8Array> {
-    const files = new Map<string, Uint8Array>();
-    for (const [file, entry] of this.entries) files.set(file, entry.bytes);
-    return files;
+  fileBytes(): ReadonlyMap<string, Uint8Array> {
+    if (!this.bytesByPath) {
+      const files = new Map<string, Uint8Array>();
+      for (const [file, entry] of this.entries) files.set(file, entry.bytes);
+      this.bytesByPath = files;
+    }
+    return this.bytesByPath;
   }
 }

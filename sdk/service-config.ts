@@ -37,7 +37,7 @@ import {
   ValueNotFoundError,
   ZooKeeperUnreachableError,
 } from './errors.js';
-import { diffFiles, type FileChange } from './file-delta.js';
+import type { FileChange } from './file-delta.js';
 import type { JsonSchema } from './file-validators.js';
 import { RepoDirectoryWatch, type SnapshotRead } from './repo-directory-watch.js';
 import type { SharedSession } from './shared-session.js';
@@ -630,11 +630,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         this.options.mode === 'directory' ? this.options.from : undefined,
       );
     // Files the cache held parse once: the fresh snapshot borrows their values.
-    const fresh = ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
-      contentIds: read.contentIds,
-      manifest: read.manifest,
-      previous: cached,
-    });
+    const fresh = snapshotOf(read, cached);
     const failures = this.checkWhole(fresh);
     if (failures.length === 0) {
       this.snapshot = fresh;
@@ -673,11 +669,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // is removed, and the commit that removed them is `/head`'s.
     const next =
       read.kind === 'snapshot'
-        ? ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
-            contentIds: read.contentIds,
-            manifest: read.manifest,
-            previous: this.snapshot,
-          })
+        ? snapshotOf(read, this.snapshot)
         : ConfigSnapshot.of(changeInfoOf(read.revision as Revision), new Map());
     this.apply(next);
   }
@@ -685,7 +677,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   /** Applies a newer snapshot whole, or refuses it whole; then tells listeners, the cache and the registry. */
   private apply(next: ConfigSnapshot): void {
     const previous = this.snapshot as ConfigSnapshot;
-    const deltas = diffFiles(previous.contentIds(), next.contentIds());
+    const deltas = next.changesFrom(previous);
     const failures: ValidationFailure[] = [];
     const files: FileChange[] = deltas.map((delta) => {
       let value: unknown;
@@ -775,14 +767,18 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private writeCache(): void {
     const snapshot = this.snapshot;
     if (!this.cache || !snapshot) return;
-    this.cache.write({
-      service: this.options.service,
-      env: this.options.env,
-      change: snapshot.change,
-      files: snapshot.fileBytes(),
-      contentIds: snapshot.contentIds(),
-      manifest: snapshot.manifest(),
-    });
+    this.cache.write(
+      {
+        service: this.options.service,
+        env: this.options.env,
+        change: snapshot.change,
+        files: snapshot.fileBytes(),
+        contentIds: snapshot.contentIds(),
+        manifest: snapshot.manifest(),
+      },
+      // Clients of the process serving the same snapshot write the same bytes: encoded once.
+      snapshot,
+    );
   }
 
   private instanceRecord(): InstanceRecord {
@@ -883,6 +879,21 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     if (this.phase === 'closed')
       throw new ClientStateError('CLIENT_CLOSED', 'this client is closed: connect() again to watch');
   }
+}
+
+/**
+ * The snapshot a read names. ZooKeeper's reads (ids and manifest known) give the snapshot every
+ * client of the process that read the same commit serves; `previous` lends parsed values.
+ */
+function snapshotOf(
+  read: Extract<SnapshotRead, { kind: 'snapshot' }>,
+  previous: ConfigSnapshot | undefined,
+): ConfigSnapshot {
+  const change = changeInfoOf(read.revision);
+  const { contentIds, manifest } = read;
+  return contentIds && manifest !== undefined
+    ? ConfigSnapshot.ofRead(change, read.files, { contentIds, manifest, previous })
+    : ConfigSnapshot.of(change, read.files, { contentIds, manifest, previous });
 }
 
 /** What ZooKeeper's environment read says, as the client takes it from any source. */
