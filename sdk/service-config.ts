@@ -79,6 +79,15 @@ export type ServiceConfigEvents = {
 const RESYNC_INTERVAL_MS = 5 * 60_000;
 
 /**
+ * How long the cache write and the registration update wait after a commit is applied. The
+ * callbacks come first: with many clients in one process (or a busy one), the disk writes and the
+ * ZooKeeper write of each would otherwise delay the other clients' callbacks; and a burst of
+ * commits costs one write of each. close() writes what is still waiting. Not exported from the
+ * package: tests lengthen it to see the writes wait.
+ */
+export const recordTiming = { delayMs: 1000 };
+
+/**
  * A service's live configuration in one environment. `connect()` creates and starts one; to hear
  * events raised while starting (a corrupt cache, a start from the cache), create it with `new`,
  * subscribe, then `await start()`.
@@ -116,6 +125,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private firstError: unknown;
   private onFirstRead: (() => void) | undefined;
   private missingWarned = false;
+  /** The cache write and registration update waiting after an apply (recordTiming.delayMs). */
+  private recordTimer: NodeJS.Timeout | undefined;
 
   /**
    * `shared`: the session of a CairnClient, for `client.config()`; without it the client opens and
@@ -311,6 +322,12 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // A read in flight ends when the session closes below; waiting for it first could take a deadline.
     const watchClosed = this.watcher.close();
     for (const stream of this.streams) stream.end();
+    // The newest applied snapshot reaches the cache; the registration is removed below anyway.
+    if (this.recordTimer) {
+      clearTimeout(this.recordTimer);
+      this.recordTimer = undefined;
+      this.writeCache();
+    }
     await Promise.all([...this.elections].map((election) => election.close()));
     await this.registration?.close().catch((error: unknown) => {
       this.options.logger.warn({ err: error }, 'could not remove the instance registration');
@@ -694,7 +711,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     });
     if (failures.length > 0) {
       this.reject(next.change, failures);
-      this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
+      this.recordLater();
       return;
     }
     const sourceChanged = this.currentSource !== this.liveSource;
@@ -714,8 +731,18 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     );
     if (sourceChanged) this.emitSafely('source', this.liveSource);
     if (files.length > 0) this.deliver({ ...next.change, previousCommit: previous.commit, files });
-    this.writeCache();
-    this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
+    this.recordLater();
+  }
+
+  /** Writes the cache and updates the registration recordTiming.delayMs from now, with what is newest then. */
+  private recordLater(): void {
+    if (this.recordTimer || this.phase === 'closed') return;
+    this.recordTimer = setTimeout(() => {
+      this.recordTimer = undefined;
+      if (this.phase !== 'running') return;
+      this.writeCache();
+      this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
+    }, recordTiming.delayMs);
   }
 
   private deliver(change: ConfigChange): void {
