@@ -14,6 +14,7 @@ export class SharedContent {
     if (this.held.get(id)?.deref() === undefined) this.held.delete(id);
   });
   private readonly assembled = new Map<string, WeakRef<ReadonlyMap<string, Uint8Array>>>();
+  private readonly assembling = new Map<string, Promise<ReadonlyMap<string, Uint8Array> | undefined>>();
   private readonly collectedFiles = new FinalizationRegistry<string>((manifest) => {
     if (this.assembled.get(manifest)?.deref() === undefined) this.assembled.delete(manifest);
   });
@@ -55,6 +56,37 @@ export class SharedContent {
   /** Path → bytes of the files the manifest `manifestId` names, as a reader of the process assembled them. */
   files(manifestId: string): ReadonlyMap<string, Uint8Array> | undefined {
     return this.assembled.get(manifestId)?.deref();
+  }
+
+  /**
+   * The files the manifest `manifestId` names: assembled already, being assembled by another reader
+   * (the clients of an environment all wake at once), or assembled now with `assemble` (undefined
+   * when content is missing). As for read(), another reader's failure is no answer for this one.
+   */
+  async assembleFiles(
+    manifestId: string,
+    assemble: () => Promise<ReadonlyMap<string, Uint8Array> | undefined>,
+  ): Promise<ReadonlyMap<string, Uint8Array> | undefined> {
+    const held = this.files(manifestId);
+    if (held) return held;
+    const pending = this.assembling.get(manifestId);
+    if (pending) {
+      const shared = await pending.catch(() => undefined);
+      if (shared) return shared;
+      const own = await assemble();
+      if (own) this.keepFiles(manifestId, own);
+      return own;
+    }
+    const assembling = assemble().then((files) => {
+      if (files) this.keepFiles(manifestId, files);
+      return files;
+    });
+    this.assembling.set(manifestId, assembling);
+    const forget = () => {
+      if (this.assembling.get(manifestId) === assembling) this.assembling.delete(manifestId);
+    };
+    assembling.then(forget, forget);
+    return assembling;
   }
 
   /** Offers the files the manifest `manifestId` names (each checked against its id) to the other readers. */
