@@ -47,4 +47,20 @@ describe('the snapshot a client serves', () => {
     expect(next.contentIds()).toBe(next.contentIds());
     expect(next.fileBytes()).toBe(next.fileBytes());
   });
+
+  it('keeps the maps of a read listed in order as its own, and serves the same files at another commit without building anything', () => {
+    const cached = read({ 'a.yaml': 'a: 1\n', 'b.yaml': 'b: 1\n' });
+    const snapshot = ConfigSnapshot.of(change('5'), cached.files, { ...cached, checked: true });
+    expect(snapshot.fileBytes()).toBe(cached.files);
+    expect(snapshot.contentIds()).toBe(cached.contentIds);
+    const confirmed = snapshot.at(change('6'));
+    expect(confirmed.commit).toBe('6'.repeat(40));
+    expect(confirmed.fileBytes()).toBe(cached.files);
+    expect(confirmed.sameAs(snapshot)).toBe(false);
+    expect(confirmed.at(change('5')).sameAs(snapshot)).toBe(true);
+    // Out of order, the snapshot sorts its own.
+    const unsorted = new Map([...cached.files].reverse());
+    const sorted = ConfigSnapshot.of(change('5'), unsorted, { contentIds: cached.contentIds });
+    expect([...sorted.fileBytes().keys()]).toEqual(['a.yaml', 'b.yaml']);
+  });
 });

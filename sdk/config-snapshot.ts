@@ -69,16 +69,37 @@ export class ConfigSnapshot {
     } = {},
   ): ConfigSnapshot {
     const entries = new Map<string, SnapshotFile>();
-    for (const file of [...files.keys()].sort()) {
+    // Caches and manifests list their files sorted already: then the maps given are the snapshot's own.
+    const sorted = isSorted(files.keys()) && contentIds?.size === files.size && isSorted(contentIds.keys());
+    let idsGiven = sorted;
+    for (const file of sorted ? files.keys() : [...files.keys()].sort()) {
       const bytes = files.get(file) as Uint8Array;
-      const id = contentIds?.get(file) ?? contentId(bytes);
+      const given = contentIds?.get(file);
+      if (given === undefined) idsGiven = false;
+      const id = given ?? contentId(bytes);
       const before = previous?.entries.get(file);
       entries.set(
         file,
         before && before.contentId === id ? before : { bytes, contentId: id, parsed: undefined, checked },
       );
     }
-    return new ConfigSnapshot(change, entries, manifest);
+    const snapshot = new ConfigSnapshot(change, entries, manifest);
+    if (idsGiven) {
+      snapshot.ids = contentIds;
+      snapshot.bytesByPath = files;
+    }
+    return snapshot;
+  }
+
+  /** The same files at another commit (one that did not change them): the entries and what derives from them are shared. */
+  at(change: ChangeInfo): ConfigSnapshot {
+    if (change.commit === this.commit) return this;
+    const snapshot = new ConfigSnapshot(change, this.entries, this.manifestId);
+    snapshot.ids = this.ids;
+    snapshot.bytesByPath = this.bytesByPath;
+    snapshot.bytesById = this.bytesById;
+    snapshot.heldSnapshot = this.heldSnapshot;
+    return snapshot;
   }
 
   /**
@@ -146,6 +167,7 @@ export class ConfigSnapshot {
   /** Whether `other` is the same commit with the same files. */
   sameAs(other: ConfigSnapshot): boolean {
     if (other.commit !== this.commit || other.entries.size !== this.entries.size) return false;
+    if (other.entries === this.entries) return true;
     for (const [file, entry] of this.entries)
       if (other.entries.get(file)?.contentId !== entry.contentId) return false;
     return true;
@@ -217,4 +239,13 @@ export class ConfigSnapshot {
     }
     return this.bytesByPath;
   }
+}
+
+function isSorted(keys: Iterable<string>): boolean {
+  let last: string | undefined;
+  for (const key of keys) {
+    if (last !== undefined && !(last < key)) return false;
+    last = key;
+  }
+  return true;
 }

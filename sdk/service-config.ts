@@ -917,6 +917,8 @@ function snapshotOf(
   previous: ConfigSnapshot | undefined,
 ): ConfigSnapshot {
   const change = changeInfoOf(read.revision);
+  // The pointer confirmed what the client holds (its cache at start): nothing to build.
+  if (previous && read.files === previous.fileBytes()) return previous.at(change);
   const { contentIds, manifest } = read;
   return contentIds && manifest !== undefined
     ? ConfigSnapshot.ofRead(change, read.files, { contentIds, manifest, previous })
