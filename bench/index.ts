@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   syncer: async () => (await import('./syncer.bench.js')).run(),
   sdk: async () => (await import('./sdk.bench.js')).run(),
   'sdk-latency': async () => (await import('./sdk.bench.js')).runLatency(),
+  'sdk-fanout': async () => (await import('./sdk.bench.js')).runFanOut(),
   'sdk-wide': async () => (await import('./sdk.bench.js')).runWide(),
   agent: async () => (await import('./agent.bench.js')).run(),
   deploy: async () => (await import('./deploy.bench.js')).run(),
@@ -19,7 +20,7 @@ const wanted = process.argv.slice(2);
  * Run only when named: a part of another bench (`syncer` measures 100,000 files too, unless
  * CAIRN_BENCH_SKIP_100K=1, and failover).
  */
-const ONLY_WHEN_NAMED = new Set(['sdk-latency', 'syncer-100k', 'syncer-failover']);
+const ONLY_WHEN_NAMED = new Set(['sdk-latency', 'sdk-fanout', 'syncer-100k', 'syncer-failover']);
 for (const [name, run] of Object.entries(BENCHES)) {
   if (wanted.length > 0 ? !wanted.includes(name) : ONLY_WHEN_NAMED.has(name)) continue;
   process.stderr.write(`running ${name} benchmarks…\n`);

@@ -24,6 +24,7 @@ import { waitFor } from '../test/harness/index.js';
 import { largeChange } from '../test/support/large-change.js';
 import { lastRequestIds, normalise } from '../test/support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
+import { cpuProfiler } from './cpu-profile.js';
 import { gitServerFetchMs, uploadPackSpawnMs } from './git-server-floor.js';
 import { type BenchTable, percentile } from './table.js';
 
@@ -63,6 +64,29 @@ export async function run(): Promise<BenchTable[]> {
 /** `npm run bench -- sdk-latency`: the merge-to-callback table alone, with where the time goes. */
 export async function runLatency(): Promise<BenchTable[]> {
   return runParts({ latencyOnly: true });
+}
+
+/**
+ * `npm run bench -- sdk-fanout`: the fan-out, connect and memory tables without the latency run
+ * before them. `CAIRN_BENCH_CPU_PROF=<dir>` writes a CPU profile of each fan-out change there.
+ */
+export async function runFanOut(): Promise<BenchTable[]> {
+  const gc = exposeGc();
+  const bench = await startBenchSyncer();
+  const { f, webhook, observer, scratch } = bench;
+  try {
+    await f.work.write({ [BENCH_PATH]: 'n: 0\n' });
+    const first = await f.work.commit('Add the bench file');
+    await f.work.push(f.repoUrl);
+    const mirrored = observer.next(first);
+    await postPush(webhook, first);
+    await mirrored;
+    const fanOut = await measureFanOut(f, webhook, observer, scratch, gc);
+    const connects = await measureConnect(f, webhook, observer, scratch, gc);
+    return tables(fanOut, connects, gc !== undefined);
+  } finally {
+    await bench.close();
+  }
 }
 
 async function runParts({ latencyOnly }: { latencyOnly: boolean }): Promise<BenchTable[]> {
@@ -470,6 +494,7 @@ async function measureFanOut(
     );
     lone = await startLoneClient(f);
 
+    const profiler = await cpuProfiler();
     const rounds: FanOutRound[] = [];
     for (let round = 1; round <= FAN_OUT_ROUNDS; round++) {
       const n = WARMUP_COMMITS + COMMITS + round;
@@ -479,11 +504,13 @@ async function measureFanOut(
       const deliveries = clients.map((client) => callbackFor(client, n, 30_000));
       const loneHeard = lone.heard(n);
       const headWritten = observer.next(commit);
+      await profiler.start();
       const cpuBefore = process.cpuUsage();
       const started = performance.now();
       await postPush(webhook, commit);
       const times = await Promise.all(deliveries);
       const cpu = process.cpuUsage(cpuBefore);
+      await profiler.stop(`fan-out-${round}`);
       const head = await headWritten;
       rounds.push({
         sinceWebhook: times.map((at) => at - started),
@@ -494,6 +521,7 @@ async function measureFanOut(
       // Registrations and cache writes that follow each delivery finish before the next round.
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
+    profiler.close();
     const requestsAfter = await lastRequestIds(f.zk.port);
     let bystanderRequests = 0n;
     for (const [sid, lcxid] of bystanderSessions)
@@ -590,19 +618,28 @@ function tables(fanOut: FanOut, connects: Connects, exactGc: boolean): BenchTabl
       title: `SDK: one change to ${CLIENTS.toLocaleString('en-US')} clients on ${CLIENTS.toLocaleString('en-US')} sessions (${FAN_OUT_ROUNDS} changes)`,
       columns: ['measure', 'median of changes', 'worst change'],
       rows: [
-        ['webhook → first callback', ...across((r) => Math.min(...r.sinceWebhook))],
-        ['webhook → median callback', ...across((r) => percentile(r.sinceWebhook, 50))],
-        ['webhook → p99 callback', ...across((r) => percentile(r.sinceWebhook, 99))],
-        ['webhook → last callback', ...across((r) => Math.max(...r.sinceWebhook))],
-        ['/head written → last callback', ...across((r) => r.lastAfterHead)],
+        ['commit pushed (webhook POSTed) → first callback', ...across((r) => Math.min(...r.sinceWebhook))],
+        [
+          'commit pushed (webhook POSTed) → median callback',
+          ...across((r) => percentile(r.sinceWebhook, 50)),
+        ],
+        ['commit pushed (webhook POSTed) → p99 callback', ...across((r) => percentile(r.sinceWebhook, 99))],
+        ['commit pushed (webhook POSTed) → last callback', ...across((r) => Math.max(...r.sinceWebhook))],
+        ['pointer flipped (/head written) → last callback', ...across((r) => r.lastAfterHead)],
         ['webhook → callback of a client in a process of its own', ...across((r) => r.lone)],
         ["this process's CPU time, webhook → last callback", ...across((r) => r.cpuMs)],
       ],
       notes: [
         `All clients in this one process (with the syncer daemon), each with its own ZooKeeper session, instance registration and cache directory; per commit every client reads its pointer, the new manifest and the changed file. ${BYSTANDERS.toLocaleString('en-US')} clients of other services (${BYSTANDER_ENVIRONMENTS.map(([s, e]) => `${s}/${e}`).join(', ')}) are connected meanwhile.`,
-        `The clients of one process share content (each reads its pointer; the new manifest and file are read, decoded and parsed once among them), but each still handles its own watch event, pointer read, registration update and cache write on this one event loop, where a service's client has a process of its own: one client in a process of its own (bench/lone-client.ts) hears the change as the server, loaded by all of them, lets it, and the CPU row is what the ${CLIENTS.toLocaleString('en-US')} clients and the syncer cost this process meanwhile, on a 2-core machine shared with ZooKeeper.`,
+        `The clients of one process share content and the snapshot (each reads its pointer; the new manifest and file are read, decoded and parsed once among them, the snapshot built and diffed once; registration updates and cache writes follow a second later, after the callbacks), but each still handles its own watch event and pointer read on this one event loop, where a service's client has a process of its own: one client in a process of its own (bench/lone-client.ts) hears the change as the server, loaded by all of them, lets it, and the CPU row is what the ${CLIENTS.toLocaleString('en-US')} clients and the syncer cost this process meanwhile, on a 2-core machine shared with ZooKeeper.`,
         `Requests sent by those ${BYSTANDERS.toLocaleString('en-US')} clients during the ${FAN_OUT_ROUNDS} changes, by the server's count (\`cons\`): ${fanOut.bystanderRequests} (must be 0: ${fanOut.bystanderRequests === 0n ? 'met' : 'NOT met'}).`,
-        `Target: last callback under 500 ms (issue 13). ${medianLast < 500 ? 'Met' : 'NOT met'} (median of the changes; worst ${ms(Math.max(...lasts))}).`,
+        "Measured from two points: the push webhook POSTed to the syncer (the commit pushed: includes its git fetch, validation and transaction), and the /head watch of another session firing (the pointer flips in the same transaction as /head: from there on the time is the clients' alone).",
+        `Target: last callback under 500 ms (issue 13), from the commit pushed. ${medianLast < 500 ? 'Met' : 'NOT met'} (median of the changes; worst ${ms(Math.max(...lasts))}); from the pointer flipped, median ${ms(
+          percentile(
+            fanOut.rounds.map((r) => r.lastAfterHead),
+            50,
+          ),
+        )}.`,
       ],
     },
     {

@@ -124,7 +124,7 @@ export async function readEnvironment(
       const { commit, author, message, time } = decodeHeadRecord(head.data, layout.head());
       return { kind: 'absent', mirrored: true, revision: { commit, author, message, time } };
     }
-    const pointer = decodeEnvironmentPointer(node.data, pointerPath);
+    const pointer = decodedPointer(node.data, pointerPath);
     const assigned =
       pointer.rollout && options.host !== undefined
         ? await readAssignment(session, layout, service, env, options.host, watch)
@@ -141,7 +141,7 @@ export async function readEnvironment(
             ...(held.manifestBytes ? { manifestBytes: held.manifestBytes } : {}),
           },
         }
-      : await readContents(session, layout, served.ref.manifest, options.known);
+      : await readContents(session, layout, served.ref.manifest, options);
     if ('snapshot' in read) {
       const { files } = read.snapshot;
       const effective: EnvironmentPointer =
@@ -210,30 +210,62 @@ async function readContents(
   session: ZkSession,
   layout: ZkLayout,
   manifestId: string,
-  known: ReadonlyMap<string, Uint8Array> | undefined,
+  options: ReadEnvironmentOptions,
 ): Promise<
   | {
       snapshot: {
-        files: Map<string, Uint8Array>;
+        files: ReadonlyMap<string, Uint8Array>;
         contentIds: ReadonlyMap<string, string>;
         manifestBytes: Uint8Array;
       };
     }
   | { missing: string }
 > {
-  const manifestBytes = await readContent(session, layout, manifestId, known);
+  // What the reader holds is looked at only for content no reader of the process holds or is
+  // reading: a reader may build it from thousands of entries.
+  let known: ReadonlyMap<string, Uint8Array> | undefined;
+  let looked = false;
+  const held = () => {
+    if (!looked) {
+      known = options.known;
+      looked = true;
+    }
+    return known;
+  };
+  const manifestBytes = await readContent(session, layout, manifestId, held);
   if (!manifestBytes) return { missing: layout.content(manifestId) };
   const manifest = decodedManifest(manifestBytes, layout.content(manifestId));
-  const entries = [...manifest.files];
-  const bytes = await Promise.all(entries.map(([, id]) => readContent(session, layout, id, known)));
-  const files = new Map<string, Uint8Array>();
-  for (let i = 0; i < entries.length; i++) {
-    const [path, id] = entries[i] as [string, string];
-    const content = bytes[i];
-    if (!content) return { missing: layout.content(id) };
-    files.set(path, content);
-  }
+  let missing = '';
+  // Readers of the process that wake together for one manifest assemble its files once.
+  const files = await sharedContent.assembleFiles(manifestId, async () => {
+    const entries = [...manifest.files];
+    const bytes = await Promise.all(entries.map(([, id]) => readContent(session, layout, id, held)));
+    const assembled = new Map<string, Uint8Array>();
+    for (let i = 0; i < entries.length; i++) {
+      const [path, id] = entries[i] as [string, string];
+      const content = bytes[i];
+      if (!content) {
+        missing = layout.content(id);
+        return undefined;
+      }
+      assembled.set(path, content);
+    }
+    return assembled;
+  });
+  if (!files) return { missing };
+  sharedContent.keep(manifestId, manifestBytes);
   return { snapshot: { files, contentIds: manifest.files, manifestBytes } };
+}
+
+/** The pointer last decoded at each path, with its bytes: the clients of a process that wake for one change decode it once. */
+const pointers = new Map<string, { readonly data: Uint8Array; readonly pointer: EnvironmentPointer }>();
+
+function decodedPointer(data: Uint8Array, path: string): EnvironmentPointer {
+  const last = pointers.get(path);
+  if (last && Buffer.compare(last.data, data) === 0) return last.pointer;
+  const pointer = decodeEnvironmentPointer(data, path);
+  pointers.set(path, { data, pointer });
+  return pointer;
 }
 
 /** Manifests decoded, by their bytes: readers that share the bytes (sharedContent) share the decoding. */
@@ -249,18 +281,18 @@ function decodedManifest(bytes: Uint8Array, path: string): EnvironmentManifest {
 }
 
 /**
- * A content node's bytes, or undefined when it is gone or does not match its id. Content this
- * reader or another of the process holds (or is reading) is not read again.
+ * A content node's bytes, or undefined when it is gone or does not match its id. Content another
+ * reader of the process holds (or is reading) or this one holds (`known`) is not read again.
  */
 async function readContent(
   session: ZkSession,
   layout: ZkLayout,
   id: string,
-  known: ReadonlyMap<string, Uint8Array> | undefined,
+  known: () => ReadonlyMap<string, Uint8Array> | undefined,
 ): Promise<Uint8Array | undefined> {
-  const held = known?.get(id);
-  if (held) return held;
   return sharedContent.read(id, async () => {
+    const held = known()?.get(id);
+    if (held) return held;
     try {
       const { data } = await session.get(layout.content(id));
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -68,4 +68,44 @@ describe('content shared by the readers of a process', () => {
     store.keep(ID, bytes('second'));
     expect(store.get(ID)).toBe(kept);
   });
+
+  it('offers the files a manifest names, as one reader assembled them, while a reader holds them', () => {
+    const store = new SharedContent();
+    expect(store.files(ID)).toBeUndefined();
+    const files = new Map([['a.yaml', bytes('a: 1\n')]]);
+    store.keepFiles(ID, files);
+    expect(store.files(ID)).toBe(files);
+    // The first offer stands: readers keep sharing one map.
+    store.keepFiles(ID, new Map(files));
+    expect(store.files(ID)).toBe(files);
+  });
+
+  it('assembles the files of one manifest once among readers that overlap, and alone after a failure', async () => {
+    const store = new SharedContent();
+    const files = new Map([['a.yaml', bytes('a: 1\n')]]);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    const assemble = async () => {
+      calls++;
+      await gate;
+      return files;
+    };
+    const both = [store.assembleFiles(ID, assemble), store.assembleFiles(ID, assemble)];
+    release();
+    expect(await Promise.all(both)).toEqual([files, files]);
+    expect((await both[1]) === files && calls).toBe(1);
+    expect(store.files(ID)).toBe(files);
+
+    const other = 'b'.repeat(40);
+    const failing = store.assembleFiles(other, async () => {
+      throw new Error('connection loss');
+    });
+    const own = new Map([['b.yaml', bytes('b: 1\n')]]);
+    const second = store.assembleFiles(other, async () => own);
+    await expect(failing).rejects.toThrow('connection loss');
+    expect(await second).toBe(own);
+  });
 });

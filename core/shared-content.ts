@@ -2,14 +2,21 @@
  * Content the readers of this process hold, by content id. Content is immutable and named by its git
  * blob id, so bytes one reader read and checked against their id serve every reader of that id —
  * however many sessions the process has (clients of one environment, an agent beside a service) —
- * and reads of one id that overlap are made once. Bytes are held only while a reader holds them
- * (weakly), so nothing here outlives the snapshots that use it.
+ * and reads of one id that overlap are made once. So do the files a manifest names, once a reader
+ * assembled them: the next reader of that manifest takes the same map instead of looking up each of
+ * thousands of files again. Both are held only while a reader holds them (weakly), so nothing here
+ * outlives the snapshots that use it.
  */
 export class SharedContent {
   private readonly held = new Map<string, WeakRef<Uint8Array>>();
   private readonly reading = new Map<string, Promise<Uint8Array | undefined>>();
   private readonly collected = new FinalizationRegistry<string>((id) => {
     if (this.held.get(id)?.deref() === undefined) this.held.delete(id);
+  });
+  private readonly assembled = new Map<string, WeakRef<ReadonlyMap<string, Uint8Array>>>();
+  private readonly assembling = new Map<string, Promise<ReadonlyMap<string, Uint8Array> | undefined>>();
+  private readonly collectedFiles = new FinalizationRegistry<string>((manifest) => {
+    if (this.assembled.get(manifest)?.deref() === undefined) this.assembled.delete(manifest);
   });
 
   /** Bytes some reader holds under `id`, already checked against it. */
@@ -44,6 +51,49 @@ export class SharedContent {
     };
     reading.then(forget, forget);
     return reading;
+  }
+
+  /** Path → bytes of the files the manifest `manifestId` names, as a reader of the process assembled them. */
+  files(manifestId: string): ReadonlyMap<string, Uint8Array> | undefined {
+    return this.assembled.get(manifestId)?.deref();
+  }
+
+  /**
+   * The files the manifest `manifestId` names: assembled already, being assembled by another reader
+   * (the clients of an environment all wake at once), or assembled now with `assemble` (undefined
+   * when content is missing). As for read(), another reader's failure is no answer for this one.
+   */
+  async assembleFiles(
+    manifestId: string,
+    assemble: () => Promise<ReadonlyMap<string, Uint8Array> | undefined>,
+  ): Promise<ReadonlyMap<string, Uint8Array> | undefined> {
+    const held = this.files(manifestId);
+    if (held) return held;
+    const pending = this.assembling.get(manifestId);
+    if (pending) {
+      const shared = await pending.catch(() => undefined);
+      if (shared) return shared;
+      const own = await assemble();
+      if (own) this.keepFiles(manifestId, own);
+      return own;
+    }
+    const assembling = assemble().then((files) => {
+      if (files) this.keepFiles(manifestId, files);
+      return files;
+    });
+    this.assembling.set(manifestId, assembling);
+    const forget = () => {
+      if (this.assembling.get(manifestId) === assembling) this.assembling.delete(manifestId);
+    };
+    assembling.then(forget, forget);
+    return assembling;
+  }
+
+  /** Offers the files the manifest `manifestId` names (each checked against its id) to the other readers. */
+  keepFiles(manifestId: string, files: ReadonlyMap<string, Uint8Array>): void {
+    if (this.files(manifestId)) return;
+    this.assembled.set(manifestId, new WeakRef(files));
+    this.collectedFiles.register(files, manifestId);
   }
 
   /** Offers bytes checked against `id` to the other readers. */

@@ -1,5 +1,6 @@
 import { contentId, encodeEnvironmentManifest, type HeldSnapshot } from '../core/index.js';
 import type { ChangeInfo } from './change-info.js';
+import { diffFiles, type FileDelta } from './file-delta.js';
 import { decodeFileValue, type FileValueResult } from './file-value.js';
 
 /** One file of a snapshot; its value is parsed on first use and then shared. */
@@ -12,14 +13,27 @@ interface SnapshotFile {
 }
 
 /**
+ * Snapshots built from ZooKeeper reads, by the files map the read gave (readers of one process share
+ * it per manifest) and commit: the clients of a process that read one commit serve one snapshot,
+ * built, parsed and diffed once among them.
+ */
+const readSnapshots = new WeakMap<ReadonlyMap<string, Uint8Array>, Map<string, ConfigSnapshot>>();
+
+/**
  * The files of one service in one environment at one commit: what a client serves. Immutable; a new
  * commit makes a new snapshot, which reuses the parsed values of files whose content did not change.
+ * What is derived from it (maps of ids and bytes, the difference from another snapshot) is computed
+ * once and shared by every client serving it.
  */
 export class ConfigSnapshot {
   readonly change: ChangeInfo;
   private readonly entries: ReadonlyMap<string, SnapshotFile>;
   private readonly manifestId: string | undefined;
   private heldSnapshot: HeldSnapshot | undefined;
+  private ids: ReadonlyMap<string, string> | undefined;
+  private bytesByPath: ReadonlyMap<string, Uint8Array> | undefined;
+  private bytesById: ReadonlyMap<string, Uint8Array> | undefined;
+  private readonly deltas = new WeakMap<ConfigSnapshot, readonly FileDelta[]>();
 
   private constructor(
     change: ChangeInfo,
@@ -55,16 +69,67 @@ export class ConfigSnapshot {
     } = {},
   ): ConfigSnapshot {
     const entries = new Map<string, SnapshotFile>();
-    for (const file of [...files.keys()].sort()) {
+    // Caches and manifests list their files sorted already: then the maps given are the snapshot's own.
+    const sorted = isSorted(files.keys()) && contentIds?.size === files.size && isSorted(contentIds.keys());
+    let idsGiven = sorted;
+    for (const file of sorted ? files.keys() : [...files.keys()].sort()) {
       const bytes = files.get(file) as Uint8Array;
-      const id = contentIds?.get(file) ?? contentId(bytes);
+      const given = contentIds?.get(file);
+      if (given === undefined) idsGiven = false;
+      const id = given ?? contentId(bytes);
       const before = previous?.entries.get(file);
       entries.set(
         file,
         before && before.contentId === id ? before : { bytes, contentId: id, parsed: undefined, checked },
       );
     }
-    return new ConfigSnapshot(change, entries, manifest);
+    const snapshot = new ConfigSnapshot(change, entries, manifest);
+    if (idsGiven) {
+      snapshot.ids = contentIds;
+      snapshot.bytesByPath = files;
+    }
+    return snapshot;
+  }
+
+  /** The same files at another commit (one that did not change them): the entries and what derives from them are shared. */
+  at(change: ChangeInfo): ConfigSnapshot {
+    if (change.commit === this.commit) return this;
+    const snapshot = new ConfigSnapshot(change, this.entries, this.manifestId);
+    snapshot.ids = this.ids;
+    snapshot.bytesByPath = this.bytesByPath;
+    snapshot.bytesById = this.bytesById;
+    snapshot.heldSnapshot = this.heldSnapshot;
+    return snapshot;
+  }
+
+  /**
+   * The snapshot of a ZooKeeper read (files checked against their ids, `manifest` naming exactly
+   * them): the same object for every read of the process that gave the same files map at the same
+   * commit. `previous` lends parsed values to the first of them.
+   */
+  static ofRead(
+    change: ChangeInfo,
+    files: ReadonlyMap<string, Uint8Array>,
+    {
+      contentIds,
+      manifest,
+      previous,
+    }: {
+      contentIds: ReadonlyMap<string, string>;
+      manifest: string;
+      previous?: ConfigSnapshot | undefined;
+    },
+  ): ConfigSnapshot {
+    let byCommit = readSnapshots.get(files);
+    const known = byCommit?.get(change.commit);
+    if (known && known.manifestId === manifest) return known;
+    const snapshot = ConfigSnapshot.of(change, files, { contentIds, manifest, previous });
+    if (!byCommit) {
+      byCommit = new Map();
+      readSnapshots.set(files, byCommit);
+    }
+    byCommit.set(change.commit, snapshot);
+    return snapshot;
   }
 
   get commit(): string {
@@ -102,23 +167,40 @@ export class ConfigSnapshot {
   /** Whether `other` is the same commit with the same files. */
   sameAs(other: ConfigSnapshot): boolean {
     if (other.commit !== this.commit || other.entries.size !== this.entries.size) return false;
+    if (other.entries === this.entries) return true;
     for (const [file, entry] of this.entries)
       if (other.entries.get(file)?.contentId !== entry.contentId) return false;
     return true;
   }
 
   /** Path → content id: what diffing two snapshots compares. */
-  contentIds(): Map<string, string> {
-    const ids = new Map<string, string>();
-    for (const [file, entry] of this.entries) ids.set(file, entry.contentId);
-    return ids;
+  contentIds(): ReadonlyMap<string, string> {
+    if (!this.ids) {
+      const ids = new Map<string, string>();
+      for (const [file, entry] of this.entries) ids.set(file, entry.contentId);
+      this.ids = ids;
+    }
+    return this.ids;
   }
 
   /** Content id → bytes: what a read of the next commit need not fetch again. */
-  contentsById(): Map<string, Uint8Array> {
-    const contents = new Map<string, Uint8Array>();
-    for (const entry of this.entries.values()) contents.set(entry.contentId, entry.bytes);
-    return contents;
+  contentsById(): ReadonlyMap<string, Uint8Array> {
+    if (!this.bytesById) {
+      const contents = new Map<string, Uint8Array>();
+      for (const entry of this.entries.values()) contents.set(entry.contentId, entry.bytes);
+      this.bytesById = contents;
+    }
+    return this.bytesById;
+  }
+
+  /** The files that differ from `previous` to this snapshot, sorted by path; computed once per pair. */
+  changesFrom(previous: ConfigSnapshot): readonly FileDelta[] {
+    let deltas = this.deltas.get(previous);
+    if (!deltas) {
+      deltas = diffFiles(previous.contentIds(), this.contentIds());
+      this.deltas.set(previous, deltas);
+    }
+    return deltas;
   }
 
   /**
@@ -149,9 +231,21 @@ export class ConfigSnapshot {
   }
 
   /** Path → bytes: for the cache. */
-  fileBytes(): Map<string, Uint8Array> {
-    const files = new Map<string, Uint8Array>();
-    for (const [file, entry] of this.entries) files.set(file, entry.bytes);
-    return files;
+  fileBytes(): ReadonlyMap<string, Uint8Array> {
+    if (!this.bytesByPath) {
+      const files = new Map<string, Uint8Array>();
+      for (const [file, entry] of this.entries) files.set(file, entry.bytes);
+      this.bytesByPath = files;
+    }
+    return this.bytesByPath;
   }
+}
+
+function isSorted(keys: Iterable<string>): boolean {
+  let last: string | undefined;
+  for (const key of keys) {
+    if (last !== undefined && !(last < key)) return false;
+    last = key;
+  }
+  return true;
 }

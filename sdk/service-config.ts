@@ -37,7 +37,7 @@ import {
   ValueNotFoundError,
   ZooKeeperUnreachableError,
 } from './errors.js';
-import { diffFiles, type FileChange } from './file-delta.js';
+import type { FileChange } from './file-delta.js';
 import type { JsonSchema } from './file-validators.js';
 import { RepoDirectoryWatch, type SnapshotRead } from './repo-directory-watch.js';
 import type { SharedSession } from './shared-session.js';
@@ -79,6 +79,15 @@ export type ServiceConfigEvents = {
 const RESYNC_INTERVAL_MS = 5 * 60_000;
 
 /**
+ * How long the cache write and the registration update wait after a commit is applied. The
+ * callbacks come first: with many clients in one process (or a busy one), the disk writes and the
+ * ZooKeeper write of each would otherwise delay the other clients' callbacks; and a burst of
+ * commits costs one write of each. close() writes what is still waiting. Not exported from the
+ * package: tests lengthen it to see the writes wait.
+ */
+export const recordTiming = { delayMs: 1000 };
+
+/**
  * A service's live configuration in one environment. `connect()` creates and starts one; to hear
  * events raised while starting (a corrupt cache, a start from the cache), create it with `new`,
  * subscribe, then `await start()`.
@@ -116,6 +125,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private firstError: unknown;
   private onFirstRead: (() => void) | undefined;
   private missingWarned = false;
+  /** The cache write and registration update waiting after an apply (recordTiming.delayMs). */
+  private recordTimer: NodeJS.Timeout | undefined;
 
   /**
    * `shared`: the session of a CairnClient, for `client.config()`; without it the client opens and
@@ -311,6 +322,12 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // A read in flight ends when the session closes below; waiting for it first could take a deadline.
     const watchClosed = this.watcher.close();
     for (const stream of this.streams) stream.end();
+    // The newest applied snapshot reaches the cache; the registration is removed below anyway.
+    if (this.recordTimer) {
+      clearTimeout(this.recordTimer);
+      this.recordTimer = undefined;
+      this.writeCache();
+    }
     await Promise.all([...this.elections].map((election) => election.close()));
     await this.registration?.close().catch((error: unknown) => {
       this.options.logger.warn({ err: error }, 'could not remove the instance registration');
@@ -630,11 +647,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         this.options.mode === 'directory' ? this.options.from : undefined,
       );
     // Files the cache held parse once: the fresh snapshot borrows their values.
-    const fresh = ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
-      contentIds: read.contentIds,
-      manifest: read.manifest,
-      previous: cached,
-    });
+    const fresh = snapshotOf(read, cached);
     const failures = this.checkWhole(fresh);
     if (failures.length === 0) {
       this.snapshot = fresh;
@@ -673,11 +686,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // is removed, and the commit that removed them is `/head`'s.
     const next =
       read.kind === 'snapshot'
-        ? ConfigSnapshot.of(changeInfoOf(read.revision), read.files, {
-            contentIds: read.contentIds,
-            manifest: read.manifest,
-            previous: this.snapshot,
-          })
+        ? snapshotOf(read, this.snapshot)
         : ConfigSnapshot.of(changeInfoOf(read.revision as Revision), new Map());
     this.apply(next);
   }
@@ -685,7 +694,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   /** Applies a newer snapshot whole, or refuses it whole; then tells listeners, the cache and the registry. */
   private apply(next: ConfigSnapshot): void {
     const previous = this.snapshot as ConfigSnapshot;
-    const deltas = diffFiles(previous.contentIds(), next.contentIds());
+    const deltas = next.changesFrom(previous);
     const failures: ValidationFailure[] = [];
     const files: FileChange[] = deltas.map((delta) => {
       let value: unknown;
@@ -702,7 +711,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     });
     if (failures.length > 0) {
       this.reject(next.change, failures);
-      this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
+      this.recordLater();
       return;
     }
     const sourceChanged = this.currentSource !== this.liveSource;
@@ -722,8 +731,18 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     );
     if (sourceChanged) this.emitSafely('source', this.liveSource);
     if (files.length > 0) this.deliver({ ...next.change, previousCommit: previous.commit, files });
-    this.writeCache();
-    this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
+    this.recordLater();
+  }
+
+  /** Writes the cache and updates the registration recordTiming.delayMs from now, with what is newest then. */
+  private recordLater(): void {
+    if (this.recordTimer || this.phase === 'closed') return;
+    this.recordTimer = setTimeout(() => {
+      this.recordTimer = undefined;
+      if (this.phase !== 'running') return;
+      this.writeCache();
+      this.registration?.update(encodeInstanceRecord(this.instanceRecord()));
+    }, recordTiming.delayMs);
   }
 
   private deliver(change: ConfigChange): void {
@@ -775,14 +794,18 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private writeCache(): void {
     const snapshot = this.snapshot;
     if (!this.cache || !snapshot) return;
-    this.cache.write({
-      service: this.options.service,
-      env: this.options.env,
-      change: snapshot.change,
-      files: snapshot.fileBytes(),
-      contentIds: snapshot.contentIds(),
-      manifest: snapshot.manifest(),
-    });
+    this.cache.write(
+      {
+        service: this.options.service,
+        env: this.options.env,
+        change: snapshot.change,
+        files: snapshot.fileBytes(),
+        contentIds: snapshot.contentIds(),
+        manifest: snapshot.manifest(),
+      },
+      // Clients of the process serving the same snapshot write the same bytes: encoded once.
+      snapshot,
+    );
   }
 
   private instanceRecord(): InstanceRecord {
@@ -883,6 +906,23 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     if (this.phase === 'closed')
       throw new ClientStateError('CLIENT_CLOSED', 'this client is closed: connect() again to watch');
   }
+}
+
+/**
+ * The snapshot a read names. ZooKeeper's reads (ids and manifest known) give the snapshot every
+ * client of the process that read the same commit serves; `previous` lends parsed values.
+ */
+function snapshotOf(
+  read: Extract<SnapshotRead, { kind: 'snapshot' }>,
+  previous: ConfigSnapshot | undefined,
+): ConfigSnapshot {
+  const change = changeInfoOf(read.revision);
+  // The pointer confirmed what the client holds (its cache at start): nothing to build.
+  if (previous && read.files === previous.fileBytes()) return previous.at(change);
+  const { contentIds, manifest } = read;
+  return contentIds && manifest !== undefined
+    ? ConfigSnapshot.ofRead(change, read.files, { contentIds, manifest, previous })
+    : ConfigSnapshot.of(change, read.files, { contentIds, manifest, previous });
 }
 
 /** What ZooKeeper's environment read says, as the client takes it from any source. */

@@ -5,6 +5,12 @@ import { CoalescingTrigger } from '../core/index.js';
 import { type CachedSnapshot, decodeCacheFile, encodeCacheFile } from './cache-file.js';
 import { SdkWarning } from './errors.js';
 
+/**
+ * Cache files encoded, by what the snapshot is (the caller's object for it) and service@env: the
+ * clients of a process that serve one snapshot encode and hash its file once.
+ */
+const encodedFiles = new WeakMap<object, Map<string, Uint8Array>>();
+
 export type CacheReadResult =
   | { readonly kind: 'hit'; readonly snapshot: CachedSnapshot }
   | { readonly kind: 'missing' }
@@ -23,7 +29,7 @@ export class SnapshotCache {
   private readonly env: string;
   private readonly warn: (warning: SdkWarning) => void;
   private readonly trigger: CoalescingTrigger;
-  private pending: CachedSnapshot | undefined;
+  private pending: { readonly snapshot: CachedSnapshot; readonly identity: object | undefined } | undefined;
   /** The directory was there at the last write: a write per commit need not ask again. */
   private dirMade = false;
 
@@ -64,9 +70,13 @@ export class SnapshotCache {
       : { kind: 'corrupt', reason: decoded.reason };
   }
 
-  /** Queues a write of `snapshot`; an older queued one is dropped. A failed write is retried. */
-  write(snapshot: CachedSnapshot): void {
-    this.pending = snapshot;
+  /**
+   * Queues a write of `snapshot`; an older queued one is dropped. A failed write is retried.
+   * `identity`: an object that stands for the snapshot (immutable): writes of the same one, by any
+   * cache of this service and environment in the process, share one encoding.
+   */
+  write(snapshot: CachedSnapshot, identity?: object): void {
+    this.pending = { snapshot, identity };
     this.trigger.request();
   }
 
@@ -87,7 +97,23 @@ export class SnapshotCache {
     if (this.pending === next) this.pending = undefined;
   }
 
-  private async writeNow(snapshot: CachedSnapshot): Promise<void> {
+  private encode({ snapshot, identity }: NonNullable<SnapshotCache['pending']>): Uint8Array {
+    if (!identity) return encodeCacheFile(snapshot);
+    const key = `${this.service}@${this.env}`;
+    let files = encodedFiles.get(identity);
+    let bytes = files?.get(key);
+    if (!bytes) {
+      bytes = encodeCacheFile(snapshot);
+      if (!files) {
+        files = new Map();
+        encodedFiles.set(identity, files);
+      }
+      files.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  private async writeNow(pending: NonNullable<SnapshotCache['pending']>): Promise<void> {
     if (!this.dirMade) await mkdir(this.dir, { recursive: true });
     // Asked again after a failure: the directory may be what went away.
     this.dirMade = false;
@@ -98,7 +124,7 @@ export class SnapshotCache {
     try {
       const file = await open(temp, 'w', 0o600);
       try {
-        await file.writeFile(encodeCacheFile(snapshot));
+        await file.writeFile(this.encode(pending));
         await file.sync();
       } finally {
         await file.close();

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeCacheFile } from '../../sdk/cache-file.js';
 import {
   type ConfigChange,
   type ConnectOptions,
@@ -6,6 +9,7 @@ import {
   type InstanceRecord,
   ServiceConfig,
 } from '../../sdk/index.js';
+import { recordTiming } from '../../sdk/service-config.js';
 import { waitFor } from '../harness/index.js';
 import { lastRequestIds } from '../support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
@@ -16,6 +20,7 @@ import {
   commitAndSync,
   pair,
   recordEvents,
+  tempDir,
 } from './sdk-test-support.js';
 
 describe('a service connected to its configuration', () => {
@@ -249,8 +254,11 @@ describe('a service connected to its configuration', () => {
     expect(config.get<{ server: { port: number } }>('application.yaml').server.port).toBe(8080);
     expect(config.get('feature-flags.json')).not.toHaveProperty('changedInBadCommit');
     expect(config.rejected).toMatchObject({ commit: bad });
-    const registered = await instanceRecord(config);
-    expect(registered).toMatchObject({ commit: good, rejected: { commit: bad } });
+    // The registration records the refusal soon after, off the callbacks' path.
+    await waitFor(async () => (await instanceRecord(config))?.rejected?.commit === bad, {
+      description: 'the registration to record the refused commit',
+    });
+    expect(await instanceRecord(config)).toMatchObject({ commit: good, rejected: { commit: bad } });
 
     const hook = await sync('A tuning the hook refuses', {
       'services/recommender/config/rules/tuning.yaml': 'tuned: never\n',
@@ -320,6 +328,43 @@ describe('a service connected to its configuration', () => {
     });
     await config.close();
     expect(await f.session.exists(path)).toBeUndefined();
+  });
+
+  it('writes its cache and registration after the callbacks, not once per commit of a burst, and the newest snapshot on close', async () => {
+    const cache = await tempDir('cairn-sdk-record-later-');
+    const delay = recordTiming.delayMs;
+    try {
+      const config = await open({
+        cacheDir: cache.dir,
+        instance: { host: 'rec-dev-02.dc1.northwind.internal' },
+      });
+      const started = config.commit as string;
+      await waitFor(async () => (await cachedCommit(cache.dir)) === started, {
+        description: 'the first cache',
+      });
+      const path = config.instancePath as string;
+      const registered = (await f.session.get(path)).stat.version;
+      // Long enough that nothing below is written before the client closes.
+      recordTiming.delayMs = 600_000;
+      const one = await sync('Record later one', {
+        'services/recommender/config/rules/tuning.yaml': 'tuned: 5\n',
+      });
+      await waitFor(() => config.commit === one, { description: 'commit one applied' });
+      const two = await sync('Record later two', {
+        'services/recommender/config/rules/tuning.yaml': 'tuned: 6\n',
+      });
+      await waitFor(() => config.commit === two, { description: 'commit two applied' });
+      // Applied and delivered; the cache and the registration still wait.
+      expect((await f.session.get(path)).stat.version).toBe(registered);
+      expect(await instanceRecord(config)).toMatchObject({ commit: started });
+      expect(await cachedCommit(cache.dir)).toBe(started);
+      await config.close();
+      // Closing writes the newest snapshot, not each one that waited.
+      expect(await cachedCommit(cache.dir)).toBe(two);
+    } finally {
+      recordTiming.delayMs = delay;
+      await cache.remove();
+    }
   });
 
   it('names the files it has when asked for one it does not', async () => {
@@ -428,6 +473,18 @@ describe('a service connected to its configuration', () => {
     await waitFor(() => live.commit === next, { description: 'the next commit applied' });
     expect(liveEvents.changes.map((change) => change.commit)).toEqual([next]);
   });
+
+  async function cachedCommit(dir: string): Promise<string | undefined> {
+    try {
+      const decoded = decodeCacheFile(await readFile(join(dir, 'recommender@dev.cairn-cache')), {
+        service: 'recommender',
+        env: 'dev',
+      });
+      return decoded.ok ? decoded.snapshot.change.commit : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 
   async function instanceRecord(config: ServiceConfig): Promise<InstanceRecord | undefined> {
     try {
