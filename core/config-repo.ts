@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { contentId } from './content-id.js';
 import { type Diagnostic, diagnostic, START_OF_FILE } from './diagnostic.js';
+import { forEachInSlices, type SliceOptions } from './event-loop-slices.js';
 import { type FileFormat, formatOf } from './file-format.js';
 import { type ParsedDocument, parseSource, serializeValue } from './formats/index.js';
 import type {
@@ -301,9 +302,7 @@ export function loadConfigRepo(
     const existing = documents.get(path);
     if (existing) return existing;
     const bytes = tree.get(path) as Uint8Array;
-    const key = `${format}:${path}`;
-    let cached = cache?.documents.get(bytes);
-    let document = cached?.get(key);
+    let document: ParsedDocument;
     if (bytes.length > sizeLimit) {
       // Checked before parsing: a parser's time grows with the file, and no such file is kept anyway.
       sizeReported.add(path);
@@ -312,20 +311,8 @@ export function loadConfigRepo(
         diagnostics: [tooLarge(path, bytes.length, sizeLimit, '')],
         positionOf: () => START_OF_FILE,
       };
-    } else if (!document) {
-      const verdictKey = `${format}:${contentId(bytes)}`;
-      if (verdicts?.get(verdictKey)) {
-        document = deferredDocument(path, bytes, format, countParse);
-      } else {
-        countParse();
-        document = parseSource(path, bytes, format);
-        if (document.diagnostics.length === 0) verdicts?.set(verdictKey, {});
-      }
-      if (cache) {
-        cached ??= new Map();
-        cache.documents.set(bytes, cached);
-        cached.set(key, document);
-      }
+    } else {
+      document = cachedDocument(cache, path, bytes, format, countParse);
     }
     remember(path, document);
     return document;
@@ -840,6 +827,75 @@ export function loadConfigRepo(
     diagnostics,
     filesParsed,
   };
+}
+
+/**
+ * The document of a file: the one `cache` holds for these very bytes at this path, else one known
+ * to parse cleanly by its verdict (parsed only when asked), else parsed now (`onParse` counts it);
+ * kept in `cache` for the next load.
+ */
+function cachedDocument(
+  cache: RepoModelCache | undefined,
+  path: string,
+  bytes: Uint8Array,
+  format: FileFormat,
+  onParse: () => void,
+): ParsedDocument {
+  const key = `${format}:${path}`;
+  let cached = cache?.documents.get(bytes);
+  const known = cached?.get(key);
+  if (known) return known;
+  const verdicts = cache?.verdicts;
+  const verdictKey = `${format}:${contentId(bytes)}`;
+  let document: ParsedDocument;
+  if (verdicts?.get(verdictKey)) {
+    document = deferredDocument(path, bytes, format, onParse);
+  } else {
+    onParse();
+    document = parseSource(path, bytes, format);
+    if (document.diagnostics.length === 0) verdicts?.set(verdictKey, {});
+  }
+  if (cache) {
+    cached ??= new Map();
+    cache.documents.set(bytes, cached);
+    cached.set(key, document);
+  }
+  return document;
+}
+
+/**
+ * Parses the config files among `paths` (bases and overlays: nearly every file of a repository)
+ * that `cache` knows neither by their bytes nor by a verdict, in slices of the event loop, so that
+ * the `loadConfigRepo` that follows with `cache` finds them parsed. A first load of 100,000 files
+ * is minutes of parsing: in one go it would hold the event loop, and the syncer's ZooKeeper session
+ * with it, for all that time. Resolves with the number of files parsed.
+ */
+export async function parseConfigFilesAhead(
+  tree: RepoTree,
+  paths: Iterable<string>,
+  cache: RepoModelCache,
+  options?: SliceOptions,
+): Promise<number> {
+  let parsed = 0;
+  const onParse = () => {
+    parsed++;
+  };
+  await forEachInSlices(
+    paths,
+    (path) => {
+      const bytes = tree.get(path);
+      // Too large for any limit: loadConfigRepo refuses it unparsed.
+      if (!bytes || bytes.length > MAX_FILE_BYTES_CEILING || unsafePathReason(path)) return;
+      const place = classifyPath(path);
+      if (place.kind !== 'config' && place.kind !== 'overlay') return;
+      const format = formatOf(path);
+      // Known by a verdict: nothing to parse, and loadConfigRepo counts a parse it would ask for.
+      if (cache.verdicts?.get(`${format}:${contentId(bytes)}`)) return;
+      cachedDocument(cache, path, bytes, format, onParse);
+    },
+    options,
+  );
+  return parsed;
 }
 
 function tooLarge(path: string, size: number, limit: number, context: string): Diagnostic {

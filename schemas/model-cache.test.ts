@@ -5,6 +5,7 @@ import {
   desiredStateOf,
   type ParseVerdict,
   type ParseVerdicts,
+  parseConfigFilesAhead,
   type Revision,
 } from '../core/index.js';
 import { exampleTree, text, withChanges } from '../test/support/example-repo.js';
@@ -128,6 +129,49 @@ describe('the repository model cache', () => {
     // broken file, reported again.
     expect(restarted.filesParsed).toBe(5);
     expect(restarted.diagnostics.map((d) => d.rule)).toContain('json/syntax');
+  });
+
+  it('gives what a load gives when the changed files were parsed ahead, parsing no file twice', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: EDITS.length - 1 }), { minLength: 1, maxLength: 6 }),
+        async (sequence) => {
+          const ahead = createRepoModelCache();
+          const plain = createRepoModelCache();
+          let tree = base;
+          let previous: Map<string, Uint8Array> | undefined;
+          for (const index of [-1, ...sequence]) {
+            if (index >= 0) {
+              tree = withChanges(
+                index % 3 === 0 ? base : tree,
+                (EDITS[index] as (t: Map<string, Uint8Array>) => Record<string, string | null>)(base),
+              );
+            }
+            const changed = [...tree.keys()].filter((path) => previous?.get(path) !== tree.get(path));
+            previous = tree;
+            const parsedAhead = await parseConfigFilesAhead(tree, changed, ahead, { sliceMs: 0 });
+            const loaded = validateRepo(tree, { cache: ahead });
+            const expected = validateRepo(tree, { cache: plain });
+            expect(loaded.diagnostics).toEqual(expected.diagnostics);
+            expect(stateOf(loaded.repo)).toEqual(stateOf(expected.repo));
+            expect(parsedAhead + loaded.filesParsed).toBe(expected.filesParsed);
+          }
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
+
+  it('leaves only manifests to a first load once every file was parsed ahead', async () => {
+    const cache = createRepoModelCache(verdictStore());
+    const parsedAhead = await parseConfigFilesAhead(base, base.keys(), cache);
+    const loaded = validateRepo(base, { cache });
+    const manifests = [...base.keys()].filter((path) =>
+      /^(cairn|policy)\.yaml$|^services\/[^/]+\/(service\.yaml|releases\/)/.test(path),
+    );
+    expect(parsedAhead).toBeGreaterThan(20);
+    expect(loaded.filesParsed).toBe(manifests.length);
+    expect(loaded.diagnostics).toEqual(validateRepo(base).diagnostics);
   });
 
   it('keeps the Service object of a service whose files did not change', () => {
