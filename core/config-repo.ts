@@ -173,7 +173,7 @@ interface LoadedService {
   /** The service from its own files; its templates are not rendered yet. */
   readonly service: Service | undefined;
   readonly diagnostics: readonly Diagnostic[];
-  readonly documents: readonly (readonly [string, ParsedDocument])[];
+  readonly documents: ReadonlyMap<string, ParsedDocument>;
   /** Effective files that a template makes, rendered once every service is loaded. */
   readonly templated: readonly TemplatedFile[];
   /** The last rendering of those files, reused while `service` and the contexts stay the same. */
@@ -274,7 +274,7 @@ export function loadConfigRepo(
   options: LoadOptions = {},
 ): LoadedConfigRepo {
   const diagnostics: Diagnostic[] = [];
-  const documents = new Map<string, ParsedDocument>();
+  const documents = new RepoDocuments();
   const report = (
     file: string,
     at: { line: number; column: number },
@@ -456,7 +456,7 @@ export function loadConfigRepo(
     const previous = cache?.services.get(sources.name);
     if (previous && previous.settingsKey === settingsKey && sameInputs(previous.inputs, inputs)) {
       appendAll(diagnostics, previous.diagnostics);
-      for (const [path, document] of previous.documents) documents.set(path, document);
+      documents.addService(sources.name, previous.documents);
       return previous;
     }
     const diagnosticsBefore = diagnostics.length;
@@ -469,7 +469,7 @@ export function loadConfigRepo(
       settingsKey,
       service,
       diagnostics: diagnostics.slice(diagnosticsBefore),
-      documents: recorded,
+      documents: new Map(recorded),
       templated,
     };
     cache?.services.set(sources.name, entry);
@@ -897,6 +897,74 @@ export async function parseConfigFilesAhead(
   );
   return parsed;
 }
+
+/**
+ * Every parsed file of a load by repository path: those parsed or looked up by this load, and the
+ * documents of each service reused whole from the model cache, kept as that service's map rather
+ * than copied (a one-file commit to a repository of 100,000 files would otherwise copy them all).
+ */
+class RepoDocuments implements ReadonlyMap<string, ParsedDocument> {
+  private readonly own = new Map<string, ParsedDocument>();
+  private readonly byService = new Map<string, ReadonlyMap<string, ParsedDocument>>();
+
+  set(path: string, document: ParsedDocument): void {
+    this.own.set(path, document);
+  }
+
+  /** The documents of a service loaded before, all under `services/<name>/`. */
+  addService(name: string, documents: ReadonlyMap<string, ParsedDocument>): void {
+    this.byService.set(name, documents);
+  }
+
+  get(path: string): ParsedDocument | undefined {
+    const own = this.own.get(path);
+    if (own || !path.startsWith(SERVICES_PREFIX)) return own;
+    const end = path.indexOf('/', SERVICES_PREFIX.length);
+    return end < 0 ? undefined : this.byService.get(path.slice(SERVICES_PREFIX.length, end))?.get(path);
+  }
+
+  has(path: string): boolean {
+    return this.get(path) !== undefined;
+  }
+
+  get size(): number {
+    let size = this.own.size;
+    for (const documents of this.byService.values()) size += documents.size;
+    return size;
+  }
+
+  /** Every document in one map, for a caller that walks them all (no check on a sync's path does). */
+  private all(): Map<string, ParsedDocument> {
+    const all = new Map(this.own);
+    for (const documents of this.byService.values())
+      for (const [path, document] of documents) all.set(path, document);
+    return all;
+  }
+
+  entries(): MapIterator<[string, ParsedDocument]> {
+    return this.all().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.all().keys();
+  }
+
+  values(): MapIterator<ParsedDocument> {
+    return this.all().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, ParsedDocument]> {
+    return this.entries();
+  }
+
+  forEach(
+    callback: (document: ParsedDocument, path: string, map: ReadonlyMap<string, ParsedDocument>) => void,
+  ): void {
+    for (const [path, document] of this.all()) callback(document, path, this);
+  }
+}
+
+const SERVICES_PREFIX = 'services/';
 
 function tooLarge(path: string, size: number, limit: number, context: string): Diagnostic {
   return diagnostic(

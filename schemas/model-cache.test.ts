@@ -73,6 +73,7 @@ describe('the repository model cache', () => {
             const fresh = validateRepo(tree);
             expect(cached.diagnostics).toEqual(fresh.diagnostics);
             expect(stateOf(cached.repo)).toEqual(stateOf(fresh.repo));
+            expect(documentValues(cached.repo.documents)).toEqual(documentValues(fresh.repo.documents));
           }
         },
       ),
@@ -185,6 +186,13 @@ describe('the repository model cache', () => {
     expect(second.services.get('recommender')).not.toBe(first.services.get('recommender'));
   });
 });
+
+/** Every parsed file's path and value, in path order, each looked up as a check does. */
+function documentValues(documents: ReadonlyMap<string, { readonly value: unknown }>): [string, unknown][] {
+  const paths = [...documents.keys()].sort();
+  expect(paths.length).toBe(documents.size);
+  return paths.map((path) => [path, documents.get(path)?.value]);
+}
 
 /** Verdicts as a syncer keeps them between runs, in memory here. */
 function verdictStore(): ParseVerdicts {
