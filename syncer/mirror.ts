@@ -741,19 +741,26 @@ export class Mirror {
   }
 }
 
-/** ZooKeeper's state after publishing `desired` over `published`: old content stays until collected. */
+/**
+ * ZooKeeper's state after publishing `desired` over `published`: old content stays until collected,
+ * and the content desired is what was there or what the publication staged, so the set is one copy
+ * and the few ids staged, not a union of two sets of every file of the repository.
+ */
 function afterPublication(
   published: PublishedState,
   desired: DesiredState,
   publication: Publication,
 ): PublishedState {
-  const state = publishedStateOf(desired);
+  const contents = new Set(published.contents);
+  for (const id of publication.newContent) contents.add(id);
   return {
-    ...state,
+    ...publishedStateOf({ ...desired, contents: NO_CONTENT }),
     environments: publication.pointers,
-    contents: new Set([...published.contents, ...state.contents]),
+    contents,
   };
 }
+
+const NO_CONTENT: ReadonlyMap<string, Uint8Array> = new Map();
 
 /** The models of the environments that follow tags, each once. */
 function revisionedRepos(tagged: ReadonlyMap<string, RevisionedRepo | undefined>): Set<ConfigRepo> {
