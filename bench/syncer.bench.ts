@@ -183,7 +183,7 @@ function hugeRepoTable(huge: RepoMeasurements): BenchTable {
     notes: [
       ...(child
         ? [
-            `The first mirror ran in a process of its own (bench/syncer-initial-child.ts: the syncer alone, loaded through tsx), with a session timeout of ${child.sessionTimeoutMs / 1000} s (as cairn start's): its session outlived the sync. The syncer's own phases yield every 50 ms; the longest hold is isomorphic-git writing the first clone's pack index in one go (a fan-out table that walks every object id 256 times), longer than the default 10 s on a loaded machine. Peak RSS is that process's high-water mark (getrusage); git's own processes are not in it. Load average at its end: ${child.load}.`,
+            `The first mirror ran in a process of its own (bench/syncer-initial-child.ts: the syncer alone, loaded through tsx), with a session timeout of ${child.sessionTimeoutMs / 1000} s: its session outlived the sync. The syncer's own phases yield every 50 ms; the longest hold is isomorphic-git writing the first clone's pack index in one go (a fan-out table that walks every object id 256 times), longer than the default 10 s on a loaded machine (see the longest hold above). Peak RSS is that process's high-water mark (getrusage); git's own processes are not in it. Load average at its end: ${child.load}.`,
           ]
         : []),
       `ZooKeeper servers of ${LARGE_SERVER_HEAP_MB} MB heap. Load average when measured: ${huge.load}.`,
@@ -293,7 +293,8 @@ function mirrorInChild(
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`the syncer's first mirror exited with ${code}`));
+      if (code !== 0)
+        return reject(new Error(`the syncer's first mirror exited with ${code}: ${output.trim()}`));
       resolve(JSON.parse(output.trim()) as ChildMirror);
     });
   });
@@ -332,7 +333,7 @@ async function measureRepo(
     let initialColdMs: number;
     let coldChild: ChildMirror | undefined;
     if (options.coldInChild) {
-      coldZk = await startZooKeeper({ heapMb: LARGE_SERVER_HEAP_MB });
+      coldZk = await startZooKeeper({ maxSessionTimeout: SESSION_TIMEOUT_MS, heapMb: LARGE_SERVER_HEAP_MB });
       coldChild = await mirrorInChild(coldZk.connectString, url, `${root}-cold`, cacheDir);
       initialColdMs = coldChild.ms;
       await coldZk.close();
