@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { contentId } from './content-id.js';
 import { type Diagnostic, diagnostic, START_OF_FILE } from './diagnostic.js';
+import { forEachInSlices, type SliceOptions } from './event-loop-slices.js';
 import { type FileFormat, formatOf } from './file-format.js';
 import { type ParsedDocument, parseSource, serializeValue } from './formats/index.js';
 import type {
@@ -172,7 +173,7 @@ interface LoadedService {
   /** The service from its own files; its templates are not rendered yet. */
   readonly service: Service | undefined;
   readonly diagnostics: readonly Diagnostic[];
-  readonly documents: readonly (readonly [string, ParsedDocument])[];
+  readonly documents: ReadonlyMap<string, ParsedDocument>;
   /** Effective files that a template makes, rendered once every service is loaded. */
   readonly templated: readonly TemplatedFile[];
   /** The last rendering of those files, reused while `service` and the contexts stay the same. */
@@ -273,7 +274,7 @@ export function loadConfigRepo(
   options: LoadOptions = {},
 ): LoadedConfigRepo {
   const diagnostics: Diagnostic[] = [];
-  const documents = new Map<string, ParsedDocument>();
+  const documents = new RepoDocuments();
   const report = (
     file: string,
     at: { line: number; column: number },
@@ -301,9 +302,7 @@ export function loadConfigRepo(
     const existing = documents.get(path);
     if (existing) return existing;
     const bytes = tree.get(path) as Uint8Array;
-    const key = `${format}:${path}`;
-    let cached = cache?.documents.get(bytes);
-    let document = cached?.get(key);
+    let document: ParsedDocument;
     if (bytes.length > sizeLimit) {
       // Checked before parsing: a parser's time grows with the file, and no such file is kept anyway.
       sizeReported.add(path);
@@ -312,20 +311,8 @@ export function loadConfigRepo(
         diagnostics: [tooLarge(path, bytes.length, sizeLimit, '')],
         positionOf: () => START_OF_FILE,
       };
-    } else if (!document) {
-      const verdictKey = `${format}:${contentId(bytes)}`;
-      if (verdicts?.get(verdictKey)) {
-        document = deferredDocument(path, bytes, format, countParse);
-      } else {
-        countParse();
-        document = parseSource(path, bytes, format);
-        if (document.diagnostics.length === 0) verdicts?.set(verdictKey, {});
-      }
-      if (cache) {
-        cached ??= new Map();
-        cache.documents.set(bytes, cached);
-        cached.set(key, document);
-      }
+    } else {
+      document = cachedDocument(cache, path, bytes, format, countParse);
     }
     remember(path, document);
     return document;
@@ -469,7 +456,7 @@ export function loadConfigRepo(
     const previous = cache?.services.get(sources.name);
     if (previous && previous.settingsKey === settingsKey && sameInputs(previous.inputs, inputs)) {
       appendAll(diagnostics, previous.diagnostics);
-      for (const [path, document] of previous.documents) documents.set(path, document);
+      documents.addService(sources.name, previous.documents);
       return previous;
     }
     const diagnosticsBefore = diagnostics.length;
@@ -482,7 +469,7 @@ export function loadConfigRepo(
       settingsKey,
       service,
       diagnostics: diagnostics.slice(diagnosticsBefore),
-      documents: recorded,
+      documents: new Map(recorded),
       templated,
     };
     cache?.services.set(sources.name, entry);
@@ -841,6 +828,143 @@ export function loadConfigRepo(
     filesParsed,
   };
 }
+
+/**
+ * The document of a file: the one `cache` holds for these very bytes at this path, else one known
+ * to parse cleanly by its verdict (parsed only when asked), else parsed now (`onParse` counts it);
+ * kept in `cache` for the next load.
+ */
+function cachedDocument(
+  cache: RepoModelCache | undefined,
+  path: string,
+  bytes: Uint8Array,
+  format: FileFormat,
+  onParse: () => void,
+): ParsedDocument {
+  const key = `${format}:${path}`;
+  let cached = cache?.documents.get(bytes);
+  const known = cached?.get(key);
+  if (known) return known;
+  const verdicts = cache?.verdicts;
+  const verdictKey = `${format}:${contentId(bytes)}`;
+  let document: ParsedDocument;
+  if (verdicts?.get(verdictKey)) {
+    document = deferredDocument(path, bytes, format, onParse);
+  } else {
+    onParse();
+    document = parseSource(path, bytes, format);
+    if (document.diagnostics.length === 0) verdicts?.set(verdictKey, {});
+  }
+  if (cache) {
+    cached ??= new Map();
+    cache.documents.set(bytes, cached);
+    cached.set(key, document);
+  }
+  return document;
+}
+
+/**
+ * Parses the config files among `paths` (bases and overlays: nearly every file of a repository)
+ * that `cache` knows neither by their bytes nor by a verdict, in slices of the event loop, so that
+ * the `loadConfigRepo` that follows with `cache` finds them parsed. A first load of 100,000 files
+ * is minutes of parsing: in one go it would hold the event loop, and the syncer's ZooKeeper session
+ * with it, for all that time. Resolves with the number of files parsed.
+ */
+export async function parseConfigFilesAhead(
+  tree: RepoTree,
+  paths: Iterable<string>,
+  cache: RepoModelCache,
+  options?: SliceOptions,
+): Promise<number> {
+  let parsed = 0;
+  const onParse = () => {
+    parsed++;
+  };
+  await forEachInSlices(
+    paths,
+    (path) => {
+      const bytes = tree.get(path);
+      // Too large for any limit: loadConfigRepo refuses it unparsed.
+      if (!bytes || bytes.length > MAX_FILE_BYTES_CEILING || unsafePathReason(path)) return;
+      const place = classifyPath(path);
+      if (place.kind !== 'config' && place.kind !== 'overlay') return;
+      const format = formatOf(path);
+      // Known by a verdict: nothing to parse, and loadConfigRepo counts a parse it would ask for.
+      if (cache.verdicts?.get(`${format}:${contentId(bytes)}`)) return;
+      cachedDocument(cache, path, bytes, format, onParse);
+    },
+    options,
+  );
+  return parsed;
+}
+
+/**
+ * Every parsed file of a load by repository path: those parsed or looked up by this load, and the
+ * documents of each service reused whole from the model cache, kept as that service's map rather
+ * than copied (a one-file commit to a repository of 100,000 files would otherwise copy them all).
+ */
+class RepoDocuments implements ReadonlyMap<string, ParsedDocument> {
+  private readonly own = new Map<string, ParsedDocument>();
+  private readonly byService = new Map<string, ReadonlyMap<string, ParsedDocument>>();
+
+  set(path: string, document: ParsedDocument): void {
+    this.own.set(path, document);
+  }
+
+  /** The documents of a service loaded before, all under `services/<name>/`. */
+  addService(name: string, documents: ReadonlyMap<string, ParsedDocument>): void {
+    this.byService.set(name, documents);
+  }
+
+  get(path: string): ParsedDocument | undefined {
+    const own = this.own.get(path);
+    if (own || !path.startsWith(SERVICES_PREFIX)) return own;
+    const end = path.indexOf('/', SERVICES_PREFIX.length);
+    return end < 0 ? undefined : this.byService.get(path.slice(SERVICES_PREFIX.length, end))?.get(path);
+  }
+
+  has(path: string): boolean {
+    return this.get(path) !== undefined;
+  }
+
+  get size(): number {
+    let size = this.own.size;
+    for (const documents of this.byService.values()) size += documents.size;
+    return size;
+  }
+
+  /** Every document in one map, for a caller that walks them all (no check on a sync's path does). */
+  private all(): Map<string, ParsedDocument> {
+    const all = new Map(this.own);
+    for (const documents of this.byService.values())
+      for (const [path, document] of documents) all.set(path, document);
+    return all;
+  }
+
+  entries(): MapIterator<[string, ParsedDocument]> {
+    return this.all().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.all().keys();
+  }
+
+  values(): MapIterator<ParsedDocument> {
+    return this.all().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, ParsedDocument]> {
+    return this.entries();
+  }
+
+  forEach(
+    callback: (document: ParsedDocument, path: string, map: ReadonlyMap<string, ParsedDocument>) => void,
+  ): void {
+    for (const [path, document] of this.all()) callback(document, path, this);
+  }
+}
+
+const SERVICES_PREFIX = 'services/';
 
 function tooLarge(path: string, size: number, limit: number, context: string): Diagnostic {
   return diagnostic(

@@ -1,5 +1,6 @@
 import type { ConfigRepo, Service } from './config-repo.js';
 import { contentId } from './content-id.js';
+import { forEachInSlices, type SliceOptions } from './event-loop-slices.js';
 import type { PolicyManifest } from './manifests.js';
 import { type EnvironmentManifest, encodeEnvironmentManifest } from './records/environment-manifest.js';
 import { encodeReleaseRecord } from './records/release-record.js';
@@ -144,6 +145,19 @@ export function desiredStateOf(input: DesiredStateInput): DesiredState {
     }
   }
   return { environments, services, releases, contents, revisions, unserved };
+}
+
+/**
+ * Computes what each service of `repos` contributes to a desired state (its snapshots' manifests and
+ * content ids), in slices of the event loop, so that the `desiredStateOf` that follows finds it done.
+ * For a first load of a large repository that is seconds of work the event loop would otherwise not
+ * see the end of; later loads keep unchanged services, and this costs what changed.
+ */
+export async function prepareDesiredState(
+  repos: Iterable<ConfigRepo>,
+  options?: SliceOptions,
+): Promise<void> {
+  for (const repo of repos) await forEachInSlices(repo.services.values(), serviceParts, options);
 }
 
 /** One service's files in one environment as content: its manifest, the manifest's id and every content node. */

@@ -20,7 +20,12 @@ export type {
   Service,
   ServiceEnvironment,
 } from './config-repo.js';
-export { createRepoModelCache, loadConfigRepo, manifestProblems } from './config-repo.js';
+export {
+  createRepoModelCache,
+  loadConfigRepo,
+  manifestProblems,
+  parseConfigFilesAhead,
+} from './config-repo.js';
 export { contentId, rememberContentId } from './content-id.js';
 export type {
   Advance,
@@ -58,7 +63,12 @@ export type {
   RevisionedRepo,
   UnservedEnvironment,
 } from './desired-state.js';
-export { desiredStateOf, environmentKey, environmentSnapshotOf } from './desired-state.js';
+export {
+  desiredStateOf,
+  environmentKey,
+  environmentSnapshotOf,
+  prepareDesiredState,
+} from './desired-state.js';
 export type { MirroredEnvironment } from './destructive-guard.js';
 export { destructiveChangeDiagnostics } from './destructive-guard.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
@@ -75,6 +85,8 @@ export type {
 } from './environment-reader.js';
 export { ContentMissingError, readEnvironment } from './environment-reader.js';
 export { CairnError, errorLogFields, RepoNotFoundError, UnsafePathError } from './errors.js';
+export type { SliceOptions } from './event-loop-slices.js';
+export { DEFAULT_SLICE_MS, forEachInSlices, yieldToEventLoop } from './event-loop-slices.js';
 export type { FileFormat } from './file-format.js';
 export { formatOf } from './file-format.js';
 export type { ParsedDocument, ValuePath } from './formats/index.js';

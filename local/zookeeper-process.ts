@@ -21,9 +21,11 @@ const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
 const LOGGING_JARS = ['/usr/share/java/slf4j-log4j12.jar', '/usr/share/java/log4j-1.2.jar'];
 const INSTALL_HINT = 'run `bash scripts/install-system-deps.sh` (it installs the Debian package `zookeeper`)';
 
+/** The heap of a server that holds test-sized data: tests start many servers on 2 cores. */
+export const DEFAULT_HEAP_MB = 256;
+
 /** Small and quick to start: tests start many servers on 2 cores, and none holds much data. */
 const JVM_FLAGS = [
-  '-Xmx256m',
   '-XX:+UseSerialGC',
   '-XX:TieredStopAtLevel=1',
   '-XX:-UsePerfData',
@@ -164,6 +166,8 @@ export interface ZooKeeperProcessOptions {
   readonly log4jPath: string;
   readonly logPath: string;
   readonly clientPort: number;
+  /** The JVM's maximum heap, in MB. Default DEFAULT_HEAP_MB. */
+  readonly heapMb?: number;
 }
 
 const STOP_GRACE_MS = 15_000;
@@ -198,6 +202,7 @@ export class ZooKeeperProcess {
     const { command, prefixArgs, classpath } = zooKeeperLaunch();
     const args = [
       ...prefixArgs,
+      `-Xmx${this.options.heapMb ?? DEFAULT_HEAP_MB}m`,
       ...JVM_FLAGS,
       `-Dlog4j.configuration=${pathToFileURL(log4jPath).href}`,
       '-cp',

@@ -146,6 +146,21 @@ describe('a ZooKeeper server in a directory of its own', () => {
   });
 });
 
+describe('a ZooKeeper server given a larger heap', () => {
+  it('runs its JVM with that heap, as its log says when it starts', async () => {
+    const server = await startZooKeeper({ heapMb: 640 });
+    try {
+      const log = await readFile(server.logPath, 'utf8');
+      // The JVM reports a little less than -Xmx (a survivor space is not counted); 256 by default.
+      const max = Number(/os\.memory\.max=(\d+)MB/.exec(log)?.[1]);
+      expect(max).toBeGreaterThan(500);
+      expect(max).toBeLessThanOrEqual(640);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('a ZooKeeper server that cannot start', () => {
   it('rejects with the exit code and the log file, whose tail says why', async () => {
     const failure = await startZooKeeper({ minSessionTimeout: 5_000, maxSessionTimeout: 1_000 }).then(

@@ -30,6 +30,12 @@ export interface ZooKeeperServerOptions {
   minSessionTimeout?: number;
   /** Upper bound the server imposes on session timeouts, in ms. ZooKeeper's default: 20 × tickTime. */
   maxSessionTimeout?: number;
+  /**
+   * The JVM's maximum heap, in MB. Default 256, for test-sized data: 100,000 files of about 700
+   * bytes need more (each node costs its data and about 1 KB besides, and the server keeps its last
+   * 500 transactions in memory).
+   */
+  heapMb?: number;
 }
 
 /** Where a standalone server lives, for a server whose data must outlive it (`cairn start`'s). */
@@ -146,6 +152,7 @@ export async function startZooKeeper(options: StandaloneServerOptions = {}): Pro
       log4jPath,
       logPath: join(root, 'zookeeper.log'),
       clientPort: port,
+      ...(serverOptions.heapMb !== undefined ? { heapMb: serverOptions.heapMb } : {}),
     });
     server = new StandaloneServer(dir === undefined ? root : undefined, dataDir, jvm);
     await server.restart();
@@ -256,6 +263,7 @@ export async function startEnsemble(
           log4jPath,
           logPath: join(dir, 'zookeeper.log'),
           clientPort,
+          ...(options.heapMb !== undefined ? { heapMb: options.heapMb } : {}),
         });
       }),
     );

@@ -5,6 +5,7 @@ import {
   desiredStateOf,
   type ParseVerdict,
   type ParseVerdicts,
+  parseConfigFilesAhead,
   type Revision,
 } from '../core/index.js';
 import { exampleTree, text, withChanges } from '../test/support/example-repo.js';
@@ -72,6 +73,7 @@ describe('the repository model cache', () => {
             const fresh = validateRepo(tree);
             expect(cached.diagnostics).toEqual(fresh.diagnostics);
             expect(stateOf(cached.repo)).toEqual(stateOf(fresh.repo));
+            expect(documentValues(cached.repo.documents)).toEqual(documentValues(fresh.repo.documents));
           }
         },
       ),
@@ -130,6 +132,49 @@ describe('the repository model cache', () => {
     expect(restarted.diagnostics.map((d) => d.rule)).toContain('json/syntax');
   });
 
+  it('gives what a load gives when the changed files were parsed ahead, parsing no file twice', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: EDITS.length - 1 }), { minLength: 1, maxLength: 6 }),
+        async (sequence) => {
+          const ahead = createRepoModelCache();
+          const plain = createRepoModelCache();
+          let tree = base;
+          let previous: Map<string, Uint8Array> | undefined;
+          for (const index of [-1, ...sequence]) {
+            if (index >= 0) {
+              tree = withChanges(
+                index % 3 === 0 ? base : tree,
+                (EDITS[index] as (t: Map<string, Uint8Array>) => Record<string, string | null>)(base),
+              );
+            }
+            const changed = [...tree.keys()].filter((path) => previous?.get(path) !== tree.get(path));
+            previous = tree;
+            const parsedAhead = await parseConfigFilesAhead(tree, changed, ahead, { sliceMs: 0 });
+            const loaded = validateRepo(tree, { cache: ahead });
+            const expected = validateRepo(tree, { cache: plain });
+            expect(loaded.diagnostics).toEqual(expected.diagnostics);
+            expect(stateOf(loaded.repo)).toEqual(stateOf(expected.repo));
+            expect(parsedAhead + loaded.filesParsed).toBe(expected.filesParsed);
+          }
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
+
+  it('leaves only manifests to a first load once every file was parsed ahead', async () => {
+    const cache = createRepoModelCache(verdictStore());
+    const parsedAhead = await parseConfigFilesAhead(base, base.keys(), cache);
+    const loaded = validateRepo(base, { cache });
+    const manifests = [...base.keys()].filter((path) =>
+      /^(cairn|policy)\.yaml$|^services\/[^/]+\/(service\.yaml|releases\/)/.test(path),
+    );
+    expect(parsedAhead).toBeGreaterThan(20);
+    expect(loaded.filesParsed).toBe(manifests.length);
+    expect(loaded.diagnostics).toEqual(validateRepo(base).diagnostics);
+  });
+
   it('keeps the Service object of a service whose files did not change', () => {
     const cache = createRepoModelCache();
     const first = validateRepo(base, { cache }).repo;
@@ -141,6 +186,13 @@ describe('the repository model cache', () => {
     expect(second.services.get('recommender')).not.toBe(first.services.get('recommender'));
   });
 });
+
+/** Every parsed file's path and value, in path order, each looked up as a check does. */
+function documentValues(documents: ReadonlyMap<string, { readonly value: unknown }>): [string, unknown][] {
+  const paths = [...documents.keys()].sort();
+  expect(paths.length).toBe(documents.size);
+  return paths.map((path) => [path, documents.get(path)?.value]);
+}
 
 /** Verdicts as a syncer keeps them between runs, in memory here. */
 function verdictStore(): ParseVerdicts {

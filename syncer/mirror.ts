@@ -27,7 +27,9 @@ import {
   type OmittedApprovals,
   type Publication,
   type PublishedState,
+  parseConfigFilesAhead,
   planPublication,
+  prepareDesiredState,
   publicationCounts,
   publishedStateOf,
   type RepoModelCache,
@@ -275,6 +277,7 @@ export class Mirror {
       const tagged = await this.resolveTagged(branch, commit, tags, { validateMs: 0 });
       if ('repos' in tagged) {
         const info = await this.options.source.commitInfo(commit);
+        await prepareDesiredState([branch.repo, ...revisionedRepos(tagged.repos)]);
         this.desiredStateFor(branch.repo, revisionOf(info), tagged.repos);
       }
       return { commit, filesParsed: this.filesParsed };
@@ -338,6 +341,7 @@ export class Mirror {
     const readMs = writeStarted - readStarted - clock.validateMs;
 
     const before = this.desired?.state;
+    await prepareDesiredState([branch.repo, ...revisionedRepos(tagged.repos)]);
     const desired = this.desiredStateFor(branch.repo, revisionOf(info), tagged.repos);
     for (const { env, reason } of desired.unserved)
       log.warn({ env }, `environment "${env}" is not served: ${reason}`);
@@ -654,6 +658,8 @@ export class Mirror {
     const tree = update.snapshot.tree;
     if (lane.validated?.tree !== tree) {
       const validateStarted = performance.now();
+      // What changed is parsed first in slices (all of a first read): the loop stays free for pings.
+      this.filesParsed += await parseConfigFilesAhead(tree, update.changed, lane.cache);
       lane.validated = { tree, result: validateRepo(tree, { cache: lane.cache }) };
       if (clock) clock.validateMs += performance.now() - validateStarted;
       this.filesParsed += lane.validated.result.filesParsed;
@@ -735,18 +741,32 @@ export class Mirror {
   }
 }
 
-/** ZooKeeper's state after publishing `desired` over `published`: old content stays until collected. */
+/**
+ * ZooKeeper's state after publishing `desired` over `published`: old content stays until collected,
+ * and the content desired is what was there or what the publication staged, so the set is one copy
+ * and the few ids staged, not a union of two sets of every file of the repository.
+ */
 function afterPublication(
   published: PublishedState,
   desired: DesiredState,
   publication: Publication,
 ): PublishedState {
-  const state = publishedStateOf(desired);
+  const contents = new Set(published.contents);
+  for (const id of publication.newContent) contents.add(id);
   return {
-    ...state,
+    ...publishedStateOf({ ...desired, contents: NO_CONTENT }),
     environments: publication.pointers,
-    contents: new Set([...published.contents, ...state.contents]),
+    contents,
   };
+}
+
+const NO_CONTENT: ReadonlyMap<string, Uint8Array> = new Map();
+
+/** The models of the environments that follow tags, each once. */
+function revisionedRepos(tagged: ReadonlyMap<string, RevisionedRepo | undefined>): Set<ConfigRepo> {
+  const repos = new Set<ConfigRepo>();
+  for (const revisioned of tagged.values()) if (revisioned) repos.add(revisioned.repo);
+  return repos;
 }
 
 function revisionOf(info: CommitInfo): Revision {

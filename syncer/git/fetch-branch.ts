@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import git, { type FetchResult } from 'isomorphic-git';
+import { yieldToEventLoop } from '../../core/index.js';
 import { withDeadline } from './deadline.js';
 import { BranchNotFoundError, GitUnreachableError } from './errors.js';
 import { gitErrorCode } from './git-error-code.js';
@@ -109,6 +110,10 @@ export function fetchRef(
         ...refs,
         singleBranch: true,
         tags: false,
+        // isomorphic-git indexes a pack in JavaScript, awaiting this at each percent: a first clone
+        // of a large repository would otherwise hold the event loop (and starve the ZooKeeper
+        // session of its pings) for as long as it takes.
+        onProgress: yieldToEventLoop,
       }),
     () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`),
   );

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { forEachInSlices } from './event-loop-slices.js';
+
+describe('forEachInSlices', () => {
+  it('hands the event loop back each time a slice of work is spent', async () => {
+    let clock = 0;
+    const order: string[] = [];
+    // A callback queued for the event loop runs between slices, not after the whole loop.
+    const queueMarker = () => setImmediate(() => order.push('event loop'));
+    queueMarker();
+    const yields = await forEachInSlices(
+      [1, 2, 3, 4, 5, 6, 7],
+      (item) => {
+        order.push(`item ${item}`);
+        clock += 4;
+        if (item === 4) queueMarker();
+      },
+      { sliceMs: 10, now: () => clock },
+    );
+    // 4 ms an item, slices of 10 ms: a turn of the event loop after items 3 and 6.
+    expect(order).toEqual([
+      'item 1',
+      'item 2',
+      'item 3',
+      'event loop',
+      'item 4',
+      'item 5',
+      'item 6',
+      'event loop',
+      'item 7',
+    ]);
+    expect(yields).toBe(2);
+  });
+
+  it('lets a timer fire during a long loop, as a ZooKeeper ping must', async () => {
+    let fired = 0;
+    const ping = setInterval(() => fired++, 1);
+    try {
+      // 50 items of 2 ms of busy work each: 100 ms that a loop run in one go would hold.
+      await forEachInSlices(
+        Array.from({ length: 50 }, (_, i) => i),
+        () => {
+          const until = performance.now() + 2;
+          while (performance.now() < until);
+        },
+        { sliceMs: 10 },
+      );
+      expect(fired).toBeGreaterThan(0);
+    } finally {
+      clearInterval(ping);
+    }
+  });
+
+  it('does not yield when the work fits in one slice', async () => {
+    expect(await forEachInSlices([1, 2, 3], () => undefined, { sliceMs: 1_000 })).toBe(0);
+  });
+});
