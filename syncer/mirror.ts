@@ -168,7 +168,7 @@ interface PhaseClock {
 }
 
 /** What reading the cached head ahead of the fetch cost, counted in the pass that follows it. */
-interface ReadAhead {
+export interface ReadAhead {
   readonly readMs: number;
   readonly validateMs: number;
   readonly filesParsed: number;
@@ -262,7 +262,7 @@ export class Mirror {
     headAhead.catch(() => undefined);
     const fetched = this.options.source.fetchHead();
     fetched.catch(() => undefined);
-    const readAhead = this.readCachedHead();
+    const readAhead = this.readAheadOfFetch();
     const head = await fetched;
     const fetchMs = performance.now() - started;
     return this.exclusively(async () =>
@@ -275,8 +275,9 @@ export class Mirror {
    * the head the clone holds while the fetch asks the server whether the branch moved: usually the
    * fetch finds that very commit, and otherwise only the difference is read after it. Nothing is
    * published from it: the pass mirrors the head the fetch found. A failure only loses the head start.
+   * Called by whoever is about to fetch for this mirror (a sync, the check before a syncer starts).
    */
-  private readCachedHead(): Promise<ReadAhead | undefined> {
+  readAheadOfFetch(): Promise<ReadAhead | undefined> {
     if (this.lanes.get('branch')?.snapshot) return Promise.resolve(undefined);
     const read = this.exclusively(async (): Promise<ReadAhead | undefined> => {
       const commit = await this.options.source.cachedHead();
