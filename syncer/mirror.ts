@@ -279,19 +279,23 @@ export class Mirror {
    */
   readAheadOfFetch(): Promise<ReadAhead | undefined> {
     if (this.lanes.get('branch')?.snapshot) return Promise.resolve(undefined);
-    const read = this.exclusively(async (): Promise<ReadAhead | undefined> => {
-      const commit = await this.options.source.cachedHead();
-      if (commit === undefined) return undefined;
-      const started = performance.now();
-      const clock = { validateMs: 0 };
-      this.filesParsed = 0;
-      await this.load('branch', commit, clock);
-      return {
-        readMs: performance.now() - started - clock.validateMs,
-        validateMs: clock.validateMs,
-        filesParsed: this.filesParsed,
-      };
-    });
+    const read = this.exclusively(
+      async (): Promise<ReadAhead | undefined> => {
+        const commit = await this.options.source.cachedHead();
+        if (commit === undefined) return undefined;
+        const started = performance.now();
+        const clock = { validateMs: 0 };
+        this.filesParsed = 0;
+        await this.load('branch', commit, clock);
+        return {
+          readMs: performance.now() - started - clock.validateMs,
+          validateMs: clock.validateMs,
+          filesParsed: this.filesParsed,
+        };
+        // Saved by the pass that follows, after its publication.
+      },
+      { saveVerdicts: false },
+    );
     return read.catch((error: unknown) => {
       this.options.logger.debug(errorLogFields(error), 'could not read the cached head ahead of the fetch');
       return undefined;
@@ -576,12 +580,15 @@ export class Mirror {
    * verdicts it parsed are saved when it ends, after its publication rather than before: a file
    * written whole costs the commit's readers nothing then.
    */
-  private exclusively<T>(job: () => Promise<T>): Promise<T> {
+  private exclusively<T>(
+    job: () => Promise<T>,
+    options: { saveVerdicts: boolean } = { saveVerdicts: true },
+  ): Promise<T> {
     const run = this.busy.then(async () => {
       try {
         return await job();
       } finally {
-        await this.saveVerdicts();
+        if (options.saveVerdicts) await this.saveVerdicts();
       }
     });
     // The caller gets the failure from `run`; the next job only waits for it to end.
