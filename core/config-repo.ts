@@ -211,6 +211,14 @@ interface FilePart {
 }
 
 /**
+ * The documents parsed from one byte array, by `<format>:<path>`: nearly always one, kept without a
+ * Map of its own (a first load makes one for every file).
+ */
+type DocumentsOfBytes =
+  | Map<string, ParsedDocument>
+  | { readonly key: string; readonly document: ParsedDocument };
+
+/**
  * What loading a repository learned that the next load can reuse, keyed by the very byte arrays it
  * read: a syncer whose git source reuses the arrays of unchanged files from commit to commit
  * re-parses only changed files and rebuilds only services with a changed file, so a one-file commit
@@ -218,7 +226,7 @@ interface FilePart {
  * their Service object, which later stages (the ZooKeeper inventory) memoize on.
  */
 export interface RepoModelCache {
-  readonly documents: WeakMap<Uint8Array, Map<string, ParsedDocument>>;
+  readonly documents: WeakMap<Uint8Array, DocumentsOfBytes>;
   readonly places: Map<string, RepoPath | { readonly kind: 'unsafe'; readonly reason: string }>;
   readonly services: Map<string, LoadedService>;
   /** Verdicts by content id that outlive the process: a file seen before is not parsed again. */
@@ -842,8 +850,8 @@ function cachedDocument(
   onParse: () => void,
 ): ParsedDocument {
   const key = `${format}:${path}`;
-  let cached = cache?.documents.get(bytes);
-  const known = cached?.get(key);
+  const cached = cache?.documents.get(bytes);
+  const known = cached instanceof Map ? cached.get(key) : cached?.key === key ? cached.document : undefined;
   if (known) return known;
   const verdicts = cache?.verdicts;
   const verdictKey = `${format}:${contentId(bytes)}`;
@@ -856,9 +864,16 @@ function cachedDocument(
     if (document.diagnostics.length === 0) verdicts?.set(verdictKey, {});
   }
   if (cache) {
-    cached ??= new Map();
-    cache.documents.set(bytes, cached);
-    cached.set(key, document);
+    if (cached === undefined) cache.documents.set(bytes, { key, document });
+    else if (cached instanceof Map) cached.set(key, document);
+    else
+      cache.documents.set(
+        bytes,
+        new Map([
+          [cached.key, cached.document],
+          [key, document],
+        ]),
+      );
   }
   return document;
 }

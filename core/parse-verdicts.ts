@@ -1,5 +1,6 @@
+import type { Diagnostic, SourcePosition } from './diagnostic.js';
 import type { FileFormat } from './file-format.js';
-import { type ParsedDocument, parseSource } from './formats/index.js';
+import { type ParsedDocument, parseSource, type ValuePath } from './formats/index.js';
 
 /**
  * Names the parsing rules of core/formats: bump it whenever a parser, or the library under it,
@@ -38,20 +39,39 @@ export function deferredDocument(
   onParse: () => void,
   known?: ParseVerdict,
 ): ParsedDocument {
-  let parsed: ParsedDocument | undefined;
-  const parse = (): ParsedDocument => {
-    if (!parsed) {
-      onParse();
-      parsed = parseSource(path, bytes, format);
+  return new DeferredDocument(path, bytes, format, onParse, known);
+}
+
+/**
+ * One object per file, no closures: a restart makes one for each of 10,000 files, and each closure
+ * would be an allocation (and a name set on it) for the garbage collector.
+ */
+class DeferredDocument implements ParsedDocument {
+  readonly diagnostics: readonly Diagnostic[] = [];
+  private parsed: ParsedDocument | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly bytes: Uint8Array,
+    private readonly format: FileFormat,
+    private readonly onParse: () => void,
+    private readonly known: ParseVerdict | undefined,
+  ) {}
+
+  get value(): unknown {
+    const known = this.known;
+    return known !== undefined && 'value' in known ? known.value : this.parse().value;
+  }
+
+  positionOf(valuePath: ValuePath, part?: 'key' | 'value'): SourcePosition {
+    return this.parse().positionOf(valuePath, part);
+  }
+
+  private parse(): ParsedDocument {
+    if (!this.parsed) {
+      this.onParse();
+      this.parsed = parseSource(this.path, this.bytes, this.format);
     }
-    return parsed;
-  };
-  const hasKnownValue = known !== undefined && 'value' in known;
-  return {
-    get value() {
-      return hasKnownValue ? known.value : parse().value;
-    },
-    diagnostics: [],
-    positionOf: (valuePath, part) => parse().positionOf(valuePath, part),
-  };
+    return this.parsed;
+  }
 }

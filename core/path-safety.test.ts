@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isUnsafeByWholeRule, isUnsafeTreeEntryName, unsafePathReason } from './path-safety.js';
+import {
+  isUnsafeByWholeRule,
+  isUnsafeTreeEntryName,
+  unsafePathReason,
+  unsafePathReasonByRules,
+} from './path-safety.js';
 
 describe('path safety', () => {
   it.each([
@@ -67,5 +72,32 @@ describe('path safety', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('settles a path by its quick scan only where the rules agree', () => {
+    const segments = [
+      'a',
+      'config',
+      'x.yaml',
+      'con',
+      'NUL.txt',
+      'com1',
+      'lpt9.x',
+      'git~1',
+      '.git',
+      'b.',
+      '-',
+      '_',
+    ];
+    const pieces = [...segments, '', '.', '..', '/', 'a b', 'é', '\\', '\ufffd', '\u0001', 'x'.repeat(250)];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 8 }), fc.boolean(), (parts, joined) => {
+        const path = parts.join(joined ? '/' : '');
+        expect(unsafePathReason(path)).toBe(unsafePathReasonByRules(path));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(unsafePathReason('services/api/config/app.yaml')).toBeUndefined();
+    expect(unsafePathReason('services/con/config/app.yaml')).toMatch(/reserved device name/);
   });
 });

@@ -1,8 +1,27 @@
+const MAX_SEGMENT_BYTES = 255;
+
+/**
+ * Segments of ASCII letters, digits, `_`, `-` and inner dots: none is empty, `.`, `..`, a name git
+ * refuses (all of those start with a dot or hold a `~`, `\\` or `:`) or ends with a dot.
+ */
+const PLAIN_PATH = /^[\w-](?:[\w.-]*[\w-])?(?:\/[\w-](?:[\w.-]*[\w-])?)*$/;
+
+/** A plain segment that Windows reserves for a device (`con`, `nul.yaml`, `COM1`): the rules below name it. */
+const DEVICE_SEGMENT = /(?:^|\/)(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\.[^/]*)?(?:\/|$)/i;
+
 /**
  * Whether a repository path is safe to become a file on a host (agents write it under a directory)
  * and a chain of znodes in ZooKeeper. Returns why not, or undefined when it is safe.
  */
 export function unsafePathReason(path: string): string | undefined {
+  // Nearly every path is plain: settled by two scans instead of the rules below, segment by segment.
+  if (path.length <= MAX_SEGMENT_BYTES && PLAIN_PATH.test(path) && !DEVICE_SEGMENT.test(path))
+    return undefined;
+  return unsafePathReasonByRules(path);
+}
+
+/** `unsafePathReason` without its quick scan: the rules themselves, which the scan must agree with. */
+export function unsafePathReasonByRules(path: string): string | undefined {
   if (path === '') return 'the path is empty';
   if (path.startsWith('/')) return 'absolute paths are not allowed';
   if (path.includes('\\')) return 'backslashes are not allowed (they separate folders on Windows hosts)';
@@ -21,7 +40,7 @@ export function unsafePathReason(path: string): string | undefined {
     if (segment === '.' || segment === '..') return `"${segment}" segments could escape the target directory`;
     if (isUnsafeTreeEntryName(segment))
       return `"${segment}" is git's own folder name (or an alias of it), which no checkout may hold`;
-    if (Buffer.byteLength(segment) > 255)
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES)
       return `the segment "${segment.slice(0, 20)}…" is longer than 255 bytes`;
     if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i.test(segment)) {
       return `"${segment}" is a reserved device name on Windows hosts`;

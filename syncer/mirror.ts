@@ -102,6 +102,10 @@ const FULL_RECONCILE_INTERVAL_MS = 5 * 60 * 1000;
 const COLLECTION_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface SyncTimings {
+  /**
+   * Until the fetch answered. On a first pass the head the clone holds is read and validated
+   * meanwhile: that work is counted in `readMs` and `validateMs`, which then overlap this.
+   */
   readonly fetchMs: number;
   /** Reading `/head`, the trees (only what changed) and the commit. */
   readonly readMs: number;
@@ -163,6 +167,13 @@ interface Lane {
 /** Time spent validating during one sync, the rest of reading being measured around it. */
 interface PhaseClock {
   validateMs: number;
+}
+
+/** What reading the cached head ahead of the fetch cost, counted in the pass that follows it. */
+export interface ReadAhead {
+  readonly readMs: number;
+  readonly validateMs: number;
+  readonly filesParsed: number;
 }
 
 interface LoadedCommit {
@@ -251,10 +262,46 @@ export class Mirror {
     // (were it stale all the same, the version-checked flip fails and the pass is retried).
     const headAhead = this.readHead(target.session);
     headAhead.catch(() => undefined);
-    const head = await this.options.source.fetchHead();
-    return this.exclusively(() =>
-      this.mirrorCommit(target, head, performance.now() - started, state, headAhead),
+    const fetched = this.options.source.fetchHead();
+    fetched.catch(() => undefined);
+    const readAhead = this.readAheadOfFetch();
+    const head = await fetched;
+    const fetchMs = performance.now() - started;
+    return this.exclusively(async () =>
+      this.mirrorCommit(target, head, fetchMs, state, headAhead, await readAhead),
     );
+  }
+
+  /**
+   * On a first pass (a restart, with the clone kept in the cache directory), reads and validates
+   * the head the clone holds while the fetch asks the server whether the branch moved: usually the
+   * fetch finds that very commit, and otherwise only the difference is read after it. Nothing is
+   * published from it: the pass mirrors the head the fetch found. A failure only loses the head start.
+   * Called by whoever is about to fetch for this mirror (a sync, the check before a syncer starts).
+   */
+  readAheadOfFetch(): Promise<ReadAhead | undefined> {
+    if (this.lanes.get('branch')?.snapshot) return Promise.resolve(undefined);
+    const read = this.exclusively(
+      async (): Promise<ReadAhead | undefined> => {
+        const commit = await this.options.source.cachedHead();
+        if (commit === undefined) return undefined;
+        const started = performance.now();
+        const clock = { validateMs: 0 };
+        this.filesParsed = 0;
+        await this.load('branch', commit, clock);
+        return {
+          readMs: performance.now() - started - clock.validateMs,
+          validateMs: clock.validateMs,
+          filesParsed: this.filesParsed,
+        };
+        // Saved by the pass that follows, after its publication.
+      },
+      { saveVerdicts: false },
+    );
+    return read.catch((error: unknown) => {
+      this.options.logger.debug(errorLogFields(error), 'could not read the cached head ahead of the fetch');
+      return undefined;
+    });
   }
 
   /** Mirrors `commit`, a commit already fetched. */
@@ -290,12 +337,13 @@ export class Mirror {
     fetchMs: number,
     stateAhead: Promise<PublishedState> | undefined,
     headAhead?: Promise<{ record?: HeadRecord; version?: number }>,
+    readAhead?: ReadAhead,
   ): Promise<SyncOutcome> {
     const { layout, source, logger } = this.options;
-    const readStarted = performance.now();
-    const clock = { validateMs: 0 };
+    const readStarted = performance.now() - (readAhead?.readMs ?? 0);
+    const clock = { validateMs: readAhead?.validateMs ?? 0 };
     if (this.written && this.written.term !== target.term) this.written = undefined;
-    this.filesParsed = 0;
+    this.filesParsed = readAhead?.filesParsed ?? 0;
     const head = await (headAhead ?? this.readHead(target.session));
     const tags = await source.listTags();
     // A refused commit is not looked at again until the branch or a tag moves.
@@ -536,12 +584,15 @@ export class Mirror {
    * verdicts it parsed are saved when it ends, after its publication rather than before: a file
    * written whole costs the commit's readers nothing then.
    */
-  private exclusively<T>(job: () => Promise<T>): Promise<T> {
+  private exclusively<T>(
+    job: () => Promise<T>,
+    options: { saveVerdicts: boolean } = { saveVerdicts: true },
+  ): Promise<T> {
     const run = this.busy.then(async () => {
       try {
         return await job();
       } finally {
-        await this.saveVerdicts();
+        if (options.saveVerdicts) await this.saveVerdicts();
       }
     });
     // The caller gets the failure from `run`; the next job only waits for it to end.

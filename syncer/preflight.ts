@@ -22,6 +22,8 @@ export class BranchNotTrackedError extends CairnError {
  */
 export async function checkBranch(mirror: Mirror, source: GitSource, logger: Logger): Promise<void> {
   let head: string;
+  // What a restart's clone holds is read meanwhile: usually the head the fetch finds.
+  const readAhead = mirror.readAheadOfFetch();
   try {
     head = await source.fetchHead();
   } catch (error) {
@@ -35,6 +37,7 @@ export async function checkBranch(mirror: Mirror, source: GitSource, logger: Log
       { code: error instanceof CairnError ? error.code : 'UNEXPECTED' },
       `cannot fetch the repository yet (${(error as Error).message}); the syncer keeps trying`,
     );
+    await readAhead;
     return;
   }
   const problem = await mirror.checkBranchTracked(head);

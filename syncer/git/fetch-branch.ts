@@ -74,6 +74,11 @@ export async function fetchBranch(
   }
 }
 
+/** The head the last fetch of `branch` brought into `store`, read without the network; undefined before the first. */
+export function lastFetchedHead(store: ObjectStore, branch: string): Promise<string | undefined> {
+  return resolveLocalRef(store, localBranchRef(branch).ref);
+}
+
 /** The commit a local ref names, or undefined when there is no such ref yet (a first fetch). */
 async function resolveLocalRef(store: ObjectStore, ref: string): Promise<string | undefined> {
   try {

@@ -309,6 +309,25 @@ describe('fetching the tracked branch over HTTP', () => {
     ).toThrow(UnsupportedGitUrlError);
   });
 
+  it('names the head the last fetch brought, without asking the server, when reopened', async () => {
+    const { url, author, head } = await pushedRepo('cached-head');
+    const dir = await cacheDir();
+    const first = await open(url, { cacheDir: dir });
+    expect(await first.cachedHead()).toBeUndefined();
+    await first.fetchHead();
+    first.close();
+    await author.write({ 'cairn.yaml': 'limits: { maxFileBytes: 1000 }\n' });
+    const pushed = await author.commit('Change the settings');
+    await author.push(url);
+
+    const requestsBefore = server.requests();
+    const reopened = await open(url, { cacheDir: dir });
+    expect(await reopened.cachedHead()).toBe(head);
+    expect(server.requests()).toBe(requestsBefore);
+    expect(await reopened.fetchHead()).toBe(pushed);
+    expect(await reopened.cachedHead()).toBe(pushed);
+  });
+
   it('reuses the clone in cacheDir when reopened, fetching only what is new', async () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 200; i++)

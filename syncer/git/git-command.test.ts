@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contentId } from '../../core/index.js';
 import { createWorkRepo } from '../../test/harness/index.js';
-import { listFilesWithGit, readBlobsWithGit } from './git-command.js';
+import { listFilesWithGit, readBlobsWithGit, startBlobReader } from './git-command.js';
 
 const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8');
 
@@ -30,6 +30,21 @@ describe('bulk reads through the git command', () => {
       expect(contentId(blobs?.get(oid) as Uint8Array)).toBe(oid);
     }
     expect(reads.at(-1)).toBe(oids.length);
+  });
+
+  it('starts the reader before the ids are known, and ends it when it is given none', async () => {
+    const work = await createWorkRepo();
+    await work.write({ 'a.yaml': 'a: 1\n', 'b.yaml': 'b: 2\n' });
+    const commit = await work.commit('Two files');
+    const gitdir = join(work.dir, '.git');
+    const reader = startBlobReader(gitdir);
+    // A commit is listed by its own id: no object needs reading before git lists its tree.
+    const listed = (await listFilesWithGit(gitdir, commit)) ?? [];
+    expect(listed.map(([path]) => path)).toEqual(['a.yaml', 'b.yaml']);
+    const blobs = await reader.read(listed.map(([, oid]) => oid));
+    expect(listed.map(([, oid]) => text(blobs?.get(oid)))).toEqual(['a: 1\n', 'b: 2\n']);
+
+    expect(await startBlobReader(gitdir).read([])).toEqual(new Map());
   });
 
   it('rejects naming an object the repository lacks', async () => {

@@ -5,7 +5,13 @@ import type { TagRef } from '../../core/index.js';
 import { isAncestorOf } from './ancestry.js';
 import { type CommitInfo, readCommitInfo } from './commit-info.js';
 import { BranchNotFoundError } from './errors.js';
-import { fetchBranch, fetchFailure, localBranchRef, prepareFetchCache } from './fetch-branch.js';
+import {
+  fetchBranch,
+  fetchFailure,
+  lastFetchedHead,
+  localBranchRef,
+  prepareFetchCache,
+} from './fetch-branch.js';
 import { fetchTags } from './fetch-tags.js';
 import { authCallback, type GitCredentials } from './git-credentials.js';
 import { gitErrorCode } from './git-error-code.js';
@@ -51,6 +57,13 @@ export interface GitSource {
    * wrong head. Ignored for a repository on this machine, and for anything but an object id.
    */
   announceHead(commit: string): void;
+  /**
+   * The head the last fetch brought into the cache directory (a restart finds it there), read
+   * without the network: what can be read while `fetchHead` asks the server whether the branch
+   * moved. Undefined before the first fetch, and for a repository on this machine, whose fetch is
+   * a read of the ref itself.
+   */
+  cachedHead(): Promise<string | undefined>;
   commitInfo(commit: string): Promise<CommitInfo>;
   /**
    * The files at `commit`. With `previous`, walks only the subtrees whose object ids differ and
@@ -118,6 +131,11 @@ class IsomorphicGitSource implements GitSource {
 
   announceHead(commit: string): void {
     if (this.#location.kind === 'remote' && isPrefetchable(commit)) this.#announced = commit;
+  }
+
+  async cachedHead(): Promise<string | undefined> {
+    if (this.#location.kind === 'local') return undefined;
+    return lastFetchedHead(await this.#store(), this.#options.branch);
   }
 
   async commitInfo(commit: string): Promise<CommitInfo> {

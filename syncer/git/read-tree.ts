@@ -31,12 +31,12 @@ export async function readTreeAt(
   previous?: TreeSnapshot,
   onProgress?: (read: number, total: number) => void,
 ): Promise<TreeUpdate> {
-  const tree = await treeOfCommit(store, commit);
   if (!previous) {
-    const files = await readAllFiles(store, tree, limits, onProgress);
-    return { snapshot: { commit, tree: inPathOrder(files) }, changed: new Set([...files.keys()].sort()) };
+    const files = inPathOrder(await readAllFiles(store, commit, limits, onProgress));
+    return { snapshot: { commit, tree: files }, changed: new Set(files.keys()) };
   }
   if (previous.commit === commit) return { snapshot: previous, changed: new Set() };
+  const tree = await treeOfCommit(store, commit);
 
   let previousTree: string;
   try {
@@ -44,7 +44,7 @@ export async function readTreeAt(
   } catch (error) {
     if (!(error instanceof CommitNotFoundError)) throw error;
     // The previous commit is gone (a force-push, then a gc of a local repository): compare bytes.
-    return reuseEqualFiles(commit, previous.tree, await readAllFiles(store, tree, limits, onProgress));
+    return reuseEqualFiles(commit, previous.tree, await readAllFiles(store, commit, limits, onProgress));
   }
 
   const { written, removed } = await diffTrees(store, previousTree, tree, limits);
@@ -82,6 +82,16 @@ function reuseEqualFiles(
   return { snapshot: { commit, tree: inPathOrder(tree) }, changed: new Set(changed.sort()) };
 }
 
-function inPathOrder(files: ReadonlyMap<string, Uint8Array>): Map<string, Uint8Array> {
-  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** `files` sorted by path; as they are when already so, as git lists a whole tree. */
+function inPathOrder(files: Map<string, Uint8Array>): Map<string, Uint8Array> {
+  let previous: string | undefined;
+  let sorted = true;
+  for (const path of files.keys()) {
+    if (previous !== undefined && previous > path) {
+      sorted = false;
+      break;
+    }
+    previous = path;
+  }
+  return sorted ? files : new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

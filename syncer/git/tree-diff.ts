@@ -1,7 +1,8 @@
 import git, { type TreeEntry, type WalkerEntry } from 'isomorphic-git';
 import { isUnsafeTreeEntryName, rememberContentId } from '../../core/index.js';
+import { treeOfCommit } from './commit-info.js';
 import { UnsafeTreeEntryError } from './errors.js';
-import { listFilesWithGit, readBlobsWithGit } from './git-command.js';
+import { listFilesWithGit, startBlobReader } from './git-command.js';
 import { gitErrorCode } from './git-error-code.js';
 import type { ObjectStore } from './object-store.js';
 import { pathDepth, TreeLimitError, type TreeLimits } from './tree-limits.js';
@@ -20,32 +21,46 @@ const CONCURRENT_READS = 16;
 const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '100755']);
 
 /**
- * Every file of `tree`, by path. Only regular files count: symbolic links (mode 120000) could point
- * outside the repository and submodules (160000) have no content here, so both are left out.
+ * Every file of the tree of `commit`, by path, in the order git lists them. Only regular files
+ * count: symbolic links (mode 120000) could point outside the repository and submodules (160000)
+ * have no content here, so both are left out.
  *
- * The tree is listed first (`git ls-tree -r`) and the files read after (one `git cat-file --batch`),
- * or where no git command is installed, walked and read through isomorphic-git (`walk` is its
- * fastest way through a whole tree: one call, not one per object). So `onProgress` can count files read out of a
- * known total: the first sync of a large repository shows how far it is. A tree over `limits` is
- * refused as it is listed, before any file is read.
+ * The tree is listed first (`git ls-tree -r` of the commit itself, so no object is read here first)
+ * and the files read after (one `git cat-file --batch`, started while the tree is listed), or where
+ * no git command is installed, walked and read through isomorphic-git (`walk` is its fastest way
+ * through a whole tree: one call, not one per object). So `onProgress` can count files read out of
+ * a known total: the first sync of a large repository shows how far it is. A tree over `limits` is
+ * refused as it is listed, before any file is read. A commit the store lacks is a CommitNotFoundError.
  */
 export async function readAllFiles(
   store: ObjectStore,
-  tree: string,
+  commit: string,
   limits: TreeLimits,
   onProgress?: (read: number, total: number) => void,
 ): Promise<Map<string, Uint8Array>> {
-  const listed = await listFilesWithGit(store.gitdir, tree);
-  if (listed) {
-    throwAtUnsafePath(listed);
-    for (const [index, [path]] of listed.entries()) checkLimits(path, index, limits);
+  const reader = startBlobReader(store.gitdir);
+  let oids: string[] = [];
+  let entries: [path: string, oid: string][];
+  try {
+    const listed = await listFilesWithGit(store.gitdir, commit).catch(async (error: unknown) => {
+      // git names no missing commit in a way worth parsing: isomorphic-git says what is wrong.
+      await treeOfCommit(store, commit);
+      throw error;
+    });
+    if (listed) {
+      throwAtUnsafePath(listed);
+      for (const [index, [path]] of listed.entries()) checkLimits(path, index, limits);
+    }
+    entries = listed ?? (await walkFiles(store, await treeOfCommit(store, commit), limits));
+    // Files with the same bytes are one blob, read once.
+    oids = [...new Set(entries.map(([, oid]) => oid))];
+  } finally {
+    // Ends the process when the listing failed: it reads nothing then.
+    if (oids.length === 0) await reader.read([]).catch(() => undefined);
   }
-  const entries = listed ?? (await walkFiles(store, tree, limits));
-  // Files with the same bytes are one blob, read once.
-  const oids = [...new Set(entries.map(([, oid]) => oid))];
   onProgress?.(0, oids.length);
   const blobs =
-    (await readBlobsWithGit(store.gitdir, oids, (read) => onProgress?.(read, oids.length))) ??
+    (oids.length > 0 ? await reader.read(oids, (read) => onProgress?.(read, oids.length)) : new Map()) ??
     (await readBlobsWithIsomorphicGit(store, oids, onProgress));
   const files = new Map<string, Uint8Array>();
   for (const [path, oid] of entries) {

@@ -1,7 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GitSource, openGitSource } from '../../syncer/git/index.js';
+import { Mirror } from '../../syncer/mirror.js';
+import { checkBranch } from '../../syncer/preflight.js';
 import { openValidationCache, VALIDATION_CACHE_FILE } from '../../syncer/validation-cache.js';
+import { waitFor } from '../harness/index.js';
 import { quietLogger, type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 
 describe('a syncer that restarts', () => {
@@ -12,6 +16,35 @@ describe('a syncer that restarts', () => {
   afterAll(async () => {
     await f?.close();
   });
+
+  /** The fixture's repository through a git source whose fetches wait for the test, and the trees read through it. */
+  const gatedSource = () => {
+    // Whatever is read before the fetch ends was read from the clone alone.
+    const real = openGitSource({ url: f.repoUrl, branch: 'main', cacheDir: f.cacheDir });
+    let releaseFetch = () => {};
+    const fetchReleased = new Promise<void>((resolve) => {
+      releaseFetch = resolve;
+    });
+    const treesRead: string[] = [];
+    const source: GitSource = {
+      fetchHead: async () => {
+        await fetchReleased;
+        return real.fetchHead();
+      },
+      cachedHead: () => real.cachedHead(),
+      announceHead: (commit) => real.announceHead(commit),
+      commitInfo: (commit) => real.commitInfo(commit),
+      readTree: (commit, previous) => {
+        treesRead.push(commit);
+        return real.readTree(commit, previous);
+      },
+      isAncestor: (ancestor, commit) => real.isAncestor(ancestor, commit),
+      listTags: () => real.listTags(),
+      readNote: (notesRef, commit) => real.readNote(notesRef, commit),
+      close: () => real.close(),
+    };
+    return { source, treesRead, releaseFetch, close: () => real.close() };
+  };
 
   const restartedMirror = async () =>
     f.newMirror({ validationCache: await openValidationCache(f.cacheDir, quietLogger) });
@@ -33,6 +66,56 @@ describe('a syncer that restarts', () => {
     const outcome = await (await restartedMirror()).sync(f.target);
     expect(outcome).toMatchObject({ kind: 'mirrored', filesParsed: 1 });
     expect(await f.actualView()).toEqual(await f.expectedView());
+  });
+
+  it('reads what the clone holds while the fetch runs, and mirrors the head the fetch found', async () => {
+    // The clone in the cache directory holds the head as it is now.
+    await (await restartedMirror()).sync(f.target);
+    const cached = await f.work.head();
+    await f.work.write({ 'services/recommender/config/rules/blocklist.yaml': 'blocked: [spam, scam]\n' });
+    const pushed = await f.work.commit('Block scams');
+    await f.work.push(f.repoUrl);
+    const { source, treesRead, releaseFetch, close } = gatedSource();
+    const mirror = new Mirror({
+      layout: f.layout,
+      source,
+      branch: 'main',
+      logger: quietLogger,
+      validationCache: await openValidationCache(f.cacheDir, quietLogger),
+    });
+    const syncing = mirror.sync(f.target);
+    try {
+      await waitFor(() => treesRead.length > 0, {
+        description: 'the cached head read before the fetch ends',
+        timeoutMs: 30_000,
+      });
+      expect(treesRead).toEqual([cached]);
+    } finally {
+      releaseFetch();
+    }
+    const outcome = await syncing;
+    close();
+    expect(outcome).toMatchObject({ kind: 'mirrored', commit: pushed, previous: cached, filesParsed: 1 });
+    expect(outcome.kind === 'mirrored' && (await f.actualView())).toEqual(await f.expectedView());
+  });
+
+  it('checks the branch before it starts while it reads what the clone holds', async () => {
+    await (await restartedMirror()).sync(f.target);
+    const cached = await f.work.head();
+    const { source, treesRead, releaseFetch, close } = gatedSource();
+    const mirror = new Mirror({ layout: f.layout, source, branch: 'main', logger: quietLogger });
+    const checking = checkBranch(mirror, source, quietLogger);
+    try {
+      await waitFor(() => treesRead.length > 0, {
+        description: 'the cached head read before the fetch ends',
+        timeoutMs: 30_000,
+      });
+      expect(treesRead).toEqual([cached]);
+    } finally {
+      releaseFetch();
+    }
+    await checking;
+    close();
   });
 
   it('parses everything again, and still mirrors, when the cache file is corrupt', async () => {
