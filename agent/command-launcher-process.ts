@@ -12,7 +12,7 @@ const tell = (event: LauncherEvent) => process.send?.(event);
 process.on('message', (request: LaunchRequest) => {
   const child = spawn('sh', ['-c', request.command], {
     cwd: request.cwd,
-    env: request.env,
+    env: { ...process.env, ...request.env },
     // libuv drops the supplementary groups (setgroups(0)) before setgid and setuid.
     ...(request.uid !== undefined && request.gid !== undefined ? { uid: request.uid, gid: request.gid } : {}),
     // A process group of its own: the agent ends everything the command started at its deadline.

@@ -46,6 +46,11 @@ describe('the command launcher', () => {
     expect(Number(second.outputTail.trim())).toBe(parent); // one launcher, however many commands
   });
 
+  it('gives each command the agent’s own environment with Cairn’s variables added', async () => {
+    const ran = await run('echo "$PATH|$HOME|$CAIRN_COMMIT"');
+    expect(ran.outputTail).toBe(`${process.env.PATH}|${process.env.HOME}|${'c'.repeat(40)}\n`);
+  });
+
   it('fails the runs of a launcher that exits, kills their commands, and starts another for the next', async () => {
     let said = '';
     const hung = run('sleep 60 & echo "sleeping $!"; wait', (chunk) => {

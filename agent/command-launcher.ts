@@ -7,8 +7,12 @@ export interface LaunchRequest {
   readonly id: number;
   readonly command: string;
   readonly cwd: string;
-  /** The whole environment of the command. */
-  readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * What the command's environment adds to the launcher's own, which is the agent's (a launcher
+   * inherits it when the agent starts it; the agent never changes its own): reading the agent's
+   * whole environment for each command cost it as much as the rest of the launch.
+   */
+  readonly env: Readonly<Record<string, string>>;
   readonly uid?: number;
   readonly gid?: number;
 }

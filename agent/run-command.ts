@@ -85,8 +85,8 @@ function spawnCommand<S extends CommandStep>(
       {
         command: options.command,
         cwd: options.cwd,
+        // Added to the agent's own environment, which the launcher has.
         env: {
-          ...process.env,
           ...(user ? { HOME: user.home, USER: user.name, LOGNAME: user.name } : {}),
           ...options.env,
         },
