@@ -46,6 +46,14 @@ describe('the command launcher', () => {
     expect(Number(second.outputTail.trim())).toBe(parent); // one launcher, however many commands
   });
 
+  it('forks a burst of commands from several launchers at once, not one after the other', async () => {
+    const burst = await Promise.all([1, 2, 3].map(() => run('echo "$PPID"')));
+    expect(burst.every(succeeded)).toBe(true);
+    const parents = new Set(burst.map((ran) => Number(ran.outputTail.trim())));
+    expect(parents.size).toBe(3);
+    expect(parents.has(process.pid)).toBe(false);
+  });
+
   it('gives each command the agent’s own environment with Cairn’s variables added', async () => {
     const ran = await run('echo "$PATH|$HOME|$CAIRN_COMMIT"');
     expect(ran.outputTail).toBe(`${process.env.PATH}|${process.env.HOME}|${'c'.repeat(40)}\n`);

@@ -43,79 +43,119 @@ const ENTRY = fileURLToPath(
   new URL(`./command-launcher-process.${FROM_SOURCES ? 'ts' : 'js'}`, import.meta.url),
 );
 
+/** Launchers a burst of commands may start: forks under way in each overlap, up to here. */
+const LAUNCHERS_AT_MOST = 4;
+
+/** A command under way: who to tell, and its pid once the launcher says. */
+type Run = LaunchHandlers & { pid?: number };
+
+/** One launcher process and the commands it started. */
+interface Launcher {
+  readonly child: ChildProcess;
+  readonly runs: Map<number, Run>;
+  /** Commands sent whose start it has not told yet: while one is, it is forking and others wait. */
+  forking: number;
+}
+
 /**
- * Starts an agent's commands from a small process of its own. A fork copies the forking process's
+ * Starts an agent's commands from small processes of its own. A fork copies the forking process's
  * page tables and blocks its thread until the child execs: from an agent holding many services'
  * content (or, in the bench, 100 agents) each reload stalled the agent for tens of milliseconds,
- * one after the other. The launcher's forks copy little and stall only the launcher. The commands
- * are run exactly as before (`sh -c`, a process group of their own, the environment and user
- * given); the caller keeps their deadline, killing the group by its pid. A launcher that exits
- * ends the runs it had as failed, and their groups are killed; the next launch starts another.
+ * one after the other. A launcher's forks copy little and stall only the launcher. One launcher
+ * serves one command at a time well; a command that would wait behind another's fork starts
+ * another launcher, up to LAUNCHERS_AT_MOST, so that a burst (one commit reaching many services)
+ * forks in parallel. The commands are run exactly as before (`sh -c`, a process group of their
+ * own, the environment and user given); the caller keeps their deadline, killing the group by its
+ * pid. A launcher that exits ends the runs it had as failed, and their groups are killed; the next
+ * launch starts another.
  */
 export class CommandLauncher {
-  private child: ChildProcess | undefined;
-  private readonly running = new Map<number, LaunchHandlers & { pid?: number }>();
+  private readonly launchers: Launcher[] = [];
   private nextId = 1;
 
-  /** The launcher process's pid, once one runs. */
+  /** The first launcher process's pid, once one runs: the one a lone command goes to. */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.launchers[0]?.child.pid;
   }
 
   /**
-   * Starts the launcher now, before any command needs it: an agent does so at its start, while it
+   * Starts a launcher now, before any command needs it: an agent does so at its start, while it
    * is small and has time (the launcher's own fork then costs least, and no reload waits for it).
    */
   prepare(): void {
-    if (!this.child) this.start();
+    if (this.launchers.length === 0) this.start();
   }
 
   launch(request: Omit<LaunchRequest, 'id'>, handlers: LaunchHandlers): void {
-    const child = this.child ?? this.start();
+    const launcher = this.pick();
     const id = this.nextId++;
-    this.running.set(id, { ...handlers });
-    child.channel?.ref();
-    child.send({ ...request, id } satisfies LaunchRequest, (error) => {
-      if (error) this.end(id, null, null, `cannot reach the command launcher: ${error.message}`);
+    launcher.runs.set(id, { ...handlers });
+    launcher.forking++;
+    launcher.child.channel?.ref();
+    launcher.child.send({ ...request, id } satisfies LaunchRequest, (error) => {
+      if (error) this.end(launcher, id, null, null, `cannot reach the command launcher: ${error.message}`);
     });
   }
 
-  private start(): ChildProcess {
+  /** The first launcher not forking; else a new one, while there may be more; else the least busy. */
+  private pick(): Launcher {
+    const idle = this.launchers.find((launcher) => launcher.forking === 0);
+    if (idle) return idle;
+    if (this.launchers.length < LAUNCHERS_AT_MOST) return this.start();
+    return this.launchers.reduce((least, launcher) => (launcher.forking < least.forking ? launcher : least));
+  }
+
+  private start(): Launcher {
     const child = fork(ENTRY, [], {
       execArgv: FROM_SOURCES ? ['--import', tsxLoader()] : [],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    this.child = child;
-    child.on('message', (event: LauncherEvent) => this.onEvent(event));
+    const launcher: Launcher = { child, runs: new Map(), forking: 0 };
+    this.launchers.push(launcher);
+    child.on('message', (event: LauncherEvent) => this.onEvent(launcher, event));
     child.once('exit', (code, signal) => {
-      if (this.child === child) this.child = undefined;
-      for (const [id, run] of this.running) {
+      this.launchers.splice(this.launchers.indexOf(launcher), 1);
+      for (const [id, run] of launcher.runs) {
         if (run.pid !== undefined) killGroup(run.pid, 'SIGKILL');
-        this.end(id, null, null, `the command launcher exited (${signal ?? code}) before the command ended`);
+        this.end(
+          launcher,
+          id,
+          null,
+          null,
+          `the command launcher exited (${signal ?? code}) before the command ended`,
+        );
       }
     });
     // An idle launcher keeps no agent alive; one with commands under way does (see launch and end).
     child.unref();
     child.channel?.unref();
-    return child;
+    return launcher;
   }
 
-  private onEvent(event: LauncherEvent): void {
-    const run = this.running.get(event.id);
+  private onEvent(launcher: Launcher, event: LauncherEvent): void {
+    const run = launcher.runs.get(event.id);
     if (!run) return;
     if (event.type === 'started') {
+      launcher.forking--;
       run.pid = event.pid;
       run.onStarted(event.pid);
     } else if (event.type === 'output') run.onOutput(Buffer.from(event.chunk));
-    else this.end(event.id, event.exitCode, event.signal, event.failure);
+    else this.end(launcher, event.id, event.exitCode, event.signal, event.failure);
   }
 
-  private end(id: number, exitCode: number | null, signal: NodeJS.Signals | null, failure?: string): void {
-    const run = this.running.get(id);
+  private end(
+    launcher: Launcher,
+    id: number,
+    exitCode: number | null,
+    signal: NodeJS.Signals | null,
+    failure?: string,
+  ): void {
+    const run = launcher.runs.get(id);
     if (!run) return;
-    this.running.delete(id);
-    if (this.running.size === 0) this.child?.channel?.unref();
+    launcher.runs.delete(id);
+    if (run.pid === undefined) launcher.forking--; // it never started
+    if (launcher.runs.size === 0) launcher.child.channel?.unref();
     run.onEnded(exitCode, signal, failure);
   }
 }
