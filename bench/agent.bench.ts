@@ -203,6 +203,9 @@ export async function run(): Promise<BenchTable[]> {
       commits: number,
     ) => {
       const group = await startHosts(hosts, processCount);
+      // One commit first, not measured: the agents' command launchers start with their first
+      // burst of reloads, run from the sources here (tsx compiles them, seconds on a busy machine).
+      await measure(hosts, 1);
       const loadBefore = loadavg()[0] as number;
       const m: Measured = await measure(hosts, commits);
       const loadAfter = loadavg()[0] as number;
