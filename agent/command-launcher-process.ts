@@ -31,3 +31,4 @@ process.on('message', (request: LaunchRequest) => {
 });
 // The agent is gone (ended, or killed): so is the reason to be here. Commands under way go on.
 process.on('disconnect', () => process.exit(0));
+tell({ type: 'ready' });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../test/harness/index.js';
-import { commandLauncher } from './command-launcher.js';
+import { CommandLauncher, commandLauncher } from './command-launcher.js';
 import { runCommand, succeeded } from './run-command.js';
 
 /** Whether a process still runs: it exists and is no zombie waiting for a parent to reap it. */
@@ -46,12 +46,52 @@ describe('the command launcher', () => {
     expect(Number(second.outputTail.trim())).toBe(parent); // one launcher, however many commands
   });
 
-  it('forks a burst of commands from several launchers at once, not one after the other', async () => {
+  it('forks a burst of commands from several launchers at once, never waiting for one to start', async () => {
+    // A burst that finds every launcher busy starts more for the next one, meanwhile it waits
+    // behind a fork of a running launcher rather than for a process to start.
+    const first = await Promise.all([1, 2, 3].map(() => run('echo "$PPID"')));
+    expect(first.every(succeeded)).toBe(true);
+    await waitFor(() => commandLauncher.readyCount >= 3, {
+      description: 'three launchers running',
+      timeoutMs: 60_000,
+    });
     const burst = await Promise.all([1, 2, 3].map(() => run('echo "$PPID"')));
     expect(burst.every(succeeded)).toBe(true);
     const parents = new Set(burst.map((ran) => Number(ran.outputTail.trim())));
     expect(parents.size).toBe(3);
     expect(parents.has(process.pid)).toBe(false);
+  });
+
+  it('sends a burst to its running launcher while the ones it starts for the next burst start', async () => {
+    const launcher = new CommandLauncher();
+    launcher.prepare();
+    await waitFor(() => launcher.readyCount === 1, {
+      description: 'the launcher running',
+      timeoutMs: 60_000,
+    });
+    const parentOf = () =>
+      new Promise<number>((resolve, reject) => {
+        let said = '';
+        launcher.launch(
+          { command: 'echo "$PPID"', cwd: dir, env: {} },
+          {
+            onStarted: () => {},
+            onOutput: (chunk) => {
+              said += chunk.toString();
+            },
+            onEnded: (exitCode, _signal, failure) =>
+              exitCode === 0
+                ? resolve(Number(said.trim()))
+                : reject(new Error(failure ?? `exit ${exitCode}`)),
+          },
+        );
+      });
+    const parents = await Promise.all([1, 2, 3].map(parentOf));
+    expect(new Set(parents)).toEqual(new Set([launcher.pid]));
+    await waitFor(() => launcher.readyCount === 3, {
+      description: 'two more launchers running',
+      timeoutMs: 60_000,
+    });
   });
 
   it('gives each command the agent’s own environment with Cairn’s variables added', async () => {

@@ -19,6 +19,8 @@ export interface LaunchRequest {
 
 /** What the launcher tells of a command it started: its pid, each chunk it prints, its end. */
 export type LauncherEvent =
+  /** The launcher runs and takes requests (a first one sent earlier waited for its start). */
+  | { readonly type: 'ready' }
   | { readonly type: 'started'; readonly id: number; readonly pid: number }
   | { readonly type: 'output'; readonly id: number; readonly chunk: Uint8Array }
   | {
@@ -55,6 +57,8 @@ interface Launcher {
   readonly runs: Map<number, Run>;
   /** Commands sent whose start it has not told yet: while one is, it is forking and others wait. */
   forking: number;
+  /** It said it runs: a command sent to it waits for no process to start. */
+  ready: boolean;
 }
 
 /**
@@ -97,12 +101,29 @@ export class CommandLauncher {
     });
   }
 
-  /** The first launcher not forking; else a new one, while there may be more; else the least busy. */
+  /** Launchers running and taking requests. */
+  get readyCount(): number {
+    return this.launchers.filter((launcher) => launcher.ready).length;
+  }
+
+  /**
+   * The first running launcher not forking. Else, while there may be more, another starts for the
+   * next burst, and this command goes to the least busy running one: waiting behind a fork takes
+   * milliseconds, waiting for a process to start takes longer. A launcher still starting is taken
+   * only when none runs.
+   */
   private pick(): Launcher {
-    const idle = this.launchers.find((launcher) => launcher.forking === 0);
+    const idle = this.launchers.find((launcher) => launcher.ready && launcher.forking === 0);
     if (idle) return idle;
-    if (this.launchers.length < LAUNCHERS_AT_MOST) return this.start();
-    return this.launchers.reduce((least, launcher) => (launcher.forking < least.forking ? launcher : least));
+    const started = this.launchers.length < LAUNCHERS_AT_MOST ? this.start() : undefined;
+    const running = this.launchers.filter((launcher) => launcher.ready);
+    const candidates = running.length > 0 ? running : this.launchers;
+    return (
+      candidates.reduce<Launcher | undefined>(
+        (least, launcher) => (least === undefined || launcher.forking < least.forking ? launcher : least),
+        undefined,
+      ) ?? (started as Launcher)
+    );
   }
 
   private start(): Launcher {
@@ -111,21 +132,24 @@ export class CommandLauncher {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const launcher: Launcher = { child, runs: new Map(), forking: 0 };
+    const launcher: Launcher = { child, runs: new Map(), forking: 0, ready: false };
     this.launchers.push(launcher);
     child.on('message', (event: LauncherEvent) => this.onEvent(launcher, event));
-    child.once('exit', (code, signal) => {
-      this.launchers.splice(this.launchers.indexOf(launcher), 1);
+    /** The launcher is gone: its runs fail, and what they started is killed. */
+    const gone = (why: string) => {
+      const at = this.launchers.indexOf(launcher);
+      if (at < 0) return;
+      this.launchers.splice(at, 1);
       for (const [id, run] of launcher.runs) {
         if (run.pid !== undefined) killGroup(run.pid, 'SIGKILL');
-        this.end(
-          launcher,
-          id,
-          null,
-          null,
-          `the command launcher exited (${signal ?? code}) before the command ended`,
-        );
+        this.end(launcher, id, null, null, `the command launcher ${why} before the command ended`);
       }
+    };
+    child.once('exit', (code, signal) => gone(`exited (${signal ?? code})`));
+    // One that could not start (no memory, no processes left) never exits; one that did is ended.
+    child.on('error', (error) => {
+      if (child.pid === undefined) gone(`could not start (${error.message})`);
+      else child.kill('SIGKILL');
     });
     // An idle launcher keeps no agent alive; one with commands under way does (see launch and end).
     child.unref();
@@ -134,6 +158,10 @@ export class CommandLauncher {
   }
 
   private onEvent(launcher: Launcher, event: LauncherEvent): void {
+    if (event.type === 'ready') {
+      launcher.ready = true;
+      return;
+    }
     const run = launcher.runs.get(event.id);
     if (!run) return;
     if (event.type === 'started') {
