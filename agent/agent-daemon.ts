@@ -13,6 +13,7 @@ import {
 } from '../core/index.js';
 import type { AgentConfig } from './agent-config.js';
 import { type Assignment, assignmentsOf, deployAssignmentsOf } from './assignments.js';
+import { commandLauncher } from './command-launcher.js';
 import { ConfigOutcomes } from './deploy/config-outcome.js';
 import { DeployRunner } from './deploy/deploy-runner.js';
 import { DeployedVersions } from './deploy/deployed-versions.js';
@@ -72,6 +73,7 @@ export class AgentDaemon {
     const { endpoint, host } = this.config;
     const { layout } = endpoint;
     await this.store.init();
+    if (this.runCommand === runCommand) commandLauncher.prepare();
     const keeper = new SessionKeeper({
       endpoint,
       onAttemptFailed: (error, failures) => {

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import type { CommandRun } from '../core/index.js';
+import { commandLauncher, killGroup } from './command-launcher.js';
 import { type HostUser, lookupOwner } from './owner.js';
 
 /** The bytes of a command's output kept for the report: its end, where the reason usually is. */
@@ -33,9 +33,11 @@ export interface CommandOptions<S extends CommandStep = CommandStep> {
 export type CommandRunner = <S extends CommandStep>(options: CommandOptions<S>) => Promise<StepRun<S>>;
 
 /**
- * Runs a service's check or reload command, or a release's deploy command or health check, with `sh -c`, in a process group of its own so that a
- * timeout ends everything it started (SIGTERM, then SIGKILL), and keeps the tail of what it printed.
- * Never throws: a command that cannot start is a failed run.
+ * Runs a service's check or reload command, or a release's deploy command or health check, with
+ * `sh -c`, in a process group of its own so that a timeout ends everything it started (SIGTERM,
+ * then SIGKILL), and keeps the tail of what it printed. The process's command launcher starts it
+ * (command-launcher.ts), so that its fork never stalls the agent. Never throws: a command that
+ * cannot start is a failed run.
  */
 export async function runCommand<S extends CommandStep>(options: CommandOptions<S>): Promise<StepRun<S>> {
   const started = performance.now();
@@ -63,53 +65,55 @@ function spawnCommand<S extends CommandStep>(
   return new Promise((resolve) => {
     let tail = Buffer.alloc(0);
     let timedOut = false;
+    let pid: number | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
     const keep = (chunk: Buffer) => {
       options.onOutput?.(chunk);
       tail = Buffer.concat([tail, chunk]);
       if (tail.length > OUTPUT_TAIL_BYTES) tail = tail.subarray(tail.length - OUTPUT_TAIL_BYTES);
     };
-    const child = spawn('sh', ['-c', options.command], {
-      cwd: options.cwd,
-      env: {
-        ...process.env,
-        ...(user ? { HOME: user.home, USER: user.name, LOGNAME: user.name } : {}),
-        ...options.env,
-      },
-      // libuv drops the supplementary groups (setgroups(0)) before setgid and setuid.
-      ...(user ? { uid: user.uid, gid: user.gid } : {}),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal);
-      } catch {
-        // The group is gone already.
-      }
-    };
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup('SIGTERM');
-      setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
+      // A group not started yet is killed once the launcher says it started (onStarted).
+      if (pid !== undefined) killGroup(pid, 'SIGTERM');
+      killTimer = setTimeout(() => {
+        if (pid !== undefined) killGroup(pid, 'SIGKILL');
+      }, KILL_GRACE_MS);
+      killTimer.unref();
     }, options.timeoutMs);
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, failure?: Error) => {
-      clearTimeout(timer);
-      if (failure) keep(Buffer.from(`${failure.message}\n`));
-      resolve({
-        step: options.step,
+    commandLauncher.launch(
+      {
         command: options.command,
-        ...(exitCode !== null ? { exitCode } : {}),
-        ...(signal !== null ? { signal } : {}),
-        ...(timedOut ? { timedOut } : {}),
-        durationMs: Math.round(performance.now() - started),
-        outputTail: tail.toString('utf8'),
-        at: new Date().toISOString(),
-      });
-    };
-    child.once('error', (error) => finish(null, null, error));
-    child.once('close', (code, signal) => finish(code, signal));
+        cwd: options.cwd,
+        // Added to the agent's own environment, which the launcher has.
+        env: {
+          ...(user ? { HOME: user.home, USER: user.name, LOGNAME: user.name } : {}),
+          ...options.env,
+        },
+        ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      },
+      {
+        onStarted: (started) => {
+          pid = started;
+          if (timedOut) killGroup(started, 'SIGTERM');
+        },
+        onOutput: keep,
+        onEnded: (exitCode, signal, failure) => {
+          clearTimeout(timer);
+          if (failure) keep(Buffer.from(`${failure}\n`));
+          resolve({
+            step: options.step,
+            command: options.command,
+            ...(exitCode !== null ? { exitCode } : {}),
+            ...(signal !== null ? { signal } : {}),
+            ...(timedOut ? { timedOut } : {}),
+            durationMs: Math.round(performance.now() - started),
+            outputTail: tail.toString('utf8'),
+            at: new Date().toISOString(),
+          });
+        },
+      },
+    );
   });
 }
 

@@ -48,6 +48,12 @@ export interface ServiceAgentOptions {
 const MAX_DRIFT_REPORTED = 50;
 /** Files written at once in a swap: enough to overlap their fsyncs, few enough to spare descriptors. */
 const PARALLEL_WRITES = 8;
+/**
+ * A swap reports its status once, when it ends (each report is a write of `/agents/<host>`, and a
+ * commit reaches every host at once); one still under way after this long (a slow check) is
+ * reported as applying meanwhile.
+ */
+const APPLYING_REPORTED_AFTER_MS = 5_000;
 
 /**
  * Keeps one service's directory on this host equal to its environment's snapshot (consul-template's
@@ -73,6 +79,8 @@ export class ServiceAgent {
   private driftTimer: NodeJS.Timeout | undefined;
   private driftDue = true;
   private stopped = false;
+  /** While a swap runs, what changes is reported once, at its end (see holdReports). */
+  private reportsHeld = false;
 
   constructor(options: ServiceAgentOptions) {
     this.options = options;
@@ -213,14 +221,45 @@ export class ServiceAgent {
     const settings = this.settings;
     const { revision } = target.pointer;
     const log = logger.child({ service, env, commit: revision.commit });
-    // Looked up once for the files and the commands alike: each lookup forks `getent`.
-    const owner = await this.ownerOf(settings);
-    const directory = await ServiceDirectory.open(settings.directory);
+    const release = this.holdReports();
     try {
-      await this.swapIn(target, directory, owner, log);
-    } finally {
-      await directory.close();
+      // Looked up once for the files and the commands alike: each lookup forks `getent`.
+      const owner = await this.ownerOf(settings);
+      const directory = await ServiceDirectory.open(settings.directory);
+      try {
+        await this.swapIn(target, directory, owner, log);
+      } finally {
+        await directory.close();
+      }
+    } catch (error) {
+      release({ report: false }); // the failure is reported (fail) with all the swap changed
+      throw error;
     }
+    release({ report: true });
+  }
+
+  /**
+   * Holds the reports of a swap until it ends, so that a commit costs one write of the agent's
+   * record rather than one per step; a swap that outlasts APPLYING_REPORTED_AFTER_MS is reported
+   * then, and reports as before from there on. The returned function ends the hold.
+   */
+  private holdReports(): (end: { readonly report: boolean }) => void {
+    this.reportsHeld = true;
+    const timer = setTimeout(() => {
+      this.reportsHeld = false;
+      this.options.onStatus();
+    }, APPLYING_REPORTED_AFTER_MS);
+    timer.unref();
+    return ({ report }) => {
+      clearTimeout(timer);
+      this.reportsHeld = false;
+      if (report) this.options.onStatus();
+    };
+  }
+
+  /** Tells the daemon the status changed, unless a swap holds the reports until its end. */
+  private report(): void {
+    if (!this.reportsHeld) this.options.onStatus();
   }
 
   private async swapIn(
@@ -458,7 +497,7 @@ export class ServiceAgent {
       ...(user !== undefined ? { user } : {}),
     });
     this.lastRun = run;
-    this.options.onStatus();
+    this.report();
     return run;
   }
 
@@ -479,7 +518,7 @@ export class ServiceAgent {
 
   private setState(state: AgentServiceState): void {
     this.currentState = state;
-    this.options.onStatus();
+    this.report();
   }
 }
 

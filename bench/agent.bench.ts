@@ -9,13 +9,13 @@ import { type AgentHosts, startAgentHosts } from './agent-hosts.js';
 import { type BenchTable, percentile } from './table.js';
 
 const AGENTS = 100;
-/** Commits measured (CAIRN_BENCH_COMMITS, for a quick run while developing). */
+/** Commits measured per row (CAIRN_BENCH_COMMITS, for a quick run while developing). */
 const COMMITS = Number(process.env.CAIRN_BENCH_COMMITS ?? 50);
 /**
- * The processes the agents run in (CAIRN_BENCH_AGENT_PROCESSES), the hosts shared out among them.
- * 1 puts all 100 in one process, which then measures mostly itself (see the README).
+ * CAIRN_BENCH_AGENT_PROCESSES=<n> adds a row with the 100 agents shared out among n processes
+ * (as 10 was measured before the issue's row, all in one process, was).
  */
-const PROCESSES = Number(process.env.CAIRN_BENCH_AGENT_PROCESSES ?? 10);
+const SPREAD = Number(process.env.CAIRN_BENCH_AGENT_PROCESSES ?? 0);
 const HOSTS = Array.from({ length: AGENTS }, (_, i) => `bench-${String(i).padStart(3, '0')}`);
 const SERVICE = [
   'apiVersion: cairn/v1',
@@ -47,10 +47,10 @@ function now(): number {
 }
 
 /**
- * The agent table: one commit reaching one host alone (what a host sees), then 100 agents (one
- * ZooKeeper session each, shared out among several processes), from the pointer's flip to the last
- * host's file on disk, the last reload started and the last reload done, and how many reloads each
- * commit cost.
+ * The agent table (issue 9's speed target): one commit reaching 100 agents in one process, each
+ * with its own ZooKeeper session, timed from the pointer's flip to the last host's file on disk, to
+ * the last reload started and to the last reload done, with how many reloads each commit cost each
+ * host. One host alone in a process of its own comes first (what a host sees of a commit).
  */
 export async function run(): Promise<BenchTable[]> {
   const f = await startSyncerFixture();
@@ -119,6 +119,11 @@ export async function run(): Promise<BenchTable[]> {
       }
       processes.push(...group);
       await Promise.all(group.map((p) => p.ready));
+      return group;
+    };
+    /** Each row's agents stop before the next row's start, so that no two rows share the machine. */
+    const stopHosts = async (group: readonly AgentHosts[]) => {
+      await Promise.all(group.map((p) => p.close()));
     };
 
     // On a loaded machine the syncer's own session can expire: it then starts a new one and mirrors
@@ -146,11 +151,13 @@ export async function run(): Promise<BenchTable[]> {
         const at = arrivals.get(commit);
         return hosts.every((host) => at?.has(host));
       };
+      const measured: string[] = [];
       for (let i = 0; i < commits; i++) {
         const bytes = `n: ${++n}\n`;
         await f.work.write({ 'services/bench-app/config/app.yaml': bytes });
         const commit = await f.work.commit(`Bench commit ${n}`);
         commitOf.set(bytes, commit);
+        measured.push(commit);
         await f.work.push(f.repoUrl);
         // The clock starts when the pointer flips, as the agents learn of it: the bench's own watch
         // on it fires then, well before the syncer's pass returns.
@@ -173,55 +180,90 @@ export async function run(): Promise<BenchTable[]> {
         lastStarted.push(last(started));
         lastReload.push(last(reloaded));
       }
-      return { lastWritten, lastStarted, lastReload };
+      return { lastWritten, lastStarted, lastReload, commits: measured };
     };
 
-    // First one host alone, as a host sees a commit; then every host, sharing this machine's cores.
-    const [alone] = HOSTS as [string];
-    await startHosts([alone], 1);
-    const oneHost = await measure([alone], Math.min(COMMITS, 20));
-    await startHosts(HOSTS.slice(1), PROCESSES);
-    const loadBefore = loadavg()[0] as number;
-    const everyHost = await measure(HOSTS, COMMITS);
-    const loadAfter = loadavg()[0] as number;
+    /** Reloads of each measured commit on each host, from the hosts' own logs: [fewest, most]. */
+    const reloadsPerCommit = async (hosts: readonly string[], commits: readonly string[]) => {
+      const counts: number[] = [];
+      for (const host of hosts) {
+        const lines = (await readFile(join(scratch, host, 'srv/reloads.log'), 'utf8')).split('\n');
+        for (const commit of commits) counts.push(lines.filter((line) => line === commit).length);
+      }
+      return [Math.min(...counts), Math.max(...counts)] as const;
+    };
+    type Measured = Awaited<ReturnType<typeof measure>>;
+    const rows: (string | number)[][] = [];
+    const notes: string[] = [];
+    const target: { written?: number; reloaded?: number; exact?: boolean } = {};
+    const measureRow = async (
+      who: string,
+      hosts: readonly string[],
+      processCount: number,
+      commits: number,
+    ) => {
+      const group = await startHosts(hosts, processCount);
+      // One commit first, not measured: the agents' command launchers start with their first
+      // burst of reloads, run from the sources here (tsx compiles them, seconds on a busy machine).
+      await measure(hosts, 1);
+      const loadBefore = loadavg()[0] as number;
+      const m: Measured = await measure(hosts, commits);
+      const loadAfter = loadavg()[0] as number;
+      await stopHosts(group);
+      const [fewest, most] = await reloadsPerCommit(hosts, m.commits);
+      rows.push([
+        who,
+        ms(percentile(m.lastWritten, 50)),
+        ms(percentile(m.lastWritten, 99)),
+        ms(percentile(m.lastReload, 50)),
+        ms(percentile(m.lastReload, 99)),
+        ms(percentile(m.lastStarted, 99)),
+        fewest === most ? String(most) : `${fewest}–${most}`,
+      ]);
+      notes.push(
+        `${who}: ${m.commits.length} commits; load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
+      );
+      return { m, exact: fewest === 1 && most === 1 };
+    };
 
-    const perHost: number[] = [];
-    for (const host of HOSTS) {
-      const lines = (await readFile(join(scratch, host, 'srv/reloads.log'), 'utf8'))
-        .split('\n')
-        .filter(Boolean);
-      const counts = new Map<string, number>();
-      for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1);
-      perHost.push(Math.max(...counts.values()));
-    }
-    const p99 = percentile(everyHost.lastReload, 99);
-    const agentP99 = percentile(everyHost.lastStarted, 99);
-    const most = Math.max(...perHost);
-    const row = (measure: string, values: number[]) => [
-      measure,
-      ms(percentile(values, 50)),
-      ms(percentile(values, 99)),
-      ms(Math.max(...values)),
-    ];
-    const rows = (m: typeof everyHost, who: string) => [
-      row(`${who} with the file on disk`, m.lastWritten),
-      row(`${who} starting its reload (the agent’s part)`, m.lastStarted),
-      row(`${who} done reloading (spawning the shell included)`, m.lastReload),
-    ];
+    // One host alone, as a host sees a commit; then the issue's row: every host in one process.
+    const [alone] = HOSTS as [string];
+    await measureRow('1 agent, a process of its own', [alone], 1, Math.min(COMMITS, 20));
+    const inOne = await measureRow(`${AGENTS} agents in one process`, HOSTS, 1, COMMITS);
+    target.written = percentile(inOne.m.lastWritten, 99);
+    target.reloaded = percentile(inOne.m.lastReload, 99);
+    target.exact = inOne.exact;
+    // The spread row is extra: when it fails, the issue's row above is printed all the same.
+    if (SPREAD > 1)
+      await measureRow(`${AGENTS} agents in ${SPREAD} processes`, HOSTS, SPREAD, COMMITS).catch(
+        (error: unknown) => {
+          notes.push(
+            `${AGENTS} agents in ${SPREAD} processes: not measured: ${(error as Error).message} (load average ${(loadavg()[0] as number).toFixed(1)}).`,
+          );
+        },
+      );
+
+    const met = (yes: boolean | undefined) => (yes ? 'met' : 'NOT met');
     return [
       {
-        title: `Agent: one commit reaching ${AGENTS} agents (${COMMITS} commits, one at a time; one host alone first)`,
-        columns: ['pointer flipped →', 'p50', 'p99', 'max'],
-        rows: [...rows(oneHost, 'one host alone:'), ...rows(everyHost, `last of ${AGENTS} hosts:`)],
+        title: `Agent: one commit reaching ${AGENTS} agents, one ZooKeeper session each (${COMMITS} commits, one at a time)`,
+        columns: [
+          'pointer flipped →',
+          'last file on disk p50',
+          'p99',
+          'last reload ran p50',
+          'p99',
+          'last reload started p99',
+          'reloads per commit per host',
+        ],
+        rows,
         notes: [
-          `One host alone: one agent in a process of its own (${oneHost.lastReload.length} commits), what a host sees of a commit.`,
-          `${AGENTS} hosts: ${AGENTS} agents in ${Math.ceil(AGENTS / Math.ceil(AGENTS / PROCESSES))} processes (CAIRN_BENCH_AGENT_PROCESSES=${PROCESSES}), each agent with its own ZooKeeper session and directory, all on this machine's ${availableParallelism()} cores; each reload is a shell command, forked by its agent.`,
-          'Agents in one process share its event loop and its four fs threads, and each reload’s fork stalls them all for a time that grows with the process; on hosts each agent has its own.',
-          'The clock starts when the pointer flips (the bench’s own watch on it fires), not when the syncer’s pass returns, which comes later.',
+          `Every agent has its own ZooKeeper session, prefix and state directory, all on this machine's ${availableParallelism()} cores; each reload is a shell command (\`echo "$CAIRN_COMMIT" >> ../reloads.log\`), launched by its agent.`,
+          'The clock starts when the pointer flips (the bench’s own watch on it fires), not when the syncer’s pass returns, which comes later. “Last reload started” is the agents’ own part: the command handed to the launch.',
+          'Agents in one process share its event loop, its fs threads and its command launches; on hosts each agent has its own.',
+          ...notes,
           `The syncer's session expired and was renewed ${renewedSessions} times (the commit was then mirrored on the new one); ${flipSeenLate} commits timed from the end of the syncer's pass instead of the flip.`,
-          `Load average (1 min) over the ${AGENTS}-host part: ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
-          `Reloads per commit per host: at most ${most} (must be exactly 1: ${most === 1 ? 'met' : 'NOT met'}).`,
-          `Target: p99 under 300 ms for the last of ${AGENTS} hosts. The agent’s part: ${agentP99 < 300 ? 'met' : 'NOT met'}; to the last reload done: ${p99 < 300 ? 'met' : 'NOT met'}.`,
+          `Target (${AGENTS} agents in one process): p99 under 300 ms to the last file on disk, ${met((target.written ?? Infinity) < 300)}; to the last reload ran, ${met((target.reloaded ?? Infinity) < 300)}; exactly 1 reload per commit per host, ${met(target.exact)}.`,
         ],
       },
     ];

@@ -70,6 +70,16 @@ describe('the host agent', () => {
     expect((await readdir(a.directory)).sort()).toEqual(['app.yaml', 'rules']);
   });
 
+  it('reports a commit it checked and reloaded in one write of its record', async () => {
+    await agent();
+    await applied('demo-01', (await f.work.head()) as string);
+    const before = (await f.session.get(f.layout.agent('demo-01'))).stat.version;
+    const commit = await publish(f, mirror, 'Change three files', DEMO_FILES(next()));
+    const status = await applied('demo-01', commit);
+    expect(status.lastRun).toMatchObject({ step: 'reload', exitCode: 0 });
+    expect((await f.session.get(f.layout.agent('demo-01'))).stat.version).toBe(before + 1);
+  });
+
   it('puts the previous files back and reports the commit rejected when the check fails; the next good commit applies', async () => {
     const a = await agent();
     const good = await publish(f, mirror, 'A good change', DEMO_FILES(next()));
