@@ -223,15 +223,8 @@ async function readContents(
 > {
   // What the reader holds is looked at only for content no reader of the process holds or is
   // reading: a reader may build it from thousands of entries.
-  let known: ReadonlyMap<string, Uint8Array> | undefined;
-  let looked = false;
-  const held = () => {
-    if (!looked) {
-      known = options.known;
-      looked = true;
-    }
-    return known;
-  };
+  let looked: { readonly known: ReadonlyMap<string, Uint8Array> | undefined } | undefined;
+  const held = () => (looked ??= { known: options.known }).known;
   const manifestBytes = await readContent(session, layout, manifestId, held);
   if (!manifestBytes) return { missing: layout.content(manifestId) };
   const manifest = decodedManifest(manifestBytes, layout.content(manifestId));

@@ -84,9 +84,10 @@ export async function publish(
 
 /** Staged content that exists already, and strays that are gone, are what we wanted. */
 function toleratedFailures(stage: readonly ZkOp[]): (op: ZkOp, error: ZkError) => boolean {
-  const staged = new Set(stage.map((op) => op.path));
+  // Built on the first failure only: a set of every staged path is tens of ms on a large commit.
+  let staged: Set<string> | undefined;
   return (op, error) =>
-    staged.has(op.path) &&
+    (staged ??= new Set(stage.map((staging) => staging.path))).has(op.path) &&
     ((op.op === 'create' && error.code === 'NODE_EXISTS') ||
       (op.op === 'remove' && error.code === 'NO_NODE'));
 }

@@ -46,6 +46,19 @@ describe('a syncer that restarts', () => {
     return { source, treesRead, releaseFetch, close: () => real.close() };
   };
 
+  /** Waits until the gated source read `cached` alone, then lets its fetch end (whatever happened). */
+  const expectReadBeforeFetchEnds = async (treesRead: string[], cached: string, releaseFetch: () => void) => {
+    try {
+      await waitFor(() => treesRead.length > 0, {
+        description: 'the cached head read before the fetch ends',
+        timeoutMs: 30_000,
+      });
+      expect(treesRead).toEqual([cached]);
+    } finally {
+      releaseFetch();
+    }
+  };
+
   const restartedMirror = async () =>
     f.newMirror({ validationCache: await openValidationCache(f.cacheDir, quietLogger) });
 
@@ -84,15 +97,7 @@ describe('a syncer that restarts', () => {
       validationCache: await openValidationCache(f.cacheDir, quietLogger),
     });
     const syncing = mirror.sync(f.target);
-    try {
-      await waitFor(() => treesRead.length > 0, {
-        description: 'the cached head read before the fetch ends',
-        timeoutMs: 30_000,
-      });
-      expect(treesRead).toEqual([cached]);
-    } finally {
-      releaseFetch();
-    }
+    await expectReadBeforeFetchEnds(treesRead, cached, releaseFetch);
     const outcome = await syncing;
     close();
     expect(outcome).toMatchObject({ kind: 'mirrored', commit: pushed, previous: cached, filesParsed: 1 });
@@ -105,15 +110,7 @@ describe('a syncer that restarts', () => {
     const { source, treesRead, releaseFetch, close } = gatedSource();
     const mirror = new Mirror({ layout: f.layout, source, branch: 'main', logger: quietLogger });
     const checking = checkBranch(mirror, source, quietLogger);
-    try {
-      await waitFor(() => treesRead.length > 0, {
-        description: 'the cached head read before the fetch ends',
-        timeoutMs: 30_000,
-      });
-      expect(treesRead).toEqual([cached]);
-    } finally {
-      releaseFetch();
-    }
+    await expectReadBeforeFetchEnds(treesRead, cached, releaseFetch);
     await checking;
     close();
   });
