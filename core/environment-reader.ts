@@ -224,7 +224,10 @@ async function readContents(
   // What the reader holds is looked at only for content no reader of the process holds or is
   // reading: a reader may build it from thousands of entries.
   let looked: { readonly known: ReadonlyMap<string, Uint8Array> | undefined } | undefined;
-  const held = () => (looked ??= { known: options.known }).known;
+  const held = () => {
+    looked ??= { known: options.known };
+    return looked.known;
+  };
   const manifestBytes = await readContent(session, layout, manifestId, held);
   if (!manifestBytes) return { missing: layout.content(manifestId) };
   const manifest = decodedManifest(manifestBytes, layout.content(manifestId));

@@ -86,10 +86,14 @@ export async function publish(
 function toleratedFailures(stage: readonly ZkOp[]): (op: ZkOp, error: ZkError) => boolean {
   // Built on the first failure only: a set of every staged path is tens of ms on a large commit.
   let staged: Set<string> | undefined;
-  return (op, error) =>
-    (staged ??= new Set(stage.map((staging) => staging.path))).has(op.path) &&
-    ((op.op === 'create' && error.code === 'NODE_EXISTS') ||
-      (op.op === 'remove' && error.code === 'NO_NODE'));
+  return (op, error) => {
+    staged ??= new Set(stage.map((staging) => staging.path));
+    return (
+      staged.has(op.path) &&
+      ((op.op === 'create' && error.code === 'NODE_EXISTS') ||
+        (op.op === 'remove' && error.code === 'NO_NODE'))
+    );
+  };
 }
 
 /** Applies `ops` in one transaction, leaving out operations whose failure means they are done already. */
