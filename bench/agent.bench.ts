@@ -204,7 +204,7 @@ export async function run(): Promise<BenchTable[]> {
     ) => {
       const group = await startHosts(hosts, processCount);
       // One commit first, not measured: the agents' command launchers start with their first
-      // burst of reloads, run from the sources here (tsx compiles them, seconds on a busy machine).
+      // burst of reloads (processes starting, seconds on a busy machine).
       await measure(hosts, 1);
       const loadBefore = loadavg()[0] as number;
       const m: Measured = await measure(hosts, commits);
