@@ -191,10 +191,9 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 /**
  * Starts one launcher process, speaking LaunchRequest and LauncherEvent over its IPC channel; it
- * says 'ready' once it takes requests, and exits when its parent disconnects. The bench starts one
- * on its own to measure what launches alone cost the machine.
+ * says 'ready' once it takes requests, and exits when its parent disconnects.
  */
-export function forkLauncherProcess(): ChildProcess {
+function forkLauncherProcess(): ChildProcess {
   return fork(ENTRY, [], {
     // Whatever the parent runs under (a TypeScript loader, a profiler), the launcher needs none of it.
     execArgv: [],
