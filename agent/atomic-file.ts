@@ -31,14 +31,30 @@ export function writeAtomically(
 }
 
 /**
- * Writes `bytes` to `name` in `folder` so that no reader ever sees a partial file: a temp file in
- * the same folder (created exclusively, never following a link), written, fsynced, given its mode
- * and owner, renamed over the target, and the folder fsynced so the rename survives a crash. A
- * rename replaces a link planted at the target itself, never what it points to. There is no
- * in-place fallback. Returns 'unchanged' without writing when the file already holds these bytes
- * with this mode and owner. `folder` may be an opened folder's `/proc/self/fd/<n>`.
+ * Writes `bytes` to `name` in `folder` so that no reader ever sees a partial file (replaceInFolder),
+ * and fsyncs the folder so that the rename survives a crash.
  */
 export async function writeInFolder(
+  folder: string,
+  name: string,
+  bytes: Uint8Array,
+  settings: FileSettings,
+): Promise<'written' | 'unchanged'> {
+  const result = await replaceInFolder(folder, name, bytes, settings);
+  if (result === 'written') await syncFolder(folder);
+  return result;
+}
+
+/**
+ * Replaces `name` in `folder` with `bytes` so that no reader ever sees a partial file: a temp file
+ * in the same folder (created exclusively, never following a link), written, fsynced, given its
+ * mode and owner, and renamed over the target. A rename replaces a link planted at the target
+ * itself, never what it points to. There is no in-place fallback. The rename is durable once the
+ * folder is fsynced, which is left to the caller: several renames in one folder need one fsync.
+ * Returns 'unchanged' without writing when the file already holds these bytes with this mode and
+ * owner. `folder` may be an opened folder's `/proc/self/fd/<n>`.
+ */
+export async function replaceInFolder(
   folder: string,
   name: string,
   bytes: Uint8Array,
@@ -68,7 +84,6 @@ export async function writeInFolder(
     });
     throw error;
   }
-  await syncFolder(folder);
   return 'written';
 }
 

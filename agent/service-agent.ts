@@ -285,37 +285,45 @@ export class ServiceAgent {
       throw error;
     }
     const runEnv = { CAIRN_SERVICE: service, CAIRN_ENV: env, CAIRN_COMMIT: revision.commit };
-    for (const step of ['check', 'reload'] as const) {
-      const command = settings[step];
-      if (!command) continue;
-      const run = await this.run(step, command, runEnv, root, settings, owner);
-      if (succeeded(run)) continue;
-      await this.putBack(directory, from, to, fileSettings);
-      // The service may have half taken the new files: have it take the previous ones again.
-      if (step === 'reload' && settings.reload)
-        await this.run(
-          'reload',
-          settings.reload,
-          { ...runEnv, CAIRN_COMMIT: this.applied?.commit ?? '' },
-          root,
-          settings,
-          owner,
+    // The renames are made durable while the commands run (a service reads the names, which the
+    // renames changed already): before the applied state says so, and before the journal goes.
+    const durable = directory.sync();
+    try {
+      for (const step of ['check', 'reload'] as const) {
+        const command = settings[step];
+        if (!command) continue;
+        const run = await this.run(step, command, runEnv, root, settings, owner);
+        if (succeeded(run)) continue;
+        await durable;
+        await this.putBack(directory, from, to, fileSettings);
+        // The service may have half taken the new files: have it take the previous ones again.
+        if (step === 'reload' && settings.reload)
+          await this.run(
+            'reload',
+            settings.reload,
+            { ...runEnv, CAIRN_COMMIT: this.applied?.commit ?? '' },
+            root,
+            settings,
+            owner,
+          );
+        await store.endSwap(service, env);
+        this.rejection = { commit: revision.commit, manifest: target.pointer.manifest, run, settings };
+        this.error = undefined;
+        this.setState('rejected');
+        log.warn(
+          {
+            step,
+            exitCode: run.exitCode,
+            signal: run.signal,
+            timedOut: run.timedOut,
+            output: run.outputTail.slice(-500),
+          },
+          `${step} failed: the previous files are back in place and the commit is rejected on this host`,
         );
-      await store.endSwap(service, env);
-      this.rejection = { commit: revision.commit, manifest: target.pointer.manifest, run, settings };
-      this.error = undefined;
-      this.setState('rejected');
-      log.warn(
-        {
-          step,
-          exitCode: run.exitCode,
-          signal: run.signal,
-          timedOut: run.timedOut,
-          output: run.outputTail.slice(-500),
-        },
-        `${step} failed: the previous files are back in place and the commit is rejected on this host`,
-      );
-      return;
+        return;
+      }
+    } finally {
+      await durable;
     }
     const applied: AppliedState = {
       service,
@@ -400,6 +408,8 @@ export class ServiceAgent {
       const bytes = await this.options.store.content(id);
       if (bytes) await directory.write(file, bytes, settings).catch(refused(file));
     }
+    // Durable before the journal that would put them back goes.
+    await directory.sync();
   }
 
   /** A journal left by a crash: the files go back to what the last applied state says. */
