@@ -2,7 +2,13 @@ import { constants } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, realpath, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CairnError, unsafePathReason } from '../core/index.js';
-import { type FileSettings, readRegularFile, replaceInFolder } from './atomic-file.js';
+import {
+  discardInFolder,
+  type FileSettings,
+  putInFolder,
+  readRegularFile,
+  stageInFolder,
+} from './atomic-file.js';
 import { UnsafeTargetError } from './errors.js';
 
 /** Opens a folder, and only a folder: a link in its place fails (ENOTDIR), it is never followed. */
@@ -12,6 +18,16 @@ const FOLDER_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NO
 interface OpenFolder {
   readonly handle: FileHandle;
   readonly path: string;
+}
+
+/** A file staged in a service's directory: whole and fsynced beside its target, not yet in place. */
+export interface StagedFile {
+  /** 'unchanged' when the target held these bytes already: put() and discard() then do nothing. */
+  readonly result: 'written' | 'unchanged';
+  /** Renames it over its target; the rename is durable at the next sync(). */
+  put(): Promise<void>;
+  /** Removes it: the target stays as it is. */
+  discard(): Promise<void>;
 }
 
 /** A folder with a rename or a removal not yet durable, held open until sync() fsyncs it. */
@@ -98,26 +114,68 @@ export class ServiceDirectory {
   }
 
   /**
-   * Writes `file` (a path from a manifest) atomically, its folders created (see replaceInFolder);
-   * the rename is durable at the next sync() or close().
+   * Writes `file` (a path from a manifest) atomically, its folders created: staged, then put in
+   * place (see stage). The rename is durable at the next sync() or close().
    */
   async write(file: string, bytes: Uint8Array, settings: FileSettings): Promise<'written' | 'unchanged'> {
+    const staged = await this.stage(file, bytes, settings);
+    await staged.put();
+    return staged.result;
+  }
+
+  /**
+   * Writes `bytes` beside `file`, its folders created, whole and fsynced (stageInFolder), and holds
+   * the way to it open until the file is put in place or discarded: a swap writes its files while
+   * its journal is made durable, and changes none of the service's before it is. Putting it in
+   * place renames it over the target, then checks every folder on the way against its path again:
+   * a folder moved away meanwhile has the file taken back out and the write refused.
+   */
+  async stage(file: string, bytes: Uint8Array, settings: FileSettings): Promise<StagedFile> {
     const { name, chain } = (await this.folders(file, true)) as Folders;
-    let kept: OpenFolder | undefined;
+    const folder = chain.at(-1) as OpenFolder;
+    let temp: string;
     try {
-      const folder = chain.at(-1) as OpenFolder;
-      const result = await replaceInFolder(fdPath(folder), name, bytes, settings);
-      if (!(await this.stillInPlace(chain))) {
-        await unlink(join(fdPath(folder), name)).catch(() => {
-          // Gone already: nothing of ours is left where the folder went.
-        });
-        throw new UnsafeTargetError(this.root, file, 'a folder on its way was moved while it was written');
+      const staged = await stageInFolder(fdPath(folder), name, bytes, settings);
+      if (staged === 'unchanged') {
+        await closeAll(chain);
+        return { result: 'unchanged', put: async () => undefined, discard: async () => undefined };
       }
-      if (result === 'written') kept = await this.keepUnsynced(folder);
-      return result;
-    } finally {
-      await closeAll(chain, kept);
+      temp = staged;
+    } catch (error) {
+      await closeAll(chain);
+      throw error;
     }
+    let held = true;
+    return {
+      result: 'written',
+      put: async () => {
+        if (!held) return;
+        held = false;
+        let kept: OpenFolder | undefined;
+        try {
+          await putInFolder(fdPath(folder), temp, name);
+          if (!(await this.stillInPlace(chain))) {
+            await unlink(join(fdPath(folder), name)).catch(() => {
+              // Gone already: nothing of ours is left where the folder went.
+            });
+            throw new UnsafeTargetError(
+              this.root,
+              file,
+              'a folder on its way was moved while it was written',
+            );
+          }
+          kept = await this.keepUnsynced(folder);
+        } finally {
+          await closeAll(chain, kept);
+        }
+      },
+      discard: async () => {
+        if (!held) return;
+        held = false;
+        await discardInFolder(fdPath(folder), temp);
+        await closeAll(chain);
+      },
+    };
   }
 
   /**

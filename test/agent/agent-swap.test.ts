@@ -1,4 +1,4 @@
-import { type FileHandle, mkdtemp, open, readlink, realpath, rm } from 'node:fs/promises';
+import { type FileHandle, mkdtemp, open, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -25,12 +25,14 @@ const SERVICE = [
 
 /**
  * Holds the fsyncs of the folders given, or of files under them when `files`, until released: what
- * a slow disk does, made to last as long as a test needs. `held` counts the fsyncs waiting.
+ * a slow disk does, made to last as long as a test needs. `held` counts the fsyncs waiting,
+ * `synced` names every file and folder fsynced (or asked to be) meanwhile.
  */
 async function holdSyncs(): Promise<{
   hold(path: string, what: 'folder' | 'files'): void;
   release(): void;
   readonly held: number;
+  readonly synced: readonly string[];
   restore(): void;
 }> {
   const probe = await open(tmpdir(), 'r');
@@ -41,8 +43,10 @@ async function holdSyncs(): Promise<{
   let released: Promise<void> = Promise.resolve();
   let release: () => void = () => undefined;
   let held = 0;
+  const synced: string[] = [];
   const spy = vi.spyOn(prototype, 'sync').mockImplementation(async function (this: FileHandle) {
     const path = await readlink(`/proc/self/fd/${this.fd}`).catch(() => '');
+    synced.push(path);
     if (paths.some((p) => (p.what === 'folder' ? path === p.path : path.startsWith(`${p.path}/`)))) {
       held++;
       await released;
@@ -64,6 +68,7 @@ async function holdSyncs(): Promise<{
     get held() {
       return held;
     },
+    synced,
     restore() {
       release();
       spy.mockRestore();
@@ -128,5 +133,24 @@ describe('a swap’s durable writes', () => {
     expect(status()?.commit).not.toBe(commit);
     syncs.release();
     await applied(commit);
+  });
+
+  it('writes and fsyncs the files beside their targets while the journal is made durable, and puts none in place before', async () => {
+    await applied(await commitOnce('Before'));
+    const before = await readFile(join(prefix, 'srv/swap-app/app.yaml'), 'utf8');
+    syncs = await holdSyncs();
+    syncs.hold(join(prefix, 'var/lib/cairn-agent/journal'), 'files');
+    const commit = await commitOnce('A commit whose journal is slow to be durable');
+    const staged = (path: string) => /\/srv\/swap-app\/\.app\.yaml\.cairn-[0-9a-f]+\.tmp$/.test(path);
+    await waitFor(() => syncs.held > 0 && syncs.synced.some(staged), {
+      description: 'app.yaml staged and fsynced, the journal not yet durable',
+      timeoutMs: 30_000,
+    });
+    expect(await readFile(join(prefix, 'srv/swap-app/app.yaml'), 'utf8')).toBe(before);
+    expect(handed).not.toContain(commit);
+    syncs.release();
+    await applied(commit);
+    expect(await readFile(join(prefix, 'srv/swap-app/app.yaml'), 'utf8')).toBe(`n: ${n}\n`);
+    expect(await readdir(join(prefix, 'srv/swap-app'))).toEqual(['app.yaml']);
   });
 });
