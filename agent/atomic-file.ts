@@ -31,12 +31,8 @@ export function writeAtomically(
 }
 
 /**
- * Writes `bytes` to `name` in `folder` so that no reader ever sees a partial file: a temp file in
- * the same folder (created exclusively, never following a link), written, fsynced, given its mode
- * and owner, renamed over the target, and the folder fsynced so the rename survives a crash. A
- * rename replaces a link planted at the target itself, never what it points to. There is no
- * in-place fallback. Returns 'unchanged' without writing when the file already holds these bytes
- * with this mode and owner. `folder` may be an opened folder's `/proc/self/fd/<n>`.
+ * Writes `bytes` to `name` in `folder` so that no reader ever sees a partial file (replaceInFolder),
+ * and fsyncs the folder so that the rename survives a crash.
  */
 export async function writeInFolder(
   folder: string,
@@ -44,16 +40,53 @@ export async function writeInFolder(
   bytes: Uint8Array,
   settings: FileSettings,
 ): Promise<'written' | 'unchanged'> {
-  const path = join(folder, name);
-  if (await holds(path, bytes, settings)) return 'unchanged';
-  const temp = join(folder, tempName(name));
+  const result = await replaceInFolder(folder, name, bytes, settings);
+  if (result === 'written') await syncFolder(folder);
+  return result;
+}
+
+/**
+ * Replaces `name` in `folder` with `bytes` so that no reader ever sees a partial file: the bytes
+ * staged beside it (stageInFolder), then renamed over it. A rename replaces a link planted at the
+ * target itself, never what it points to. There is no in-place fallback. The rename is durable once
+ * the folder is fsynced, which is left to the caller: several renames in one folder need one fsync.
+ * Returns 'unchanged' without writing when the file already holds these bytes with this mode and
+ * owner. `folder` may be an opened folder's `/proc/self/fd/<n>`.
+ */
+export async function replaceInFolder(
+  folder: string,
+  name: string,
+  bytes: Uint8Array,
+  settings: FileSettings,
+): Promise<'written' | 'unchanged'> {
+  const temp = await stageInFolder(folder, name, bytes, settings);
+  if (temp === 'unchanged') return 'unchanged';
+  await putInFolder(folder, temp, name);
+  return 'written';
+}
+
+/**
+ * Writes `bytes` to a temp file beside `name` in `folder` (created exclusively, never following a
+ * link), fsynced and given its mode and owner, and returns its name: whole and durable, ready to be
+ * renamed over the target (putInFolder) or removed. 'unchanged' when the file already holds these
+ * bytes with this mode and owner: nothing is written.
+ */
+export async function stageInFolder(
+  folder: string,
+  name: string,
+  bytes: Uint8Array,
+  settings: FileSettings,
+): Promise<string | 'unchanged'> {
+  if (await holds(join(folder, name), bytes, settings)) return 'unchanged';
+  const temp = tempName(name);
+  const path = join(folder, temp);
   try {
-    const handle = await open(temp, CREATE_FLAGS, settings.mode);
+    const handle = await open(path, CREATE_FLAGS, settings.mode);
     try {
       // What was opened is what the name holds: a regular file, not something swapped in meanwhile.
-      const [opened, named] = await Promise.all([handle.stat(), lstat(temp)]);
+      const [opened, named] = await Promise.all([handle.stat(), lstat(path)]);
       if (!opened.isFile() || opened.dev !== named.dev || opened.ino !== named.ino)
-        throw new Error(`${temp} changed while it was opened`);
+        throw new Error(`${path} changed while it was opened`);
       await handle.writeFile(bytes);
       await handle.chmod(settings.mode);
       if (settings.owner) await handle.chown(settings.owner.uid, settings.owner.gid);
@@ -61,15 +94,28 @@ export async function writeInFolder(
     } finally {
       await handle.close();
     }
-    await rename(temp, path);
   } catch (error) {
-    await unlink(temp).catch(() => {
-      // Never created, or already renamed: nothing to clean.
-    });
+    await discardInFolder(folder, temp);
     throw error;
   }
-  await syncFolder(folder);
-  return 'written';
+  return temp;
+}
+
+/** Renames the staged `temp` over `name` in `folder`; a rename that fails removes it. */
+export async function putInFolder(folder: string, temp: string, name: string): Promise<void> {
+  try {
+    await rename(join(folder, temp), join(folder, name));
+  } catch (error) {
+    await discardInFolder(folder, temp);
+    throw error;
+  }
+}
+
+/** Removes a staged temp file that will not be put in place. */
+export async function discardInFolder(folder: string, temp: string): Promise<void> {
+  await unlink(join(folder, temp)).catch(() => {
+    // Never created, or renamed already: nothing to clean.
+  });
 }
 
 /** The bytes of a regular file, or undefined when there is none (missing, a link, a folder, a FIFO). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../test/harness/index.js';
 import { CommandLauncher, commandLauncher } from './command-launcher.js';
@@ -44,6 +45,16 @@ describe('the command launcher', () => {
     expect(parent).not.toBe(process.pid);
     expect(parent).toBe(commandLauncher.pid);
     expect(Number(second.outputTail.trim())).toBe(parent); // one launcher, however many commands
+  });
+
+  it('runs its launchers as plain JavaScript, without the loader the agent may run under', async () => {
+    // Under a TypeScript loader a launcher took 76 MB instead of 42, and each of its forks copies
+    // what it maps: the launcher's entry is JavaScript, started with no option of the agent's.
+    expect(succeeded(await run('true'))).toBe(true);
+    const argv = readFileSync(`/proc/${commandLauncher.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    expect(argv.slice(1)).toEqual([
+      fileURLToPath(new URL('./command-launcher-process.mjs', import.meta.url)),
+    ]);
   });
 
   it('forks a burst of commands from several launchers at once, never waiting for one to start', async () => {

@@ -1,6 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 /** A command for the launcher to start: `sh -c command`, in a process group of its own. */
 export interface LaunchRequest {
@@ -39,11 +38,8 @@ export interface LaunchHandlers {
   onEnded(exitCode: number | null, signal: NodeJS.Signals | null, failure?: string): void;
 }
 
-/** Run from the sources (tests, benches), this module and the launcher's entry are TypeScript. */
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
-const ENTRY = fileURLToPath(
-  new URL(`./command-launcher-process.${FROM_SOURCES ? 'ts' : 'js'}`, import.meta.url),
-);
+/** The launcher's entry: plain JavaScript, run without a loader from the sources as from the build. */
+const ENTRY = fileURLToPath(new URL('./command-launcher-process.mjs', import.meta.url));
 
 /** Launchers a burst of commands may start: forks under way in each overlap, up to here. */
 const LAUNCHERS_AT_MOST = 4;
@@ -127,11 +123,7 @@ export class CommandLauncher {
   }
 
   private start(): Launcher {
-    const child = fork(ENTRY, [], {
-      execArgv: FROM_SOURCES ? ['--import', tsxLoader()] : [],
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child = forkLauncherProcess();
     const launcher: Launcher = { child, runs: new Map(), forking: 0, ready: false };
     this.launchers.push(launcher);
     child.on('message', (event: LauncherEvent) => this.onEvent(launcher, event));
@@ -197,8 +189,17 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function tsxLoader(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/**
+ * Starts one launcher process, speaking LaunchRequest and LauncherEvent over its IPC channel; it
+ * says 'ready' once it takes requests, and exits when its parent disconnects.
+ */
+function forkLauncherProcess(): ChildProcess {
+  return fork(ENTRY, [], {
+    // Whatever the parent runs under (a TypeScript loader, a profiler), the launcher needs none of it.
+    execArgv: [],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
 }
 
 /** The launcher every agent of this process uses: one small process, however many agents. */

@@ -276,46 +276,64 @@ export class ServiceAgent {
     const from = this.applied && this.applied.directory === settings.directory ? this.applied.files : {};
     const to = Object.fromEntries(target.contentIds);
     this.setState('applying');
-    await this.prepareSwap(target, { directory: root, from, to });
+    // The files are written beside their targets while the swap is made durable; none is put in
+    // place before it is.
+    const prepared = this.prepareSwap(target, { directory: root, from, to });
+    prepared.catch(() => undefined); // awaited by the writes, and below
     try {
-      await this.writeFiles(directory, from, target.files, fileSettings);
+      await this.writeFiles(directory, from, target.files, fileSettings, prepared);
     } catch (error) {
-      await this.putBack(directory, from, to, fileSettings);
-      await store.endSwap(service, env);
+      // A swap that could not be prepared ended itself, and nothing of the service's changed.
+      const begun = await prepared.then(
+        () => true,
+        () => false,
+      );
+      if (begun) {
+        await this.putBack(directory, from, to, fileSettings);
+        await store.endSwap(service, env);
+      }
       throw error;
     }
     const runEnv = { CAIRN_SERVICE: service, CAIRN_ENV: env, CAIRN_COMMIT: revision.commit };
-    for (const step of ['check', 'reload'] as const) {
-      const command = settings[step];
-      if (!command) continue;
-      const run = await this.run(step, command, runEnv, root, settings, owner);
-      if (succeeded(run)) continue;
-      await this.putBack(directory, from, to, fileSettings);
-      // The service may have half taken the new files: have it take the previous ones again.
-      if (step === 'reload' && settings.reload)
-        await this.run(
-          'reload',
-          settings.reload,
-          { ...runEnv, CAIRN_COMMIT: this.applied?.commit ?? '' },
-          root,
-          settings,
-          owner,
+    // The renames are made durable while the commands run (a service reads the names, which the
+    // renames changed already): before the applied state says so, and before the journal goes.
+    const durable = directory.sync();
+    try {
+      for (const step of ['check', 'reload'] as const) {
+        const command = settings[step];
+        if (!command) continue;
+        const run = await this.run(step, command, runEnv, root, settings, owner);
+        if (succeeded(run)) continue;
+        await durable;
+        await this.putBack(directory, from, to, fileSettings);
+        // The service may have half taken the new files: have it take the previous ones again.
+        if (step === 'reload' && settings.reload)
+          await this.run(
+            'reload',
+            settings.reload,
+            { ...runEnv, CAIRN_COMMIT: this.applied?.commit ?? '' },
+            root,
+            settings,
+            owner,
+          );
+        await store.endSwap(service, env);
+        this.rejection = { commit: revision.commit, manifest: target.pointer.manifest, run, settings };
+        this.error = undefined;
+        this.setState('rejected');
+        log.warn(
+          {
+            step,
+            exitCode: run.exitCode,
+            signal: run.signal,
+            timedOut: run.timedOut,
+            output: run.outputTail.slice(-500),
+          },
+          `${step} failed: the previous files are back in place and the commit is rejected on this host`,
         );
-      await store.endSwap(service, env);
-      this.rejection = { commit: revision.commit, manifest: target.pointer.manifest, run, settings };
-      this.error = undefined;
-      this.setState('rejected');
-      log.warn(
-        {
-          step,
-          exitCode: run.exitCode,
-          signal: run.signal,
-          timedOut: run.timedOut,
-          output: run.outputTail.slice(-500),
-        },
-        `${step} failed: the previous files are back in place and the commit is rejected on this host`,
-      );
-      return;
+        return;
+      }
+    } finally {
+      await durable;
     }
     const applied: AppliedState = {
       service,
@@ -362,21 +380,36 @@ export class ServiceAgent {
   }
 
   /**
-   * Removes the files the target no longer has, then writes the target's files, each atomically,
-   * several at a time (their fsyncs overlap); settles only when every write has ended.
+   * Writes the target's files, each atomically, several at a time (their fsyncs overlap): each is
+   * staged beside its target (written and fsynced) while the swap is `prepared`, and put in place
+   * once it is, after the files the target no longer has are removed. Settles only when every
+   * write has ended; a staged file that is not put in place is removed.
    */
   private async writeFiles(
     directory: ServiceDirectory,
     from: Readonly<Record<string, string>>,
     files: ReadonlyMap<string, Uint8Array>,
     settings: FileSettings,
+    prepared: Promise<void>,
   ): Promise<void> {
-    for (const file of Object.keys(from)) {
-      if (!files.has(file)) await directory.remove(file);
-    }
-    await mapWithConcurrency([...files], PARALLEL_WRITES, ([file, bytes]) =>
-      directory.write(file, bytes, settings),
-    );
+    let removed: Promise<void> | undefined;
+    const removeGone = () => {
+      removed ??= prepared.then(async () => {
+        for (const file of Object.keys(from)) if (!files.has(file)) await directory.remove(file);
+      });
+      return removed;
+    };
+    await mapWithConcurrency([...files], PARALLEL_WRITES, async ([file, bytes]) => {
+      const staged = await directory.stage(file, bytes, settings);
+      try {
+        await removeGone();
+      } catch (error) {
+        await staged.discard();
+        throw error;
+      }
+      await staged.put();
+    });
+    await removeGone();
   }
 
   /** Puts `from` back in place of `to`: what a failed check or reload, or an interrupted swap, leaves. */
@@ -400,6 +433,8 @@ export class ServiceAgent {
       const bytes = await this.options.store.content(id);
       if (bytes) await directory.write(file, bytes, settings).catch(refused(file));
     }
+    // Durable before the journal that would put them back goes.
+    await directory.sync();
   }
 
   /** A journal left by a crash: the files go back to what the last applied state says. */

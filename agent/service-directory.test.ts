@@ -1,14 +1,46 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type FSWatcher, watch } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../test/harness/index.js';
 import { UnsafeTargetError } from './errors.js';
 import { ServiceDirectory } from './service-directory.js';
 
 const MODE = { mode: 0o644 } as const;
+
+/** The fsyncs `act` makes, of files and of folders, counted on every FileHandle. */
+async function countSyncs(act: () => Promise<void>): Promise<{ files: number; folders: number }> {
+  const probe = await open(tmpdir(), 'r');
+  const prototype = Object.getPrototypeOf(probe) as FileHandle;
+  await probe.close();
+  const original = prototype.sync;
+  const count = { files: 0, folders: 0 };
+  const spy = vi.spyOn(prototype, 'sync').mockImplementation(async function (this: FileHandle) {
+    const folder = (await this.stat()).isDirectory();
+    count[folder ? 'folders' : 'files']++;
+    return original.call(this);
+  });
+  try {
+    await act();
+  } finally {
+    spy.mockRestore();
+  }
+  return count;
+}
 
 describe('a service’s directory, where the agent writes', () => {
   let base: string;
@@ -66,6 +98,27 @@ describe('a service’s directory, where the agent writes', () => {
     expect(await readdir(directory.root)).toEqual(['keep.yaml']);
     await directory.remove('gone/a.yaml'); // nothing there: nothing done, no folder made
     expect(await readdir(directory.root)).toEqual(['keep.yaml']);
+  });
+
+  it('fsyncs each folder that writes and removals changed once, however many files changed in it', async () => {
+    await directory.write('old.yaml', Buffer.from('old\n'), MODE);
+    await directory.sync();
+    const synced = await countSyncs(async () => {
+      await directory.remove('old.yaml');
+      for (const file of ['a.yaml', 'b.yaml', 'conf.d/c.yaml', 'conf.d/d.yaml', 'conf.d/e.yaml'])
+        await directory.write(file, Buffer.from(`${file}\n`), MODE);
+      await directory.close();
+      directory = (await ServiceDirectory.openExisting(join(base, 'etc/app'))) as ServiceDirectory;
+    });
+    // Each file before its rename; then the directory and conf.d, one fsync each, not one per file.
+    expect(synced).toEqual({ files: 5, folders: 2 });
+    expect(await readdir(directory.root)).toEqual(['a.yaml', 'b.yaml', 'conf.d']);
+  });
+
+  it('makes nothing durable twice: a sync with nothing changed since the last fsyncs nothing', async () => {
+    await directory.write('a.yaml', Buffer.from('a\n'), MODE);
+    expect(await countSyncs(() => directory.sync())).toEqual({ files: 0, folders: 1 });
+    expect(await countSyncs(() => directory.sync())).toEqual({ files: 0, folders: 0 });
   });
 
   it('takes a file back out and refuses the write when a folder on its way moved meanwhile', async () => {

@@ -2,7 +2,13 @@ import { constants } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, realpath, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CairnError, unsafePathReason } from '../core/index.js';
-import { type FileSettings, readRegularFile, syncFolder, writeInFolder } from './atomic-file.js';
+import {
+  discardInFolder,
+  type FileSettings,
+  putInFolder,
+  readRegularFile,
+  stageInFolder,
+} from './atomic-file.js';
 import { UnsafeTargetError } from './errors.js';
 
 /** Opens a folder, and only a folder: a link in its place fails (ENOTDIR), it is never followed. */
@@ -14,6 +20,23 @@ interface OpenFolder {
   readonly path: string;
 }
 
+/** A file staged in a service's directory: whole and fsynced beside its target, not yet in place. */
+export interface StagedFile {
+  /** 'unchanged' when the target held these bytes already: put() and discard() then do nothing. */
+  readonly result: 'written' | 'unchanged';
+  /** Renames it over its target; the rename is durable at the next sync(). */
+  put(): Promise<void>;
+  /** Removes it: the target stays as it is. */
+  discard(): Promise<void>;
+}
+
+/** A folder with a rename or a removal not yet durable, held open until sync() fsyncs it. */
+interface UnsyncedFolder {
+  readonly handle: FileHandle;
+  /** Closed once synced; the directory's own handle is not (close() closes it). */
+  readonly owned: boolean;
+}
+
 /**
  * A service's directory, held open: every file is reached from it one folder at a time, each folder
  * opened from the one above it without following a link (what `openat(…, O_NOFOLLOW)` does; Node
@@ -22,12 +45,15 @@ interface OpenFolder {
  * two writes is refused; swapped while a write is under way, it changes nothing, since the write
  * goes into the folder already opened. After each write every folder on the way is checked against
  * its path once more (fstat against lstat): a folder moved away meanwhile has the file taken back
- * out and the write refused.
+ * out and the write refused. The folders that writes and removals changed are fsynced by sync()
+ * (and close()), once each, however many files changed in them.
  */
 export class ServiceDirectory {
   /** The directory's real path, as it was opened. */
   readonly root: string;
   private readonly handle: FileHandle;
+  /** Folders changed since the last sync(), by device and inode. */
+  private readonly unsynced = new Map<string, UnsyncedFolder>();
 
   private constructor(root: string, handle: FileHandle) {
     this.root = root;
@@ -63,26 +89,93 @@ export class ServiceDirectory {
     return new ServiceDirectory(root, handle);
   }
 
+  /** Makes what was written and removed durable (sync), then lets the directory go. */
   async close(): Promise<void> {
+    await this.sync();
     await this.handle.close();
   }
 
-  /** Writes `file` (a path from a manifest) atomically, its folders created; see writeInFolder. */
-  async write(file: string, bytes: Uint8Array, settings: FileSettings): Promise<'written' | 'unchanged'> {
-    const { name, chain } = (await this.folders(file, true)) as Folders;
-    try {
-      const folder = chain.at(-1) as OpenFolder;
-      const result = await writeInFolder(fdPath(folder), name, bytes, settings);
-      if (!(await this.stillInPlace(chain))) {
-        await unlink(join(fdPath(folder), name)).catch(() => {
-          // Gone already: nothing of ours is left where the folder went.
+  /**
+   * Makes every rename and removal since the last sync durable: each folder they changed is
+   * fsynced once, all at once, however many files changed in it. Never rejects: as syncFolder,
+   * the files themselves were fsynced, and some file systems refuse fsync on a folder.
+   */
+  async sync(): Promise<void> {
+    const folders = [...this.unsynced.values()];
+    this.unsynced.clear();
+    await Promise.all(
+      folders.map(async ({ handle, owned }) => {
+        await handle.sync().catch(() => {
+          // Best effort: only the entries' durability is at stake, not the files' bytes.
         });
-        throw new UnsafeTargetError(this.root, file, 'a folder on its way was moved while it was written');
+        if (owned) await handle.close().catch(() => undefined);
+      }),
+    );
+  }
+
+  /**
+   * Writes `file` (a path from a manifest) atomically, its folders created: staged, then put in
+   * place (see stage). The rename is durable at the next sync() or close().
+   */
+  async write(file: string, bytes: Uint8Array, settings: FileSettings): Promise<'written' | 'unchanged'> {
+    const staged = await this.stage(file, bytes, settings);
+    await staged.put();
+    return staged.result;
+  }
+
+  /**
+   * Writes `bytes` beside `file`, its folders created, whole and fsynced (stageInFolder), and holds
+   * the way to it open until the file is put in place or discarded: a swap writes its files while
+   * its journal is made durable, and changes none of the service's before it is. Putting it in
+   * place renames it over the target, then checks every folder on the way against its path again:
+   * a folder moved away meanwhile has the file taken back out and the write refused.
+   */
+  async stage(file: string, bytes: Uint8Array, settings: FileSettings): Promise<StagedFile> {
+    const { name, chain } = (await this.folders(file, true)) as Folders;
+    const folder = chain.at(-1) as OpenFolder;
+    let temp: string;
+    try {
+      const staged = await stageInFolder(fdPath(folder), name, bytes, settings);
+      if (staged === 'unchanged') {
+        await closeAll(chain);
+        return { result: 'unchanged', put: async () => undefined, discard: async () => undefined };
       }
-      return result;
-    } finally {
+      temp = staged;
+    } catch (error) {
       await closeAll(chain);
+      throw error;
     }
+    let held = true;
+    return {
+      result: 'written',
+      put: async () => {
+        if (!held) return;
+        held = false;
+        let kept: OpenFolder | undefined;
+        try {
+          await putInFolder(fdPath(folder), temp, name);
+          if (!(await this.stillInPlace(chain))) {
+            await unlink(join(fdPath(folder), name)).catch(() => {
+              // Gone already: nothing of ours is left where the folder went.
+            });
+            throw new UnsafeTargetError(
+              this.root,
+              file,
+              'a folder on its way was moved while it was written',
+            );
+          }
+          kept = await this.keepUnsynced(folder);
+        } finally {
+          await closeAll(chain, kept);
+        }
+      },
+      discard: async () => {
+        if (!held) return;
+        held = false;
+        await discardInFolder(fdPath(folder), temp);
+        await closeAll(chain);
+      },
+    };
   }
 
   /**
@@ -93,6 +186,7 @@ export class ServiceDirectory {
     const found = await this.folders(file, false);
     if (!found) return;
     const { name, chain } = found;
+    let kept: OpenFolder | undefined;
     try {
       const folder = chain.at(-1) as OpenFolder;
       const entry = join(fdPath(folder), name);
@@ -102,7 +196,7 @@ export class ServiceDirectory {
       });
       if (!stat || stat.isDirectory()) return;
       await unlink(entry);
-      await syncFolder(fdPath(folder));
+      kept = await this.keepUnsynced(folder);
       for (let i = chain.length - 1; i > 0; i--) {
         const parent = chain[i - 1] as OpenFolder;
         const segment = file.split('/')[i - 1] as string;
@@ -113,8 +207,21 @@ export class ServiceDirectory {
         if (!removed) break;
       }
     } finally {
-      await closeAll(chain);
+      await closeAll(chain, kept);
     }
+  }
+
+  /**
+   * Holds `folder` open until the next sync(), unless a handle on the same folder is held already;
+   * returns it when it is now held (its chain must not close it).
+   */
+  private async keepUnsynced(folder: OpenFolder): Promise<OpenFolder | undefined> {
+    const { dev, ino } = await folder.handle.stat();
+    const key = `${dev}:${ino}`;
+    if (this.unsynced.has(key)) return undefined;
+    const owned = folder.handle !== this.handle;
+    this.unsynced.set(key, { handle: folder.handle, owned });
+    return owned ? folder : undefined;
   }
 
   /** The bytes of `file` when it is a regular file reached without a link; otherwise undefined. */
@@ -215,7 +322,11 @@ async function samePlace(folder: OpenFolder): Promise<boolean> {
   return named?.isDirectory() === true && named.dev === opened.dev && named.ino === opened.ino;
 }
 
-/** Closes every folder of the chain but the directory itself, which the ServiceDirectory keeps. */
-async function closeAll(chain: readonly OpenFolder[]): Promise<void> {
-  for (const folder of chain.slice(1)) await folder.handle.close().catch(() => undefined);
+/**
+ * Closes every folder of the chain but the directory itself, which the ServiceDirectory keeps, and
+ * `kept`, held until the next sync().
+ */
+async function closeAll(chain: readonly OpenFolder[], kept?: OpenFolder): Promise<void> {
+  for (const folder of chain.slice(1))
+    if (folder !== kept) await folder.handle.close().catch(() => undefined);
 }

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { waitFor } from '../test/harness/index.js';
 import { startSyncerFixture } from '../test/support/syncer-fixture.js';
 import { type AgentHosts, startAgentHosts } from './agent-hosts.js';
+import { type LaunchFloor, startLaunchFloor } from './launch-floor.js';
 import { type BenchTable, percentile } from './table.js';
 
 const AGENTS = 100;
@@ -16,6 +17,8 @@ const COMMITS = Number(process.env.CAIRN_BENCH_COMMITS ?? 50);
  * (as 10 was measured before the issue's row, all in one process, was).
  */
 const SPREAD = Number(process.env.CAIRN_BENCH_AGENT_PROCESSES ?? 0);
+/** Each host's reload: says which commit it reloaded, next to the directory. */
+const RELOAD = 'echo "$CAIRN_COMMIT" >> ../reloads.log';
 const HOSTS = Array.from({ length: AGENTS }, (_, i) => `bench-${String(i).padStart(3, '0')}`);
 const SERVICE = [
   'apiVersion: cairn/v1',
@@ -23,8 +26,7 @@ const SERVICE = [
   'owners: [team:platform]',
   'files:',
   '  directory: /srv/bench-app',
-  // The reload says which commit it reloaded, next to the directory.
-  'reload: echo "$CAIRN_COMMIT" >> ../reloads.log',
+  `reload: ${RELOAD}`,
   'environments:',
   '  dev:',
   '    hosts:',
@@ -142,15 +144,22 @@ export async function run(): Promise<BenchTable[]> {
     const pointer = f.layout.environment('bench-app', 'dev');
     let flipSeenLate = 0;
     let n = 0;
-    /** `commits` commits, one at a time, each timed until every one of `hosts` reloaded it. */
-    const measure = async (hosts: readonly string[], commits: number) => {
+    /**
+     * `commits` commits, one at a time, each timed until every one of `hosts` reloaded it. With a
+     * floor, each commit is followed by the same reloads launched by the floor's launcher alone, all
+     * at once, timed the same way: what the machine takes for the launches, under the same load.
+     */
+    const measure = async (hosts: readonly string[], commits: number, floor?: LaunchFloor) => {
       const lastWritten: number[] = [];
       const lastStarted: number[] = [];
       const lastReload: number[] = [];
+      const floorReload: number[] = [];
       const all = (arrivals: Arrivals, commit: string) => {
         const at = arrivals.get(commit);
         return hosts.every((host) => at?.has(host));
       };
+      const lastOf = (arrivals: Arrivals, commit: string) =>
+        Math.max(...hosts.map((host) => arrivals.get(commit)?.get(host) as number));
       const measured: string[] = [];
       for (let i = 0; i < commits; i++) {
         const bytes = `n: ${++n}\n`;
@@ -174,13 +183,26 @@ export async function run(): Promise<BenchTable[]> {
         });
         if (flipped === undefined) flipSeenLate++; // the watch went with a renewed session
         const published = flipped ?? returned;
-        const last = (arrivals: Arrivals) =>
-          Math.max(...hosts.map((host) => arrivals.get(commit)?.get(host) as number)) - published;
-        lastWritten.push(last(written));
-        lastStarted.push(last(started));
-        lastReload.push(last(reloaded));
+        lastWritten.push(lastOf(written, commit) - published);
+        lastStarted.push(lastOf(started, commit) - published);
+        lastReload.push(lastOf(reloaded, commit) - published);
+        if (!floor) continue;
+        const marker = `floor-${n}`;
+        const burst = await floor.burst(
+          hosts.map((host) => ({
+            command: RELOAD,
+            cwd: join(scratch, host, 'srv/bench-app'),
+            env: { CAIRN_COMMIT: marker },
+          })),
+        );
+        await waitFor(() => all(reloaded, marker), {
+          description: `the floor's launches after commit ${n} seen on every host`,
+          timeoutMs: 60_000,
+          intervalMs: 2,
+        });
+        floorReload.push(lastOf(reloaded, marker) - burst.handed);
       }
-      return { lastWritten, lastStarted, lastReload, commits: measured };
+      return { lastWritten, lastStarted, lastReload, floorReload, commits: measured };
     };
 
     /** Reloads of each measured commit on each host, from the hosts' own logs: [fewest, most]. */
@@ -201,13 +223,15 @@ export async function run(): Promise<BenchTable[]> {
       hosts: readonly string[],
       processCount: number,
       commits: number,
+      withFloor = false,
     ) => {
       const group = await startHosts(hosts, processCount);
+      const floor = withFloor ? await startLaunchFloor(now) : undefined;
       // One commit first, not measured: the agents' command launchers start with their first
-      // burst of reloads, run from the sources here (tsx compiles them, seconds on a busy machine).
-      await measure(hosts, 1);
+      // burst of reloads (processes starting, seconds on a busy machine).
+      await measure(hosts, 1, floor);
       const loadBefore = loadavg()[0] as number;
-      const m: Measured = await measure(hosts, commits);
+      const m: Measured = await measure(hosts, commits, floor);
       const loadAfter = loadavg()[0] as number;
       await stopHosts(group);
       const [fewest, most] = await reloadsPerCommit(hosts, m.commits);
@@ -220,6 +244,16 @@ export async function run(): Promise<BenchTable[]> {
         ms(percentile(m.lastStarted, 99)),
         fewest === most ? String(most) : `${fewest}–${most}`,
       ]);
+      if (floor)
+        rows.push([
+          `floor: the ${hosts.length} reloads alone, launched at once`,
+          '—',
+          '—',
+          ms(percentile(m.floorReload, 50)),
+          ms(percentile(m.floorReload, 99)),
+          '—',
+          '—',
+        ]);
       notes.push(
         `${who}: ${m.commits.length} commits; load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
       );
@@ -229,7 +263,7 @@ export async function run(): Promise<BenchTable[]> {
     // One host alone, as a host sees a commit; then the issue's row: every host in one process.
     const [alone] = HOSTS as [string];
     await measureRow('1 agent, a process of its own', [alone], 1, Math.min(COMMITS, 20));
-    const inOne = await measureRow(`${AGENTS} agents in one process`, HOSTS, 1, COMMITS);
+    const inOne = await measureRow(`${AGENTS} agents in one process`, HOSTS, 1, COMMITS, true);
     target.written = percentile(inOne.m.lastWritten, 99);
     target.reloaded = percentile(inOne.m.lastReload, 99);
     target.exact = inOne.exact;
@@ -261,6 +295,7 @@ export async function run(): Promise<BenchTable[]> {
           `Every agent has its own ZooKeeper session, prefix and state directory, all on this machine's ${availableParallelism()} cores; each reload is a shell command (\`echo "$CAIRN_COMMIT" >> ../reloads.log\`), launched by its agent.`,
           'The clock starts when the pointer flips (the bench’s own watch on it fires), not when the syncer’s pass returns, which comes later. “Last reload started” is the agents’ own part: the command handed to the launch.',
           'Agents in one process share its event loop, its fs threads and its command launches; on hosts each agent has its own.',
+          floorNote(inOne.m),
           ...notes,
           `The syncer's session expired and was renewed ${renewedSessions} times (the commit was then mirrored on the new one); ${flipSeenLate} commits timed from the end of the syncer's pass instead of the flip.`,
           `Target (${AGENTS} agents in one process): p99 under 300 ms to the last file on disk, ${met((target.written ?? Infinity) < 300)}; to the last reload ran, ${met((target.reloaded ?? Infinity) < 300)}; exactly 1 reload per commit per host, ${met(target.exact)}.`,
@@ -273,6 +308,22 @@ export async function run(): Promise<BenchTable[]> {
     await f.close();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the machine alone takes for a commit's reloads, and the agents' part beyond it: the floor is
+ * measured after each commit, under the same load, so the ratio holds where absolute times do not.
+ */
+function floorNote(m: {
+  readonly lastReload: readonly number[];
+  readonly floorReload: readonly number[];
+}): string {
+  const ratio = (p: number) => {
+    const agents = percentile(m.lastReload, p);
+    const floor = percentile(m.floorReload, p);
+    return `p${p} ${(agents / floor).toFixed(2)}× (${ms(agents - floor)} beyond)`;
+  };
+  return `The floor: after each commit, the ${AGENTS} hosts' reload commands handed at once to command launchers of their own with no agent behind them (agent/command-launcher.ts: the same small processes, up to four during a burst), timed like the agents' (the hand-over to the last line in a reloads.log): ${AGENTS} process launches are the machine's part of a commit. ${AGENTS} agents in one process over the floor, to the last reload ran: ${ratio(50)}, ${ratio(99)}.`;
 }
 
 function ms(value: number): string {

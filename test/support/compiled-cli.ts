@@ -31,11 +31,12 @@ export async function compileCli(): Promise<{ main: string; remove(): Promise<vo
   const run = await mkdtemp(join(parent, 'run-'));
   const out = join(run, 'dist');
   const entries: string[] = [];
-  const jsonFiles: string[] = ['package.json'];
+  /** Copied as they are: JSON, and the modules written in JavaScript (the agent's command launcher). */
+  const copied: string[] = ['package.json'];
   for (const dir of SOURCE_DIRS) {
     for (const file of await readdir(join(PROJECT_ROOT, dir), { recursive: true })) {
       const path = join(dir, file);
-      if (file.endsWith('.json')) jsonFiles.push(path);
+      if (file.endsWith('.json') || file.endsWith('.mjs')) copied.push(path);
       else if (file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.d.ts'))
         entries.push(join(PROJECT_ROOT, path));
     }
@@ -51,8 +52,8 @@ export async function compileCli(): Promise<{ main: string; remove(): Promise<vo
     supported: { 'import-attributes': true },
     logLevel: 'error',
   });
-  // What the compiled modules import besides each other, where the build puts it too.
-  for (const path of jsonFiles) {
+  // What the compiled modules import or start besides each other, where the build puts it too.
+  for (const path of copied) {
     await mkdir(dirname(join(out, path)), { recursive: true });
     await copyFile(join(PROJECT_ROOT, path), join(out, path));
   }

@@ -1,15 +1,21 @@
+// @ts-check
 /**
  * The agent's command launcher (see command-launcher.ts): a small process that starts the commands
  * its agent asks for and tells it, over the IPC channel, each one's pid, output and end. It holds
- * nothing else, so that each fork it makes copies little; it ends with its agent.
+ * nothing else, so that each fork it makes copies little; it ends with its agent. It is plain
+ * JavaScript, checked by TypeScript through its JSDoc, so that it runs without a loader from the
+ * sources as from the build: under one (tsx), a launcher took 76 MB instead of 42, and each fork
+ * copies what the process maps.
  */
 
 import { spawn } from 'node:child_process';
-import type { LauncherEvent, LaunchRequest } from './command-launcher.js';
 
-const tell = (event: LauncherEvent) => process.send?.(event);
+/** @import { LauncherEvent, LaunchRequest } from './command-launcher.js' */
 
-process.on('message', (request: LaunchRequest) => {
+/** @param {LauncherEvent} event */
+const tell = (event) => process.send?.(event);
+
+process.on('message', (/** @type {LaunchRequest} */ request) => {
   const child = spawn('sh', ['-c', request.command], {
     cwd: request.cwd,
     env: { ...process.env, ...request.env },
@@ -21,7 +27,8 @@ process.on('message', (request: LaunchRequest) => {
   });
   const { id } = request;
   if (child.pid !== undefined) tell({ type: 'started', id, pid: child.pid });
-  const output = (chunk: Buffer) => tell({ type: 'output', id, chunk });
+  /** @param {Buffer} chunk */
+  const output = (chunk) => tell({ type: 'output', id, chunk });
   child.stdout?.on('data', output);
   child.stderr?.on('data', output);
   child.once('error', (error) =>
