@@ -186,7 +186,14 @@ class IsomorphicGitSource implements GitSource {
       this.#announced = undefined;
       const ahead =
         announced !== undefined && this.#advertisement !== undefined
-          ? prefetchCommit(store, remote, announced, localBranchRef(branch), timeoutMs, this.#advertisement)
+          ? prefetchCommit(
+              store,
+              remote,
+              announced,
+              localBranchRef(branch).ref,
+              timeoutMs,
+              this.#advertisement,
+            )
           : undefined;
       let advertisement: RefAdvertisement;
       try {
@@ -198,7 +205,7 @@ class IsomorphicGitSource implements GitSource {
         await ahead;
       }
       const head = await fetchBranch(store, remote, branch, timeoutMs, advertisement);
-      await fetchTags(store, remote, timeoutMs, advertisement, this.#taggedCommits);
+      await fetchTags(store, remote, timeoutMs, advertisement, head, this.#taggedCommits);
       this.#advertisement = advertisement;
       return head;
     }

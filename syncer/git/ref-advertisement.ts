@@ -3,6 +3,7 @@ import http from 'isomorphic-git/http/node';
 import type { TagRef } from '../../core/index.js';
 import { withDeadline } from './deadline.js';
 import { GitUnreachableError } from './errors.js';
+import { readPackets } from './pkt-line.js';
 import type { Remote } from './remote.js';
 
 const TAG_PREFIX = 'refs/tags/';
@@ -24,6 +25,8 @@ export interface RefAdvertisement {
   readonly refs: ReadonlyMap<string, string>;
   /** Every tag with the commit it points at (the server peels annotated tags). */
   readonly tags: readonly TagRef[];
+  /** What the server's `upload-pack` offers (`side-band-64k`, `thin-pack`, …), from the same answer. */
+  readonly capabilities: ReadonlySet<string>;
   /** An HTTP client for isomorphic-git calls on this remote, aborted with `signal`, whose discovery is this one. */
   http(signal: AbortSignal): HttpClient;
 }
@@ -55,7 +58,8 @@ export async function readRefAdvertisement(
     if (ref.ref.startsWith(TAG_PREFIX))
       tags.push({ name: ref.ref.slice(TAG_PREFIX.length), commit: ref.peeled ?? ref.oid });
   }
-  return { refs, tags, http: (signal) => discovery.client(signal) };
+  const capabilities = await discovery.capabilities();
+  return { refs, tags, capabilities, http: (signal) => discovery.client(signal) };
 }
 
 /**
@@ -67,6 +71,25 @@ export async function readRefAdvertisement(
 class RecordedDiscovery {
   #answer: { response: GitHttpResponse; body: readonly Uint8Array[] } | undefined;
   #authorization: string | undefined;
+
+  /** The capabilities the answer lists after its first ref (protocol v0/v1); none before an answer. */
+  async capabilities(): Promise<ReadonlySet<string>> {
+    if (!this.#answer) return new Set();
+    async function* body(chunks: readonly Uint8Array[]) {
+      yield* chunks;
+    }
+    for await (const packet of readPackets(body(this.#answer.body))) {
+      const nul = packet?.indexOf(0) ?? -1;
+      if (packet && nul >= 0)
+        return new Set(
+          packet
+            .toString('utf8', nul + 1)
+            .trim()
+            .split(' '),
+        );
+    }
+    return new Set();
+  }
 
   client(signal: AbortSignal): HttpClient {
     return { request: (request) => this.#request(request, signal) };
