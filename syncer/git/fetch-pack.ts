@@ -41,31 +41,33 @@ export function fetchPack(
   return withProgressDeadline(
     timeoutMs,
     async ({ signal, progressed }) => {
-      const { url, authorization } = splitCredentials(remote.url);
-      const response = await advertisement.http(signal).request({
-        method: 'POST',
-        url: `${url}/git-upload-pack`,
-        headers: {
-          'content-type': 'application/x-git-upload-pack-request',
-          accept: 'application/x-git-upload-pack-result',
-          ...(authorization ? { authorization } : {}),
-        },
-        // An array, which the node client sends with a Content-Length (some servers want one), as
-        // isomorphic-git's own fetch does; its type names only the streamed form.
-        body: [
-          Buffer.from(uploadPackRequest(request, advertisement.capabilities)),
-        ] as unknown as AsyncIterableIterator<Uint8Array>,
-      });
-      progressed();
-      if (response.statusCode !== 200) {
-        throw new git.Errors.HttpError(response.statusCode, response.statusMessage, '');
-      }
-      const type = response.headers?.['content-type'] ?? '';
-      if (!type.startsWith('application/x-git-upload-pack-result') || !response.body) {
-        throw new git.Errors.SmartHttpError(type, '');
-      }
+      // Started before the request is sent: git's start overlaps the server's answer instead of
+      // following it (a process start is tens of milliseconds on a busy machine).
       const writer = startPackWriter(store.gitdir);
       try {
+        const { url, authorization } = splitCredentials(remote.url);
+        const response = await advertisement.http(signal).request({
+          method: 'POST',
+          url: `${url}/git-upload-pack`,
+          headers: {
+            'content-type': 'application/x-git-upload-pack-request',
+            accept: 'application/x-git-upload-pack-result',
+            ...(authorization ? { authorization } : {}),
+          },
+          // An array, which the node client sends with a Content-Length (some servers want one), as
+          // isomorphic-git's own fetch does; its type names only the streamed form.
+          body: [
+            Buffer.from(uploadPackRequest(request, advertisement.capabilities)),
+          ] as unknown as AsyncIterableIterator<Uint8Array>,
+        });
+        progressed();
+        if (response.statusCode !== 200) {
+          throw new git.Errors.HttpError(response.statusCode, response.statusMessage, '');
+        }
+        const type = response.headers?.['content-type'] ?? '';
+        if (!type.startsWith('application/x-git-upload-pack-result') || !response.body) {
+          throw new git.Errors.SmartHttpError(type, '');
+        }
         await receivePack(readPackets(observed(response.body, progressed)), writer.write, display);
       } catch (error) {
         await writer.abandon();
