@@ -111,7 +111,7 @@ function unreachableReason(code: string | undefined, error: unknown): string | u
     case 'UrlParseError':
       return 'the URL cannot be parsed';
     case 'PackIndexError':
-      return `git could not index the pack the server sent (${error instanceof Error ? error.message : String(error)})`;
+      return `the pack the server sent could not be indexed (${error instanceof Error ? error.message : String(error)})`;
     case undefined:
       return undefined;
   }

@@ -1,8 +1,8 @@
 import git from 'isomorphic-git';
 import { withProgressDeadline } from './deadline.js';
 import { GitUnreachableError } from './errors.js';
-import { startPackWriter } from './index-pack.js';
 import type { ObjectStore } from './object-store.js';
+import { packSink } from './pack-sink.js';
 import { FLUSH, type Packet, PktLineError, pktLine, readPackets } from './pkt-line.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
 import type { Remote } from './remote.js';
@@ -16,16 +16,17 @@ export interface PackRequest {
 
 /**
  * Capabilities asked for when offered. No `multi_ack`: one request with `done` (smart HTTP is
- * stateless) needs no more than the server's single ACK or NAK. `thin-pack`: deltas against objects
- * the store has, which `git index-pack --fix-thin` completes.
+ * stateless) needs no more than the server's single ACK or NAK. No `thin-pack`: a small pack is
+ * indexed by isomorphic-git, which would keep it thin, and git reads no pack whose deltas lean on
+ * objects outside it.
  */
-const WANTED_CAPABILITIES = ['side-band-64k', 'ofs-delta', 'thin-pack'];
+const WANTED_CAPABILITIES = ['side-band-64k', 'ofs-delta'];
 const AGENT = 'agent=cairn';
 
 /**
  * Fetches `request.want` with its history in one `upload-pack` request (protocol v1, answered
- * against `advertisement`), streaming the pack into `git index-pack` as it arrives: the event loop
- * only moves bytes, however large the pack (see index-pack.ts). The deadline is on progress: the
+ * against `advertisement`). A large pack streams into `git index-pack` as it arrives, so the event
+ * loop only moves its bytes; a commit's few objects are indexed in memory (see pack-sink.ts). The deadline is on progress: the
  * fetch fails when the server stays silent for `timeoutMs`, not when a large pack takes longer.
  * Failures carry isomorphic-git's codes (`HttpError`, `SmartHttpError`, `ParseError`, …), translated
  * by the caller as those of the listing are; a server's refusal is a GitUnreachableError.
@@ -41,9 +42,7 @@ export function fetchPack(
   return withProgressDeadline(
     timeoutMs,
     async ({ signal, progressed }) => {
-      // Started before the request is sent: git's start overlaps the server's answer instead of
-      // following it (a process start is tens of milliseconds on a busy machine).
-      const writer = startPackWriter(store.gitdir);
+      const writer = packSink(store);
       try {
         const { url, authorization } = splitCredentials(remote.url);
         const response = await advertisement.http(signal).request({

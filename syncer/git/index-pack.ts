@@ -2,13 +2,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
 /**
- * A pack being written into a repository by `git index-pack --stdin --fix-thin`, as it arrives.
+ * A pack being written into a repository by `git index-pack --stdin`, as it arrives.
  *
  * Why a process: isomorphic-git indexes a fetched pack in JavaScript, on the event loop, after
  * holding the whole pack in memory; its fan-out table alone walks every object id 256 times. A first
  * clone of 100,000 files held the loop for 11 s, longer than a ZooKeeper session lasts. git indexes
- * the pack in another process while it streams in, and completes a thin pack from the objects the
- * repository has (`--fix-thin`), so an incremental fetch may ask for one.
+ * the pack in another process while it streams in.
  */
 export interface PackWriter {
   /** Hands git the next bytes of the pack; resolves when git can take more (backpressure). */
@@ -19,13 +18,13 @@ export interface PackWriter {
   abandon(): Promise<void>;
 }
 
-/** git refused the pack (truncated, corrupt, or a thin pack whose bases the repository lacks). */
+/** The pack could not be indexed (truncated, or damaged). */
 export class PackIndexError extends Error {
   readonly code = 'PackIndexError';
 }
 
 export function startPackWriter(gitdir: string, gitCommand = 'git'): PackWriter {
-  const child = spawn(gitCommand, ['--git-dir', gitdir, 'index-pack', '--stdin', '--fix-thin'], {
+  const child = spawn(gitCommand, ['--git-dir', gitdir, 'index-pack', '--stdin'], {
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, createWorkRepo, type GitServer, startGitServer } from '../../test/harness/index.js';
 import { GitUnreachableError, openGitSource } from './index.js';
+import { SMALL_PACK } from './pack-sink.js';
 
 /** How the proxy hands on the answer to an `upload-pack` request: the pack's transfer. */
 type PackAnswer =
@@ -103,13 +104,17 @@ describe('the transfer of a pack', () => {
     await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
-  /** A repository of incompressible files (a pack of about 100 KB), and a source fetching it through the proxy. */
-  async function repoBehindProxy(name: string, timeoutMs: number) {
+  /**
+   * A repository of incompressible files (a pack of about 100 KB; with `manyFiles`, more objects
+   * than a pack indexed in memory holds), and a source fetching it through the proxy.
+   */
+  async function repoBehindProxy(name: string, timeoutMs: number, manyFiles = 0) {
     const url = await createBareRepo(server, name);
     const author = await createWorkRepo();
     const files: Record<string, string> = {};
     for (let n = 0; n < 8; n++)
       files[`services/s${n}/config/blob.txt`] = randomBytes(12 * 1024).toString('base64');
+    for (let n = 0; n < manyFiles; n++) files[`services/many/config/f${n}.txt`] = `${n}\n`;
     await author.write(files);
     const head = await author.commit('Initial configuration');
     await author.push(url);
@@ -148,24 +153,30 @@ describe('the transfer of a pack', () => {
     source.close();
   });
 
-  it('reports a pack that arrived damaged as unreachable, keeps none of it, and fetches it whole next time', async () => {
-    const { source, head, cacheDir } = await repoBehindProxy('damaged', 30_000);
-    proxy.answer = { kind: 'damaged' };
-    let failure: unknown;
-    try {
-      failure = await source.fetchHead().catch((error: unknown) => error);
-    } finally {
-      proxy.answer = { kind: 'whole' };
-    }
-    expect(failure).toBeInstanceOf(GitUnreachableError);
-    expect(failure).toMatchObject({ code: 'GIT_UNREACHABLE', cause: { code: 'PackIndexError' } });
-    expect(await packFiles(cacheDir)).toEqual([]);
+  it.each([
+    ['indexed in memory', 0, 8],
+    ['indexed by git as it arrives', SMALL_PACK.objects, SMALL_PACK.objects + 8],
+  ])(
+    'reports a pack that arrived damaged as unreachable, keeps none of it, and fetches it whole next time (%s)',
+    async (_, manyFiles, files) => {
+      const { source, head, cacheDir } = await repoBehindProxy(`damaged-${manyFiles}`, 30_000, manyFiles);
+      proxy.answer = { kind: 'damaged' };
+      let failure: unknown;
+      try {
+        failure = await source.fetchHead().catch((error: unknown) => error);
+      } finally {
+        proxy.answer = { kind: 'whole' };
+      }
+      expect(failure).toBeInstanceOf(GitUnreachableError);
+      expect(failure).toMatchObject({ code: 'GIT_UNREACHABLE', cause: { code: 'PackIndexError' } });
+      expect(await packFiles(cacheDir)).toEqual([]);
 
-    expect(await source.fetchHead()).toBe(head);
-    const { snapshot } = await source.readTree(head);
-    expect(snapshot.tree.size).toBe(8);
-    source.close();
-  });
+      expect(await source.fetchHead()).toBe(head);
+      const { snapshot } = await source.readTree(head);
+      expect(snapshot.tree.size).toBe(files);
+      source.close();
+    },
+  );
 });
 
 /** The packs and indexes in a store (a temporary file git may leave is not a pack). */

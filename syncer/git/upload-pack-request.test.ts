@@ -5,13 +5,10 @@ const WANT = 'a'.repeat(40);
 const HAVE = 'b'.repeat(40);
 
 describe('an upload-pack request', () => {
-  it('wants one object with the capabilities the server offers, offers the have, and is done', () => {
+  it('wants one object with the capabilities the server offers (never a thin pack), offers the have, and is done', () => {
     const offered = new Set(['multi_ack_detailed', 'side-band-64k', 'thin-pack', 'ofs-delta', 'no-done']);
     expect(uploadPackRequest({ want: WANT, have: HAVE }, offered)).toBe(
-      `0060want ${WANT} side-band-64k ofs-delta thin-pack agent=cairn\n` +
-        `0000` +
-        `0032have ${HAVE}\n` +
-        `0009done\n`,
+      `0056want ${WANT} side-band-64k ofs-delta agent=cairn\n00000032have ${HAVE}\n0009done\n`,
     );
   });
 
