@@ -26,12 +26,13 @@ const AGENT = 'agent=cairn';
 /**
  * Fetches `request.want` with its history in one `upload-pack` request (protocol v1, answered
  * against `advertisement`). A large pack streams into `git index-pack` as it arrives, so the event
- * loop only moves its bytes; a commit's few objects are indexed in memory (see pack-sink.ts). The deadline is on progress: the
- * fetch fails when the server stays silent for `timeoutMs`, not when a large pack takes longer.
+ * loop only moves its bytes; a commit's few objects are indexed in memory (see pack-sink.ts). The
+ * deadline is on progress: the transfer fails when the server stays silent for `timeoutMs`, not when
+ * a large pack takes longer; the indexing that follows is local work, under no deadline.
  * Failures carry isomorphic-git's codes (`HttpError`, `SmartHttpError`, `ParseError`, …), translated
  * by the caller as those of the listing are; a server's refusal is a GitUnreachableError.
  */
-export function fetchPack(
+export async function fetchPack(
   store: ObjectStore,
   remote: Remote,
   request: PackRequest,
@@ -39,10 +40,10 @@ export function fetchPack(
   advertisement: RefAdvertisement,
 ): Promise<void> {
   const { display } = store;
-  return withProgressDeadline(
+  const writer = packSink(store);
+  await withProgressDeadline(
     timeoutMs,
     async ({ signal, progressed }) => {
-      const writer = packSink(store);
       try {
         const { url, authorization } = splitCredentials(remote.url);
         const response = await advertisement.http(signal).request({
@@ -72,10 +73,10 @@ export function fetchPack(
         await writer.abandon();
         throw error;
       }
-      await writer.finish();
     },
     () => new GitUnreachableError(display, `nothing received for ${timeoutMs} ms`),
   );
+  await writer.finish();
 }
 
 /** The request: one want with the capabilities, a flush, the have, `done`. */
