@@ -24,7 +24,7 @@ COPY cli ./cli
 COPY local ./local
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# Run: Node.js, git (cairn start and local repositories) and what the package ships, as an unprivileged user.
+# Run: Node.js, git (it indexes every fetched pack; cairn start and local repositories) and what the package ships, as an unprivileged user.
 FROM node:22-bookworm-slim
 RUN apt-get update \
   && apt-get install -y --no-install-recommends git ca-certificates tini \

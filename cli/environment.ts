@@ -120,6 +120,12 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
     secret: true,
   },
   {
+    name: 'CAIRN_GIT_TIMEOUT',
+    commands: ['sync'],
+    default: '30s',
+    what: "how long a fetch waits for the git server's answer, or its next bytes",
+  },
+  {
     name: 'CAIRN_CACHE_DIR',
     commands: ['sync'],
     default: 'a folder under the temp dir',

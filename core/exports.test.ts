@@ -215,6 +215,7 @@ it('syncer exports exactly these names', () => {
   expect(Object.keys(syncer).sort()).toEqual([
     'BranchNotTrackedError',
     'CommitRefusedError',
+    'DEFAULT_GIT_TIMEOUT_MS',
     'DEFAULT_TREE_LIMITS',
     'Mirror',
     'SYNCER_ENV',

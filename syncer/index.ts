@@ -1,6 +1,6 @@
 // The public surface of syncer/: every exported name is listed here on purpose.
 export { CommitRefusedError, TransactionTooLargeError } from './errors.js';
-export { DEFAULT_TREE_LIMITS, withoutCredentials } from './git/index.js';
+export { DEFAULT_GIT_TIMEOUT_MS, DEFAULT_TREE_LIMITS, withoutCredentials } from './git/index.js';
 export type { HttpExtension } from './http-server.js';
 export { probeListen } from './http-server.js';
 export type { SyncOutcome, SyncTarget, SyncTimings } from './mirror.js';

@@ -20,6 +20,7 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
     url: config.repo,
     branch: config.branch,
     cacheDir: config.cacheDir,
+    timeoutMs: config.gitTimeoutMs,
     ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
     ...(config.treeLimits ? { limits: config.treeLimits } : {}),
   });

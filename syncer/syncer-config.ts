@@ -10,6 +10,7 @@ import {
   type ZooKeeperEndpoint,
 } from '../core/index.js';
 import {
+  DEFAULT_GIT_TIMEOUT_MS,
   type GitCredentials,
   resolveGitCredentials,
   type TreeLimits,
@@ -41,6 +42,8 @@ export interface SyncerConfig {
   readonly aclAuditIntervalMs?: number;
   /** How large a commit's tree is read (--max-files, --max-path-depth); larger ones are refused. */
   readonly treeLimits?: Partial<TreeLimits>;
+  /** How long a fetch waits for the git server's answer, or for its next bytes (--git-timeout). */
+  readonly gitTimeoutMs: number;
 }
 
 /** How far a long piece of a sync has come. */
@@ -66,6 +69,7 @@ export interface RawSyncerSettings {
   readonly webhookSecret?: string;
   readonly webhookSecretFile?: string;
   readonly gitCredentialsFile?: string;
+  readonly gitTimeout?: string;
   readonly cacheDir?: string;
   readonly sessionTimeout?: string;
   readonly notesRef?: string;
@@ -87,6 +91,7 @@ export const SYNCER_ENV = {
   webhookSecretFile: 'CAIRN_WEBHOOK_SECRET_FILE',
   gitCredentialsFile: 'CAIRN_GIT_CREDENTIALS_FILE',
   gitToken: 'CAIRN_GIT_TOKEN',
+  gitTimeout: 'CAIRN_GIT_TIMEOUT',
   cacheDir: 'CAIRN_CACHE_DIR',
   sessionTimeout: ZOOKEEPER_ENV.sessionTimeout,
   notesRef: 'CAIRN_NOTES_REF',
@@ -162,6 +167,7 @@ export function resolveSyncerConfig(
     },
     mode: flags.once ? 'once' : 'watch',
     pollIntervalMs: parseDuration('--poll', pick('poll') ?? '30s'),
+    gitTimeoutMs: parseGitTimeout(pick('gitTimeout')),
     ...(listen ? { listen } : {}),
     ...(webhookSecret ? { webhookSecret } : {}),
     cacheDir:
@@ -183,6 +189,14 @@ export function resolveSyncerConfig(
         : {}),
     },
   };
+}
+
+/**
+ * `--git-timeout`: at least a second, for a server that answers slowly but answers; it bounds a
+ * silence, not a transfer, so a first clone that takes minutes needs no more than the default.
+ */
+function parseGitTimeout(value: string | undefined): number {
+  return value === undefined ? DEFAULT_GIT_TIMEOUT_MS : parseDuration('--git-timeout', value, 1000);
 }
 
 function positiveInteger(flag: string, value: string): number {

@@ -108,6 +108,7 @@ export class SyncerDaemon {
       url: config.repo,
       branch: config.branch,
       cacheDir: config.cacheDir,
+      timeoutMs: config.gitTimeoutMs,
       ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
       ...(config.treeLimits ? { limits: config.treeLimits } : {}),
       ...(onProgress

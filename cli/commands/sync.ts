@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { Dashboard } from '../../dashboard/index.js';
 import {
+  DEFAULT_GIT_TIMEOUT_MS,
   DEFAULT_TREE_LIMITS,
   type RawSyncerSettings,
   resolveSyncerConfig,
@@ -52,6 +53,12 @@ export function registerSync(
         '--git-credentials-file <path>',
         `credentials of an https repository: lines like https://user:token@host, as git credential-store writes them`,
       ).env(SYNCER_ENV.gitCredentialsFile),
+    )
+    .addOption(
+      new Option(
+        '--git-timeout <duration>',
+        `how long a fetch waits for the git server's answer, or its next bytes: a deadline on silence, not on a clone's size (default ${DEFAULT_GIT_TIMEOUT_MS / 1000}s)`,
+      ).env(SYNCER_ENV.gitTimeout),
     )
     .addOption(
       new Option('--webhook-secret-file <path>', `a file holding the secret of GitHub push webhooks`).env(

@@ -6,6 +6,7 @@ describe('the public surface of syncer/git', () => {
     expect(Object.keys(gitSource).sort()).toEqual([
       'BranchNotFoundError',
       'CommitNotFoundError',
+      'DEFAULT_GIT_TIMEOUT_MS',
       'DEFAULT_TREE_LIMITS',
       'GitUnreachableError',
       'RepositoryNotFoundError',

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import git, { type FetchResult } from 'isomorphic-git';
-import { yieldToEventLoop } from '../../core/index.js';
-import { withDeadline } from './deadline.js';
+import git from 'isomorphic-git';
 import { BranchNotFoundError, GitUnreachableError } from './errors.js';
+import { fetchPack } from './fetch-pack.js';
 import { gitErrorCode } from './git-error-code.js';
 import { hasObject } from './has-object.js';
 import type { ObjectStore } from './object-store.js';
@@ -53,25 +52,18 @@ export async function fetchBranch(
   // A repository without any commit has no refs at all: the branch does not exist there either.
   const head = advertisement.refs.get(remoteRef);
   if (head === undefined) throw new BranchNotFoundError(branch, display);
-  if ((await resolveLocalRef(store, localRef)) === head) return head;
-  if (await hasObject(store, head)) {
-    await git.writeRef({ fs: store.fs, gitdir: store.gitdir, ref: localRef, value: head, force: true });
-    return head;
+  const last = await resolveLocalRef(store, localRef);
+  if (last === head) return head;
+  if (!(await hasObject(store, head))) {
+    try {
+      // The head fetched last is what the store has: the server sends only what is new since.
+      await fetchPack(store, remote, { want: head, have: last }, timeoutMs, advertisement);
+    } catch (error) {
+      throw fetchFailure(error, display, branch, remoteRef);
+    }
   }
-  try {
-    // `ref` names the local ref whose commit is sent as "have"; `remoteRef` what is fetched.
-    const result = await fetchRef(
-      store,
-      remote,
-      { remote: REMOTE, ref: localRef, remoteRef },
-      timeoutMs,
-      advertisement,
-    );
-    if (!result.fetchHead) throw new BranchNotFoundError(branch, display);
-    return result.fetchHead;
-  } catch (error) {
-    throw fetchFailure(error, display, branch, remoteRef);
-  }
+  await git.writeRef({ fs: store.fs, gitdir: store.gitdir, ref: localRef, value: head, force: true });
+  return head;
 }
 
 /** The head the last fetch of `branch` brought into `store`, read without the network; undefined before the first. */
@@ -80,48 +72,13 @@ export function lastFetchedHead(store: ObjectStore, branch: string): Promise<str
 }
 
 /** The commit a local ref names, or undefined when there is no such ref yet (a first fetch). */
-async function resolveLocalRef(store: ObjectStore, ref: string): Promise<string | undefined> {
+export async function resolveLocalRef(store: ObjectStore, ref: string): Promise<string | undefined> {
   try {
     return await git.resolveRef({ fs: store.fs, gitdir: store.gitdir, ref });
   } catch (error) {
     if (gitErrorCode(error) === 'NotFoundError') return undefined;
     throw error;
   }
-}
-
-/**
- * One fetch of a single ref with a deadline; at the deadline the HTTP requests are aborted too, so
- * no socket outlives it. isomorphic-git's discovery is answered from `advertisement`: the fetch is one
- * request, and it negotiates exactly the refs that were listed.
- */
-export function fetchRef(
-  store: ObjectStore,
-  remote: Remote,
-  refs: { readonly remoteRef: string; readonly ref?: string; readonly remote?: string },
-  timeoutMs: number,
-  advertisement: RefAdvertisement,
-): Promise<FetchResult> {
-  const { fs, gitdir, cache, display } = store;
-  return withDeadline(
-    timeoutMs,
-    (signal) =>
-      git.fetch({
-        fs,
-        http: advertisement.http(signal),
-        gitdir,
-        cache,
-        url: remote.url,
-        ...(remote.onAuth ? { onAuth: remote.onAuth } : {}),
-        ...refs,
-        singleBranch: true,
-        tags: false,
-        // isomorphic-git indexes a pack in JavaScript, awaiting this at each percent: a first clone
-        // of a large repository would otherwise hold the event loop (and starve the ZooKeeper
-        // session of its pings) for as long as it takes.
-        onProgress: yieldToEventLoop,
-      }),
-    () => new GitUnreachableError(display, `no answer within ${timeoutMs} ms`),
-  );
 }
 
 export function fetchFailure(error: unknown, display: string, branch: string, remoteRef: string): unknown {
@@ -153,6 +110,8 @@ function unreachableReason(code: string | undefined, error: unknown): string | u
       return 'the answer of the server could not be parsed';
     case 'UrlParseError':
       return 'the URL cannot be parsed';
+    case 'PackIndexError':
+      return `the pack the server sent could not be indexed (${error instanceof Error ? error.message : String(error)})`;
     case undefined:
       return undefined;
   }

@@ -32,7 +32,10 @@ export interface GitSourceOptions {
   readonly branch: string;
   /** Where the clone of an http(s) repository lives; reused across restarts. Unused for a local path. */
   readonly cacheDir: string;
-  /** Deadline of each network operation. Default 30000. */
+  /**
+   * How long a fetch waits for the server: the ref listing's answer, and each next bytes of a pack
+   * (a deadline on progress, so a large first clone is not cut short). Default DEFAULT_GIT_TIMEOUT_MS.
+   */
   readonly timeoutMs?: number;
   /** Told how many files a read of a whole tree has read so far, out of how many (a first sync). */
   readonly onReadProgress?: (read: number, total: number) => void;
@@ -92,7 +95,8 @@ export interface GitSource {
   close(): void;
 }
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+/** How long a fetch waits for the server unless told otherwise (the syncer's `--git-timeout`). */
+export const DEFAULT_GIT_TIMEOUT_MS = 30_000;
 
 /**
  * Opens the branch `options.branch` of the repository `options.url`. Nothing is read before the
@@ -162,7 +166,7 @@ class IsomorphicGitSource implements GitSource {
     const store = await this.#store();
     if (this.#location.kind === 'local') return readNote(store, undefined, notesRef, commit);
     const remote = this.#remote(this.#location.url);
-    const timeoutMs = this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = this.#options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
     // Before any fetch, the refs are listed for this read alone.
     const advertisement =
       this.#advertisement ?? (await readRefAdvertisement(remote, store.display, timeoutMs));
@@ -175,7 +179,7 @@ class IsomorphicGitSource implements GitSource {
 
   async #fetchOnce(): Promise<string> {
     const store = await this.#store();
-    const { branch, timeoutMs = DEFAULT_TIMEOUT_MS } = this.#options;
+    const { branch, timeoutMs = DEFAULT_GIT_TIMEOUT_MS } = this.#options;
     if (this.#location.kind === 'remote') {
       // One listing of every ref, then a fetch of only the refs that moved (see ref-advertisement.ts).
       const remote = this.#remote(this.#location.url);
@@ -186,7 +190,14 @@ class IsomorphicGitSource implements GitSource {
       this.#announced = undefined;
       const ahead =
         announced !== undefined && this.#advertisement !== undefined
-          ? prefetchCommit(store, remote, announced, localBranchRef(branch), timeoutMs, this.#advertisement)
+          ? prefetchCommit(
+              store,
+              remote,
+              announced,
+              localBranchRef(branch).ref,
+              timeoutMs,
+              this.#advertisement,
+            )
           : undefined;
       let advertisement: RefAdvertisement;
       try {
@@ -198,7 +209,7 @@ class IsomorphicGitSource implements GitSource {
         await ahead;
       }
       const head = await fetchBranch(store, remote, branch, timeoutMs, advertisement);
-      await fetchTags(store, remote, timeoutMs, advertisement, this.#taggedCommits);
+      await fetchTags(store, remote, timeoutMs, advertisement, head, this.#taggedCommits);
       this.#advertisement = advertisement;
       return head;
     }

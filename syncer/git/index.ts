@@ -11,7 +11,7 @@ export {
 export type { GitCredentialSources, GitCredentials } from './git-credentials.js';
 export { resolveGitCredentials, TOKEN_USERNAME } from './git-credentials.js';
 export type { GitSource, GitSourceOptions } from './git-source.js';
-export { openGitSource } from './git-source.js';
+export { DEFAULT_GIT_TIMEOUT_MS, openGitSource } from './git-source.js';
 export type { TreeSnapshot, TreeUpdate } from './read-tree.js';
 export { withoutCredentials } from './source-location.js';
 export type { TreeLimits } from './tree-limits.js';

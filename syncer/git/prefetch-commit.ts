@@ -1,4 +1,5 @@
-import { fetchRef } from './fetch-branch.js';
+import { resolveLocalRef } from './fetch-branch.js';
+import { fetchPack } from './fetch-pack.js';
 import { hasObject } from './has-object.js';
 import type { ObjectStore } from './object-store.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
@@ -18,8 +19,7 @@ export function isPrefetchable(commit: string): boolean {
  * Fetches the objects of `commit` by its id alone, against `previous` (the last listing, whose
  * capabilities the negotiation needs), offering the local branch `haveRef` as what the store has:
  * one `upload-pack` request, sent while the refs are listed anew, so a push a webhook announced costs
- * the longer of the two requests rather than both. It moves no ref (isomorphic-git writes none for a
- * fetch by id): only the listing that follows decides what the branch's head is, so an announcement
+ * the longer of the two requests rather than both. It moves no ref: only the listing that follows decides what the branch's head is, so an announcement
  * that is stale, or names a commit of another branch, brings objects and changes nothing.
  * Never rejects: a commit the server will not send (unknown, unreachable) only loses the head start,
  * and the listing's fetch follows as without it.
@@ -28,13 +28,14 @@ export async function prefetchCommit(
   store: ObjectStore,
   remote: Remote,
   commit: string,
-  haveRef: { readonly remote: string; readonly ref: string },
+  haveRef: string,
   timeoutMs: number,
   previous: RefAdvertisement,
 ): Promise<boolean> {
   try {
     if (await hasObject(store, commit)) return false;
-    await fetchRef(store, remote, { ...haveRef, remoteRef: commit }, timeoutMs, previous);
+    const have = await resolveLocalRef(store, haveRef);
+    await fetchPack(store, remote, { want: commit, have }, timeoutMs, previous);
     return true;
   } catch {
     // Why the server refused the id does not matter: the listing, already under way, decides.

@@ -1,5 +1,6 @@
 import git from 'isomorphic-git';
-import { fetchRef } from './fetch-branch.js';
+import { resolveLocalRef } from './fetch-branch.js';
+import { fetchPack } from './fetch-pack.js';
 import { gitErrorCode } from './git-error-code.js';
 import { hasObject } from './has-object.js';
 import type { ObjectStore } from './object-store.js';
@@ -31,8 +32,8 @@ export async function readNote(
     const advertised = remote.advertisement.refs.get(notesRef);
     if (advertised === undefined) return undefined;
     if (!(await hasObject(store, advertised))) {
-      const ref = { ref: notesRef, remoteRef: notesRef };
-      await fetchRef(store, remote, ref, remote.timeoutMs, remote.advertisement);
+      const have = await resolveLocalRef(store, notesRef);
+      await fetchPack(store, remote, { want: advertised, have }, remote.timeoutMs, remote.advertisement);
       await git.writeRef({ fs, gitdir, ref: notesRef, value: advertised, force: true });
     }
     // Read from the advertised commit itself: it is what the server had when the branch was fetched.

@@ -3,6 +3,7 @@ import http from 'isomorphic-git/http/node';
 import type { TagRef } from '../../core/index.js';
 import { withDeadline } from './deadline.js';
 import { GitUnreachableError } from './errors.js';
+import { readPackets } from './pkt-line.js';
 import type { Remote } from './remote.js';
 
 const TAG_PREFIX = 'refs/tags/';
@@ -10,21 +11,19 @@ const PEELED_SUFFIX = '^{}';
 
 /**
  * What the server said its refs were in ONE ref discovery (`GET info/refs`, protocol v0/v1, which
- * lists the branches, the tags, peeled, and the notes in a single answer), and the HTTP client that
- * lets isomorphic-git fetch against that same answer.
- *
- * isomorphic-git's `fetch` discovers the refs again before every negotiation, and fetches one ref per
- * call (or every branch). Handing it this client, its discovery is answered from the bytes already
- * read, so fetching a ref that moved costs one request (the `upload-pack` POST), and a ref that did not
- * move costs nothing: a sync in which only the branch moved is two requests, a poll that finds nothing
- * new is one.
+ * lists the branches, the tags, peeled, and the notes in a single answer), what its `upload-pack`
+ * offers, and the HTTP client for the `upload-pack` requests that follow (`fetch-pack.ts`): fetching
+ * a ref that moved costs one request, a ref that did not move none. A sync in which only the branch
+ * moved is two requests, a poll that finds nothing new is one.
  */
 export interface RefAdvertisement {
   /** The object each ref names (tags: the tag object itself; see `tags` for the commits). */
   readonly refs: ReadonlyMap<string, string>;
   /** Every tag with the commit it points at (the server peels annotated tags). */
   readonly tags: readonly TagRef[];
-  /** An HTTP client for isomorphic-git calls on this remote, aborted with `signal`, whose discovery is this one. */
+  /** What the server's `upload-pack` offers (`side-band-64k`, `thin-pack`, …), from the same answer. */
+  readonly capabilities: ReadonlySet<string>;
+  /** An HTTP client for requests to this remote, aborted with `signal`, sending the credentials the listing was let in with. */
   http(signal: AbortSignal): HttpClient;
 }
 
@@ -55,18 +54,38 @@ export async function readRefAdvertisement(
     if (ref.ref.startsWith(TAG_PREFIX))
       tags.push({ name: ref.ref.slice(TAG_PREFIX.length), commit: ref.peeled ?? ref.oid });
   }
-  return { refs, tags, http: (signal) => discovery.client(signal) };
+  const capabilities = await discovery.capabilities();
+  return { refs, tags, capabilities, http: (signal) => discovery.client(signal) };
 }
 
 /**
- * The answer to the first successful `GET …/info/refs?service=git-upload-pack`, replayed to every
- * later one. The credentials that discovery needed (isomorphic-git asked `onAuth` after a 401) go
- * with the later requests too: a fetch whose discovery is replayed never sees the 401 that would
- * make it ask, and its `upload-pack` POST would go without them.
+ * The answer to the first successful `GET …/info/refs?service=git-upload-pack`, kept for its
+ * capabilities (and replayed to isomorphic-git, which read it). The credentials that discovery
+ * needed (isomorphic-git asked `onAuth` after a 401) go with the later requests too: an `upload-pack`
+ * POST would otherwise go without them.
  */
 class RecordedDiscovery {
   #answer: { response: GitHttpResponse; body: readonly Uint8Array[] } | undefined;
   #authorization: string | undefined;
+
+  /** The capabilities the answer lists after its first ref (protocol v0/v1); none before an answer. */
+  async capabilities(): Promise<ReadonlySet<string>> {
+    if (!this.#answer) return new Set();
+    async function* body(chunks: readonly Uint8Array[]) {
+      yield* chunks;
+    }
+    for await (const packet of readPackets(body(this.#answer.body))) {
+      const nul = packet?.indexOf(0) ?? -1;
+      if (packet && nul >= 0)
+        return new Set(
+          packet
+            .toString('utf8', nul + 1)
+            .trim()
+            .split(' '),
+        );
+    }
+    return new Set();
+  }
 
   client(signal: AbortSignal): HttpClient {
     return { request: (request) => this.#request(request, signal) };
@@ -74,7 +93,6 @@ class RecordedDiscovery {
 
   async #request(request: GitHttpRequest, signal: AbortSignal): Promise<GitHttpResponse> {
     if (!isDiscovery(request)) return http.request({ ...this.#authorized(request), signal });
-    if (this.#answer) return replay(this.#answer);
     const response = await http.request({ ...request, signal });
     // Anything but a plain answer (a 401 asking for credentials, an error) goes to isomorphic-git as it is.
     if (response.statusCode !== 200) return response;

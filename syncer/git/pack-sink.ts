@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import { yieldToEventLoop } from '../../core/index.js';
+import { PackIndexError, type PackWriter, startPackWriter } from './index-pack.js';
+import type { ObjectStore } from './object-store.js';
+
+/**
+ * Up to this, a pack is kept in memory and indexed by isomorphic-git: a commit's pack holds a few
+ * objects, and starting a process would cost it more than indexing them (tens of milliseconds on a
+ * busy machine, on the webhook-to-callback path). Its index writer walks every object id 256 times,
+ * so the limit on objects bounds how long that holds the event loop; the limit on bytes bounds what
+ * it inflates. A larger pack goes to `git index-pack` as it streams in.
+ */
+export const SMALL_PACK = { objects: 1_000, bytes: 4 * 1024 * 1024 };
+
+/** Where the bytes of one fetched pack go, chosen by its size as it arrives. */
+export interface PackSink {
+  write(bytes: Uint8Array): Promise<void>;
+  /** Resolves once the pack and its index are in the store; rejects with a PackIndexError. */
+  finish(): Promise<void>;
+  /** Never rejects. */
+  abandon(): Promise<void>;
+}
+
+export function packSink(store: ObjectStore, limits = SMALL_PACK): PackSink {
+  const held: Uint8Array[] = [];
+  let heldBytes = 0;
+  let writer: PackWriter | undefined;
+
+  const overflow = async () => {
+    writer = startPackWriter(store.gitdir);
+    for (const bytes of held.splice(0)) await writer.write(bytes);
+  };
+  return {
+    async write(bytes) {
+      if (writer) return writer.write(bytes);
+      held.push(bytes);
+      heldBytes += bytes.byteLength;
+      if (heldBytes > limits.bytes || objectCount(held) > limits.objects) await overflow();
+    },
+    async finish() {
+      if (writer) return writer.finish();
+      const pack = Buffer.concat(held);
+      held.length = 0;
+      // An empty pack (the server had nothing to send) is no pack.
+      if (objectCount([pack]) === 0) return;
+      await indexInMemory(store, pack);
+    },
+    async abandon() {
+      held.length = 0;
+      await writer?.abandon();
+    },
+  };
+}
+
+/** The pack header's object count (bytes 8-11 after "PACK" and the version); 0 before it arrived. */
+function objectCount(chunks: readonly Uint8Array[]): number {
+  const head = Buffer.concat(chunks.slice(0, 12)).subarray(0, 12);
+  return head.length < 12 ? 0 : head.readUInt32BE(8);
+}
+
+/**
+ * Writes a small pack and its index into the store: checksum checked first (isomorphic-git does not),
+ * the index written last under its final name, since a pack without one is invisible to readers.
+ */
+async function indexInMemory(store: ObjectStore, pack: Buffer): Promise<void> {
+  const body = pack.subarray(0, -20);
+  const checksum = pack.subarray(-20);
+  if (
+    pack.length < 32 ||
+    pack.toString('latin1', 0, 4) !== 'PACK' ||
+    !createHash('sha1').update(body).digest().equals(checksum)
+  ) {
+    throw new PackIndexError(`the pack the server sent is damaged (its checksum does not match)`);
+  }
+  const name = `pack-${checksum.toString('hex')}`;
+  const packDir = join(store.gitdir, 'objects', 'pack');
+  await mkdir(packDir, { recursive: true });
+  const temporary = join(packDir, `tmp_${name}.pack`);
+  await writeFile(temporary, pack);
+  await rename(temporary, join(packDir, `${name}.pack`));
+  try {
+    await git.indexPack({
+      fs: store.fs,
+      dir: store.gitdir,
+      gitdir: store.gitdir,
+      filepath: join('objects', 'pack', `${name}.pack`),
+      cache: store.cache,
+      onProgress: yieldToEventLoop,
+    });
+  } catch (error) {
+    await rm(join(packDir, `${name}.pack`), { force: true });
+    throw new PackIndexError(`the pack the server sent cannot be indexed (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+}
