@@ -27,6 +27,7 @@ import { type SyncerFixture, startSyncerFixture } from '../test/support/syncer-f
 import { cpuProfiler } from './cpu-profile.js';
 import { gitServerFetchMs, uploadPackSpawnMs } from './git-server-floor.js';
 import { type BenchTable, percentile } from './table.js';
+import { type ZooKeeperFloor, zooKeeperFloor } from './zookeeper-floor.js';
 
 /** `CAIRN_BENCH_COMMITS` makes a shorter run, to profile one (see README). */
 const COMMITS = Number(process.env.CAIRN_BENCH_COMMITS ?? 200);
@@ -564,6 +565,8 @@ interface Connects {
   readonly raw: number[];
   /** connect() with a warm cache of the same snapshot. */
   readonly fromCache: number[];
+  /** The server's own time for the same reads, and kazoo's (zookeeper-floor.py); empty without Python. */
+  readonly floor: ZooKeeperFloor[];
 }
 
 /** connect() to an environment of 5,000 files, against raw parallel reads of the same nodes. */
@@ -584,6 +587,7 @@ async function measureConnect(
   const fromZooKeeper: number[] = [];
   const raw: number[] = [];
   const fromCache: number[] = [];
+  const floor: ZooKeeperFloor[] = [];
   const cacheDir = join(scratch, 'connect-cache');
   const closed = new ClosedClients();
   await timedConnect({ ...options, cacheDir }, closed);
@@ -599,15 +603,23 @@ async function measureConnect(
 
       const started = performance.now();
       const session = await ZkSession.connect({ connectString: f.zk.connectString });
-      const pointer = decodeEnvironmentPointer(
-        (await session.get(f.layout.environment('search-api', 'dev'))).data,
-      );
-      const manifest = decodeEnvironmentManifest(
-        (await session.get(f.layout.content(pointer.manifest))).data,
-      );
+      const pointerPath = f.layout.environment('search-api', 'dev');
+      const pointer = decodeEnvironmentPointer((await session.get(pointerPath)).data);
+      const manifestPath = f.layout.content(pointer.manifest);
+      const manifest = decodeEnvironmentManifest((await session.get(manifestPath)).data);
       await Promise.all([...manifest.files.values()].map((id) => session.get(f.layout.content(id))));
       raw.push(performance.now() - started);
       await session.close();
+      const measured = await zooKeeperFloor(
+        f.zk.connectString,
+        [
+          pointerPath,
+          manifestPath,
+          ...new Set([...manifest.files.values()].map((id) => f.layout.content(id))),
+        ],
+        scratch,
+      );
+      if (measured) floor.push(measured);
 
       // Nor does a service's start collect the garbage of the reads above.
       await closed.collected(gc);
@@ -616,7 +628,7 @@ async function measureConnect(
   } finally {
     profiler.close();
   }
-  return { fromZooKeeper, raw, fromCache };
+  return { fromZooKeeper, raw, fromCache, floor };
 }
 
 /**
@@ -744,6 +756,7 @@ function connectTableOf(connects: Connects): BenchTable {
         ms(Math.max(...connects.fromZooKeeper)),
         `${(percentile(connects.fromZooKeeper, 50) / percentile(connects.raw, 50)).toFixed(2)}x`,
       ],
+      ...floorRows(connects),
       [
         'connect(), warm cache of the same snapshot',
         ms(percentile(connects.fromCache, 50)),
@@ -752,10 +765,31 @@ function connectTableOf(connects: Connects): BenchTable {
       ],
     ],
     notes: [
-      'The raw row opens a session, reads the pointer and the manifest, then every content node at once: the nodes connect() reads, without its checks, parsing, change detection or events.',
+      'The raw row opens a session, reads the pointer and the manifest, then every content node at once (ZkSession.get, so 32 to a multiRead request, as connect() reads them): the nodes connect() reads, without its checks, parsing, change detection or events.',
+      "The server floor rows are bench/zookeeper-floor.py, run after each raw row: a new session on a plain socket, every read sent in one write and every answer read without decoding it, one getData per node or 32 reads per multiRead; then kazoo, another client, reading them all with get_async. They say how much of a connect is the server's own, on this machine at this load.",
       'A client with a warm cache reads the pointer alone when it names the manifest the cache holds, and no content. Before each connect, GCs are forced until every client closed before it was collected: a connect from ZooKeeper then finds nothing another client of the process held and reads everything, as a new process does; and a warm connect does not collect the garbage of the reads before it.',
     ],
   };
+}
+
+/** The server's own time for the connect's reads, and another language's client's, beside the raw row. */
+function floorRows(connects: Connects): string[][] {
+  if (connects.floor.length === 0) return [];
+  const raw = percentile(connects.raw, 50);
+  const row = (label: string, pick: (floor: ZooKeeperFloor) => number): string[] => {
+    const values = connects.floor.map(pick);
+    return [
+      label,
+      ms(percentile(values, 50)),
+      ms(Math.max(...values)),
+      `${(percentile(values, 50) / raw).toFixed(2)}x`,
+    ];
+  };
+  return [
+    row('server floor: raw socket, one getData per node, pipelined', (floor) => floor.pipelined),
+    row('server floor: raw socket, 32 reads per multiRead, pipelined', (floor) => floor.multiRead),
+    row('kazoo (Python): new session, get_async of every node', (floor) => floor.kazoo),
+  ];
 }
 
 /** Merge to callback, and where each commit's time went: the syncer's phases, the watch, the read-back. */
