@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   sdk: async () => (await import('./sdk.bench.js')).run(),
   'sdk-latency': async () => (await import('./sdk.bench.js')).runLatency(),
   'sdk-fanout': async () => (await import('./sdk.bench.js')).runFanOut(),
+  'sdk-connect': async () => (await import('./sdk.bench.js')).runConnect(),
   'sdk-wide': async () => (await import('./sdk.bench.js')).runWide(),
   agent: async () => (await import('./agent.bench.js')).run(),
   deploy: async () => (await import('./deploy.bench.js')).run(),
@@ -20,7 +21,13 @@ const wanted = process.argv.slice(2);
  * Run only when named: a part of another bench (`syncer` measures 100,000 files too, unless
  * CAIRN_BENCH_SKIP_100K=1, and failover).
  */
-const ONLY_WHEN_NAMED = new Set(['sdk-latency', 'sdk-fanout', 'syncer-100k', 'syncer-failover']);
+const ONLY_WHEN_NAMED = new Set([
+  'sdk-latency',
+  'sdk-fanout',
+  'sdk-connect',
+  'syncer-100k',
+  'syncer-failover',
+]);
 for (const [name, run] of Object.entries(BENCHES)) {
   if (wanted.length > 0 ? !wanted.includes(name) : ONLY_WHEN_NAMED.has(name)) continue;
   process.stderr.write(`running ${name} benchmarks…\n`);

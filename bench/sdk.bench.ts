@@ -27,6 +27,7 @@ import { type SyncerFixture, startSyncerFixture } from '../test/support/syncer-f
 import { cpuProfiler } from './cpu-profile.js';
 import { gitServerFetchMs, uploadPackSpawnMs } from './git-server-floor.js';
 import { type BenchTable, percentile } from './table.js';
+import { type ZooKeeperFloor, zooKeeperFloor } from './zookeeper-floor.js';
 
 /** `CAIRN_BENCH_COMMITS` makes a shorter run, to profile one (see README). */
 const COMMITS = Number(process.env.CAIRN_BENCH_COMMITS ?? 200);
@@ -84,6 +85,22 @@ export async function runFanOut(): Promise<BenchTable[]> {
     const fanOut = await measureFanOut(f, webhook, observer, scratch, gc);
     const connects = await measureConnect(f, webhook, observer, scratch, gc);
     return tables(fanOut, connects, gc !== undefined);
+  } finally {
+    await bench.close();
+  }
+}
+
+/**
+ * `npm run bench -- sdk-connect`: the connect table alone (issue 13's connect target), without the
+ * fan-out's 5,000 clients before it. `CAIRN_BENCH_CPU_PROF=<dir>` writes a CPU profile of the
+ * connects from ZooKeeper there (`connect-cold.cpuprofile`).
+ */
+export async function runConnect(): Promise<BenchTable[]> {
+  const gc = exposeGc();
+  const bench = await startBenchSyncer();
+  const { f, webhook, observer, scratch } = bench;
+  try {
+    return [connectTableOf(await measureConnect(f, webhook, observer, scratch, gc))];
   } finally {
     await bench.close();
   }
@@ -548,6 +565,8 @@ interface Connects {
   readonly raw: number[];
   /** connect() with a warm cache of the same snapshot. */
   readonly fromCache: number[];
+  /** The server's own time for the same reads, and kazoo's (zookeeper-floor.py); empty without Python. */
+  readonly floor: ZooKeeperFloor[];
 }
 
 /** connect() to an environment of 5,000 files, against raw parallel reads of the same nodes. */
@@ -568,42 +587,94 @@ async function measureConnect(
   const fromZooKeeper: number[] = [];
   const raw: number[] = [];
   const fromCache: number[] = [];
+  const floor: ZooKeeperFloor[] = [];
   const cacheDir = join(scratch, 'connect-cache');
-  await (await connect({ ...options, cacheDir })).close();
-  for (let i = 0; i < CONNECT_SAMPLES; i++) {
-    // Cold: the content the last client of this process held (weakly, in core's sharedContent) goes
-    // with it, as it would in a new process.
-    gc?.();
-    fromZooKeeper.push(await timedConnect(options));
+  const closed = new ClosedClients();
+  await timedConnect({ ...options, cacheDir }, closed);
+  const profiler = await cpuProfiler();
+  try {
+    for (let i = 0; i < CONNECT_SAMPLES; i++) {
+      // Cold: the content the last clients of this process held (weakly, in core's sharedContent)
+      // goes with them, as it would in a new process.
+      await closed.collected(gc);
+      await profiler.start();
+      fromZooKeeper.push(await timedConnect(options, closed));
+      await profiler.stop(`connect-cold-${i}`);
 
-    const started = performance.now();
-    const session = await ZkSession.connect({ connectString: f.zk.connectString });
-    const pointer = decodeEnvironmentPointer(
-      (await session.get(f.layout.environment('search-api', 'dev'))).data,
-    );
-    const manifest = decodeEnvironmentManifest((await session.get(f.layout.content(pointer.manifest))).data);
-    await Promise.all([...manifest.files.values()].map((id) => session.get(f.layout.content(id))));
-    raw.push(performance.now() - started);
-    await session.close();
+      const started = performance.now();
+      const session = await ZkSession.connect({ connectString: f.zk.connectString });
+      const pointerPath = f.layout.environment('search-api', 'dev');
+      const pointer = decodeEnvironmentPointer((await session.get(pointerPath)).data);
+      const manifestPath = f.layout.content(pointer.manifest);
+      const manifest = decodeEnvironmentManifest((await session.get(manifestPath)).data);
+      await Promise.all([...manifest.files.values()].map((id) => session.get(f.layout.content(id))));
+      raw.push(performance.now() - started);
+      await session.close();
+      const measured = await zooKeeperFloor(
+        f.zk.connectString,
+        [
+          pointerPath,
+          manifestPath,
+          ...new Set([...manifest.files.values()].map((id) => f.layout.content(id))),
+        ],
+        scratch,
+      );
+      if (measured) floor.push(measured);
 
-    // Nor does a service's start collect the garbage of the reads above.
-    gc?.();
-    fromCache.push(await timedConnect({ ...options, cacheDir }));
+      // Nor does a service's start collect the garbage of the reads above.
+      await closed.collected(gc);
+      fromCache.push(await timedConnect({ ...options, cacheDir }, closed));
+    }
+  } finally {
+    profiler.close();
   }
-  return { fromZooKeeper, raw, fromCache };
+  return { fromZooKeeper, raw, fromCache, floor };
 }
 
 /**
- * How long connect() takes to the large environment; the client is closed. In a function of its
- * own, so that no frame of the caller still holds the client when the next GC runs.
+ * How long connect() takes to the large environment; the client is closed, and `closed` told. In a
+ * function of its own, so that no frame of the caller still holds the client.
  */
-async function timedConnect(options: ConnectOptions): Promise<number> {
+async function timedConnect(options: ConnectOptions, closed: ClosedClients): Promise<number> {
   const started = performance.now();
   const config = await connect(options);
   const elapsed = performance.now() - started;
   if (config.files().length < LARGE_FILES) throw new Error(`expected ${LARGE_FILES} files`);
   await config.close();
+  closed.add(config);
   return elapsed;
+}
+
+/**
+ * Clients closed, until they are collected. A closed client stays reachable for a while (until its
+ * socket's handle has closed, a turn of the event loop or more later; a WeakRef read keeps its
+ * target until the task ends), and while it is, what it held in core's sharedContent serves the next
+ * connect: that one would not be cold. So GCs are forced, each in a task of its own, until every
+ * client closed was collected.
+ */
+class ClosedClients {
+  private uncollected = 0;
+  private readonly registry = new FinalizationRegistry<undefined>(() => {
+    this.uncollected--;
+  });
+
+  add(client: object): void {
+    this.uncollected++;
+    this.registry.register(client, undefined);
+  }
+
+  async collected(gc: (() => void) | undefined, timeoutMs = 60_000): Promise<void> {
+    if (!gc) return;
+    const deadline = Date.now() + timeoutMs;
+    while (this.uncollected > 0) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.uncollected} closed clients not collected within ${timeoutMs} ms: a connect would find their content`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      gc();
+    }
+  }
 }
 
 function tables(fanOut: FanOut, connects: Connects, exactGc: boolean): BenchTable[] {
@@ -642,34 +713,7 @@ function tables(fanOut: FanOut, connects: Connects, exactGc: boolean): BenchTabl
         )}.`,
       ],
     },
-    {
-      title: `SDK: connect() to an environment of ${LARGE_FILES.toLocaleString('en-US')} files (${CONNECT_SAMPLES} connects)`,
-      columns: ['how', 'median', 'max', 'vs raw reads'],
-      rows: [
-        [
-          'raw: new session, then every node read in parallel',
-          ms(percentile(connects.raw, 50)),
-          ms(Math.max(...connects.raw)),
-          '1.00x',
-        ],
-        [
-          'connect(), from ZooKeeper',
-          ms(percentile(connects.fromZooKeeper, 50)),
-          ms(Math.max(...connects.fromZooKeeper)),
-          `${(percentile(connects.fromZooKeeper, 50) / percentile(connects.raw, 50)).toFixed(2)}x`,
-        ],
-        [
-          'connect(), warm cache of the same snapshot',
-          ms(percentile(connects.fromCache, 50)),
-          ms(Math.max(...connects.fromCache)),
-          `${(percentile(connects.fromCache, 50) / percentile(connects.raw, 50)).toFixed(2)}x`,
-        ],
-      ],
-      notes: [
-        'The raw row opens a session, reads the pointer and the manifest, then every content node at once: the nodes connect() reads, without its checks, parsing, change detection or events.',
-        'A client with a warm cache reads the pointer alone when it names the manifest the cache holds, and no content. Before each connect from ZooKeeper a forced GC drops what the previous client held, so that it reads everything, as a new process does; and one before each warm connect, so that it does not collect the garbage of the reads before it.',
-      ],
-    },
+    connectTableOf(connects),
     {
       title: 'SDK: cost of a connected client',
       columns: ['measure', 'value'],
@@ -691,6 +735,60 @@ function tables(fanOut: FanOut, connects: Connects, exactGc: boolean): BenchTabl
           : 'GC could not be forced, so the heap figure includes garbage and is an upper estimate.',
       ],
     },
+  ];
+}
+
+/** connect() to the large environment, from ZooKeeper and from a warm cache, beside raw reads. */
+function connectTableOf(connects: Connects): BenchTable {
+  return {
+    title: `SDK: connect() to an environment of ${LARGE_FILES.toLocaleString('en-US')} files (${CONNECT_SAMPLES} connects)`,
+    columns: ['how', 'median', 'max', 'vs raw reads'],
+    rows: [
+      [
+        'raw: new session, then every node read in parallel',
+        ms(percentile(connects.raw, 50)),
+        ms(Math.max(...connects.raw)),
+        '1.00x',
+      ],
+      [
+        'connect(), from ZooKeeper',
+        ms(percentile(connects.fromZooKeeper, 50)),
+        ms(Math.max(...connects.fromZooKeeper)),
+        `${(percentile(connects.fromZooKeeper, 50) / percentile(connects.raw, 50)).toFixed(2)}x`,
+      ],
+      ...floorRows(connects),
+      [
+        'connect(), warm cache of the same snapshot',
+        ms(percentile(connects.fromCache, 50)),
+        ms(Math.max(...connects.fromCache)),
+        `${(percentile(connects.fromCache, 50) / percentile(connects.raw, 50)).toFixed(2)}x`,
+      ],
+    ],
+    notes: [
+      'The raw row opens a session, reads the pointer and the manifest, then every content node at once (ZkSession.get, so 32 to a multiRead request, as connect() reads them): the nodes connect() reads, without its checks, parsing, change detection or events.',
+      "The server floor rows are bench/zookeeper-floor.py, run after each raw row: a new session on a plain socket, every read sent in one write and every answer read without decoding it, one getData per node or 32 reads per multiRead; then kazoo, another client, reading them all with get_async. They say how much of a connect is the server's own, on this machine at this load.",
+      'A client with a warm cache reads the pointer alone when it names the manifest the cache holds, and no content. Before each connect, GCs are forced until every client closed before it was collected: a connect from ZooKeeper then finds nothing another client of the process held and reads everything, as a new process does; and a warm connect does not collect the garbage of the reads before it.',
+    ],
+  };
+}
+
+/** The server's own time for the connect's reads, and another language's client's, beside the raw row. */
+function floorRows(connects: Connects): string[][] {
+  if (connects.floor.length === 0) return [];
+  const raw = percentile(connects.raw, 50);
+  const row = (label: string, pick: (floor: ZooKeeperFloor) => number): string[] => {
+    const values = connects.floor.map(pick);
+    return [
+      label,
+      ms(percentile(values, 50)),
+      ms(Math.max(...values)),
+      `${(percentile(values, 50) / raw).toFixed(2)}x`,
+    ];
+  };
+  return [
+    row('server floor: raw socket, one getData per node, pipelined', (floor) => floor.pipelined),
+    row('server floor: raw socket, 32 reads per multiRead, pipelined', (floor) => floor.multiRead),
+    row('kazoo (Python): new session, get_async of every node', (floor) => floor.kazoo),
   ];
 }
 

@@ -1,5 +1,6 @@
 import { contentId } from './content-id.js';
 import { CairnError } from './errors.js';
+import { mapWithConcurrency } from './map-with-concurrency.js';
 import { decodeEnvironmentManifest, type EnvironmentManifest } from './records/environment-manifest.js';
 import {
   decodeEnvironmentPointer,
@@ -95,6 +96,14 @@ export class ContentMissingError extends CairnError {
     this.path = path;
   }
 }
+
+/**
+ * Content reads a reader keeps in flight. Enough to keep the server busy (the session sends them as
+ * multiRead requests of 32); a bound, so that what each read waiting holds (its promises, its
+ * deadline) does not outlive young-generation GCs: 5,000 reads at once made a connect spend more
+ * time in GC than in reading.
+ */
+export const CONTENT_READS_IN_FLIGHT = 256;
 
 /** A reader that loses the race with content collection this many times in a row gives up. */
 const MAX_ATTEMPTS = 5;
@@ -235,7 +244,9 @@ async function readContents(
   // Readers of the process that wake together for one manifest assemble its files once.
   const files = await sharedContent.assembleFiles(manifestId, async () => {
     const entries = [...manifest.files];
-    const bytes = await Promise.all(entries.map(([, id]) => readContent(session, layout, id, held)));
+    const bytes = await mapWithConcurrency(entries, CONTENT_READS_IN_FLIGHT, ([, id]) =>
+      readContent(session, layout, id, held),
+    );
     const assembled = new Map<string, Uint8Array>();
     for (let i = 0; i < entries.length; i++) {
       const [path, id] = entries[i] as [string, string];

@@ -13,6 +13,7 @@ import {
   writeRequest,
 } from './protocol/requests.js';
 import { type ConnectResponse, readResponse, type WatcherEvent } from './protocol/responses.js';
+import { ReadBatch } from './read-batch.js';
 import { type OutgoingRequest, ServerConnection } from './server-connection.js';
 import { type PersistentMode, type WatchListener, WatchRegistry } from './watch-registry.js';
 import { ZK_OPEN_ACL, type ZkAcl } from './zk-acl.js';
@@ -135,6 +136,8 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
   private closing: Promise<void> | undefined;
   private handshakeSettled: (() => void) | undefined;
   private deliveries: (() => void)[] = [];
+  /** Unwatched reads not yet sent: they leave together, before any other request. */
+  private readBatch: ReadBatch | undefined;
 
   constructor(options: ZkClientOptions) {
     super();
@@ -168,6 +171,11 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
     return this.negotiatedTimeoutMs || this.requestedTimeoutMs;
   }
 
+  /**
+   * Reads without a watch made together (one after the other with no other request between them,
+   * in one tick) leave as multiRead requests of up to MAX_BATCHED_READS: each still has its own
+   * answer and error, in order (read-batch.ts).
+   */
   getData(path: string, watch?: WatchListener): Promise<{ data: Buffer; stat: ZkStat }> {
     return this.submit(
       'getData',
@@ -179,6 +187,7 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
         if (watch) this.watches.add('data', path, watch);
         return result;
       },
+      watch || typeof path !== 'string' ? {} : { batchAs: this.server(path) },
     );
   }
 
@@ -363,6 +372,8 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
   private async closeSession(): Promise<void> {
     const before = this.currentState;
     if (before === 'closed') return;
+    // Reads made before close() leave before the session's end, as every request made before it.
+    this.sendReadBatch();
     clearTimeout(this.retryTimer);
     this.currentState = 'closed';
     this.failWaiting(this.finalError());
@@ -511,6 +522,7 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
   /** Final states: everything waiting fails, the connection and the watches go. */
   private finish(state: 'expired' | 'auth-failed'): void {
     if (this.final) return;
+    this.sendReadBatch();
     this.currentState = state;
     clearTimeout(this.retryTimer);
     const reason = this.finalError();
@@ -546,7 +558,7 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
     opCode: number,
     write: (writer: JuteWriter) => void,
     read: (reader: JuteReader, err: number) => T,
-    options: { accept?: number; sizeHint?: number } = {},
+    options: { accept?: number; sizeHint?: number; batchAs?: string } = {},
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const request: OutgoingRequest = {
@@ -584,20 +596,44 @@ export class ZkClient extends EventEmitter<{ state: [ZkClientState] }> {
           );
         },
       };
-      switch (this.currentState) {
-        case 'closed':
-        case 'expired':
-        case 'auth-failed':
-          request.fail(this.finalError());
-          return;
-        case 'connected':
-          if (this.connection?.established) {
-            this.connection.send(request);
-            return;
-          }
-      }
-      this.waiting.push(request);
+      if (options.batchAs !== undefined && !this.final) this.batchRead(options.batchAs, request);
+      else this.dispatch(request);
     });
+  }
+
+  /** Sends a request, or queues it for the connection under way; after the reads made before it. */
+  private dispatch(request: OutgoingRequest): void {
+    this.sendReadBatch();
+    switch (this.currentState) {
+      case 'closed':
+      case 'expired':
+      case 'auth-failed':
+        request.fail(this.finalError());
+        return;
+      case 'connected':
+        if (this.connection?.established) {
+          this.connection.send(request);
+          return;
+        }
+    }
+    this.waiting.push(request);
+  }
+
+  /** Adds an unwatched read to the batch open; it leaves when full, before another request, or at the end of the tick. */
+  private batchRead(serverPath: string, request: OutgoingRequest): void {
+    if (!this.readBatch) {
+      this.readBatch = new ReadBatch();
+      process.nextTick(() => this.sendReadBatch());
+    }
+    this.readBatch.add(serverPath, request);
+    if (this.readBatch.full) this.sendReadBatch();
+  }
+
+  private sendReadBatch(): void {
+    const batch = this.readBatch;
+    if (!batch) return;
+    this.readBatch = undefined;
+    this.dispatch(batch.request());
   }
 
   /** Why requests fail in a final state; the request adds its operation and path. */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestAclId, LeaderElection, ZK_PERMS, ZkError, ZkSession } from '../../core/index.js';
 import { startZooKeeper, waitFor, type ZooKeeperServer } from '../harness/index.js';
+import { lastRequestIds, normalise } from '../support/server-sessions.js';
 
 const CANDIDATE_SCRIPT = fileURLToPath(new URL('../fixtures/zk-candidate.ts', import.meta.url));
 
@@ -69,6 +70,89 @@ describe('ZkSession against a real ZooKeeper', () => {
     expect(error).toMatchObject({ code: 'NODE_EXISTS', opIndex: 1, path: '/t/multi/b' });
     expect((await session.get('/t/multi/a')).data.toString()).toBe('a');
     expect(await session.exists('/t/multi/c')).toBeUndefined();
+  });
+
+  describe('reads made together', () => {
+    /** Requests this session sent, by the server's count of its request ids (pings carry none). */
+    async function requestsSent(of: ZkSession, during: () => Promise<unknown>): Promise<bigint> {
+      const id = normalise(of.sessionId);
+      const before = (await lastRequestIds(zk.port)).get(id) ?? 0n;
+      await during();
+      return ((await lastRequestIds(zk.port)).get(id) ?? 0n) - before;
+    }
+
+    it('leave as a few multiRead requests, and each read is answered with its own node, in order', async () => {
+      await session.mkdirp('/t/together');
+      const paths = Array.from({ length: 100 }, (_, i) => `/t/together/n${i}`);
+      await Promise.all(paths.map((path, i) => session.create(path, Buffer.from(`value ${i}`))));
+      const settled: number[] = [];
+      let values: string[] = [];
+      const sent = await requestsSent(session, async () => {
+        values = await Promise.all(
+          paths.map(async (path, i) => {
+            const node = await session.get(path);
+            settled.push(i);
+            return node.data.toString();
+          }),
+        );
+      });
+      expect(values).toEqual(paths.map((_, i) => `value ${i}`));
+      expect(settled).toEqual(paths.map((_, i) => i));
+      // 100 reads in multiReads of 32: 4 requests, not 100.
+      expect(sent).toBe(4n);
+    });
+
+    it('fail alone: a read that finds no node among others fails, and the others are answered', async () => {
+      await session.mkdirp('/t/together-gap');
+      await session.create('/t/together-gap/a', Buffer.from('a'));
+      await session.create('/t/together-gap/c', Buffer.from('c'));
+      const [a, gone, c] = await Promise.allSettled([
+        session.get('/t/together-gap/a'),
+        session.get('/t/together-gap/b'),
+        session.get('/t/together-gap/c'),
+      ]);
+      expect(a).toMatchObject({ status: 'fulfilled', value: { data: Buffer.from('a') } });
+      expect(gone).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'NO_NODE', path: '/t/together-gap/b' },
+      });
+      expect(c).toMatchObject({ status: 'fulfilled', value: { data: Buffer.from('c') } });
+    });
+
+    it('keep their order with the requests between them: a read after a write sees it', async () => {
+      await session.create('/t/together-order', Buffer.from('before'));
+      const [first, written, second] = await Promise.all([
+        session.get('/t/together-order'),
+        session.set('/t/together-order', Buffer.from('after')),
+        session.get('/t/together-order'),
+      ]);
+      expect(first.data.toString()).toBe('before');
+      expect(second.data.toString()).toBe('after');
+      expect(second.stat.mzxid).toBe(written.mzxid);
+    });
+
+    it('serve a chroot: each read of a batch is answered for its path under it', async () => {
+      await session.mkdirp('/t/together-chroot');
+      await session.create('/t/together-chroot/x', Buffer.from('x'));
+      await session.create('/t/together-chroot/y', Buffer.from('y'));
+      const rooted = await ZkSession.connect({ connectString: `${zk.connectString}/t/together-chroot` });
+      try {
+        const [x, y, none] = await Promise.allSettled([rooted.get('/x'), rooted.get('/y'), rooted.get('/z')]);
+        expect(x).toMatchObject({ status: 'fulfilled', value: { data: Buffer.from('x') } });
+        expect(y).toMatchObject({ status: 'fulfilled', value: { data: Buffer.from('y') } });
+        expect(none).toMatchObject({ status: 'rejected', reason: { code: 'NO_NODE', path: '/z' } });
+      } finally {
+        await rooted.close();
+      }
+    });
+
+    it('made just before close() are answered before the session ends', async () => {
+      const closing = await ZkSession.connect({ connectString: zk.connectString });
+      const reads = Promise.all([closing.get('/t/together/n1'), closing.get('/t/together/n2')]);
+      const closed = closing.close();
+      expect((await reads).map((node) => node.data.toString())).toEqual(['value 1', 'value 2']);
+      await closed;
+    });
   });
 
   it('fires a one-shot watch on change', async () => {

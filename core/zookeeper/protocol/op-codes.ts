@@ -18,6 +18,8 @@ export const OpCode = {
   multi: 14,
   create2: 15,
   removeWatches: 18,
+  /** Several reads in one request, each answered on its own (ZooKeeper 3.6+). */
+  multiRead: 22,
   auth: 100,
   setWatches: 101,
   setWatches2: 105,

@@ -70,6 +70,11 @@ export const writeRequest = {
     if (watches.persistent.length > 0 || watches.persistentRecursive.length > 0)
       w.strings(watches.persistent).strings(watches.persistentRecursive);
   },
+  /** A multiRead's MultiOperationRecord of getData operations, none watched. */
+  multiRead: (paths: readonly string[]) => (w: JuteWriter) => {
+    for (const path of paths) w.int(OpCode.getData).boolean(false).int(-1).string(path).boolean(false);
+    w.int(-1).boolean(true).int(-1);
+  },
   /** MultiOperationRecord: a MultiHeader (type, done, err) before each operation, and one that ends them. */
   multi: (ops: readonly WireOp[]) => (w: JuteWriter) => {
     for (const op of ops) {
