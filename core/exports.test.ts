@@ -37,6 +37,7 @@ it('core exports exactly these names', () => {
     'EphemeralNode',
     'EphemeralNodeConflictError',
     'FencedWriter',
+    'FolderTree',
     'LOG_CHUNKS_KEPT',
     'LOG_CHUNK_BYTES',
     'LeaderElection',
