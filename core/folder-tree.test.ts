@@ -85,8 +85,11 @@ describe('FolderTree', () => {
     ]);
     const services = tree.folder('services') as FolderTree;
 
-    expect([...services.ownFiles()].map(([p]) => p)).toEqual(['services/api.yaml']);
-    expect([...services.subfolders()].map(([name]) => name)).toEqual(['api', 'web']);
+    expect([...services.items()].map(([name, item]) => [name, item instanceof FolderTree])).toEqual([
+      ['api.yaml', false],
+      ['api', true],
+      ['web', true],
+    ]);
     expect([...(services.folder('api') as FolderTree).keys()]).toEqual([
       'services/api/config/app.yaml',
       'services/api/service.yaml',

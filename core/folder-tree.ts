@@ -65,20 +65,13 @@ export class FolderTree implements RepoTree {
     return folder;
   }
 
-  /** The folders directly in this one, by name, in path order. */
-  *subfolders(): IterableIterator<[name: string, folder: FolderTree]> {
+  /** What this folder holds directly, by name, in path order: each file's bytes, each folder. */
+  *items(): IterableIterator<[name: string, item: Uint8Array | FolderTree]> {
     for (const name of this.names()) {
       if (name.endsWith('/')) {
         const bare = name.slice(0, -1);
         yield [bare, this.folders.get(bare) as FolderTree];
-      }
-    }
-  }
-
-  /** The files directly in this folder, by full path, in path order. */
-  *ownFiles(): IterableIterator<[path: string, bytes: Uint8Array]> {
-    for (const name of this.names()) {
-      if (!name.endsWith('/')) yield [this.prefix + name, this.files.get(name) as Uint8Array];
+      } else yield [name, this.files.get(name) as Uint8Array];
     }
   }
 

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createRepoModelCache,
   desiredStateOf,
+  FolderTree,
   type ParseVerdict,
   type ParseVerdicts,
   parseConfigFilesAhead,
@@ -47,6 +48,9 @@ const EDITS: ((tree: Map<string, Uint8Array>) => Record<string, string | null>)[
   }),
   () => ({ 'services/nightly-reports/releases/prod.yaml': null }),
   () => ({ 'services/nightly-reports/notes.txt': 'stray\n' }),
+  // Paths a folder-by-folder sort must place as a path-by-path one does.
+  () => ({ 'services/search-api/config/bad\\name.yaml': 'a: 1\n', 'services/README.md': 'services\n' }),
+  () => ({ 'services/new-service/notes.txt': 'a: 1\n', 'services.yaml': 'x: 1\n' }),
 ];
 
 describe('the repository model cache', () => {
@@ -78,6 +82,39 @@ describe('the repository model cache', () => {
         },
       ),
       { numRuns: 15 },
+    );
+  });
+
+  it('gives exactly what a load without cache gives on a FolderTree that shares unchanged folders', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: EDITS.length - 1 }), { minLength: 1, maxLength: 8 }),
+        (sequence) => {
+          const cache = createRepoModelCache();
+          let plain = base;
+          let tree = FolderTree.of(base);
+          validateRepo(tree, { cache });
+          for (const index of sequence) {
+            const next = withChanges(
+              index % 3 === 0 ? base : plain,
+              (EDITS[index] as (t: Map<string, Uint8Array>) => Record<string, string | null>)(base),
+            );
+            // As the git source makes it: only what changed is set, every other folder is shared.
+            tree = tree.withChanges(
+              [...next].filter(([path, bytes]) => plain.get(path) !== bytes),
+              [...plain.keys()].filter((path) => !next.has(path)),
+            );
+            plain = next;
+            const cached = validateRepo(tree, { cache });
+            const fresh = validateRepo(plain);
+            expect(cached.diagnostics).toEqual(fresh.diagnostics);
+            expect(stateOf(cached.repo)).toEqual(stateOf(fresh.repo));
+            expect(documentValues(cached.repo.documents)).toEqual(documentValues(fresh.repo.documents));
+            expect([...cached.repo.serviceNames]).toEqual([...fresh.repo.serviceNames]);
+          }
+        },
+      ),
+      { numRuns: 20 },
     );
   });
 

@@ -13,9 +13,11 @@ import {
 
 /**
  * Checks that need the whole model rather than one file: references between files and whether what a
- * manifest asks for can actually happen with the hosts it has.
+ * manifest asks for can actually happen with the hosts it has. `paths` (every path of the tree) is
+ * walked again for each policy glob, and only until a path matches: pass the tree's keys as they
+ * come rather than a copy of them.
  */
-export function checkSemantics(repo: ConfigRepo, paths: readonly string[]): Diagnostic[] {
+export function checkSemantics(repo: ConfigRepo, paths: Iterable<string>): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const service of repo.services.values()) {
     checkHosts(repo, service, out);
@@ -164,7 +166,7 @@ function checkReleaseStrategy(repo: ConfigRepo, service: Service, release: Relea
   }
 }
 
-function checkPolicy(repo: ConfigRepo, paths: readonly string[], out: Diagnostic[]): void {
+function checkPolicy(repo: ConfigRepo, paths: Iterable<string>, out: Diagnostic[]): void {
   const policy = repo.policy;
   if (!policy) return;
   const document = documentOf(repo, POLICY_FILE);
@@ -184,7 +186,7 @@ function checkPolicy(repo: ConfigRepo, paths: readonly string[], out: Diagnostic
     } else seen.set(rule.name, index);
     rule.paths.forEach((glob, globIndex) => {
       const matches = picomatch(glob, { dot: true });
-      if (paths.some((path) => matches(path))) return;
+      if (someOf(paths, matches)) return;
       out.push(
         diagnostic(
           POLICY_FILE,
@@ -203,11 +205,12 @@ function checkPolicy(repo: ConfigRepo, paths: readonly string[], out: Diagnostic
  * policy.yaml's `deployments` rules: unique names (a refusal names its rule), and globs that match a
  * release manifest, since a rule covers only deployments of release manifests it matches.
  */
-function checkSteeringRules(repo: ConfigRepo, paths: readonly string[], out: Diagnostic[]): void {
+function checkSteeringRules(repo: ConfigRepo, paths: Iterable<string>, out: Diagnostic[]): void {
   const rules = repo.policy?.deployments;
   if (!rules) return;
   const document = documentOf(repo, POLICY_FILE);
-  const releases = paths.filter((path) => /^services\/[^/]+\/releases\/[^/]+\.yaml$/.test(path));
+  const releases: string[] = [];
+  for (const path of paths) if (/^services\/[^/]+\/releases\/[^/]+\.yaml$/.test(path)) releases.push(path);
   const seen = new Map<string, number>();
   rules.forEach((rule, index) => {
     const first = seen.get(rule.name);
@@ -236,4 +239,10 @@ function checkSteeringRules(repo: ConfigRepo, paths: readonly string[], out: Dia
       );
     });
   });
+}
+
+/** Whether any of `items` matches, looking no further than the first that does. */
+function someOf(items: Iterable<string>, matches: (item: string) => boolean): boolean {
+  for (const item of items) if (matches(item)) return true;
+  return false;
 }
