@@ -168,6 +168,7 @@ it('core exports exactly these names', () => {
     'planPublication',
     'prepareDesiredState',
     'publicationCounts',
+    'publishedStateAfter',
     'publishedStateOf',
     'readAclPolicy',
     'readCredentialsFile',

@@ -133,6 +133,7 @@ export {
   isEmptyPublication,
   planPublication,
   publicationCounts,
+  publishedStateAfter,
   publishedStateOf,
 } from './publication.js';
 export type {
