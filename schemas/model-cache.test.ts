@@ -1,15 +1,19 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ConfigRepo,
   createRepoModelCache,
   desiredStateOf,
   FolderTree,
+  loadConfigRepo,
   type ParseVerdict,
   type ParseVerdicts,
   parseConfigFilesAhead,
   type Revision,
 } from '../core/index.js';
 import { exampleTree, text, withChanges } from '../test/support/example-repo.js';
+import { checkManifest } from './manifest-checker.js';
+import { checkSemantics } from './semantic-checks.js';
 import { validateRepo } from './validate-repo.js';
 
 const revision: Revision = { commit: '0'.repeat(40), author: { name: '', email: '' }, message: '', time: '' };
@@ -212,6 +216,29 @@ describe('the repository model cache', () => {
     expect(loaded.diagnostics).toEqual(validateRepo(base).diagnostics);
   });
 
+  it('checks again only the services whose object changed, and what every service names of others', () => {
+    const cache = createRepoModelCache();
+    validateRepo(base, { cache });
+    const tree = withChanges(base, {
+      'services/recommender/service.yaml': recommenderWithDuplicateHost(base),
+    });
+    const { repo } = loadConfigRepo(tree, checkManifest, cache);
+    const looked: string[] = [];
+    const documents = {
+      get(path: string) {
+        looked.push(path);
+        return repo.documents.get(path);
+      },
+    } as ConfigRepo['documents'];
+
+    const findings = checkSemantics({ ...repo, documents }, tree.keys());
+
+    expect(looked.filter((path) => path.startsWith('services/search-api/'))).toEqual([]);
+    expect(looked).toContain('services/recommender/service.yaml');
+    expect(findings.map((d) => d.rule)).toContain('service/duplicate-host');
+    expect(findings).toEqual(checkSemantics(validateRepo(tree).repo, tree.keys()));
+  });
+
   it('keeps the Service object of a service whose files did not change', () => {
     const cache = createRepoModelCache();
     const first = validateRepo(base, { cache }).repo;
@@ -235,4 +262,11 @@ function documentValues(documents: ReadonlyMap<string, { readonly value: unknown
 function verdictStore(): ParseVerdicts {
   const kept = new Map<string, ParseVerdict>();
   return { get: (key) => kept.get(key), set: (key, verdict) => void kept.set(key, verdict) };
+}
+
+/** recommender's service.yaml with its first host listed twice. */
+function recommenderWithDuplicateHost(tree: Map<string, Uint8Array>): string {
+  const manifest = text(tree, 'services/recommender/service.yaml');
+  const host = /- host: ([^\s]+)/.exec(manifest)?.[1] as string;
+  return manifest.replace(`- host: ${host}`, `- host: ${host}\n      - host: ${host}`);
 }

@@ -20,14 +20,44 @@ import {
 export function checkSemantics(repo: ConfigRepo, paths: Iterable<string>): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const service of repo.services.values()) {
-    checkHosts(repo, service, out);
+    const own = ownFindingsOf(repo, service);
+    appendAll(out, own.hosts);
+    // Names other services: looked at again in every load, as a service may come or go.
     checkDependencies(repo, service, out);
-    checkConfigRollout(repo, service, out);
-    checkDrainDuringDeploys(repo, service, out);
-    for (const release of service.releases.values()) checkReleaseStrategy(repo, service, release, out);
+    appendAll(out, own.rest);
   }
   if (repo.policy) checkPolicy(repo, paths, out);
   return out;
+}
+
+/** What the checks that look at one service alone found, in the order they run. */
+interface OwnFindings {
+  readonly hosts: readonly Diagnostic[];
+  readonly rest: readonly Diagnostic[];
+}
+
+/**
+ * By Service object: a model cache keeps a service's object, and its documents, while none of its
+ * files and no setting changed, so a one-file commit checks one service of a thousand again.
+ */
+const ownFindings = new WeakMap<Service, OwnFindings>();
+
+function ownFindingsOf(repo: ConfigRepo, service: Service): OwnFindings {
+  const known = ownFindings.get(service);
+  if (known) return known;
+  const hosts: Diagnostic[] = [];
+  checkHosts(repo, service, hosts);
+  const rest: Diagnostic[] = [];
+  checkConfigRollout(repo, service, rest);
+  checkDrainDuringDeploys(repo, service, rest);
+  for (const release of service.releases.values()) checkReleaseStrategy(repo, service, release, rest);
+  const findings = { hosts, rest };
+  ownFindings.set(service, findings);
+  return findings;
+}
+
+function appendAll(into: Diagnostic[], items: readonly Diagnostic[]): void {
+  for (const item of items) into.push(item);
 }
 
 function documentOf(repo: ConfigRepo, path: string): ParsedDocument | undefined {
