@@ -29,6 +29,7 @@ import {
   startZooKeeper,
   type WorkRepo,
 } from '../test/harness/index.js';
+import { cpuProfiler } from './cpu-profile.js';
 import { settingsYaml, writeGeneratedRepo } from './generated-repo.js';
 import { measureFailover } from './syncer-failover.js';
 import { type BenchTable, percentile } from './table.js';
@@ -380,6 +381,8 @@ async function measureRepo(
       throw new Error(`the generated repository was not mirrored: ${initial.kind}`);
 
     const samples: number[] = [];
+    // With CAIRN_BENCH_CPU_PROF, the one-file passes (and only they) are profiled, per repository size.
+    const profiler = await cpuProfiler();
     for (let i = 1; i <= ONE_FILE_COMMITS; i++) {
       const file = (i * 37) % fileCount;
       const service = Math.floor(file / 100);
@@ -387,11 +390,14 @@ async function measureRepo(
       await work.write({ [path]: settingsYaml(service, file % 100, i) });
       await work.commit(`Revision ${i}`);
       await work.push(url);
+      if (i === 1) await profiler.start();
       started = performance.now();
       const outcome = await mirror.sync(target);
       samples.push(performance.now() - started);
       if (outcome.kind !== 'mirrored') throw new Error(`commit ${i} was not mirrored: ${outcome.kind}`);
     }
+    await profiler.stop(`one-file-${fileCount}`);
+    profiler.close();
     source.close();
     return {
       nodes: options.withNodes === false ? [] : await nodesFor(work, layout),

@@ -3,6 +3,7 @@ import { contentId } from './content-id.js';
 import { type Diagnostic, diagnostic, START_OF_FILE } from './diagnostic.js';
 import { forEachInSlices, type SliceOptions } from './event-loop-slices.js';
 import { type FileFormat, formatOf } from './file-format.js';
+import type { FolderTree } from './folder-tree.js';
 import { type ParsedDocument, parseSource, serializeValue } from './formats/index.js';
 import type {
   ConfigRollout,
@@ -31,11 +32,11 @@ import {
   classifyPath,
   NAME_PATTERN,
   POLICY_FILE,
-  type RepoPath,
   SETTINGS_FILE,
   serviceManifestPath,
   templateTarget,
 } from './repo-layout.js';
+import { type PathPlace, type ServiceSources, type SortedFolder, sortRepoSources } from './repo-sources.js';
 import type { RepoTree } from './repo-tree.js';
 import { renderDeadline, renderTemplateFile } from './templates/render-template.js';
 import { type DrainingHosts, type TemplateContext, templateContextOf } from './templates/template-context.js';
@@ -169,6 +170,8 @@ export function manifestProblems(
 interface LoadedService {
   /** Every input of the service in a fixed order: paths, then the byte arrays themselves. */
   readonly inputs: readonly (string | Uint8Array)[];
+  /** The folder of a FolderTree its files were read from, which holds exactly those inputs. */
+  readonly folder?: FolderTree;
   readonly settingsKey: string;
   /** The service from its own files; its templates are not rendered yet. */
   readonly service: Service | undefined;
@@ -227,7 +230,9 @@ type DocumentsOfBytes =
  */
 export interface RepoModelCache {
   readonly documents: WeakMap<Uint8Array, DocumentsOfBytes>;
-  readonly places: Map<string, RepoPath | { readonly kind: 'unsafe'; readonly reason: string }>;
+  readonly places: Map<string, PathPlace>;
+  /** A service folder of a FolderTree, sorted: the same folder object is not sorted again. */
+  readonly folders: WeakMap<FolderTree, SortedFolder>;
   readonly services: Map<string, LoadedService>;
   /** Verdicts by content id that outlive the process: a file seen before is not parsed again. */
   readonly verdicts?: ParseVerdicts;
@@ -237,13 +242,11 @@ export function createRepoModelCache(verdicts?: ParseVerdicts): RepoModelCache {
   return {
     documents: new WeakMap(),
     places: new Map(),
+    folders: new WeakMap(),
     services: new Map(),
     ...(verdicts ? { verdicts } : {}),
   };
 }
-
-/** Paths seen by one cache before it forgets them all: far above any real repository. */
-const MAX_CACHED_PLACES = 200_000;
 
 export interface LoadedConfigRepo {
   readonly repo: ConfigRepo;
@@ -258,16 +261,6 @@ export interface LoadOptions {
    * render their templates with those hosts draining. What the syncer publishes has none.
    */
   readonly draining?: ReadonlyMap<string, DrainingHosts>;
-}
-
-interface ServiceSources {
-  readonly name: string;
-  manifest?: string;
-  /** Base files by name under config/, templates with their `.liquid`. */
-  readonly bases: Map<string, string>;
-  readonly overlays: { env: string; file: string; path: string }[];
-  readonly releases: { env: string; path: string }[];
-  readonly stray: string[];
 }
 
 /**
@@ -350,55 +343,9 @@ export function loadConfigRepo(
   };
 
   // 1. Sort every path into its place in the layout.
-  const services = new Map<string, ServiceSources>();
-  const sourcesOf = (name: string): ServiceSources => {
-    let sources = services.get(name);
-    if (!sources) {
-      sources = { name, bases: new Map(), overlays: [], releases: [], stray: [] };
-      services.set(name, sources);
-    }
-    return sources;
-  };
-  let hasSettings = false;
-  let hasPolicy = false;
-  if (cache && cache.places.size > MAX_CACHED_PLACES) cache.places.clear();
-  for (const path of tree.keys()) {
-    let place = cache?.places.get(path);
-    if (!place) {
-      const unsafe = unsafePathReason(path);
-      place = unsafe ? { kind: 'unsafe', reason: unsafe } : classifyPath(path);
-      cache?.places.set(path, place);
-    }
-    if (place.kind === 'unsafe') {
-      report(path, START_OF_FILE, 'path/unsafe', `unsafe path: ${place.reason}; rename the file`);
-      continue;
-    }
-    switch (place.kind) {
-      case 'settings':
-        hasSettings = true;
-        break;
-      case 'policy':
-        hasPolicy = true;
-        break;
-      case 'service':
-        sourcesOf(place.service).manifest = path;
-        break;
-      case 'config':
-        sourcesOf(place.service).bases.set(place.file, path);
-        break;
-      case 'overlay':
-        sourcesOf(place.service).overlays.push({ env: place.env, file: place.file, path });
-        break;
-      case 'release':
-        sourcesOf(place.service).releases.push({ env: place.env, path });
-        break;
-      case 'stray':
-        sourcesOf(place.service).stray.push(path);
-        break;
-      case 'other':
-        break;
-    }
-  }
+  const { hasSettings, hasPolicy, services, unsafe, folders } = sortRepoSources(tree, cache);
+  for (const { path, reason } of unsafe)
+    report(path, START_OF_FILE, 'path/unsafe', `unsafe path: ${reason}; rename the file`);
 
   // 2. Repository settings: without them no environment is known, so no effective file can be made.
   let settings: SettingsManifest | undefined;
@@ -444,7 +391,7 @@ export function loadConfigRepo(
   // Everything a service's model depends on beyond its own files.
   const settingsKey = JSON.stringify([settings?.environments ?? null, limits]);
   for (const sources of [...services.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const entry = loadServiceCached(sources);
+    const entry = loadServiceCached(sources, folders.get(sources.name));
     if (!entry.service) continue;
     model.set(entry.service.name, entry.service);
     if (entry.templated.length > 0) loaded.push(entry);
@@ -458,11 +405,19 @@ export function loadConfigRepo(
     model.set(service.name, service);
   }
 
-  /** Reuses the previous load of a service when none of its files and no setting changed. */
-  function loadServiceCached(sources: ServiceSources): LoadedService {
-    const inputs = serviceInputs(sources, tree);
+  /**
+   * Reuses the previous load of a service when none of its files and no setting changed: the same
+   * folder of a FolderTree proves its files the same without looking at each.
+   */
+  function loadServiceCached(sources: ServiceSources, folder: FolderTree | undefined): LoadedService {
     const previous = cache?.services.get(sources.name);
-    if (previous && previous.settingsKey === settingsKey && sameInputs(previous.inputs, inputs)) {
+    const sameFolder = folder !== undefined && previous?.folder === folder;
+    const inputs = sameFolder ? previous.inputs : serviceInputs(sources, tree);
+    if (
+      previous &&
+      previous.settingsKey === settingsKey &&
+      (sameFolder || sameInputs(previous.inputs, inputs))
+    ) {
       appendAll(diagnostics, previous.diagnostics);
       documents.addService(sources.name, previous.documents);
       return previous;
@@ -474,6 +429,7 @@ export function loadConfigRepo(
     recordDocuments = undefined;
     const entry: LoadedService = {
       inputs,
+      ...(folder ? { folder } : {}),
       settingsKey,
       service,
       diagnostics: diagnostics.slice(diagnosticsBefore),

@@ -24,6 +24,8 @@ export interface DesiredEnvironment {
   readonly revision: Revision;
   /** Total size of the files, for status displays. */
   readonly bytes: number;
+  /** Its content nodes: the bytes of every file it names and of the manifest itself, by content id. */
+  readonly contents: ReadonlyMap<string, Uint8Array>;
   /**
    * A change of the files rides the release's rollout: the service says `configRollout:
    * with-release` for the environment (or cairn.yaml does) and it has a release manifest there.
@@ -62,7 +64,11 @@ export interface DesiredState {
   readonly services: ReadonlyMap<string, Uint8Array>;
   /** By `environmentKey(service, env)`. */
   readonly releases: ReadonlyMap<string, DesiredRelease>;
-  /** Every content node the state references: file bytes and environment manifests, by content id. */
+  /**
+   * Every content node the state references: file bytes and environment manifests, by content id,
+   * in the environments' order. Gathered from the environments' `contents` when first read: a
+   * publication planned against what the syncer wrote itself never reads it (see `planPublication`).
+   */
   readonly contents: ReadonlyMap<string, Uint8Array>;
   /** The revision each environment of cairn.yaml serves; environments without one are absent. */
   readonly revisions: Readonly<Record<string, Revision>>;
@@ -94,7 +100,6 @@ export function desiredStateOf(input: DesiredStateInput): DesiredState {
   const environments = new Map<string, DesiredEnvironment>();
   const services = new Map<string, Uint8Array>();
   const releases = new Map<string, DesiredRelease>();
-  const contents = new Map<string, Uint8Array>();
   const revisions: Record<string, Revision> = {};
   const unserved: UnservedEnvironment[] = [];
 
@@ -132,19 +137,39 @@ export function desiredStateOf(input: DesiredStateInput): DesiredState {
           manifestId: snapshot.manifestId,
           revision: source.revision,
           bytes: snapshot.bytes,
+          contents: snapshot.contents,
           configRollout:
             release !== undefined && service.environments.get(env)?.configRollout === 'with-release',
           drains:
             service.environments.get(env)?.drainDuringDeploys === true &&
             service.environments.get(env)?.configRollout !== 'with-release',
         });
-        for (const [id, bytes] of snapshot.contents) contents.set(id, bytes);
       }
       if (release)
         releases.set(environmentKey(service.name, env), { service: service.name, env, record: release });
     }
   }
-  return { environments, services, releases, contents, revisions, unserved };
+  let contents: Map<string, Uint8Array> | undefined;
+  return {
+    environments,
+    services,
+    releases,
+    // Every file's id of the repository: gathered only for a reader that asks.
+    get contents() {
+      contents ??= contentsOf(environments.values());
+      return contents;
+    },
+    revisions,
+    unserved,
+  };
+}
+
+/** The content nodes of `environments`, each id once, in their order. */
+function contentsOf(environments: Iterable<DesiredEnvironment>): Map<string, Uint8Array> {
+  const contents = new Map<string, Uint8Array>();
+  for (const environment of environments)
+    for (const [id, bytes] of environment.contents) if (!contents.has(id)) contents.set(id, bytes);
+  return contents;
 }
 
 /**

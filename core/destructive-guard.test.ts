@@ -45,6 +45,28 @@ const verdict = (from: ConfigRepo | undefined, to: ConfigRepo) =>
 const three = { api: { files: 2 }, web: { files: 2 }, worker: { files: 2 } };
 
 describe('the destructive-change guard', () => {
+  it('walks the files of the snapshots that changed only, not of those kept as they are', () => {
+    const after = stateOf(repoOf(three));
+    const walked: string[] = [];
+    const before = new Map(
+      [...after.environments].map(([key, snapshot]) => {
+        const files = snapshot.manifest.files;
+        const keys = () => {
+          walked.push(key);
+          return files.keys();
+        };
+        // api/dev changed: a manifest of its own, the same files.
+        const manifest =
+          key === 'api/dev'
+            ? { files: Object.assign(new Map(files), { keys }) }
+            : { files: Object.assign(files, { keys }) };
+        return [key, { ...snapshot, manifest }];
+      }),
+    );
+    expect(destructiveChangeDiagnostics(before, after, repoOf(three))).toEqual([]);
+    expect(walked).toEqual(['api/dev']);
+  });
+
   it('allows the first mirror: there is nothing to compare with', () => {
     expect(verdict(undefined, repoOf({}))).toEqual([]);
     expect(verdict(repoOf({}), repoOf(three))).toEqual([]);

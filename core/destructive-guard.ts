@@ -65,6 +65,8 @@ export function destructiveChangeDiagnostics(
     total += manifest.files.size;
     if (emptiedSet.has(env)) continue;
     const kept = after.environments.get(key)?.manifest.files;
+    // A snapshot kept as it is (the very manifest) removes nothing: only changed ones are walked.
+    if (kept === manifest.files) continue;
     for (const path of manifest.files.keys()) if (!kept?.has(path)) removed++;
   }
   const share = repo.guard.maxRemovedShare;

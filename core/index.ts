@@ -89,6 +89,7 @@ export type { SliceOptions } from './event-loop-slices.js';
 export { DEFAULT_SLICE_MS, forEachInSlices, yieldToEventLoop } from './event-loop-slices.js';
 export type { FileFormat } from './file-format.js';
 export { formatOf } from './file-format.js';
+export { FolderTree } from './folder-tree.js';
 export type { ParsedDocument, ValuePath } from './formats/index.js';
 export { parseSource, serializeValue } from './formats/index.js';
 export { LogThrottle } from './log-throttle.js';
@@ -132,6 +133,7 @@ export {
   isEmptyPublication,
   planPublication,
   publicationCounts,
+  publishedStateAfter,
   publishedStateOf,
 } from './publication.js';
 export type {

@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateRepo } from '../schemas/index.js';
 import { exampleTree, withChanges } from '../test/support/example-repo.js';
-import type { ConfigRepo } from './config-repo.js';
+import { type ConfigRepo, createRepoModelCache } from './config-repo.js';
 import { contentId } from './content-id.js';
 import { type DesiredState, desiredStateOf, environmentKey } from './desired-state.js';
 import {
@@ -10,6 +11,7 @@ import {
   type PublishedState,
   planPublication,
   publicationCounts,
+  publishedStateAfter,
   publishedStateOf,
 } from './publication.js';
 import { decodeEnvironmentPointer } from './records/environment-pointer.js';
@@ -356,5 +358,116 @@ describe('a consumer that drains during deploys', () => {
     const publication = planPublication(layout, published, off);
     expect(gatewayPointer(publication.flip, 'dev')?.rollout).toBeUndefined();
     expect(publication.snapshots).toEqual([]);
+  });
+});
+
+describe('planning from what the syncer published itself', () => {
+  let base: Map<string, Uint8Array>;
+  beforeAll(async () => {
+    base = onMain(await exampleTree());
+  });
+
+  /** Edits of one service, of every service (cairn.yaml), a new service, a service gone, and undoing them. */
+  const EDITS: ((tree: Map<string, Uint8Array>) => Record<string, string | null>)[] = [
+    () => ({ 'services/recommender/config/application.yaml': 'server: { port: 1 }\n' }),
+    () => ({ 'services/recommender/config/@prod/application.yaml': null }),
+    () => ({ 'services/search-api/config/new.json': '{"a": 1}\n' }),
+    // The same bytes as another file: a content id two snapshots share.
+    (tree) => ({
+      'services/search-api/config/copy.yaml': Buffer.from(
+        tree.get('services/recommender/config/application.yaml') ?? [],
+      ).toString(),
+    }),
+    (tree) => ({
+      'cairn.yaml': Buffer.from(tree.get('cairn.yaml') ?? [])
+        .toString()
+        .replace(/ {2}staging:\n(.*\n){3}/, ''),
+    }),
+    (tree) =>
+      Object.fromEntries(
+        [...tree.keys()].filter((path) => path.startsWith('services/nightly-reports/')).map((p) => [p, null]),
+      ),
+    (tree) => ({
+      'services/copy-of-search/service.yaml': Buffer.from(
+        tree.get('services/search-api/service.yaml') ?? [],
+      ).toString(),
+      'services/copy-of-search/config/ranking.toml': 'title = "copy"\n',
+    }),
+  ];
+
+  it('stages and flips exactly what a plan from a full read of the same state does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: EDITS.length - 1 }), { minLength: 1, maxLength: 8 }),
+        (sequence) => {
+          const cache = createRepoModelCache();
+          let tree = base;
+          let published: PublishedState = EMPTY_PUBLISHED_STATE;
+          for (const [step, index] of [-1, ...sequence].entries()) {
+            if (index >= 0) {
+              const edit = EDITS[index] as (t: Map<string, Uint8Array>) => Record<string, string | null>;
+              tree = withChanges(index % 4 === 0 ? base : tree, edit(tree));
+            }
+            const repo = validateRepo(tree, { cache }).repo;
+            const desired = desiredStateOf({
+              branch: { name: 'main', repo, revision: revision(String(step % 10)) },
+              tagged: new Map(),
+            });
+            const planned = planPublication(layout, published, desired);
+            // The same state as a read of ZooKeeper would give it: no manifest known complete.
+            const { completeManifests: _, ...read } = published;
+            expect(planned).toEqual(planPublication(layout, read, desired));
+            expect(planned.newContent).toEqual(
+              [...desired.contents.keys()].filter((id) => !published.contents.has(id)),
+            );
+            published = publishedStateAfter(desired, planned, new Set(published.contents));
+            expect(published.contents).toEqual(new Set([...read.contents, ...desired.contents.keys()]));
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('stages again, from a state read from ZooKeeper, content deleted by hand from a snapshot that did not change', () => {
+    const desired = stateOf(base);
+    const first = planPublication(layout, empty, desired);
+    const written = publishedStateAfter(desired, first, new Set());
+    const [gone] = [...(desired.environments.get('recommender/dev')?.manifest.files.values() ?? [])];
+    const contents = new Set(written.contents);
+    contents.delete(gone as string);
+    const { completeManifests: _, ...read } = written;
+
+    const again = planPublication(layout, { ...read, contents }, desired);
+
+    expect(again.newContent).toEqual([gone]);
+    expect(again.flip).toEqual([]);
+  });
+
+  it('looks only at the files of the snapshots that changed, on a state it wrote itself', () => {
+    const desired = stateOf(base);
+    const written = publishedStateAfter(desired, planPublication(layout, empty, desired), new Set());
+    const next = stateOf(
+      withChanges(base, { 'services/recommender/config/application.yaml': 'server: { port: 1 }\n' }),
+    );
+    const looked: string[] = [];
+    const contents = new Set(written.contents);
+    const spied = Object.assign(new Set(contents), {
+      has(id: string) {
+        looked.push(id);
+        return contents.has(id);
+      },
+    });
+
+    const planned = planPublication(layout, { ...written, contents: spied }, next);
+
+    const changed = [...next.environments.values()].filter(
+      (e) => !written.completeManifests?.has(e.manifestId),
+    );
+    expect(changed.map((e) => `${e.service}/${e.env}`).sort()).toEqual(
+      ['recommender/dev', 'recommender/prod', 'recommender/staging'].sort(),
+    );
+    expect(new Set(looked)).toEqual(new Set(changed.flatMap((e) => [...e.contents.keys()])));
+    expect(planned.newContent.length).toBeGreaterThan(0);
   });
 });

@@ -31,6 +31,13 @@ export interface PublishedState {
   /** Ids of the content nodes that exist. */
   readonly contents: ReadonlySet<string>;
   /**
+   * Manifests whose every content node is known to be in `contents`: the manifest and each file it
+   * names. Planning looks at none of their files. Only a state the syncer computed after its own
+   * publication has them (every manifest its pointers name); a state read from ZooKeeper has none,
+   * so every file is checked there, and content deleted by hand is staged again.
+   */
+  readonly completeManifests?: ReadonlySet<string>;
+  /**
    * Nodes in the mirror's folders that no record explains (an earlier layout's file nodes, hand-made
    * nodes), deepest first: removed before the flip.
    */
@@ -68,6 +75,33 @@ export function publishedStateOf(desired: DesiredState): PublishedState {
     configFolders: servicesOf(desired.environments.keys()),
     releaseFolders: servicesOf(desired.releases.keys()),
     contents: new Set(desired.contents.keys()),
+    strays: [],
+  };
+}
+
+/**
+ * ZooKeeper's state once `publication`, planned to reach `desired`, is done, built without looking at
+ * every file: `contents` (the set of content ids ZooKeeper held, which the caller hands over and no
+ * longer uses) gains what was staged, and every manifest the pointers name is complete, its files
+ * being held before or staged now. Old content stays until it is collected.
+ */
+export function publishedStateAfter(
+  desired: DesiredState,
+  publication: Publication,
+  contents: Set<string>,
+): PublishedState & { readonly contents: Set<string> } {
+  for (const id of publication.newContent) contents.add(id);
+  const completeManifests = new Set<string>();
+  for (const pointer of publication.pointers.values())
+    if (pointer.manifestId !== undefined) completeManifests.add(pointer.manifestId);
+  return {
+    environments: publication.pointers,
+    services: desired.services,
+    releases: new Map([...desired.releases].map(([key, r]) => [key, r.record])),
+    configFolders: servicesOf(desired.environments.keys()),
+    releaseFolders: servicesOf(desired.releases.keys()),
+    contents,
+    completeManifests,
     strays: [],
   };
 }
@@ -110,17 +144,9 @@ export function planPublication(
   desired: DesiredState,
 ): Publication {
   // In the model's order (service, environment, path): deterministic, and what a file's neighbours are.
-  const newContent = [...desired.contents.keys()].filter((id) => !published.contents.has(id));
-  const stage: ZkOp[] = [
-    ...published.strays.map((path): ZkOp => ({ op: 'remove', path })),
-    ...newContent.map(
-      (id): ZkOp => ({
-        op: 'create',
-        path: layout.content(id),
-        data: desired.contents.get(id) as Uint8Array,
-      }),
-    ),
-  ];
+  const stage: ZkOp[] = published.strays.map((path): ZkOp => ({ op: 'remove', path }));
+  const newContent = missingContent(published, desired);
+  for (const [id, data] of newContent) stage.push({ op: 'create', path: layout.content(id), data });
 
   // What each pointer says once published: a configuration riding a rollout keeps the hosts it has
   // not reached on the snapshot they served (the baseline), in the same flip that moves the pointer.
@@ -209,7 +235,32 @@ export function planPublication(
       ...(after ? { to: after.manifestId } : {}),
     });
   }
-  return { stage, flip, environments, services, releases, newContent, snapshots, pointers };
+  return {
+    stage,
+    flip,
+    environments,
+    services,
+    releases,
+    newContent: [...newContent.keys()],
+    snapshots,
+    pointers,
+  };
+}
+
+/**
+ * The content nodes `desired` references that `published` lacks, each once, in the environments'
+ * order: what `desired.contents` filtered by `published.contents` would give. The files of a manifest
+ * `published` holds complete are not looked at, so a commit to one service of a thousand checks the
+ * files of the snapshot it changed, not every file of the repository.
+ */
+function missingContent(published: PublishedState, desired: DesiredState): Map<string, Uint8Array> {
+  const missing = new Map<string, Uint8Array>();
+  for (const environment of desired.environments.values()) {
+    if (published.completeManifests?.has(environment.manifestId)) continue;
+    for (const [id, bytes] of environment.contents)
+      if (!published.contents.has(id) && !missing.has(id)) missing.set(id, bytes);
+  }
+  return missing;
 }
 
 /**

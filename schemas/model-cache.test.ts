@@ -1,14 +1,19 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ConfigRepo,
   createRepoModelCache,
   desiredStateOf,
+  FolderTree,
+  loadConfigRepo,
   type ParseVerdict,
   type ParseVerdicts,
   parseConfigFilesAhead,
   type Revision,
 } from '../core/index.js';
 import { exampleTree, text, withChanges } from '../test/support/example-repo.js';
+import { checkManifest } from './manifest-checker.js';
+import { checkSemantics } from './semantic-checks.js';
 import { validateRepo } from './validate-repo.js';
 
 const revision: Revision = { commit: '0'.repeat(40), author: { name: '', email: '' }, message: '', time: '' };
@@ -47,6 +52,9 @@ const EDITS: ((tree: Map<string, Uint8Array>) => Record<string, string | null>)[
   }),
   () => ({ 'services/nightly-reports/releases/prod.yaml': null }),
   () => ({ 'services/nightly-reports/notes.txt': 'stray\n' }),
+  // Paths a folder-by-folder sort must place as a path-by-path one does.
+  () => ({ 'services/search-api/config/bad\\name.yaml': 'a: 1\n', 'services/README.md': 'services\n' }),
+  () => ({ 'services/new-service/notes.txt': 'a: 1\n', 'services.yaml': 'x: 1\n' }),
 ];
 
 describe('the repository model cache', () => {
@@ -78,6 +86,39 @@ describe('the repository model cache', () => {
         },
       ),
       { numRuns: 15 },
+    );
+  });
+
+  it('gives exactly what a load without cache gives on a FolderTree that shares unchanged folders', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: EDITS.length - 1 }), { minLength: 1, maxLength: 8 }),
+        (sequence) => {
+          const cache = createRepoModelCache();
+          let plain = base;
+          let tree = FolderTree.of(base);
+          validateRepo(tree, { cache });
+          for (const index of sequence) {
+            const next = withChanges(
+              index % 3 === 0 ? base : plain,
+              (EDITS[index] as (t: Map<string, Uint8Array>) => Record<string, string | null>)(base),
+            );
+            // As the git source makes it: only what changed is set, every other folder is shared.
+            tree = tree.withChanges(
+              [...next].filter(([path, bytes]) => plain.get(path) !== bytes),
+              [...plain.keys()].filter((path) => !next.has(path)),
+            );
+            plain = next;
+            const cached = validateRepo(tree, { cache });
+            const fresh = validateRepo(plain);
+            expect(cached.diagnostics).toEqual(fresh.diagnostics);
+            expect(stateOf(cached.repo)).toEqual(stateOf(fresh.repo));
+            expect(documentValues(cached.repo.documents)).toEqual(documentValues(fresh.repo.documents));
+            expect([...cached.repo.serviceNames]).toEqual([...fresh.repo.serviceNames]);
+          }
+        },
+      ),
+      { numRuns: 20 },
     );
   });
 
@@ -175,6 +216,29 @@ describe('the repository model cache', () => {
     expect(loaded.diagnostics).toEqual(validateRepo(base).diagnostics);
   });
 
+  it('checks again only the services whose object changed, and what every service names of others', () => {
+    const cache = createRepoModelCache();
+    validateRepo(base, { cache });
+    const tree = withChanges(base, {
+      'services/recommender/service.yaml': recommenderWithDuplicateHost(base),
+    });
+    const { repo } = loadConfigRepo(tree, checkManifest, cache);
+    const looked: string[] = [];
+    const documents = {
+      get(path: string) {
+        looked.push(path);
+        return repo.documents.get(path);
+      },
+    } as ConfigRepo['documents'];
+
+    const findings = checkSemantics({ ...repo, documents }, tree.keys());
+
+    expect(looked.filter((path) => path.startsWith('services/search-api/'))).toEqual([]);
+    expect(looked).toContain('services/recommender/service.yaml');
+    expect(findings.map((d) => d.rule)).toContain('service/duplicate-host');
+    expect(findings).toEqual(checkSemantics(validateRepo(tree).repo, tree.keys()));
+  });
+
   it('keeps the Service object of a service whose files did not change', () => {
     const cache = createRepoModelCache();
     const first = validateRepo(base, { cache }).repo;
@@ -198,4 +262,11 @@ function documentValues(documents: ReadonlyMap<string, { readonly value: unknown
 function verdictStore(): ParseVerdicts {
   const kept = new Map<string, ParseVerdict>();
   return { get: (key) => kept.get(key), set: (key, verdict) => void kept.set(key, verdict) };
+}
+
+/** recommender's service.yaml with its first host listed twice. */
+function recommenderWithDuplicateHost(tree: Map<string, Uint8Array>): string {
+  const manifest = text(tree, 'services/recommender/service.yaml');
+  const host = /- host: ([^\s]+)/.exec(manifest)?.[1] as string;
+  return manifest.replace(`- host: ${host}`, `- host: ${host}\n      - host: ${host}`);
 }

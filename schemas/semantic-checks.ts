@@ -13,19 +13,51 @@ import {
 
 /**
  * Checks that need the whole model rather than one file: references between files and whether what a
- * manifest asks for can actually happen with the hosts it has.
+ * manifest asks for can actually happen with the hosts it has. `paths` (every path of the tree) is
+ * walked again for each policy glob, and only until a path matches: pass the tree's keys as they
+ * come rather than a copy of them.
  */
-export function checkSemantics(repo: ConfigRepo, paths: readonly string[]): Diagnostic[] {
+export function checkSemantics(repo: ConfigRepo, paths: Iterable<string>): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const service of repo.services.values()) {
-    checkHosts(repo, service, out);
+    const own = ownFindingsOf(repo, service);
+    appendAll(out, own.hosts);
+    // Names other services: looked at again in every load, as a service may come or go.
     checkDependencies(repo, service, out);
-    checkConfigRollout(repo, service, out);
-    checkDrainDuringDeploys(repo, service, out);
-    for (const release of service.releases.values()) checkReleaseStrategy(repo, service, release, out);
+    appendAll(out, own.rest);
   }
   if (repo.policy) checkPolicy(repo, paths, out);
   return out;
+}
+
+/** What the checks that look at one service alone found, in the order they run. */
+interface OwnFindings {
+  readonly hosts: readonly Diagnostic[];
+  readonly rest: readonly Diagnostic[];
+}
+
+/**
+ * By Service object: a model cache keeps a service's object, and its documents, while none of its
+ * files and no setting changed, so a one-file commit checks one service of a thousand again.
+ */
+const ownFindings = new WeakMap<Service, OwnFindings>();
+
+function ownFindingsOf(repo: ConfigRepo, service: Service): OwnFindings {
+  const known = ownFindings.get(service);
+  if (known) return known;
+  const hosts: Diagnostic[] = [];
+  checkHosts(repo, service, hosts);
+  const rest: Diagnostic[] = [];
+  checkConfigRollout(repo, service, rest);
+  checkDrainDuringDeploys(repo, service, rest);
+  for (const release of service.releases.values()) checkReleaseStrategy(repo, service, release, rest);
+  const findings = { hosts, rest };
+  ownFindings.set(service, findings);
+  return findings;
+}
+
+function appendAll(into: Diagnostic[], items: readonly Diagnostic[]): void {
+  for (const item of items) into.push(item);
 }
 
 function documentOf(repo: ConfigRepo, path: string): ParsedDocument | undefined {
@@ -164,7 +196,7 @@ function checkReleaseStrategy(repo: ConfigRepo, service: Service, release: Relea
   }
 }
 
-function checkPolicy(repo: ConfigRepo, paths: readonly string[], out: Diagnostic[]): void {
+function checkPolicy(repo: ConfigRepo, paths: Iterable<string>, out: Diagnostic[]): void {
   const policy = repo.policy;
   if (!policy) return;
   const document = documentOf(repo, POLICY_FILE);
@@ -184,7 +216,7 @@ function checkPolicy(repo: ConfigRepo, paths: readonly string[], out: Diagnostic
     } else seen.set(rule.name, index);
     rule.paths.forEach((glob, globIndex) => {
       const matches = picomatch(glob, { dot: true });
-      if (paths.some((path) => matches(path))) return;
+      if (someOf(paths, matches)) return;
       out.push(
         diagnostic(
           POLICY_FILE,
@@ -203,11 +235,12 @@ function checkPolicy(repo: ConfigRepo, paths: readonly string[], out: Diagnostic
  * policy.yaml's `deployments` rules: unique names (a refusal names its rule), and globs that match a
  * release manifest, since a rule covers only deployments of release manifests it matches.
  */
-function checkSteeringRules(repo: ConfigRepo, paths: readonly string[], out: Diagnostic[]): void {
+function checkSteeringRules(repo: ConfigRepo, paths: Iterable<string>, out: Diagnostic[]): void {
   const rules = repo.policy?.deployments;
   if (!rules) return;
   const document = documentOf(repo, POLICY_FILE);
-  const releases = paths.filter((path) => /^services\/[^/]+\/releases\/[^/]+\.yaml$/.test(path));
+  const releases: string[] = [];
+  for (const path of paths) if (/^services\/[^/]+\/releases\/[^/]+\.yaml$/.test(path)) releases.push(path);
   const seen = new Map<string, number>();
   rules.forEach((rule, index) => {
     const first = seen.get(rule.name);
@@ -236,4 +269,10 @@ function checkSteeringRules(repo: ConfigRepo, paths: readonly string[], out: Dia
       );
     });
   });
+}
+
+/** Whether any of `items` matches, looking no further than the first that does. */
+function someOf(items: Iterable<string>, matches: (item: string) => boolean): boolean {
+  for (const item of items) if (matches(item)) return true;
+  return false;
 }

@@ -27,7 +27,8 @@ export interface RepoValidation {
  */
 export function validateRepo(tree: RepoTree, options: { cache?: RepoModelCache } = {}): RepoValidation {
   const { repo, diagnostics, filesParsed } = loadConfigRepo(tree, checkManifest, options.cache);
-  const all = [...diagnostics, ...checkSemantics(repo, [...tree.keys()])];
+  // The paths as the tree lists them, each time they are walked: a copy would cost every path.
+  const all = [...diagnostics, ...checkSemantics(repo, { [Symbol.iterator]: () => tree.keys() })];
   return { repo, diagnostics: all.sort(compareDiagnostics), filesParsed };
 }
 

@@ -25,13 +25,12 @@ import {
   MAX_APPROVAL_NOTE_BYTES,
   newestMatchingTag,
   type OmittedApprovals,
-  type Publication,
   type PublishedState,
   parseConfigFilesAhead,
   planPublication,
   prepareDesiredState,
   publicationCounts,
-  publishedStateOf,
+  publishedStateAfter,
   type RepoModelCache,
   type Revision,
   type RevisionedRepo,
@@ -142,11 +141,14 @@ export interface SyncTarget {
   readonly term: number;
 }
 
+/** A published state whose set of content ids is the mirror's own, to update in place. */
+type OwnedState = PublishedState & { readonly contents: Set<string> };
+
 interface WrittenState {
   readonly commit: string;
   readonly term: number;
   readonly at: number;
-  readonly state: PublishedState;
+  readonly state: OwnedState;
   /** The tag patterns of the environments that follow tags, and what matched each. */
   readonly tracking: ReadonlyMap<string, { readonly pattern: string; readonly commit: string | undefined }>;
 }
@@ -406,7 +408,12 @@ export class Mirror {
       isEmptyPublication(publication) &&
       sameRevisions(head.record.environments, desired.revisions)
     ) {
-      this.remember(target, commit, published, tagged.tracking);
+      this.remember(
+        target,
+        commit,
+        trusted ?? { ...published, contents: new Set(published.contents) },
+        tagged.tracking,
+      );
       this.refused = undefined;
       await this.clearRefusal(target);
       await this.addLateApprovals(target, head.record);
@@ -460,7 +467,9 @@ export class Mirror {
     // Until the write is known to have landed, ZooKeeper's state is uncertain: forget what we wrote.
     this.written = undefined;
     const result = await publish(target.writer, publication, final);
-    this.remember(target, commit, afterPublication(published, desired, publication), tagged.tracking);
+    // What was trusted is this mirror's own to update; a state read from ZooKeeper is copied once.
+    const contents = trusted ? trusted.contents : new Set(published.contents);
+    this.remember(target, commit, publishedStateAfter(desired, publication, contents), tagged.tracking);
     this.refused = undefined;
     this.refusalMayExist = false;
     this.collectionNeeded = true;
@@ -533,7 +542,8 @@ export class Mirror {
       // Never believe collected content is still there: a later commit that needs it again stages it.
       const contents = new Set(written.state.contents);
       for (const id of result.removed) contents.delete(id);
-      this.written = { ...written, state: { ...written.state, contents } };
+      const completeManifests = stillComplete(written.state, this.desired?.state, new Set(result.removed));
+      this.written = { ...written, state: { ...written.state, contents, completeManifests } };
     }
     if (result.missing.length > 0) {
       this.written = undefined;
@@ -624,7 +634,7 @@ export class Mirror {
     return read;
   }
 
-  private trustedState(headCommit: string | undefined): PublishedState | undefined {
+  private trustedState(headCommit: string | undefined): OwnedState | undefined {
     const written = this.written;
     if (!written || written.commit !== headCommit) return undefined;
     if (Date.now() - written.at > FULL_RECONCILE_INTERVAL_MS) return undefined;
@@ -634,7 +644,7 @@ export class Mirror {
   private remember(
     target: SyncTarget,
     commit: string,
-    state: PublishedState,
+    state: OwnedState,
     tracking: WrittenState['tracking'],
   ): void {
     const previous = this.written;
@@ -793,25 +803,25 @@ export class Mirror {
 }
 
 /**
- * ZooKeeper's state after publishing `desired` over `published`: old content stays until collected,
- * and the content desired is what was there or what the publication staged, so the set is one copy
- * and the few ids staged, not a union of two sets of every file of the repository.
+ * The manifests of `state` still complete once `removed` is collected: those whose files, as the
+ * desired state last computed names them, were none of it. The collector keeps every file a pointer
+ * names, so this is all of them unless something is amiss; a manifest that state does not name is
+ * dropped, and its files are checked again by the next plan.
  */
-function afterPublication(
-  published: PublishedState,
-  desired: DesiredState,
-  publication: Publication,
-): PublishedState {
-  const contents = new Set(published.contents);
-  for (const id of publication.newContent) contents.add(id);
-  return {
-    ...publishedStateOf({ ...desired, contents: NO_CONTENT }),
-    environments: publication.pointers,
-    contents,
-  };
+function stillComplete(
+  state: PublishedState,
+  desired: DesiredState | undefined,
+  removed: ReadonlySet<string>,
+): Set<string> {
+  const complete = new Set<string>();
+  if (!state.completeManifests || !desired) return complete;
+  for (const environment of desired.environments.values()) {
+    const id = environment.manifestId;
+    if (!state.completeManifests.has(id) || complete.has(id)) continue;
+    if ([...environment.contents.keys()].every((file) => !removed.has(file))) complete.add(id);
+  }
+  return complete;
 }
-
-const NO_CONTENT: ReadonlyMap<string, Uint8Array> = new Map();
 
 /** The models of the environments that follow tags, each once. */
 function revisionedRepos(tagged: ReadonlyMap<string, RevisionedRepo | undefined>): Set<ConfigRepo> {

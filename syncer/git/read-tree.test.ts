@@ -3,6 +3,7 @@ import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { FolderTree } from '../../core/index.js';
 import { useGitSources } from '../../test/support/git-sources.js';
 import { commitHostileEntry, type HostileEntry } from '../../test/support/hostile-commit.js';
 import {
@@ -176,6 +177,33 @@ describe('reading the files of a commit', () => {
     expect(next.snapshot.tree.get('foo/bar.yaml')).toBe(update.snapshot.tree.get('foo/bar.yaml'));
   });
 
+  it('shares every folder nothing changed under with the previous snapshot', async () => {
+    const { url, author, source } = await repository('shared-folders');
+    await author.write({
+      'cairn.yaml': 'a: 1\n',
+      'services/api/config/app.yaml': 'x: 1\n',
+      'services/api/config/deep/more.yaml': 'y: 1\n',
+      'services/web/config/app.yaml': 'z: 1\n',
+    });
+    const first = await author.commit('First');
+    await author.write({ 'services/api/config/app.yaml': 'x: 2\n' });
+    const second = await author.commit('Second');
+    await author.push(url);
+    await source.fetchHead();
+    const before = (await source.readTree(first)).snapshot;
+
+    const { snapshot } = await source.readTree(second, before);
+
+    const folder = (tree: FolderTree, path: string) => tree.folder(path);
+    expect(folder(snapshot.tree, 'services/web')).toBe(folder(before.tree, 'services/web'));
+    expect(folder(snapshot.tree, 'services/api/config/deep')).toBe(
+      folder(before.tree, 'services/api/config/deep'),
+    );
+    expect(folder(snapshot.tree, 'services/api')).not.toBe(folder(before.tree, 'services/api'));
+    expect(new TextDecoder().decode(snapshot.tree.get('services/api/config/app.yaml'))).toBe('x: 2\n');
+    expect(before.tree.get('services/api/config/app.yaml')).toEqual(bytes('x: 1\n'));
+  });
+
   it('reports no change, and keeps the tree, when reading the previous commit again', async () => {
     const { url, author, source } = await repository('same-commit');
     await author.write({ 'cairn.yaml': 'a: 1\n' });
@@ -198,7 +226,7 @@ describe('reading the files of a commit', () => {
     await source.fetchHead();
     const gone: TreeSnapshot = {
       commit: 'f'.repeat(40),
-      tree: new Map([
+      tree: FolderTree.of([
         ['a.yaml', bytes('a: 1\n')],
         ['b.yaml', bytes('b: 0\n')],
         ['old.yaml', bytes('old\n')],

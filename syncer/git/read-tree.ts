@@ -1,4 +1,4 @@
-import type { RepoTree } from '../../core/index.js';
+import { FolderTree, type RepoTree } from '../../core/index.js';
 import { treeOfCommit } from './commit-info.js';
 import { CommitNotFoundError } from './errors.js';
 import type { ObjectStore } from './object-store.js';
@@ -8,7 +8,8 @@ import type { TreeLimits } from './tree-limits.js';
 /** The files of a repository at one commit. */
 export interface TreeSnapshot {
   readonly commit: string;
-  readonly tree: RepoTree;
+  /** Shares every folder nothing changed under with the snapshot it was read after. */
+  readonly tree: FolderTree;
 }
 
 export interface TreeUpdate {
@@ -19,8 +20,9 @@ export interface TreeUpdate {
 
 /**
  * The files at `commit`, in path order. With `previous`, only the subtrees whose object ids differ
- * are read, and every file that did not change is the very same Uint8Array as in `previous.tree`,
- * so callers may cache what they derive from a file by its identity. A read of every file (the
+ * are read, every file that did not change is the very same Uint8Array as in `previous.tree`, and
+ * every folder nothing changed under is the very same folder, so callers may cache what they derive
+ * from a file or a folder by its identity; the new tree costs the folders along the changed paths. A read of every file (the
  * first, or after the previous commit vanished) reports files read out of the total to `onProgress`.
  * A tree over `limits` throws a TreeLimitError, before its files are read.
  */
@@ -32,8 +34,8 @@ export async function readTreeAt(
   onProgress?: (read: number, total: number) => void,
 ): Promise<TreeUpdate> {
   if (!previous) {
-    const files = inPathOrder(await readAllFiles(store, commit, limits, onProgress));
-    return { snapshot: { commit, tree: files }, changed: new Set(files.keys()) };
+    const tree = FolderTree.of(await readAllFiles(store, commit, limits, onProgress));
+    return { snapshot: { commit, tree }, changed: new Set(tree.keys()) };
   }
   if (previous.commit === commit) return { snapshot: previous, changed: new Set() };
   const tree = await treeOfCommit(store, commit);
@@ -48,17 +50,15 @@ export async function readTreeAt(
   }
 
   const { written, removed } = await diffTrees(store, previousTree, tree, limits);
-  const next = new Map(previous.tree);
-  for (const path of removed) next.delete(path);
-  let added = false;
-  for (const [path, bytes] of written) {
-    added ||= !next.has(path);
-    next.set(path, bytes);
-    checkLimits(path, next.size - 1, limits);
+  // Counted as the files are set one by one after the removals: the first path over the limit is named.
+  let size = previous.tree.size;
+  for (const path of removed) if (previous.tree.has(path)) size--;
+  for (const path of written.keys()) {
+    if (!previous.tree.has(path)) size++;
+    checkLimits(path, size - 1, limits);
   }
   const changed = new Set([...removed, ...written.keys()].sort());
-  // Replacing or deleting keeps the order of a Map; only new paths need sorting in.
-  return { snapshot: { commit, tree: added ? inPathOrder(next) : next }, changed };
+  return { snapshot: { commit, tree: previous.tree.withChanges(written, removed) }, changed };
 }
 
 /** A snapshot of `files` that keeps each file of `previous` whose bytes are equal, by identity. */
@@ -79,19 +79,5 @@ function reuseEqualFiles(
     }
   }
   for (const path of previous.keys()) if (!files.has(path)) changed.push(path);
-  return { snapshot: { commit, tree: inPathOrder(tree) }, changed: new Set(changed.sort()) };
-}
-
-/** `files` sorted by path; as they are when already so, as git lists a whole tree. */
-function inPathOrder(files: Map<string, Uint8Array>): Map<string, Uint8Array> {
-  let previous: string | undefined;
-  let sorted = true;
-  for (const path of files.keys()) {
-    if (previous !== undefined && previous > path) {
-      sorted = false;
-      break;
-    }
-    previous = path;
-  }
-  return sorted ? files : new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { snapshot: { commit, tree: FolderTree.of(tree) }, changed: new Set(changed.sort()) };
 }

@@ -1,0 +1,162 @@
+import type { RepoTree } from './repo-tree.js';
+
+/**
+ * A RepoTree kept as nested folders, each immutable: the tree of the next commit is made with
+ * `withChanges`, which makes new folders only along the paths that changed and shares every other
+ * folder, by identity, with this tree. A one-file commit to 100,000 files costs a few folders, not a
+ * copy of 100,000 paths; and whoever derives something from a folder (the files of a service) can
+ * keep it for as long as `folder(path)` returns the same object.
+ *
+ * Keys are full paths from the repository's root, in path order (as a sorted Map's), whatever folder
+ * they are read through.
+ */
+export class FolderTree implements RepoTree {
+  private static readonly EMPTY = new FolderTree('', new Map(), new Map());
+  /** `''` for the root, else the folder's path with a trailing slash. */
+  readonly prefix: string;
+  readonly size: number;
+  private readonly files: ReadonlyMap<string, Uint8Array>;
+  private readonly folders: ReadonlyMap<string, FolderTree>;
+  /** Names in path order, a folder's marked by its trailing slash: made on the first walk. */
+  private order: readonly string[] | undefined;
+
+  private constructor(
+    prefix: string,
+    files: ReadonlyMap<string, Uint8Array>,
+    folders: ReadonlyMap<string, FolderTree>,
+  ) {
+    this.prefix = prefix;
+    this.files = files;
+    this.folders = folders;
+    let size = files.size;
+    for (const folder of folders.values()) size += folder.size;
+    this.size = size;
+  }
+
+  /** The tree of `files`, by path from the root. */
+  static of(files: Iterable<readonly [string, Uint8Array]>): FolderTree {
+    return FolderTree.EMPTY.withChanges(files, []);
+  }
+
+  /**
+   * This tree with `written` set (new files or new bytes) and `removed` deleted. Folders left with no
+   * file go; folders nothing changed under are this tree's own.
+   */
+  withChanges(written: Iterable<readonly [string, Uint8Array]>, removed: Iterable<string>): FolderTree {
+    const changes: Change[] = [];
+    for (const [path, bytes] of written) changes.push([path, bytes]);
+    for (const path of removed) changes.push([path, undefined]);
+    return changes.length === 0 ? this : this.apply(changes);
+  }
+
+  /**
+   * The folder at `path` under this one (`services/api` from the root: no trailing slash) as a tree
+   * of its own, whose keys are still full paths; undefined when there is none.
+   */
+  folder(path: string): FolderTree | undefined {
+    let folder: FolderTree | undefined = this;
+    let start = 0;
+    while (folder && start < path.length) {
+      const slash = path.indexOf('/', start);
+      const end = slash < 0 ? path.length : slash;
+      folder = folder.folders.get(path.slice(start, end));
+      start = end + 1;
+    }
+    return folder;
+  }
+
+  /** What this folder holds directly, by name, in path order: each file's bytes, each folder. */
+  *items(): IterableIterator<[name: string, item: Uint8Array | FolderTree]> {
+    for (const name of this.names()) {
+      if (name.endsWith('/')) {
+        const bare = name.slice(0, -1);
+        yield [bare, this.folders.get(bare) as FolderTree];
+      } else yield [name, this.files.get(name) as Uint8Array];
+    }
+  }
+
+  get(path: string): Uint8Array | undefined {
+    if (!path.startsWith(this.prefix)) return undefined;
+    let folder: FolderTree | undefined = this;
+    let start = this.prefix.length;
+    for (let slash = path.indexOf('/', start); folder && slash >= 0; slash = path.indexOf('/', start)) {
+      folder = folder.folders.get(path.slice(start, slash));
+      start = slash + 1;
+    }
+    return folder?.files.get(path.slice(start));
+  }
+
+  has(path: string): boolean {
+    return this.get(path) !== undefined;
+  }
+
+  *entries(): MapIterator<[string, Uint8Array]> {
+    for (const name of this.names()) {
+      if (name.endsWith('/')) yield* (this.folders.get(name.slice(0, -1)) as FolderTree).entries();
+      else yield [this.prefix + name, this.files.get(name) as Uint8Array];
+    }
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [path] of this.entries()) yield path;
+  }
+
+  *values(): MapIterator<Uint8Array> {
+    for (const [, bytes] of this.entries()) yield bytes;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Uint8Array]> {
+    return this.entries();
+  }
+
+  forEach(callback: (bytes: Uint8Array, path: string, map: ReadonlyMap<string, Uint8Array>) => void): void {
+    for (const [path, bytes] of this.entries()) callback(bytes, path, this);
+  }
+
+  private names(): readonly string[] {
+    if (!this.order) {
+      // A folder sorts as its name and a slash: then each folder's run of paths falls where the
+      // whole paths, compared as strings, put it.
+      const names = [...this.files.keys(), ...[...this.folders.keys()].map((name) => `${name}/`)];
+      this.order = names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    }
+    return this.order;
+  }
+
+  /** This folder with `changes` (full paths under it) applied: a new folder, or this one when none apply. */
+  private apply(changes: readonly Change[]): FolderTree {
+    const start = this.prefix.length;
+    let files: Map<string, Uint8Array> | undefined;
+    const below = new Map<string, Change[]>();
+    for (const change of changes) {
+      const [path, bytes] = change;
+      const slash = path.indexOf('/', start);
+      if (slash >= 0) {
+        const name = path.slice(start, slash);
+        const list = below.get(name);
+        if (list) list.push(change);
+        else below.set(name, [change]);
+        continue;
+      }
+      const name = path.slice(start);
+      if (bytes === undefined ? !this.files.has(name) : this.files.get(name) === bytes) continue;
+      files ??= new Map(this.files);
+      if (bytes === undefined) files.delete(name);
+      else files.set(name, bytes);
+    }
+    let folders: Map<string, FolderTree> | undefined;
+    for (const [name, list] of below) {
+      const before = this.folders.get(name);
+      const after = (before ?? new FolderTree(`${this.prefix}${name}/`, new Map(), new Map())).apply(list);
+      if (after === before || (before === undefined && after.size === 0)) continue;
+      folders ??= new Map(this.folders);
+      if (after.size === 0) folders.delete(name);
+      else folders.set(name, after);
+    }
+    if (!files && !folders) return this;
+    return new FolderTree(this.prefix, files ?? this.files, folders ?? this.folders);
+  }
+}
+
+/** A path under the folder applying it, with its new bytes, or undefined to delete it. */
+type Change = readonly [path: string, bytes: Uint8Array | undefined];
