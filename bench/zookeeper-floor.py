@@ -26,8 +26,8 @@ def read_exact(sock, buffer, need):
         buffer.extend(chunk)
 
 
-def pipelined(host, port, paths):
-    started = time.perf_counter()
+def open_session(host, port):
+    """A new session on a plain socket: the socket, and what was read past the server's answer."""
     sock = socket.create_connection((host, port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     # ConnectRequest: protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly.
@@ -38,6 +38,12 @@ def pipelined(host, port, paths):
     (length,) = struct.unpack_from('>i', buffer)
     read_exact(sock, buffer, 4 + length)
     del buffer[: 4 + length]
+    return sock, buffer
+
+
+def pipelined(host, port, paths):
+    started = time.perf_counter()
+    sock, buffer = open_session(host, port)
     requests = bytearray()
     for xid, path in enumerate(paths, start=1):
         encoded = path.encode()
@@ -69,15 +75,7 @@ def pipelined(host, port, paths):
 
 def multi_read(host, port, paths, per_request):
     started = time.perf_counter()
-    sock = socket.create_connection((host, port))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    body = struct.pack('>iqiqi', 0, 0, 10000, 0, 16) + bytes(16) + b'\x00'
-    sock.sendall(struct.pack('>i', len(body)) + body)
-    buffer = bytearray()
-    read_exact(sock, buffer, 4)
-    (length,) = struct.unpack_from('>i', buffer)
-    read_exact(sock, buffer, 4 + length)
-    del buffer[: 4 + length]
+    sock, buffer = open_session(host, port)
     requests = bytearray()
     batches = [paths[i : i + per_request] for i in range(0, len(paths), per_request)]
     for xid, batch in enumerate(batches, start=1):

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareRepo, createWorkRepo, type GitServer, startGitServer } from '../../test/harness/index.js';
-import { GitUnreachableError, openGitSource } from './index.js';
+import { type GitSource, GitUnreachableError, openGitSource } from './index.js';
 import { SMALL_PACK } from './pack-sink.js';
 
 /** How the proxy hands on the answer to an `upload-pack` request: the pack's transfer. */
@@ -124,6 +124,16 @@ describe('the transfer of a pack', () => {
     return { source, head, cacheDir };
   }
 
+  /** What fetching the head fails with while the proxy shapes the pack as `answer`; whole again after. */
+  async function failedFetch(source: GitSource, answer: PackAnswer): Promise<unknown> {
+    proxy.answer = answer;
+    try {
+      return await source.fetchHead().catch((error: unknown) => error);
+    } finally {
+      proxy.answer = { kind: 'whole' };
+    }
+  }
+
   it('takes as long as the bytes take when they keep coming, longer than the deadline in all', async () => {
     const { source, head } = await repoBehindProxy('trickled', 2_000);
     // About 70 pieces, one every 100 ms: some 7 s in all, never 2 s without a byte.
@@ -138,13 +148,7 @@ describe('the transfer of a pack', () => {
 
   it('gives up on a server that stops sending in the middle of a pack, keeping none of it', async () => {
     const { source, head, cacheDir } = await repoBehindProxy('stalled', 1_000);
-    proxy.answer = { kind: 'stall' };
-    let failure: unknown;
-    try {
-      failure = await source.fetchHead().catch((error: unknown) => error);
-    } finally {
-      proxy.answer = { kind: 'whole' };
-    }
+    const failure = await failedFetch(source, { kind: 'stall' });
     expect(failure).toBeInstanceOf(GitUnreachableError);
     expect((failure as Error).message).toContain('nothing received for 1000 ms');
     expect(await packFiles(cacheDir)).toEqual([]);
@@ -160,13 +164,7 @@ describe('the transfer of a pack', () => {
     'reports a pack that arrived damaged as unreachable, keeps none of it, and fetches it whole next time (%s)',
     async (_, manyFiles, files) => {
       const { source, head, cacheDir } = await repoBehindProxy(`damaged-${manyFiles}`, 30_000, manyFiles);
-      proxy.answer = { kind: 'damaged' };
-      let failure: unknown;
-      try {
-        failure = await source.fetchHead().catch((error: unknown) => error);
-      } finally {
-        proxy.answer = { kind: 'whole' };
-      }
+      const failure = await failedFetch(source, { kind: 'damaged' });
       expect(failure).toBeInstanceOf(GitUnreachableError);
       expect(failure).toMatchObject({ code: 'GIT_UNREACHABLE', cause: { code: 'PackIndexError' } });
       expect(await packFiles(cacheDir)).toEqual([]);
