@@ -17,8 +17,8 @@ export class FolderTree implements RepoTree {
   readonly size: number;
   private readonly files: ReadonlyMap<string, Uint8Array>;
   private readonly folders: ReadonlyMap<string, FolderTree>;
-  /** Names in path order, a folder's marked by its trailing slash: made on the first walk. */
-  private order: readonly string[] | undefined;
+  /** What this folder holds, in path order: each file as the entry a walk yields, each folder. */
+  private order: readonly Item[] | undefined;
 
   private constructor(
     prefix: string,
@@ -67,11 +67,10 @@ export class FolderTree implements RepoTree {
 
   /** What this folder holds directly, by name, in path order: each file's bytes, each folder. */
   *items(): IterableIterator<[name: string, item: Uint8Array | FolderTree]> {
-    for (const name of this.names()) {
-      if (name.endsWith('/')) {
-        const bare = name.slice(0, -1);
-        yield [bare, this.folders.get(bare) as FolderTree];
-      } else yield [name, this.files.get(name) as Uint8Array];
+    const start = this.prefix.length;
+    for (const item of this.sorted()) {
+      if (item instanceof FolderTree) yield [item.prefix.slice(start, -1), item];
+      else yield [item[0].slice(start), item[1]];
     }
   }
 
@@ -90,10 +89,29 @@ export class FolderTree implements RepoTree {
     return this.get(path) !== undefined;
   }
 
+  /**
+   * Every file under this folder, by full path, in path order. A walk with a stack of its own rather
+   * than nested generators, which would hand each file up through one generator per folder level;
+   * the entries are made once per folder and yielded again on every walk: do not change them.
+   */
   *entries(): MapIterator<[string, Uint8Array]> {
-    for (const name of this.names()) {
-      if (name.endsWith('/')) yield* (this.folders.get(name.slice(0, -1)) as FolderTree).entries();
-      else yield [this.prefix + name, this.files.get(name) as Uint8Array];
+    const folders: FolderTree[] = [this];
+    const positions = [0];
+    while (folders.length > 0) {
+      const top = folders.length - 1;
+      const items = (folders[top] as FolderTree).sorted();
+      const position = positions[top] as number;
+      if (position === items.length) {
+        folders.pop();
+        positions.pop();
+        continue;
+      }
+      positions[top] = position + 1;
+      const item = items[position] as Item;
+      if (item instanceof FolderTree) {
+        folders.push(item);
+        positions.push(0);
+      } else yield item;
     }
   }
 
@@ -113,12 +131,18 @@ export class FolderTree implements RepoTree {
     for (const [path, bytes] of this.entries()) callback(bytes, path, this);
   }
 
-  private names(): readonly string[] {
+  private sorted(): readonly Item[] {
     if (!this.order) {
-      // A folder sorts as its name and a slash: then each folder's run of paths falls where the
-      // whole paths, compared as strings, put it.
-      const names = [...this.files.keys(), ...[...this.folders.keys()].map((name) => `${name}/`)];
-      this.order = names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      // A folder sorts as its path with a trailing slash (its prefix): then each folder's run of paths
+      // falls where the whole paths, compared as strings, put it.
+      const keyed: [string, Item][] = [];
+      for (const [name, bytes] of this.files) {
+        const path = this.prefix + name;
+        keyed.push([path, [path, bytes]]);
+      }
+      for (const folder of this.folders.values()) keyed.push([folder.prefix, folder]);
+      keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      this.order = keyed.map(([, item]) => item);
     }
     return this.order;
   }
@@ -157,6 +181,9 @@ export class FolderTree implements RepoTree {
     return new FolderTree(this.prefix, files ?? this.files, folders ?? this.folders);
   }
 }
+
+/** A file of a folder, as the entry a walk yields (full path, bytes), or a folder under it. */
+type Item = [path: string, bytes: Uint8Array] | FolderTree;
 
 /** A path under the folder applying it, with its new bytes, or undefined to delete it. */
 type Change = readonly [path: string, bytes: Uint8Array | undefined];
