@@ -371,18 +371,21 @@ async function measureRepo(
     const layout = new ZkLayout(root);
     await ensureLayout(session, layout);
     const source = openGitSource({ url, branch: 'main', cacheDir, timeoutMs: GIT_TIMEOUT_MS });
+    // With CAIRN_BENCH_CPU_PROF, the restarted sync and the one-file passes are profiled, per
+    // repository size.
+    const profiler = await cpuProfiler();
+    await profiler.start();
     started = performance.now();
     const validationCache = await openValidationCache(cacheDir, logger);
     const initialCacheOpenMs = performance.now() - started;
     const mirror = new Mirror({ layout, source, branch: 'main', logger, validationCache });
     const initial = await mirror.sync(target);
     const initialWarmMs = performance.now() - started;
+    await profiler.stop(`restart-${fileCount}`);
     if (initial.kind !== 'mirrored')
       throw new Error(`the generated repository was not mirrored: ${initial.kind}`);
 
     const samples: number[] = [];
-    // With CAIRN_BENCH_CPU_PROF, the one-file passes (and only they) are profiled, per repository size.
-    const profiler = await cpuProfiler();
     for (let i = 1; i <= ONE_FILE_COMMITS; i++) {
       const file = (i * 37) % fileCount;
       const service = Math.floor(file / 100);
