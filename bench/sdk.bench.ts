@@ -93,7 +93,8 @@ export async function runFanOut(): Promise<BenchTable[]> {
 /**
  * `npm run bench -- sdk-connect`: the connect table alone (issue 13's connect target), without the
  * fan-out's 5,000 clients before it. `CAIRN_BENCH_CPU_PROF=<dir>` writes a CPU profile of the
- * connects from ZooKeeper there (`connect-cold.cpuprofile`).
+ * connects from ZooKeeper and from the warm cache there (`connect-cold-<n>.cpuprofile`,
+ * `connect-warm-<n>.cpuprofile`).
  */
 export async function runConnect(): Promise<BenchTable[]> {
   const gc = exposeGc();
@@ -623,7 +624,9 @@ async function measureConnect(
 
       // Nor does a service's start collect the garbage of the reads above.
       await closed.collected(gc);
+      await profiler.start();
       fromCache.push(await timedConnect({ ...options, cacheDir }, closed));
+      await profiler.stop(`connect-warm-${i}`);
     }
   } finally {
     profiler.close();
