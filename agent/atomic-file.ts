@@ -19,49 +19,24 @@ export function tempName(name: string): string {
 }
 
 /**
- * Writes `bytes` to `path` so that no reader ever sees a partial file (see writeInFolder). For the
- * agent's own state; a service's files go through ServiceDirectory, which never follows a link.
+ * Writes `bytes` to `path` so that no reader ever sees a partial file: staged beside it
+ * (stageInFolder), renamed over it, and the folder fsynced so that the rename survives a crash. A
+ * rename replaces a link planted at the target itself, never what it points to; there is no in-place
+ * fallback. Returns 'unchanged' without writing when the file already holds these bytes with this
+ * mode and owner. For the agent's own state; a service's files go through ServiceDirectory, which
+ * never follows a link and fsyncs each folder once for all the files of a swap.
  */
-export function writeAtomically(
+export async function writeAtomically(
   path: string,
   bytes: Uint8Array,
   settings: FileSettings,
 ): Promise<'written' | 'unchanged'> {
-  return writeInFolder(dirname(path), basename(path), bytes, settings);
-}
-
-/**
- * Writes `bytes` to `name` in `folder` so that no reader ever sees a partial file (replaceInFolder),
- * and fsyncs the folder so that the rename survives a crash.
- */
-export async function writeInFolder(
-  folder: string,
-  name: string,
-  bytes: Uint8Array,
-  settings: FileSettings,
-): Promise<'written' | 'unchanged'> {
-  const result = await replaceInFolder(folder, name, bytes, settings);
-  if (result === 'written') await syncFolder(folder);
-  return result;
-}
-
-/**
- * Replaces `name` in `folder` with `bytes` so that no reader ever sees a partial file: the bytes
- * staged beside it (stageInFolder), then renamed over it. A rename replaces a link planted at the
- * target itself, never what it points to. There is no in-place fallback. The rename is durable once
- * the folder is fsynced, which is left to the caller: several renames in one folder need one fsync.
- * Returns 'unchanged' without writing when the file already holds these bytes with this mode and
- * owner. `folder` may be an opened folder's `/proc/self/fd/<n>`.
- */
-export async function replaceInFolder(
-  folder: string,
-  name: string,
-  bytes: Uint8Array,
-  settings: FileSettings,
-): Promise<'written' | 'unchanged'> {
+  const folder = dirname(path);
+  const name = basename(path);
   const temp = await stageInFolder(folder, name, bytes, settings);
   if (temp === 'unchanged') return 'unchanged';
   await putInFolder(folder, temp, name);
+  await syncFolder(folder);
   return 'written';
 }
 

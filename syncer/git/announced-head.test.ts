@@ -7,6 +7,7 @@ import {
   createBareRepo,
   createWorkRepo,
   type GitServer,
+  listenOnLoopback,
   startGitServer,
   type WorkRepo,
 } from '../../test/harness/index.js';
@@ -54,11 +55,8 @@ class ListingGate {
     });
   }
 
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    const address = this.#server.address();
-    if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-    return `http://127.0.0.1:${address.port}`;
+  listen(): Promise<string> {
+    return listenOnLoopback(this.#server);
   }
 
   close(): Promise<void> {

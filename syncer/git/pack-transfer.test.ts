@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBareRepo, createWorkRepo, type GitServer, startGitServer } from '../../test/harness/index.js';
+import {
+  createBareRepo,
+  createWorkRepo,
+  type GitServer,
+  listenOnLoopback,
+  startGitServer,
+} from '../../test/harness/index.js';
 import { type GitSource, GitUnreachableError, openGitSource } from './index.js';
 import { SMALL_PACK } from './pack-sink.js';
 
@@ -72,11 +78,8 @@ class PackProxy {
     }
   }
 
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    const address = this.#server.address();
-    if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-    return `http://127.0.0.1:${address.port}`;
+  listen(): Promise<string> {
+    return listenOnLoopback(this.#server);
   }
 
   close(): Promise<void> {

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import { join } from 'node:path';
 import { createTempDir, killOnExit, LocalServerError, removeTempDir } from '../../local/index.js';
 import { isolatedGitEnv, runGit } from './git-command.js';
+import { listenOnLoopback } from './listen-on-loopback.js';
 
 /** A git smart-HTTP server: the real `git http-backend` behind a Node HTTP server on a loopback port. */
 export interface GitServer {
@@ -66,13 +67,7 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
     }
     serveWithBackend(backend, root, request, response, running);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const baseUrl = await listenOnLoopback(server);
 
   let closing: Promise<void> | undefined;
   return {

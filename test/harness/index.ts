@@ -19,3 +19,4 @@ export {
 export { createBareRepo, createWorkRepo, type WorkRepo } from './git-repo.js';
 export { type GitServer, type GitServerOptions, startGitServer } from './git-server.js';
 export { startGitServerProcess } from './git-server-process.js';
+export { listenOnLoopback } from './listen-on-loopback.js';
