@@ -8,6 +8,7 @@ it('exports exactly the harness API', () => {
     'createBareRepo',
     'createWorkRepo',
     'fourLetterWord',
+    'listenOnLoopback',
     'startEnsemble',
     'startGitServer',
     'startGitServerProcess',
