@@ -28,7 +28,8 @@ import { unsafePathReason } from './path-safety.js';
  *                                            service's instances (the SDK's elect())
  *
  * Content nodes are sharded by the first two hex digits of their id so that no folder grows past
- * what one `getChildren` answer may carry (jute.maxbuffer, 1 MiB).
+ * what one `getChildren` answer may carry to a Java client (its jute.maxbuffer, 1 MiB by default:
+ * the server sends a bigger answer, which the client refuses), `zkCli.sh` for an operator among them.
  */
 export class ZkLayout {
   readonly root: string;
