@@ -59,13 +59,7 @@ const MAX_CACHED_PLACES = 200_000;
  */
 export function sortRepoSources(tree: RepoTree, cache?: SourcesCache): RepoSources {
   if (cache && cache.places.size > MAX_CACHED_PLACES) cache.places.clear();
-  const sources: Sorting = {
-    hasSettings: false,
-    hasPolicy: false,
-    services: new Map(),
-    unsafe: [],
-    folders: new Map(),
-  };
+  const sources = emptySorting();
   if (!(tree instanceof FolderTree)) {
     for (const path of tree.keys()) sortPath(path, sources, cache);
     return sources;
@@ -88,17 +82,15 @@ const SERVICES_DIR = 'services';
 /** RepoSources while it is being filled. */
 type Sorting = { -readonly [K in keyof RepoSources]: RepoSources[K] };
 
+function emptySorting(): Sorting {
+  return { hasSettings: false, hasPolicy: false, services: new Map(), unsafe: [], folders: new Map() };
+}
+
 /** A service folder's sources: sorted again only when the folder is not the one sorted before. */
 function addFolder(name: string, folder: FolderTree, into: Sorting, cache: SourcesCache | undefined): void {
   let sorted = cache?.folders.get(folder);
   if (!sorted) {
-    const own: Sorting = {
-      hasSettings: false,
-      hasPolicy: false,
-      services: new Map(),
-      unsafe: [],
-      folders: new Map(),
-    };
+    const own = emptySorting();
     for (const path of folder.keys()) sortPath(path, own, cache);
     sorted = { services: own.services, unsafe: own.unsafe };
     cache?.folders.set(folder, sorted);
