@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { waitFor } from '../test/harness/index.js';
 import { startSyncerFixture } from '../test/support/syncer-fixture.js';
 import { type AgentHosts, startAgentHosts } from './agent-hosts.js';
-import { type LaunchFloor, startLaunchFloor } from './launch-floor.js';
+import { type LaunchFloors, startLaunchFloors } from './launch-floor.js';
 import { type BenchTable, percentile } from './table.js';
 
 const AGENTS = 100;
@@ -33,6 +33,13 @@ const SERVICE = [
   ...HOSTS.map((host) => `      - host: ${host}`),
   '',
 ].join('\n');
+
+/** The floors' rows, in the order measured: from the agents' own machinery down to a shell's. */
+const FLOOR_ROWS: Readonly<Record<keyof LaunchFloors, string>> = {
+  launchers: 'by command launchers',
+  node: 'by a bare Node process',
+  shell: 'by a shell (xargs -P 4)',
+};
 
 /** When each host reached a stage of a commit: commit → host → time on the machine's clock. */
 type Arrivals = Map<string, Map<string, number>>;
@@ -145,15 +152,15 @@ export async function run(): Promise<BenchTable[]> {
     let flipSeenLate = 0;
     let n = 0;
     /**
-     * `commits` commits, one at a time, each timed until every one of `hosts` reloaded it. With a
-     * floor, each commit is followed by the same reloads launched by the floor's launcher alone, all
-     * at once, timed the same way: what the machine takes for the launches, under the same load.
+     * `commits` commits, one at a time, each timed until every one of `hosts` reloaded it. With
+     * floors, each commit is followed by the same reloads launched at once by each floor alone, one
+     * floor after the other, timed the same way: what the launches take, under the same load.
      */
-    const measure = async (hosts: readonly string[], commits: number, floor?: LaunchFloor) => {
+    const measure = async (hosts: readonly string[], commits: number, floors?: LaunchFloors) => {
       const lastWritten: number[] = [];
       const lastStarted: number[] = [];
       const lastReload: number[] = [];
-      const floorReload: number[] = [];
+      const floorReload: Record<keyof LaunchFloors, number[]> = { launchers: [], node: [], shell: [] };
       const all = (arrivals: Arrivals, commit: string) => {
         const at = arrivals.get(commit);
         return hosts.every((host) => at?.has(host));
@@ -186,21 +193,17 @@ export async function run(): Promise<BenchTable[]> {
         lastWritten.push(lastOf(written, commit) - published);
         lastStarted.push(lastOf(started, commit) - published);
         lastReload.push(lastOf(reloaded, commit) - published);
-        if (!floor) continue;
-        const marker = `floor-${n}`;
-        const burst = await floor.burst(
-          hosts.map((host) => ({
-            command: RELOAD,
-            cwd: join(scratch, host, 'srv/bench-app'),
-            env: { CAIRN_COMMIT: marker },
-          })),
-        );
-        await waitFor(() => all(reloaded, marker), {
-          description: `the floor's launches after commit ${n} seen on every host`,
-          timeoutMs: 60_000,
-          intervalMs: 2,
-        });
-        floorReload.push(lastOf(reloaded, marker) - burst.handed);
+        if (!floors) continue;
+        for (const way of Object.keys(floorReload) as (keyof LaunchFloors)[]) {
+          const marker = `floor-${way}-${n}`;
+          const burst = await floors[way].burst(marker);
+          await waitFor(() => all(reloaded, marker), {
+            description: `the ${way} floor's launches after commit ${n} seen on every host`,
+            timeoutMs: 60_000,
+            intervalMs: 2,
+          });
+          floorReload[way].push(lastOf(reloaded, marker) - burst.handed);
+        }
       }
       return { lastWritten, lastStarted, lastReload, floorReload, commits: measured };
     };
@@ -226,14 +229,21 @@ export async function run(): Promise<BenchTable[]> {
       withFloor = false,
     ) => {
       const group = await startHosts(hosts, processCount);
-      const floor = withFloor ? await startLaunchFloor(now) : undefined;
+      const floors = withFloor
+        ? await startLaunchFloors(
+            RELOAD,
+            hosts.map((host) => join(scratch, host, 'srv/bench-app')),
+            now,
+          )
+        : undefined;
       // One commit first, not measured: the agents' command launchers start with their first
       // burst of reloads (processes starting, seconds on a busy machine).
-      await measure(hosts, 1, floor);
+      await measure(hosts, 1, floors);
       const loadBefore = loadavg()[0] as number;
-      const m: Measured = await measure(hosts, commits, floor);
+      const m: Measured = await measure(hosts, commits, floors);
       const loadAfter = loadavg()[0] as number;
       await stopHosts(group);
+      if (floors) await Promise.all(Object.values(floors).map((floor) => floor.close()));
       const [fewest, most] = await reloadsPerCommit(hosts, m.commits);
       rows.push([
         who,
@@ -244,16 +254,17 @@ export async function run(): Promise<BenchTable[]> {
         ms(percentile(m.lastStarted, 99)),
         fewest === most ? String(most) : `${fewest}–${most}`,
       ]);
-      if (floor)
-        rows.push([
-          `floor: the ${hosts.length} reloads alone, launched at once`,
-          '—',
-          '—',
-          ms(percentile(m.floorReload, 50)),
-          ms(percentile(m.floorReload, 99)),
-          '—',
-          '—',
-        ]);
+      if (floors)
+        for (const [way, from] of Object.entries(FLOOR_ROWS))
+          rows.push([
+            `floor: the ${hosts.length} reloads alone, launched at once ${from}`,
+            '—',
+            '—',
+            ms(percentile(m.floorReload[way as keyof LaunchFloors], 50)),
+            ms(percentile(m.floorReload[way as keyof LaunchFloors], 99)),
+            '—',
+            '—',
+          ]);
       notes.push(
         `${who}: ${m.commits.length} commits; load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after.`,
       );
@@ -311,19 +322,23 @@ export async function run(): Promise<BenchTable[]> {
 }
 
 /**
- * What the machine alone takes for a commit's reloads, and the agents' part beyond it: the floor is
- * measured after each commit, under the same load, so the ratio holds where absolute times do not.
+ * What launching a commit's reloads alone takes, and the agents' part beyond it: the floors are
+ * measured after each commit, under the same load, so the ratios hold where absolute times do not.
  */
 function floorNote(m: {
   readonly lastReload: readonly number[];
-  readonly floorReload: readonly number[];
+  readonly floorReload: Readonly<Record<keyof LaunchFloors, readonly number[]>>;
 }): string {
-  const ratio = (p: number) => {
-    const agents = percentile(m.lastReload, p);
-    const floor = percentile(m.floorReload, p);
-    return `p${p} ${(agents / floor).toFixed(2)}× (${ms(agents - floor)} beyond)`;
+  const ratio = (of: readonly number[], to: readonly number[], p: number) => {
+    const above = percentile(of, p);
+    const below = percentile(to, p);
+    return `p${p} ${(above / below).toFixed(2)}× (${ms(above - below)} beyond)`;
   };
-  return `The floor: after each commit, the ${AGENTS} hosts' reload commands handed at once to command launchers of their own with no agent behind them (agent/command-launcher.ts: the same small processes, up to four during a burst), timed like the agents' (the hand-over to the last line in a reloads.log): ${AGENTS} process launches are the machine's part of a commit. ${AGENTS} agents in one process over the floor, to the last reload ran: ${ratio(50)}, ${ratio(99)}.`;
+  const { launchers, node, shell } = m.floorReload;
+  return [
+    `The floors: after each commit, the ${AGENTS} hosts' reload commands launched at once with no agent behind them, timed like the agents' (the hand-over to the last line in a reloads.log), each way in turn: by command launchers of their own (agent/command-launcher.ts: the same small processes as the agents', up to four during a burst); by a bare Node process spawning them itself with the launchers' options; by a shell, \`xargs -P 4\` starting one \`sh\` per host (the machine's floor: no Node fork).`,
+    `${AGENTS} agents in one process over the launchers' floor, to the last reload ran: ${ratio(m.lastReload, launchers, 50)}, ${ratio(m.lastReload, launchers, 99)}. The launchers over a bare Node process: ${ratio(launchers, node, 50)}. A bare Node process over the shell: ${ratio(node, shell, 50)}. The agents over the shell: ${ratio(m.lastReload, shell, 50)}, ${ratio(m.lastReload, shell, 99)}.`,
+  ].join(' ');
 }
 
 function ms(value: number): string {
