@@ -25,11 +25,13 @@ const SERVICE = [
 
 /**
  * Holds the fsyncs of the folders given, or of files under them when `files`, until released: what
- * a slow disk does, made to last as long as a test needs. `held` counts the fsyncs waiting,
- * `synced` names every file and folder fsynced (or asked to be) meanwhile.
+ * a slow disk does, made to last as long as a test needs; after `failHeld`, they fail instead, as a
+ * failing disk's do. `held` counts the fsyncs waiting, `synced` names every file and folder
+ * fsynced (or asked to be) meanwhile.
  */
 async function holdSyncs(): Promise<{
   hold(path: string, what: 'folder' | 'files'): void;
+  failHeld(error: Error): void;
   release(): void;
   readonly held: number;
   readonly synced: readonly string[];
@@ -43,11 +45,13 @@ async function holdSyncs(): Promise<{
   let released: Promise<void> = Promise.resolve();
   let release: () => void = () => undefined;
   let held = 0;
+  let failure: Error | undefined;
   const synced: string[] = [];
   const spy = vi.spyOn(prototype, 'sync').mockImplementation(async function (this: FileHandle) {
     const path = await readlink(`/proc/self/fd/${this.fd}`).catch(() => '');
     synced.push(path);
     if (paths.some((p) => (p.what === 'folder' ? path === p.path : path.startsWith(`${p.path}/`)))) {
+      if (failure) throw failure;
       held++;
       await released;
       held--;
@@ -61,8 +65,12 @@ async function holdSyncs(): Promise<{
         release = resolve;
       });
     },
+    failHeld(error) {
+      failure = error;
+    },
     release() {
       paths.length = 0;
+      failure = undefined;
       release();
     },
     get held() {
@@ -152,5 +160,45 @@ describe('a swap’s durable writes', () => {
     await applied(commit);
     expect(await readFile(join(prefix, 'srv/swap-app/app.yaml'), 'utf8')).toBe(`n: ${n}\n`);
     expect(await readdir(join(prefix, 'srv/swap-app'))).toEqual(['app.yaml']);
+  });
+
+  it('puts the files in place once the journal is durable, before its copies of the content are, and runs no command before they are', async () => {
+    await applied(await commitOnce('Before'));
+    syncs = await holdSyncs();
+    syncs.hold(join(prefix, 'var/lib/cairn-agent/content'), 'files');
+    const commit = await commitOnce('A commit whose content copy is slow to be durable');
+    const bytes = `n: ${n}\n`;
+    await waitFor(
+      async () =>
+        syncs.held > 0 &&
+        (await readFile(join(prefix, 'srv/swap-app/app.yaml'), 'utf8').catch(() => '')) === bytes,
+      { description: 'app.yaml in place, the copy of its content not yet durable', timeoutMs: 30_000 },
+    );
+    expect(handed).not.toContain(commit);
+    expect(status()?.commit).not.toBe(commit);
+    syncs.release();
+    await applied(commit);
+    expect(handed.filter((c) => c === commit)).toHaveLength(1);
+  });
+
+  it('puts the previous files back, runs nothing and retries when its copy of the content cannot be written', async () => {
+    await applied(await commitOnce('Before'));
+    const before = await readFile(join(prefix, 'srv/swap-app/app.yaml'), 'utf8');
+    syncs = await holdSyncs();
+    syncs.hold(join(prefix, 'var/lib/cairn-agent/content'), 'files');
+    syncs.failHeld(new Error('EIO: the disk failed the fsync'));
+    const commit = await commitOnce('A commit whose content copy fails');
+    const bytes = `n: ${n}\n`;
+    await waitFor(() => status()?.error?.message.includes('EIO') === true, {
+      description: 'the failed copy reported',
+      timeoutMs: 30_000,
+    });
+    expect(await readFile(join(prefix, 'srv/swap-app/app.yaml'), 'utf8')).toBe(before);
+    expect(await readdir(join(prefix, 'srv/swap-app'))).toEqual(['app.yaml']);
+    expect(handed).not.toContain(commit);
+    syncs.release();
+    await applied(commit);
+    expect(await readFile(join(prefix, 'srv/swap-app/app.yaml'), 'utf8')).toBe(bytes);
+    expect(handed.filter((c) => c === commit)).toHaveLength(1);
   });
 });
