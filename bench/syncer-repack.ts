@@ -55,6 +55,11 @@ export async function run(): Promise<BenchTable[]> {
       for (let n = 0; n <= COMMITS; n++) reads.push(await oneFileCommit());
       const packsBefore = await countPacks(cacheDir);
       const loadBefore = loadavg()[0] as number;
+      // What the loaded machine alone holds the event loop for, over a second with nothing to do.
+      const idle = monitorEventLoopDelay({ resolution: 10 });
+      idle.enable();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      idle.disable();
       const delay = monitorEventLoopDelay({ resolution: 10 });
       delay.enable();
       const started = performance.now();
@@ -69,6 +74,7 @@ export async function run(): Promise<BenchTable[]> {
         compaction?.packsAfter ?? packsBefore,
         Math.round(wall),
         Math.round(delay.max / 1e6),
+        Math.round(idle.max / 1e6),
         percentile(reads.slice(-10), 50),
         percentile(after, 50),
         `${loadBefore.toFixed(1)}`,
@@ -85,13 +91,14 @@ export async function run(): Promise<BenchTable[]> {
           'after',
           'repack (ms)',
           'event loop held, max (ms)',
+          'idle 1 s, max (ms)',
           'one-file read, many packs p50 (ms)',
           'one pack p50 (ms)',
           'load (1 min)',
         ],
         rows,
         notes: [
-          'repack: compactPacks() as the syncer calls it once commits stop, `git repack -a -d` in a process of its own; the event loop column is the longest the bench process (the syncer) was held meanwhile',
+          'repack: compactPacks() as the syncer calls it once commits stop, `git repack -a -d` in a process of its own; the event loop column is the longest the bench process (the syncer) was held meanwhile, beside the longest over a second just before with nothing to do (the machine alone)',
           'one-file read: readTree of a one-file commit against the previous snapshot, then its commitInfo, through the object cache a running syncer keeps (each new pack index parsed once; the repack drops the cache): p50 of the last 10 commits before the repack, and of 5 after it',
         ],
       },
