@@ -73,6 +73,10 @@ export class AgentDaemon {
     const { endpoint, host } = this.config;
     const { layout } = endpoint;
     await this.store.init();
+    // Before this process writes anything there: a temp file named by its own pid is a stale one.
+    const removed = await this.store.removeStaleTempFiles();
+    if (removed.length > 0)
+      this.logger.info({ files: removed }, 'removed temp files a stopped agent left in its state directory');
     if (this.runCommand === runCommand) commandLauncher.prepare();
     const keeper = new SessionKeeper({
       endpoint,

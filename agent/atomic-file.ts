@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { TempFileOwner } from '../core/index.js';
 
 /** How a written file is set: permission bits, and an owner when the agent may give one. */
 export interface FileSettings {
@@ -13,10 +14,22 @@ export interface FileSettings {
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-/** A temp file the agent creates beside `name` (dot-named, so that globs like `*.conf` skip it). */
+/**
+ * A temp file the agent creates beside `name` (dot-named, so that globs like `*.conf` skip it),
+ * named by the agent's pid, so that one a killed agent left behind can be told from one being
+ * written (agentTempFileOwner).
+ */
 export function tempName(name: string): string {
-  return `.${name}.cairn-${randomBytes(6).toString('hex')}.tmp`;
+  return `.${name}.cairn-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
 }
+
+const TEMP_NAME = /^\..+\.cairn-([1-9][0-9]{0,9})-[0-9a-f]{12}\.tmp$/;
+
+/** The pid that wrote `name` when it is exactly one of tempName's names; otherwise undefined. */
+export const agentTempFileOwner: TempFileOwner = (name) => {
+  const match = TEMP_NAME.exec(name);
+  return match ? Number(match[1]) : undefined;
+};
 
 /**
  * Writes `bytes` to `path` so that no reader ever sees a partial file: staged beside it

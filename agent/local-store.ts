@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CONTENT_ID, contentId } from '../core/index.js';
-import { readRegularFile, writeAtomically } from './atomic-file.js';
+import { CONTENT_ID, contentId, removeStaleTempFiles } from '../core/index.js';
+import { agentTempFileOwner, readRegularFile, writeAtomically } from './atomic-file.js';
 
 /** What the agent keeps of one service and environment on this host: the files it wrote, and how. */
 export interface AppliedState {
@@ -52,6 +52,23 @@ export class LocalStore {
   async init(): Promise<void> {
     for (const folder of ['content', 'services', 'journal'])
       await mkdir(join(this.dir, folder), { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Removes the temp files of writes a killed agent left in the state directory (its own and any a
+   * process with this pid left before: call it before this process writes any). Resolves with
+   * their paths.
+   */
+  async removeStaleTempFiles(): Promise<string[]> {
+    const contentShards = (await readdir(join(this.dir, 'content')).catch(() => [] as string[])).map(
+      (shard) => join(this.dir, 'content', shard),
+    );
+    const folders = [this.dir, join(this.dir, 'services'), join(this.dir, 'journal'), ...contentShards];
+    const removed: string[] = [];
+    for (const folder of folders)
+      for (const name of await removeStaleTempFiles(folder, agentTempFileOwner))
+        removed.push(join(folder, name));
+    return removed;
   }
 
   async putContent(bytes: Uint8Array): Promise<string> {

@@ -17,7 +17,7 @@ import {
 } from '../core/index.js';
 import { sameSettings } from './assignments.js';
 import type { FileSettings } from './atomic-file.js';
-import type { AppliedState, LocalStore, ServiceSettings } from './local-store.js';
+import type { AppliedState, LocalStore, ServiceSettings, SwapJournal } from './local-store.js';
 import { commandUser, type HostUser, lookupOwner } from './owner.js';
 import { type CommandRunner, succeeded } from './run-command.js';
 import { ServiceDirectory } from './service-directory.js';
@@ -115,6 +115,7 @@ export class ServiceAgent {
   async start(): Promise<void> {
     const { store, service, env } = this.options;
     this.applied = await store.applied(service, env);
+    await this.removeStaleTempFiles(await store.journal(service, env));
     await this.recover();
     if (this.applied) this.currentState = 'applied';
     this.options.onStatus();
@@ -429,6 +430,42 @@ export class ServiceAgent {
     }
     // Durable before the journal that would put them back goes.
     await directory.sync();
+  }
+
+  /**
+   * Removes the temp files a killed agent left beside the files this service's applied state and
+   * interrupted swap name, before this process writes any there. A failure only leaves them.
+   */
+  private async removeStaleTempFiles(journal: SwapJournal | undefined): Promise<void> {
+    const { service, env, logger } = this.options;
+    const places = new Map<string, Set<string>>();
+    for (const [directory, files] of [
+      [this.applied?.directory, this.applied?.files],
+      [journal?.directory, journal?.from],
+      [journal?.directory, journal?.to],
+    ] as const) {
+      if (directory === undefined || files === undefined) continue;
+      const known = places.get(directory) ?? new Set<string>();
+      for (const file of Object.keys(files)) known.add(file);
+      places.set(directory, known);
+    }
+    for (const [path, files] of places) {
+      try {
+        const removed = await withDirectory(path, 'existing', (directory) =>
+          directory.removeStaleTempFiles(files),
+        );
+        if (removed?.length)
+          logger.info(
+            { service, env, directory: path, files: removed },
+            'removed temp files a stopped agent left',
+          );
+      } catch (error) {
+        logger.warn(
+          { service, env, directory: path, code: codeOf(error) },
+          `cannot look for temp files a stopped agent left: ${(error as Error).message}`,
+        );
+      }
+    }
   }
 
   /** A journal left by a crash: the files go back to what the last applied state says. */

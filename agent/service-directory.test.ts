@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { type FSWatcher, watch } from 'node:fs';
 import {
   type FileHandle,
@@ -119,6 +120,50 @@ describe('a service’s directory, where the agent writes', () => {
     await directory.write('a.yaml', Buffer.from('a\n'), MODE);
     expect(await countSyncs(() => directory.sync())).toEqual({ files: 0, folders: 1 });
     expect(await countSyncs(() => directory.sync())).toEqual({ files: 0, folders: 0 });
+  });
+
+  it('removes the temp files a killed agent left beside its files, and nothing else', async () => {
+    await directory.write('app.yaml', Buffer.from('a: 1\n'), MODE);
+    await directory.write('conf.d/rules.yaml', Buffer.from('r: 1\n'), MODE);
+    const alive = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      const gone = spawnSync('true').pid as number;
+      const stale = [
+        `.app.yaml.cairn-${gone}-0123456789ab.tmp`,
+        // This very pid, before this process wrote anything here: an earlier agent's.
+        `conf.d/.rules.yaml.cairn-${process.pid}-0123456789ab.tmp`,
+        // Beside a file the agent has not put in place yet: any name, in a folder of its files.
+        `conf.d/.new.yaml.cairn-${gone}-0123456789ab.tmp`,
+      ];
+      const kept = [
+        // An agent that runs: its write is under way.
+        `.app.yaml.cairn-${alive.pid}-0123456789ab.tmp`,
+        // Look-alikes the agent never writes.
+        `.app.yaml.cairn-${gone}-0123456789a.tmp`,
+        `.app.yaml.cairn-0123456789ab.tmp`,
+        `app.yaml.cairn-${gone}-0123456789ab.tmp`,
+        `.app.yaml.cairn-${gone}-0123456789ab.tmp~`,
+        `.app.yaml.cairn-${gone}-0123456789AB.tmp`,
+      ];
+      for (const path of [...stale, ...kept]) await writeFile(join(directory.root, path), 'partial');
+      // A folder of no managed file, and one reached through a link: not looked into.
+      await mkdir(join(directory.root, 'other'));
+      await writeFile(join(directory.root, `other/.x.cairn-${gone}-0123456789ab.tmp`), 'not ours to judge');
+      await writeFile(join(outside, `.y.cairn-${gone}-0123456789ab.tmp`), 'outside');
+      await symlink(outside, join(directory.root, 'linked'));
+
+      const removed = await directory.removeStaleTempFiles(['app.yaml', 'conf.d/rules.yaml', 'linked/y']);
+      expect(removed.sort()).toEqual([...stale].sort());
+      expect((await readdir(directory.root)).sort()).toEqual(
+        ['app.yaml', 'conf.d', 'linked', 'other', ...kept].sort(),
+      );
+      expect(await readdir(join(directory.root, 'conf.d'))).toEqual(['rules.yaml']);
+      expect(await readdir(join(directory.root, 'other'))).toHaveLength(1);
+      expect(await readdir(outside)).toHaveLength(1);
+    } finally {
+      alive.kill();
+      await once(alive, 'exit');
+    }
   });
 
   it('takes a file back out and refuses the write when a folder on its way moved meanwhile', async () => {

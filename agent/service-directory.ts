@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, realpath, rmdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { CairnError, unsafePathReason } from '../core/index.js';
+import { join, posix } from 'node:path';
+import { CairnError, removeStaleTempFiles, unsafePathReason } from '../core/index.js';
 import {
+  agentTempFileOwner,
   discardInFolder,
   type FileSettings,
   putInFolder,
@@ -222,6 +223,33 @@ export class ServiceDirectory {
     const owned = folder.handle !== this.handle;
     this.unsynced.set(key, { handle: folder.handle, owned });
     return owned ? folder : undefined;
+  }
+
+  /**
+   * Removes the temp files a killed agent left beside `files` (paths of a manifest), in each of
+   * their folders that exists, reached without a link: only names the agent gives its temp files,
+   * written by a process that is gone or by an earlier process with this pid (call it before this
+   * process writes here). Resolves with the paths removed; the removals are durable at the next sync().
+   */
+  async removeStaleTempFiles(files: Iterable<string>): Promise<string[]> {
+    const byFolder = new Map<string, string>();
+    for (const file of files) byFolder.set(posix.dirname(file), file);
+    const removed: string[] = [];
+    for (const [folderPath, file] of byFolder) {
+      const found = await this.folders(file, false).catch(() => undefined);
+      if (!found) continue;
+      let kept: OpenFolder | undefined;
+      try {
+        const folder = found.chain.at(-1) as OpenFolder;
+        const names = await removeStaleTempFiles(fdPath(folder), agentTempFileOwner);
+        if (names.length === 0) continue;
+        removed.push(...names.map((name) => (folderPath === '.' ? name : `${folderPath}/${name}`)));
+        kept = await this.keepUnsynced(folder);
+      } finally {
+        await closeAll(found.chain, kept);
+      }
+    }
+    return removed;
   }
 
   /** The bytes of `file` when it is a regular file reached without a link; otherwise undefined. */

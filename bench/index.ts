@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<BenchTable[]>> = {
   deploy: async () => (await import('./deploy.bench.js')).run(),
   'syncer-100k': async () => (await import('./syncer.bench.js')).runLarge(),
   'syncer-failover': async () => (await import('./syncer.bench.js')).runFailover(),
+  'syncer-repack': async () => (await import('./syncer-repack.js')).run(),
 };
 const wanted = process.argv.slice(2);
 /**
@@ -27,6 +28,7 @@ const ONLY_WHEN_NAMED = new Set([
   'sdk-connect',
   'syncer-100k',
   'syncer-failover',
+  'syncer-repack',
 ]);
 for (const [name, run] of Object.entries(BENCHES)) {
   if (wanted.length > 0 ? !wanted.includes(name) : ONLY_WHEN_NAMED.has(name)) continue;

@@ -180,6 +180,7 @@ it('core exports exactly these names', () => {
     'readStatus',
     'releaseManifestPath',
     'rememberContentId',
+    'removeStaleTempFiles',
     'repairAclDrift',
     'resolveDeployment',
     'resolveZooKeeperEndpoint',

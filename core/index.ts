@@ -308,6 +308,8 @@ export {
 export type { RepoTree, SkippedEntry } from './repo-tree.js';
 export { readRepoDir } from './repo-tree.js';
 export { decodeText, LineIndex } from './source-text.js';
+export type { TempFileOwner } from './stale-temp-files.js';
+export { removeStaleTempFiles } from './stale-temp-files.js';
 export type {
   DrainingHosts,
   TemplateContext,

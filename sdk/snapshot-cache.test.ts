@@ -1,4 +1,6 @@
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -61,6 +63,46 @@ describe('SnapshotCache', () => {
       await cache.close();
       expect(await exists(cache.path)).toBe(true);
     } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('removes at start the temp files of its service@env left by a process that is gone, and nothing else', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'cairn-snapshot-cache-'));
+    const alive = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      const gone = spawnSync('true').pid;
+      const stale = [
+        `.recommender@prod.${gone}.0a1b2c3d.tmp`,
+        // This very pid, but no write of this process: an earlier process had the same pid.
+        `.recommender@prod.${process.pid}.0a1b2c3d.tmp`,
+      ];
+      const kept = [
+        // A live process's write in progress (another process sharing the cache directory).
+        `.recommender@prod.${alive.pid}.0a1b2c3d.tmp`,
+        // Another service's or environment's: not this cache's to judge.
+        `.recommender@staging.${gone}.0a1b2c3d.tmp`,
+        `.ranker@prod.${gone}.0a1b2c3d.tmp`,
+        // Look-alikes that are not names the cache writes.
+        `.recommender@prod.${gone}.0a1b2c3.tmp`,
+        `.recommender@prod.${gone}.0a1b2c3d.tmp.bak`,
+        `recommender@prod.${gone}.0a1b2c3d.tmp`,
+        `.recommender@prod.x${gone}.0a1b2c3d.tmp`,
+        'recommender@prod.cairn-cache.orig',
+      ];
+      for (const name of [...stale, ...kept]) await writeFile(join(scratch, name), 'partial');
+      // A folder with a temp file's name is no temp file.
+      await mkdir(join(scratch, `.recommender@prod.${gone}.ffffffff.tmp`));
+
+      const cache = new SnapshotCache(scratch, 'recommender', 'prod', () => {});
+      expect(await cache.read()).toEqual({ kind: 'missing' });
+      expect((await readdir(scratch)).sort()).toEqual(
+        [...kept, `.recommender@prod.${gone}.ffffffff.tmp`].sort(),
+      );
+      await cache.close();
+    } finally {
+      alive.kill();
+      await once(alive, 'exit');
       await rm(scratch, { recursive: true, force: true });
     }
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoalescingTrigger } from '../core/index.js';
+import { CoalescingTrigger, removeStaleTempFiles } from '../core/index.js';
 import { type CachedSnapshot, decodeCacheFile, encodeCacheFile } from './cache-file.js';
 import { SdkWarning } from './errors.js';
 
@@ -10,6 +10,12 @@ import { SdkWarning } from './errors.js';
  * clients of a process that serve one snapshot encode and hash its file once.
  */
 const encodedFiles = new WeakMap<object, Map<string, Uint8Array>>();
+
+/**
+ * The temp files this process is writing, by path: another cache of the same service@env in this
+ * process (several clients of one service) must not take one for a dead process's.
+ */
+const tempFilesBeingWritten = new Set<string>();
 
 export type CacheReadResult =
   | { readonly kind: 'hit'; readonly snapshot: CachedSnapshot }
@@ -55,7 +61,14 @@ export class SnapshotCache {
     });
   }
 
+  /**
+   * Also removes what a killed process left of its writes for this service@env: temp files named
+   * by a pid that no process has now (see tempFileOwner), never another's or a live process's.
+   */
   async read(): Promise<CacheReadResult> {
+    await removeStaleTempFiles(this.dir, this.tempFileOwner, (name) =>
+      tempFilesBeingWritten.has(join(this.dir, name)),
+    );
     let bytes: Buffer;
     try {
       bytes = await readFile(this.path);
@@ -89,6 +102,14 @@ export class SnapshotCache {
     await this.trigger.close();
   }
 
+  /** The pid in the name of one of this service@env's temp files (see writeNow), exactly as written. */
+  private readonly tempFileOwner = (name: string): number | undefined => {
+    const prefix = `.${this.service}@${this.env}.`;
+    if (!name.startsWith(prefix)) return undefined;
+    const match = /^([1-9][0-9]{0,9})\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length));
+    return match ? Number(match[1]) : undefined;
+  };
+
   private async writePending(): Promise<void> {
     const next = this.pending;
     if (!next) return;
@@ -121,6 +142,7 @@ export class SnapshotCache {
       this.dir,
       `.${this.service}@${this.env}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
     );
+    tempFilesBeingWritten.add(temp);
     try {
       const file = await open(temp, 'w', 0o600);
       try {
@@ -136,6 +158,8 @@ export class SnapshotCache {
         // The temp file may never have been created; nothing else to clean.
       });
       throw error;
+    } finally {
+      tempFilesBeingWritten.delete(temp);
     }
     await syncDirectory(this.dir);
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { connectSession, FencedWriter, LeaderElection } from '../core/index.js';
-import { openGitSource } from './git/index.js';
+import { connectSession, errorLogFields, FencedWriter, LeaderElection } from '../core/index.js';
+import { type GitSource, openGitSource } from './git/index.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
@@ -23,6 +23,7 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
     timeoutMs: config.gitTimeoutMs,
     ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
     ...(config.treeLimits ? { limits: config.treeLimits } : {}),
+    ...(config.packLimit !== undefined ? { packLimit: config.packLimit } : {}),
   });
   try {
     const mirror = new Mirror({
@@ -50,6 +51,7 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
         const outcome = await mirror.sync(target);
         if (outcome.kind === 'mirrored') await mirror.collect(target, true);
         await repairAcls(session, layout, logger);
+        await compactClone(source, logger);
         return outcome;
       } finally {
         await election.close();
@@ -59,5 +61,16 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
     }
   } finally {
     source.close();
+  }
+}
+
+/** Each run's fetch adds a pack to the clone kept in --cache-dir: repacked past the limit, as the daemon does. */
+async function compactClone(source: GitSource, logger: Logger): Promise<void> {
+  try {
+    const compaction = await source.compactPacks();
+    if (compaction) logger.info(compaction, 'repacked the clone');
+  } catch (error) {
+    // The clone keeps its packs; a later run tries again.
+    logger.warn(errorLogFields(error), (error as Error).message);
   }
 }

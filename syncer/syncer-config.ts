@@ -44,6 +44,8 @@ export interface SyncerConfig {
   readonly treeLimits?: Partial<TreeLimits>;
   /** How long a fetch waits for the git server's answer, or for its next bytes (--git-timeout). */
   readonly gitTimeoutMs: number;
+  /** How many packs the clone may hold before it is repacked (default 50). Not a setting of flags. */
+  readonly packLimit?: number;
 }
 
 /** How far a long piece of a sync has come. */

@@ -111,6 +111,7 @@ export class SyncerDaemon {
       timeoutMs: config.gitTimeoutMs,
       ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
       ...(config.treeLimits ? { limits: config.treeLimits } : {}),
+      ...(config.packLimit !== undefined ? { packLimit: config.packLimit } : {}),
       ...(onProgress
         ? { onReadProgress: (done, total) => onProgress({ phase: 'reading', done, total }) }
         : {}),
@@ -329,6 +330,7 @@ export class SyncerDaemon {
         'followed the branch as a standby',
       );
     this.branchHead = commit;
+    await this.compactClone();
   }
 
   private async reconcile(term: LeaderTerm): Promise<void> {
@@ -361,6 +363,22 @@ export class SyncerDaemon {
         errorLogFields(error),
         'could not collect unreferenced content',
       );
+    }
+    // Once commits stop, as collection: a commit that comes meanwhile waits for git's repack.
+    await this.compactClone();
+  }
+
+  /**
+   * Repacks the clone between passes once it holds more than `packLimit` packs (each fetch adds
+   * one). git runs in a process of its own; the source keeps readers away meanwhile. A failure only
+   * leaves the packs: it is logged, and a later pass tries again.
+   */
+  private async compactClone(): Promise<void> {
+    try {
+      const compaction = await this.source?.compactPacks();
+      if (compaction) this.logger.info(compaction, 'repacked the clone');
+    } catch (error) {
+      this.logger.warn(errorLogFields(error), (error as Error).message);
     }
   }
 

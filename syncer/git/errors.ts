@@ -16,6 +16,20 @@ export class BranchNotFoundError extends CairnError {
   }
 }
 
+/**
+ * `git repack` of the clone failed: it keeps the packs it had (git deletes the old packs only once
+ * the new one is in place), and the next repack tries again.
+ */
+export class RepackError extends CairnError {
+  constructor(gitdir: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      'REPACK_FAILED',
+      `git repack of the clone in ${gitdir} failed (${reason}); the clone keeps its packs and is repacked on a later pass: check the disk and the git command`,
+      options,
+    );
+  }
+}
+
 /** The repository could not be reached or did not answer as a git server: transient, retried. */
 export class GitUnreachableError extends CairnError {
   readonly url: string;

@@ -41,6 +41,8 @@ export async function fetchPack(
 ): Promise<void> {
   const { display } = store;
   const writer = packSink(store);
+  // The deadline fails the fetch at once, while the request's own failure (the abort) may still be
+  // on its way: what the pack left is removed before the fetch fails either way.
   await withProgressDeadline(
     timeoutMs,
     async ({ signal, progressed }) => {
@@ -75,7 +77,10 @@ export async function fetchPack(
       }
     },
     () => new GitUnreachableError(display, `nothing received for ${timeoutMs} ms`),
-  );
+  ).catch(async (error: unknown) => {
+    await writer.abandon();
+    throw error;
+  });
   await writer.finish();
 }
 

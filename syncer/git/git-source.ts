@@ -18,11 +18,13 @@ import { gitErrorCode } from './git-error-code.js';
 import { listTags } from './list-tags.js';
 import { findLocalGitdir } from './local-repository.js';
 import type { ObjectStore } from './object-store.js';
+import { countPacks, removeAbandonedPackFiles } from './pack-files.js';
 import { isPrefetchable, prefetchCommit } from './prefetch-commit.js';
 import { readNote } from './read-note.js';
 import { readTreeAt, type TreeSnapshot, type TreeUpdate } from './read-tree.js';
 import { type RefAdvertisement, readRefAdvertisement } from './ref-advertisement.js';
 import type { Remote } from './remote.js';
+import { repackObjects } from './repack.js';
 import { type SourceLocation, sourceLocation } from './source-location.js';
 import { DEFAULT_TREE_LIMITS, type TreeLimits } from './tree-limits.js';
 
@@ -43,6 +45,15 @@ export interface GitSourceOptions {
   readonly credentials?: GitCredentials;
   /** How large a tree is read; larger ones are refused with a TreeLimitError. Default DEFAULT_TREE_LIMITS. */
   readonly limits?: Partial<TreeLimits>;
+  /** How many packs the clone may hold before compactPacks() repacks it. Default DEFAULT_PACK_LIMIT. */
+  readonly packLimit?: number;
+}
+
+/** What compactPacks() did: how many packs there were and are, and how long git took. */
+export interface PackCompaction {
+  readonly packsBefore: number;
+  readonly packsAfter: number;
+  readonly ms: number;
 }
 
 /** The syncer's view of the tracked branch of a git repository. */
@@ -91,12 +102,28 @@ export interface GitSource {
    * Cairn's bot records a merge's approvals under refs/notes/cairn-approvals.
    */
   readNote(notesRef: string, commit: string): Promise<string | undefined>;
+  /**
+   * Repacks the clone into one pack when it holds more than `packLimit` (every fetch adds one, and
+   * every object lookup reads each pack's index), in a git process of its own. It waits for the calls
+   * under way to end, and calls made meanwhile wait for it; then the cached pack indexes are
+   * dropped, so nothing reads a pack git deleted. Resolves with what it did, or undefined when there
+   * were few enough packs (and for a repository on this machine, which is never repacked); rejects
+   * with a RepackError when git fails (the clone keeps its packs).
+   */
+  compactPacks(): Promise<PackCompaction | undefined>;
   /** Drops the object cache. The source stays usable, and builds a new cache when next used. */
   close(): void;
 }
 
 /** How long a fetch waits for the server unless told otherwise (the syncer's `--git-timeout`). */
 export const DEFAULT_GIT_TIMEOUT_MS = 30_000;
+
+/**
+ * Packs a clone may hold before compactPacks() repacks it. Lookups slow down with every pack (each
+ * index is searched in turn); a repack costs about a copy of the repository, so not after every
+ * commit. git gc's own default (gc.autoPackLimit) is 50 too.
+ */
+export const DEFAULT_PACK_LIMIT = 50;
 
 /**
  * Opens the branch `options.branch` of the repository `options.url`. Nothing is read before the
@@ -120,6 +147,11 @@ class IsomorphicGitSource implements GitSource {
   readonly #taggedCommits = new Set<string>();
   /** The head a push announced, for the next fetch to ask for ahead of the listing. */
   #announced: string | undefined;
+  /** Calls under way that read the store; a repack waits until there are none. */
+  #readers = 0;
+  #noReaders: (() => void) | undefined;
+  /** A repack under way (or waiting for the readers to end): new calls wait for it. */
+  #compacting: Promise<PackCompaction | undefined> | undefined;
 
   constructor(options: GitSourceOptions, location: SourceLocation) {
     this.#options = options;
@@ -127,7 +159,7 @@ class IsomorphicGitSource implements GitSource {
   }
 
   fetchHead(): Promise<string> {
-    this.#fetching ??= this.#fetchOnce().finally(() => {
+    this.#fetching ??= this.#reading(() => this.#fetchOnce()).finally(() => {
       this.#fetching = undefined;
     });
     return this.#fetching;
@@ -139,30 +171,73 @@ class IsomorphicGitSource implements GitSource {
 
   async cachedHead(): Promise<string | undefined> {
     if (this.#location.kind === 'local') return undefined;
-    return lastFetchedHead(await this.#store(), this.#options.branch);
+    return this.#reading(async () => lastFetchedHead(await this.#store(), this.#options.branch));
   }
 
-  async commitInfo(commit: string): Promise<CommitInfo> {
-    return readCommitInfo(await this.#store(), commit);
+  commitInfo(commit: string): Promise<CommitInfo> {
+    return this.#reading(async () => readCommitInfo(await this.#store(), commit));
   }
 
-  async readTree(commit: string, previous?: TreeSnapshot): Promise<TreeUpdate> {
+  readTree(commit: string, previous?: TreeSnapshot): Promise<TreeUpdate> {
     const limits = { ...DEFAULT_TREE_LIMITS, ...this.#options.limits };
-    return readTreeAt(await this.#store(), commit, limits, previous, this.#options.onReadProgress);
+    return this.#reading(async () =>
+      readTreeAt(await this.#store(), commit, limits, previous, this.#options.onReadProgress),
+    );
   }
 
-  async isAncestor(ancestor: string, commit: string): Promise<boolean> {
-    return isAncestorOf(await this.#store(), ancestor, commit);
+  isAncestor(ancestor: string, commit: string): Promise<boolean> {
+    return this.#reading(async () => isAncestorOf(await this.#store(), ancestor, commit));
   }
 
   async listTags(): Promise<TagRef[]> {
     // A remote's tags are as the last fetch saw them; a local repository's are read now.
     return this.#location.kind === 'remote'
       ? [...(this.#advertisement?.tags ?? [])]
-      : listTags(await this.#store());
+      : this.#reading(async () => listTags(await this.#store()));
   }
 
-  async readNote(notesRef: string, commit: string): Promise<string | undefined> {
+  readNote(notesRef: string, commit: string): Promise<string | undefined> {
+    return this.#reading(() => this.#readNote(notesRef, commit));
+  }
+
+  compactPacks(): Promise<PackCompaction | undefined> {
+    if (this.#location.kind === 'local') return Promise.resolve(undefined);
+    this.#compacting ??= this.#compact().finally(() => {
+      this.#compacting = undefined;
+    });
+    return this.#compacting;
+  }
+
+  async #compact(): Promise<PackCompaction | undefined> {
+    if (this.#readers > 0) await new Promise<void>((resolve) => (this.#noReaders = resolve));
+    const { gitdir } = await this.#store();
+    const packsBefore = await countPacks(gitdir);
+    if (packsBefore <= (this.#options.packLimit ?? DEFAULT_PACK_LIMIT)) return undefined;
+    const started = performance.now();
+    try {
+      await repackObjects(gitdir);
+    } finally {
+      // The indexes (and pack bytes) cached name packs git may have deleted, even if it failed late.
+      this.#cache = {};
+    }
+    return { packsBefore, packsAfter: await countPacks(gitdir), ms: Math.round(performance.now() - started) };
+  }
+
+  /** Runs `read` once no repack is under way, and keeps any from starting until it ends. */
+  async #reading<T>(read: () => Promise<T>): Promise<T> {
+    while (this.#compacting) await this.#compacting.catch(() => undefined);
+    this.#readers++;
+    try {
+      return await read();
+    } finally {
+      if (--this.#readers === 0) {
+        this.#noReaders?.();
+        this.#noReaders = undefined;
+      }
+    }
+  }
+
+  async #readNote(notesRef: string, commit: string): Promise<string | undefined> {
     const store = await this.#store();
     if (this.#location.kind === 'local') return readNote(store, undefined, notesRef, commit);
     const remote = this.#remote(this.#location.url);
@@ -242,6 +317,8 @@ class IsomorphicGitSource implements GitSource {
     if (location.kind === 'local') return findLocalGitdir(location.path);
     const gitdir = resolve(this.#options.cacheDir);
     await prepareFetchCache(gitdir, location.display, this.#options.branch);
+    // Before this source starts a transfer: what given-up ones left (one process per clone).
+    await removeAbandonedPackFiles(gitdir);
     return gitdir;
   }
 }

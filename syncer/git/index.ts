@@ -4,14 +4,15 @@ export {
   BranchNotFoundError,
   CommitNotFoundError,
   GitUnreachableError,
+  RepackError,
   RepositoryNotFoundError,
   UnsafeTreeEntryError,
   UnsupportedGitUrlError,
 } from './errors.js';
 export type { GitCredentialSources, GitCredentials } from './git-credentials.js';
 export { resolveGitCredentials, TOKEN_USERNAME } from './git-credentials.js';
-export type { GitSource, GitSourceOptions } from './git-source.js';
-export { DEFAULT_GIT_TIMEOUT_MS, openGitSource } from './git-source.js';
+export type { GitSource, GitSourceOptions, PackCompaction } from './git-source.js';
+export { DEFAULT_GIT_TIMEOUT_MS, DEFAULT_PACK_LIMIT, openGitSource } from './git-source.js';
 export type { TreeSnapshot, TreeUpdate } from './read-tree.js';
 export { withoutCredentials } from './source-location.js';
 export type { TreeLimits } from './tree-limits.js';

@@ -5,6 +5,7 @@ import git from 'isomorphic-git';
 import { yieldToEventLoop } from '../../core/index.js';
 import { PackIndexError, type PackWriter, startPackWriter } from './index-pack.js';
 import type { ObjectStore } from './object-store.js';
+import { packDir, temporaryPackName } from './pack-files.js';
 
 /**
  * Up to this, a pack is kept in memory and indexed by isomorphic-git: a commit's pack holds a few
@@ -20,7 +21,7 @@ export interface PackSink {
   write(bytes: Uint8Array): Promise<void>;
   /** Resolves once the pack and its index are in the store; rejects with a PackIndexError. */
   finish(): Promise<void>;
-  /** Never rejects. */
+  /** Drops what arrived, and what git wrote of it; later writes are refused. Never rejects. */
   abandon(): Promise<void>;
 }
 
@@ -28,6 +29,7 @@ export function packSink(store: ObjectStore, limits = SMALL_PACK): PackSink {
   const held: Uint8Array[] = [];
   let heldBytes = 0;
   let writer: PackWriter | undefined;
+  let abandoned = false;
 
   const overflow = async () => {
     writer = startPackWriter(store.gitdir);
@@ -35,6 +37,8 @@ export function packSink(store: ObjectStore, limits = SMALL_PACK): PackSink {
   };
   return {
     async write(bytes) {
+      // A transfer given up on at its deadline may still be handing on bytes: none goes anywhere.
+      if (abandoned) throw new PackIndexError('the pack was given up on');
       if (writer) return writer.write(bytes);
       held.push(bytes);
       heldBytes += bytes.byteLength;
@@ -49,6 +53,7 @@ export function packSink(store: ObjectStore, limits = SMALL_PACK): PackSink {
       await indexInMemory(store, pack);
     },
     async abandon() {
+      abandoned = true;
       held.length = 0;
       await writer?.abandon();
     },
@@ -76,11 +81,17 @@ async function indexInMemory(store: ObjectStore, pack: Buffer): Promise<void> {
     throw new PackIndexError(`the pack the server sent is damaged (its checksum does not match)`);
   }
   const name = `pack-${checksum.toString('hex')}`;
-  const packDir = join(store.gitdir, 'objects', 'pack');
-  await mkdir(packDir, { recursive: true });
-  const temporary = join(packDir, `tmp_${name}.pack`);
-  await writeFile(temporary, pack);
-  await rename(temporary, join(packDir, `${name}.pack`));
+  const folder = packDir(store.gitdir);
+  await mkdir(folder, { recursive: true });
+  const temporary = join(folder, `${temporaryPackName()}.pack`);
+  try {
+    await writeFile(temporary, pack);
+    await rename(temporary, join(folder, `${name}.pack`));
+  } catch (error) {
+    // A full disk: what was written of the pack goes (a killed process's is swept at the next start).
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
+  }
   try {
     await git.indexPack({
       fs: store.fs,
@@ -91,7 +102,8 @@ async function indexInMemory(store: ObjectStore, pack: Buffer): Promise<void> {
       onProgress: yieldToEventLoop,
     });
   } catch (error) {
-    await rm(join(packDir, `${name}.pack`), { force: true });
+    await rm(join(folder, `${name}.pack`), { force: true });
+    await rm(join(folder, `${name}.idx`), { force: true });
     throw new PackIndexError(`the pack the server sent cannot be indexed (${(error as Error).message})`, {
       cause: error,
     });

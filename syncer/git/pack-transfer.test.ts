@@ -149,16 +149,22 @@ describe('the transfer of a pack', () => {
     }
   });
 
-  it('gives up on a server that stops sending in the middle of a pack, keeping none of it', async () => {
-    const { source, head, cacheDir } = await repoBehindProxy('stalled', 1_000);
-    const failure = await failedFetch(source, { kind: 'stall' });
-    expect(failure).toBeInstanceOf(GitUnreachableError);
-    expect((failure as Error).message).toContain('nothing received for 1000 ms');
-    expect(await packFiles(cacheDir)).toEqual([]);
+  it.each([
+    ['held in memory', 0],
+    ['streaming into git', SMALL_PACK.objects],
+  ])(
+    'gives up on a server that stops sending in the middle of a pack, keeping none of it (%s)',
+    async (_, manyFiles) => {
+      const { source, head, cacheDir } = await repoBehindProxy(`stalled-${manyFiles}`, 1_000, manyFiles);
+      const failure = await failedFetch(source, { kind: 'stall' });
+      expect(failure).toBeInstanceOf(GitUnreachableError);
+      expect((failure as Error).message).toContain('nothing received for 1000 ms');
+      expect(await packFiles(cacheDir)).toEqual([]);
 
-    expect(await source.fetchHead()).toBe(head);
-    source.close();
-  });
+      expect(await source.fetchHead()).toBe(head);
+      source.close();
+    },
+  );
 
   it.each([
     ['indexed in memory', 0, 8],
@@ -180,10 +186,9 @@ describe('the transfer of a pack', () => {
   );
 });
 
-/** The packs and indexes in a store (a temporary file git may leave is not a pack). */
+/** Every file in a store's pack folder: packs, indexes, and any temporary file a transfer left. */
 async function packFiles(gitdir: string): Promise<string[]> {
-  const names = await readdir(join(gitdir, 'objects', 'pack')).catch(() => [] as string[]);
-  return names.filter((name) => name.endsWith('.pack') || name.endsWith('.idx'));
+  return (await readdir(join(gitdir, 'objects', 'pack')).catch(() => [] as string[])).sort();
 }
 
 /** Where the last byte of side-band 1 lies in an `upload-pack` answer (pkt-lines: 4 hex digits of length, then the payload). */

@@ -149,7 +149,7 @@ describe('a swap’s durable writes', () => {
     syncs = await holdSyncs();
     syncs.hold(join(prefix, 'var/lib/cairn-agent/journal'), 'files');
     const commit = await commitOnce('A commit whose journal is slow to be durable');
-    const staged = (path: string) => /\/srv\/swap-app\/\.app\.yaml\.cairn-[0-9a-f]+\.tmp$/.test(path);
+    const staged = (path: string) => /\/srv\/swap-app\/\.app\.yaml\.cairn-[0-9]+-[0-9a-f]+\.tmp$/.test(path);
     await waitFor(() => syncs.held > 0 && syncs.synced.some(staged), {
       description: 'app.yaml staged and fsynced, the journal not yet durable',
       timeoutMs: 30_000,

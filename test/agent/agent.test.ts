@@ -1,4 +1,6 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -259,6 +261,48 @@ describe('the host agent', () => {
       'services/demo-app/service.yaml': DEMO_SERVICE,
       ...DEMO_FILES(next()),
     });
+  });
+
+  it('removes at start the temp files a killed agent left, and none of a live process or that it did not write', async () => {
+    const a = await agent();
+    await applied('demo-01', (await f.work.head()) as string);
+    await a.kill('SIGKILL');
+    const state = join(a.prefix, 'var/lib/cairn-agent');
+    const [shard] = await readdir(join(state, 'content'));
+    const alive = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      const gone = spawnSync('true').pid as number;
+      const temp = (name: string, pid: number) => `.${name}.cairn-${pid}-0123456789ab.tmp`;
+      const stale = [
+        join(a.directory, temp('app.yaml', gone)),
+        join(a.directory, 'rules', temp('a.yaml', gone)),
+        join(state, 'services', temp('demo-app@prod.json', gone)),
+        join(state, 'content', shard as string, temp('f'.repeat(64), gone)),
+        join(state, temp('deployed-versions.json', gone)),
+      ];
+      const kept = [
+        join(a.directory, temp('app.yaml', alive.pid as number)),
+        join(state, 'services', temp('demo-app@prod.json', alive.pid as number)),
+        join(a.directory, `.app.yaml.cairn-${gone}-0123456789ab.tmp.orig`),
+        join(a.directory, `.app.yaml.swp`),
+        join(a.directory, 'rules', `.a.yaml.cairn-${gone}.tmp`),
+      ];
+      for (const path of [...stale, ...kept]) await writeFile(path, 'partial');
+      await a.restart();
+      const exists = (path: string) =>
+        access(path).then(
+          () => true,
+          () => false,
+        );
+      await waitFor(async () => (await Promise.all(stale.map(exists))).every((found) => !found), {
+        description: 'the stale temp files removed',
+        timeoutMs: 30_000,
+      });
+      expect(await Promise.all(kept.map(exists))).toEqual(kept.map(() => true));
+    } finally {
+      alive.kill();
+      await once(alive, 'exit');
+    }
   });
 
   it('stops managing a host removed from service.yaml: its files stay, reported unmanaged, unless prune', async () => {

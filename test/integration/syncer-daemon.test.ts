@@ -1,4 +1,5 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -539,5 +540,59 @@ describe('the syncer daemon', () => {
       const lastMirrored = Math.max(...mirrored.filter((t) => t <= at));
       expect(at - lastMirrored).toBeGreaterThanOrEqual(COLLECTION_QUIET_MS);
     }
+  });
+
+  it('repacks its clone once commits stop and it holds more packs than its limit; a failed repack is logged, and it mirrors on', async () => {
+    const lines: { level: number; msg: string; code?: string; packsAfter?: number }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const cacheDir = await mkdtemp(join(tmpdir(), 'cairn-daemon-cache-'));
+    const daemon = new SyncerDaemon(
+      await configFor('replica-a', { cacheDir, packLimit: 2 }),
+      pino({ level: 'info' }, sink),
+    );
+    daemons.push(daemon);
+    const { port } = await daemon.start();
+    await waitFor(() => daemon.status().ready && daemon.status().role === 'leader', {
+      description: 'leading and ready',
+      timeoutMs: 15_000,
+    });
+    const packs = async () =>
+      (await readdir(join(cacheDir, 'objects', 'pack'))).filter((name) => name.endsWith('.idx')).length;
+    const file = 'services/recommender/config/repacked.yaml';
+    const mirror = async (n: number) => {
+      const sha = await commitAndPush({ [file]: `n: ${n}\n` }, `Repack ${n}`);
+      await postPushWebhook(`http://127.0.0.1:${port}/webhook`, SECRET, { after: sha });
+      await waitFor(async () => (await headCommit()) === sha, {
+        description: `commit ${n} mirrored`,
+        timeoutMs: 15_000,
+      });
+    };
+    // A setting git repack cannot parse: every repack fails until it goes.
+    const gitConfig = (...args: string[]) => execFileSync('git', ['--git-dir', cacheDir, 'config', ...args]);
+    gitConfig('repack.writeBitmaps', 'not-a-boolean');
+    await mirror(1);
+    await mirror(2);
+    expect(await packs()).toBeGreaterThan(2);
+    await waitFor(() => lines.some((line) => line.code === 'REPACK_FAILED'), {
+      description: 'the failed repack logged',
+      timeoutMs: 20_000,
+    });
+    expect(lines.find((line) => line.code === 'REPACK_FAILED')).toMatchObject({ level: 40 });
+
+    gitConfig('--unset', 'repack.writeBitmaps');
+    await mirror(3);
+    await waitFor(() => lines.some((line) => line.msg === 'repacked the clone'), {
+      description: 'the clone repacked once commits stopped',
+      timeoutMs: 20_000,
+    });
+    expect(await packs()).toBe(1);
+    expect(lines.find((line) => line.msg === 'repacked the clone')).toMatchObject({ packsAfter: 1 });
+    await mirror(4);
+    expect(await f.actualView()).toEqual(await f.expectedView());
   });
 });

@@ -41,6 +41,7 @@ describe('a syncer that restarts', () => {
       isAncestor: (ancestor, commit) => real.isAncestor(ancestor, commit),
       listTags: () => real.listTags(),
       readNote: (notesRef, commit) => real.readNote(notesRef, commit),
+      compactPacks: () => real.compactPacks(),
       close: () => real.close(),
     };
     return { source, treesRead, releaseFetch, close: () => real.close() };
