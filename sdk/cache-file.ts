@@ -74,10 +74,54 @@ export function encodeCacheFile(snapshot: CachedSnapshot): Uint8Array {
   return Buffer.concat([header, body]);
 }
 
+/**
+ * `bodySha256`: the body's sha256 (everything after the header line) when the reader hashed it as it
+ * read (readHashingBody), so it is not hashed a second time here.
+ */
 export function decodeCacheFile(
   bytes: Uint8Array,
   expected: { readonly service: string; readonly env: string },
+  bodySha256?: string,
 ): CacheDecodeResult {
+  const header = decodeHeader(bytes);
+  if (!header.ok) return header;
+  const { version, checksum, body } = header;
+  if ((bodySha256 ?? sha256(body)) !== checksum)
+    return fail('checksum mismatch (the file is truncated or damaged)');
+  return version === 1 ? decodeVersion1(body, expected) : decodeIndexed(body, expected, version === 3);
+}
+
+/** A cache file decoded before its body's checksum is compared: valid only if it matches `checksum`. */
+export interface UncheckedCacheFile {
+  readonly checksum: string;
+  readonly result: CacheDecodeResult;
+}
+
+/**
+ * Decodes a version 2 or 3 file from its header and index lines alone, while the files' bytes after
+ * them may still be arriving: `bytes` has the file's whole length, its first `filled` bytes read.
+ * The snapshot's files are views of `bytes`, whole once the read ends; it may be served only if the
+ * body's sha256, once read, is `checksum`. Undefined while the index line has not arrived, and for
+ * version 1 files (and files too damaged to say), which decodeCacheFile decodes once read whole.
+ */
+export function decodeCacheIndexEarly(
+  bytes: Uint8Array,
+  filled: number,
+  expected: { readonly service: string; readonly env: string },
+): UncheckedCacheFile | undefined {
+  const header = decodeHeader(bytes.subarray(0, filled));
+  // The index line is the body's first: decodeIndexed reads nothing after it but the lengths.
+  if (!header.ok || header.version === 1 || header.body.indexOf(NEWLINE) < 0) return undefined;
+  const bodyStart = filled - header.body.byteLength;
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset + bodyStart, bytes.byteLength - bodyStart);
+  return { checksum: header.checksum, result: decodeIndexed(body, expected, header.version === 3) };
+}
+
+function decodeHeader(
+  bytes: Uint8Array,
+):
+  | { readonly ok: true; readonly version: number; readonly checksum: string; readonly body: Buffer }
+  | { readonly ok: false; readonly reason: string } {
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const newline = data.indexOf(NEWLINE);
   if (newline < 0) return fail('no header line');
@@ -85,9 +129,7 @@ export function decodeCacheFile(
   if (!header) return fail('not a Cairn cache file (bad header)');
   const version = Number(header[1]);
   if (version < 1 || version > VERSION) return fail(`cache format version ${header[1]}, expected ${VERSION}`);
-  const body = data.subarray(newline + 1);
-  if (sha256(body) !== header[2]) return fail('checksum mismatch (the file is truncated or damaged)');
-  return version === 1 ? decodeVersion1(body, expected) : decodeIndexed(body, expected, version === 3);
+  return { ok: true, version, checksum: header[2] as string, body: data.subarray(newline + 1) };
 }
 
 /** Versions 2 and 3: an index line, then the bytes; version 3 also records the content ids. */
@@ -187,6 +229,6 @@ function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function fail(reason: string): CacheDecodeResult {
+function fail(reason: string): { readonly ok: false; readonly reason: string } {
   return { ok: false, reason };
 }

@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CachedSnapshot } from './cache-file.js';
 import type { SdkWarning } from './errors.js';
 import { SnapshotCache } from './snapshot-cache.js';
@@ -105,5 +105,50 @@ describe('SnapshotCache', () => {
       await once(alive, 'exit');
       await rm(scratch, { recursive: true, force: true });
     }
+  });
+});
+
+describe('SnapshotCache.read of a cache of many chunks (the index decoded while the bytes are read)', () => {
+  /** About 3 MB of files, so the index arrives long before the last file's bytes. */
+  const large: CachedSnapshot = {
+    ...snapshot,
+    files: new Map(
+      Array.from({ length: 3000 }, (_, i) => [
+        `words/${String(i).padStart(4, '0')}.txt`,
+        Buffer.from(`${i} ${'w'.repeat(1000)}\n`),
+      ]),
+    ),
+  };
+  let scratch: string;
+  let cache: SnapshotCache;
+  let good: Buffer;
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'cairn-snapshot-cache-large-'));
+    cache = new SnapshotCache(scratch, 'recommender', 'prod', () => {});
+    cache.write(large);
+    await cache.close();
+    good = await readFile(cache.path);
+  });
+  afterAll(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('reads it back whole', async () => {
+    await writeFile(cache.path, good);
+    const read = await cache.read();
+    if (read.kind !== 'hit') throw new Error(`expected a hit, got ${JSON.stringify(read)}`);
+    expect(read.snapshot.files.size).toBe(3000);
+    expect(Buffer.from(read.snapshot.files.get('words/2999.txt') as Uint8Array).toString()).toBe(
+      `2999 ${'w'.repeat(1000)}\n`,
+    );
+  });
+
+  it('never serves it when a byte of the last file is flipped, or its end is cut off', async () => {
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 10] = (flipped[flipped.length - 10] as number) ^ 1;
+    await writeFile(cache.path, flipped);
+    expect(await cache.read()).toEqual({ kind: 'corrupt', reason: expect.stringContaining('checksum') });
+    await writeFile(cache.path, good.subarray(0, good.length - 10));
+    expect(await cache.read()).toMatchObject({ kind: 'corrupt' });
   });
 });

@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoalescingTrigger, removeStaleTempFiles } from '../core/index.js';
-import { type CachedSnapshot, decodeCacheFile, encodeCacheFile } from './cache-file.js';
+import {
+  type CachedSnapshot,
+  decodeCacheFile,
+  decodeCacheIndexEarly,
+  encodeCacheFile,
+  type UncheckedCacheFile,
+} from './cache-file.js';
 import { SdkWarning } from './errors.js';
+import { type HashedFile, readHashingBody } from './hashing-file-read.js';
+
+const NEWLINE = 10;
 
 /**
  * Cache files encoded, by what the snapshot is (the caller's object for it) and service@env: the
@@ -69,15 +78,36 @@ export class SnapshotCache {
     await removeStaleTempFiles(this.dir, this.tempFileOwner, (name) =>
       tempFilesBeingWritten.has(join(this.dir, name)),
     );
-    let bytes: Buffer;
+    const expected = { service: this.service, env: this.env };
+    let read: HashedFile;
+    // The index is decoded while the files' bytes after it are still read: it is used only if the
+    // checksum, known once the whole file is read, matches.
+    let early: UncheckedCacheFile | undefined;
+    // Where the search for the header's and the index's line ends goes on from, and how many it found.
+    let scanned = 0;
+    let lineEnds = 0;
     try {
-      bytes = await readFile(this.path);
+      read = await readHashingBody(this.path, (bytes, filled) => {
+        while (lineEnds < 2) {
+          const at = bytes.subarray(0, filled).indexOf(NEWLINE, scanned);
+          scanned = at < 0 ? filled : at + 1;
+          if (at < 0) return;
+          lineEnds++;
+        }
+        if (lineEnds === 2) {
+          lineEnds++;
+          early = decodeCacheIndexEarly(bytes, filled, expected);
+        }
+      });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
       return { kind: 'unreadable', reason: (error as Error).message };
     }
-    const decoded = decodeCacheFile(bytes, { service: this.service, env: this.env });
+    const decoded =
+      early && read.bodySha256 === early.checksum
+        ? early.result
+        : decodeCacheFile(read.bytes, expected, read.bodySha256);
     return decoded.ok
       ? { kind: 'hit', snapshot: decoded.snapshot }
       : { kind: 'corrupt', reason: decoded.reason };
