@@ -55,9 +55,10 @@ export interface ReadEnvironmentOptions {
   readonly known?: ReadonlyMap<string, Uint8Array> | undefined;
   /**
    * A whole snapshot the reader holds (its last read, or a cache it started from): when the pointer
-   * names the same manifest, the pointer alone confirms it, and nothing else is read or decoded.
+   * names the same manifest, the pointer alone confirms it, and nothing else is read or decoded. A
+   * promise (a cache still being read) is awaited once the pointer is read: the two overlap.
    */
-  readonly held?: HeldSnapshot;
+  readonly held?: HeldSnapshot | PromiseLike<HeldSnapshot | undefined>;
   /**
    * The host the reader serves: while the environment's configuration rides a rollout, the snapshot
    * assigned to this host is read (watched too) instead of the newest one.
@@ -141,7 +142,8 @@ export async function readEnvironment(
     watch = undefined;
     const served = servedSnapshotRef(pointer, options.host, assigned?.record);
     // A snapshot held whole is confirmed by the manifest id alone: nothing else read or decoded.
-    const held = options.held?.manifest === served.ref.manifest ? options.held : undefined;
+    const holding = await options.held;
+    const held = holding?.manifest === served.ref.manifest ? holding : undefined;
     const read = held
       ? {
           snapshot: {

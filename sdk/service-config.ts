@@ -116,6 +116,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private snapshot: ConfigSnapshot | undefined;
   /** The cached snapshot read at start, until the first snapshot is chosen. */
   private seed: ConfigSnapshot | undefined;
+  /** The cache's read at start, while it is read: what the pointer's first read compares with. */
+  private seeding: Promise<ConfigSnapshot | undefined> | undefined;
   private currentSource: ConfigSource = 'zookeeper';
   private connectionState: ConnectionState = 'connecting';
   private appliedAt: string | undefined;
@@ -188,7 +190,16 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       // A client that started from its cache holds most of the content already.
       known: () => (this.snapshot ?? this.seed)?.contentsById(),
       // A cache whose manifest the pointer names is confirmed whole: no manifest, no content read.
-      held: () => (this.snapshot ?? this.seed)?.held(),
+      // While the cache is still read at start, the pointer's read waits for it.
+      held: () => {
+        const holding = this.snapshot ?? this.seed;
+        return holding
+          ? holding.held()
+          : this.seeding?.then(
+              (seed) => seed?.held(),
+              () => undefined,
+            );
+      },
     });
     this.watcher = watcher;
     watcher.on('read', (read) => this.onRead(snapshotReadOf(read)));
@@ -270,14 +281,21 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     const deadline = Date.now() + this.options.connectTimeoutMs;
     let cached: ConfigSnapshot | undefined;
     try {
-      // The session connects while the cache is read; the first read waits for the cache, since what
-      // it holds need not be read from ZooKeeper again (by content id).
+      // The session connects, and the pointer is read, while the cache is read: the first read then
+      // waits for the cache, since what it holds need not be read from ZooKeeper again (by content
+      // id), and a pointer naming the cache's manifest confirms it whole.
       this.keeper?.start();
-      cached = await this.readCache();
-      this.seed = cached;
+      this.seeding = this.readCache().then((seed) => {
+        this.seed = seed;
+        return seed;
+      });
+      // A failure is start()'s to report, below; the pointer's read then reads everything.
+      this.seeding.catch(() => undefined);
+      this.watcher.start();
+      cached = await this.seeding;
+      this.seeding = undefined;
       // A shared session may be connected already: its `session` event will not come again.
       if (this.keeper?.connected || this.options.mode === 'directory') this.setConnection('connected');
-      this.watcher.start();
       await this.waitForFirstRead(deadline - Date.now());
       this.adoptFirst(cached);
       this.seed = undefined;

@@ -18,8 +18,11 @@ export interface EnvironmentWatchOptions {
   readonly host?: string;
   /** Content the consumer holds besides the last snapshot (a cache it started from), by content id. */
   readonly known?: () => ReadonlyMap<string, Uint8Array> | undefined;
-  /** A whole snapshot the consumer holds (a cache it started from): a pointer naming its manifest confirms it. */
-  readonly held?: () => HeldSnapshot | undefined;
+  /**
+   * A whole snapshot the consumer holds (a cache it started from): a pointer naming its manifest
+   * confirms it. A promise (a cache still being read) is awaited after the pointer is read.
+   */
+  readonly held?: () => HeldSnapshot | PromiseLike<HeldSnapshot | undefined> | undefined;
   /** How often the pointer's mzxid is compared even without a watch firing. Default 30 s. */
   readonly resyncIntervalMs?: number;
 }
@@ -109,7 +112,7 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
     this.emit('read', read);
   }
 
-  private held(): HeldSnapshot | undefined {
+  private held(): HeldSnapshot | PromiseLike<HeldSnapshot | undefined> | undefined {
     const last = this.last?.kind === 'snapshot' ? this.last.snapshot : undefined;
     return last ? { ...last, manifest: last.pointer.manifest } : this.options.held?.();
   }

@@ -1,13 +1,16 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BATCHED_READS } from '../../core/zookeeper/read-batch.js';
 import { decodeCacheFile } from '../../sdk/cache-file.js';
-import { type ConnectOptions, connect, type ServiceConfig } from '../../sdk/index.js';
-import { lastRequestIds } from '../support/server-sessions.js';
+import { type ConnectOptions, connect, ServiceConfig } from '../../sdk/index.js';
+import { waitFor } from '../harness/index.js';
+import { lastRequestIds, watchesBySession } from '../support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
-import { type BoundMirror, boundMirror, commitAndSync, tempDir } from './sdk-test-support.js';
+import { type BoundMirror, boundMirror, commitAndSync, recordEvents, tempDir } from './sdk-test-support.js';
 
 const FILES = 200;
 const many = (tag: string) =>
@@ -99,5 +102,35 @@ describe('a client that starts from a cache ZooKeeper confirms', () => {
     expect(warm.client.get('words/7.txt')).toBe('changed 7\n');
     expect(warm.requests).toBe(1n);
     await warm.client.close();
+  });
+
+  it('reads the pointer while its cache is still being read', async () => {
+    // A named pipe as the cache: reading it waits until the test opens its other end.
+    const slow = await tempDir('cairn-sdk-slow-cache-');
+    const pipe = join(slow.dir, 'search-api@dev.cairn-cache');
+    await promisify(execFile)('mkfifo', [pipe]);
+    const pointer = f.layout.environment('search-api', 'dev');
+    const watching = async () =>
+      [...(await watchesBySession(f.zk.port)).values()].filter((paths) => paths.includes(pointer)).length;
+    const before = await watching();
+    const config = new ServiceConfig({ ...options(), cacheDir: slow.dir });
+    const events = recordEvents(config);
+    const started = config.start();
+    try {
+      // The pointer's read sets its watch: it was sent while the cache is still unread.
+      await waitFor(async () => (await watching()) > before, {
+        description: 'the pointer read (its watch set) before the cache is read',
+        timeoutMs: 30_000,
+      });
+    } finally {
+      // Nothing written: the cache reads empty, is ignored, and the client serves ZooKeeper's.
+      await (await open(pipe, 'w')).close();
+    }
+    await started;
+    expect(config.source).toBe('zookeeper');
+    expect(config.get('words/8.txt')).toBe('word 8\n');
+    expect(events.warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
+    await config.close();
+    await slow.remove();
   });
 });
