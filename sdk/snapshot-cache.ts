@@ -73,11 +73,21 @@ export class SnapshotCache {
   /**
    * Also removes what a killed process left of its writes for this service@env: temp files named
    * by a pid that no process has now (see tempFileOwner), never another's or a live process's.
+   * The sweep runs beside the read, not before it: a connect from the cache waits for the read.
    */
   async read(): Promise<CacheReadResult> {
-    await removeStaleTempFiles(this.dir, this.tempFileOwner, (name) =>
+    // Never rejects: a folder it cannot read or a file it cannot remove is left as it is.
+    const swept = removeStaleTempFiles(this.dir, this.tempFileOwner, (name) =>
       tempFilesBeingWritten.has(join(this.dir, name)),
     );
+    try {
+      return await this.readFile();
+    } finally {
+      await swept;
+    }
+  }
+
+  private async readFile(): Promise<CacheReadResult> {
     const expected = { service: this.service, env: this.env };
     let read: HashedFile;
     // The index is decoded while the files' bytes after it are still read: it is used only if the
