@@ -139,20 +139,20 @@ class IsomorphicGitSource implements GitSource {
 
   async cachedHead(): Promise<string | undefined> {
     if (this.#location.kind === 'local') return undefined;
-    return lastFetchedHead(await this.#store(), this.#options.branch);
+    return lastFetchedHead(await this.#readStore(), this.#options.branch);
   }
 
   async commitInfo(commit: string): Promise<CommitInfo> {
-    return readCommitInfo(await this.#store(), commit);
+    return readCommitInfo(await this.#readStore(), commit);
   }
 
   async readTree(commit: string, previous?: TreeSnapshot): Promise<TreeUpdate> {
     const limits = { ...DEFAULT_TREE_LIMITS, ...this.#options.limits };
-    return readTreeAt(await this.#store(), commit, limits, previous, this.#options.onReadProgress);
+    return readTreeAt(await this.#readStore(), commit, limits, previous, this.#options.onReadProgress);
   }
 
   async isAncestor(ancestor: string, commit: string): Promise<boolean> {
-    return isAncestorOf(await this.#store(), ancestor, commit);
+    return isAncestorOf(await this.#readStore(), ancestor, commit);
   }
 
   async listTags(): Promise<TagRef[]> {
@@ -235,6 +235,18 @@ class IsomorphicGitSource implements GitSource {
       throw error;
     });
     return { fs, gitdir: await this.#gitdir, cache: this.#cache, display: this.#location.display };
+  }
+
+  /**
+   * The store for reading objects and refs. A clone in the cache directory is read as it is, without
+   * waiting for the first fetch to prepare it (`prepareFetchCache`): a restart reads its cached head
+   * while that fetch starts. Before any fetch there is nothing to read there, as after one that
+   * prepared an empty repository.
+   */
+  async #readStore(): Promise<ObjectStore> {
+    const location = this.#location;
+    if (location.kind === 'local') return this.#store();
+    return { fs, gitdir: resolve(this.#options.cacheDir), cache: this.#cache, display: location.display };
   }
 
   async #locate(): Promise<string> {
