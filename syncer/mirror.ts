@@ -287,6 +287,8 @@ export class Mirror {
       async (): Promise<ReadAhead | undefined> => {
         const commit = await this.options.source.cachedHead();
         if (commit === undefined) return undefined;
+        // Read while git lists and reads the tree; the pass asks for it again, and finds it read.
+        this.options.source.commitInfo(commit).catch(() => undefined);
         const started = performance.now();
         const clock = { validateMs: 0 };
         this.filesParsed = 0;

@@ -67,6 +67,7 @@ export interface GitSource {
    * a read of the ref itself.
    */
   cachedHead(): Promise<string | undefined>;
+  /** What `/head` and the history record say of `commit`; remembered once read, as a commit never changes. */
   commitInfo(commit: string): Promise<CommitInfo>;
   /**
    * The files at `commit`. With `previous`, walks only the subtrees whose object ids differ and
@@ -95,6 +96,9 @@ export interface GitSource {
   close(): void;
 }
 
+/** Commits whose information a source remembers; more, and it starts again from none. */
+const REMEMBERED_COMMITS = 64;
+
 /** How long a fetch waits for the server unless told otherwise (the syncer's `--git-timeout`). */
 export const DEFAULT_GIT_TIMEOUT_MS = 30_000;
 
@@ -120,6 +124,8 @@ class IsomorphicGitSource implements GitSource {
   readonly #taggedCommits = new Set<string>();
   /** The head a push announced, for the next fetch to ask for ahead of the listing. */
   #announced: string | undefined;
+  /** The commits whose information was read, by id: a few, the branch's and the tags' latest. */
+  readonly #commits = new Map<string, Promise<CommitInfo>>();
 
   constructor(options: GitSourceOptions, location: SourceLocation) {
     this.#options = options;
@@ -142,8 +148,17 @@ class IsomorphicGitSource implements GitSource {
     return lastFetchedHead(await this.#readStore(), this.#options.branch);
   }
 
-  async commitInfo(commit: string): Promise<CommitInfo> {
-    return readCommitInfo(await this.#readStore(), commit);
+  commitInfo(commit: string): Promise<CommitInfo> {
+    // A commit never changes: read once, it is remembered (a failure is not). A restart reads the
+    // cached head's ahead of its fetch, and the pass that mirrors it finds it read.
+    let info = this.#commits.get(commit);
+    if (!info) {
+      info = this.#readStore().then((store) => readCommitInfo(store, commit));
+      info.catch(() => this.#commits.delete(commit));
+      if (this.#commits.size >= REMEMBERED_COMMITS) this.#commits.clear();
+      this.#commits.set(commit, info);
+    }
+    return info;
   }
 
   async readTree(commit: string, previous?: TreeSnapshot): Promise<TreeUpdate> {
@@ -175,6 +190,7 @@ class IsomorphicGitSource implements GitSource {
 
   close(): void {
     this.#cache = {};
+    this.#commits.clear();
   }
 
   async #fetchOnce(): Promise<string> {
