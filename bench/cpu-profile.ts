@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 
@@ -23,6 +23,7 @@ export async function cpuProfiler(): Promise<{
     },
     async stop(name: string) {
       const { profile } = await session.post('Profiler.stop');
+      await mkdir(dir, { recursive: true });
       await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
     },
     close() {

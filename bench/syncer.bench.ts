@@ -147,7 +147,7 @@ function initialMirrorTable(large: RepoMeasurements, raw: { ms: number; znodes: 
       ],
     ],
     notes: [
-      `Whole sync, restarted: open the validation cache ${ms(large.initialCacheOpenMs)}, fetch ${ms(t.fetchMs)}, read the tree ${ms(t.readMs)}, parse and validate every file ${ms(t.validateMs)} (${large.initialFilesParsed} files parsed: the validation cache knew the rest), compute the desired state, plan and publish ${ms(t.writeMs)} (of which waiting for what ZooKeeper holds, read alongside the fetch and the read of git: ${ms(t.stateMs)}).`,
+      `Whole sync, restarted: open the validation cache ${ms(large.initialCacheOpenMs)} (while git is read), fetch ${ms(t.fetchMs)}, read the tree ${ms(t.readMs)}, parse and validate every file ${ms(t.validateMs)} (${large.initialFilesParsed} files parsed: the validation cache knew the rest), compute the desired state, plan and publish ${ms(t.writeMs)} (of which waiting for what ZooKeeper holds, read alongside the fetch and the read of git: ${ms(t.stateMs)}).`,
       'Same znodes and bytes in both writers. The raw baseline only reads and writes; the syncer also validates every file (from its cache when it saw the bytes before), which is what lets it refuse a bad commit.',
       `A restart parses no file: ${large.initialFilesParsed === 0 ? 'met' : 'NOT met'}. The first sync parses every file once (YAML parsing dominates it).`,
       `Load average when measured: ${large.load}.`,
@@ -258,7 +258,7 @@ interface RepoMeasurements {
   readonly catFileMs: number;
   readonly oneFileMedianMs: number;
   readonly oneFileP90Ms: number;
-  /** Opening the validation cache file, part of the restarted sync's time. */
+  /** Opening the validation cache file, while the restarted sync reads git. */
   readonly initialCacheOpenMs: number;
   /** The first mirror run in a process of its own (the 100,000-file repository). */
   readonly coldChild?: ChildMirror;
@@ -376,8 +376,12 @@ async function measureRepo(
     const profiler = await cpuProfiler();
     await profiler.start();
     started = performance.now();
-    const validationCache = await openValidationCache(cacheDir, logger);
-    const initialCacheOpenMs = performance.now() - started;
+    // Handed over while it opens, as the syncer does: git is read meanwhile.
+    let initialCacheOpenMs = 0;
+    const validationCache = openValidationCache(cacheDir, logger).then((cache) => {
+      initialCacheOpenMs = performance.now() - started;
+      return cache;
+    });
     const mirror = new Mirror({ layout, source, branch: 'main', logger, validationCache });
     const initial = await mirror.sync(target);
     const initialWarmMs = performance.now() - started;

@@ -129,8 +129,12 @@ export interface MirrorOptions {
   /** Where the bot records approvals as git notes. Default refs/notes/cairn-approvals. */
   readonly notesRef?: string;
   readonly now?: () => Date;
-  /** Parse verdicts kept between runs (the cache directory's); saved after each pass that read a commit. */
-  readonly validationCache?: ValidationCache;
+  /**
+   * Parse verdicts kept between runs (the cache directory's); saved after each pass that read a
+   * commit. May be given while it is still being read from disk: git is read meanwhile, and the
+   * verdicts are waited for only when the first files are to be validated.
+   */
+  readonly validationCache?: ValidationCache | Promise<ValidationCache>;
 }
 
 /** Where a sync writes: the leader's session and fenced writer, and which term of leadership it is. */
@@ -217,12 +221,19 @@ export class Mirror {
   private lastCollection = Date.now();
   /** The desired state last computed, and of what: a standby computes it for the pass that takes over. */
   private desired: { readonly of: readonly unknown[]; readonly state: DesiredState } | undefined;
+  /** The validation cache, once open (see MirrorOptions); undefined without one. */
+  private readonly validationCache: Promise<ValidationCache | undefined>;
   /** The sync or follow in progress, which the next one waits for. */
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(options: MirrorOptions) {
     this.options = options;
     this.collector = new ContentCollector(options.layout);
+    this.validationCache = Promise.resolve(options.validationCache).catch((error: unknown) => {
+      // The cache only saves work: without it, every file is parsed once again.
+      options.logger.warn(errorLogFields(error), 'could not open the validation cache');
+      return undefined;
+    });
   }
 
   /** Whether content was last collected longer ago than the collection interval: collect even between commits. */
@@ -287,6 +298,8 @@ export class Mirror {
       async (): Promise<ReadAhead | undefined> => {
         const commit = await this.options.source.cachedHead();
         if (commit === undefined) return undefined;
+        // Read while git lists and reads the tree; the pass asks for it again, and finds it read.
+        this.options.source.commitInfo(commit).catch(() => undefined);
         const started = performance.now();
         const clock = { validateMs: 0 };
         this.filesParsed = 0;
@@ -612,7 +625,7 @@ export class Mirror {
 
   /** Writes the validation cache when this pass added to it; a failure only loses work. */
   private async saveVerdicts(): Promise<void> {
-    await this.options.validationCache?.save().catch((error: unknown) => {
+    await (await this.validationCache)?.save().catch((error: unknown) => {
       // The cache only saves work: without it, the next start parses again.
       this.options.logger.warn(errorLogFields(error), 'could not save the validation cache');
     });
@@ -695,13 +708,9 @@ export class Mirror {
     clock?: PhaseClock,
   ): Promise<LoadedCommit | { diagnostics: readonly Diagnostic[] }> {
     let lane = this.lanes.get(laneName);
-    if (!lane) {
-      lane = { cache: createRepoModelCache(this.options.validationCache), changed: new Set() };
-      this.lanes.set(laneName, lane);
-    }
     let update: TreeUpdate;
     try {
-      update = await this.options.source.readTree(commit, lane.snapshot);
+      update = await this.options.source.readTree(commit, lane?.snapshot);
     } catch (error) {
       // A name git refuses to read, or a tree over the limits, is the commit's fault, as terminal as
       // a validation error.
@@ -709,6 +718,11 @@ export class Mirror {
         return { diagnostics: [diagnostic(error.path, START_OF_FILE, 'error', error.rule, error.message)] };
       if (!(error instanceof UnsafeTreeEntryError)) throw error;
       return { diagnostics: [unsafeEntryDiagnostic(error.path)] };
+    }
+    if (!lane) {
+      // Made once the tree is read: the validation cache may still have been opening meanwhile.
+      lane = { cache: createRepoModelCache(await this.validationCache), changed: new Set() };
+      this.lanes.set(laneName, lane);
     }
     if (update.snapshot !== lane.snapshot) {
       // A commit read again (a standby followed it, a pass is retried) changed what it changed then.

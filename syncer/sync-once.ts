@@ -32,7 +32,7 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
       branch: config.branch,
       logger,
       notesRef: config.notesRef,
-      validationCache: await openValidationCache(config.cacheDir, logger),
+      validationCache: openValidationCache(config.cacheDir, logger),
     });
     await checkBranch(mirror, source, logger);
     const session = await connectSession(endpoint);

@@ -122,7 +122,7 @@ export class SyncerDaemon {
       branch: config.branch,
       logger: this.logger,
       notesRef: config.notesRef,
-      validationCache: await openValidationCache(config.cacheDir, this.logger),
+      validationCache: openValidationCache(config.cacheDir, this.logger),
     });
     await checkBranch(this.mirror, this.source, this.logger);
     let port: number | undefined;

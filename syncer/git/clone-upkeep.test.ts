@@ -40,7 +40,7 @@ describe('the clone on disk', () => {
   const packs = async (gitdir: string) =>
     (await readdir(join(gitdir, 'objects', 'pack'))).filter((name) => name.endsWith('.idx'));
 
-  it('removes, when opened, the temporary pack files given-up transfers and repacks left, and nothing else', async () => {
+  it('removes, before its first transfer, the temporary pack files given-up transfers and repacks left, and nothing else', async () => {
     const { url, cacheDir } = await repository('swept');
     const first = openGitSource({ url, branch: 'main', cacheDir });
     await first.fetchHead();
@@ -65,7 +65,9 @@ describe('the clone on disk', () => {
     await mkdir(join(folder, 'tmp_pack_dirdir'));
 
     const reopened = openGitSource({ url, branch: 'main', cacheDir });
+    // Reads of the clone do not wait for the sweep; the first fetch does.
     expect(await reopened.cachedHead()).toBeDefined();
+    expect(await reopened.fetchHead()).toBeDefined();
     expect((await readdir(folder)).sort()).toEqual(
       [kept as string, (kept as string).replace(/\.idx$/, '.pack'), ...others, 'tmp_pack_dirdir'].sort(),
     );

@@ -17,13 +17,16 @@ const REMOTE = 'origin';
  */
 export async function prepareFetchCache(gitdir: string, displayUrl: string, branch: string): Promise<void> {
   await git.init({ fs, gitdir, bare: true, defaultBranch: branch });
-  await git.setConfig({ fs, gitdir, path: `remote.${REMOTE}.url`, value: displayUrl });
-  await git.setConfig({
-    fs,
-    gitdir,
-    path: `remote.${REMOTE}.fetch`,
-    value: `+refs/heads/${branch}:refs/remotes/${REMOTE}/${branch}`,
-  });
+  const settings: [path: string, value: string][] = [
+    [`remote.${REMOTE}.url`, displayUrl],
+    [`remote.${REMOTE}.fetch`, `+refs/heads/${branch}:refs/remotes/${REMOTE}/${branch}`],
+  ];
+  // The config is rewritten in place: left alone when it already says this (a restart), it is never
+  // half-written while a restart reads the clone ahead of its fetch.
+  for (const [path, value] of settings) {
+    if ((await git.getConfig({ fs, gitdir, path })) !== value)
+      await git.setConfig({ fs, gitdir, path, value });
+  }
 }
 
 /** The local ref that holds the last fetched head of `branch`, offered to the server as a "have". */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -326,6 +326,28 @@ describe('fetching the tracked branch over HTTP', () => {
     expect(server.requests()).toBe(requestsBefore);
     expect(await reopened.fetchHead()).toBe(pushed);
     expect(await reopened.cachedHead()).toBe(pushed);
+  });
+
+  it("leaves the clone's config as it is when reopened for the same URL, and updates it for another", async () => {
+    const { url } = await pushedRepo('config-kept');
+    const dir = await cacheDir();
+    const first = await open(url, { cacheDir: dir });
+    await first.fetchHead();
+    first.close();
+    // Dated in the past: a rewrite of the file, even with the same text, dates it now.
+    const past = new Date('2001-01-01T00:00:00Z');
+    await utimes(join(dir, 'config'), past, past);
+    const text = await readFile(join(dir, 'config'), 'utf8');
+
+    await (await open(url, { cacheDir: dir })).fetchHead();
+    expect((await stat(join(dir, 'config'))).mtime).toEqual(past);
+    expect(await readFile(join(dir, 'config'), 'utf8')).toBe(text);
+
+    const moved = await createBareRepo(server, 'config-kept-moved');
+    const { author } = await pushedRepo('config-kept-source');
+    await author.push(moved);
+    await (await open(moved, { cacheDir: dir })).fetchHead();
+    expect(await readFile(join(dir, 'config'), 'utf8')).toContain(`url = ${moved}`);
   });
 
   it('reuses the clone in cacheDir when reopened, fetching only what is new', async () => {

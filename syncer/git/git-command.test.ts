@@ -47,6 +47,56 @@ describe('bulk reads through the git command', () => {
     expect(await startBlobReader(gitdir).read([])).toEqual(new Map());
   });
 
+  it('hands each piece of the listing to its observer while git lists, and the reader reads what it is given ahead', async () => {
+    const work = await createWorkRepo();
+    const files: Record<string, string> = {};
+    // Long paths: git's listing arrives in several pieces.
+    for (let i = 0; i < 1000; i++)
+      files[`services/s${i}/config/${'long-name-'.repeat(8)}${i}.yaml`] = `i: ${i}\n`;
+    await work.write(files);
+    const commit = await work.commit('Files');
+    const gitdir = join(work.dir, '.git');
+    const reader = startBlobReader(gitdir);
+    const pieces: number[] = [];
+    const seen: string[] = [];
+    const listed = await listFilesWithGit(gitdir, commit, 'git', {
+      onFile: (path, _oid, index) => {
+        expect(index).toBe(seen.length);
+        seen.push(path);
+      },
+      onFiles: (piece) => {
+        pieces.push(piece.length);
+        reader.want(piece.map(([, oid]) => oid));
+      },
+    });
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.reduce((a, b) => a + b, 0)).toBe(1000);
+    expect(listed?.map(([path]) => path)).toEqual(seen);
+    const blobs = await reader.read([]);
+    expect(blobs?.size).toBe(1000);
+    for (const [path, oid] of listed ?? []) expect(text(blobs?.get(oid))).toBe(files[path]);
+  });
+
+  it('stops listing at the first file its observer refuses, and rejects with that error', async () => {
+    const work = await createWorkRepo();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 2000; i++) files[`f${String(i).padStart(4, '0')}.yaml`] = `i: ${i}\n`;
+    await work.write(files);
+    const commit = await work.commit('Files');
+    const refusal = new Error('one too many');
+    let pieces = 0;
+    const listing = listFilesWithGit(join(work.dir, '.git'), commit, 'git', {
+      onFile: (_path, _oid, index) => {
+        if (index === 3) throw refusal;
+      },
+      onFiles: () => {
+        pieces++;
+      },
+    });
+    await expect(listing).rejects.toBe(refusal);
+    expect(pieces).toBe(0);
+  });
+
   it('rejects naming an object the repository lacks', async () => {
     const work = await createWorkRepo();
     await work.write({ 'a.yaml': 'a: 1\n' });

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 /**
  * Bulk reads through the `git` command, where one is installed (the image and `cairn start` have
@@ -8,38 +8,69 @@ import { execFile, spawn } from 'node:child_process';
  * through isomorphic-git.
  */
 
-/** The regular files (modes 100644 and 100755) of `tree`, with their blob ids, by path. */
+/** What `listFilesWithGit` tells its caller while git lists. */
+export interface ListingObserver {
+  /** Each file as it is listed, counted from 0; a throw stops the listing, which rejects with it. */
+  onFile?(path: string, oid: string, index: number): void;
+  /** The files of one piece of git's output, after `onFile` saw each: to act on them before the rest. */
+  onFiles?(files: readonly (readonly [path: string, oid: string])[]): void;
+}
+
+/**
+ * The regular files (modes 100644 and 100755) of `tree`, with their blob ids, by path, as git
+ * lists them. `observer` sees them while git still lists the rest (a large tree's listing is tens
+ * of milliseconds): a limit is enforced as it is reached, and blobs are read while the rest is listed.
+ */
 export async function listFilesWithGit(
   gitdir: string,
   tree: string,
   gitCommand = 'git',
+  observer: ListingObserver = {},
 ): Promise<[path: string, oid: string][] | undefined> {
-  const output = await new Promise<Buffer | undefined>((resolve, reject) => {
-    execFile(
-      gitCommand,
-      ['--git-dir', gitdir, 'ls-tree', '-r', '-z', '--full-tree', tree],
-      { encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') resolve(undefined);
-        else if (error)
-          reject(new Error(`git ls-tree ${tree} in ${gitdir} failed: ${stderr.toString().trim()}`));
-        else resolve(stdout);
-      },
-    );
+  const child = spawn(gitCommand, ['--git-dir', gitdir, 'ls-tree', '-r', '-z', '--full-tree', tree], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (output === undefined) return undefined;
   const files: [string, string][] = [];
-  // Each entry: "<mode> <type> <oid>\t<path>\0"; paths are bytes, git does not quote them with -z.
-  let start = 0;
-  while (start < output.length) {
-    const end = output.indexOf(0, start);
-    const entry = output.toString('utf8', start, end < 0 ? output.length : end);
-    start = end < 0 ? output.length : end + 1;
-    const tab = entry.indexOf('\t');
-    const [mode, type, oid] = entry.slice(0, tab).split(' ');
-    if (type === 'blob' && (mode === '100644' || mode === '100755') && oid)
-      files.push([entry.slice(tab + 1), oid]);
-  }
+  let pending: Buffer = Buffer.alloc(0);
+  let failure: unknown;
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-2000);
+  });
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (failure !== undefined) return;
+    const output = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    const listed = files.length;
+    // Each entry: "<mode> <type> <oid>\t<path>\0"; paths are bytes, git does not quote them with -z.
+    let start = 0;
+    try {
+      for (let end = output.indexOf(0, start); end >= 0; end = output.indexOf(0, start)) {
+        const entry = output.toString('utf8', start, end);
+        start = end + 1;
+        const tab = entry.indexOf('\t');
+        const [mode, type, oid] = entry.slice(0, tab).split(' ');
+        if (type !== 'blob' || (mode !== '100644' && mode !== '100755') || !oid) continue;
+        const path = entry.slice(tab + 1);
+        observer.onFile?.(path, oid, files.length);
+        files.push([path, oid]);
+      }
+      if (files.length > listed) observer.onFiles?.(files.slice(listed));
+    } catch (error) {
+      failure = error;
+      child.kill();
+    }
+    pending = output.subarray(start);
+  });
+  const code = await new Promise<number | null | 'missing'>((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? resolve('missing') : reject(error),
+    );
+    child.once('close', resolve);
+  });
+  if (code === 'missing') return undefined;
+  if (failure !== undefined) throw failure;
+  if (code !== 0) throw new Error(`git ls-tree ${tree} in ${gitdir} failed: ${stderr.trim()}`);
   return files;
 }
 
@@ -66,6 +97,10 @@ export interface BlobReader {
     oids: readonly string[],
     onRead?: (read: number) => void,
   ): Promise<Map<string, Uint8Array> | undefined>;
+  /** Asks for `oids` now, ahead of `read`, which resolves once these and its own are read. */
+  want(oids: readonly string[]): void;
+  /** Ends the process, reading nothing more: after a failure, instead of `read`. */
+  abort(): void;
 }
 
 /**
@@ -81,6 +116,7 @@ export function startBlobReader(gitdir: string, gitCommand = 'git'): BlobReader 
   });
   const blobs = new Map<string, Uint8Array>();
   let onObject: ((read: number) => void) | undefined;
+  let wanted = 0;
   const parser = new BatchOutputParser((oid, bytes) => {
     blobs.set(oid, bytes);
     onObject?.(blobs.size);
@@ -99,16 +135,29 @@ export function startBlobReader(gitdir: string, gitCommand = 'git'): BlobReader 
     );
     child.once('close', (code) => resolve({ code, missingCommand: false }));
   });
+  const want = (oids: readonly string[]) => {
+    if (oids.length === 0) return;
+    wanted += oids.length;
+    child.stdin.write(`${oids.join('\n')}\n`);
+  };
   return {
-    async read(wanted, onRead) {
+    want,
+    abort() {
+      child.stdin.destroy();
+      child.kill();
+    },
+    async read(oids, onRead) {
+      // Told at once of what was read already (ids asked for ahead), then of each next object.
       onObject = onRead;
-      child.stdin.end(wanted.length === 0 ? '' : `${wanted.join('\n')}\n`);
+      onRead?.(blobs.size);
+      want(oids);
+      child.stdin.end();
       const { code, missingCommand } = await exit;
       if (missingCommand) return undefined;
       if (parser.failure) throw new Error(`git cat-file in ${gitdir}: ${parser.failure}`);
-      if (code !== 0 || blobs.size !== wanted.length) {
+      if (code !== 0 || blobs.size !== wanted) {
         throw new Error(
-          `git cat-file in ${gitdir} exited with ${code} after ${blobs.size} of ${wanted.length} objects: ${stderr.trim()}`,
+          `git cat-file in ${gitdir} exited with ${code} after ${blobs.size} of ${wanted} objects: ${stderr.trim()}`,
         );
       }
       return blobs;

@@ -78,6 +78,7 @@ export interface GitSource {
    * a read of the ref itself.
    */
   cachedHead(): Promise<string | undefined>;
+  /** What `/head` and the history record say of `commit`; remembered once read, as a commit never changes. */
   commitInfo(commit: string): Promise<CommitInfo>;
   /**
    * The files at `commit`. With `previous`, walks only the subtrees whose object ids differ and
@@ -114,6 +115,9 @@ export interface GitSource {
   /** Drops the object cache. The source stays usable, and builds a new cache when next used. */
   close(): void;
 }
+
+/** Commits whose information a source remembers; more, and it starts again from none. */
+const REMEMBERED_COMMITS = 64;
 
 /** How long a fetch waits for the server unless told otherwise (the syncer's `--git-timeout`). */
 export const DEFAULT_GIT_TIMEOUT_MS = 30_000;
@@ -152,6 +156,8 @@ class IsomorphicGitSource implements GitSource {
   #noReaders: (() => void) | undefined;
   /** A repack under way (or waiting for the readers to end): new calls wait for it. */
   #compacting: Promise<PackCompaction | undefined> | undefined;
+  /** The commits whose information was read, by id: a few, the branch's and the tags' latest. */
+  readonly #commits = new Map<string, Promise<CommitInfo>>();
 
   constructor(options: GitSourceOptions, location: SourceLocation) {
     this.#options = options;
@@ -171,22 +177,31 @@ class IsomorphicGitSource implements GitSource {
 
   async cachedHead(): Promise<string | undefined> {
     if (this.#location.kind === 'local') return undefined;
-    return this.#reading(async () => lastFetchedHead(await this.#store(), this.#options.branch));
+    return this.#reading(async () => lastFetchedHead(await this.#readStore(), this.#options.branch));
   }
 
   commitInfo(commit: string): Promise<CommitInfo> {
-    return this.#reading(async () => readCommitInfo(await this.#store(), commit));
+    // A commit never changes: read once, it is remembered (a failure is not). A restart reads the
+    // cached head's ahead of its fetch, and the pass that mirrors it finds it read.
+    let info = this.#commits.get(commit);
+    if (!info) {
+      info = this.#reading(async () => readCommitInfo(await this.#readStore(), commit));
+      info.catch(() => this.#commits.delete(commit));
+      if (this.#commits.size >= REMEMBERED_COMMITS) this.#commits.clear();
+      this.#commits.set(commit, info);
+    }
+    return info;
   }
 
   readTree(commit: string, previous?: TreeSnapshot): Promise<TreeUpdate> {
     const limits = { ...DEFAULT_TREE_LIMITS, ...this.#options.limits };
     return this.#reading(async () =>
-      readTreeAt(await this.#store(), commit, limits, previous, this.#options.onReadProgress),
+      readTreeAt(await this.#readStore(), commit, limits, previous, this.#options.onReadProgress),
     );
   }
 
   isAncestor(ancestor: string, commit: string): Promise<boolean> {
-    return this.#reading(async () => isAncestorOf(await this.#store(), ancestor, commit));
+    return this.#reading(async () => isAncestorOf(await this.#readStore(), ancestor, commit));
   }
 
   async listTags(): Promise<TagRef[]> {
@@ -250,6 +265,7 @@ class IsomorphicGitSource implements GitSource {
 
   close(): void {
     this.#cache = {};
+    this.#commits.clear();
   }
 
   async #fetchOnce(): Promise<string> {
@@ -310,6 +326,18 @@ class IsomorphicGitSource implements GitSource {
       throw error;
     });
     return { fs, gitdir: await this.#gitdir, cache: this.#cache, display: this.#location.display };
+  }
+
+  /**
+   * The store for reading objects and refs. A clone in the cache directory is read as it is, without
+   * waiting for the first fetch to prepare it (`prepareFetchCache`): a restart reads its cached head
+   * while that fetch starts. Before any fetch there is nothing to read there, as after one that
+   * prepared an empty repository.
+   */
+  async #readStore(): Promise<ObjectStore> {
+    const location = this.#location;
+    if (location.kind === 'local') return this.#store();
+    return { fs, gitdir: resolve(this.#options.cacheDir), cache: this.#cache, display: location.display };
   }
 
   async #locate(): Promise<string> {

@@ -1,3 +1,5 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useGitSources } from '../../test/support/git-sources.js';
 import { CommitNotFoundError } from './index.js';
@@ -27,6 +29,27 @@ describe('the history of the tracked branch', () => {
       parents: [first],
     });
     expect((await source.commitInfo(first)).parents).toEqual([]);
+  });
+
+  it('remembers a commit once described (a commit never changes), and not a failure to find it', async () => {
+    const { author } = await repository('commit-remembered');
+    await author.write({ 'cairn.yaml': 'a: 1\n' });
+    const first = await author.commit('First');
+    await author.write({ 'cairn.yaml': 'a: 2\n' });
+    const second = await author.commit('Second');
+    // Read in place: a commit the git command wrote is a loose object, read from its file each time.
+    const { source } = fixture.open(author.dir);
+    const objectFile = (commit: string) =>
+      join(author.dir, '.git', 'objects', commit.slice(0, 2), commit.slice(2));
+    const described = await source.commitInfo(first);
+    await rm(objectFile(first));
+    expect(await source.commitInfo(first)).toEqual(described);
+
+    const bytes = await readFile(objectFile(second));
+    await rm(objectFile(second));
+    await expect(source.commitInfo(second)).rejects.toBeInstanceOf(CommitNotFoundError);
+    await writeFile(objectFile(second), bytes);
+    await expect(source.commitInfo(second)).resolves.toMatchObject({ commit: second, parents: [first] });
   });
 
   it('throws CommitNotFoundError for a commit it does not have', async () => {

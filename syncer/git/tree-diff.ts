@@ -25,12 +25,14 @@ const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '100755']);
  * count: symbolic links (mode 120000) could point outside the repository and submodules (160000)
  * have no content here, so both are left out.
  *
- * The tree is listed first (`git ls-tree -r` of the commit itself, so no object is read here first)
- * and the files read after (one `git cat-file --batch`, started while the tree is listed), or where
- * no git command is installed, walked and read through isomorphic-git (`walk` is its fastest way
- * through a whole tree: one call, not one per object). So `onProgress` can count files read out of
- * a known total: the first sync of a large repository shows how far it is. A tree over `limits` is
- * refused as it is listed, before any file is read. A commit the store lacks is a CommitNotFoundError.
+ * The tree is listed by `git ls-tree -r` (of the commit itself, so no object is read here first)
+ * and its blobs read by one `git cat-file --batch`, started beside it and asked for each piece of
+ * the listing as it arrives: the files are read while the rest is listed, not after. Where no git
+ * command is installed, the tree is walked and read through isomorphic-git (`walk` is its fastest
+ * way through a whole tree: one call, not one per object). `onProgress` counts files read out of
+ * the total, from when the listing is complete: the first sync of a large repository shows how far
+ * it is. A tree over `limits`, or with an unsafe name, is refused as it is listed, at the first file
+ * over the limit (a file past it is never read). A commit the store lacks is a CommitNotFoundError.
  */
 export async function readAllFiles(
   store: ObjectStore,
@@ -39,29 +41,55 @@ export async function readAllFiles(
   onProgress?: (read: number, total: number) => void,
 ): Promise<Map<string, Uint8Array>> {
   const reader = startBlobReader(store.gitdir);
-  let oids: string[] = [];
-  let entries: [path: string, oid: string][];
+  // Files with the same bytes are one blob, read once.
+  const wanted = new Set<string>();
+  let listed: [path: string, oid: string][] | undefined;
   try {
-    const listed = await listFilesWithGit(store.gitdir, commit).catch(async (error: unknown) => {
+    listed = await listFilesWithGit(store.gitdir, commit, 'git', {
+      onFile(path, _oid, index) {
+        throwAtUnsafePath(path);
+        checkLimits(path, index, limits);
+      },
+      onFiles(files) {
+        const oids: string[] = [];
+        for (const [, oid] of files) {
+          if (wanted.has(oid)) continue;
+          wanted.add(oid);
+          oids.push(oid);
+        }
+        reader.want(oids);
+      },
+    }).catch(async (error: unknown) => {
+      if (error instanceof UnsafeTreeEntryError || error instanceof TreeLimitError) throw error;
       // git names no missing commit in a way worth parsing: isomorphic-git says what is wrong.
       await treeOfCommit(store, commit);
       throw error;
     });
-    if (listed) {
-      throwAtUnsafePath(listed);
-      for (const [index, [path]] of listed.entries()) checkLimits(path, index, limits);
-    }
-    entries = listed ?? (await walkFiles(store, await treeOfCommit(store, commit), limits));
-    // Files with the same bytes are one blob, read once.
-    oids = [...new Set(entries.map(([, oid]) => oid))];
-  } finally {
-    // Ends the process when the listing failed: it reads nothing then.
-    if (oids.length === 0) await reader.read([]).catch(() => undefined);
+  } catch (error) {
+    reader.abort();
+    throw error;
   }
-  onProgress?.(0, oids.length);
-  const blobs =
-    (oids.length > 0 ? await reader.read(oids, (read) => onProgress?.(read, oids.length)) : new Map()) ??
-    (await readBlobsWithIsomorphicGit(store, oids, onProgress));
+  let blobs: Map<string, Uint8Array> | undefined;
+  let entries: readonly [path: string, oid: string][];
+  if (listed) {
+    entries = listed;
+    const total = wanted.size;
+    let reported = -1;
+    const report = (read: number) => {
+      if (read > reported) onProgress?.(read, total);
+      reported = read;
+    };
+    blobs = await reader.read([], report);
+    report(total);
+  } else {
+    reader.abort();
+    entries = await walkFiles(store, await treeOfCommit(store, commit), limits);
+  }
+  if (!blobs) {
+    const oids = [...new Set(entries.map(([, oid]) => oid))];
+    onProgress?.(0, oids.length);
+    blobs = await readBlobsWithIsomorphicGit(store, oids, onProgress);
+  }
   const files = new Map<string, Uint8Array>();
   for (const [path, oid] of entries) {
     const bytes = blobs.get(oid) as Uint8Array;
@@ -213,12 +241,10 @@ async function entriesOf(
  * git lists names that isomorphic-git refuses to read (and no checkout may have): the same names
  * refuse the commit whichever of the two read the tree.
  */
-function throwAtUnsafePath(entries: readonly [path: string, oid: string][]): void {
-  for (const [path] of entries) {
-    const segments = path.split('/');
-    const unsafe = segments.findIndex(isUnsafeTreeEntryName);
-    if (unsafe >= 0) throw new UnsafeTreeEntryError(segments.slice(0, unsafe + 1).join('/'));
-  }
+function throwAtUnsafePath(path: string): void {
+  const segments = path.split('/');
+  const unsafe = segments.findIndex(isUnsafeTreeEntryName);
+  if (unsafe >= 0) throw new UnsafeTreeEntryError(segments.slice(0, unsafe + 1).join('/'));
 }
 
 /** Throws a TreeLimitError when `path` is too deep, or is the file counted `index` (from 0) over the limit. */

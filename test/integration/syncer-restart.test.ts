@@ -105,6 +105,32 @@ describe('a syncer that restarts', () => {
     expect(outcome.kind === 'mirrored' && (await f.actualView())).toEqual(await f.expectedView());
   });
 
+  it('reads the clone while its validation cache is still being opened, and parses nothing once it is', async () => {
+    await (await restartedMirror()).sync(f.target);
+    const cached = await f.work.head();
+    const { source, treesRead, releaseFetch, close } = gatedSource();
+    let openCache = () => {};
+    const cacheOpened = new Promise<void>((resolve) => {
+      openCache = resolve;
+    });
+    const mirror = new Mirror({
+      layout: f.layout,
+      source,
+      branch: 'main',
+      logger: quietLogger,
+      validationCache: cacheOpened.then(() => openValidationCache(f.cacheDir, quietLogger)),
+    });
+    const syncing = mirror.sync(f.target);
+    try {
+      await expectReadBeforeFetchEnds(treesRead, cached, releaseFetch);
+    } finally {
+      openCache();
+    }
+    const outcome = await syncing;
+    close();
+    expect(outcome).toMatchObject({ kind: 'up-to-date', commit: cached, filesParsed: 0 });
+  });
+
   it('checks the branch before it starts while it reads what the clone holds', async () => {
     await (await restartedMirror()).sync(f.target);
     const cached = await f.work.head();
