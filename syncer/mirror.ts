@@ -355,7 +355,9 @@ export class Mirror {
     readAhead?: ReadAhead,
   ): Promise<SyncOutcome> {
     const { layout, source, logger } = this.options;
-    const readStarted = performance.now() - (readAhead?.readMs ?? 0);
+    // As if the pass had started when the read ahead did: its validation is in the clock, and taken
+    // out of the read below with the pass's own.
+    const readStarted = performance.now() - (readAhead ? readAhead.readMs + readAhead.validateMs : 0);
     const clock = { validateMs: readAhead?.validateMs ?? 0 };
     if (this.written && this.written.term !== target.term) this.written = undefined;
     this.filesParsed = readAhead?.filesParsed ?? 0;

@@ -150,4 +150,24 @@ describe('a syncer that restarts', () => {
     const again = await (await restartedMirror()).sync(f.target);
     expect(again).toMatchObject({ kind: 'up-to-date', filesParsed: 0 });
   });
+
+  it('counts the validation of the clone read ahead of the fetch once, not out of the read as well', async () => {
+    // Many files for the read ahead to parse (the validation cache gone), then one the pass parses.
+    const bulk = (i: number) => `services/search-api/config/bulk/${String(i).padStart(3, '0')}.yaml`;
+    await f.work.write(Object.fromEntries(Array.from({ length: 400 }, (_, i) => [bulk(i), `n: ${i}\n`])));
+    await f.work.commit('Bulk settings');
+    await f.work.push(f.repoUrl);
+    await (await restartedMirror()).sync(f.target);
+    await f.work.write({ [bulk(0)]: 'n: changed\n' });
+    await f.work.commit('Change one setting');
+    await f.work.push(f.repoUrl);
+    await writeFile(join(f.cacheDir, VALIDATION_CACHE_FILE), 'not json');
+
+    const outcome = await (await restartedMirror()).sync(f.target);
+    expect(outcome).toMatchObject({ kind: 'mirrored' });
+    expect(outcome.kind === 'mirrored' && outcome.filesParsed).toBeGreaterThan(400);
+    // Taken out twice, the read ahead's validation (hundreds of files) left the read negative.
+    expect(outcome.kind === 'mirrored' && outcome.timings.readMs).toBeGreaterThanOrEqual(0);
+    expect(await f.actualView()).toEqual(await f.expectedView());
+  });
 });
