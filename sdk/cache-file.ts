@@ -101,17 +101,21 @@ export interface UncheckedCacheFile {
  * Decodes a version 2 or 3 file from its header and index lines alone, while the files' bytes after
  * them may still be arriving: `bytes` has the file's whole length, its first `filled` bytes read.
  * The snapshot's files are views of `bytes`, whole once the read ends; it may be served only if the
- * body's sha256, once read, is `checksum`. Undefined while the index line has not arrived, and for
- * version 1 files (and files too damaged to say), which decodeCacheFile decodes once read whole.
+ * body's sha256, once read, is `checksum`. 'incomplete' while the header or the index line has not
+ * arrived; undefined for version 1 files (and files too damaged to say), which decodeCacheFile
+ * decodes once read whole.
  */
 export function decodeCacheIndexEarly(
   bytes: Uint8Array,
   filled: number,
   expected: { readonly service: string; readonly env: string },
-): UncheckedCacheFile | undefined {
-  const header = decodeHeader(bytes.subarray(0, filled));
+): UncheckedCacheFile | 'incomplete' | undefined {
+  const arrived = bytes.subarray(0, filled);
+  const header = decodeHeader(arrived);
+  if (!header.ok) return arrived.indexOf(NEWLINE) < 0 ? 'incomplete' : undefined;
+  if (header.version === 1) return undefined;
   // The index line is the body's first: decodeIndexed reads nothing after it but the lengths.
-  if (!header.ok || header.version === 1 || header.body.indexOf(NEWLINE) < 0) return undefined;
+  if (header.body.indexOf(NEWLINE) < 0) return 'incomplete';
   const bodyStart = filled - header.body.byteLength;
   const body = Buffer.from(bytes.buffer, bytes.byteOffset + bodyStart, bytes.byteLength - bodyStart);
   return { checksum: header.checksum, result: decodeIndexed(body, expected, header.version === 3) };

@@ -12,8 +12,6 @@ import {
 import { SdkWarning } from './errors.js';
 import { type HashedFile, readHashingBody } from './hashing-file-read.js';
 
-const NEWLINE = 10;
-
 /**
  * Cache files encoded, by what the snapshot is (the caller's object for it) and service@env: the
  * clients of a process that serve one snapshot encode and hash its file once.
@@ -92,22 +90,11 @@ export class SnapshotCache {
     let read: HashedFile;
     // The index is decoded while the files' bytes after it are still read: it is used only if the
     // checksum, known once the whole file is read, matches.
-    let early: UncheckedCacheFile | undefined;
-    // Where the search for the header's and the index's line ends goes on from, and how many it found.
-    let scanned = 0;
-    let lineEnds = 0;
+    // (Widened by `as`: it is set in the callback, which the compiler does not follow.)
+    let early = 'incomplete' as UncheckedCacheFile | 'incomplete' | undefined;
     try {
       read = await readHashingBody(this.path, (bytes, filled) => {
-        while (lineEnds < 2) {
-          const at = bytes.subarray(0, filled).indexOf(NEWLINE, scanned);
-          scanned = at < 0 ? filled : at + 1;
-          if (at < 0) return;
-          lineEnds++;
-        }
-        if (lineEnds === 2) {
-          lineEnds++;
-          early = decodeCacheIndexEarly(bytes, filled, expected);
-        }
+        if (early === 'incomplete') early = decodeCacheIndexEarly(bytes, filled, expected);
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -115,7 +102,7 @@ export class SnapshotCache {
       return { kind: 'unreadable', reason: (error as Error).message };
     }
     const decoded =
-      early && read.bodySha256 === early.checksum
+      typeof early === 'object' && read.bodySha256 === early.checksum
         ? early.result
         : decodeCacheFile(read.bytes, expected, read.bodySha256);
     return decoded.ok

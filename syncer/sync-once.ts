@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { connectSession, errorLogFields, FencedWriter, LeaderElection } from '../core/index.js';
-import { type GitSource, openGitSource } from './git/index.js';
+import { connectSession, FencedWriter, LeaderElection } from '../core/index.js';
+import { compactClone } from './compact-clone.js';
+import { openGitSource } from './git/index.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
 import { checkBranch } from './preflight.js';
 import type { SyncerConfig } from './syncer-config.js';
@@ -51,6 +52,7 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
         const outcome = await mirror.sync(target);
         if (outcome.kind === 'mirrored') await mirror.collect(target, true);
         await repairAcls(session, layout, logger);
+        // Each run's fetch adds a pack to the clone: repacked past the limit, as the daemon does.
         await compactClone(source, logger);
         return outcome;
       } finally {
@@ -61,16 +63,5 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
     }
   } finally {
     source.close();
-  }
-}
-
-/** Each run's fetch adds a pack to the clone kept in --cache-dir: repacked past the limit, as the daemon does. */
-async function compactClone(source: GitSource, logger: Logger): Promise<void> {
-  try {
-    const compaction = await source.compactPacks();
-    if (compaction) logger.info(compaction, 'repacked the clone');
-  } catch (error) {
-    // The clone keeps its packs; a later run tries again.
-    logger.warn(errorLogFields(error), (error as Error).message);
   }
 }

@@ -12,6 +12,7 @@ import {
   ZkError,
   type ZkSessionState,
 } from '../core/index.js';
+import { compactClone } from './compact-clone.js';
 import { DeploymentController } from './deployments/deployment-controller.js';
 import type { GitSource } from './git/index.js';
 import { openGitSource } from './git/index.js';
@@ -330,7 +331,7 @@ export class SyncerDaemon {
         'followed the branch as a standby',
       );
     this.branchHead = commit;
-    await this.compactClone();
+    if (this.source) await compactClone(this.source, this.logger);
   }
 
   private async reconcile(term: LeaderTerm): Promise<void> {
@@ -365,21 +366,7 @@ export class SyncerDaemon {
       );
     }
     // Once commits stop, as collection: a commit that comes meanwhile waits for git's repack.
-    await this.compactClone();
-  }
-
-  /**
-   * Repacks the clone between passes once it holds more than `packLimit` packs (each fetch adds
-   * one). git runs in a process of its own; the source keeps readers away meanwhile. A failure only
-   * leaves the packs: it is logged, and a later pass tries again.
-   */
-  private async compactClone(): Promise<void> {
-    try {
-      const compaction = await this.source?.compactPacks();
-      if (compaction) this.logger.info(compaction, 'repacked the clone');
-    } catch (error) {
-      this.logger.warn(errorLogFields(error), (error as Error).message);
-    }
+    if (this.source) await compactClone(this.source, this.logger);
   }
 
   /** A mirror pass once commits have stopped for COLLECTION_QUIET_MS: it finds nothing new, and collects. */

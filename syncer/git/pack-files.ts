@@ -31,8 +31,8 @@ const ABANDONED = [
 
 /**
  * Removes from the clone at `gitdir` the temporary pack files that transfers and repacks given up
- * left (a deadline, a damaged pack, a killed process): called when the clone is opened, before
- * this process starts a transfer there (one process per clone). Resolves with the names removed.
+ * left (a deadline, a damaged pack, a killed process): called before this process starts its
+ * first transfer there (one process per clone); reads of the clone do not wait for it. Resolves with the names removed.
  */
 export async function removeAbandonedPackFiles(gitdir: string): Promise<string[]> {
   const folder = packDir(gitdir);
