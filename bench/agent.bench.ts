@@ -220,7 +220,14 @@ export async function run(): Promise<BenchTable[]> {
     type Measured = Awaited<ReturnType<typeof measure>>;
     const rows: (string | number)[][] = [];
     const notes: string[] = [];
-    const target: { written?: number; reloaded?: number; exact?: boolean } = {};
+    const target: {
+      aloneReloaded?: number;
+      written?: number;
+      reloaded?: number;
+      overNode?: number;
+      shell?: number;
+      exact?: boolean;
+    } = {};
     const measureRow = async (
       who: string,
       hosts: readonly string[],
@@ -273,11 +280,14 @@ export async function run(): Promise<BenchTable[]> {
 
     // One host alone, as a host sees a commit; then the issue's row: every host in one process.
     const [alone] = HOSTS as [string];
-    await measureRow('1 agent, a process of its own', [alone], 1, Math.min(COMMITS, 20));
+    const lone = await measureRow('1 agent, a process of its own', [alone], 1, Math.min(COMMITS, 20));
     const inOne = await measureRow(`${AGENTS} agents in one process`, HOSTS, 1, COMMITS, true);
+    target.aloneReloaded = percentile(lone.m.lastReload, 99);
     target.written = percentile(inOne.m.lastWritten, 99);
     target.reloaded = percentile(inOne.m.lastReload, 99);
-    target.exact = inOne.exact;
+    target.overNode = target.reloaded / percentile(inOne.m.floorReload.node, 99);
+    target.shell = percentile(inOne.m.floorReload.shell, 50);
+    target.exact = inOne.exact && lone.exact;
     // The spread row is extra: when it fails, the issue's row above is printed all the same.
     if (SPREAD > 1)
       await measureRow(`${AGENTS} agents in ${SPREAD} processes`, HOSTS, SPREAD, COMMITS).catch(
@@ -309,7 +319,8 @@ export async function run(): Promise<BenchTable[]> {
           floorNote(inOne.m),
           ...notes,
           `The syncer's session expired and was renewed ${renewedSessions} times (the commit was then mirrored on the new one); ${flipSeenLate} commits timed from the end of the syncer's pass instead of the flip.`,
-          `Target (${AGENTS} agents in one process): p99 under 300 ms to the last file on disk, ${met((target.written ?? Infinity) < 300)}; to the last reload ran, ${met((target.reloaded ?? Infinity) < 300)}; exactly 1 reload per commit per host, ${met(target.exact)}.`,
+          `Target, as the issue states it (${AGENTS} agents in one process): p99 under 300 ms to the last file on disk, ${met((target.written ?? Infinity) < 300)}; to the last reload ran, ${met((target.reloaded ?? Infinity) < 300)} (${ms(target.reloaded ?? Number.NaN)}; launching the ${AGENTS} reloads alone takes this machine longer than 300 ms, a shell's p50 ${ms(target.shell ?? Number.NaN)}); exactly 1 reload per commit per host, ${met(target.exact)}.`,
+          `Target, restated for one machine playing ${AGENTS} hosts (bench/README.md says why): one agent in a process of its own, p99 under 300 ms to its reload ran, ${met((target.aloneReloaded ?? Infinity) < 300)} (${ms(target.aloneReloaded ?? Number.NaN)}); ${AGENTS} agents in one process, p99 under 300 ms to the last file on disk, ${met((target.written ?? Infinity) < 300)}, and to the last reload ran at most 1.5× what a bare Node process takes to launch the same reloads (p99 over p99), ${met((target.overNode ?? Infinity) <= 1.5)} (${(target.overNode ?? Number.NaN).toFixed(2)}×).`,
         ],
       },
     ];
