@@ -3,6 +3,8 @@ import {
   type AgentRecord,
   type AgentServiceStatus,
   type CairnError,
+  claimDirectory,
+  type DirectoryClaim,
   decodeServiceRecord,
   EphemeralNode,
   encodeAgentRecord,
@@ -54,6 +56,8 @@ export class AgentDaemon {
   private registration: EphemeralNode | undefined;
   private changing: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The state directory, held for this agent alone from start to close. */
+  private stateClaim: DirectoryClaim | undefined;
 
   private readonly runCommand: CommandRunner;
 
@@ -70,6 +74,22 @@ export class AgentDaemon {
   }
 
   async start(): Promise<void> {
+    // Two agents on one state directory would each undo the other's swaps and journals.
+    this.stateClaim = await claimDirectory(
+      this.config.stateDir,
+      'agent',
+      'give each agent its own --state-dir (CAIRN_AGENT_STATE_DIR), or stop the other one first',
+    );
+    try {
+      await this.#start();
+    } catch (error) {
+      await this.stateClaim.release();
+      this.stateClaim = undefined;
+      throw error;
+    }
+  }
+
+  async #start(): Promise<void> {
     const { endpoint, host } = this.config;
     const { layout } = endpoint;
     await this.store.init();
@@ -180,6 +200,7 @@ export class AgentDaemon {
       // The node dies with the session anyway.
     });
     await this.keeper?.close();
+    await this.stateClaim?.release();
     this.logger.info('agent stopped');
   }
 

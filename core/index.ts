@@ -73,6 +73,8 @@ export type { MirroredEnvironment } from './destructive-guard.js';
 export { destructiveChangeDiagnostics } from './destructive-guard.js';
 export type { Diagnostic, Severity, SourcePosition } from './diagnostic.js';
 export { compareDiagnostics, diagnostic, START_OF_FILE } from './diagnostic.js';
+export type { DirectoryHolder } from './directory-claim.js';
+export { claimDirectory, DirectoryClaim, DirectoryInUseError, OWNER_FILE } from './directory-claim.js';
 export { discardRequestBody } from './discard-request-body.js';
 export type { DrainedSnapshots, DrainedSnapshotsInput } from './drained-snapshots.js';
 export { drainedSnapshotsOf } from './drained-snapshots.js';

@@ -1,5 +1,6 @@
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isRunning } from './process-liveness.js';
 
 /**
  * How a part's temp files are named: the pid of the process that writes one, read from a name that
@@ -43,14 +44,4 @@ export async function removeStaleTempFiles(
     }
   }
   return removed;
-}
-
-/** Whether a process `pid` exists (signal 0 only checks); one of another user counts as running. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }

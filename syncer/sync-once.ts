@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { connectSession, FencedWriter, LeaderElection } from '../core/index.js';
+import { claimCacheDir } from './cache-claim.js';
 import { compactClone } from './compact-clone.js';
 import { openGitSource } from './git/index.js';
 import { Mirror, type SyncOutcome } from './mirror.js';
@@ -15,12 +16,22 @@ import { repairAcls } from './zk/repair-acls.js';
  * fails saying so (the leader mirrors the head anyway).
  */
 export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<SyncOutcome> {
+  const cacheClaim = await claimCacheDir(config, logger);
+  try {
+    return await mirrorOnce(config, logger, cacheClaim.dir);
+  } finally {
+    await cacheClaim.release();
+  }
+}
+
+/** Mirrors the branch head once, the clone and validation cache in `cacheDir` (the folder claimed). */
+async function mirrorOnce(config: SyncerConfig, logger: Logger, cacheDir: string): Promise<SyncOutcome> {
   const { endpoint } = config;
   const layout = endpoint.layout;
   const source = openGitSource({
     url: config.repo,
     branch: config.branch,
-    cacheDir: config.cacheDir,
+    cacheDir,
     timeoutMs: config.gitTimeoutMs,
     ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
     ...(config.treeLimits ? { limits: config.treeLimits } : {}),
@@ -33,7 +44,7 @@ export async function syncOnce(config: SyncerConfig, logger: Logger): Promise<Sy
       branch: config.branch,
       logger,
       notesRef: config.notesRef,
-      validationCache: openValidationCache(config.cacheDir, logger),
+      validationCache: openValidationCache(cacheDir, logger),
     });
     await checkBranch(mirror, source, logger);
     const session = await connectSession(endpoint);

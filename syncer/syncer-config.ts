@@ -29,6 +29,11 @@ export interface SyncerConfig {
   readonly listen?: { readonly host: string; readonly port: number };
   readonly webhookSecret?: string;
   readonly cacheDir: string;
+  /**
+   * `cacheDir` is the default, named after the repository and branch, not one given: a second
+   * replica on the machine then takes the next free folder beside it instead of failing.
+   */
+  readonly cacheDirIsDefault?: boolean;
   /** Where the bot records approvals as git notes. */
   readonly notesRef: string;
   /** How this replica names itself in the election (host:pid by default). */
@@ -172,6 +177,7 @@ export function resolveSyncerConfig(
     gitTimeoutMs: parseGitTimeout(pick('gitTimeout')),
     ...(listen ? { listen } : {}),
     ...(webhookSecret ? { webhookSecret } : {}),
+    ...(pick('cacheDir') === undefined ? { cacheDirIsDefault: true } : {}),
     cacheDir:
       pick('cacheDir') ??
       join(

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import {
   CairnError,
   CoalescingTrigger,
+  type DirectoryClaim,
   errorLogFields,
   LeaderRole,
   type LeaderRoleState,
@@ -12,6 +13,7 @@ import {
   ZkError,
   type ZkSessionState,
 } from '../core/index.js';
+import { claimCacheDir } from './cache-claim.js';
 import { compactClone } from './compact-clone.js';
 import { DeploymentController } from './deployments/deployment-controller.js';
 import type { GitSource } from './git/index.js';
@@ -63,6 +65,8 @@ export class SyncerDaemon {
   readonly metrics = new SyncerMetrics();
   private readonly deliveries = new DeliveryLog();
   private source: GitSource | undefined;
+  /** The cache directory, held for this replica alone from start to close. */
+  private cacheClaim: DirectoryClaim | undefined;
   private mirror: Mirror | undefined;
   private keeper: SessionKeeper | undefined;
   private role: LeaderRole | undefined;
@@ -102,13 +106,26 @@ export class SyncerDaemon {
    * the election; resolves once listening.
    */
   async start(): Promise<{ port?: number }> {
+    this.cacheClaim = await claimCacheDir(this.config, this.logger);
+    try {
+      return await this.#start(this.cacheClaim.dir);
+    } catch (error) {
+      // Not started: the cache directory is free for the next attempt, in this process or another.
+      await this.cacheClaim.release();
+      this.cacheClaim = undefined;
+      throw error;
+    }
+  }
+
+  /** Starts the replica, its clone and validation cache in `cacheDir` (the folder it claimed). */
+  async #start(cacheDir: string): Promise<{ port?: number }> {
     const { config } = this;
     const layout = config.endpoint.layout;
     const { onProgress } = config;
     this.source = openGitSource({
       url: config.repo,
       branch: config.branch,
-      cacheDir: config.cacheDir,
+      cacheDir,
       timeoutMs: config.gitTimeoutMs,
       ...(config.gitCredentials ? { credentials: config.gitCredentials } : {}),
       ...(config.treeLimits ? { limits: config.treeLimits } : {}),
@@ -123,7 +140,7 @@ export class SyncerDaemon {
       branch: config.branch,
       logger: this.logger,
       notesRef: config.notesRef,
-      validationCache: openValidationCache(config.cacheDir, this.logger),
+      validationCache: openValidationCache(cacheDir, this.logger),
     });
     await checkBranch(this.mirror, this.source, this.logger);
     let port: number | undefined;
@@ -281,6 +298,7 @@ export class SyncerDaemon {
     this.deployments?.close();
     await this.keeper?.close();
     this.source?.close();
+    await this.cacheClaim?.release();
     // Open event streams would keep the server from closing.
     await this.extension?.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { contentId, encodeEnvironmentManifest, encodeEnvironmentPointer } from '../../core/index.js';
 import type { Mirror } from '../../syncer/mirror.js';
 import { waitFor } from '../harness/index.js';
+import { runCairnWithin } from '../support/cairn-process.js';
 import { runCliCaptured } from '../support/run-cli.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 import {
@@ -303,6 +304,28 @@ describe('the host agent', () => {
       alive.kill();
       await once(alive, 'exit');
     }
+  });
+
+  it('refuses to start on a state directory another live agent holds, which runs on', async () => {
+    const a = await agent();
+    await applied('demo-01', (await f.work.head()) as string);
+    const second = await runCairnWithin(120_000, [
+      'agent',
+      '--zk',
+      f.zk.connectString,
+      '--host',
+      'demo-01',
+      '--prefix',
+      a.prefix,
+    ]);
+    expect(second.killed).toBe(false);
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toContain(`is in use by another process (agent pid ${a.process.pid} on `);
+    expect(second.stderr).toContain('give each agent its own --state-dir');
+    expect(second.stderr).not.toMatch(/^\s+at /m);
+    // The first agent still holds its directory and applies the next commit.
+    const commit = await publish(f, mirror, 'A commit after the refused start', DEMO_FILES(next()));
+    await applied('demo-01', commit);
   });
 
   it('stops managing a host removed from service.yaml: its files stay, reported unmanaged, unless prune', async () => {

@@ -1,6 +1,10 @@
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeHeadRecord } from '../../core/index.js';
-import { runCairn } from '../support/cairn-process.js';
+import { decodeHeadRecord, OWNER_FILE } from '../../core/index.js';
+import { waitFor } from '../harness/index.js';
+import { runCairn, spawnCairn } from '../support/cairn-process.js';
 import { type SyncerFixture, startSyncerFixture } from '../support/syncer-fixture.js';
 
 describe('cairn sync --once', () => {
@@ -44,6 +48,32 @@ describe('cairn sync --once', () => {
     expect(run.stderr).toContain('services/search-api/config/index-settings.json:1:12: error json/syntax');
     expect(await f.actualView()).toEqual(before);
     await f.work.git('reset', '--hard', 'HEAD~1');
+  });
+
+  it('refuses a cache directory a running syncer holds, and takes it over once that syncer is killed', async () => {
+    const args = f.syncOnceArgs();
+    const daemon = spawnCairn(args.map((arg) => (arg === '--once' ? '--watch' : arg)));
+    try {
+      const owner = join(f.cacheDir, OWNER_FILE);
+      await waitFor(
+        async () => (await readFile(owner, 'utf8').catch(() => '')).includes(`"pid":${daemon.pid}`),
+        {
+          description: 'the watching syncer holds its cache directory',
+          timeoutMs: 60_000,
+        },
+      );
+      const refused = await runCairn(args);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(`is in use by another process (syncer pid ${daemon.pid} on `);
+      expect(refused.stderr).toContain('give each syncer its own --cache-dir');
+      expect(refused.stderr).not.toMatch(/^\s+at /m);
+      expect(await readFile(owner, 'utf8')).toContain(`"pid":${daemon.pid}`);
+    } finally {
+      daemon.kill('SIGKILL');
+      await once(daemon, 'exit');
+    }
+    // Killed, it left its claim behind: the next syncer takes it over.
+    expect(await runCairn(args)).toMatchObject({ code: 0 });
   });
 
   it('explains a branch that does not exist', async () => {
