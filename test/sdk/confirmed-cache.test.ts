@@ -104,6 +104,62 @@ describe('a client that starts from a cache ZooKeeper confirms', () => {
     await warm.client.close();
   });
 
+  it('never serves a file whose cached bytes fail their id: reads that file alone again, and rewrites the cache', async () => {
+    const own = await tempDir('cairn-sdk-damaged-');
+    const path = join(own.dir, 'search-api@dev.cairn-cache');
+    const expected = { service: 'search-api', env: 'dev' };
+    const cold = await connect({ ...options(), cacheDir: own.dir });
+    const right = cold.get('words/9.txt');
+    await cold.close();
+    // One bit of one file's bytes flipped, the index intact: what a bad disk does.
+    const bytes = await readFile(path);
+    const decoded = decodeCacheFile(bytes, expected);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    // The files are views of the bytes decoded.
+    const at = (decoded.snapshot.files.get('words/9.txt') as Uint8Array).byteOffset - bytes.byteOffset;
+    bytes[at] = (bytes[at] as number) ^ 0x02;
+    await writeFile(path, bytes);
+
+    const before = await lastRequestIds(f.zk.port);
+    const config = new ServiceConfig({ ...options(), cacheDir: own.dir });
+    const events = recordEvents(config);
+    await config.start();
+    expect(config.source).toBe('zookeeper');
+    // Asked at once, before the check after the start reached it: checked on first use, refused.
+    expect(() => config.get('words/9.txt')).toThrow(expect.objectContaining({ code: 'FILE_DAMAGED' }));
+    expect(() => config.bytes('words/9.txt')).toThrow(expect.objectContaining({ code: 'FILE_DAMAGED' }));
+    expect(config.get('words/8.txt')).toBe('word 8\n');
+    await waitFor(
+      () => {
+        try {
+          return config.get('words/9.txt') === right;
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'FILE_DAMAGED') throw error;
+          return false;
+        }
+      },
+      { description: 'the damaged file read again from ZooKeeper', timeoutMs: 30_000 },
+    );
+    expect(events.warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
+    expect(events.warnings[0]?.message).toContain('words/9.txt');
+    // The pointer at the start; then the pointer, the manifest and the one file: not the environment.
+    const added = [...(await lastRequestIds(f.zk.port))].filter(([sid]) => !before.has(sid));
+    expect(added).toHaveLength(1);
+    expect((added[0] as [string, bigint])[1]).toBeLessThanOrEqual(5n);
+    // The cache is rewritten with the file's right bytes.
+    await waitFor(
+      async () => {
+        const again = decodeCacheFile(await readFile(path), expected);
+        return (
+          again.ok && Buffer.from(again.snapshot.files.get('words/9.txt') as Uint8Array).toString() === right
+        );
+      },
+      { description: 'the cache rewritten', timeoutMs: 30_000 },
+    );
+    await config.close();
+    await own.remove();
+  });
+
   it('reads the pointer while its cache is still being read', async () => {
     // A named pipe as the cache: reading it waits until the test opens its other end.
     const slow = await tempDir('cairn-sdk-slow-cache-');
