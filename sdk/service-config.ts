@@ -973,7 +973,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     this.repairDamaged(snapshot);
     throw new CairnError(
       'FILE_DAMAGED',
-      `the cached copy of ${file} is damaged (its bytes do not match its content id); it is being read again from ZooKeeper: try again shortly, or wait for the 'source' or 'change' event`,
+      `the cached copy of ${file} is damaged (its bytes do not match its content id); it is being read again from ZooKeeper (a CACHE_CORRUPT warning says which): try again shortly`,
     );
   }
 
