@@ -36,6 +36,7 @@ describe('the cache file', () => {
         contentIds: ids,
         manifest,
         parseRules: PARSE_RULES_VERSION,
+        contentsUnchecked: true,
       },
     });
     if (decoded.ok)
@@ -52,13 +53,25 @@ describe('the cache file', () => {
     expect(decoded).toMatchObject({ ok: true, snapshot: { contentIds: given, manifest: 'e'.repeat(40) } });
   });
 
-  it('detects any single flipped bit, and any truncation', () => {
+  it("detects any single flipped bit: in the header or index by the checksum, in a file by the file's content id", () => {
     const bytes = encodeCacheFile(snapshot);
+    const filesStart = bytes.length - [...files.values()].reduce((sum, file) => sum + file.length, 0);
     fc.assert(
       fc.property(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 7 }), (index, bit) => {
         const damaged = Uint8Array.from(bytes);
         damaged[index] = (damaged[index] as number) ^ (1 << bit);
-        expect(decodeCacheFile(damaged, expected).ok).toBe(false);
+        const decoded = decodeCacheFile(damaged, expected);
+        if (index < filesStart) {
+          expect(decoded.ok).toBe(false);
+          return;
+        }
+        // The index decodes, the files unchecked: exactly one file fails its id.
+        if (!decoded.ok) throw new Error(decoded.reason);
+        expect(decoded.snapshot.contentsUnchecked).toBe(true);
+        const failing = [...decoded.snapshot.files].filter(
+          ([file, content]) => contentId(content) !== decoded.snapshot.contentIds?.get(file),
+        );
+        expect(failing).toHaveLength(1);
       }),
     );
     fc.assert(
@@ -74,11 +87,11 @@ describe('the cache file', () => {
       ok: false,
       reason: expect.stringContaining('recommender/prod'),
     });
-    const v4 = Buffer.from(
-      Buffer.from(bytes).toString('latin1').replace('cairn-sdk-cache 3', 'cairn-sdk-cache 4'),
+    const v5 = Buffer.from(
+      Buffer.from(bytes).toString('latin1').replace('cairn-sdk-cache 4', 'cairn-sdk-cache 5'),
       'latin1',
     );
-    expect(decodeCacheFile(v4, expected)).toMatchObject({
+    expect(decodeCacheFile(v5, expected)).toMatchObject({
       ok: false,
       reason: expect.stringContaining('version'),
     });
@@ -130,6 +143,28 @@ describe('the cache file, checksum aside', () => {
         ok: false,
         reason: expect.stringContaining(reason),
       });
+  });
+
+  it('still reads a version 3 file (the whole body under the checksum): its files need no check', () => {
+    const ids = [...files].map(([file, bytes]) => [file, bytes.byteLength, contentId(bytes)]);
+    const body = Buffer.concat([
+      Buffer.from(index(ids, { manifest: id, parseRules: PARSE_RULES_VERSION })),
+      ...files.values(),
+    ]);
+    const decoded = decodeCacheFile(withBody(body, 3), expected);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    expect(decoded.snapshot.contentsUnchecked).toBeUndefined();
+    expect(decoded.snapshot.manifest).toBe(id);
+    expect([...decoded.snapshot.files].map(([file, bytes]) => [file, [...bytes]])).toEqual(
+      [...files].map(([file, bytes]) => [file, [...bytes]]),
+    );
+    // Its checksum still covers the files' bytes.
+    const flipped = withBody(body, 3);
+    flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 1;
+    expect(decodeCacheFile(flipped, expected)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('checksum'),
+    });
   });
 
   it('still reads a version 2 file (no content ids): they are left to be hashed', () => {

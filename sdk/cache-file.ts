@@ -20,6 +20,11 @@ export interface CachedSnapshot {
    * applied: while they are the same, the files need not be parsed again to know they parse.
    */
   readonly parseRules?: number;
+  /**
+   * Version 4: the checksum covers the index alone, not the files' bytes. Each file must match its
+   * content id (recorded under the checksum) before it is served or lent to another reader.
+   */
+  readonly contentsUnchecked?: boolean;
 }
 
 export type CacheDecodeResult =
@@ -27,31 +32,34 @@ export type CacheDecodeResult =
   | { readonly ok: false; readonly reason: string };
 
 const MAGIC = 'cairn-sdk-cache';
-const VERSION = 3;
+const VERSION = 4;
 const HEADER = /^cairn-sdk-cache (\d+) ([0-9a-f]{64})$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const NEWLINE = 10;
 
-/** The index line of a version 2 or 3 body: everything but the files' bytes. */
+/** The index line of a version 2, 3 or 4 body: everything but the files' bytes. */
 interface CacheIndex {
   service?: unknown;
   env?: unknown;
   change?: unknown;
-  /** Version 3: the manifest's content id, and the parse rules its files passed under. */
+  /** Version 3 and 4: the manifest's content id, and the parse rules its files passed under. */
   manifest?: unknown;
   parseRules?: unknown;
-  /** [path, length in bytes] (version 3: [path, length, content id]), in the order the bytes follow. */
+  /** [path, length in bytes] (version 3 and 4: [path, length, content id]), in the order the bytes follow. */
   files?: unknown;
 }
 
 /**
- * A cache file: a header line with the format version and the sha256 of the body, then the body: an
+ * A cache file: a header line with the format version and the sha256 of the index line, then the
  * index line (JSON: service, environment, commit record, the manifest's content id, each file's
- * path, length and content id) followed by the files' bytes back to back. Reading it costs one hash
- * and a small JSON parse, whatever the number of files: the ids are the checksum's to vouch for, not
- * hashed again, and the files are views of the one buffer read. A file cut short, flipped by a bad
- * disk or written by someone else fails the checksum or the checks, and is never served. Version 1
- * (all JSON, files in base64) and 2 (no ids) files are still read, and replaced at the next write.
+ * path, length and content id) followed by the files' bytes back to back. Reading it costs the hash
+ * of the index and a small JSON parse, whatever the number of files, and the files are views of the
+ * one buffer read. Their bytes are not under the checksum: each is checked against its content id
+ * (the git blob id the index records, which the checksum does vouch for) before it is served, after
+ * the start (`contentsUnchecked`), so a start never waits for a hash of every file. A file cut short
+ * or written by someone else fails the checksum or the checks; a byte of a file flipped by a bad
+ * disk fails that file's id; neither is ever served. Versions 1 (all JSON, files in base64), 2 (no
+ * ids) and 3 (the checksum over the whole body) are still read, and replaced at the next write.
  */
 export function encodeCacheFile(snapshot: CachedSnapshot): Uint8Array {
   const files = [...snapshot.files];
@@ -69,14 +77,25 @@ export function encodeCacheFile(snapshot: CachedSnapshot): Uint8Array {
     })}\n`,
     'utf8',
   );
-  const body = Buffer.concat([index, ...files.map(([, bytes]) => bytes)]);
-  const header = Buffer.from(`${MAGIC} ${VERSION} ${sha256(body)}\n`, 'utf8');
-  return Buffer.concat([header, body]);
+  const header = Buffer.from(`${MAGIC} ${VERSION} ${sha256(index)}\n`, 'utf8');
+  return Buffer.concat([header, index, ...files.map(([, bytes]) => bytes)]);
+}
+
+/**
+ * Whether a file whose first line is `firstLine` has its whole body under the checksum (versions 1
+ * to 3, and what cannot be told), so a reader hashes the body as it reads; version 4 checksums its
+ * index alone.
+ */
+export function bodyUnderChecksum(firstLine: Uint8Array): boolean {
+  const header = HEADER.exec(
+    Buffer.from(firstLine.buffer, firstLine.byteOffset, firstLine.byteLength).toString('latin1'),
+  );
+  return !header || Number(header[1]) < 4;
 }
 
 /**
  * `bodySha256`: the body's sha256 (everything after the header line) when the reader hashed it as it
- * read (readHashingBody), so it is not hashed a second time here.
+ * read (readHashingBody), so it is not hashed a second time here; versions 1 to 3 only.
  */
 export function decodeCacheFile(
   bytes: Uint8Array,
@@ -86,24 +105,28 @@ export function decodeCacheFile(
   const header = decodeHeader(bytes);
   if (!header.ok) return header;
   const { version, checksum, body } = header;
+  if (version === 4) return decodeIndexed(body, expected, version, checksum);
   if ((bodySha256 ?? sha256(body)) !== checksum)
     return fail('checksum mismatch (the file is truncated or damaged)');
-  return version === 1 ? decodeVersion1(body, expected) : decodeIndexed(body, expected, version === 3);
+  return version === 1 ? decodeVersion1(body, expected) : decodeIndexed(body, expected, version);
 }
 
-/** A cache file decoded before its body's checksum is compared: valid only if it matches `checksum`. */
+/**
+ * A cache file decoded from its index while the files' bytes may still be arriving. `bodyChecksum`:
+ * for versions 2 and 3, valid only if the sha256 of the whole body, once read, is this; undefined for
+ * version 4, whose index checksum was already compared (the result is final).
+ */
 export interface UncheckedCacheFile {
-  readonly checksum: string;
+  readonly bodyChecksum: string | undefined;
   readonly result: CacheDecodeResult;
 }
 
 /**
- * Decodes a version 2 or 3 file from its header and index lines alone, while the files' bytes after
+ * Decodes a version 2 to 4 file from its header and index lines alone, while the files' bytes after
  * them may still be arriving: `bytes` has the file's whole length, its first `filled` bytes read.
- * The snapshot's files are views of `bytes`, whole once the read ends; it may be served only if the
- * body's sha256, once read, is `checksum`. 'incomplete' while the header or the index line has not
- * arrived; undefined for version 1 files (and files too damaged to say), which decodeCacheFile
- * decodes once read whole.
+ * The snapshot's files are views of `bytes`, whole once the read ends; see UncheckedCacheFile for
+ * when it may be served. 'incomplete' while the header or the index line has not arrived; undefined
+ * for version 1 files (and files too damaged to say), which decodeCacheFile decodes once read whole.
  */
 export function decodeCacheIndexEarly(
   bytes: Uint8Array,
@@ -118,7 +141,9 @@ export function decodeCacheIndexEarly(
   if (header.body.indexOf(NEWLINE) < 0) return 'incomplete';
   const bodyStart = filled - header.body.byteLength;
   const body = Buffer.from(bytes.buffer, bytes.byteOffset + bodyStart, bytes.byteLength - bodyStart);
-  return { checksum: header.checksum, result: decodeIndexed(body, expected, header.version === 3) };
+  if (header.version === 4)
+    return { bodyChecksum: undefined, result: decodeIndexed(body, expected, 4, header.checksum) };
+  return { bodyChecksum: header.checksum, result: decodeIndexed(body, expected, header.version) };
 }
 
 function decodeHeader(
@@ -136,14 +161,21 @@ function decodeHeader(
   return { ok: true, version, checksum: header[2] as string, body: data.subarray(newline + 1) };
 }
 
-/** Versions 2 and 3: an index line, then the bytes; version 3 also records the content ids. */
+/**
+ * Versions 2 to 4: an index line, then the bytes; versions 3 and 4 also record the content ids.
+ * `indexChecksum`: version 4's, the sha256 of the index line (its newline included).
+ */
 function decodeIndexed(
   body: Buffer,
   expected: { readonly service: string; readonly env: string },
-  withIds: boolean,
+  version: number,
+  indexChecksum?: string,
 ): CacheDecodeResult {
+  const withIds = version >= 3;
   const end = body.indexOf(NEWLINE);
   if (end < 0) return fail('no index line');
+  if (indexChecksum !== undefined && sha256(body.subarray(0, end + 1)) !== indexChecksum)
+    return fail('checksum mismatch (the index is damaged)');
   let index: CacheIndex;
   try {
     index = JSON.parse(body.subarray(0, end).toString('utf8'));
@@ -178,6 +210,7 @@ function decodeIndexed(
     contentIds,
     manifest: index.manifest as string,
     ...(parseRules !== undefined ? { parseRules } : {}),
+    ...(version >= 4 ? { contentsUnchecked: true } : {}),
   });
 }
 
@@ -224,7 +257,7 @@ function ok(
   expected: { readonly service: string; readonly env: string },
   change: ChangeInfo,
   files: Map<string, Uint8Array>,
-  ids: Pick<CachedSnapshot, 'contentIds' | 'manifest' | 'parseRules'> = {},
+  ids: Pick<CachedSnapshot, 'contentIds' | 'manifest' | 'parseRules' | 'contentsUnchecked'> = {},
 ): CacheDecodeResult {
   return { ok: true, snapshot: { service: expected.service, env: expected.env, change, files, ...ids } };
 }

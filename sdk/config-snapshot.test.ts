@@ -63,4 +63,34 @@ describe('the snapshot a client serves', () => {
     const sorted = ConfigSnapshot.of(change('5'), unsorted, { contentIds: cached.contentIds });
     expect([...sorted.fileBytes().keys()]).toEqual(['a.yaml', 'b.yaml']);
   });
+
+  it('checks a cache’s files against their ids on first use, and never serves or lends one that fails', () => {
+    const cached = read({ 'a.yaml': 'a: 1\n', 'b.yaml': 'b: 1\n', 'c.yaml': 'c: 1\n' });
+    // b.yaml's bytes damaged after its id was recorded.
+    const files = new Map(cached.files);
+    files.set('b.yaml', new Uint8Array(Buffer.from('b: 7\n')));
+    const snapshot = ConfigSnapshot.of(change('7'), files, { ...cached, checked: true, unverified: true });
+    expect(snapshot.unverifiedFiles()).toEqual(['a.yaml', 'b.yaml', 'c.yaml']);
+    expect(snapshot.value('a.yaml')).toEqual({ ok: true, value: { a: 1 } });
+    expect(snapshot.hasDamage()).toBe(false);
+    expect(snapshot.value('b.yaml')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('content id'),
+    });
+    expect(snapshot.bytes('b.yaml')).toBeUndefined();
+    expect(snapshot.damaged('b.yaml')).toBe(true);
+    expect(snapshot.hasDamage()).toBe(true);
+    expect(snapshot.unverifiedFiles()).toEqual(['c.yaml']);
+    expect(snapshot.verifyContents()).toEqual(['b.yaml']);
+    // Lent to other readers without it, so it is read again.
+    expect([...snapshot.contentsById().keys()]).toEqual([
+      cached.contentIds.get('a.yaml'),
+      cached.contentIds.get('c.yaml'),
+    ]);
+    // The snapshot read again from ZooKeeper takes the right bytes, not the damaged entry.
+    const again = ConfigSnapshot.ofRead(change('7'), cached.files, { ...cached, previous: snapshot });
+    expect(again.value('b.yaml')).toEqual({ ok: true, value: { b: 1 } });
+    expect(again.value('a.yaml')).toBe(snapshot.value('a.yaml'));
+    expect(again.hasDamage()).toBe(false);
+  });
 });

@@ -10,6 +10,12 @@ interface SnapshotFile {
   parsed: FileValueResult | undefined;
   /** Known to parse: it did when a snapshot holding it was applied (a cache holds only those). */
   readonly checked: boolean;
+  /**
+   * Whether the bytes match the content id: 'unverified' for the files of a cache whose checksum
+   * covers its index alone, until checked (on first use, or by verifyContents), then 'intact' or
+   * 'damaged'. The state belongs to the bytes, so snapshots that share the entry share it.
+   */
+  integrity: 'intact' | 'unverified' | 'damaged';
 }
 
 /**
@@ -34,6 +40,8 @@ export class ConfigSnapshot {
   private bytesByPath: ReadonlyMap<string, Uint8Array> | undefined;
   private bytesById: ReadonlyMap<string, Uint8Array> | undefined;
   private readonly deltas = new WeakMap<ConfigSnapshot, readonly FileDelta[]>();
+  /** Some entry was 'unverified' when the snapshot was built: its bytes may not be lent before a check. */
+  private readonly mayHoldUnverified: boolean;
 
   private constructor(
     change: ChangeInfo,
@@ -43,6 +51,13 @@ export class ConfigSnapshot {
     this.change = change;
     this.entries = entries;
     this.manifestId = manifestId;
+    let unverified = false;
+    for (const entry of entries.values())
+      if (entry.integrity !== 'intact') {
+        unverified = true;
+        break;
+      }
+    this.mayHoldUnverified = unverified;
   }
 
   /**
@@ -50,8 +65,10 @@ export class ConfigSnapshot {
    * read from ZooKeeper is verified against its name, a cache's ids by its checksum), so they are
    * not hashed again; `manifest` likewise is the id of the manifest naming exactly these files.
    * `checked`: every file is known to parse (a cache holds only applied snapshots), so it is parsed
-   * on first use rather than at once. `previous` lends the parsed values of files whose content did
-   * not change.
+   * on first use rather than at once. `unverified`: the bytes are not known to match the ids given
+   * (a cache that checksums its index alone): each file is checked on first use, and none is lent
+   * to a reader before verifyContents. `previous` lends the parsed values of files whose content
+   * did not change (never a file whose bytes failed their id).
    */
   static of(
     change: ChangeInfo,
@@ -61,14 +78,18 @@ export class ConfigSnapshot {
       contentIds,
       manifest,
       checked = false,
+      unverified = false,
     }: {
       previous?: ConfigSnapshot | undefined;
       contentIds?: ReadonlyMap<string, string> | undefined;
       manifest?: string | undefined;
       checked?: boolean;
+      unverified?: boolean;
     } = {},
   ): ConfigSnapshot {
     const entries = new Map<string, SnapshotFile>();
+    // Ids hashed here match their bytes by construction.
+    const integrity = unverified && contentIds ? 'unverified' : 'intact';
     // Caches and manifests list their files sorted already: then the maps given are the snapshot's own.
     const sorted = isSorted(files.keys()) && contentIds?.size === files.size && isSorted(contentIds.keys());
     let idsGiven = sorted;
@@ -80,7 +101,9 @@ export class ConfigSnapshot {
       const before = previous?.entries.get(file);
       entries.set(
         file,
-        before && before.contentId === id ? before : { bytes, contentId: id, parsed: undefined, checked },
+        before && before.contentId === id && before.integrity !== 'damaged'
+          ? before
+          : { bytes, contentId: id, parsed: undefined, checked, integrity: given ? integrity : 'intact' },
       );
     }
     const snapshot = new ConfigSnapshot(change, entries, manifest);
@@ -145,16 +168,55 @@ export class ConfigSnapshot {
     return this.entries.has(file);
   }
 
+  /** The file's bytes; undefined when there is no such file, or its bytes failed their id (see damaged). */
   bytes(file: string): Uint8Array | undefined {
-    return this.entries.get(file)?.bytes;
+    const entry = this.entries.get(file);
+    return entry && verified(entry) ? entry.bytes : undefined;
   }
 
-  /** The file's parsed value, or why it cannot be parsed; undefined when there is no such file. */
+  /**
+   * The file's parsed value, or why it cannot be parsed (or served: its bytes failed their id);
+   * undefined when there is no such file.
+   */
   value(file: string): FileValueResult | undefined {
     const entry = this.entries.get(file);
     if (!entry) return undefined;
+    if (!verified(entry))
+      return {
+        ok: false,
+        reason: `the cached bytes of ${file} do not match its content id ${entry.contentId}`,
+      };
     entry.parsed ??= decodeFileValue(file, entry.bytes);
     return entry.parsed;
+  }
+
+  /** Whether the file's bytes are known to fail their content id (checking them now if not yet). */
+  damaged(file: string): boolean {
+    const entry = this.entries.get(file);
+    return entry !== undefined && !verified(entry);
+  }
+
+  /** Files whose bytes are not yet checked against their ids (a cache's, at start). */
+  unverifiedFiles(): string[] {
+    const files: string[] = [];
+    if (!this.mayHoldUnverified) return files;
+    for (const [file, entry] of this.entries) if (entry.integrity === 'unverified') files.push(file);
+    return files;
+  }
+
+  /** Checks every file's bytes not yet checked against its id; returns the files that fail, sorted. */
+  verifyContents(): string[] {
+    const damaged: string[] = [];
+    if (!this.mayHoldUnverified) return damaged;
+    for (const [file, entry] of this.entries) if (!verified(entry)) damaged.push(file);
+    return damaged;
+  }
+
+  /** Whether any file's bytes are known to fail their id (without checking more of them). */
+  hasDamage(): boolean {
+    if (!this.mayHoldUnverified) return false;
+    for (const entry of this.entries.values()) if (entry.integrity === 'damaged') return true;
+    return false;
   }
 
   /** Files not yet known to parse: what a whole-snapshot check must parse. */
@@ -183,11 +245,15 @@ export class ConfigSnapshot {
     return this.ids;
   }
 
-  /** Content id → bytes: what a read of the next commit need not fetch again. */
+  /**
+   * Content id → bytes: what a read of the next commit need not fetch again. Lent to other readers,
+   * so every file is checked first, and one whose bytes fail their id is left out (read again).
+   */
   contentsById(): ReadonlyMap<string, Uint8Array> {
     if (!this.bytesById) {
       const contents = new Map<string, Uint8Array>();
-      for (const entry of this.entries.values()) contents.set(entry.contentId, entry.bytes);
+      for (const entry of this.entries.values())
+        if (verified(entry)) contents.set(entry.contentId, entry.bytes);
       this.bytesById = contents;
     }
     return this.bytesById;
@@ -230,7 +296,10 @@ export class ConfigSnapshot {
     return this.held().manifest;
   }
 
-  /** Path → bytes: for the cache. */
+  /**
+   * Path → bytes: for the cache, and to tell the snapshot a read confirmed. Not checked here: a
+   * snapshot with unverified files is checked (verifyContents) before it is written.
+   */
   fileBytes(): ReadonlyMap<string, Uint8Array> {
     if (!this.bytesByPath) {
       const files = new Map<string, Uint8Array>();
@@ -239,6 +308,13 @@ export class ConfigSnapshot {
     }
     return this.bytesByPath;
   }
+}
+
+/** Checks an unverified entry's bytes against its id, once; true when they match. */
+function verified(entry: SnapshotFile): boolean {
+  if (entry.integrity === 'unverified')
+    entry.integrity = contentId(entry.bytes) === entry.contentId ? 'intact' : 'damaged';
+  return entry.integrity === 'intact';
 }
 
 function isSorted(keys: Iterable<string>): boolean {

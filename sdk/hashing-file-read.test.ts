@@ -23,8 +23,10 @@ describe('readHashingBody', () => {
     const path = join(scratch, 'many-chunks');
     await writeFile(path, bytes);
     const progress: { filled: number; same: boolean }[] = [];
-    const read = await readHashingBody(path, (whole, filled) => {
-      progress.push({ filled, same: whole.subarray(0, filled).equals(bytes.subarray(0, filled)) });
+    const read = await readHashingBody(path, {
+      onProgress: (whole, filled) => {
+        progress.push({ filled, same: whole.subarray(0, filled).equals(bytes.subarray(0, filled)) });
+      },
     });
     expect(read.bytes.equals(bytes)).toBe(true);
     expect(read.bodySha256).toBe(sha256(body));
@@ -46,6 +48,20 @@ describe('readHashingBody', () => {
     expect((await readHashingBody(path)).bodySha256).toBeUndefined();
     await writeFile(path, '');
     expect(await readHashingBody(path)).toEqual({ bytes: Buffer.alloc(0), bodySha256: undefined });
+  });
+
+  it('hashes nothing when the first line says the body needs no hash', async () => {
+    const path = join(scratch, 'unhashed');
+    await writeFile(path, 'self-checked\nbody\n');
+    const lines: string[] = [];
+    const read = await readHashingBody(path, {
+      hashBody: (line) => {
+        lines.push(line.toString());
+        return false;
+      },
+    });
+    expect(read).toEqual({ bytes: Buffer.from('self-checked\nbody\n'), bodySha256: undefined });
+    expect(lines).toEqual(['self-checked']);
   });
 
   it('fails with the file system’s code for a file that is not there', async () => {

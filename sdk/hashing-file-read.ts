@@ -4,7 +4,10 @@ import { open } from 'node:fs/promises';
 /** A file read whole, with the sha256 of what follows its first line. */
 export interface HashedFile {
   readonly bytes: Buffer;
-  /** Hex sha256 of the bytes after the first `\n`; undefined when the first chunk holds no `\n`. */
+  /**
+   * Hex sha256 of the bytes after the first `\n`; undefined when the first chunk holds no `\n`, or
+   * when `hashBody` said the body needs none.
+   */
   readonly bodySha256: string | undefined;
 }
 
@@ -13,19 +16,25 @@ const IN_FLIGHT = 4;
 const CHUNK_BYTES = 256 * 1024;
 const NEWLINE = 10;
 
+export interface HashingReadOptions {
+  /**
+   * Called each time the first `filled` bytes of `bytes` (the whole file's length) are all read, so
+   * a caller can decode what leads the file meanwhile.
+   */
+  readonly onProgress?: (bytes: Buffer, filled: number) => void;
+  /** Whether the body needs hashing, by the file's first line (without its `\n`); default yes. */
+  readonly hashBody?: (firstLine: Buffer) => boolean;
+}
+
 /**
  * Reads a file whole in chunks, several at once, and hashes its body (everything after the first
  * line) chunk by chunk, in order, as the chunks arrive: the hash runs on this thread while the pool
  * reads the chunks after, instead of after the last one (on a cache of thousands of files, reading
- * and hashing one after the other took about twice as long). `onProgress(bytes, filled)` is called
- * each time the first `filled` bytes of `bytes` (the whole file's length) are all read, so a caller
- * can decode what leads the file meanwhile. Throws the file system's errors, and a `FILE_CHANGED`
- * error when the file ends before the size it had when opened.
+ * and hashing one after the other took about twice as long). Throws the file system's errors, and a
+ * `FILE_CHANGED` error when the file ends before the size it had when opened.
  */
-export async function readHashingBody(
-  path: string,
-  onProgress?: (bytes: Buffer, filled: number) => void,
-): Promise<HashedFile> {
+export async function readHashingBody(path: string, options: HashingReadOptions = {}): Promise<HashedFile> {
+  const { onProgress, hashBody } = options;
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
@@ -43,7 +52,8 @@ export async function readHashingBody(
         const end = Math.min(start + CHUNK_BYTES, size);
         if (hashed === 0) {
           const newline = bytes.subarray(0, end).indexOf(NEWLINE);
-          bodyStart = newline < 0 ? undefined : newline + 1;
+          const underChecksum = newline >= 0 && (hashBody?.(bytes.subarray(0, newline)) ?? true);
+          bodyStart = underChecksum ? newline + 1 : undefined;
         }
         if (bodyStart !== undefined) hash.update(bytes.subarray(Math.max(start, bodyStart), end));
         hashed++;

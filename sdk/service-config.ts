@@ -8,6 +8,7 @@ import {
   EphemeralNode,
   EphemeralNodeConflictError,
   encodeInstanceRecord,
+  type HeldSnapshot,
   type InstanceRecord,
   PARSE_RULES_VERSION,
   type Revision,
@@ -15,6 +16,7 @@ import {
   type ZkSessionState,
 } from '../core/index.js';
 import { ActiveStandby, type ElectHandlers } from './active-standby.js';
+import { checkContentsInBackground } from './background-content-check.js';
 import { type ChangeInfo, changeInfoOf } from './change-info.js';
 import { ChangeStream, type ConfigChange } from './change-stream.js';
 import { ConfigSnapshot } from './config-snapshot.js';
@@ -129,6 +131,15 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private missingWarned = false;
   /** The cache write and registration update waiting after an apply (recordTiming.delayMs). */
   private recordTimer: NodeJS.Timeout | undefined;
+  /** The cache read at start was of an older format: rewritten even when ZooKeeper confirms it. */
+  private seedOutdated = false;
+  /**
+   * The check of a cache's files against their ids, after the start (see checkCachedContents): the
+   * watch's next read waits for it, so bytes that fail are never lent to it.
+   */
+  private contentsChecked: Promise<unknown> | undefined;
+  /** The snapshot whose damaged files are being read again from ZooKeeper. */
+  private repairing: ConfigSnapshot | undefined;
 
   /**
    * `shared`: the session of a CairnClient, for `client.config()`; without it the client opens and
@@ -190,16 +201,20 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       // A client that started from its cache holds most of the content already.
       known: () => (this.snapshot ?? this.seed)?.contentsById(),
       // A cache whose manifest the pointer names is confirmed whole: no manifest, no content read.
-      // While the cache is still read at start, the pointer's read waits for it.
+      // While the cache is still read at start, the pointer's read waits for it. A snapshot with a
+      // file whose bytes failed their id is not whole.
       held: () => {
         const holding = this.snapshot ?? this.seed;
         return holding
-          ? holding.held()
+          ? wholeHeld(holding)
           : this.seeding?.then(
-              (seed) => seed?.held(),
+              (seed) => (seed ? wholeHeld(seed) : undefined),
               () => undefined,
             );
       },
+      // The cache's files are checked against their ids before the watch reads again (it would
+      // lend their bytes); those that fail are forgotten first (repairDamaged).
+      settle: () => this.contentsChecked,
     });
     this.watcher = watcher;
     watcher.on('read', (read) => this.onRead(snapshotReadOf(read)));
@@ -324,8 +339,13 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
         : 'serving the configuration',
     );
     this.registration?.start(encodeInstanceRecord(this.instanceRecord()));
-    // A cache that already holds what ZooKeeper served is not written again.
-    if (this.currentSource === 'zookeeper' && !(cached && this.snapshot?.sameAs(cached))) this.writeCache();
+    // A cache that already holds what ZooKeeper served is not written again, unless in an older format.
+    if (
+      this.currentSource === 'zookeeper' &&
+      (this.seedOutdated || !(cached && this.snapshot?.sameAs(cached)))
+    )
+      this.writeCache();
+    this.checkCachedContents();
     // Once connect() resolves the instance is visible to discovery, unless registering fails (a warning).
     if (this.registration && this.keeper?.connected)
       await settledWithin(this.registration, deadline - Date.now());
@@ -397,6 +417,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     const snapshot = this.requireSnapshot();
     const result = snapshot.value(file);
     if (!result) throw new ConfigFileNotFoundError(file, snapshot.files());
+    this.requireIntact(snapshot, file);
     // Every file served was parsed when its commit was applied.
     if (!result.ok) throw new CairnError('FILE_UNPARSABLE', result.reason);
     return exposed(result.value) as T;
@@ -406,6 +427,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   bytes(file: string): Uint8Array {
     const snapshot = this.requireSnapshot();
     const bytes = snapshot.bytes(file);
+    this.requireIntact(snapshot, file);
     if (!bytes) throw new ConfigFileNotFoundError(file, snapshot.files());
     return bytes.slice();
   }
@@ -445,7 +467,9 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   value(file: string, path: string, options?: ValueOptions): unknown {
     const snapshot = this.requireSnapshot();
     const rule = compileValueRule(file, path, options);
-    const resolved = rule.resolve(snapshot.value(file));
+    const parsed = snapshot.value(file);
+    this.requireIntact(snapshot, file);
+    const resolved = rule.resolve(parsed);
     if (resolved.kind === 'missing') throw new ValueNotFoundError(file, path, resolved);
     if (resolved.kind === 'invalid') throw new ValueInvalidError(file, path, resolved.reason);
     return exposed(resolved.value);
@@ -600,10 +624,19 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     // The ids are vouched for by the file's checksum (older formats: hashed here). Only applied
     // snapshots are cached, so every file parsed: under the same parse rules, each is parsed again
     // on first use, not now.
-    const { change, files, contentIds, manifest, parseRules } = result.snapshot;
+    const { change, files, contentIds, manifest, parseRules, contentsUnchecked } = result.snapshot;
     const checked = parseRules === PARSE_RULES_VERSION;
-    const snapshot = ConfigSnapshot.of(change, files, { contentIds, manifest, checked });
+    // Files under no checksum (the current format) are checked against their ids on first use, or
+    // after the start: a start confirmed by ZooKeeper does not wait for a hash of every file.
+    const unverified = contentsUnchecked === true;
+    this.seedOutdated = !unverified;
+    const snapshot = ConfigSnapshot.of(change, files, { contentIds, manifest, checked, unverified });
     const failures = this.checkWhole(snapshot);
+    // Parsing or validating at start used some files: one whose bytes failed its id keeps the cache out.
+    if (snapshot.hasDamage()) {
+      this.warnDamagedCache(snapshot.verifyContents(), 'it is read from ZooKeeper instead');
+      return undefined;
+    }
     if (failures.length > 0) {
       this.options.logger.warn(
         { service: this.options.service, env: this.options.env, commit: snapshot.commit, failures },
@@ -641,8 +674,16 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
           `${this.options.from} was not read within ${connectTimeoutMs} ms`,
         )
       );
+    // Served without ZooKeeper's word on it: every file of the cache is checked first.
+    const usable = (snapshot: ConfigSnapshot | undefined) => {
+      const damaged = snapshot?.verifyContents() ?? [];
+      if (damaged.length === 0) return snapshot;
+      this.warnDamagedCache(damaged, 'it is not served');
+      return undefined;
+    };
     if (!read) {
       const { connectString, cacheDir } = this.zk;
+      cached = usable(cached);
       if (cached) {
         this.snapshot = cached;
         this.currentSource = 'cache';
@@ -672,6 +713,7 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
       this.currentSource = this.liveSource;
       return;
     }
+    cached = usable(cached);
     if (!cached) throw new ConfigRejectedError(fresh.commit, failures);
     this.snapshot = cached;
     this.currentSource = 'cache';
@@ -812,6 +854,8 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
   private writeCache(): void {
     const snapshot = this.snapshot;
     if (!this.cache || !snapshot) return;
+    // Never written with bytes that fail their id: the snapshot read again replaces this one.
+    if (snapshot.verifyContents().length > 0) return;
     this.cache.write(
       {
         service: this.options.service,
@@ -920,6 +964,56 @@ export class ServiceConfig extends EventEmitter<ServiceConfigEvents> {
     return this.snapshot;
   }
 
+  /**
+   * Throws when the file's cached bytes failed their content id, and has them read again: a damaged
+   * file is never served.
+   */
+  private requireIntact(snapshot: ConfigSnapshot, file: string): void {
+    if (!snapshot.damaged(file)) return;
+    this.repairDamaged(snapshot);
+    throw new CairnError(
+      'FILE_DAMAGED',
+      `the cached copy of ${file} is damaged (its bytes do not match its content id); it is being read again from ZooKeeper (a CACHE_CORRUPT warning says which): try again shortly`,
+    );
+  }
+
+  /**
+   * After a start from the cache, checks its files against their ids in the background; files that
+   * fail are read again from ZooKeeper.
+   */
+  private checkCachedContents(): void {
+    const snapshot = this.snapshot;
+    if (!snapshot || snapshot.unverifiedFiles().length === 0) return;
+    const checked = checkContentsInBackground(snapshot, () => this.phase === 'closed').then((damaged) => {
+      if (damaged.length > 0 && this.phase === 'running') this.repairDamaged(snapshot);
+      if (this.contentsChecked === checked) this.contentsChecked = undefined;
+    });
+    this.contentsChecked = checked;
+  }
+
+  /**
+   * Reads the environment again from ZooKeeper, holding nothing the watch kept: the snapshot is not
+   * whole any more (see wholeHeld), and its damaged files are not lent (contentsById), so exactly
+   * those are read again. The snapshot read replaces this one, and the cache is rewritten.
+   */
+  private repairDamaged(snapshot: ConfigSnapshot): void {
+    if (this.repairing === snapshot || !(this.watcher instanceof EnvironmentWatch)) return;
+    this.repairing = snapshot;
+    this.warnDamagedCache(snapshot.verifyContents(), 'read again from ZooKeeper');
+    this.watcher.forget();
+    this.watcher.request();
+  }
+
+  private warnDamagedCache(damaged: readonly string[], outcome: string): void {
+    const shown = damaged.slice(0, 5).join(', ') + (damaged.length > 5 ? ', …' : '');
+    this.warn(
+      new SdkWarning(
+        'CACHE_CORRUPT',
+        `the configuration cache ${this.cache?.path}: ${damaged.length} file(s) do not match their content id (${shown}); ${outcome}, and the cache is rewritten`,
+      ),
+    );
+  }
+
   private requireOpen(): void {
     if (this.phase === 'closed')
       throw new ClientStateError('CLIENT_CLOSED', 'this client is closed: connect() again to watch');
@@ -966,6 +1060,11 @@ function settledWithin(registration: EphemeralNode, timeoutMs: number): Promise<
       resolve();
     });
   });
+}
+
+/** The snapshot a pointer naming its manifest confirms; undefined once a file failed its id. */
+function wholeHeld(snapshot: ConfigSnapshot): HeldSnapshot | undefined {
+  return snapshot.hasDamage() ? undefined : snapshot.held();
 }
 
 /** Bytes are the one value that cannot be frozen: hand out copies. */

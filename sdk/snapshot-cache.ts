@@ -3,6 +3,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoalescingTrigger, removeStaleTempFiles } from '../core/index.js';
 import {
+  bodyUnderChecksum,
   type CachedSnapshot,
   decodeCacheFile,
   decodeCacheIndexEarly,
@@ -88,13 +89,17 @@ export class SnapshotCache {
   private async readFile(): Promise<CacheReadResult> {
     const expected = { service: this.service, env: this.env };
     let read: HashedFile;
-    // The index is decoded while the files' bytes after it are still read: it is used only if the
-    // checksum, known once the whole file is read, matches.
+    // The index is decoded while the files' bytes after it are still read. A version 4 index carries
+    // its own checksum; an older one is used only if the body's checksum, known once the whole file
+    // is read, matches.
     // (Widened by `as`: it is set in the callback, which the compiler does not follow.)
     let early = 'incomplete' as UncheckedCacheFile | 'incomplete' | undefined;
     try {
-      read = await readHashingBody(this.path, (bytes, filled) => {
-        if (early === 'incomplete') early = decodeCacheIndexEarly(bytes, filled, expected);
+      read = await readHashingBody(this.path, {
+        onProgress: (bytes, filled) => {
+          if (early === 'incomplete') early = decodeCacheIndexEarly(bytes, filled, expected);
+        },
+        hashBody: bodyUnderChecksum,
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -102,7 +107,8 @@ export class SnapshotCache {
       return { kind: 'unreadable', reason: (error as Error).message };
     }
     const decoded =
-      typeof early === 'object' && read.bodySha256 === early.checksum
+      typeof early === 'object' &&
+      (early.bodyChecksum === undefined || read.bodySha256 === early.bodyChecksum)
         ? early.result
         : decodeCacheFile(read.bytes, expected, read.bodySha256);
     return decoded.ok

@@ -23,6 +23,12 @@ export interface EnvironmentWatchOptions {
    * confirms it. A promise (a cache still being read) is awaited after the pointer is read.
    */
   readonly held?: () => HeldSnapshot | PromiseLike<HeldSnapshot | undefined> | undefined;
+  /**
+   * Awaited before each read after the first, before what is held is looked at: a consumer still
+   * checking content it handed over (a cache's files against their ids) finishes, and forgets what
+   * failed (forget()), before the watch lends it to the next read.
+   */
+  readonly settle?: () => PromiseLike<unknown> | undefined;
   /** How often the pointer's mzxid is compared even without a watch firing. Default 30 s. */
   readonly resyncIntervalMs?: number;
 }
@@ -53,7 +59,8 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
     const assignment = host !== undefined ? layout.assignment(service, env, host) : undefined;
     this.loop = new WatchedRead({
       keeper,
-      read: (session, watch) => {
+      read: async (session, watch) => {
+        if (this.last) await options.settle?.();
         const held = this.held();
         const known = () => this.known();
         return readEnvironment(session, layout, service, env, {
@@ -89,6 +96,14 @@ export class EnvironmentWatch extends EventEmitter<EnvironmentWatchEvents> {
 
   start(): void {
     this.loop.start();
+  }
+
+  /**
+   * Drops the last read, so the next read holds only what the consumer offers (`held`, `known`) and
+   * is delivered whatever it finds: for content found damaged after it was handed over.
+   */
+  forget(): void {
+    this.last = undefined;
   }
 
   /** Reads again now (or once more after the read in progress). */

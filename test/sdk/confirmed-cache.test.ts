@@ -81,7 +81,7 @@ describe('a client that starts from a cache ZooKeeper confirms', () => {
     await next.client.close();
   });
 
-  it('confirms a cache of the previous format (no content ids) with the same one read', async () => {
+  it('confirms a cache of the previous format (no content ids) with the same one read, and rewrites it in the current one', async () => {
     const path = join(cache.dir, 'search-api@dev.cairn-cache');
     const decoded = decodeCacheFile(await readFile(path), { service: 'search-api', env: 'dev' });
     if (!decoded.ok) throw new Error(decoded.reason);
@@ -101,7 +101,94 @@ describe('a client that starts from a cache ZooKeeper confirms', () => {
     expect(warm.client.commit).toBe(change.commit);
     expect(warm.client.get('words/7.txt')).toBe('changed 7\n');
     expect(warm.requests).toBe(1n);
+    // Rewritten in the current format at the start, though ZooKeeper confirmed what it holds.
     await warm.client.close();
+    expect((await readFile(path)).subarray(0, 18).toString()).toBe('cairn-sdk-cache 4 ');
+    expect(decodeCacheFile(await readFile(path), { service: 'search-api', env: 'dev' })).toMatchObject({
+      ok: true,
+      snapshot: { change },
+    });
+  });
+
+  const expected = { service: 'search-api', env: 'dev' };
+  const cacheIn = (dir: string) => join(dir, 'search-api@dev.cairn-cache');
+
+  /** A cache a client wrote, then one bit of `file`'s bytes flipped, the index intact: what a bad disk does. */
+  const damagedCache = async (file: string) => {
+    const own = await tempDir('cairn-sdk-damaged-');
+    const cold = await connect({ ...options(), cacheDir: own.dir });
+    const right = cold.get<string>(file);
+    await cold.close();
+    const bytes = await readFile(cacheIn(own.dir));
+    const decoded = decodeCacheFile(bytes, expected);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    // The files are views of the bytes decoded.
+    const at = (decoded.snapshot.files.get(file) as Uint8Array).byteOffset - bytes.byteOffset;
+    bytes[at] = (bytes[at] as number) ^ 0x02;
+    await writeFile(cacheIn(own.dir), bytes);
+    return { ...own, right };
+  };
+
+  /** Whether the cache in `dir` holds `file` with the bytes of `text`. */
+  const cachedAs = async (dir: string, file: string, text: string) => {
+    const decoded = decodeCacheFile(await readFile(cacheIn(dir)), expected);
+    return decoded.ok && Buffer.from(decoded.snapshot.files.get(file) as Uint8Array).toString() === text;
+  };
+
+  it('never serves a file whose cached bytes fail their id: reads that file alone again, and rewrites the cache', async () => {
+    const own = await damagedCache('words/9.txt');
+    const before = await lastRequestIds(f.zk.port);
+    const config = new ServiceConfig({ ...options(), cacheDir: own.dir });
+    const events = recordEvents(config);
+    await config.start();
+    expect(config.source).toBe('zookeeper');
+    // Asked at once, before the check after the start reached it: checked on first use, refused.
+    expect(() => config.get('words/9.txt')).toThrow(expect.objectContaining({ code: 'FILE_DAMAGED' }));
+    expect(() => config.bytes('words/9.txt')).toThrow(expect.objectContaining({ code: 'FILE_DAMAGED' }));
+    expect(config.get('words/8.txt')).toBe('word 8\n');
+    await waitFor(
+      () => {
+        try {
+          return config.get('words/9.txt') === own.right;
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'FILE_DAMAGED') throw error;
+          return false;
+        }
+      },
+      { description: 'the damaged file read again from ZooKeeper', timeoutMs: 30_000 },
+    );
+    expect(events.warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
+    expect(events.warnings[0]?.message).toContain('words/9.txt');
+    // The pointer at the start; then the pointer, the manifest and the one file: not the environment.
+    const added = [...(await lastRequestIds(f.zk.port))].filter(([sid]) => !before.has(sid));
+    expect(added).toHaveLength(1);
+    expect((added[0] as [string, bigint])[1]).toBeLessThanOrEqual(5n);
+    await waitFor(() => cachedAs(own.dir, 'words/9.txt', own.right), {
+      description: 'the cache rewritten with the right bytes',
+      timeoutMs: 30_000,
+    });
+    await config.close();
+    await own.remove();
+  });
+
+  it('finds a damaged file by itself after the start, though nothing asks for it, and repairs it', async () => {
+    const own = await damagedCache('words/11.txt');
+    const config = new ServiceConfig({ ...options(), cacheDir: own.dir });
+    const events = recordEvents(config);
+    await config.start();
+    await waitFor(() => events.warnings.length > 0, {
+      description: 'the check after the start to find the damaged file',
+      timeoutMs: 30_000,
+    });
+    expect(events.warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
+    expect(events.warnings[0]?.message).toContain('words/11.txt');
+    await waitFor(() => cachedAs(own.dir, 'words/11.txt', own.right), {
+      description: 'the cache rewritten with the right bytes',
+      timeoutMs: 30_000,
+    });
+    expect(config.get('words/11.txt')).toBe(own.right);
+    await config.close();
+    await own.remove();
   });
 
   it('reads the pointer while its cache is still being read', async () => {
