@@ -197,27 +197,35 @@ describe('a client that starts from a cache ZooKeeper confirms', () => {
     const pipe = join(slow.dir, 'search-api@dev.cairn-cache');
     await promisify(execFile)('mkfifo', [pipe]);
     const pointer = f.layout.environment('search-api', 'dev');
+    // The sessions watching the pointer, by id: compared as sets, since an earlier test's session
+    // may still be closing (a count would miss the new one as the old one goes).
     const watching = async () =>
-      [...(await watchesBySession(f.zk.port)).values()].filter((paths) => paths.includes(pointer)).length;
-    const before = await watching();
+      [...(await watchesBySession(f.zk.port)).entries()]
+        .filter(([, paths]) => paths.includes(pointer))
+        .map(([session]) => session);
+    const before = new Set(await watching());
     const config = new ServiceConfig({ ...options(), cacheDir: slow.dir });
     const events = recordEvents(config);
     const started = config.start();
     try {
-      // The pointer's read sets its watch: it was sent while the cache is still unread.
-      await waitFor(async () => (await watching()) > before, {
-        description: 'the pointer read (its watch set) before the cache is read',
-        timeoutMs: 30_000,
-      });
+      try {
+        // The pointer's read sets its watch: it was sent while the cache is still unread.
+        await waitFor(async () => (await watching()).some((session) => !before.has(session)), {
+          description: 'the pointer read (its watch set) before the cache is read',
+          timeoutMs: 30_000,
+        });
+      } finally {
+        // Nothing written: the cache reads empty, is ignored, and the client serves ZooKeeper's.
+        await (await open(pipe, 'w')).close();
+      }
+      await started;
+      expect(config.source).toBe('zookeeper');
+      expect(config.get('words/8.txt')).toBe('word 8\n');
+      expect(events.warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
     } finally {
-      // Nothing written: the cache reads empty, is ignored, and the client serves ZooKeeper's.
-      await (await open(pipe, 'w')).close();
+      await started.catch(() => undefined);
+      await config.close();
+      await slow.remove();
     }
-    await started;
-    expect(config.source).toBe('zookeeper');
-    expect(config.get('words/8.txt')).toBe('word 8\n');
-    expect(events.warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
-    await config.close();
-    await slow.remove();
   });
 });
