@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,11 @@ const COMMANDS: readonly (readonly [string, () => string[]])[] = [
   ['history', () => ['history']],
   ['deploy status', () => ['deploy', 'status']],
   ['deploy log', () => ['deploy', 'log', 'recommender', 'dev']],
-  ['sync --once', () => ['sync', '--once', '--repo', repo, '--cache-dir', join(scratch, 'cache')]],
+  // A cache directory per run: one syncer claims its cache directory, and the two suites' runs overlap.
+  [
+    'sync --once',
+    () => ['sync', '--once', '--repo', repo, '--cache-dir', join(scratch, `cache-${randomUUID()}`)],
+  ],
 ];
 
 function expectEndedWithExit2(run: Awaited<ReturnType<typeof runCairnWithin>>): void {
