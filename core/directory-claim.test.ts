@@ -117,9 +117,13 @@ describe('claimDirectory', () => {
 
   it('refuses a second claim within this process until the first is released', async () => {
     const first = await claimDirectory(dir, 'syncer', HINT);
-    await expect(claimDirectory(`${dir}/`, 'syncer', HINT)).rejects.toMatchObject({
-      code: 'DIRECTORY_IN_USE',
-    });
+    const since = (await owner()).since;
+    const refusal = claimDirectory(`${dir}/`, 'agent', HINT);
+    await expect(refusal).rejects.toMatchObject({ code: 'DIRECTORY_IN_USE' });
+    // It names the claim that holds the directory, not the one refused.
+    await expect(refusal).rejects.toThrow(
+      `in use by this process (syncer pid ${process.pid} on ${hostname()}, since ${since})`,
+    );
     expect((await owner()).pid).toBe(process.pid);
     await first.release();
     const second = await claimDirectory(dir, 'syncer', HINT);

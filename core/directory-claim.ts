@@ -24,7 +24,9 @@ export class DirectoryInUseError extends CairnError {
 
   constructor(dir: string, holder: DirectoryHolder, hint: string) {
     const who = `${holder.role} pid ${holder.pid} on ${holder.host}, since ${holder.since}`;
-    super('DIRECTORY_IN_USE', `${dir} is in use by another process (${who}): ${hint}`);
+    const whose =
+      holder.pid === process.pid && holder.host === hostname() ? 'this process' : 'another process';
+    super('DIRECTORY_IN_USE', `${dir} is in use by ${whose} (${who}): ${hint}`);
     this.holder = holder;
   }
 }
@@ -38,8 +40,8 @@ export const OWNER_FILE = '.cairn-owner';
  */
 export const LEASE_MS = 60_000;
 
-/** Directories this process holds, so that a second claim within it is refused too. */
-const heldHere = new Set<string>();
+/** Directories this process holds, and as whom, so that a second claim within it is refused too. */
+const heldHere = new Map<string, DirectoryHolder>();
 
 /** A directory held by this process until `release()`. */
 export class DirectoryClaim {
@@ -88,8 +90,9 @@ export async function claimDirectory(dir: string, role: string, hint: string): P
   const key = resolve(dir);
   const me = await thisProcess(role);
   // Reserved before the first await, so that two claims within this process cannot both proceed.
-  if (heldHere.has(key)) throw new DirectoryInUseError(dir, me, hint);
-  heldHere.add(key);
+  const heldAs = heldHere.get(key);
+  if (heldAs) throw new DirectoryInUseError(dir, heldAs, hint);
+  heldHere.set(key, me);
   try {
     await mkdir(dir, { recursive: true });
     const path = join(dir, OWNER_FILE);
