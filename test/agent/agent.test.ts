@@ -4,7 +4,12 @@ import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { contentId, encodeEnvironmentManifest, encodeEnvironmentPointer } from '../../core/index.js';
+import {
+  contentId,
+  encodeEnvironmentManifest,
+  encodeEnvironmentPointer,
+  OWNER_FILE,
+} from '../../core/index.js';
 import type { Mirror } from '../../syncer/mirror.js';
 import { waitFor } from '../harness/index.js';
 import { runCairnWithin } from '../support/cairn-process.js';
@@ -308,6 +313,13 @@ describe('the host agent', () => {
 
   it('refuses to start on a state directory another live agent holds, which runs on', async () => {
     const a = await agent();
+    // This agent's own claim, not a record an earlier test's agent left until its session expires:
+    // started before this one holds the directory, the second would win it.
+    const owner = join(a.prefix, 'var/lib/cairn-agent', OWNER_FILE);
+    await waitFor(async () => JSON.parse(await readFile(owner, 'utf8')).pid === a.process.pid, {
+      description: `${owner} naming the first agent`,
+      timeoutMs: 30_000,
+    });
     await applied('demo-01', (await f.work.head()) as string);
     const second = await runCairnWithin(120_000, [
       'agent',
