@@ -58,6 +58,8 @@ describe('path safety', () => {
     ['.gitignore', false],
     ['.github', false],
     ['git~0', false],
+    ['\ufffd', true],
+    ['r\ufffdgles.yaml', true],
     ['app.yaml', false],
   ])('tells whether git refuses the tree entry name %j in a checkout: %s', (name, unsafe) => {
     expect(isUnsafeTreeEntryName(name)).toBe(unsafe);

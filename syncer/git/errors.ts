@@ -97,7 +97,7 @@ export class UnsafeTreeEntryError extends CairnError {
   constructor(path: string, options?: { cause?: unknown }) {
     super(
       'UNSAFE_TREE_ENTRY',
-      `the tree entry ${JSON.stringify(path)} is not a safe file name (such as "..", a backslash or ".git"): rename or remove it in a new commit`,
+      `the tree entry ${JSON.stringify(path)} is not a safe file name (such as "..", a backslash, ".git" or a name that is not UTF-8): rename or remove it in a new commit`,
       options,
     );
     this.path = path;

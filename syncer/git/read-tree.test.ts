@@ -277,6 +277,14 @@ describe('reading a tree that holds names no checkout may have', () => {
       'services/api/config/win\\path.yaml',
     ],
     ['a folder named .git', '', '.git', { folder: { config: '[core]\n' } }, '.git'],
+    // Read as U+FFFD, as every other name that is not UTF-8 is: two such names would read as one.
+    [
+      'a name that is not UTF-8',
+      'services/api/config',
+      Buffer.from([0x72, 0x80, 0x2e, 0x79, 0x61, 0x6d, 0x6c]),
+      'a: 1\n',
+      'services/api/config/r\ufffd.yaml',
+    ],
   ];
 
   for (const [title, folder, name, entry, path] of cases) {

@@ -117,6 +117,7 @@ async function walkFiles(
       map: async (path, [entry]) => {
         // Folders too: a deep chain of folders is refused before walk descends it.
         checkLimits(path, 0, limits);
+        throwAtUnsafePath(path);
         if (entry && (await isRegularFile(entry))) {
           checkLimits(path, entries.length, limits);
           entries.push([path, await entry.oid()]);
@@ -218,7 +219,9 @@ export async function diffTrees(
 
 /**
  * The entries of the folder `prefix` (`''` or ending in `/`). isomorphic-git refuses to parse a tree
- * holding a name no checkout may have; that becomes an UnsafeTreeEntryError naming the entry's path.
+ * holding a name no checkout may have; that becomes an UnsafeTreeEntryError naming the entry's path,
+ * as does a name it reads but the rule refuses (one that is not UTF-8, which it decodes to U+FFFD:
+ * two such entries would be one here).
  */
 async function entriesOf(
   store: ObjectStore,
@@ -229,7 +232,12 @@ async function entriesOf(
   const { fs, gitdir, cache } = store;
   try {
     const read = await git.readTree({ fs, gitdir, cache, oid: tree });
-    return new Map(read.tree.map((entry) => [entry.path, entry]));
+    const entries = new Map<string, TreeEntry>();
+    for (const entry of read.tree) {
+      if (isUnsafeTreeEntryName(entry.path)) throw new UnsafeTreeEntryError(`${prefix}${entry.path}`);
+      entries.set(entry.path, entry);
+    }
+    return entries;
   } catch (error) {
     if (gitErrorCode(error) !== 'UnsafeFilepathError') throw error;
     const name = (error as { data?: { filepath?: unknown } }).data?.filepath;

@@ -149,7 +149,38 @@ describe('the git tree reader on trees of any names', () => {
           }
         }
       }),
-      { numRuns: 40 },
+      {
+        numRuns: 40,
+        examples: [
+          // Found by a run: a folder \x80 and a file \x81 both read as U+FFFD; the change read kept
+          // the file, lost the folder, and with it the `.git` file under it.
+          [
+            {
+              kind: 'folder',
+              entries: [
+                [
+                  Buffer.from([0x80]),
+                  {
+                    kind: 'folder',
+                    entries: [
+                      [
+                        Buffer.from([0x01]),
+                        {
+                          kind: 'folder',
+                          entries: [
+                            [Buffer.from('.git'), { kind: 'file', mode: '100644', content: 'a: 1\n' }],
+                          ],
+                        },
+                      ],
+                    ],
+                  },
+                ],
+                [Buffer.from([0x81]), { kind: 'file', mode: '100644', content: 'a: 1\n' }],
+              ],
+            },
+          ],
+        ],
+      },
     );
   }, 120_000);
 });
