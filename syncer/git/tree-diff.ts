@@ -117,7 +117,7 @@ async function walkFiles(
       map: async (path, [entry]) => {
         // Folders too: a deep chain of folders is refused before walk descends it.
         checkLimits(path, 0, limits);
-        throwAtUnsafePath(path);
+        if (path !== '.') throwAtUnsafePath(path); // '.' is the root itself
         if (entry && (await isRegularFile(entry))) {
           checkLimits(path, entries.length, limits);
           entries.push([path, await entry.oid()]);
