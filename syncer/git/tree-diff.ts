@@ -117,7 +117,9 @@ async function walkFiles(
       map: async (path, [entry]) => {
         // Folders too: a deep chain of folders is refused before walk descends it.
         checkLimits(path, 0, limits);
-        if (path !== '.') throwAtUnsafePath(path); // '.' is the root itself
+        // Its folders were checked when walk visited them; '.' is the root itself.
+        const name = path.slice(path.lastIndexOf('/') + 1);
+        if (path !== '.' && isUnsafeTreeEntryName(name)) throw new UnsafeTreeEntryError(path);
         if (entry && (await isRegularFile(entry))) {
           checkLimits(path, entries.length, limits);
           entries.push([path, await entry.oid()]);
