@@ -9,8 +9,9 @@ import type { ObjectStore } from './object-store.js';
  * `commit` is a CommitNotFoundError.
  */
 export async function isAncestorOf(store: ObjectStore, ancestor: string, commit: string): Promise<boolean> {
-  await readCommitInfo(store, commit);
-  if (ancestor === commit) return true;
+  const { parents } = await readCommitInfo(store, commit);
+  // The usual case, a commit on top of the one mirrored before, needs no walk.
+  if (ancestor === commit || parents.includes(ancestor)) return true;
   const { fs, gitdir, cache } = store;
   try {
     await git.readCommit({ fs, gitdir, cache, oid: ancestor });

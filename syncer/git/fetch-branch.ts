@@ -34,6 +34,14 @@ export function localBranchRef(branch: string): { readonly remote: string; reado
   return { remote: REMOTE, ref: `refs/remotes/${REMOTE}/${branch}` };
 }
 
+/** What the store is known to hold of the branch before a fetch, so that it need not be looked up. */
+export interface FetchedHeads {
+  /** The head the previous fetch brought (what the local ref names); undefined before the first. */
+  readonly last: string | undefined;
+  /** A commit fetched ahead by its id in this fetch (see prefetch-commit.ts): in the store with its history. */
+  readonly ahead?: string | undefined;
+}
+
 /**
  * Brings the head of `branch`, as `advertisement` names it, into the store and resolves with it. The
  * whole history is fetched (ancestry decides whether a push was forced); the previously fetched head
@@ -48,6 +56,7 @@ export async function fetchBranch(
   branch: string,
   timeoutMs: number,
   advertisement: RefAdvertisement,
+  { last, ahead }: FetchedHeads,
 ): Promise<string> {
   const { display } = store;
   const remoteRef = `refs/heads/${branch}`;
@@ -55,9 +64,8 @@ export async function fetchBranch(
   // A repository without any commit has no refs at all: the branch does not exist there either.
   const head = advertisement.refs.get(remoteRef);
   if (head === undefined) throw new BranchNotFoundError(branch, display);
-  const last = await resolveLocalRef(store, localRef);
   if (last === head) return head;
-  if (!(await hasObject(store, head))) {
+  if (head !== ahead && !(await hasObject(store, head))) {
     try {
       // The head fetched last is what the store has: the server sends only what is new since.
       await fetchPack(store, remote, { want: head, have: last }, timeoutMs, advertisement);

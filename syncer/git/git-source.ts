@@ -5,13 +5,7 @@ import type { TagRef } from '../../core/index.js';
 import { isAncestorOf } from './ancestry.js';
 import { type CommitInfo, readCommitInfo } from './commit-info.js';
 import { BranchNotFoundError } from './errors.js';
-import {
-  fetchBranch,
-  fetchFailure,
-  lastFetchedHead,
-  localBranchRef,
-  prepareFetchCache,
-} from './fetch-branch.js';
+import { fetchBranch, fetchFailure, lastFetchedHead, prepareFetchCache } from './fetch-branch.js';
 import { fetchTags } from './fetch-tags.js';
 import { authCallback, type GitCredentials } from './git-credentials.js';
 import { gitErrorCode } from './git-error-code.js';
@@ -26,6 +20,7 @@ import { type RefAdvertisement, readRefAdvertisement } from './ref-advertisement
 import type { Remote } from './remote.js';
 import { repackObjects } from './repack.js';
 import { type SourceLocation, sourceLocation } from './source-location.js';
+import { type StoreFiles, storeFiles } from './store-files.js';
 import { DEFAULT_TREE_LIMITS, type TreeLimits } from './tree-limits.js';
 
 export interface GitSourceOptions {
@@ -144,11 +139,15 @@ class IsomorphicGitSource implements GitSource {
   readonly #location: SourceLocation;
   #gitdir: Promise<string> | undefined;
   #cache: object = {};
+  /** The clone's files as isomorphic-git reads them, for a remote's clone (see store-files.ts). */
+  readonly #files: StoreFiles | undefined;
   #fetching: Promise<string> | undefined;
   /** A remote's refs as the last fetch found them: its tags and notes are read from here. */
   #advertisement: RefAdvertisement | undefined;
   /** Tagged commits known to be in the store (objects never leave it): not looked up again. */
   readonly #taggedCommits = new Set<string>();
+  /** The branch head the last fetch brought, as the local ref names it: offered to the server as `have`. */
+  #fetchedHead: string | undefined;
   /** The head a push announced, for the next fetch to ask for ahead of the listing. */
   #announced: string | undefined;
   /** Calls under way that read the store; a repack waits until there are none. */
@@ -162,6 +161,7 @@ class IsomorphicGitSource implements GitSource {
   constructor(options: GitSourceOptions, location: SourceLocation) {
     this.#options = options;
     this.#location = location;
+    this.#files = location.kind === 'remote' ? storeFiles(resolve(options.cacheDir)) : undefined;
   }
 
   fetchHead(): Promise<string> {
@@ -234,6 +234,7 @@ class IsomorphicGitSource implements GitSource {
     } finally {
       // The indexes (and pack bytes) cached name packs git may have deleted, even if it failed late.
       this.#cache = {};
+      this.#files?.packsChanged();
     }
     return { packsBefore, packsAfter: await countPacks(gitdir), ms: Math.round(performance.now() - started) };
   }
@@ -274,32 +275,33 @@ class IsomorphicGitSource implements GitSource {
     if (this.#location.kind === 'remote') {
       // One listing of every ref, then a fetch of only the refs that moved (see ref-advertisement.ts).
       const remote = this.#remote(this.#location.url);
-      const listing = readRefAdvertisement(remote, store.display, timeoutMs);
-      // An announced head is asked for alongside the listing (the previous listing lends the
-      // negotiation its capabilities; a first fetch has none and waits for its own).
+      // Read from the local ref once; after that, each fetch says what it brought.
+      const last = this.#fetchedHead ?? (await lastFetchedHead(store, branch));
+      // An announced head is asked for first, the listing beside it: the pack is the longer of the
+      // two requests (the previous listing lends the negotiation its capabilities; a first fetch has
+      // none and waits for its own).
       const announced = this.#announced;
       this.#announced = undefined;
       const ahead =
-        announced !== undefined && this.#advertisement !== undefined
-          ? prefetchCommit(
-              store,
-              remote,
-              announced,
-              localBranchRef(branch).ref,
-              timeoutMs,
-              this.#advertisement,
-            )
+        announced !== undefined && announced !== last && this.#advertisement !== undefined
+          ? prefetchCommit(store, remote, announced, last, timeoutMs, this.#advertisement)
           : undefined;
+      const listing = readRefAdvertisement(remote, store.display, timeoutMs);
       let advertisement: RefAdvertisement;
+      let fetchedAhead = false;
       try {
         advertisement = await listing;
       } catch (error) {
         throw fetchFailure(error, store.display, branch, `refs/heads/${branch}`);
       } finally {
         // Never left writing a pack behind this fetch's back; it never rejects.
-        await ahead;
+        fetchedAhead = (await ahead) ?? false;
       }
-      const head = await fetchBranch(store, remote, branch, timeoutMs, advertisement);
+      const head = await fetchBranch(store, remote, branch, timeoutMs, advertisement, {
+        last,
+        ahead: fetchedAhead ? announced : undefined,
+      });
+      this.#fetchedHead = head;
       await fetchTags(store, remote, timeoutMs, advertisement, head, this.#taggedCommits);
       this.#advertisement = advertisement;
       return head;
@@ -325,7 +327,7 @@ class IsomorphicGitSource implements GitSource {
       this.#gitdir = undefined;
       throw error;
     });
-    return { fs, gitdir: await this.#gitdir, cache: this.#cache, display: this.#location.display };
+    return this.#storeAt(await this.#gitdir);
   }
 
   /**
@@ -337,7 +339,13 @@ class IsomorphicGitSource implements GitSource {
   async #readStore(): Promise<ObjectStore> {
     const location = this.#location;
     if (location.kind === 'local') return this.#store();
-    return { fs, gitdir: resolve(this.#options.cacheDir), cache: this.#cache, display: location.display };
+    return this.#storeAt(resolve(this.#options.cacheDir));
+  }
+
+  #storeAt(gitdir: string): ObjectStore {
+    const files = this.#files;
+    const store = { fs, gitdir, cache: this.#cache, display: this.#location.display };
+    return files ? { ...store, fs: files.fs, packsChanged: () => files.packsChanged() } : store;
   }
 
   async #locate(): Promise<string> {

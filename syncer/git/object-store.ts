@@ -11,4 +11,6 @@ export interface ObjectStore {
   readonly cache: object;
   /** How the repository is named in messages: a URL without credentials, or a path. */
   readonly display: string;
+  /** Called once a pack was added to the store or removed from it (see store-files.ts). */
+  packsChanged?(): void;
 }

@@ -45,17 +45,25 @@ export function packSink(store: ObjectStore, limits = SMALL_PACK): PackSink {
       if (heldBytes > limits.bytes || objectCount(held) > limits.objects) await overflow();
     },
     async finish() {
-      if (writer) return writer.finish();
-      const pack = Buffer.concat(held);
-      held.length = 0;
-      // An empty pack (the server had nothing to send) is no pack.
-      if (objectCount([pack]) === 0) return;
-      await indexInMemory(store, pack);
+      try {
+        if (writer) return await writer.finish();
+        const pack = Buffer.concat(held);
+        held.length = 0;
+        // An empty pack (the server had nothing to send) is no pack.
+        if (objectCount([pack]) === 0) return;
+        await indexInMemory(store, pack);
+      } finally {
+        store.packsChanged?.();
+      }
     },
     async abandon() {
       abandoned = true;
       held.length = 0;
-      await writer?.abandon();
+      try {
+        await writer?.abandon();
+      } finally {
+        store.packsChanged?.();
+      }
     },
   };
 }
@@ -82,10 +90,14 @@ async function indexInMemory(store: ObjectStore, pack: Buffer): Promise<void> {
   }
   const name = `pack-${checksum.toString('hex')}`;
   const folder = packDir(store.gitdir);
-  await mkdir(folder, { recursive: true });
   const temporary = join(folder, `${temporaryPackName()}.pack`);
   try {
-    await writeFile(temporary, pack);
+    // The folder is there but in a clone someone emptied by hand: made only when missing.
+    await writeFile(temporary, pack).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(folder, { recursive: true });
+      await writeFile(temporary, pack);
+    });
     await rename(temporary, join(folder, `${name}.pack`));
   } catch (error) {
     // A full disk: what was written of the pack goes (a killed process's is swept at the next start).
