@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forEachInSlices } from './event-loop-slices.js';
+import { forEachInSlices, sliceYielder } from './event-loop-slices.js';
 
 describe('forEachInSlices', () => {
   it('hands the event loop back each time a slice of work is spent', async () => {
@@ -53,5 +53,24 @@ describe('forEachInSlices', () => {
 
   it('does not yield when the work fits in one slice', async () => {
     expect(await forEachInSlices([1, 2, 3], () => undefined, { sliceMs: 1_000 })).toBe(0);
+  });
+});
+
+describe('sliceYielder', () => {
+  it('gives a turn of the event loop only once a slice is spent since the last one it gave', async () => {
+    let clock = 0;
+    const between = sliceYielder({ sliceMs: 10, now: () => clock });
+    const order: string[] = [];
+    setImmediate(() => order.push('event loop'));
+    for (let step = 1; step <= 5; step++) {
+      order.push(`step ${step}`);
+      clock += 4;
+      await between();
+    }
+    // 4 ms a step, slices of 10 ms: the one turn comes after step 3, and the slice starts anew.
+    expect(order).toEqual(['step 1', 'step 2', 'step 3', 'event loop', 'step 4', 'step 5']);
+    expect(between()).toBeUndefined();
+    clock += 4;
+    expect(between()).toBeInstanceOf(Promise);
   });
 });

@@ -19,6 +19,24 @@ export interface SliceOptions {
 }
 
 /**
+ * For work driven by a loop of someone else's (a library's progress callback): each call hands the
+ * event loop back (one turn) once a slice's time is spent since the last turn it gave, and is
+ * otherwise a no-op returning undefined. A turn at every call would let whatever waits run between
+ * each two steps of a short piece of work, and make it wait as long.
+ */
+export function sliceYielder(options: SliceOptions = {}): () => Promise<void> | undefined {
+  const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
+  const now = options.now ?? (() => performance.now());
+  let sliceStarted = now();
+  return () => {
+    if (now() - sliceStarted < sliceMs) return undefined;
+    return yieldToEventLoop().then(() => {
+      sliceStarted = now();
+    });
+  };
+}
+
+/**
  * Runs `work` on every item, handing the event loop back (one turn: timers, I/O, then on) whenever
  * a slice's time is spent. A first sync of a large repository is minutes of parsing; done in one
  * go it starves the ZooKeeper session of pings and the server expires it. Resolves with the number
@@ -29,16 +47,14 @@ export async function forEachInSlices<T>(
   work: (item: T) => void,
   options: SliceOptions = {},
 ): Promise<number> {
-  const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
-  const now = options.now ?? (() => performance.now());
-  let sliceStarted = now();
+  const between = sliceYielder(options);
   let yields = 0;
   for (const item of items) {
     work(item);
-    if (now() - sliceStarted < sliceMs) continue;
-    await yieldToEventLoop();
+    const turn = between();
+    if (!turn) continue;
+    await turn;
     yields++;
-    sliceStarted = now();
   }
   return yields;
 }

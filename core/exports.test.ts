@@ -194,6 +194,7 @@ it('core exports exactly these names', () => {
     'serializeValue',
     'serviceManifestPath',
     'serviceRecordOf',
+    'sliceYielder',
     'statusHasFindings',
     'steeringGrantsOf',
     'steeringRefusal',

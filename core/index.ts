@@ -88,7 +88,7 @@ export type {
 export { ContentMissingError, readEnvironment } from './environment-reader.js';
 export { CairnError, errorLogFields, RepoNotFoundError, UnsafePathError } from './errors.js';
 export type { SliceOptions } from './event-loop-slices.js';
-export { DEFAULT_SLICE_MS, forEachInSlices, yieldToEventLoop } from './event-loop-slices.js';
+export { DEFAULT_SLICE_MS, forEachInSlices, sliceYielder, yieldToEventLoop } from './event-loop-slices.js';
 export type { FileFormat } from './file-format.js';
 export { formatOf } from './file-format.js';
 export { FolderTree } from './folder-tree.js';

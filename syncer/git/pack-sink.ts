@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import { yieldToEventLoop } from '../../core/index.js';
+import { sliceYielder } from '../../core/index.js';
 import { PackIndexError, type PackWriter, startPackWriter } from './index-pack.js';
 import type { ObjectStore } from './object-store.js';
 import { packDir, temporaryPackName } from './pack-files.js';
@@ -111,7 +111,8 @@ async function indexInMemory(store: ObjectStore, pack: Buffer): Promise<void> {
       gitdir: store.gitdir,
       filepath: join('objects', 'pack', `${name}.pack`),
       cache: store.cache,
-      onProgress: yieldToEventLoop,
+      // At most 1,000 objects: the loop is handed back only if indexing them takes a slice's time.
+      onProgress: sliceYielder(),
     });
   } catch (error) {
     await rm(join(folder, `${name}.pack`), { force: true });
