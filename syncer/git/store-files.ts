@@ -52,7 +52,7 @@ export function storeFiles(gitdir: string): StoreFiles {
     promise.catch(clear);
     return promise;
   };
-  const touchesPacks = (path: unknown) => typeof path === 'string' && path.startsWith(packFolder);
+  const touchesPacks = (path: unknown) => typeof path === 'string' && path.startsWith(`${packFolder}/`);
 
   const promises: typeof fs.promises = {
     ...fs.promises,
