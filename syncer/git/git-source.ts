@@ -345,7 +345,7 @@ class IsomorphicGitSource implements GitSource {
   #storeAt(gitdir: string): ObjectStore {
     const files = this.#files;
     const store = { fs, gitdir, cache: this.#cache, display: this.#location.display };
-    return files ? { ...store, fs: files.fs, packsChanged: () => files.packsChanged() } : store;
+    return files ? { ...store, fs: files.fs, packsChanged: files.packsChanged } : store;
   }
 
   async #locate(): Promise<string> {

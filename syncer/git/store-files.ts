@@ -11,7 +11,8 @@ import { join } from 'node:path';
  * - the git directory stays a directory;
  * - the clone holds no loose objects, since fetches write packs and nothing else writes objects
  *   (a clone that does hold some, made by hand, has them read as before);
- * - the packs change only when this process adds one or repacks, and says so (`packsChanged`).
+ * - the packs change only when this process adds one (the pack sink, whichever way it indexes) or
+ *   repacks, and says so (`packsChanged`), once the pack and its index are both in place.
  * So they are answered from memory; everything else goes to the disk.
  */
 export interface StoreFiles {
@@ -52,7 +53,6 @@ export function storeFiles(gitdir: string): StoreFiles {
     promise.catch(clear);
     return promise;
   };
-  const touchesPacks = (path: unknown) => typeof path === 'string' && path.startsWith(`${packFolder}/`);
 
   const promises: typeof fs.promises = {
     ...fs.promises,
@@ -76,20 +76,6 @@ export function storeFiles(gitdir: string): StoreFiles {
         return fs.promises.stat(path as string, options as undefined);
       gitdirStats ??= forget(fs.promises.stat(gitdir), () => (gitdirStats = undefined));
       return gitdirStats;
-    },
-    async writeFile(path: unknown, ...rest: unknown[]) {
-      try {
-        return await (fs.promises.writeFile as (...args: unknown[]) => Promise<void>)(path, ...rest);
-      } finally {
-        if (touchesPacks(path)) packs = undefined;
-      }
-    },
-    async unlink(path: unknown) {
-      try {
-        return await fs.promises.unlink(path as string);
-      } finally {
-        if (touchesPacks(path)) packs = undefined;
-      }
     },
   } as typeof fs.promises;
 
