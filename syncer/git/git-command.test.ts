@@ -1,8 +1,9 @@
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { contentId } from '../../core/index.js';
 import { createWorkRepo } from '../../test/harness/index.js';
-import { listFilesWithGit, readBlobsWithGit, startBlobReader } from './git-command.js';
+import { BatchOutputParser, listFilesWithGit, readBlobsWithGit, startBlobReader } from './git-command.js';
 
 const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8');
 
@@ -116,5 +117,53 @@ describe('bulk reads through the git command', () => {
     const absent = '/nonexistent/git';
     expect(await listFilesWithGit(gitdir, tree, absent)).toBeUndefined();
     expect(await readBlobsWithGit(gitdir, [tree], undefined, absent)).toBeUndefined();
+  });
+
+  it('reads `git cat-file --batch` output however it is cut into pieces', () => {
+    const object = fc.oneof(
+      fc.record({ oid: fc.stringMatching(/^[0-9a-f]{40}$/), bytes: fc.uint8Array({ maxLength: 300 }) }),
+      fc.record({ oid: fc.stringMatching(/^[0-9a-f]{40}$/), missing: fc.constant(true) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(object, { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (objects, cuts) => {
+          const output = Buffer.concat(
+            objects.map((o) =>
+              'bytes' in o
+                ? Buffer.concat([
+                    Buffer.from(`${o.oid} blob ${o.bytes.length}\n`),
+                    o.bytes,
+                    Buffer.from('\n'),
+                  ])
+                : Buffer.from(`${o.oid} missing\n`),
+            ),
+          );
+          const read: [string, number[]][] = [];
+          const parser = new BatchOutputParser((oid, bytes) => read.push([oid, [...bytes]]));
+          let start = 0;
+          for (const cut of [...new Set(cuts.map((c) => c % (output.length + 1)))].sort((a, b) => a - b)) {
+            parser.push(output.subarray(start, cut));
+            start = cut;
+          }
+          parser.push(output.subarray(start));
+
+          expect(read).toEqual(objects.flatMap((o) => ('bytes' in o ? [[o.oid, [...o.bytes]]] : [])));
+          const missing = objects.find((o) => 'missing' in o);
+          expect(parser.failure).toBe(missing ? `object ${missing.oid} is missing` : undefined);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('fails on an object that is not a blob, or a header without a size', () => {
+    const tree = new BatchOutputParser(() => undefined);
+    tree.push(Buffer.from(`${'a'.repeat(40)} tree 2\nxy\n`));
+    expect(tree.failure).toBe(`object ${'a'.repeat(40)} is a tree, not a blob`);
+    const sizeless = new BatchOutputParser(() => undefined);
+    sizeless.push(Buffer.from(`${'b'.repeat(40)} blob many\n`));
+    expect(sizeless.failure).toBe(`the header of object ${'b'.repeat(40)} names no size`);
   });
 });

@@ -46,12 +46,21 @@ export async function listFilesWithGit(
     let start = 0;
     try {
       for (let end = output.indexOf(0, start); end >= 0; end = output.indexOf(0, start)) {
-        const entry = output.toString('utf8', start, end);
+        // Only the path is decoded as UTF-8 (the header is ASCII, and holds no tab).
+        const tab = output.indexOf(9, start);
+        const modeEnd = output.indexOf(32, start);
+        const typeEnd = output.indexOf(32, modeEnd + 1);
+        const entryStart = start;
         start = end + 1;
-        const tab = entry.indexOf('\t');
-        const [mode, type, oid] = entry.slice(0, tab).split(' ');
-        if (type !== 'blob' || (mode !== '100644' && mode !== '100755') || !oid) continue;
-        const path = entry.slice(tab + 1);
+        if (tab < 0 || tab > end || modeEnd < 0 || typeEnd < 0 || typeEnd > tab) continue;
+        const mode = output.toString('latin1', entryStart, modeEnd);
+        if (
+          (mode !== '100644' && mode !== '100755') ||
+          output.toString('latin1', modeEnd + 1, typeEnd) !== 'blob'
+        )
+          continue;
+        const oid = output.toString('latin1', typeEnd + 1, tab);
+        const path = output.toString('utf8', tab + 1, end);
         observer.onFile?.(path, oid, files.length);
         files.push([path, oid]);
       }
@@ -165,40 +174,96 @@ export function startBlobReader(gitdir: string, gitCommand = 'git'): BlobReader 
   };
 }
 
-/** The output of `git cat-file --batch`: "<oid> <type> <size>\n<bytes>\n" per object, in order. */
-class BatchOutputParser {
-  private pending: Buffer = Buffer.alloc(0);
+/**
+ * The output of `git cat-file --batch`: "<oid> <type> <size>\n<bytes>\n" per object, in order, or
+ * "<oid> missing\n". git writes each blob with a write of its own, so the output arrives in pieces of
+ * a kilobyte or two, and nearly every object straddles two of them: the bytes of such an object are
+ * copied once, into a buffer of its own, while every object inside a piece is a view of it.
+ */
+export class BatchOutputParser {
+  /** The start of an object that the pieces read so far do not complete. */
+  private pieces: Buffer[] = [];
+  private piecesLength = 0;
+  /** The length of that object, header and final newline included, once its header is in. */
+  private objectLength: number | undefined;
   failure: string | undefined;
 
   constructor(private readonly onObject: (oid: string, bytes: Uint8Array) => void) {}
 
   push(chunk: Buffer): void {
-    const buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let start = 0;
+    if (this.piecesLength > 0) {
+      if (this.objectLength === undefined) {
+        // The header itself was split: it ends in this piece or a later one.
+        const eol = chunk.indexOf(10);
+        if (eol < 0) {
+          this.keep(chunk);
+          return;
+        }
+        const header = Buffer.concat([...this.pieces, chunk.subarray(0, eol)]);
+        this.objectLength = this.piecesLength + eol + 1 + bodyLength(header, 0, header.length);
+      }
+      const rest = this.objectLength - this.piecesLength;
+      if (rest > chunk.length) {
+        this.keep(chunk);
+        return;
+      }
+      const object = Buffer.concat([...this.pieces, chunk.subarray(0, rest)], this.objectLength);
+      this.pieces = [];
+      this.piecesLength = 0;
+      this.objectLength = undefined;
+      this.parse(object, 0);
+      start = rest;
+    }
+    const end = this.parse(chunk, start);
+    if (end < chunk.length) this.keep(chunk.subarray(end));
+  }
+
+  /** Keeps the start of an object, and its length once its header is complete. */
+  private keep(piece: Buffer): void {
+    this.pieces.push(piece);
+    this.piecesLength += piece.length;
+    if (this.objectLength === undefined && this.pieces.length === 1) {
+      const eol = piece.indexOf(10);
+      if (eol >= 0) this.objectLength = eol + 1 + bodyLength(piece, 0, eol);
+    }
+  }
+
+  /** Hands over every complete object of `buffer` from `start`; returns where the first incomplete one starts. */
+  private parse(buffer: Buffer, start: number): number {
     for (;;) {
       const eol = buffer.indexOf(10, start);
-      if (eol < 0) break;
+      if (eol < 0) return start;
+      const body = bodyLength(buffer, start, eol);
+      if (buffer.length < eol + 1 + body) return start;
       // "<40 hex> <type> <size>": the id has a fixed length, so only the rest is split.
       const oid = buffer.toString('latin1', start, start + 40);
       const typeEnd = buffer.indexOf(32, start + 41);
       const type = buffer.toString('latin1', start + 41, typeEnd < 0 || typeEnd > eol ? eol : typeEnd);
       if (type === 'missing' || typeEnd < 0 || typeEnd > eol) {
         this.failure ??= `object ${oid} is missing`;
-        start = eol + 1;
-        continue;
-      }
-      const length = Number(buffer.toString('latin1', typeEnd + 1, eol));
-      if (buffer.length < eol + 1 + length + 1) break;
-      if (type === 'blob') {
-        // A view of the chunk it came in, not a copy: 10,000 small copies are as many buffers for
-        // the garbage collector to track. A chunk (at most a pipe read) lives while one of its files
+      } else if (body === 0) {
+        this.failure ??= `the header of object ${oid} names no size`;
+      } else if (type === 'blob') {
+        // A view of the piece it came in, not a copy: 10,000 small copies are as many buffers for
+        // the garbage collector to track. A piece (at most a pipe read) lives while one of its files
         // does, so what a tree's files hold is at most what was read for them.
-        this.onObject(oid, new Uint8Array(buffer.buffer, buffer.byteOffset + eol + 1, length));
+        this.onObject(oid, new Uint8Array(buffer.buffer, buffer.byteOffset + eol + 1, body - 1));
       } else {
         this.failure ??= `object ${oid} is a ${type}, not a blob`;
       }
-      start = eol + 1 + length + 1;
+      start = eol + 1 + body;
     }
-    this.pending = buffer.subarray(start);
   }
+}
+
+/**
+ * What follows the header line `buffer[start, eol)`: the object's bytes and their newline, or nothing
+ * for a missing object (a header without a size).
+ */
+function bodyLength(buffer: Buffer, start: number, eol: number): number {
+  const space = buffer.lastIndexOf(32, eol - 1);
+  if (space < start + 41) return 0;
+  const size = Number(buffer.toString('latin1', space + 1, eol));
+  return Number.isSafeInteger(size) && size >= 0 ? size + 1 : 0;
 }
