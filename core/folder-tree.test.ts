@@ -57,6 +57,52 @@ describe('FolderTree', () => {
     );
   });
 
+  it('builds the same tree from files in path order, in one pass, as from files in any order', () => {
+    /** Every folder's own items, by name, folders as their path: what a walk and `items()` see. */
+    const shape = (tree: FolderTree): unknown[] =>
+      [...tree.items()].map(([name, item]) =>
+        item instanceof FolderTree ? [name, item.prefix, item.size, shape(item)] : [name, item],
+      );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(path, bytes), { maxLength: 40 }), fc.boolean(), (entries, asMap) => {
+        const files = asTree(entries);
+        const inOrder = sorted(files);
+        const shuffled = [...inOrder].reverse();
+        const general = FolderTree.of(shuffled);
+        const oneByOne = FolderTree.of(asMap ? new Map(inOrder) : inOrder);
+
+        expect(shape(oneByOne)).toEqual(shape(general));
+        expect([...oneByOne]).toEqual(inOrder);
+        expect(oneByOne.size).toBe(files.size);
+        for (const [p, b] of files) expect(oneByOne.get(p)).toBe(b);
+        // It changes as any tree does, sharing what did not change.
+        const [first] = inOrder;
+        if (first) {
+          const next = oneByOne.withChanges([], [first[0]]);
+          expect([...next]).toEqual(inOrder.slice(1));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes files listed twice or out of order the general way', () => {
+    const one = Uint8Array.of(1);
+    const two = Uint8Array.of(2);
+    const twice = FolderTree.of([
+      ['a/b.yaml', one],
+      ['a/b.yaml', two],
+    ]);
+    expect([...twice]).toEqual([['a/b.yaml', two]]);
+    const unordered = FolderTree.of([
+      ['b/c.yaml', one],
+      ['a/c.yaml', two],
+      ['b.yaml', one],
+    ]);
+    expect([...unordered.keys()]).toEqual(['a/c.yaml', 'b.yaml', 'b/c.yaml']);
+    expect(FolderTree.of([]).size).toBe(0);
+  });
+
   it('shares, by identity, every folder nothing changed under', () => {
     const one = Uint8Array.of(1);
     const tree = FolderTree.of([

@@ -24,10 +24,12 @@ export class FolderTree implements RepoTree {
     prefix: string,
     files: ReadonlyMap<string, Uint8Array>,
     folders: ReadonlyMap<string, FolderTree>,
+    order?: readonly Item[],
   ) {
     this.prefix = prefix;
     this.files = files;
     this.folders = folders;
+    this.order = order;
     let size = files.size;
     for (const folder of folders.values()) size += folder.size;
     this.size = size;
@@ -35,7 +37,45 @@ export class FolderTree implements RepoTree {
 
   /** The tree of `files`, by path from the root. */
   static of(files: Iterable<readonly [string, Uint8Array]>): FolderTree {
-    return FolderTree.EMPTY.withChanges(files, []);
+    const entries = Array.isArray(files) ? (files as readonly (readonly [string, Uint8Array])[]) : [...files];
+    return FolderTree.ofSorted(entries) ?? FolderTree.EMPTY.withChanges(entries, []);
+  }
+
+  /**
+   * The tree of `entries` when they come in path order (as git lists a tree), in one pass: each
+   * folder's files are a run of the list, so a folder is made once its run ends, its items already in
+   * order. Undefined when they do not come in order, for the general way.
+   */
+  private static ofSorted(entries: readonly (readonly [string, Uint8Array])[]): FolderTree | undefined {
+    if (entries.length === 0) return FolderTree.EMPTY;
+    const open: OpenFolder[] = [openFolder('')];
+    let previous: string | undefined;
+    for (const [path, bytes] of entries) {
+      if (previous !== undefined && !(previous < path)) return undefined;
+      previous = path;
+      let top = open[open.length - 1] as OpenFolder;
+      while (!path.startsWith(top.prefix)) {
+        open.pop();
+        const parent = open[open.length - 1] as OpenFolder;
+        addFolder(parent, FolderTree.closed(top));
+        top = parent;
+      }
+      let start = top.prefix.length;
+      for (let slash = path.indexOf('/', start); slash >= 0; slash = path.indexOf('/', start)) {
+        top = openFolder(path.slice(0, slash + 1));
+        open.push(top);
+        start = slash + 1;
+      }
+      top.files.set(path.slice(start), bytes);
+      top.order.push([path, bytes]);
+    }
+    for (let index = open.length - 1; index > 0; index--)
+      addFolder(open[index - 1] as OpenFolder, FolderTree.closed(open[index] as OpenFolder));
+    return FolderTree.closed(open[0] as OpenFolder);
+  }
+
+  private static closed({ prefix, files, folders, order }: OpenFolder): FolderTree {
+    return new FolderTree(prefix, files, folders, order);
   }
 
   /**
@@ -180,6 +220,24 @@ export class FolderTree implements RepoTree {
     if (!files && !folders) return this;
     return new FolderTree(this.prefix, files ?? this.files, folders ?? this.folders);
   }
+}
+
+/** A folder `FolderTree.ofSorted` is still filling. */
+interface OpenFolder {
+  readonly prefix: string;
+  readonly files: Map<string, Uint8Array>;
+  readonly folders: Map<string, FolderTree>;
+  readonly order: Item[];
+}
+
+function openFolder(prefix: string): OpenFolder {
+  return { prefix, files: new Map(), folders: new Map(), order: [] };
+}
+
+/** Adds a folder, made once its run of paths ended, to the open folder it is in. */
+function addFolder(into: OpenFolder, folder: FolderTree): void {
+  into.folders.set(folder.prefix.slice(into.prefix.length, -1), folder);
+  into.order.push(folder);
 }
 
 /** A file of a folder, as the entry a walk yields (full path, bytes), or a folder under it. */
