@@ -25,31 +25,42 @@ export type RepoPath =
   /** Outside what Cairn reads (README, CI files …): ignored. */
   | { readonly kind: 'other' };
 
+/**
+ * Where `path` sits in the layout. Found with `indexOf` rather than by splitting the path: a restart
+ * classifies every path of the repository.
+ */
 export function classifyPath(path: string): RepoPath {
   if (path === SETTINGS_FILE) return { kind: 'settings' };
   if (path === POLICY_FILE) return { kind: 'policy' };
-  const parts = path.split('/');
-  if (parts[0] !== SERVICES_DIR || parts.length < 3) return { kind: 'other' };
-  const service = parts[1] as string;
-  const area = parts[2];
-  if (parts.length === 3 && area === 'service.yaml') return { kind: 'service', service };
-  if (area === 'config' && parts.length >= 4) {
-    const first = parts[3] as string;
-    if (first.startsWith(OVERLAY_PREFIX) && parts.length >= 5) {
+  // services/<service>/<area>[/<rest>]
+  if (!path.startsWith(SERVICES_PREFIX)) return OTHER;
+  const serviceEnd = path.indexOf('/', SERVICES_PREFIX.length);
+  if (serviceEnd < 0) return OTHER;
+  const service = path.slice(SERVICES_PREFIX.length, serviceEnd);
+  const areaEnd = path.indexOf('/', serviceEnd + 1);
+  const area = path.slice(serviceEnd + 1, areaEnd < 0 ? path.length : areaEnd);
+  if (areaEnd < 0) return area === 'service.yaml' ? { kind: 'service', service } : { kind: 'stray', service };
+  const rest = path.slice(areaEnd + 1);
+  if (area === 'config') {
+    const firstEnd = rest.indexOf('/');
+    if (rest.startsWith(OVERLAY_PREFIX) && firstEnd >= 0) {
       return {
         kind: 'overlay',
         service,
-        env: first.slice(OVERLAY_PREFIX.length),
-        file: parts.slice(4).join('/'),
+        env: rest.slice(OVERLAY_PREFIX.length, firstEnd),
+        file: rest.slice(firstEnd + 1),
       };
     }
-    return { kind: 'config', service, file: parts.slice(3).join('/') };
+    return { kind: 'config', service, file: rest };
   }
-  if (area === 'releases' && parts.length === 4 && parts[3]?.endsWith('.yaml')) {
-    return { kind: 'release', service, env: (parts[3] as string).slice(0, -'.yaml'.length) };
+  if (area === 'releases' && !rest.includes('/') && rest.endsWith('.yaml')) {
+    return { kind: 'release', service, env: rest.slice(0, -'.yaml'.length) };
   }
   return { kind: 'stray', service };
 }
+
+const SERVICES_PREFIX = `${SERVICES_DIR}/`;
+const OTHER: RepoPath = { kind: 'other' };
 
 /**
  * A config file whose name ends in `.liquid` is a template: it renders, for each environment, to the

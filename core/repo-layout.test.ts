@@ -1,0 +1,81 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { classifyPath, type RepoPath } from './repo-layout.js';
+
+/** The layout as its comment states it, path segment by segment: what `classifyPath` must agree with. */
+function byParts(path: string): RepoPath {
+  if (path === 'cairn.yaml') return { kind: 'settings' };
+  if (path === 'policy.yaml') return { kind: 'policy' };
+  const parts = path.split('/');
+  if (parts[0] !== 'services' || parts.length < 3) return { kind: 'other' };
+  const [, service = '', area] = parts;
+  if (parts.length === 3 && area === 'service.yaml') return { kind: 'service', service };
+  if (area === 'config' && parts.length >= 4) {
+    const first = parts[3] as string;
+    if (first.startsWith('@') && parts.length >= 5)
+      return { kind: 'overlay', service, env: first.slice(1), file: parts.slice(4).join('/') };
+    return { kind: 'config', service, file: parts.slice(3).join('/') };
+  }
+  if (area === 'releases' && parts.length === 4 && parts[3]?.endsWith('.yaml'))
+    return { kind: 'release', service, env: (parts[3] as string).slice(0, -5) };
+  return { kind: 'stray', service };
+}
+
+describe('classifyPath', () => {
+  it('places each path of the layout', () => {
+    expect(classifyPath('cairn.yaml')).toEqual({ kind: 'settings' });
+    expect(classifyPath('policy.yaml')).toEqual({ kind: 'policy' });
+    expect(classifyPath('README.md')).toEqual({ kind: 'other' });
+    expect(classifyPath('services/api')).toEqual({ kind: 'other' });
+    expect(classifyPath('services/api/service.yaml')).toEqual({ kind: 'service', service: 'api' });
+    expect(classifyPath('services/api/config/conf.d/app.yaml')).toEqual({
+      kind: 'config',
+      service: 'api',
+      file: 'conf.d/app.yaml',
+    });
+    expect(classifyPath('services/api/config/@prod/conf.d/app.yaml')).toEqual({
+      kind: 'overlay',
+      service: 'api',
+      env: 'prod',
+      file: 'conf.d/app.yaml',
+    });
+    // An `@` file with nothing under it is a base file of that name.
+    expect(classifyPath('services/api/config/@prod')).toEqual({
+      kind: 'config',
+      service: 'api',
+      file: '@prod',
+    });
+    expect(classifyPath('services/api/releases/prod.yaml')).toEqual({
+      kind: 'release',
+      service: 'api',
+      env: 'prod',
+    });
+    expect(classifyPath('services/api/releases/old/prod.yaml')).toEqual({ kind: 'stray', service: 'api' });
+    expect(classifyPath('services/api/notes.txt')).toEqual({ kind: 'stray', service: 'api' });
+  });
+
+  it('agrees with the layout read segment by segment, for any path', () => {
+    const segment = fc.constantFrom(
+      '',
+      'services',
+      'api',
+      'config',
+      'releases',
+      'service.yaml',
+      'prod.yaml',
+      '.yaml',
+      '@prod',
+      '@',
+      'app.yaml',
+      'cairn.yaml',
+      'policy.yaml',
+    );
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 1, maxLength: 6 }), (parts) => {
+        const path = parts.join('/');
+        expect(classifyPath(path)).toEqual(byParts(path));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
