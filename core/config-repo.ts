@@ -856,12 +856,14 @@ export async function parseConfigFilesAhead(
     (path) => {
       const bytes = tree.get(path);
       // Too large for any limit: loadConfigRepo refuses it unparsed.
-      if (!bytes || bytes.length > MAX_FILE_BYTES_CEILING || unsafePathReason(path)) return;
-      const place = classifyPath(path);
-      if (place.kind !== 'config' && place.kind !== 'overlay') return;
+      if (!bytes || bytes.length > MAX_FILE_BYTES_CEILING) return;
       const format = formatOf(path);
       // Known by a verdict: nothing to parse, and loadConfigRepo counts a parse it would ask for.
+      // Looked up first: on a restart every file is known, and the checks of the path cost more.
       if (cache.verdicts?.get(`${format}:${contentId(bytes)}`)) return;
+      if (unsafePathReason(path)) return;
+      const place = classifyPath(path);
+      if (place.kind !== 'config' && place.kind !== 'overlay') return;
       cachedDocument(cache, path, bytes, format, onParse);
     },
     options,
