@@ -108,14 +108,6 @@ function sortPath(path: string, into: Sorting, cache: SourcesCache | undefined):
     place = unsafe ? { kind: 'unsafe', reason: unsafe } : classifyPath(path);
     cache?.places.set(path, place);
   }
-  const sourcesOf = (name: string): ServiceSources => {
-    let sources = into.services.get(name);
-    if (!sources) {
-      sources = { name, bases: new Map(), overlays: [], releases: [], stray: [] };
-      into.services.set(name, sources);
-    }
-    return sources;
-  };
   switch (place.kind) {
     case 'unsafe':
       into.unsafe.push({ path, reason: place.reason });
@@ -127,21 +119,31 @@ function sortPath(path: string, into: Sorting, cache: SourcesCache | undefined):
       into.hasPolicy = true;
       break;
     case 'service':
-      sourcesOf(place.service).manifest = path;
+      serviceSources(into, place.service).manifest = path;
       break;
     case 'config':
-      sourcesOf(place.service).bases.set(place.file, path);
+      serviceSources(into, place.service).bases.set(place.file, path);
       break;
     case 'overlay':
-      sourcesOf(place.service).overlays.push({ env: place.env, file: place.file, path });
+      serviceSources(into, place.service).overlays.push({ env: place.env, file: place.file, path });
       break;
     case 'release':
-      sourcesOf(place.service).releases.push({ env: place.env, path });
+      serviceSources(into, place.service).releases.push({ env: place.env, path });
       break;
     case 'stray':
-      sourcesOf(place.service).stray.push(path);
+      serviceSources(into, place.service).stray.push(path);
       break;
     case 'other':
       break;
   }
+}
+
+/** The sources of service `name` in `into`, added when it has none yet. */
+function serviceSources(into: Sorting, name: string): ServiceSources {
+  let sources = into.services.get(name);
+  if (!sources) {
+    sources = { name, bases: new Map(), overlays: [], releases: [], stray: [] };
+    into.services.set(name, sources);
+  }
+  return sources;
 }
