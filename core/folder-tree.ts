@@ -37,20 +37,30 @@ export class FolderTree implements RepoTree {
 
   /** The tree of `files`, by path from the root. */
   static of(files: Iterable<readonly [string, Uint8Array]>): FolderTree {
-    const entries = Array.isArray(files) ? (files as readonly (readonly [string, Uint8Array])[]) : [...files];
-    return FolderTree.ofSorted(entries) ?? FolderTree.EMPTY.withChanges(entries, []);
+    if (Array.isArray(files)) {
+      const entries = files as readonly (readonly [string, Uint8Array])[];
+      return FolderTree.ofSorted(entries, false) ?? FolderTree.EMPTY.withChanges(entries, []);
+    }
+    // Entries of our own (a Map's iterator makes new ones): the tree may keep them as they are.
+    const entries = [...files];
+    return FolderTree.ofSorted(entries, true) ?? FolderTree.EMPTY.withChanges(entries, []);
   }
 
   /**
    * The tree of `entries` when they come in path order (as git lists a tree), in one pass: each
    * folder's files are a run of the list, so a folder is made once its run ends, its items already in
-   * order. Undefined when they do not come in order, for the general way.
+   * order. Undefined when they do not come in order, for the general way. With `owned`, the entries
+   * are the caller's to give away, and the folders keep them rather than copies.
    */
-  private static ofSorted(entries: readonly (readonly [string, Uint8Array])[]): FolderTree | undefined {
+  private static ofSorted(
+    entries: readonly (readonly [string, Uint8Array])[],
+    owned: boolean,
+  ): FolderTree | undefined {
     if (entries.length === 0) return FolderTree.EMPTY;
     const open: OpenFolder[] = [openFolder('')];
     let previous: string | undefined;
-    for (const [path, bytes] of entries) {
+    for (const entry of entries) {
+      const [path, bytes] = entry;
       if (previous !== undefined && !(previous < path)) return undefined;
       previous = path;
       let top = open[open.length - 1] as OpenFolder;
@@ -67,7 +77,7 @@ export class FolderTree implements RepoTree {
         start = slash + 1;
       }
       top.files.set(path.slice(start), bytes);
-      top.order.push([path, bytes]);
+      top.order.push(owned ? (entry as Item) : [path, bytes]);
     }
     for (let index = open.length - 1; index > 0; index--)
       addFolder(open[index - 1] as OpenFolder, FolderTree.closed(open[index] as OpenFolder));

@@ -147,7 +147,8 @@ function parseCacheFile(text: string): CacheFileRead | undefined {
   const parsed = Array.isArray(all) && all.length === body.length ? all : body.map(parseJson);
   for (const entry of parsed) {
     if (Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && isVerdict(entry[1])) {
-      verdicts.set(entry[0], entry[1]);
+      // Nearly every verdict is a config file's, with nothing in it: one object stands for them all.
+      verdicts.set(entry[0], isEmptyVerdict(entry[1]) ? EMPTY_VERDICT : entry[1]);
       entries++;
     } else {
       whole = false;
@@ -163,6 +164,13 @@ function parseJson(text: string): unknown {
     // A torn or foreign line: the caller skips it and has the file rewritten.
     return undefined;
   }
+}
+
+const EMPTY_VERDICT: ParseVerdict = Object.freeze({});
+
+function isEmptyVerdict(verdict: ParseVerdict): boolean {
+  for (const _ in verdict) return false;
+  return true;
 }
 
 function isVerdict(value: unknown): value is ParseVerdict {
