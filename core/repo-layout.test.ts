@@ -22,36 +22,24 @@ function byParts(path: string): RepoPath {
 }
 
 describe('classifyPath', () => {
-  it('places each path of the layout', () => {
-    expect(classifyPath('cairn.yaml')).toEqual({ kind: 'settings' });
-    expect(classifyPath('policy.yaml')).toEqual({ kind: 'policy' });
-    expect(classifyPath('README.md')).toEqual({ kind: 'other' });
-    expect(classifyPath('services/api')).toEqual({ kind: 'other' });
-    expect(classifyPath('services/api/service.yaml')).toEqual({ kind: 'service', service: 'api' });
-    expect(classifyPath('services/api/config/conf.d/app.yaml')).toEqual({
-      kind: 'config',
-      service: 'api',
-      file: 'conf.d/app.yaml',
-    });
-    expect(classifyPath('services/api/config/@prod/conf.d/app.yaml')).toEqual({
-      kind: 'overlay',
-      service: 'api',
-      env: 'prod',
-      file: 'conf.d/app.yaml',
-    });
+  it.each<[string, RepoPath]>([
+    ['cairn.yaml', { kind: 'settings' }],
+    ['policy.yaml', { kind: 'policy' }],
+    ['README.md', { kind: 'other' }],
+    ['services/api', { kind: 'other' }],
+    ['services/api/service.yaml', { kind: 'service', service: 'api' }],
+    ['services/api/config/conf.d/app.yaml', { kind: 'config', service: 'api', file: 'conf.d/app.yaml' }],
+    [
+      'services/api/config/@prod/conf.d/app.yaml',
+      { kind: 'overlay', service: 'api', env: 'prod', file: 'conf.d/app.yaml' },
+    ],
     // An `@` file with nothing under it is a base file of that name.
-    expect(classifyPath('services/api/config/@prod')).toEqual({
-      kind: 'config',
-      service: 'api',
-      file: '@prod',
-    });
-    expect(classifyPath('services/api/releases/prod.yaml')).toEqual({
-      kind: 'release',
-      service: 'api',
-      env: 'prod',
-    });
-    expect(classifyPath('services/api/releases/old/prod.yaml')).toEqual({ kind: 'stray', service: 'api' });
-    expect(classifyPath('services/api/notes.txt')).toEqual({ kind: 'stray', service: 'api' });
+    ['services/api/config/@prod', { kind: 'config', service: 'api', file: '@prod' }],
+    ['services/api/releases/prod.yaml', { kind: 'release', service: 'api', env: 'prod' }],
+    ['services/api/releases/old/prod.yaml', { kind: 'stray', service: 'api' }],
+    ['services/api/notes.txt', { kind: 'stray', service: 'api' }],
+  ])('places %s', (path, place) => {
+    expect(classifyPath(path)).toEqual(place);
   });
 
   it('agrees with the layout read segment by segment, for any path', () => {
