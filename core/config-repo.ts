@@ -431,6 +431,8 @@ export function loadConfigRepo(
     const diagnosticsBefore = diagnostics.length;
     const recorded: [string, ParsedDocument][] = [];
     recordDocuments = recorded;
+    // Walked now if the inputs were not read from it (the same folder, under other settings).
+    if (folder) serviceFiles ??= new Map(folder.entries());
     const { service, templated } = loadService(sources);
     recordDocuments = undefined;
     serviceFiles = undefined;
