@@ -442,10 +442,17 @@ export class Mirror {
       if (destructive.length > 0) return refuse(commit, destructive);
     }
 
-    const forced = head.record ? !(await source.isAncestor(head.record.commit, commit)) : false;
+    // Four reads, of git and of ZooKeeper, none waiting for another.
+    const [ancestor, lastSeq, approvals, refusalOps] = await Promise.all([
+      head.record ? source.isAncestor(head.record.commit, commit) : true,
+      head.record ? head.record.seq : this.lastHistorySeq(target),
+      this.readApprovals(commit),
+      this.refusalMayExist ? clearRefusalOps(target.session, layout) : [],
+    ]);
+    const forced = !ancestor;
     if (forced)
       log.warn({ previous: head.record?.commit }, 'the branch was force-pushed: mirroring the new head');
-    const seq = (head.record?.seq ?? (await this.lastHistorySeq(target))) + 1;
+    const seq = lastSeq + 1;
     const syncedAt = (this.options.now?.() ?? new Date()).toISOString();
     const record: HeadRecord = {
       seq,
@@ -463,7 +470,6 @@ export class Mirror {
       branch.previousCommit !== undefined && branch.previousCommit === head.record?.commit
         ? [...branch.changed].sort()
         : [];
-    const approvals = await this.readApprovals(commit);
     const history: HistoryRecord = {
       ...record,
       changed,
@@ -476,7 +482,7 @@ export class Mirror {
         ? { op: 'create', path: layout.head(), data: encodeHeadRecord(record) }
         : { op: 'set', path: layout.head(), data: encodeHeadRecord(record), version: head.version },
       { op: 'create', path: layout.historyRecord(seq), data: encodeHistoryRecord(history) },
-      ...(this.refusalMayExist ? await clearRefusalOps(target.session, layout) : []),
+      ...refusalOps,
     ];
 
     // Until the write is known to have landed, ZooKeeper's state is uncertain: forget what we wrote.
