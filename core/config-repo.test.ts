@@ -5,6 +5,7 @@ import {
   type ConfigRepo,
   createRepoModelCache,
   loadConfigRepo,
+  loadConfigRepoInSlices,
   type ManifestChecker,
 } from './config-repo.js';
 import type { RepoTree } from './repo-tree.js';
@@ -298,5 +299,52 @@ describe('templates: config files rendered from the service tree', () => {
     expect(fileText(cached, 'edge-gateway', 'prod', 'conf.d/upstreams.conf')).toBe(
       fileText(first, 'edge-gateway', 'prod', 'conf.d/upstreams.conf'),
     );
+  });
+});
+
+describe('loading in slices', () => {
+  let tree: Map<string, Uint8Array>;
+  beforeAll(async () => {
+    tree = await exampleTree();
+  });
+
+  /** How many turns the event loop took while `work` ran: 0 when it never let go. */
+  async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
+    let turns = 0;
+    let counting = true;
+    const tick = () => {
+      if (!counting) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    await work();
+    counting = false;
+    return turns;
+  }
+
+  it('hands the event loop back after a service once the slice is spent, and gives what one go gives', async () => {
+    let clock = 0;
+    let loaded: Awaited<ReturnType<typeof loadConfigRepoInSlices>> | undefined;
+    const turns = await turnsDuring(async () => {
+      // Every reading of this clock finds the slice spent.
+      loaded = await loadConfigRepoInSlices(tree, trustManifests, undefined, {
+        sliceMs: 1,
+        now: () => (clock += 2),
+      });
+    });
+    // The example's four services: a turn after each.
+    expect(turns).toBeGreaterThanOrEqual(4);
+    const whole = load(tree);
+    expect(loaded?.diagnostics).toEqual(whole.diagnostics);
+    expect(loaded?.repo.services).toEqual(whole.repo.services);
+    expect(loaded?.filesParsed).toBe(whole.filesParsed);
+  });
+
+  it('keeps the event loop while the slice lasts', async () => {
+    const turns = await turnsDuring(() =>
+      loadConfigRepoInSlices(tree, trustManifests, undefined, { sliceMs: 60_000 }),
+    );
+    expect(turns).toBe(0);
   });
 });

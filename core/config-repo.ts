@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { contentId } from './content-id.js';
 import { type Diagnostic, diagnostic, START_OF_FILE } from './diagnostic.js';
-import { forEachInSlices, type SliceOptions } from './event-loop-slices.js';
+import { forEachInSlices, type SliceOptions, sliceYielder } from './event-loop-slices.js';
 import { type FileFormat, formatOf } from './file-format.js';
 import type { FolderTree } from './folder-tree.js';
 import { type ParsedDocument, parseSource, serializeValue } from './formats/index.js';
@@ -274,6 +274,41 @@ export function loadConfigRepo(
   cache?: RepoModelCache,
   options: LoadOptions = {},
 ): LoadedConfigRepo {
+  const steps = loadConfigRepoSteps(tree, checkManifest, cache, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `loadConfigRepo`, handing the event loop back (one turn) between two services once a slice's time
+ * is spent: the first load of 100,000 files builds the models of a thousand services, seconds that
+ * would otherwise hold a syncer's ZooKeeper session, webhooks and health checks all at once.
+ * Loads sharing `cache` may interleave: whatever one reuses from it is checked against its own inputs.
+ */
+export async function loadConfigRepoInSlices(
+  tree: RepoTree,
+  checkManifest: ManifestChecker,
+  cache?: RepoModelCache,
+  options: LoadOptions & SliceOptions = {},
+): Promise<LoadedConfigRepo> {
+  const between = sliceYielder(options);
+  const steps = loadConfigRepoSteps(tree, checkManifest, cache, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await between();
+  }
+}
+
+/** The load itself, pausing after each service it builds (the yields are where a load may pause). */
+function* loadConfigRepoSteps(
+  tree: RepoTree,
+  checkManifest: ManifestChecker,
+  cache: RepoModelCache | undefined,
+  options: LoadOptions,
+): Generator<void, LoadedConfigRepo, void> {
   const diagnostics: Diagnostic[] = [];
   const documents = new RepoDocuments();
   const report = (
@@ -396,12 +431,15 @@ export function loadConfigRepo(
   const settingsKey = JSON.stringify([settings?.environments ?? null, limits]);
   for (const sources of [...services.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const entry = loadServiceCached(sources, folders.get(sources.name));
-    if (!entry.service) continue;
-    model.set(entry.service.name, entry.service);
-    if (entry.templated.length > 0) loaded.push(entry);
+    if (entry.service) {
+      model.set(entry.service.name, entry.service);
+      if (entry.templated.length > 0) loaded.push(entry);
+    }
+    yield;
   }
 
-  // 4. Templates, once the whole service tree they render from is known.
+  // 4. Templates, once the whole service tree they render from is known. No pause among them: they
+  // share one render deadline, which time spent elsewhere would use up.
   const serviceTree: ReadonlyMap<string, Service> = new Map(model);
   let deadline: number | undefined;
   for (const entry of loaded) {

@@ -157,6 +157,7 @@ it('core exports exactly these names', () => {
     'isTerminalTask',
     'isUnsafeTreeEntryName',
     'loadConfigRepo',
+    'loadConfigRepoInSlices',
     'logChunkSeqOf',
     'manifestProblems',
     'mapWithConcurrency',
@@ -216,6 +217,7 @@ it('schemas exports exactly these names', () => {
     'checkSemantics',
     'validateRepo',
     'validateRepoDir',
+    'validateRepoInSlices',
   ]);
 });
 

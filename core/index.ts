@@ -23,6 +23,7 @@ export type {
 export {
   createRepoModelCache,
   loadConfigRepo,
+  loadConfigRepoInSlices,
   manifestProblems,
   parseConfigFilesAhead,
 } from './config-repo.js';

@@ -14,7 +14,7 @@ import {
 import { exampleTree, text, withChanges } from '../test/support/example-repo.js';
 import { checkManifest } from './manifest-checker.js';
 import { checkSemantics } from './semantic-checks.js';
-import { validateRepo } from './validate-repo.js';
+import { validateRepo, validateRepoInSlices } from './validate-repo.js';
 
 const revision: Revision = { commit: '0'.repeat(40), author: { name: '', email: '' }, message: '', time: '' };
 const stateOf = (repo: Parameters<typeof desiredStateOf>[0]['branch']['repo']) =>
@@ -144,6 +144,34 @@ describe('the repository model cache', () => {
         },
       ),
       { numRuns: 8 },
+    );
+  });
+
+  it('gives in slices, with a pause after every service, exactly what one go gives, the cache shared', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: EDITS.length - 1 }), { minLength: 1, maxLength: 6 }),
+        async (sequence) => {
+          const cache = createRepoModelCache();
+          // A clock by which every slice is spent: the load pauses after each service.
+          let clock = 0;
+          const everyService = { cache, sliceMs: 1, now: () => (clock += 2) };
+          let tree = base;
+          await validateRepoInSlices(tree, everyService);
+          for (const index of sequence) {
+            tree = withChanges(
+              index % 3 === 0 ? base : tree,
+              (EDITS[index] as (t: Map<string, Uint8Array>) => Record<string, string | null>)(base),
+            );
+            const sliced = await validateRepoInSlices(tree, everyService);
+            const fresh = validateRepo(tree);
+            expect(sliced.diagnostics).toEqual(fresh.diagnostics);
+            expect(stateOf(sliced.repo)).toEqual(stateOf(fresh.repo));
+            expect(documentValues(sliced.repo.documents)).toEqual(documentValues(fresh.repo.documents));
+          }
+        },
+      ),
+      { numRuns: 10 },
     );
   });
 

@@ -3,10 +3,13 @@ import {
   compareDiagnostics,
   type Diagnostic,
   diagnostic,
+  type LoadedConfigRepo,
   loadConfigRepo,
+  loadConfigRepoInSlices,
   type RepoModelCache,
   type RepoTree,
   readRepoDir,
+  type SliceOptions,
   START_OF_FILE,
 } from '../core/index.js';
 import { checkManifest } from './manifest-checker.js';
@@ -26,7 +29,21 @@ export interface RepoValidation {
  * and the semantic checks across files. Never throws for anything in the tree.
  */
 export function validateRepo(tree: RepoTree, options: { cache?: RepoModelCache } = {}): RepoValidation {
-  const { repo, diagnostics, filesParsed } = loadConfigRepo(tree, checkManifest, options.cache);
+  return withSemantics(tree, loadConfigRepo(tree, checkManifest, options.cache));
+}
+
+/**
+ * `validateRepo`, handing the event loop back between services once a slice's time is spent (see
+ * core's `loadConfigRepoInSlices`): how a long-running process (the syncer) validates a large tree.
+ */
+export async function validateRepoInSlices(
+  tree: RepoTree,
+  options: { cache?: RepoModelCache } & SliceOptions = {},
+): Promise<RepoValidation> {
+  return withSemantics(tree, await loadConfigRepoInSlices(tree, checkManifest, options.cache, options));
+}
+
+function withSemantics(tree: RepoTree, { repo, diagnostics, filesParsed }: LoadedConfigRepo): RepoValidation {
   // The paths as the tree lists them, each time they are walked: a copy would cost every path.
   const all = [...diagnostics, ...checkSemantics(repo, { [Symbol.iterator]: () => tree.keys() })];
   return { repo, diagnostics: all.sort(compareDiagnostics), filesParsed };

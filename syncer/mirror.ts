@@ -42,7 +42,7 @@ import {
   type ZkOp,
   type ZkSession,
 } from '../core/index.js';
-import { checkManifest, validateRepo } from '../schemas/index.js';
+import { checkManifest, type RepoValidation, validateRepoInSlices } from '../schemas/index.js';
 import { CommitRefusedError } from './errors.js';
 import {
   type CommitInfo,
@@ -164,7 +164,7 @@ interface Lane {
   previousCommit?: string;
   changed: ReadonlySet<string>;
   /** What validating `snapshot`'s tree found: the same tree read again is not validated again. */
-  validated?: { readonly tree: TreeSnapshot['tree']; readonly result: ReturnType<typeof validateRepo> };
+  validated?: { readonly tree: TreeSnapshot['tree']; readonly result: RepoValidation };
   /** The lane's last commit that validated: what a refused commit leaves published, and drains from. */
   accepted?: TreeSnapshot;
   readonly cache: RepoModelCache;
@@ -741,9 +741,10 @@ export class Mirror {
     const tree = update.snapshot.tree;
     if (lane.validated?.tree !== tree) {
       const validateStarted = performance.now();
-      // What changed is parsed first in slices (all of a first read): the loop stays free for pings.
+      // What changed is parsed first in slices (all of a first read), then the models are built in
+      // slices too: the loop stays free for pings, webhooks and health checks.
       this.filesParsed += await parseConfigFilesAhead(tree, update.changed, lane.cache);
-      lane.validated = { tree, result: validateRepo(tree, { cache: lane.cache }) };
+      lane.validated = { tree, result: await validateRepoInSlices(tree, { cache: lane.cache }) };
       if (clock) clock.validateMs += performance.now() - validateStarted;
       this.filesParsed += lane.validated.result.filesParsed;
     }
