@@ -108,6 +108,8 @@ export interface BlobReader {
   ): Promise<Map<string, Uint8Array> | undefined>;
   /** Asks for `oids` now, ahead of `read`, which resolves once these and its own are read. */
   want(oids: readonly string[]): void;
+  /** The bytes of `oid` if they were read already: what `read` is telling of, as it tells. */
+  readBlob(oid: string): Uint8Array | undefined;
   /** Ends the process, reading nothing more: after a failure, instead of `read`. */
   abort(): void;
 }
@@ -151,6 +153,7 @@ export function startBlobReader(gitdir: string, gitCommand = 'git'): BlobReader 
   };
   return {
     want,
+    readBlob: (oid) => blobs.get(oid),
     abort() {
       child.stdin.destroy();
       child.kill();

@@ -58,7 +58,19 @@ describe('reading the files of a commit', () => {
     expect(snapshot.commit).toBe(head);
     expect([...snapshot.tree.keys()]).toEqual([...expected.keys()]);
     for (const [path, content] of expected) expect(snapshot.tree.get(path), path).toEqual(content);
+    // A first read changed every path: the set of them answers as a Set of its own would.
     expect([...changed]).toEqual([...expected.keys()]);
+    expect([...changed.values()]).toEqual([...expected.keys()]);
+    expect([...changed.entries()]).toEqual([...expected.keys()].map((path) => [path, path]));
+    expect(changed.size).toBe(expected.size);
+    expect(changed.has('services/café/config/app.yaml')).toBe(true);
+    expect(changed.has('link.yaml')).toBe(false);
+    expect(changed.has('services/café')).toBe(false);
+    const seen: string[] = [];
+    changed.forEach((path, same) => {
+      seen.push(`${path}=${same}`);
+    });
+    expect(seen).toEqual([...expected.keys()].map((path) => `${path}=${path}`));
   });
 
   it('counts the files of a whole-tree read as it reads them, out of the total, once it is listed', async () => {

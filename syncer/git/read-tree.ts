@@ -35,7 +35,7 @@ export async function readTreeAt(
 ): Promise<TreeUpdate> {
   if (!previous) {
     const tree = FolderTree.of(await readAllFiles(store, commit, limits, onProgress));
-    return { snapshot: { commit, tree }, changed: new Set(tree.keys()) };
+    return { snapshot: { commit, tree }, changed: new EveryPathOf(tree) };
   }
   if (previous.commit === commit) return { snapshot: previous, changed: new Set() };
   const tree = await treeOfCommit(store, commit);
@@ -80,4 +80,44 @@ function reuseEqualFiles(
   }
   for (const path of previous.keys()) if (!files.has(path)) changed.push(path);
   return { snapshot: { commit, tree: FolderTree.of(tree) }, changed: new Set(changed.sort()) };
+}
+
+/**
+ * Every path of a tree, as the set of paths a first read changed: read from the tree itself (which
+ * never changes), where a Set of their own cost a copy of every path (100,000 on a large repository).
+ */
+class EveryPathOf implements ReadonlySet<string> {
+  readonly #tree: FolderTree;
+
+  constructor(tree: FolderTree) {
+    this.#tree = tree;
+  }
+
+  get size(): number {
+    return this.#tree.size;
+  }
+
+  has(path: string): boolean {
+    return this.#tree.has(path);
+  }
+
+  *entries(): SetIterator<[string, string]> {
+    for (const path of this.#tree.keys()) yield [path, path];
+  }
+
+  keys(): SetIterator<string> {
+    return this.#tree.keys();
+  }
+
+  values(): SetIterator<string> {
+    return this.#tree.keys();
+  }
+
+  [Symbol.iterator](): SetIterator<string> {
+    return this.#tree.keys();
+  }
+
+  forEach(callback: (path: string, same: string, set: ReadonlySet<string>) => void): void {
+    for (const path of this.#tree.keys()) callback(path, path, this);
+  }
 }

@@ -69,34 +69,48 @@ export async function readAllFiles(
     reader.abort();
     throw error;
   }
-  let blobs: Map<string, Uint8Array> | undefined;
-  let entries: readonly [path: string, oid: string][];
+  const files = new Map<string, Uint8Array>();
+  // Files are placed in listing order as soon as their blob is in: git sends the blobs in the order
+  // they were asked for, which is the listing's, so a large tree's map is built while git still
+  // writes, not in one go at the end (100,000 files held the event loop for a third of a second).
+  let placed = 0;
+  const placeRead = (
+    entries: readonly [path: string, oid: string][],
+    blobOf: (oid: string) => Uint8Array | undefined,
+  ) => {
+    for (; placed < entries.length; placed++) {
+      const [path, oid] = entries[placed] as [string, string];
+      const bytes = blobOf(oid);
+      if (bytes === undefined) return;
+      // The blob id is the content id: nobody needs to hash these bytes again.
+      rememberContentId(bytes, oid);
+      files.set(path, bytes);
+    }
+  };
   if (listed) {
-    entries = listed;
+    const entries = listed;
     const total = wanted.size;
     let reported = -1;
     const report = (read: number) => {
+      placeRead(entries, reader.readBlob);
       if (read > reported) onProgress?.(read, total);
       reported = read;
     };
-    blobs = await reader.read([], report);
-    report(total);
+    const blobs = await reader.read([], report);
+    if (blobs) {
+      placeRead(entries, (oid) => blobs.get(oid));
+      report(total);
+      return files;
+    }
   } else {
     reader.abort();
-    entries = await walkFiles(store, await treeOfCommit(store, commit), limits);
   }
-  if (!blobs) {
-    const oids = [...new Set(entries.map(([, oid]) => oid))];
-    onProgress?.(0, oids.length);
-    blobs = await readBlobsWithIsomorphicGit(store, oids, onProgress);
-  }
-  const files = new Map<string, Uint8Array>();
-  for (const [path, oid] of entries) {
-    const bytes = blobs.get(oid) as Uint8Array;
-    // The blob id is the content id: nobody needs to hash these bytes again.
-    rememberContentId(bytes, oid);
-    files.set(path, bytes);
-  }
+  // No git command: the tree is walked (unless git listed it) and read through isomorphic-git.
+  const entries = listed ?? (await walkFiles(store, await treeOfCommit(store, commit), limits));
+  const oids = [...new Set(entries.map(([, oid]) => oid))];
+  onProgress?.(0, oids.length);
+  const blobs = await readBlobsWithIsomorphicGit(store, oids, onProgress);
+  placeRead(entries, (oid) => blobs.get(oid));
   return files;
 }
 
