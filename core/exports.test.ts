@@ -162,6 +162,7 @@ it('core exports exactly these names', () => {
     'manifestProblems',
     'mapWithConcurrency',
     'matchesPolicy',
+    'mayHoldUnsafeTreeEntryName',
     'mergeOverlay',
     'newDeployment',
     'newestDeployments',

@@ -129,7 +129,7 @@ export { mapWithConcurrency } from './map-with-concurrency.js';
 export { deepMerge, mergeOverlay } from './overlay.js';
 export type { ParseVerdict, ParseVerdicts } from './parse-verdicts.js';
 export { PARSE_RULES_VERSION } from './parse-verdicts.js';
-export { isUnsafeTreeEntryName, unsafePathReason } from './path-safety.js';
+export { isUnsafeTreeEntryName, mayHoldUnsafeTreeEntryName, unsafePathReason } from './path-safety.js';
 export type { Publication, PublishedEnvironment, PublishedState, RecordChanges } from './publication.js';
 export {
   EMPTY_PUBLISHED_STATE,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   isUnsafeByWholeRule,
   isUnsafeTreeEntryName,
+  mayHoldUnsafeTreeEntryName,
   unsafePathReason,
   unsafePathReasonByRules,
 } from './path-safety.js';
@@ -74,6 +75,36 @@ describe('path safety', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('clears a whole path by one scan only where no segment of it is unsafe', () => {
+    const segments = [
+      'a',
+      'config',
+      '.git',
+      '.GIT',
+      'git~1',
+      'GIT~1',
+      '.g\u200cit',
+      '.',
+      '..',
+      'gateway',
+      '.hidden',
+    ];
+    const pieces = [...segments, '', '/', 'x/.', 'x/g', 'é', '\\', '\ufffd', '\u202e', '\ufeff', 'G', '~1'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 8 }), fc.boolean(), (parts, joined) => {
+        const path = parts.join(joined ? '/' : '');
+        if (!mayHoldUnsafeTreeEntryName(path)) {
+          for (const segment of path.split('/')) expect(isUnsafeTreeEntryName(segment), segment).toBe(false);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(mayHoldUnsafeTreeEntryName('services/api/config/app.yaml')).toBe(false);
+    expect(mayHoldUnsafeTreeEntryName('services/api/.git/config')).toBe(true);
+    expect(mayHoldUnsafeTreeEntryName('GIT~1/x')).toBe(true);
+    expect(mayHoldUnsafeTreeEntryName('a/b\\c')).toBe(true);
   });
 
   it('settles a path by its quick scan only where the rules agree', () => {

@@ -56,6 +56,16 @@ export function unsafePathReasonByRules(path: string): string | undefined {
  * are gone) a first character that `.`, `..`, `.git` and `git~1` start with, in either case.
  */
 const MAYBE_UNSAFE_ENTRY_NAME = /[\\\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff\ufffd]|^[.gG]/;
+/** The same scan over every segment of a path at once: a segment starts the path or follows a `/`. */
+const MAYBE_UNSAFE_SEGMENT = /[\\\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff\ufffd]|(?:^|\/)[.gG]/;
+
+/**
+ * Whether a segment of `path` (split at `/`) might be an unsafe tree entry name: when not, none is,
+ * and a reader of a whole tree need not split the path to check each (see `isUnsafeTreeEntryName`).
+ */
+export function mayHoldUnsafeTreeEntryName(path: string): boolean {
+  return MAYBE_UNSAFE_SEGMENT.test(path);
+}
 
 /**
  * Whether git refuses a tree entry of this name in a checkout, and isomorphic-git to read a tree

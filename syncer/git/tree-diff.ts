@@ -1,5 +1,5 @@
 import git, { type TreeEntry, type WalkerEntry } from 'isomorphic-git';
-import { isUnsafeTreeEntryName, rememberContentId } from '../../core/index.js';
+import { isUnsafeTreeEntryName, mayHoldUnsafeTreeEntryName, rememberContentId } from '../../core/index.js';
 import { treeOfCommit } from './commit-info.js';
 import { UnsafeTreeEntryError } from './errors.js';
 import { listFilesWithGit, startBlobReader } from './git-command.js';
@@ -266,6 +266,8 @@ async function entriesOf(
  * refuse the commit whichever of the two read the tree.
  */
 function throwAtUnsafePath(path: string): void {
+  // Every path of a tree passes here: nearly all are settled by one scan of the whole path.
+  if (!mayHoldUnsafeTreeEntryName(path)) return;
   const segments = path.split('/');
   const unsafe = segments.findIndex(isUnsafeTreeEntryName);
   if (unsafe >= 0) throw new UnsafeTreeEntryError(segments.slice(0, unsafe + 1).join('/'));
