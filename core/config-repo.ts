@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { contentId } from './content-id.js';
 import { type Diagnostic, diagnostic, START_OF_FILE } from './diagnostic.js';
-import { forEachInSlices, type SliceOptions, sliceYielder } from './event-loop-slices.js';
+import { forEachInSlices, runSteps, runStepsInSlices, type SliceOptions } from './event-loop-slices.js';
 import { type FileFormat, formatOf } from './file-format.js';
 import type { FolderTree } from './folder-tree.js';
 import { type ParsedDocument, parseSource, serializeValue } from './formats/index.js';
@@ -36,7 +36,12 @@ import {
   serviceManifestPath,
   templateTarget,
 } from './repo-layout.js';
-import { type PathPlace, type ServiceSources, type SortedFolder, sortRepoSources } from './repo-sources.js';
+import {
+  type PathPlace,
+  type ServiceSources,
+  type SortedFolder,
+  sortRepoSourcesSteps,
+} from './repo-sources.js';
 import type { RepoTree } from './repo-tree.js';
 import { renderDeadline, renderTemplateFile } from './templates/render-template.js';
 import { type DrainingHosts, type TemplateContext, templateContextOf } from './templates/template-context.js';
@@ -274,11 +279,7 @@ export function loadConfigRepo(
   cache?: RepoModelCache,
   options: LoadOptions = {},
 ): LoadedConfigRepo {
-  const steps = loadConfigRepoSteps(tree, checkManifest, cache, options);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runSteps(loadConfigRepoSteps(tree, checkManifest, cache, options));
 }
 
 /**
@@ -287,22 +288,19 @@ export function loadConfigRepo(
  * would otherwise hold a syncer's ZooKeeper session, webhooks and health checks all at once.
  * Loads sharing `cache` may interleave: whatever one reuses from it is checked against its own inputs.
  */
-export async function loadConfigRepoInSlices(
+export function loadConfigRepoInSlices(
   tree: RepoTree,
   checkManifest: ManifestChecker,
   cache?: RepoModelCache,
   options: LoadOptions & SliceOptions = {},
 ): Promise<LoadedConfigRepo> {
-  const between = sliceYielder(options);
-  const steps = loadConfigRepoSteps(tree, checkManifest, cache, options);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    await between();
-  }
+  return runStepsInSlices(loadConfigRepoSteps(tree, checkManifest, cache, options), options);
 }
 
-/** The load itself, pausing after each service it builds (the yields are where a load may pause). */
+/**
+ * The load itself, as steps: it pauses as it sorts the paths (after each service folder), after the
+ * repository's settings (the first use of the schemas compiles them), and after each service it builds.
+ */
 function* loadConfigRepoSteps(
   tree: RepoTree,
   checkManifest: ManifestChecker,
@@ -382,7 +380,7 @@ function* loadConfigRepoSteps(
   };
 
   // 1. Sort every path into its place in the layout.
-  const { hasSettings, hasPolicy, services, unsafe, folders } = sortRepoSources(tree, cache);
+  const { hasSettings, hasPolicy, services, unsafe, folders } = yield* sortRepoSourcesSteps(tree, cache);
   for (const { path, reason } of unsafe)
     report(path, START_OF_FILE, 'path/unsafe', `unsafe path: ${reason}; rename the file`);
 
@@ -420,6 +418,7 @@ function* loadConfigRepoSteps(
   const environmentsKnown = settings !== undefined;
 
   const policy = hasPolicy ? manifest<PolicyManifest>('policy', POLICY_FILE) : undefined;
+  yield;
 
   const unknownEnvironment = (env: string) =>
     `unknown environment "${env}": cairn.yaml declares ${[...environments.keys()].map((e) => `"${e}"`).join(', ') || 'none'}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forEachInSlices, sliceYielder } from './event-loop-slices.js';
+import { forEachInSlices, runSteps, runStepsInSlices, sliceYielder } from './event-loop-slices.js';
 
 describe('forEachInSlices', () => {
   it('hands the event loop back each time a slice of work is spent', async () => {
@@ -72,5 +72,33 @@ describe('sliceYielder', () => {
     expect(between()).toBeUndefined();
     clock += 4;
     expect(between()).toBeInstanceOf(Promise);
+  });
+});
+
+describe('runSteps and runStepsInSlices', () => {
+  /** Work as steps: records each step, pauses after each, and gives what it did. */
+  function* steps(order: string[], clock: { now: number }): Generator<void, string, void> {
+    for (let step = 1; step <= 4; step++) {
+      order.push(`step ${step}`);
+      clock.now += 4;
+      yield;
+    }
+    return 'done';
+  }
+
+  it('runs every step in one go', () => {
+    const order: string[] = [];
+    expect(runSteps(steps(order, { now: 0 }))).toBe('done');
+    expect(order).toEqual(['step 1', 'step 2', 'step 3', 'step 4']);
+  });
+
+  it('hands the event loop back at a pause once a slice is spent', async () => {
+    const order: string[] = [];
+    const clock = { now: 0 };
+    setImmediate(() => order.push('event loop'));
+    const result = await runStepsInSlices(steps(order, clock), { sliceMs: 10, now: () => clock.now });
+    // 4 ms a step, slices of 10 ms: the turn comes at the pause after step 3.
+    expect(result).toBe('done');
+    expect(order).toEqual(['step 1', 'step 2', 'step 3', 'event loop', 'step 4']);
   });
 });

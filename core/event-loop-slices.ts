@@ -58,3 +58,27 @@ export async function forEachInSlices<T>(
   }
   return yields;
 }
+
+/**
+ * Runs a piece of work written as steps (a generator that yields where it may pause) to its end, in
+ * one go; its result.
+ */
+export function runSteps<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** `runSteps`, handing the event loop back (one turn) at a pause once a slice's time is spent. */
+export async function runStepsInSlices<T>(
+  steps: Generator<void, T, void>,
+  options: SliceOptions = {},
+): Promise<T> {
+  const between = sliceYielder(options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await between();
+  }
+}

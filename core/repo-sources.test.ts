@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FolderTree } from './folder-tree.js';
-import { type SourcesCache, sortRepoSources } from './repo-sources.js';
+import { type SourcesCache, sortRepoSources, sortRepoSourcesSteps } from './repo-sources.js';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 
@@ -25,6 +25,18 @@ function cache(): SourcesCache {
 describe('sorting a tree into its places', () => {
   afterEach(() => {
     vi.restoreAllMocks();
+  });
+
+  it('pauses after each service folder, and sorts as in one go', () => {
+    const steps = sortRepoSourcesSteps(FolderTree.of(files), cache());
+    let pauses = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) pauses++;
+    // services/api and services/web; services/README.md is a file, not a folder.
+    expect(pauses).toBe(2);
+    const whole = sortRepoSources(FolderTree.of(files), cache());
+    expect([...step.value.services]).toEqual([...whole.services]);
+    expect(step.value.unsafe).toEqual(whole.unsafe);
   });
 
   it('sorts a FolderTree, folder by folder, as it sorts the same paths one by one', () => {

@@ -1,3 +1,4 @@
+import { runSteps } from './event-loop-slices.js';
 import { FolderTree } from './folder-tree.js';
 import { unsafePathReason } from './path-safety.js';
 import { classifyPath, type RepoPath } from './repo-layout.js';
@@ -58,6 +59,14 @@ const MAX_CACHED_PLACES = 200_000;
  * result is the same as sorting every path in path order, whatever the tree.
  */
 export function sortRepoSources(tree: RepoTree, cache?: SourcesCache): RepoSources {
+  return runSteps(sortRepoSourcesSteps(tree, cache));
+}
+
+/** `sortRepoSources` as steps: it pauses after each service folder it sorts (see runSteps). */
+export function* sortRepoSourcesSteps(
+  tree: RepoTree,
+  cache?: SourcesCache,
+): Generator<void, RepoSources, void> {
   if (cache && cache.places.size > MAX_CACHED_PLACES) cache.places.clear();
   const sources = emptySorting();
   if (!(tree instanceof FolderTree)) {
@@ -69,8 +78,10 @@ export function sortRepoSources(tree: RepoTree, cache?: SourcesCache): RepoSourc
     else if (name !== SERVICES_DIR) for (const path of item.keys()) sortPath(path, sources, cache);
     else {
       for (const [serviceName, serviceItem] of item.items()) {
-        if (serviceItem instanceof FolderTree) addFolder(serviceName, serviceItem, sources, cache);
-        else sortPath(`${SERVICES_DIR}/${serviceName}`, sources, cache);
+        if (serviceItem instanceof FolderTree) {
+          addFolder(serviceName, serviceItem, sources, cache);
+          yield;
+        } else sortPath(`${SERVICES_DIR}/${serviceName}`, sources, cache);
       }
     }
   }
