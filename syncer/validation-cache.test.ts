@@ -164,6 +164,29 @@ describe('the validation cache file', () => {
     expect(await keysIn(path)).toEqual(['yaml:a', 'yaml:b']);
   });
 
+  it('hands the event loop back while it writes many verdicts, and saves what is set meanwhile next time', async () => {
+    const path = await scratch();
+    // Every reading of this clock finds the slice spent: a turn after each line.
+    let clock = 0;
+    const cache = await ValidationCache.open(path, 'v1', undefined, { sliceMs: 1, now: () => (clock += 2) });
+    const keys = Array.from({ length: 50 }, (_, i) => `yaml:${String(i).padStart(2, '0')}`);
+    for (const key of keys) cache.set(key, {});
+    let turns = 0;
+    let saving = true;
+    const tick = () => {
+      if (!saving) return;
+      if (turns++ === 0) cache.set('yaml:meanwhile', {});
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    await cache.save();
+    saving = false;
+    expect(turns).toBeGreaterThanOrEqual(keys.length - 1);
+    expect(await keysIn(path)).toEqual(keys);
+    await cache.save();
+    expect(await keysIn(path)).toEqual([...keys, 'yaml:meanwhile']);
+  });
+
   it('runs saves one at a time, losing nothing set meanwhile', async () => {
     const path = await scratch();
     const cache = await ValidationCache.open(path, 'v1');
