@@ -283,9 +283,10 @@ export function loadConfigRepo(
 }
 
 /**
- * `loadConfigRepo`, handing the event loop back (one turn) between two services once a slice's time
- * is spent: the first load of 100,000 files builds the models of a thousand services, seconds that
- * would otherwise hold a syncer's ZooKeeper session, webhooks and health checks all at once.
+ * `loadConfigRepo`, handing the event loop back (one turn) at a pause of the load once a slice's time
+ * is spent (see loadConfigRepoSteps): the first load of 100,000 files sorts them and builds the
+ * models of a thousand services, seconds that would otherwise hold a syncer's ZooKeeper session,
+ * webhooks and health checks all at once.
  * Loads sharing `cache` may interleave: whatever one reuses from it is checked against its own inputs.
  */
 export function loadConfigRepoInSlices(

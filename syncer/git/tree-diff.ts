@@ -72,7 +72,8 @@ export async function readAllFiles(
   const files = new Map<string, Uint8Array>();
   // Files are placed in listing order as soon as their blob is in: git sends the blobs in the order
   // they were asked for, which is the listing's, so a large tree's map is built while git still
-  // writes, not in one go at the end (100,000 files held the event loop for a third of a second).
+  // writes, not in one go at the end (on 100,000 files, that and a copy of every path held the event
+  // loop for 605 ms).
   let placed = 0;
   const placeRead = (
     entries: readonly [path: string, oid: string][],
