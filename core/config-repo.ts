@@ -36,12 +36,7 @@ import {
   serviceManifestPath,
   templateTarget,
 } from './repo-layout.js';
-import {
-  type PathPlace,
-  type ServiceSources,
-  type SortedFolder,
-  sortRepoSourcesSteps,
-} from './repo-sources.js';
+import { type ServiceSources, type SortedFolder, sortRepoSourcesSteps } from './repo-sources.js';
 import type { RepoTree } from './repo-tree.js';
 import { renderDeadline, renderTemplateFile } from './templates/render-template.js';
 import { type DrainingHosts, type TemplateContext, templateContextOf } from './templates/template-context.js';
@@ -235,7 +230,6 @@ type DocumentsOfBytes =
  */
 export interface RepoModelCache {
   readonly documents: WeakMap<Uint8Array, DocumentsOfBytes>;
-  readonly places: Map<string, PathPlace>;
   /** A service folder of a FolderTree, sorted: the same folder object is not sorted again. */
   readonly folders: WeakMap<FolderTree, SortedFolder>;
   readonly services: Map<string, LoadedService>;
@@ -246,7 +240,6 @@ export interface RepoModelCache {
 export function createRepoModelCache(verdicts?: ParseVerdicts): RepoModelCache {
   return {
     documents: new WeakMap(),
-    places: new Map(),
     folders: new WeakMap(),
     services: new Map(),
     ...(verdicts ? { verdicts } : {}),

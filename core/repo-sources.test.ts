@@ -19,7 +19,7 @@ const files: [string, Uint8Array][] = [
 ];
 
 function cache(): SourcesCache {
-  return { places: new Map(), folders: new WeakMap() };
+  return { folders: new WeakMap() };
 }
 
 describe('sorting a tree into its places', () => {
