@@ -205,7 +205,9 @@ function hugeRepoTable(huge: RepoMeasurements): BenchTable {
       ['  of which validate', ms(huge.initialTimings.validateMs)],
       ['  of which desired state, plan and publish', ms(huge.initialTimings.writeMs)],
       ['files parsed by the restarted sync', huge.initialFilesParsed],
-      ['git ls-tree and cat-file --batch of every blob', ms(huge.catFileMs)],
+      ...(huge.catFileMs !== undefined
+        ? [['git ls-tree and cat-file --batch of every blob', ms(huge.catFileMs)]]
+        : []),
     ],
     notes: [
       ...(child
@@ -273,8 +275,11 @@ interface RepoMeasurements {
   readonly initialTimings: SyncTimings;
   /** Files the warm initial mirror parsed: 0 when the validation cache knew every one. */
   readonly initialFilesParsed: number;
-  /** `git ls-tree -r` and `git cat-file --batch` of every blob of the head, in the clone. */
-  readonly catFileMs: number;
+  /**
+   * `git ls-tree -r` and `git cat-file --batch` of every blob of the head, in the clone; not measured
+   * where restart pairs measure it beside each restart.
+   */
+  readonly catFileMs?: number;
   readonly oneFileMedianMs: number;
   readonly oneFileP90Ms: number;
   /** Opening the validation cache file, while the restarted sync reads git. */
@@ -410,7 +415,7 @@ async function measureRepo(
       coldSource.close();
     }
     // The baseline reads the very blobs the syncer read, from the same clone, with git's own reader.
-    const catFileMs = await readWithCatFile(cacheDir);
+    const catFileMs = options.restartRuns ? undefined : await readWithCatFile(cacheDir);
 
     // Warm: a restarted syncer (the clone and the validation cache kept) mirrors into an empty root.
     const layout = new ZkLayout(root);
@@ -468,7 +473,7 @@ async function measureRepo(
       initialWarmMs,
       initialTimings: initial.timings,
       initialFilesParsed: initial.filesParsed,
-      catFileMs,
+      ...(catFileMs !== undefined ? { catFileMs } : {}),
       oneFileMedianMs: percentile(samples, 50),
       oneFileP90Ms: percentile(samples, 90),
       initialCacheOpenMs,
