@@ -152,9 +152,21 @@ function lineFloor(child: ReturnType<typeof spawn>, who: string, now: () => numb
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (status) =>
     answers.shift()?.(status),
   );
+  // A floor that dies fails the bursts it was given, instead of a write to its closed stdin
+  // ending the bench with EPIPE or a burst waiting for ever.
+  let exited: string | undefined;
+  child.stdin?.on('error', () => undefined);
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${signal ?? `code ${code}`}`;
+    for (const answer of answers.splice(0)) answer(exited);
+  });
   return {
     burst: (commit) =>
       new Promise((resolve, reject) => {
+        if (exited !== undefined) {
+          reject(new Error(`the floor launching from ${who} ${exited}`));
+          return;
+        }
         const handed = now();
         answers.push((status) =>
           status === '0'
@@ -165,9 +177,9 @@ function lineFloor(child: ReturnType<typeof spawn>, who: string, now: () => numb
       }),
     close: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
+      const exit = once(child, 'exit');
       child.stdin?.end();
-      await exited;
+      await exit;
     },
   };
 }

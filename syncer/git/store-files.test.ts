@@ -171,6 +171,8 @@ function gitWithInput(cwd: string, args: readonly string[], input: string | Buff
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.once('error', reject);
+    // git may exit before reading its input (git init reads none); its exit code tells what went wrong.
+    child.stdin.on('error', () => undefined);
     child.once('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
       else reject(new Error(`git ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString().trim()}`));

@@ -82,6 +82,8 @@ class SoakProcess {
   ) {
     this.child = spawn(process.execPath, [script, connectString], { stdio: ['pipe', 'pipe', 'pipe'] });
     killOnExit(this.child);
+    // A process that died before reading "stop" is reported by its exit, not by a closed pipe.
+    this.child.stdin!.on('error', () => undefined);
     createInterface({ input: this.child.stdout! }).on('line', (line) => this.onReport(line));
     this.child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_TAIL_BYTES);
