@@ -29,6 +29,8 @@ export async function commitHostileEntry(
       encoding: 'buffer',
       maxBuffer: 64 * 1024 * 1024,
     });
+    // A git that fails before reading its input is reported by its exit, not by an EPIPE.
+    child.child.stdin?.on('error', () => undefined);
     if (input !== undefined) child.child.stdin?.end(input);
     return (await child).stdout;
   };
