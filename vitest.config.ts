@@ -19,7 +19,10 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'unit', include: SHARED_MODULES, isolate: false } },
+      {
+        extends: true,
+        test: { name: 'unit', include: SHARED_MODULES, isolate: false, globalSetup: ['./test/temp-root.ts'] },
+      },
       {
         extends: true,
         test: {
@@ -27,7 +30,7 @@ export default defineConfig({
           include: ['**/*.test.ts'],
           exclude: ['node_modules/**', 'dist/**', 'example-config-repo/**', ...SHARED_MODULES],
           // Compiles the `cairn` that tests run as processes once, rather than at every process start.
-          globalSetup: ['./test/global-setup.ts'],
+          globalSetup: ['./test/temp-root.ts', './test/global-setup.ts'],
         },
       },
     ],

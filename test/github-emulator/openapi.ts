@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
@@ -202,11 +202,15 @@ export function toJsonSchema(schema: unknown): unknown {
 
 const loaded = new Map<string, OpenApiDescription>();
 
+/** Where the trimmed description is kept between runs. */
+const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/cairn/', import.meta.url));
+
 /**
  * The description, with full schemas for the operations in `keep` and only the routing of all others
  * (so a call to any other endpoint is still recognised, and reported as not emulated). Parsing the
- * published file takes over a second (it is over 70 MB), so the trimmed description is cached in the
- * OS temp dir, keyed by the package version, the file and `keep`; each process loads it once.
+ * published file takes over a second (it is over 70 MB), so the trimmed description is cached in
+ * `node_modules/.cache/cairn` (a test run's temp dir is its own), keyed by the package version, the
+ * file and `keep`; each process loads it once.
  */
 export function loadGitHubOpenApi(keep: readonly string[]): OpenApiDescription {
   const wanted = [...new Set(keep)].sort();
@@ -221,7 +225,7 @@ export function loadGitHubOpenApi(keep: readonly string[]): OpenApiDescription {
   let description = loaded.get(key);
   if (!description) {
     description = new OpenApiDescription(
-      readTrimmed(path, join(tmpdir(), `cairn-github-openapi-${key}.json`), wanted),
+      readTrimmed(path, join(CACHE_DIR, `github-openapi-${key}.json`), wanted),
     );
     loaded.set(key, description);
   }
@@ -249,6 +253,7 @@ function readTrimmed(path: string, cache: string, keep: readonly string[]): Spec
   }
   const spec: Spec = { paths };
   // Written aside and renamed, so a parallel test process never reads half a file.
+  mkdirSync(CACHE_DIR, { recursive: true });
   const partial = `${cache}.${process.pid}.tmp`;
   writeFileSync(partial, JSON.stringify(spec));
   renameSync(partial, cache);
