@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,6 +25,9 @@ export default function setup(): () => void {
   let root = holder[key];
   if (!root) {
     root = { dir: mkdtempSync(join(tmpdir(), 'cairn-test-run-')), previous: process.env.TMPDIR, users: 0 };
+    // As /tmp is: processes the tests start as another user (nginx in a namespace of its own) reach
+    // and make their files in it too.
+    chmodSync(root.dir, 0o1777);
     holder[key] = root;
     process.env.TMPDIR = root.dir;
   }
