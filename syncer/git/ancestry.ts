@@ -1,6 +1,6 @@
-import git from 'isomorphic-git';
+import { sliceYielder } from '../../core/index.js';
 import { readCommitInfo } from './commit-info.js';
-import { isMissingObject } from './git-error-code.js';
+import { hasObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 
 /**
@@ -12,12 +12,20 @@ export async function isAncestorOf(store: ObjectStore, ancestor: string, commit:
   const { parents } = await readCommitInfo(store, commit);
   // The usual case, a commit on top of the one mirrored before, needs no walk.
   if (ancestor === commit || parents.includes(ancestor)) return true;
-  const { fs, gitdir, cache } = store;
-  try {
-    await git.readCommit({ fs, gitdir, cache, oid: ancestor });
-  } catch (error) {
-    if (isMissingObject(error)) return false;
-    throw error;
+  if (!(await hasObject(store, ancestor))) return false;
+  // Otherwise the history is walked (a force-push walks all of it); a packed commit is read without
+  // a turn of the event loop, which is handed back once a slice is spent.
+  const between = sliceYielder();
+  const seen = new Set<string>(parents);
+  const pending = [...parents];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next === ancestor) return true;
+    await between();
+    for (const parent of (await readCommitInfo(store, next)).parents) {
+      if (seen.has(parent)) continue;
+      seen.add(parent);
+      pending.push(parent);
+    }
   }
-  return git.isDescendent({ fs, gitdir, cache, oid: commit, ancestor, depth: -1 });
+  return false;
 }

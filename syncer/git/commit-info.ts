@@ -1,6 +1,7 @@
-import git from 'isomorphic-git';
 import { CommitNotFoundError } from './errors.js';
 import { isMissingObject } from './git-error-code.js';
+import { parseCommit } from './git-objects.js';
+import { readObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 
 /** What the syncer records about a mirrored commit (in `/head` and the history). */
@@ -16,22 +17,21 @@ export interface CommitInfo {
 }
 
 export async function readCommitInfo(store: ObjectStore, commit: string): Promise<CommitInfo> {
-  const { fs, gitdir, cache } = store;
-  let read: Awaited<ReturnType<typeof git.readCommit>>;
+  let bytes: Buffer;
   try {
-    read = await git.readCommit({ fs, gitdir, cache, oid: commit });
+    bytes = (await readObject(store, commit, 'commit')).bytes;
   } catch (error) {
     if (isMissingObject(error)) throw new CommitNotFoundError(commit, store.display, { cause: error });
     throw error;
   }
-  const { tree, author, committer, message, parent } = read.commit;
+  const { tree, author, committedAt, message, parents } = parseCommit(bytes);
   return {
-    commit: read.oid,
+    commit,
     tree,
-    author: { name: author.name, email: author.email },
+    author,
     message: message.trimEnd(),
-    time: new Date(committer.timestamp * 1000).toISOString(),
-    parents: [...parent],
+    time: new Date(committedAt * 1000).toISOString(),
+    parents,
   };
 }
 

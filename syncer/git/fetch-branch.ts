@@ -3,7 +3,7 @@ import git from 'isomorphic-git';
 import { BranchNotFoundError, GitUnreachableError } from './errors.js';
 import { fetchPack } from './fetch-pack.js';
 import { gitErrorCode } from './git-error-code.js';
-import { hasObject } from './has-object.js';
+import { hasObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
 import type { Remote } from './remote.js';

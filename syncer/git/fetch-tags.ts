@@ -1,7 +1,7 @@
 import type { TagRef } from '../../core/index.js';
 import { fetchFailure } from './fetch-branch.js';
 import { fetchPack } from './fetch-pack.js';
-import { hasObject } from './has-object.js';
+import { hasObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
 import type { Remote } from './remote.js';

@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isolatedGitEnv } from '../../test/harness/git-command.js';
 import { createBareRepo, createWorkRepo } from '../../test/harness/index.js';
 import { useGitSources } from '../../test/support/git-sources.js';
 import { BranchNotFoundError, RepositoryNotFoundError } from './index.js';
@@ -154,6 +156,31 @@ describe('a repository on this machine as the source', () => {
     const plain = await author.commit('Plain', { allowEmpty: true });
     expect(await source.readNote('refs/notes/cairn-approvals', plain)).toBeUndefined();
     expect(await source.readNote('refs/notes/no-such-notes', annotated)).toBeUndefined();
+  });
+
+  it('reads a note kept under a folder of its commit id’s first two digits, as git lays out many notes', async () => {
+    const author = await createWorkRepo();
+    await author.write({ 'note.json': '{"pr":2}\n' });
+    const annotated = await author.commit('Annotated');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', author.dir, ...args], {
+        env: isolatedGitEnv({ GIT_INDEX_FILE: join(author.dir, '.git', 'notes-index') }),
+        encoding: 'utf8',
+      }).trim();
+    const blob = git('hash-object', '-w', 'note.json');
+    git(
+      'update-index',
+      '--add',
+      '--cacheinfo',
+      `100644,${blob},${annotated.slice(0, 2)}/${annotated.slice(2)}`,
+    );
+    git('update-ref', 'refs/notes/cairn-approvals', git('commit-tree', git('write-tree'), '-m', 'Notes'));
+    // git itself reads the note there.
+    expect(git('notes', '--ref', 'cairn-approvals', 'show', annotated)).toBe('{"pr":2}');
+    const { source } = open(author.dir);
+    expect(await source.readNote('refs/notes/cairn-approvals', annotated)).toBe('{"pr":2}\n');
+    const plain = await author.commit('Plain', { allowEmpty: true });
+    expect(await source.readNote('refs/notes/cairn-approvals', plain)).toBeUndefined();
   });
 });
 

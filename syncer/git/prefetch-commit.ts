@@ -1,5 +1,5 @@
 import { fetchPack } from './fetch-pack.js';
-import { hasObject } from './has-object.js';
+import { hasObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
 import type { Remote } from './remote.js';

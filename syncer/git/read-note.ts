@@ -1,8 +1,9 @@
 import git from 'isomorphic-git';
 import { resolveLocalRef } from './fetch-branch.js';
 import { fetchPack } from './fetch-pack.js';
-import { gitErrorCode } from './git-error-code.js';
-import { hasObject } from './has-object.js';
+import { gitErrorCode, isMissingObject } from './git-error-code.js';
+import { parseCommit, parseTree } from './git-objects.js';
+import { hasObject, readObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 import type { RefAdvertisement } from './ref-advertisement.js';
 import type { Remote } from './remote.js';
@@ -26,7 +27,7 @@ export async function readNote(
   notesRef: string,
   commit: string,
 ): Promise<string | undefined> {
-  const { fs, gitdir, cache } = store;
+  const { fs, gitdir } = store;
   let notes = notesRef;
   if (remote) {
     const advertised = remote.advertisement.refs.get(notesRef);
@@ -39,12 +40,34 @@ export async function readNote(
     // Read from the advertised commit itself: it is what the server had when the branch was fetched.
     notes = advertised;
   }
+  let notesCommit: string;
   try {
-    const note = await git.readNote({ fs, gitdir, cache, ref: notes, oid: commit });
-    return Buffer.from(note).toString('utf8');
+    notesCommit = remote ? notes : await git.resolveRef({ fs, gitdir, ref: notes });
   } catch (error) {
-    // No notes ref at all, or no note for this commit in it.
+    // No notes ref at all.
     if (gitErrorCode(error) === 'NotFoundError') return undefined;
     throw error;
   }
+  try {
+    return await noteIn(
+      store,
+      parseCommit((await readObject(store, notesCommit, 'commit')).bytes).tree,
+      commit,
+    );
+  } catch (error) {
+    if (isMissingObject(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The note for `commit` in the notes tree `tree`: named by the commit's id, or, once a notes tree
+ * grows large, under folders of its id's leading pairs of digits (`ab/cdef…`), as git lays them out.
+ */
+async function noteIn(store: ObjectStore, tree: string, commit: string): Promise<string | undefined> {
+  const entries = parseTree((await readObject(store, tree, 'tree')).bytes);
+  const note = entries.get(commit);
+  if (note?.type === 'blob') return (await readObject(store, note.oid, 'blob')).bytes.toString('utf8');
+  const folder = entries.get(commit.slice(0, 2));
+  return folder?.type === 'tree' ? noteIn(store, folder.oid, commit.slice(2)) : undefined;
 }

@@ -1,9 +1,16 @@
-import git, { type TreeEntry, type WalkerEntry } from 'isomorphic-git';
-import { isUnsafeTreeEntryName, mayHoldUnsafeTreeEntryName, rememberContentId } from '../../core/index.js';
+import git, { type WalkerEntry } from 'isomorphic-git';
+import {
+  isUnsafeTreeEntryName,
+  mayHoldUnsafeTreeEntryName,
+  rememberContentId,
+  sliceYielder,
+} from '../../core/index.js';
 import { treeOfCommit } from './commit-info.js';
 import { UnsafeTreeEntryError } from './errors.js';
 import { listFilesWithGit, startBlobReader } from './git-command.js';
 import { gitErrorCode } from './git-error-code.js';
+import { parseTree, type TreeEntry } from './git-objects.js';
+import { readObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 import { pathDepth, TreeLimitError, type TreeLimits } from './tree-limits.js';
 
@@ -110,7 +117,7 @@ export async function readAllFiles(
   const entries = listed ?? (await walkFiles(store, await treeOfCommit(store, commit), limits));
   const oids = [...new Set(entries.map(([, oid]) => oid))];
   onProgress?.(0, oids.length);
-  const blobs = await readBlobsWithIsomorphicGit(store, oids, onProgress);
+  const blobs = await readBlobsOneByOne(store, oids, onProgress);
   placeRead(entries, (oid) => blobs.get(oid));
   return files;
 }
@@ -151,8 +158,8 @@ async function walkFiles(
   return entries;
 }
 
-/** Every blob of `oids` read through isomorphic-git: for a machine without a `git` command. */
-async function readBlobsWithIsomorphicGit(
+/** Every blob of `oids`, read a few at a time: for a machine without a `git` command. */
+async function readBlobsOneByOne(
   store: ObjectStore,
   oids: readonly string[],
   onProgress?: (read: number, total: number) => void,
@@ -162,9 +169,13 @@ async function readBlobsWithIsomorphicGit(
   // finish together at the end, so progress would stand still and then jump.
   let next = 0;
   let read = 0;
+  // A packed object is read without a trip through libuv's threads: the loop is handed back when a
+  // slice is spent, not at each read.
+  const between = sliceYielder();
   const reader = async () => {
     for (let index = next++; index < oids.length; index = next++) {
       const oid = oids[index] as string;
+      await between();
       blobs.set(oid, await readFile(store, oid));
       onProgress?.(++read, oids.length);
     }
@@ -195,6 +206,8 @@ export async function diffTrees(
   const written = new Map<string, Uint8Array>();
   const removed = new Set<string>();
   let reads = 0;
+  // A commit that changes thousands of files hands the loop back between reads once a slice is spent.
+  const between = sliceYielder();
 
   const diffFolder = async (prefix: string, before: string | undefined, after: string | undefined) => {
     if (before === after) return;
@@ -225,7 +238,10 @@ export async function diffTrees(
         if (oldFolder !== newFolder) await diffFolder(`${path}/`, oldFolder, newFolder);
         if (oldFile === newFile) return;
         if (newFile === undefined) removed.add(path);
-        else written.set(path, await readFile(store, newFile));
+        else {
+          await between();
+          written.set(path, await readFile(store, newFile));
+        }
       }),
     );
   };
@@ -235,10 +251,8 @@ export async function diffTrees(
 }
 
 /**
- * The entries of the folder `prefix` (`''` or ending in `/`). isomorphic-git refuses to parse a tree
- * holding a name no checkout may have; that becomes an UnsafeTreeEntryError naming the entry's path,
- * as does a name it reads but the rule refuses (one that is not UTF-8, which it decodes to U+FFFD:
- * two such entries would be one here).
+ * The entries of the folder `prefix` (`''` or ending in `/`); a name no checkout may hold is an
+ * UnsafeTreeEntryError naming its path (see git-objects.ts).
  */
 async function entriesOf(
   store: ObjectStore,
@@ -246,20 +260,7 @@ async function entriesOf(
   prefix = '',
 ): Promise<Map<string, TreeEntry>> {
   if (tree === undefined) return new Map();
-  const { fs, gitdir, cache } = store;
-  try {
-    const read = await git.readTree({ fs, gitdir, cache, oid: tree });
-    const entries = new Map<string, TreeEntry>();
-    for (const entry of read.tree) {
-      if (isUnsafeTreeEntryName(entry.path)) throw new UnsafeTreeEntryError(`${prefix}${entry.path}`);
-      entries.set(entry.path, entry);
-    }
-    return entries;
-  } catch (error) {
-    if (gitErrorCode(error) !== 'UnsafeFilepathError') throw error;
-    const name = (error as { data?: { filepath?: unknown } }).data?.filepath;
-    throw new UnsafeTreeEntryError(`${prefix}${String(name)}`, { cause: error });
-  }
+  return parseTree((await readObject(store, tree, 'tree')).bytes, prefix);
 }
 
 /**
@@ -308,8 +309,9 @@ async function isRegularFile(entry: WalkerEntry): Promise<boolean> {
 }
 
 async function readFile(store: ObjectStore, blob: string): Promise<Uint8Array> {
-  const { fs, gitdir, cache } = store;
-  const bytes = (await git.readBlob({ fs, gitdir, cache, oid: blob })).blob;
+  const read = (await readObject(store, blob, 'blob')).bytes;
+  // A file is a plain Uint8Array, as those `cat-file` hands over: a view, nothing copied.
+  const bytes = new Uint8Array(read.buffer, read.byteOffset, read.byteLength);
   rememberContentId(bytes, blob);
   return bytes;
 }

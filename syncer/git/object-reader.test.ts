@@ -1,0 +1,213 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTempDir, removeTempDir } from '../../local/index.js';
+import { isolatedGitEnv } from '../../test/harness/git-command.js';
+import { createWorkRepo, type WorkRepo } from '../../test/harness/index.js';
+import { readObject } from './object-reader.js';
+import type { ObjectStore } from './object-store.js';
+import { readEntryHeader } from './pack-format.js';
+
+/** Every object of the repository at `gitdir` as git itself reads it, by id. */
+function objectsByGit(gitdir: string): Map<string, { type: string; bytes: Buffer }> {
+  const out = execFileSync('git', ['--git-dir', gitdir, 'cat-file', '--batch-all-objects', '--batch'], {
+    env: isolatedGitEnv(),
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const objects = new Map<string, { type: string; bytes: Buffer }>();
+  for (let at = 0; at < out.length; ) {
+    const newline = out.indexOf(0x0a, at);
+    const [oid, type, size] = out.toString('latin1', at, newline).split(' ') as [string, string, string];
+    const start = newline + 1;
+    objects.set(oid, { type, bytes: out.subarray(start, start + Number(size)) });
+    at = start + Number(size) + 1;
+  }
+  return objects;
+}
+
+const git = (gitdir: string, ...args: string[]): string =>
+  execFileSync('git', ['--git-dir', gitdir, ...args], { env: isolatedGitEnv(), encoding: 'utf8' });
+
+const initBare = (gitdir: string): void => {
+  execFileSync('git', ['init', '--quiet', '--bare', gitdir], { env: isolatedGitEnv() });
+};
+
+const storeOf = (gitdir: string): ObjectStore => ({ fs, gitdir, cache: {}, display: gitdir });
+
+/** The entries of every pack of `gitdir` that are deltas, as git's own check of the packs counts them. */
+function deltaCount(gitdir: string): number {
+  const packs = fs.readdirSync(join(gitdir, 'objects', 'pack')).filter((name) => name.endsWith('.idx'));
+  let deltas = 0;
+  for (const pack of packs) {
+    const listing = git(gitdir, 'verify-pack', '-v', join(gitdir, 'objects', 'pack', pack));
+    // A delta's line names its depth and base: "<oid> <type> <size> <packed> <offset> <depth> <base>".
+    deltas += listing
+      .split('\n')
+      .filter((line) => /^[0-9a-f]{40} \w+ +\d+ \d+ \d+ \d+ [0-9a-f]{40}$/.test(line)).length;
+  }
+  return deltas;
+}
+
+describe('readObject', () => {
+  let repo: WorkRepo;
+  let scratch: string;
+  const lines = Array.from({ length: 300 }, (_, n) => `key${n}: value ${n} ${'x'.repeat(n % 17)}`);
+
+  beforeAll(async () => {
+    scratch = await createTempDir('cairn-object-reader-');
+    repo = await createWorkRepo();
+    // Files edited a line at a time make deltas once repacked; a large file needs a size of several bytes.
+    for (let n = 0; n < 12; n++) {
+      lines[n * 7] = `edited: ${n}`;
+      await repo.write({
+        'services/api/config/app.yaml': `${lines.join('\n')}\n`,
+        [`services/s${n % 4}/config/rules/r${n}.yaml`]: `rule: ${n}\n`,
+        'services/big/config/blob.bin': Buffer.alloc(300_000 + n, n),
+      });
+      await repo.commit(`Edit ${n}`);
+    }
+  });
+  afterAll(async () => {
+    await removeTempDir(scratch);
+  });
+
+  it('reads loose objects as git does', async () => {
+    const gitdir = join(repo.dir, '.git');
+    const expected = objectsByGit(gitdir);
+    expect(fs.readdirSync(join(gitdir, 'objects')).some((name) => /^[0-9a-f]{2}$/.test(name))).toBe(true);
+    const store = storeOf(gitdir);
+    for (const [oid, { type, bytes }] of expected) {
+      const read = await readObject(store, oid);
+      expect({ oid, type: read.type }).toEqual({ oid, type });
+      expect(read.bytes.equals(bytes)).toBe(true);
+    }
+  });
+
+  for (const [name, offsets] of [
+    ['ofs-delta', ['--delta-base-offset']],
+    // Without --delta-base-offset, pack-objects names each delta's base by its id.
+    ['ref-delta', []],
+  ] as const) {
+    it(`reads every object of a pack whose deltas are ${name}s as git does`, async () => {
+      const gitdir = join(scratch, name);
+      initBare(gitdir);
+      execFileSync(
+        'git',
+        [
+          '--git-dir',
+          join(repo.dir, '.git'),
+          'pack-objects',
+          '--all',
+          '--revs',
+          '-q',
+          '--depth=50',
+          '--window=50',
+          ...offsets,
+          join(gitdir, 'objects', 'pack', 'pack'),
+        ],
+        { env: isolatedGitEnv(), input: '' },
+      );
+      expect(fs.readdirSync(join(gitdir, 'objects')).filter((n) => /^[0-9a-f]{2}$/.test(n))).toEqual([]);
+      expect(deltaCount(gitdir)).toBeGreaterThan(10);
+      const expected = objectsByGit(gitdir);
+      expect(expected.size).toBe(objectsByGit(join(repo.dir, '.git')).size);
+      const store = storeOf(gitdir);
+      for (const [oid, { type, bytes }] of expected) {
+        const read = await readObject(store, oid);
+        expect({ oid, type: read.type }).toEqual({ oid, type });
+        expect(read.bytes.equals(bytes)).toBe(true);
+      }
+    });
+  }
+
+  it('finds a pack added after its first read, and says which objects are missing or of another type', async () => {
+    const gitdir = join(scratch, 'later');
+    initBare(gitdir);
+    const store = storeOf(gitdir);
+    const head = git(join(repo.dir, '.git'), 'rev-parse', 'HEAD').trim();
+    await expect(readObject(store, head)).rejects.toMatchObject({ code: 'NotFoundError' });
+    execFileSync(
+      'git',
+      [
+        '--git-dir',
+        join(repo.dir, '.git'),
+        'pack-objects',
+        '--revs',
+        '-q',
+        join(gitdir, 'objects', 'pack', 'pack'),
+      ],
+      {
+        env: isolatedGitEnv(),
+        input: `${head}\n`,
+      },
+    );
+    expect((await readObject(store, head, 'commit')).bytes.toString('utf8')).toContain('Edit 11');
+    await expect(readObject(store, head, 'tree')).rejects.toMatchObject({ code: 'ObjectTypeError' });
+    await expect(readObject(store, '0'.repeat(40))).rejects.toMatchObject({ code: 'NotFoundError' });
+    await expect(readObject(store, 'HEAD')).rejects.toMatchObject({ code: 'NotFoundError' });
+  });
+
+  it('refuses a damaged pack with an error, and a damaged index as no index', async () => {
+    const gitdir = join(scratch, 'damaged');
+    initBare(gitdir);
+    await cp(join(scratch, 'ofs-delta', 'objects', 'pack'), join(gitdir, 'objects', 'pack'), {
+      recursive: true,
+    });
+    const [pack] = (await readdir(join(gitdir, 'objects', 'pack'))).filter((n) => n.endsWith('.pack'));
+    const packPath = join(gitdir, 'objects', 'pack', pack as string);
+    const expected = objectsByGit(gitdir);
+    const bytes = await readFile(packPath);
+    // Every deflated byte after the pack's header, zeroed in the middle: each read either fails or,
+    // for an object the damage missed, still gives git's bytes.
+    bytes.fill(0, 12 + Math.floor((bytes.length - 32) / 2), bytes.length - 20 - 1000);
+    await writeFile(packPath, bytes);
+    const store = storeOf(gitdir);
+    let failed = 0;
+    for (const [oid, object] of expected) {
+      try {
+        expect((await readObject(store, oid)).bytes.equals(object.bytes)).toBe(true);
+      } catch (error) {
+        expect(error).toBeInstanceOf(Error);
+        failed++;
+      }
+    }
+    expect(failed).toBeGreaterThan(0);
+    const [index] = (await readdir(join(gitdir, 'objects', 'pack'))).filter((n) => n.endsWith('.idx'));
+    await writeFile(join(gitdir, 'objects', 'pack', index as string), 'not an index');
+    await expect(readObject(storeOf(gitdir), [...expected.keys()][0] as string)).rejects.toThrow(
+      /is no pack index of version 2/,
+    );
+  });
+});
+
+describe('readEntryHeader', () => {
+  it('reads sizes past 2^32 and the distance to an ofs-delta base', () => {
+    // Type 3 (blob), size 0x1_0000_0005: 4 low bits, then 7 bits a byte.
+    const size = 2 ** 32 + 5;
+    const bytes = [0x80 | (3 << 4) | (size % 16)];
+    for (let rest = Math.floor(size / 16); rest > 0; rest = Math.floor(rest / 128)) bytes.push(rest % 128);
+    for (let n = 1; n < bytes.length - 1; n++) bytes[n] = (bytes[n] as number) | 0x80;
+    expect(readEntryHeader(Uint8Array.from(bytes))).toEqual({
+      kind: 'object',
+      type: 'blob',
+      size,
+      length: bytes.length,
+    });
+    // Distance 200: 200 = (0 + 1) * 128 + 72, so the bytes are 0x80 | 0, then 72.
+    expect(readEntryHeader(Uint8Array.from([0x60 | 5, 0x80, 72]))).toEqual({
+      kind: 'ofs-delta',
+      baseDistance: 200,
+      size: 5,
+      length: 3,
+    });
+  });
+
+  it('refuses a header cut short, an unknown type, and a delta against itself', () => {
+    expect(() => readEntryHeader(Uint8Array.from([0x80 | 0x30]))).toThrow(/ends inside its header/);
+    expect(() => readEntryHeader(Uint8Array.from([0x50]))).toThrow(/unknown type 5/);
+    expect(() => readEntryHeader(Uint8Array.from([0x60, 0]))).toThrow(/against itself/);
+    expect(() => readEntryHeader(Uint8Array.from([0x70, 1, 2]))).toThrow(/inside its base id/);
+  });
+});
