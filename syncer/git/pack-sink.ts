@@ -1,18 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
-import { sliceYielder } from '../../core/index.js';
 import { PackIndexError, type PackWriter, startPackWriter } from './index-pack.js';
 import type { ObjectStore } from './object-store.js';
 import { packDir, temporaryPackName } from './pack-files.js';
+import { indexPack } from './pack-indexer.js';
 
 /**
- * Up to this, a pack is kept in memory and indexed by isomorphic-git: a commit's pack holds a few
- * objects, and starting a process would cost it more than indexing them (tens of milliseconds on a
- * busy machine, on the webhook-to-callback path). Its index writer walks every object id 256 times,
- * so the limit on objects bounds how long that holds the event loop; the limit on bytes bounds what
- * it inflates. A larger pack goes to `git index-pack` as it streams in.
+ * Up to this, a pack is kept in memory and indexed here (pack-indexer.ts): a commit's pack holds a
+ * few objects, and starting a process would cost it more than indexing them (tens of milliseconds on
+ * a busy machine, on the webhook-to-callback path). Indexing inflates and hashes every object at
+ * once, so the limits bound how long that holds the event loop, and what it inflates. A larger pack
+ * goes to `git index-pack` as it streams in.
  */
 export const SMALL_PACK = { objects: 1_000, bytes: 4 * 1024 * 1024 };
 
@@ -75,8 +74,9 @@ function objectCount(chunks: readonly Uint8Array[]): number {
 }
 
 /**
- * Writes a small pack and its index into the store: checksum checked first (isomorphic-git does not),
- * the index written last under its final name, since a pack without one is invisible to readers.
+ * Writes a small pack and its index into the store: checksum checked and index made first, so a pack
+ * that cannot be indexed writes nothing; each file written aside and renamed, the index last, since a
+ * pack without one is invisible to readers (and half an index would break every read).
  */
 async function indexInMemory(store: ObjectStore, pack: Buffer): Promise<void> {
   const body = pack.subarray(0, -20);
@@ -88,37 +88,33 @@ async function indexInMemory(store: ObjectStore, pack: Buffer): Promise<void> {
   ) {
     throw new PackIndexError(`the pack the server sent is damaged (its checksum does not match)`);
   }
-  const name = `pack-${checksum.toString('hex')}`;
-  const folder = packDir(store.gitdir);
-  const temporary = join(folder, `${temporaryPackName()}.pack`);
+  let index: Buffer;
   try {
-    // The folder is there but in a clone someone emptied by hand: made only when missing.
-    await writeFile(temporary, pack).catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-      await mkdir(folder, { recursive: true });
-      await writeFile(temporary, pack);
-    });
-    await rename(temporary, join(folder, `${name}.pack`));
+    index = indexPack(pack);
   } catch (error) {
-    // A full disk: what was written of the pack goes (a killed process's is swept at the next start).
-    await rm(temporary, { force: true }).catch(() => undefined);
-    throw error;
-  }
-  try {
-    await git.indexPack({
-      fs: store.fs,
-      dir: store.gitdir,
-      gitdir: store.gitdir,
-      filepath: join('objects', 'pack', `${name}.pack`),
-      cache: store.cache,
-      // At most 1,000 objects: the loop is handed back only if indexing them takes a slice's time.
-      onProgress: sliceYielder(),
-    });
-  } catch (error) {
-    await rm(join(folder, `${name}.pack`), { force: true });
-    await rm(join(folder, `${name}.idx`), { force: true });
     throw new PackIndexError(`the pack the server sent cannot be indexed (${(error as Error).message})`, {
       cause: error,
     });
+  }
+  const name = `pack-${checksum.toString('hex')}`;
+  const folder = packDir(store.gitdir);
+  const temporary = join(folder, temporaryPackName());
+  const written = { pack: `${temporary}.pack`, index: `${temporary}.idx-new` };
+  try {
+    // The folder is there but in a clone someone emptied by hand: made only when missing.
+    await writeFile(written.pack, pack).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(folder, { recursive: true });
+      await writeFile(written.pack, pack);
+    });
+    await writeFile(written.index, index);
+    await rename(written.pack, join(folder, `${name}.pack`));
+    await rename(written.index, join(folder, `${name}.idx`));
+  } catch (error) {
+    // A full disk: what was written goes (a killed process's is swept at the next start).
+    await Promise.all([rm(written.pack, { force: true }), rm(written.index, { force: true })]).catch(
+      () => undefined,
+    );
+    throw error;
   }
 }
