@@ -104,8 +104,15 @@ interface PackIndex {
   readonly count: number;
 }
 
-/** The indexes read, by path, kept with the store's cache object (a repack replaces it). */
-const indexesByCache = new WeakMap<object, Map<string, Promise<PackIndex>>>();
+/** What was read of the packs' indexes, kept with the store's cache object (a repack replaces it). */
+interface KnownIndexes {
+  /** Each index read, by path. */
+  readonly byPath: Map<string, Promise<PackIndex>>;
+  /** The pack folder's last listing, and its indexes: most reads find the same listing. */
+  listed?: { readonly names: readonly string[]; readonly indexes: Promise<PackIndex[]> };
+}
+
+const indexesByCache = new WeakMap<object, KnownIndexes>();
 
 /**
  * Deltas one object may stack, bases named by id included: git makes chains of 50 at most by
@@ -139,24 +146,35 @@ async function packIndexes(store: ObjectStore): Promise<PackIndex[]> {
   }
   let known = indexesByCache.get(store.cache);
   if (!known) {
-    known = new Map();
+    known = { byPath: new Map() };
     indexesByCache.set(store.cache, known);
   }
+  const { listed } = known;
+  if (listed && listed.names.length === names.length && listed.names.every((name, n) => name === names[n])) {
+    return listed.indexes;
+  }
+  const { byPath } = known;
   const indexes: Promise<PackIndex>[] = [];
   for (const name of names) {
     if (!name.startsWith('pack-') || !name.endsWith('.idx')) continue;
     const path = join(folder, name);
-    let index = known.get(path);
+    let index = byPath.get(path);
     if (!index) {
       const loading = loadIndex(store, path);
-      known.set(path, loading);
+      byPath.set(path, loading);
       // A failed read is not kept: the next read tries the disk again.
-      loading.catch(() => known.delete(path));
+      loading.catch(() => byPath.delete(path));
       index = loading;
     }
     indexes.push(index);
   }
-  return Promise.all(indexes);
+  const all = Promise.all(indexes);
+  const state = known;
+  state.listed = { names, indexes: all };
+  all.catch(() => {
+    if (state.listed?.indexes === all) state.listed = undefined;
+  });
+  return all;
 }
 
 const INDEX_MAGIC = 0xff744f63;
