@@ -35,10 +35,10 @@ const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '100755']);
  * The tree is listed by `git ls-tree -r` (of the commit itself, so no object is read here first)
  * and its blobs read by one `git cat-file --batch`, started beside it and asked for each piece of
  * the listing as it arrives: the files are read while the rest is listed, not after. Where no git
- * command is installed, the tree is walked and read through isomorphic-git (`walk` is its fastest
- * way through a whole tree: one call, not one per object). `onProgress` counts files read out of
- * the total, from when the listing is complete: the first sync of a large repository shows how far
- * it is. A tree over `limits`, or with an unsafe name, is refused as it is listed, at the first file
+ * command is installed, the tree is walked by isomorphic-git (`walk` is its fastest way through a
+ * whole tree: one call, not one per object) and its blobs read as a diff reads them. `onProgress`
+ * counts files read out of the total, from when the listing is complete: the first sync of a large
+ * repository shows how far it is. A tree over `limits`, or with an unsafe name, is refused as it is listed, at the first file
  * over the limit (a file past it is never read). A commit the store lacks is a CommitNotFoundError.
  */
 export async function readAllFiles(
@@ -68,7 +68,7 @@ export async function readAllFiles(
       },
     }).catch(async (error: unknown) => {
       if (error instanceof UnsafeTreeEntryError || error instanceof TreeLimitError) throw error;
-      // git names no missing commit in a way worth parsing: isomorphic-git says what is wrong.
+      // git names no missing commit in a way worth parsing: reading the commit says what is wrong.
       await treeOfCommit(store, commit);
       throw error;
     });
@@ -113,7 +113,7 @@ export async function readAllFiles(
   } else {
     reader.abort();
   }
-  // No git command: the tree is walked (unless git listed it) and read through isomorphic-git.
+  // No git command: the tree is walked (unless git listed it), and its blobs read one by one.
   const entries = listed ?? (await walkFiles(store, await treeOfCommit(store, commit), limits));
   const oids = [...new Set(entries.map(([, oid]) => oid))];
   onProgress?.(0, oids.length);
@@ -264,7 +264,7 @@ async function entriesOf(
 }
 
 /**
- * git lists names that isomorphic-git refuses to read (and no checkout may have): the same names
+ * git lists names that a diff refuses to read (and no checkout may have): the same names
  * refuse the commit whichever of the two read the tree.
  */
 function throwAtUnsafePath(path: string): void {
