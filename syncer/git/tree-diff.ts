@@ -38,8 +38,9 @@ const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '100755']);
  * command is installed, the tree is walked by isomorphic-git (`walk` is its fastest way through a
  * whole tree: one call, not one per object) and its blobs read as a diff reads them. `onProgress`
  * counts files read out of the total, from when the listing is complete: the first sync of a large
- * repository shows how far it is. A tree over `limits`, or with an unsafe name, is refused as it is listed, at the first file
- * over the limit (a file past it is never read). A commit the store lacks is a CommitNotFoundError.
+ * repository shows how far it is. A tree over `limits`, or with an unsafe name, is refused as it is
+ * listed, at the first file over the limit (a file past it is never read). A commit the store lacks
+ * is a CommitNotFoundError.
  */
 export async function readAllFiles(
   store: ObjectStore,
