@@ -21,7 +21,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: SHARED_MODULES, isolate: false, globalSetup: ['./test/temp-root.ts'] },
+        test: {
+          name: 'unit',
+          include: SHARED_MODULES,
+          isolate: false,
+          globalSetup: ['./test/temp-root.ts', './test/github-openapi-setup.ts'],
+        },
       },
       {
         extends: true,
@@ -30,7 +35,7 @@ export default defineConfig({
           include: ['**/*.test.ts'],
           exclude: ['node_modules/**', 'dist/**', 'example-config-repo/**', ...SHARED_MODULES],
           // Compiles the `cairn` that tests run as processes once, rather than at every process start.
-          globalSetup: ['./test/temp-root.ts', './test/global-setup.ts'],
+          globalSetup: ['./test/temp-root.ts', './test/github-openapi-setup.ts', './test/global-setup.ts'],
         },
       },
     ],

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { turnsDuring } from '../test/support/event-loop-turns.js';
 import { exampleTree, lineOf, text, withChanges } from '../test/support/example-repo.js';
 import {
   type ConfigRepo,
@@ -307,21 +308,6 @@ describe('loading in slices', () => {
   beforeAll(async () => {
     tree = await exampleTree();
   });
-
-  /** How many turns the event loop took while `work` ran: 0 when it never let go. */
-  async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
-    let turns = 0;
-    let counting = true;
-    const tick = () => {
-      if (!counting) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    await work();
-    counting = false;
-    return turns;
-  }
 
   it('hands the event loop back after a service once the slice is spent, and gives what one go gives', async () => {
     let clock = 0;

@@ -4,27 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTempDir, removeTempDir } from '../../local/index.js';
 import { isolatedGitEnv } from '../../test/harness/git-command.js';
 import { createWorkRepo } from '../../test/harness/index.js';
+import { turnsDuring } from '../../test/support/event-loop-turns.js';
 import { isAncestorOf } from './ancestry.js';
 import { treeOfCommit } from './commit-info.js';
 import type { ObjectStore } from './object-store.js';
 import { storeFiles } from './store-files.js';
 import { diffTrees } from './tree-diff.js';
 import { DEFAULT_TREE_LIMITS } from './tree-limits.js';
-
-/** Turns of the event loop (setImmediate callbacks) while `work` runs. */
-async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
-  let turns = 0;
-  let counting = true;
-  const tick = () => {
-    if (!counting) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  await work();
-  counting = false;
-  return turns;
-}
 
 /**
  * A packed object is read without a turn of the event loop, once the clone's listings and indexes
