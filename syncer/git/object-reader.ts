@@ -5,6 +5,7 @@ import type { ObjectStore } from './object-store.js';
 import {
   applyDelta,
   compressBound,
+  inflateEntry,
   type ObjectType,
   PackFormatError,
   readEntryHeader,
@@ -238,12 +239,11 @@ async function readAt(
     const dataStart = at + header.length;
     const deflated = Buffer.allocUnsafe(compressBound(header.size));
     const read = readSync(fd, deflated, 0, deflated.length, dataStart);
-    const data = inflateSync(deflated.subarray(0, read));
-    if (data.length !== header.size) {
-      throw new PackFormatError(
-        `${index.packPath} is damaged: the entry at ${at} inflates to ${data.length} bytes, not ${header.size}`,
-      );
-    }
+    const { data } = inflateEntry(
+      deflated.subarray(0, read),
+      header.size,
+      `${index.packPath}'s entry at ${at}`,
+    );
     if (header.kind === 'object') {
       let object: Buffer = data;
       for (let next = deltas.pop(); next; next = deltas.pop()) object = applyDelta(object, next);

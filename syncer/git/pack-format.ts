@@ -1,6 +1,8 @@
+import { inflateSync } from 'node:zlib';
+
 /**
  * The pieces of git's pack format that reading an object and indexing a pack share
- * (gitformat-pack(5)): an entry's header, and a delta applied to its base.
+ * (gitformat-pack(5)): an entry's header, its data inflated, and a delta applied to its base.
  */
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
@@ -61,6 +63,37 @@ export function readEntryHeader(bytes: Uint8Array): EntryHeader {
   const type = TYPES[code];
   if (type === undefined) throw new PackFormatError(`a pack entry has the unknown type ${code}`);
   return { kind: 'object', type, size, length: at };
+}
+
+/**
+ * The data of an entry whose header said `size`, inflated from the start of `deflated` (which may
+ * run past the entry: inflating stops at the end of its stream), and how many bytes of `deflated`
+ * it took. Never more than `size` bytes are made: a damaged or hostile entry of a few bytes cannot
+ * inflate to gigabytes. `entry` names it in errors.
+ */
+export function inflateEntry(
+  deflated: Uint8Array,
+  size: number,
+  entry: string,
+): { data: Buffer; consumed: number } {
+  let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    inflated = inflateSync(deflated, {
+      info: true,
+      maxOutputLength: Math.max(1, size),
+    }) as unknown as typeof inflated;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new PackFormatError(`${entry} inflates to more than the ${size} bytes it declares`);
+    }
+    throw new PackFormatError(`${entry} cannot be inflated (${(error as Error).message})`);
+  }
+  if (inflated.buffer.length !== size) {
+    throw new PackFormatError(
+      `${entry} inflates to ${inflated.buffer.length} bytes, not the ${size} it declares`,
+    );
+  }
+  return { data: inflated.buffer, consumed: inflated.engine.bytesWritten };
 }
 
 /**

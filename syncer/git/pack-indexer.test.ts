@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTempDir, removeTempDir } from '../../local/index.js';
 import { isolatedGitEnv } from '../../test/harness/git-command.js';
@@ -83,5 +85,17 @@ describe('indexPack', () => {
     const extra = Buffer.concat([pack.subarray(0, -20), Buffer.from('junk'), pack.subarray(-20)]);
     expect(() => indexPack(extra)).toThrow(/bytes after its/);
     expect(() => indexPack(Buffer.alloc(40))).toThrow(PackFormatError);
+  });
+
+  it('stops inflating an entry at the size it declares: a small pack cannot inflate to gigabytes', () => {
+    // One blob that says it holds 10 bytes, and whose data inflates to a megabyte.
+    const body = Buffer.concat([
+      Buffer.from('PACK'),
+      Buffer.from([0, 0, 0, 2, 0, 0, 0, 1]),
+      Buffer.from([(3 << 4) | 10]),
+      deflateSync(Buffer.alloc(1024 * 1024)),
+    ]);
+    const pack = Buffer.concat([body, createHash('sha1').update(body).digest()]);
+    expect(() => indexPack(pack)).toThrow(/inflates to more than the 10 bytes it declares/);
   });
 });

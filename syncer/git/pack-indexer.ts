@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { crc32, inflateSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import {
   applyDelta,
   type EntryHeader,
+  inflateEntry,
   type ObjectType,
   PackFormatError,
   readEntryHeader,
@@ -49,17 +50,12 @@ export function indexPack(pack: Buffer): Buffer {
     if (at >= end) throw new PackFormatError(`the pack ends after ${n} of the ${count} objects it announces`);
     const header = readEntryHeader(pack.subarray(at, Math.min(at + HEADER_BYTES, end)));
     const start = at + header.length;
-    // Inflating stops at the end of the entry's stream, and says how many bytes that took.
-    const { buffer: data, engine } = inflateSync(pack.subarray(start, end), { info: true }) as unknown as {
-      buffer: Buffer;
-      engine: { bytesWritten: number };
-    };
-    if (data.length !== header.size) {
-      throw new PackFormatError(
-        `the pack's entry at ${at} inflates to ${data.length} bytes, not ${header.size}`,
-      );
-    }
-    const next = start + engine.bytesWritten;
+    const { data, consumed } = inflateEntry(
+      pack.subarray(start, end),
+      header.size,
+      `the pack's entry at ${at}`,
+    );
+    const next = start + consumed;
     const entry: Entry = { offset: at, header, data, crc: crc32(pack.subarray(at, next)) };
     entries.push(entry);
     byOffset.set(at, entry);
