@@ -62,6 +62,9 @@ describe('path safety', () => {
     ['\ufffd', true],
     ['r\ufffdgles.yaml', true],
     ['app.yaml', false],
+    ['', true],
+    ['a/b', true],
+    ['/', true],
   ])('tells whether git refuses the tree entry name %j in a checkout: %s', (name, unsafe) => {
     expect(isUnsafeTreeEntryName(name)).toBe(unsafe);
   });
@@ -105,6 +108,7 @@ describe('path safety', () => {
     expect(mayHoldUnsafeTreeEntryName('services/api/.git/config')).toBe(true);
     expect(mayHoldUnsafeTreeEntryName('GIT~1/x')).toBe(true);
     expect(mayHoldUnsafeTreeEntryName('a/b\\c')).toBe(true);
+    for (const path of ['', '/a', 'a/', 'a//b']) expect(mayHoldUnsafeTreeEntryName(path), path).toBe(true);
   });
 
   it('settles a path by its quick scan only where the rules agree', () => {

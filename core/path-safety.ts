@@ -52,12 +52,16 @@ export function unsafePathReasonByRules(path: string): string | undefined {
 }
 
 /**
- * What every unsafe entry name has: a backslash, an ignorable code point, U+FFFD, or (once those
- * are gone) a first character that `.`, `..`, `.git` and `git~1` start with, in either case.
+ * What every unsafe entry name has: a backslash, a `/`, an ignorable code point, U+FFFD, no
+ * character at all, or (once those are gone) a first character that `.`, `..`, `.git` and `git~1`
+ * start with, in either case.
  */
-const MAYBE_UNSAFE_ENTRY_NAME = /[\\\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff\ufffd]|^[.gG]/;
-/** The same scan over every segment of a path at once: a segment starts the path or follows a `/`. */
-const MAYBE_UNSAFE_SEGMENT = /[\\\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff\ufffd]|(?:^|\/)[.gG]/;
+const MAYBE_UNSAFE_ENTRY_NAME = /[\\/\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff\ufffd]|^[.gG]|^$/;
+/**
+ * The same scan over every segment of a path at once: a segment starts the path or follows a `/`,
+ * and an empty one is a `/` at either end, two in a row, or an empty path.
+ */
+const MAYBE_UNSAFE_SEGMENT = /[\\\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff\ufffd]|(?:^|\/)(?:[.gG/]|$)/;
 
 /**
  * Whether a segment of `path` (split at `/`) might be an unsafe tree entry name: when not, none is,
@@ -70,10 +74,12 @@ export function mayHoldUnsafeTreeEntryName(path: string): boolean {
 /**
  * Whether git refuses a tree entry of this name in a checkout, and isomorphic-git to read a tree
  * holding it (its GitTree's test): `.`, `..`, a backslash, and `.git` with its Windows and macOS
- * aliases (`GIT~1`, `.git.`, `.git::$INDEX_ALLOCATION`, `.g\u200cit`). Also a name that is not
- * UTF-8, which reaches Cairn with U+FFFD in place of each bad byte: two different names (a folder
- * `\x80` and a file `\x81`) would read as one, and a tree read would silently lose one of them. The
- * syncer's tree reader refuses a commit at such an entry, whether git or isomorphic-git lists the tree.
+ * aliases (`GIT~1`, `.git.`, `.git::$INDEX_ALLOCATION`, `.g\u200cit`). Also an empty name and one
+ * holding a `/`, which git's fsck refuses in a tree and which would read as another path, and a
+ * name that is not UTF-8, which reaches Cairn with U+FFFD in place of each bad byte: two different
+ * names (a folder `\x80` and a file `\x81`) would read as one, and a tree read would silently lose
+ * one of them. The syncer's tree reader refuses a commit at such an entry, whichever way it lists
+ * the tree.
  */
 export function isUnsafeTreeEntryName(name: string): boolean {
   // Every tree entry of every commit read passes here: most names are settled by one scan.
@@ -92,6 +98,8 @@ export function isUnsafeByWholeRule(name: string): boolean {
       ?.toLowerCase()
       .replace(/[. ]+$/, '') ?? '';
   return (
+    name === '' ||
+    name.includes('/') ||
     name.includes('\\') ||
     name.includes('\ufffd') ||
     withoutIgnorables === '.' ||

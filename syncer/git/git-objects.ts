@@ -15,8 +15,8 @@ export interface TreeEntry {
  * as git reads them (`canon_mode`): a file is 100755 when its owner may execute it and 100644
  * otherwise (old trees hold 100664), and a mode that is no file, link or folder is a submodule, so
  * a diff sees what `git ls-tree` lists. A name no checkout may hold (core's
- * `isUnsafeTreeEntryName`, a `/`, or none at all) is an UnsafeTreeEntryError naming its path under
- * `prefix`.
+ * `isUnsafeTreeEntryName`: `.git`, a `/`, none at all, …) is an UnsafeTreeEntryError naming its
+ * path under `prefix`.
  */
 export function parseTree(bytes: Buffer, prefix = ''): Map<string, TreeEntry> {
   const entries = new Map<string, TreeEntry>();
@@ -27,7 +27,7 @@ export function parseTree(bytes: Buffer, prefix = ''): Map<string, TreeEntry> {
     if (nul < 0 || nul + 21 > bytes.length) throw new PackFormatError('a tree object ends inside an entry');
     const mode = canonicalMode(Number.parseInt(bytes.toString('latin1', at, space), 8));
     const name = bytes.toString('utf8', space + 1, nul);
-    if (name === '' || name.includes('/') || isUnsafeTreeEntryName(name)) {
+    if (isUnsafeTreeEntryName(name)) {
       throw new UnsafeTreeEntryError(`${prefix}${name}`);
     }
     const oid = bytes.toString('hex', nul + 1, nul + 21);
