@@ -1,4 +1,3 @@
-import git, { type WalkerEntry } from 'isomorphic-git';
 import {
   isUnsafeTreeEntryName,
   mayHoldUnsafeTreeEntryName,
@@ -9,7 +8,6 @@ import {
 import { treeOfCommit } from './commit-info.js';
 import { UnsafeTreeEntryError } from './errors.js';
 import { listFilesWithGit, startBlobReader } from './git-command.js';
-import { gitErrorCode } from './git-error-code.js';
 import { parseTree, type TreeEntry } from './git-objects.js';
 import { readObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
@@ -36,12 +34,12 @@ const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '100755']);
  * The tree is listed by `git ls-tree -r` (of the commit itself, so no object is read here first)
  * and its blobs read by one `git cat-file --batch`, started beside it and asked for each piece of
  * the listing as it arrives: the files are read while the rest is listed, not after. Where no git
- * command is installed, the tree is walked by isomorphic-git (`walk` is its fastest way through a
- * whole tree: one call, not one per object) and its blobs read as a diff reads them. `onProgress`
- * counts files read out of the total, from when the listing is complete: the first sync of a large
- * repository shows how far it is. A tree over `limits`, or with an unsafe name, is refused as it is
- * listed, at the first file over the limit (a file past it is never read). A commit the store lacks
- * is a CommitNotFoundError.
+ * command is installed, the tree is walked here, folder by folder, and its blobs read as a diff
+ * reads them (git's `canon_mode` decides what is a file either way). `onProgress` counts files
+ * read out of the total, from when the listing is complete: the first sync of a large repository
+ * shows how far it is. A tree over `limits`, or with an unsafe name, is refused as it is listed, at
+ * the first file over the limit (a file past it is never read). A commit the store lacks is a
+ * CommitNotFoundError.
  */
 export async function readAllFiles(
   store: ObjectStore,
@@ -124,39 +122,36 @@ export async function readAllFiles(
   return files;
 }
 
-/** The regular files of `tree` with their blob ids, walked through isomorphic-git. */
+/**
+ * The regular files of `tree` with their blob ids, in the order `git ls-tree -r` lists them: each
+ * folder's entries in the tree's own order, a subfolder's files where the subfolder stands. A folder
+ * deeper than `limits.maxPathDepth` is refused before it is read, a file over either limit when it is
+ * reached, and a name no checkout may hold when its folder is read (parseTree, naming its path).
+ */
 async function walkFiles(
   store: ObjectStore,
   tree: string,
   limits: TreeLimits,
 ): Promise<[path: string, oid: string][]> {
-  const { fs, gitdir, cache } = store;
   const entries: [path: string, oid: string][] = [];
-  try {
-    await git.walk({
-      fs,
-      gitdir,
-      cache,
-      trees: [git.TREE({ ref: tree })],
-      map: async (path, [entry]) => {
-        // Folders too: a deep chain of folders is refused before walk descends it.
-        checkLimits(path, 0, limits);
-        // Its folders were checked when walk visited them; '.' is the root itself.
-        const name = path.slice(path.lastIndexOf('/') + 1);
-        if (path !== '.' && isUnsafeTreeEntryName(name)) throw new UnsafeTreeEntryError(path);
-        if (entry && (await isRegularFile(entry))) {
-          checkLimits(path, entries.length, limits);
-          entries.push([path, await entry.oid()]);
-        }
-        return undefined;
-      },
-      reduce: async () => undefined,
-    });
-  } catch (error) {
-    // walk names the unsafe entry but not its folder: find it tree by tree to say where it is.
-    if (gitErrorCode(error) === 'UnsafeFilepathError') await throwAtUnsafeEntry(store, tree);
-    throw error;
-  }
+  // Each folder's tree is read without a turn of the event loop (object-reader.ts): a large tree
+  // hands the loop back between folders once a slice is spent.
+  const between = sliceYielder();
+  const walkFolder = async (prefix: string, oid: string): Promise<void> => {
+    await between();
+    for (const [name, entry] of await entriesOf(store, oid, prefix)) {
+      const path = prefix + name;
+      if (entry.type === 'tree') {
+        if (pathDepth(path) > limits.maxPathDepth)
+          throw new TreeLimitError('depth', path, limits.maxPathDepth);
+        await walkFolder(`${path}/`, entry.oid);
+      } else if (fileOid(entry) !== undefined) {
+        checkLimits(path, entries.length, limits);
+        entries.push([path, entry.oid]);
+      }
+    }
+  };
+  await walkFolder('', tree);
   return entries;
 }
 
@@ -285,17 +280,6 @@ export function checkLimits(path: string, index: number, limits: TreeLimits): vo
   if (pathDepth(path) > limits.maxPathDepth) throw new TreeLimitError('depth', path, limits.maxPathDepth);
 }
 
-/** Reads `tree` folder by folder, breadth first, until the folder holding the unsafe entry throws. */
-async function throwAtUnsafeEntry(store: ObjectStore, tree: string): Promise<void> {
-  const folders: [prefix: string, tree: string][] = [['', tree]];
-  for (let next = folders.shift(); next; next = folders.shift()) {
-    const [prefix, oid] = next;
-    for (const [name, entry] of await entriesOf(store, oid, prefix)) {
-      if (entry.type === 'tree') folders.push([`${prefix}${name}/`, entry.oid]);
-    }
-  }
-}
-
 function folderOid(entry: TreeEntry | undefined): string | undefined {
   return entry?.type === 'tree' ? entry.oid : undefined;
 }
@@ -304,12 +288,6 @@ function folderOid(entry: TreeEntry | undefined): string | undefined {
 function fileOid(entry: TreeEntry | undefined): string | undefined {
   if (entry?.type !== 'blob') return undefined;
   return REGULAR_FILE_MODES.has(entry.mode) ? entry.oid : undefined;
-}
-
-async function isRegularFile(entry: WalkerEntry): Promise<boolean> {
-  if ((await entry.type()) !== 'blob') return false;
-  // The walker gives modes as numbers; tree entries as the octal text git writes.
-  return REGULAR_FILE_MODES.has((await entry.mode()).toString(8));
 }
 
 async function readFile(store: ObjectStore, blob: string): Promise<Uint8Array> {
