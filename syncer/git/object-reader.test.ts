@@ -149,6 +149,59 @@ describe('readObject', () => {
     await expect(readObject(store, 'HEAD')).rejects.toMatchObject({ code: 'NotFoundError' });
   });
 
+  it('reads through a gc that replaced the pack it listed before the read', async () => {
+    const gitdir = join(scratch, 'gc');
+    initBare(gitdir);
+    execFileSync(
+      'git',
+      [
+        '--git-dir',
+        join(repo.dir, '.git'),
+        'pack-objects',
+        '--all',
+        '--revs',
+        '-q',
+        join(gitdir, 'objects', 'pack', 'pack'),
+      ],
+      { env: isolatedGitEnv(), input: '' },
+    );
+    // What the pack holds is reachable from a branch: a repack keeps it.
+    git(gitdir, 'update-ref', 'refs/heads/main', git(join(repo.dir, '.git'), 'rev-parse', 'HEAD').trim());
+    const expected = objectsByGit(gitdir);
+    const packFolder = join(gitdir, 'objects', 'pack');
+    // The listing a read took just before a gc replaced the pack: handed out for the next `stale` listings.
+    let stale = 0;
+    let before: string[] = [];
+    const promises = {
+      ...fs.promises,
+      readdir: async (path: string) =>
+        path === packFolder && stale-- > 0 ? [...before] : fs.promises.readdir(path),
+    } as typeof fs.promises;
+    const store: ObjectStore = { fs: { ...fs, promises } as typeof fs, gitdir, cache: {}, display: gitdir };
+    const [first, second, third] = [...expected.keys()] as [string, string, string];
+    await readObject(store, first);
+    const gc = (content: string) => {
+      before = fs.readdirSync(packFolder);
+      // A new object makes the repacked pack another one: git removes the pack the listing named.
+      const blob = execFileSync('git', ['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], {
+        env: isolatedGitEnv(),
+        input: content,
+      });
+      git(gitdir, 'update-ref', `refs/tags/${content.trim().replaceAll(' ', '-')}`, blob.toString().trim());
+      git(gitdir, 'repack', '-a', '-d', '-q');
+      expect(fs.readdirSync(packFolder).some((name) => before.includes(name))).toBe(false);
+    };
+    gc('one more object\n');
+    stale = 1;
+    const read = await readObject(store, second);
+    expect(read.bytes.equals(expected.get(second)?.bytes as Buffer)).toBe(true);
+    // A pack gone at the second listing too is an error that says so.
+    await readObject(store, first);
+    gc('and another\n');
+    stale = 2;
+    await expect(readObject(store, third)).rejects.toThrow(/is gone from/);
+  });
+
   it('refuses a damaged pack with an error, and a damaged index as no index', async () => {
     const gitdir = join(scratch, 'damaged');
     initBare(gitdir);

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import type { ObjectStore } from './object-store.js';
 import {
@@ -45,13 +45,26 @@ export class ObjectReadError extends Error {
  * read, and a pack a repack removed is never read again once the listing no longer names it.
  */
 export async function readObject(store: ObjectStore, oid: string, expected?: ObjectType): Promise<GitObject> {
-  const object = (await readLoose(store, oid)) ?? (await readPacked(store, oid, 0));
+  const object = await readFromStore(store, oid).catch((error: unknown) => {
+    // A pack the listing named is gone: a `git gc` of a local repository replaced it between the
+    // listing and the read. The next listing names what replaced it; a second miss is an error.
+    if (!(error instanceof PackGoneError)) throw error;
+    store.packsChanged?.();
+    return readFromStore(store, oid);
+  });
   if (!object) throw new ObjectReadError('NotFoundError', `object ${oid} is not in ${store.display}`);
   if (expected !== undefined && object.type !== expected) {
     throw new ObjectReadError('ObjectTypeError', `object ${oid} is a ${object.type}, not a ${expected}`);
   }
   return object;
 }
+
+async function readFromStore(store: ObjectStore, oid: string): Promise<GitObject | undefined> {
+  return (await readLoose(store, oid)) ?? (await readPacked(store, oid, 0));
+}
+
+/** A pack that a listing named could not be opened: it was removed since (a repack, a gc). */
+class PackGoneError extends Error {}
 
 /** Whether the store holds the object `oid`: a loose file, or an index that lists it (nothing is inflated). */
 export async function hasObject(store: ObjectStore, oid: string): Promise<boolean> {
@@ -126,7 +139,13 @@ async function readPacked(store: ObjectStore, oid: string, chained: number): Pro
   for (const index of await packIndexes(store)) {
     const offset = offsetOf(index, id);
     if (offset === undefined) continue;
-    const fd = openSync(index.packPath, 'r');
+    let fd: number;
+    try {
+      fd = openSync(index.packPath, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new PackGoneError(`${index.packPath} is gone from ${store.display}`, { cause: error });
+    }
     try {
       return await readAt(store, fd, index, offset, chained);
     } finally {
@@ -155,6 +174,9 @@ async function packIndexes(store: ObjectStore): Promise<PackIndex[]> {
     return listed.indexes;
   }
   const { byPath } = known;
+  // The indexes of packs no longer listed (a repack, a gc of a local repository) are let go.
+  const listedNames = new Set(names);
+  for (const path of byPath.keys()) if (!listedNames.has(basename(path))) byPath.delete(path);
   const indexes: Promise<PackIndex>[] = [];
   for (const name of names) {
     if (!name.startsWith('pack-') || !name.endsWith('.idx')) continue;
