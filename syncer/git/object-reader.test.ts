@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTempDir, removeTempDir } from '../../local/index.js';
 import { isolatedGitEnv } from '../../test/harness/git-command.js';
 import { createWorkRepo, type WorkRepo } from '../../test/harness/index.js';
+import { packAllObjects } from '../../test/support/pack-objects.js';
 import { readObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 import { readEntryHeader } from './pack-format.js';
@@ -93,22 +94,7 @@ describe('readObject', () => {
     it(`reads every object of a pack whose deltas are ${name}s as git does`, async () => {
       const gitdir = join(scratch, name);
       initBare(gitdir);
-      execFileSync(
-        'git',
-        [
-          '--git-dir',
-          join(repo.dir, '.git'),
-          'pack-objects',
-          '--all',
-          '--revs',
-          '-q',
-          '--depth=50',
-          '--window=50',
-          ...offsets,
-          join(gitdir, 'objects', 'pack', 'pack'),
-        ],
-        { env: isolatedGitEnv(), input: '' },
-      );
+      packAllObjects(join(repo.dir, '.git'), gitdir, ['--depth=50', '--window=50', ...offsets]);
       expect(fs.readdirSync(join(gitdir, 'objects')).filter((n) => /^[0-9a-f]{2}$/.test(n))).toEqual([]);
       expect(deltaCount(gitdir)).toBeGreaterThan(10);
       const expected = objectsByGit(gitdir);
@@ -152,19 +138,7 @@ describe('readObject', () => {
   it('reads through a gc that replaced the pack it listed before the read', async () => {
     const gitdir = join(scratch, 'gc');
     initBare(gitdir);
-    execFileSync(
-      'git',
-      [
-        '--git-dir',
-        join(repo.dir, '.git'),
-        'pack-objects',
-        '--all',
-        '--revs',
-        '-q',
-        join(gitdir, 'objects', 'pack', 'pack'),
-      ],
-      { env: isolatedGitEnv(), input: '' },
-    );
+    packAllObjects(join(repo.dir, '.git'), gitdir);
     // What the pack holds is reachable from a branch: a repack keeps it.
     git(gitdir, 'update-ref', 'refs/heads/main', git(join(repo.dir, '.git'), 'rev-parse', 'HEAD').trim());
     const expected = objectsByGit(gitdir);

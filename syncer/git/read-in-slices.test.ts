@@ -5,6 +5,7 @@ import { createTempDir, removeTempDir } from '../../local/index.js';
 import { isolatedGitEnv } from '../../test/harness/git-command.js';
 import { createWorkRepo } from '../../test/harness/index.js';
 import { turnsDuring } from '../../test/support/event-loop-turns.js';
+import { packAllObjects } from '../../test/support/pack-objects.js';
 import { isAncestorOf } from './ancestry.js';
 import { treeOfCommit } from './commit-info.js';
 import type { ObjectStore } from './object-store.js';
@@ -37,19 +38,7 @@ describe('reads of a fetched clone that hand the event loop back', () => {
     const gitdir = join(scratch, 'clone.git');
     const env = isolatedGitEnv();
     execFileSync('git', ['init', '--quiet', '--bare', gitdir], { env });
-    execFileSync(
-      'git',
-      [
-        '--git-dir',
-        join(repo.dir, '.git'),
-        'pack-objects',
-        '--all',
-        '--revs',
-        '-q',
-        join(gitdir, 'objects', 'pack', 'pack'),
-      ],
-      { env, input: '' },
-    );
+    packAllObjects(join(repo.dir, '.git'), gitdir);
     const files = storeFiles(gitdir);
     store = { fs: files.fs, gitdir, cache: {}, display: gitdir, packsChanged: files.packsChanged };
     // The listings and the index are read once, with turns of their own.
