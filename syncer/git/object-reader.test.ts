@@ -2,14 +2,17 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTempDir, removeTempDir } from '../../local/index.js';
 import { isolatedGitEnv } from '../../test/harness/git-command.js';
 import { createWorkRepo, type WorkRepo } from '../../test/harness/index.js';
+import { turnsDuring } from '../../test/support/event-loop-turns.js';
 import { packAllObjects } from '../../test/support/pack-objects.js';
-import { readObject } from './object-reader.js';
+import { LARGE_ENTRY_BYTES, readObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
-import { readEntryHeader } from './pack-format.js';
+import { inflateEntry, inflateEntryAsync, PackFormatError, readEntryHeader } from './pack-format.js';
+import { storeFiles } from './store-files.js';
 
 /** Every object of the repository at `gitdir` as git itself reads it, by id. */
 function objectsByGit(gitdir: string): Map<string, { type: string; bytes: Buffer }> {
@@ -206,6 +209,55 @@ describe('readObject', () => {
     await expect(readObject(storeOf(gitdir), [...expected.keys()][0] as string)).rejects.toThrow(
       /is no pack index of version 2/,
     );
+  });
+  it('reads a large entry off the event loop, and a small one without a turn of it', async () => {
+    const gitdir = join(scratch, 'large');
+    initBare(gitdir);
+    packAllObjects(join(repo.dir, '.git'), gitdir);
+    // A clone as a fetch leaves it: listings and indexes from memory once read.
+    const files = storeFiles(gitdir);
+    const store: ObjectStore = { fs: files.fs, gitdir, cache: {}, display: gitdir };
+    const head = git(join(repo.dir, '.git'), 'rev-parse', 'HEAD').trim();
+    const large = git(join(repo.dir, '.git'), 'rev-parse', 'HEAD:services/big/config/blob.bin').trim();
+    await readObject(store, head);
+    let commit: Buffer | undefined;
+    expect(await turnsDuring(async () => (commit = (await readObject(store, head)).bytes))).toBe(0);
+    expect(commit?.toString('utf8')).toContain('Edit 11');
+    let blob: Buffer | undefined;
+    expect(await turnsDuring(async () => (blob = (await readObject(store, large)).bytes))).toBeGreaterThan(0);
+    expect(blob?.length).toBeGreaterThan(LARGE_ENTRY_BYTES);
+    expect(blob?.equals(Buffer.alloc(300_011, 11))).toBe(true);
+  });
+});
+
+describe('inflateEntry and inflateEntryAsync', () => {
+  const data = Buffer.from('key: value\n'.repeat(1000));
+  const deflated = deflateSync(data);
+
+  it('inflate an entry to the size it declares, and say how much of the input it took', async () => {
+    const followed = Buffer.concat([deflated, Buffer.from('the next entry')]);
+    const expected = { data, consumed: deflated.length };
+    expect(inflateEntry(followed, data.length, 'entry')).toEqual(expected);
+    expect(await inflateEntryAsync(followed, data.length, 'entry')).toEqual(expected);
+  });
+
+  it('refuse an entry that inflates past, or short of, its declared size', async () => {
+    expect(() => inflateEntry(deflated, 100, 'the entry')).toThrow(
+      /the entry inflates to more than the 100 bytes/,
+    );
+    await expect(inflateEntryAsync(deflated, 100, 'the entry')).rejects.toThrow(
+      /the entry inflates to more than the 100 bytes/,
+    );
+    expect(() => inflateEntry(deflated, data.length + 1, 'e')).toThrow(
+      /inflates to 11000 bytes, not the 11001/,
+    );
+    await expect(inflateEntryAsync(deflated, data.length + 1, 'e')).rejects.toThrow(
+      /inflates to 11000 bytes, not the 11001/,
+    );
+    await expect(inflateEntryAsync(Buffer.from('not deflated'), 5, 'e')).rejects.toThrow(
+      /e cannot be inflated/,
+    );
+    await expect(inflateEntryAsync(deflated, 100, 'e')).rejects.toBeInstanceOf(PackFormatError);
   });
 });
 

@@ -1,15 +1,20 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, read, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { inflate, inflateSync } from 'node:zlib';
 import type { ObjectStore } from './object-store.js';
 import {
   applyDelta,
   compressBound,
   inflateEntry,
+  inflateEntryAsync,
   type ObjectType,
   PackFormatError,
   readEntryHeader,
 } from './pack-format.js';
+
+const readAsync = promisify(read);
+const inflateAsync = promisify(inflate);
 
 /** An object as git stores it: its type and its content (without git's `type size\0` header). */
 export interface GitObject {
@@ -94,7 +99,8 @@ async function readLooseFile(store: ObjectStore, oid: string): Promise<Buffer | 
 async function readLoose(store: ObjectStore, oid: string): Promise<GitObject | undefined> {
   const deflated = await readLooseFile(store, oid);
   if (deflated === undefined) return undefined;
-  const raw = inflateSync(deflated);
+  // Deflated, a large file is still large (text deflates to a fifth or so): inflated off the loop.
+  const raw = deflated.length > LARGE_ENTRY_BYTES / 8 ? await inflateAsync(deflated) : inflateSync(deflated);
   const space = raw.indexOf(0x20);
   const nul = raw.indexOf(0, space);
   const type = raw.toString('latin1', 0, space);
@@ -241,6 +247,24 @@ function offsetOf({ bytes, count }: PackIndex, id: Buffer): number | undefined {
 /** The longest entry header: a type and size of up to 64 bits, then a delta's base (20 bytes of id at most). */
 const HEADER_BYTES = 32;
 
+/**
+ * Entries that declare more than this are read and inflated on libuv's threads: a config file is a
+ * few kilobytes, read in microseconds, but a blob of tens of megabytes (a commit may hold one)
+ * would hold the event loop for as many milliseconds as the syncer's ZooKeeper session can spare.
+ */
+export const LARGE_ENTRY_BYTES = 256 * 1024;
+
+/** The inflated data of the entry whose deflated bytes start at `start` of the pack open as `fd`. */
+async function readEntryData(fd: number, start: number, size: number, entry: string): Promise<Buffer> {
+  const deflated = Buffer.allocUnsafe(compressBound(size));
+  if (size <= LARGE_ENTRY_BYTES) {
+    const read = readSync(fd, deflated, 0, deflated.length, start);
+    return inflateEntry(deflated.subarray(0, read), size, entry).data;
+  }
+  const { bytesRead } = await readAsync(fd, deflated, 0, deflated.length, start);
+  return (await inflateEntryAsync(deflated.subarray(0, bytesRead), size, entry)).data;
+}
+
 /** The object whose entry starts at `offset` of the pack open as `fd`, its delta chain resolved. */
 async function readAt(
   store: ObjectStore,
@@ -259,13 +283,7 @@ async function readAt(
     const headRead = readSync(fd, head, 0, HEADER_BYTES, at);
     const header = readEntryHeader(head.subarray(0, headRead));
     const dataStart = at + header.length;
-    const deflated = Buffer.allocUnsafe(compressBound(header.size));
-    const read = readSync(fd, deflated, 0, deflated.length, dataStart);
-    const { data } = inflateEntry(
-      deflated.subarray(0, read),
-      header.size,
-      `${index.packPath}'s entry at ${at}`,
-    );
+    const data = await readEntryData(fd, dataStart, header.size, `${index.packPath}'s entry at ${at}`);
     if (header.kind === 'object') {
       let object: Buffer = data;
       for (let next = deltas.pop(); next; next = deltas.pop()) object = applyDelta(object, next);

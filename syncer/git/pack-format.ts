@@ -1,4 +1,4 @@
-import { inflateSync } from 'node:zlib';
+import { inflate, inflateSync } from 'node:zlib';
 
 /**
  * The pieces of git's pack format that reading an object and indexing a pack share
@@ -71,23 +71,56 @@ export function readEntryHeader(bytes: Uint8Array): EntryHeader {
  * it took. Never more than `size` bytes are made: a damaged or hostile entry of a few bytes cannot
  * inflate to gigabytes. `entry` names it in errors.
  */
-export function inflateEntry(
-  deflated: Uint8Array,
-  size: number,
-  entry: string,
-): { data: Buffer; consumed: number } {
-  let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+export function inflateEntry(deflated: Uint8Array, size: number, entry: string): InflatedEntry {
+  let inflated: ZlibResult;
   try {
-    inflated = inflateSync(deflated, {
-      info: true,
-      maxOutputLength: Math.max(1, size),
-    }) as unknown as typeof inflated;
+    inflated = inflateSync(deflated, inflateOptions(size)) as unknown as ZlibResult;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new PackFormatError(`${entry} inflates to more than the ${size} bytes it declares`);
-    }
-    throw new PackFormatError(`${entry} cannot be inflated (${(error as Error).message})`);
+    throw inflateFailure(error, size, entry);
   }
+  return checkedSize(inflated, size, entry);
+}
+
+/**
+ * `inflateEntry` on one of libuv's threads, for an entry large enough that inflating it would hold
+ * the event loop (a megabyte takes milliseconds): the same bound, the same errors.
+ */
+export function inflateEntryAsync(deflated: Uint8Array, size: number, entry: string): Promise<InflatedEntry> {
+  return new Promise((resolve, reject) => {
+    inflate(deflated, inflateOptions(size), (error, result) => {
+      if (error) reject(inflateFailure(error, size, entry));
+      else {
+        try {
+          resolve(checkedSize(result as unknown as ZlibResult, size, entry));
+        } catch (failure) {
+          reject(failure);
+        }
+      }
+    });
+  });
+}
+
+export interface InflatedEntry {
+  readonly data: Buffer;
+  /** How many bytes of the deflated input the entry's stream took. */
+  readonly consumed: number;
+}
+
+/** What zlib hands back with `info: true`. */
+type ZlibResult = { buffer: Buffer; engine: { bytesWritten: number } };
+
+function inflateOptions(size: number) {
+  return { info: true, maxOutputLength: Math.max(1, size) } as const;
+}
+
+function inflateFailure(error: unknown, size: number, entry: string): PackFormatError {
+  if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+    return new PackFormatError(`${entry} inflates to more than the ${size} bytes it declares`);
+  }
+  return new PackFormatError(`${entry} cannot be inflated (${(error as Error).message})`);
+}
+
+function checkedSize(inflated: ZlibResult, size: number, entry: string): InflatedEntry {
   if (inflated.buffer.length !== size) {
     throw new PackFormatError(
       `${entry} inflates to ${inflated.buffer.length} bytes, not the ${size} it declares`,
