@@ -26,7 +26,7 @@ describe('reading a whole tree on a machine without a git command', () => {
   };
   const storeOf = (dir: string): ObjectStore => ({ fs, gitdir: join(dir, '.git'), cache: {}, display: dir });
 
-  /** Runs git plumbing in `work` with `input` on its stdin; resolves with its output, trimmed. */
+  /** Runs git plumbing in `work` with `input` on its stdin, and returns its output, trimmed. */
   const plumbing = (work: WorkRepo, args: string[], input: Buffer | string = '') =>
     execFileSync('git', args, { cwd: work.dir, env: isolatedGitEnv(), input }).toString('utf8').trim();
 
