@@ -151,8 +151,11 @@ describe('readObject', () => {
     let before: string[] = [];
     const promises = {
       ...fs.promises,
-      readdir: async (path: string) =>
-        path === packFolder && stale-- > 0 ? [...before] : fs.promises.readdir(path),
+      async readdir(path: string) {
+        if (path !== packFolder || stale === 0) return fs.promises.readdir(path);
+        stale--;
+        return [...before];
+      },
     } as typeof fs.promises;
     const store: ObjectStore = { fs: { ...fs, promises } as typeof fs, gitdir, cache: {}, display: gitdir };
     const [first, second, third] = [...expected.keys()] as [string, string, string];
