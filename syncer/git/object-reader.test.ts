@@ -96,7 +96,6 @@ describe('readObject', () => {
   ] as const) {
     it(`reads every object of a pack whose deltas are ${name}s as git does`, async () => {
       const gitdir = join(scratch, name);
-      initBare(gitdir);
       packAllObjects(join(repo.dir, '.git'), gitdir, ['--depth=50', '--window=50', ...offsets]);
       expect(fs.readdirSync(join(gitdir, 'objects')).filter((n) => /^[0-9a-f]{2}$/.test(n))).toEqual([]);
       expect(deltaCount(gitdir)).toBeGreaterThan(10);
@@ -140,7 +139,6 @@ describe('readObject', () => {
 
   it('reads through a gc that replaced the pack it listed before the read', async () => {
     const gitdir = join(scratch, 'gc');
-    initBare(gitdir);
     packAllObjects(join(repo.dir, '.git'), gitdir);
     // What the pack holds is reachable from a branch: a repack keeps it.
     git(gitdir, 'update-ref', 'refs/heads/main', git(join(repo.dir, '.git'), 'rev-parse', 'HEAD').trim());
@@ -215,7 +213,6 @@ describe('readObject', () => {
   });
   it('reads a large entry off the event loop, and a small one without a turn of it', async () => {
     const gitdir = join(scratch, 'large');
-    initBare(gitdir);
     packAllObjects(join(repo.dir, '.git'), gitdir);
     // A clone as a fetch leaves it: listings and indexes from memory once read.
     const files = storeFiles(gitdir);

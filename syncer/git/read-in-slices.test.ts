@@ -1,8 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTempDir, removeTempDir } from '../../local/index.js';
-import { isolatedGitEnv } from '../../test/harness/git-command.js';
 import { createWorkRepo } from '../../test/harness/index.js';
 import { turnsDuring } from '../../test/support/event-loop-turns.js';
 import { packAllObjects } from '../../test/support/pack-objects.js';
@@ -36,8 +34,6 @@ describe('reads of a fetched clone that hand the event loop back', () => {
     }
     // A clone as a fetch leaves it: packs only, read through the files that answer from memory.
     const gitdir = join(scratch, 'clone.git');
-    const env = isolatedGitEnv();
-    execFileSync('git', ['init', '--quiet', '--bare', gitdir], { env });
     packAllObjects(join(repo.dir, '.git'), gitdir);
     const files = storeFiles(gitdir);
     store = { fs: files.fs, gitdir, cache: {}, display: gitdir, packsChanged: files.packsChanged };

@@ -3,15 +3,17 @@ import { join } from 'node:path';
 import { isolatedGitEnv } from '../harness/git-command.js';
 
 /**
- * Writes every object reachable from the refs of the repository at `fromGitdir` as one pack into
- * the `objects/pack` folder of `intoGitdir`, with git's own `pack-objects` (`options` such as
- * `--delta-base-offset`): a clone holding packs only, as a fetch leaves one.
+ * A clone as a fetch leaves one: a bare repository at `intoGitdir` (made when missing) holding, as
+ * one pack written by git's own `pack-objects` (`options` such as `--delta-base-offset`), every
+ * object reachable from the refs of the repository at `fromGitdir`.
  */
 export function packAllObjects(
   fromGitdir: string,
   intoGitdir: string,
   options: readonly string[] = [],
 ): void {
+  const env = isolatedGitEnv();
+  execFileSync('git', ['init', '--quiet', '--bare', intoGitdir], { env });
   execFileSync(
     'git',
     [
@@ -24,6 +26,6 @@ export function packAllObjects(
       ...options,
       join(intoGitdir, 'objects', 'pack', 'pack'),
     ],
-    { env: isolatedGitEnv(), input: '' },
+    { env, input: '' },
   );
 }
