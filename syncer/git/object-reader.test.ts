@@ -9,7 +9,7 @@ import { isolatedGitEnv } from '../../test/harness/git-command.js';
 import { createWorkRepo, type WorkRepo } from '../../test/harness/index.js';
 import { turnsDuring } from '../../test/support/event-loop-turns.js';
 import { packAllObjects } from '../../test/support/pack-objects.js';
-import { LARGE_ENTRY_BYTES, readObject } from './object-reader.js';
+import { LARGE_ENTRY_BYTES, ResolvedEntries, readObject } from './object-reader.js';
 import type { ObjectStore } from './object-store.js';
 import { inflateEntry, inflateEntryAsync, PackFormatError, readEntryHeader } from './pack-format.js';
 import { storeFiles } from './store-files.js';
@@ -103,12 +103,34 @@ describe('readObject', () => {
       expect(expected.size).toBe(objectsByGit(join(repo.dir, '.git')).size);
       const store = storeOf(gitdir);
       for (const [oid, { type, bytes }] of expected) {
-        const read = await readObject(store, oid);
-        expect({ oid, type: read.type }).toEqual({ oid, type });
-        expect(read.bytes.equals(bytes)).toBe(true);
+        // Through a store that kept what it resolved before, and through one that resolves it all.
+        for (const read of [await readObject(store, oid), await readObject(storeOf(gitdir), oid)]) {
+          expect({ oid, type: read.type }).toEqual({ oid, type });
+          expect(read.bytes.equals(bytes)).toBe(true);
+        }
       }
     });
   }
+
+  it('keeps the objects it resolved: read again, they need no byte of the pack', async () => {
+    const gitdir = join(scratch, 'kept');
+    packAllObjects(join(repo.dir, '.git'), gitdir, ['--depth=50', '--window=50', '--delta-base-offset']);
+    const expected = objectsByGit(gitdir);
+    const store = storeOf(gitdir);
+    for (const oid of expected.keys()) await readObject(store, oid);
+    // Every entry zeroed, the pack's header and trailer aside (the listing and the index are the same).
+    const [pack] = (await readdir(join(gitdir, 'objects', 'pack'))).filter((n) => n.endsWith('.pack'));
+    const packPath = join(gitdir, 'objects', 'pack', pack as string);
+    const bytes = await readFile(packPath);
+    await writeFile(packPath, bytes.fill(0, 12, bytes.length - 20));
+    for (const [oid, { type, bytes }] of expected) {
+      const read = await readObject(store, oid);
+      expect({ oid, type: read.type }).toEqual({ oid, type });
+      expect(read.bytes.equals(bytes)).toBe(true);
+    }
+    // A store that resolved nothing yet reads the zeroed pack, and fails.
+    await expect(readObject(storeOf(gitdir), [...expected.keys()][0] as string)).rejects.toThrow();
+  });
 
   it('finds a pack added after its first read, and says which objects are missing or of another type', async () => {
     const gitdir = join(scratch, 'later');
@@ -227,6 +249,49 @@ describe('readObject', () => {
     expect(await turnsDuring(async () => (blob = (await readObject(store, large)).bytes))).toBeGreaterThan(0);
     expect(blob?.length).toBeGreaterThan(LARGE_ENTRY_BYTES);
     expect(blob?.equals(Buffer.alloc(300_011, 11))).toBe(true);
+  });
+});
+
+describe('ResolvedEntries', () => {
+  const object = (size: number, fill = 0) => ({ type: 'blob' as const, bytes: Buffer.alloc(size, fill) });
+  // An object of 100 bytes costs 228 with its overhead; a limit of 16 of them keeps 16 at most.
+  const cost = 100 + 128;
+
+  it('lets the least recently used objects go once they hold more than the limit', () => {
+    const kept = new ResolvedEntries(16 * cost);
+    for (let offset = 1; offset <= 16; offset++) kept.set('a.pack', offset, object(100, offset));
+    expect(kept.bytes).toBe(16 * cost);
+    // Read, the first is the last to go: the second goes instead.
+    expect(kept.get('a.pack', 1)?.bytes[0]).toBe(1);
+    kept.set('a.pack', 17, object(100, 17));
+    expect(kept.bytes).toBe(16 * cost);
+    expect(kept.get('a.pack', 2)).toBeUndefined();
+    for (const offset of [1, 3, 16, 17]) expect(kept.get('a.pack', offset)?.bytes[0]).toBe(offset);
+    // The same offset in another pack is another object.
+    expect(kept.get('b.pack', 1)).toBeUndefined();
+  });
+
+  it('does not keep an object over a sixteenth of the limit, nor an offset twice', () => {
+    const kept = new ResolvedEntries(16 * cost);
+    kept.set('a.pack', 1, object(101));
+    expect(kept.get('a.pack', 1)).toBeUndefined();
+    expect(kept.bytes).toBe(0);
+    kept.set('a.pack', 1, object(100, 7));
+    kept.set('a.pack', 1, object(100, 8));
+    expect(kept.get('a.pack', 1)?.bytes[0]).toBe(7);
+    expect(kept.bytes).toBe(cost);
+  });
+
+  it('lets go of every object of a pack a repack removed, and of no other', () => {
+    const kept = new ResolvedEntries(16 * cost);
+    kept.set('/objects/pack/pack-1.pack', 12, object(100, 1));
+    kept.set('/objects/pack/pack-2.pack', 12, object(100, 2));
+    kept.set('/objects/pack/pack-1.pack', 40, object(100, 3));
+    kept.forgetPack('/objects/pack/pack-1.pack');
+    expect(kept.get('/objects/pack/pack-1.pack', 12)).toBeUndefined();
+    expect(kept.get('/objects/pack/pack-1.pack', 40)).toBeUndefined();
+    expect(kept.get('/objects/pack/pack-2.pack', 12)?.bytes[0]).toBe(2);
+    expect(kept.bytes).toBe(cost);
   });
 });
 

@@ -6,6 +6,7 @@ import type { ObjectStore } from './object-store.js';
 import {
   applyDelta,
   compressBound,
+  type EntryHeader,
   inflateEntry,
   inflateEntryAsync,
   type ObjectType,
@@ -46,8 +47,9 @@ export class ObjectReadError extends Error {
  *
  * The store's file system answers the loose lookups and the pack folder's listing (from memory in a
  * fetched clone, see store-files.ts); what is read of an index is kept with the store's cache, which
- * a repack replaces. A pack is opened for one read and closed after it, so no descriptor outlives a
- * read, and a pack a repack removed is never read again once the listing no longer names it.
+ * a repack replaces, and so are the objects resolved from the packs' entries (ResolvedEntries). A
+ * pack is opened for one read and closed after it, so no descriptor outlives a read, and a pack a
+ * repack removed is never read again once the listing no longer names it.
  */
 export async function readObject(store: ObjectStore, oid: string, expected?: ObjectType): Promise<GitObject> {
   const object = await readFromStore(store, oid).catch((error: unknown) => {
@@ -130,9 +132,79 @@ interface KnownIndexes {
   readonly byPath: Map<string, Promise<PackIndex>>;
   /** The pack folder's last listing, and its indexes: most reads find the same listing. */
   listed?: { readonly names: readonly string[]; readonly indexes: Promise<PackIndex[]> };
+  /** Objects resolved from the entries of the packs listed: see ResolvedEntries. */
+  readonly resolved: ResolvedEntries;
 }
 
 const indexesByCache = new WeakMap<object, KnownIndexes>();
+
+function knownIndexes(store: ObjectStore): KnownIndexes {
+  let known = indexesByCache.get(store.cache);
+  if (!known) {
+    known = { byPath: new Map(), resolved: new ResolvedEntries(RESOLVED_ENTRIES_BYTES) };
+    indexesByCache.set(store.cache, known);
+  }
+  return known;
+}
+
+/** What the resolved objects of a store's packs may hold: git's own default is 96 MiB. */
+const RESOLVED_ENTRIES_BYTES = 16 * 1024 * 1024;
+/** What keeping one more object costs beyond its bytes (its key, its entry in the map). */
+const RESOLVED_ENTRY_OVERHEAD_BYTES = 128;
+
+/**
+ * Objects resolved from pack entries, by pack and offset, the least recently used let go first
+ * once they hold more than `limitBytes`, as git's delta base cache (`core.deltaBaseCacheLimit`).
+ * git chains similar files up to 50 deltas deep, the files of a generated or templated repository
+ * most of all: without it, reading every file resolved each one's chain from its start again, ten
+ * reads and inflates a file on average. An object over a sixteenth of the limit is not kept: it
+ * would push out hundreds of small ones.
+ */
+export class ResolvedEntries {
+  readonly #objects = new Map<string, GitObject>();
+  #bytes = 0;
+
+  constructor(readonly limitBytes: number) {}
+
+  /** How many bytes the objects kept hold, with their overhead. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get(pack: string, offset: number): GitObject | undefined {
+    const key = `${offset} ${pack}`;
+    const object = this.#objects.get(key);
+    if (object) {
+      // Map keeps insertion order: moved to the end, it is the last to go.
+      this.#objects.delete(key);
+      this.#objects.set(key, object);
+    }
+    return object;
+  }
+
+  set(pack: string, offset: number, object: GitObject): void {
+    const cost = object.bytes.length + RESOLVED_ENTRY_OVERHEAD_BYTES;
+    const key = `${offset} ${pack}`;
+    if (cost > this.limitBytes / 16 || this.#objects.has(key)) return;
+    this.#objects.set(key, object);
+    this.#bytes += cost;
+    for (const [oldest, dropped] of this.#objects) {
+      if (this.#bytes <= this.limitBytes) break;
+      this.#objects.delete(oldest);
+      this.#bytes -= dropped.bytes.length + RESOLVED_ENTRY_OVERHEAD_BYTES;
+    }
+  }
+
+  /** Lets go of every object of `pack`: a repack removed it. */
+  forgetPack(pack: string): void {
+    const suffix = ` ${pack}`;
+    for (const [key, object] of this.#objects) {
+      if (!key.endsWith(suffix)) continue;
+      this.#objects.delete(key);
+      this.#bytes -= object.bytes.length + RESOLVED_ENTRY_OVERHEAD_BYTES;
+    }
+  }
+}
 
 /**
  * Deltas one object may stack, bases named by id included: git makes chains of 50 at most by
@@ -145,6 +217,9 @@ async function readPacked(store: ObjectStore, oid: string, chained: number): Pro
   for (const index of await packIndexes(store)) {
     const offset = offsetOf(index, id);
     if (offset === undefined) continue;
+    const { resolved } = knownIndexes(store);
+    const known = resolved.get(index.packPath, offset);
+    if (known) return known;
     let fd: number;
     try {
       fd = openSync(index.packPath, 'r');
@@ -153,7 +228,7 @@ async function readPacked(store: ObjectStore, oid: string, chained: number): Pro
       throw new PackGoneError(`${index.packPath} is gone from ${store.display}`, { cause: error });
     }
     try {
-      return await readAt(store, fd, index, offset, chained);
+      return await readAt(store, fd, index, offset, chained, resolved);
     } finally {
       closeSync(fd);
     }
@@ -170,11 +245,7 @@ async function packIndexes(store: ObjectStore): Promise<PackIndex[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  let known = indexesByCache.get(store.cache);
-  if (!known) {
-    known = { byPath: new Map() };
-    indexesByCache.set(store.cache, known);
-  }
+  const known = knownIndexes(store);
   const { listed } = known;
   if (listed && listed.names.length === names.length && listed.names.every((name, n) => name === names[n])) {
     return listed.indexes;
@@ -182,7 +253,11 @@ async function packIndexes(store: ObjectStore): Promise<PackIndex[]> {
   const { byPath } = known;
   // The indexes of packs no longer listed (a repack, a gc of a local repository) are let go.
   const listedNames = new Set(names);
-  for (const path of byPath.keys()) if (!listedNames.has(basename(path))) byPath.delete(path);
+  for (const path of byPath.keys()) {
+    if (listedNames.has(basename(path))) continue;
+    byPath.delete(path);
+    known.resolved.forgetPack(packPathOf(path));
+  }
   const indexes: Promise<PackIndex>[] = [];
   for (const name of names) {
     if (!name.startsWith('pack-') || !name.endsWith('.idx')) continue;
@@ -210,6 +285,11 @@ const INDEX_MAGIC = 0xff744f63;
 const FAN_OUT = 8;
 const IDS = FAN_OUT + 256 * 4;
 
+/** The pack an index file describes. */
+function packPathOf(indexPath: string): string {
+  return `${indexPath.slice(0, -'.idx'.length)}.pack`;
+}
+
 async function loadIndex(store: ObjectStore, path: string): Promise<PackIndex> {
   const bytes = await store.fs.promises.readFile(path);
   const count = bytes.length >= IDS ? bytes.readUInt32BE(IDS - 4) : 0;
@@ -220,7 +300,7 @@ async function loadIndex(store: ObjectStore, path: string): Promise<PackIndex> {
   ) {
     throw new PackFormatError(`${path} in ${store.display} is no pack index of version 2`);
   }
-  return { packPath: `${path.slice(0, -'.idx'.length)}.pack`, bytes, count };
+  return { packPath: packPathOf(path), bytes, count };
 }
 
 /** Where `id` starts in the pack, by binary search between the fan-out's bounds; undefined if absent. */
@@ -243,9 +323,6 @@ function offsetOf({ bytes, count }: PackIndex, id: Buffer): number | undefined {
   }
   return undefined;
 }
-
-/** The longest entry header: a type and size of up to 64 bits, then a delta's base (20 bytes of id at most). */
-const HEADER_BYTES = 32;
 
 /**
  * Entries that declare more than this are read and inflated on libuv's threads: a config file is a
@@ -272,40 +349,69 @@ async function readAt(
   index: PackIndex,
   offset: number,
   chained: number,
+  resolved: ResolvedEntries,
 ): Promise<GitObject> {
-  // A delta chain is read from its end back to the whole object it starts from, then applied forward.
-  const deltas: Buffer[] = [];
-  for (let at = offset; ; ) {
+  // A delta chain is read from its end back to an object whole or resolved before, then applied
+  // forward; each object it makes on the way is kept, as it is the base of the next.
+  const deltas: { readonly at: number; readonly data: Buffer }[] = [];
+  let base: GitObject | undefined;
+  for (let at = offset; base === undefined; ) {
     if (chained + deltas.length > MAX_DELTA_CHAIN) {
       throw new PackFormatError(`${index.packPath} is damaged: a chain of over ${MAX_DELTA_CHAIN} deltas`);
     }
-    const head = Buffer.allocUnsafe(HEADER_BYTES);
-    const headRead = readSync(fd, head, 0, HEADER_BYTES, at);
-    const header = readEntryHeader(head.subarray(0, headRead));
-    const dataStart = at + header.length;
-    const data = await readEntryData(fd, dataStart, header.size, `${index.packPath}'s entry at ${at}`);
+    base = resolved.get(index.packPath, at);
+    if (base) break;
+    const { header, data } = await readEntry(fd, at, `${index.packPath}'s entry at ${at}`);
     if (header.kind === 'object') {
-      let object: Buffer = data;
-      for (let next = deltas.pop(); next; next = deltas.pop()) object = applyDelta(object, next);
-      return { type: header.type, bytes: object };
-    }
-    deltas.push(data);
-    if (header.kind === 'ofs-delta') {
+      base = { type: header.type, bytes: data };
+      resolved.set(index.packPath, at, base);
+    } else if (header.kind === 'ofs-delta') {
+      deltas.push({ at, data });
       if (header.baseDistance > at)
         throw new PackFormatError(`${index.packPath} is damaged: a delta's base before the pack`);
       at -= header.baseDistance;
-      continue;
+    } else {
+      deltas.push({ at, data });
+      // A base named by id may be anywhere in the store.
+      base =
+        (await readLoose(store, header.baseId)) ??
+        (await readPacked(store, header.baseId, chained + deltas.length));
+      if (!base)
+        throw new PackFormatError(
+          `${index.packPath} holds a delta whose base ${header.baseId} is not in the store`,
+        );
     }
-    // A base named by id may be anywhere in the store.
-    const base =
-      (await readLoose(store, header.baseId)) ??
-      (await readPacked(store, header.baseId, chained + deltas.length));
-    if (!base)
-      throw new PackFormatError(
-        `${index.packPath} holds a delta whose base ${header.baseId} is not in the store`,
-      );
-    let object: Buffer = base.bytes;
-    for (let next = deltas.pop(); next; next = deltas.pop()) object = applyDelta(object, next);
-    return { type: base.type, bytes: object };
   }
+  let object = base;
+  for (let next = deltas.pop(); next; next = deltas.pop()) {
+    object = { type: object.type, bytes: applyDelta(object.bytes, next.data) };
+    resolved.set(index.packPath, next.at, object);
+  }
+  return object;
+}
+
+/**
+ * Bytes read at an entry's start: its header and, for nearly every entry of a config repository
+ * (a file of a few kilobytes, a delta), all of its deflated data, in one read instead of two.
+ */
+const ENTRY_WINDOW_BYTES = 8192;
+/** Reused by every read: an entry's data is inflated out of it before anything else may read. */
+const entryWindow = Buffer.allocUnsafe(ENTRY_WINDOW_BYTES);
+
+/** The header of the entry at `at` of the pack open as `fd`, and its data inflated. */
+async function readEntry(
+  fd: number,
+  at: number,
+  entry: string,
+): Promise<{ header: EntryHeader; data: Buffer }> {
+  const read = readSync(fd, entryWindow, 0, ENTRY_WINDOW_BYTES, at);
+  const header = readEntryHeader(entryWindow.subarray(0, read));
+  const available = read - header.length;
+  const bound = compressBound(header.size);
+  // What a read of the data alone would get: its bound, or all up to the pack's end.
+  if (header.size <= LARGE_ENTRY_BYTES && (available >= bound || read < ENTRY_WINDOW_BYTES)) {
+    const deflated = entryWindow.subarray(header.length, header.length + Math.min(bound, available));
+    return { header, data: inflateEntry(deflated, header.size, entry).data };
+  }
+  return { header, data: await readEntryData(fd, at + header.length, header.size, entry) };
 }
