@@ -306,6 +306,20 @@ describe('inflateEntry and inflateEntryAsync', () => {
     expect(await inflateEntryAsync(followed, data.length, 'entry')).toEqual(expected);
   });
 
+  it('hold no more memory than the data: a small one in the shared pool, a larger one alone', async () => {
+    const small = Buffer.from('key: value\n'.repeat(50));
+    const inflatedSmall = inflateEntry(deflateSync(small), small.length, 'entry').data;
+    expect(inflatedSmall.equals(small)).toBe(true);
+    expect(inflatedSmall.buffer.byteLength).toBeLessThanOrEqual(Buffer.poolSize);
+    for (const inflated of [
+      inflateEntry(deflated, data.length, 'entry').data,
+      (await inflateEntryAsync(deflated, data.length, 'entry')).data,
+    ]) {
+      expect(inflated.equals(data)).toBe(true);
+      expect(inflated.buffer.byteLength).toBeLessThanOrEqual(data.length + 1);
+    }
+  });
+
   it('refuse an entry that inflates past, or short of, its declared size', async () => {
     expect(() => inflateEntry(deflated, 100, 'the entry')).toThrow(
       /the entry inflates to more than the 100 bytes/,

@@ -110,7 +110,10 @@ export interface InflatedEntry {
 type ZlibResult = { buffer: Buffer; engine: { bytesWritten: number } };
 
 function inflateOptions(size: number) {
-  return { info: true, maxOutputLength: Math.max(1, size) } as const;
+  // Output goes into buffers of `chunkSize` bytes, and the data is a view of the first: at zlib's
+  // default (16 KiB), each config file read kept 16 KiB alive, and the objects the reader keeps
+  // (ResolvedEntries) as many. One byte more than the size: a longer output is refused in one pass.
+  return { info: true, maxOutputLength: Math.max(1, size), chunkSize: Math.max(64, size + 1) } as const;
 }
 
 function inflateFailure(error: unknown, size: number, entry: string): PackFormatError {
