@@ -86,6 +86,8 @@ describe('readObject', () => {
       const read = await readObject(store, oid);
       expect({ oid, type: read.type }).toEqual({ oid, type });
       expect(read.bytes.equals(bytes)).toBe(true);
+      // Its own bytes, or a share of the pool's: not a view of zlib's 16 KiB output buffer.
+      expect(read.bytes.buffer.byteLength).toBeLessThanOrEqual(Math.max(Buffer.poolSize, 2 * bytes.length));
     }
   });
 

@@ -116,7 +116,12 @@ async function readLoose(store: ObjectStore, oid: string): Promise<GitObject | u
       `the loose object ${oid} in ${store.display} is damaged (its header does not match)`,
     );
   }
-  return { type: type as ObjectType, bytes: raw.subarray(nul + 1) };
+  const bytes = raw.subarray(nul + 1);
+  // zlib inflates into buffers of 16 KiB: a small object is copied out, not kept as a view of one.
+  return {
+    type: type as ObjectType,
+    bytes: raw.buffer.byteLength > 2 * bytes.length ? Buffer.from(bytes) : bytes,
+  };
 }
 
 /** A pack's index (version 2), held whole: 28 bytes an object, no map of its ids. */
