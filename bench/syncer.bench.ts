@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,10 +56,10 @@ const GIT_TIMEOUT_MS = DEFAULT_GIT_TIMEOUT_MS;
 /** Whole sync restarted, against the raw baseline (issue 13 point 1). */
 const RESTART_TARGET = 2;
 /**
- * Restarts in a new process, each followed by the raw baseline measured again: on a shared 2-core
- * machine one run's times vary by a third, so the row shows the median of the pairs' ratios, and the
- * notes every pair, each measured under the same conditions. Five pairs: those of one run have
- * spread from 1.56× to 2.03×, which moves a median of three.
+ * Restarts in a new process, each followed by the raw baseline (a new process too) and the raw
+ * floor measured again: on a shared 2-core machine one run's times vary by a third, so the row shows
+ * the median of the pairs' ratios, and the notes every pair, each measured under the same
+ * conditions. Five pairs: those of one run have spread from 1.56× to 2.03×, which moves a median of three.
  */
 const RESTART_RUNS = 5;
 /** One-file commit on a large repository, against 100 files (issue 13 point 6). */
@@ -105,9 +105,10 @@ function initialMirrorTable(large: RepoMeasurements): BenchTable {
   const pairs = [...large.restarts].sort((a, b) => restartRatio(a) - restartRatio(b));
   const median = pairs[Math.floor(pairs.length / 2)];
   if (!median) throw new Error('the 10,000-file repository was measured without a restart');
-  const { child: restart, raw } = median;
-  const baselineMs = median.catFileMs + raw.ms;
-  const warmRatio = large.initialWarmMs / baselineMs;
+  const { child: restart, raw, rawChild } = median;
+  const floorMs = median.catFileMs + raw.ms;
+  const floorRatios = pairs.map(floorRatio).sort((a, b) => a - b);
+  const medianFloorRatio = floorRatios[Math.floor(floorRatios.length / 2)] as number;
   const t = large.initialTimings;
   const writeRatio = t.writeMs / raw.ms;
   return {
@@ -115,28 +116,20 @@ function initialMirrorTable(large: RepoMeasurements): BenchTable {
     columns: ['writer', 'znodes', 'time', 'files/s', 'vs raw baseline', 'target'],
     rows: [
       [
-        'raw baseline: git cat-file --batch, then multi() batches',
-        raw.znodes,
-        ms(baselineMs),
-        Math.round((10_000 / baselineMs) * 1000),
+        'raw baseline: one program in a new process, git cat-file --batch, then multi() batches',
+        rawChild.znodes,
+        ms(rawChild.ms),
+        Math.round((10_000 / rawChild.ms) * 1000),
         '1.00x',
         '',
       ],
-      ['  of which git ls-tree and cat-file --batch', '', ms(median.catFileMs), '', '', ''],
+      ['  of which git ls-tree and cat-file --batch, into its memory', '', ms(rawChild.readMs), '', '', ''],
       [
         '  of which raw ZkClient multi() batches',
-        raw.znodes,
-        ms(raw.ms),
-        Math.round((10_000 / raw.ms) * 1000),
+        rawChild.znodes,
+        ms(rawChild.writeMs),
+        Math.round((10_000 / rawChild.writeMs) * 1000),
         '',
-        '',
-      ],
-      [
-        'cairn sync: desired state and publication (vs raw multi())',
-        large.nodes.length,
-        ms(t.writeMs),
-        Math.round((10_000 / t.writeMs) * 1000),
-        `${writeRatio.toFixed(2)}x`,
         '',
       ],
       [
@@ -148,11 +141,44 @@ function initialMirrorTable(large: RepoMeasurements): BenchTable {
         checked(restartRatio(median), RESTART_TARGET),
       ],
       [
-        "cairn sync: whole sync, restarted in the bench's process (warm code, its heap)",
+        "raw floor, in the bench's process (warm code): git's read to /dev/null, then multi() of bytes in memory",
+        raw.znodes,
+        ms(floorMs),
+        Math.round((10_000 / floorMs) * 1000),
+        `${(floorMs / rawChild.ms).toFixed(2)}x`,
+        '',
+      ],
+      ['  of which git ls-tree and cat-file --batch, to /dev/null', '', ms(median.catFileMs), '', '', ''],
+      [
+        '  of which raw ZkClient multi() batches',
+        raw.znodes,
+        ms(raw.ms),
+        Math.round((10_000 / raw.ms) * 1000),
+        '',
+        '',
+      ],
+      [
+        'cairn sync: restarted, against the raw floor (median of the pairs)',
+        '',
+        '',
+        '',
+        `${medianFloorRatio.toFixed(2)}x`,
+        '',
+      ],
+      [
+        "cairn sync: whole sync, restarted in the bench's process (warm code, its heap), vs the raw floor",
         large.nodes.length,
         ms(large.initialWarmMs),
         Math.round((10_000 / large.initialWarmMs) * 1000),
-        `${warmRatio.toFixed(2)}x`,
+        `${(large.initialWarmMs / floorMs).toFixed(2)}x`,
+        '',
+      ],
+      [
+        "  of which desired state and publication (vs the raw floor's multi())",
+        large.nodes.length,
+        ms(t.writeMs),
+        Math.round((10_000 / t.writeMs) * 1000),
+        `${writeRatio.toFixed(2)}x`,
         '',
       ],
       [
@@ -160,15 +186,17 @@ function initialMirrorTable(large: RepoMeasurements): BenchTable {
         large.nodes.length,
         ms(large.initialColdMs),
         Math.round((10_000 / large.initialColdMs) * 1000),
-        `${(large.initialColdMs / baselineMs).toFixed(2)}x`,
+        `${(large.initialColdMs / rawChild.ms).toFixed(2)}x`,
         '',
       ],
     ],
     notes: [
-      `Whole sync, restarted in a new process (\`syncer-initial-child.ts\`, as a restarted syncer is: its own small heap and forks, its code not yet compiled), ${pairs.length} times, each followed by the raw baseline measured again (the machine's speed varies by a third from one run to the next; a pair shares its conditions): ${large.restarts.map((pair) => `${ms(pair.child.ms)} vs ${ms(pair.catFileMs + pair.raw.ms)} = ${restartRatio(pair).toFixed(2)}x`).join('; ')}. The median pair's baseline is the one above.`,
+      `The target compares like with like. A restarted syncer is a new process (\`syncer-initial-child.ts\`: its own small heap and forks, its code not yet compiled), and so is the raw baseline (\`raw-mirror-child.ts\`): it reads every blob of the clone's head with git ls-tree piped to git cat-file --batch into its memory, then writes the syncer's znodes with the raw client's multi(), ~900 KB a batch, one after another: the same blobs, the same bytes, no validation, no plan, no fence.`,
+      `${pairs.length} pairs, each a restart followed by both baselines (the machine's speed varies by a third from one run to the next; a pair shares its conditions), as restart vs raw baseline vs raw floor: ${large.restarts.map((pair) => `${ms(pair.child.ms)} vs ${ms(pair.rawChild.ms)} (${restartRatio(pair).toFixed(2)}x) vs ${ms(pair.catFileMs + pair.raw.ms)} (${floorRatio(pair).toFixed(2)}x)`).join('; ')}. The rows above are the median pair's.`,
+      `The raw floor is what earlier runs compared with: git's read of every blob to /dev/null (a shell pipeline, nothing in any program's memory) plus the raw client's multi() of bytes already in memory, run in the bench's process, whose code the earlier runs have compiled. No program that reads the blobs and writes them does both at once, so it is a floor, not a baseline: in the median pair, the raw baseline took ${(rawChild.ms / floorMs).toFixed(2)}x it.`,
       `The median restart: open the validation cache ${ms(restart.cacheOpenMs)} (while git is read), fetch ${ms(restart.timings.fetchMs)}, read the tree ${ms(restart.timings.readMs)}, parse and validate every file ${ms(restart.timings.validateMs)} (${restart.filesParsed} files parsed), compute the desired state, plan and publish ${ms(restart.timings.writeMs)}. The same restart in the bench's process follows: its code is compiled by the first sync, but each \`git\` it starts forks the bench's larger heap, and the bench's garbage is collected during it.`,
       `Whole sync, restarted in the bench's process: open the validation cache ${ms(large.initialCacheOpenMs)} (while git is read), fetch ${ms(t.fetchMs)}, read the tree ${ms(t.readMs)}, parse and validate every file ${ms(t.validateMs)} (${large.initialFilesParsed} files parsed: the validation cache knew the rest), compute the desired state, plan and publish ${ms(t.writeMs)} (of which waiting for what ZooKeeper holds, read alongside the fetch and the read of git: ${ms(t.stateMs)}).`,
-      'Same znodes and bytes in both writers. The raw baseline only reads and writes; the syncer also validates every file (from its cache when it saw the bytes before), which is what lets it refuse a bad commit.',
+      'Same znodes and bytes in every writer. The raw writers only read and write; the syncer also validates every file (from its cache when it saw the bytes before), which is what lets it refuse a bad commit.',
       `A restart parses no file: ${large.initialFilesParsed === 0 && large.restarts.every((pair) => pair.child.filesParsed === 0) ? 'met' : 'NOT met'}. The first sync parses every file once (YAML parsing dominates it).`,
       `Load average when measured: ${large.load}.`,
     ],
@@ -296,14 +324,30 @@ interface RepoMeasurements {
   readonly load: string;
 }
 
-/** A restart in a new process, and the raw baseline measured right after it. */
+/** A restart in a new process, and the raw baselines measured right after it. */
 interface RestartPair {
   readonly child: ChildMirror;
   readonly catFileMs: number;
   readonly raw: { readonly ms: number; readonly znodes: number };
+  /** The raw baseline as one program in a new process, as the restart is (bench/raw-mirror-child.ts). */
+  readonly rawChild: RawChildMirror;
 }
 
+/** What bench/raw-mirror-child.ts prints. */
+interface RawChildMirror {
+  readonly ms: number;
+  readonly readMs: number;
+  readonly writeMs: number;
+  readonly znodes: number;
+}
+
+/** The restart against the raw baseline of its pair, both new processes: the target's ratio. */
 function restartRatio(pair: RestartPair): number {
+  return pair.child.ms / pair.rawChild.ms;
+}
+
+/** The restart against the raw floor of its pair (see initialMirrorTable's notes). */
+function floorRatio(pair: RestartPair): number {
   return pair.child.ms / (pair.catFileMs + pair.raw.ms);
 }
 
@@ -445,10 +489,17 @@ async function measureRepo(
     // After the restart in this process, which is compared with the figures of earlier runs.
     const nodes = options.withNodes === false ? [] : await nodesFor(work, new ZkLayout(root));
     const restarts: RestartPair[] = [];
+    const spec = options.restartRuns ? await writeRawMirrorSpec(cacheDir, nodes, root) : undefined;
     for (let run = 1; run <= (options.restartRuns ?? 0); run++) {
       const child = await mirrorInChild(connectString, url, `${root}-restart-${run}`, cacheDir);
+      const rawChild = await rawMirrorInChild(
+        connectString,
+        cacheDir,
+        spec as string,
+        `${root}-raw-child-${run}`,
+      );
       const raw = await rawBaseline(connectString, nodes, root, `${root}-raw-${run}`);
-      restarts.push({ child, catFileMs: await readWithCatFile(cacheDir), raw });
+      restarts.push({ child, catFileMs: await readWithCatFile(cacheDir), raw, rawChild });
     }
 
     const samples: number[] = [];
@@ -543,6 +594,61 @@ async function rawBaseline(
   const ms = performance.now() - started;
   await client.close();
   return { ms, znodes: count };
+}
+
+/**
+ * The spec bench/raw-mirror-child.ts writes from: the syncer's znodes under `root` (relative to it),
+ * each content node named by the blob it holds, the others with their bytes. Written in the cache
+ * directory, which the bench removes.
+ */
+async function writeRawMirrorSpec(
+  cacheDir: string,
+  nodes: readonly (readonly [string, Uint8Array])[],
+  root: string,
+): Promise<string> {
+  const listing = await new Promise<string>((resolve, reject) =>
+    execFile(
+      'git',
+      ['--git-dir', cacheDir, 'ls-tree', '-r', 'refs/remotes/origin/main'],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    ),
+  );
+  const blobs = new Set(listing.split('\n').map((line) => line.split(/\s+/)[2]));
+  const specNodes = nodes.map(([path, data]) => {
+    const id = path.slice(path.lastIndexOf('/') + 1);
+    return [
+      path.slice(root.length),
+      blobs.has(id) ? { oid: id } : { base64: Buffer.from(data).toString('base64') },
+    ] as const;
+  });
+  const folders = new ZkLayout(root).fixedFolders().map((folder) => folder.slice(root.length));
+  const file = join(cacheDir, 'raw-mirror-spec.json');
+  await writeFile(file, JSON.stringify({ folders, nodes: specNodes }));
+  return file;
+}
+
+/** The raw baseline as one program in a process of its own (bench/raw-mirror-child.ts). */
+function rawMirrorInChild(
+  connectString: string,
+  cacheDir: string,
+  spec: string,
+  root: string,
+): Promise<RawChildMirror> {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const script = fileURLToPath(new URL('./raw-mirror-child.ts', import.meta.url));
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', tsx, script, connectString, cacheDir, spec, root],
+      (error, stdout, stderr) =>
+        error
+          ? reject(
+              new Error(`the raw baseline in a process of its own failed: ${stderr.trim() || error.message}`),
+            )
+          : resolve(JSON.parse(stdout.trim()) as RawChildMirror),
+    ),
+  );
 }
 
 /** Reads every blob of the clone's head the way the raw baseline does: git ls-tree piped to git cat-file --batch. */
