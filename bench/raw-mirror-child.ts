@@ -16,6 +16,8 @@ import { BatchOutputParser } from '../syncer/git/git-command.js';
  * Arguments: the connect string, the clone (`--git-dir`), the spec file, and the root to write under
  * (the spec's paths are relative to it).
  */
+
+/** The znodes to write, as bench/syncer.bench.ts's writeRawMirrorSpec writes them. */
 interface RawMirrorSpec {
   /** Folders made before the clock starts, as the syncer's layout is before its sync. */
   readonly folders: readonly string[];
