@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { ZkOp } from '../core/index.js';
-import { ZkClient } from '../core/zookeeper/zk-client.js';
 import { BatchOutputParser } from '../syncer/git/git-command.js';
+import { connectRawClient, createInBatches, everyBlobCommand } from './raw-writes.js';
 
 /**
  * The raw baseline as one program, in a process of its own as a restarted syncer is: it reads every
@@ -25,9 +24,6 @@ interface RawMirrorSpec {
   readonly nodes: readonly (readonly [path: string, source: { oid: string } | { base64: string }])[];
 }
 
-const BATCH_BYTES = 900 * 1024;
-const OP_OVERHEAD_BYTES = 64;
-
 const [connectString, gitdir, specFile, root] = process.argv.slice(2) as [string, string, string, string];
 const spec = JSON.parse(readFileSync(specFile, 'utf8')) as RawMirrorSpec;
 const given = new Map(
@@ -36,52 +32,32 @@ const given = new Map(
   ),
 );
 
-const client = new ZkClient({ connectString });
-await new Promise<void>((resolve) => {
-  client.on('state', (state) => {
-    if (state === 'connected') resolve();
-  });
-  client.start();
-});
+const client = await connectRawClient(connectString);
 for (const folder of ['', ...spec.folders]) await client.create(root + folder);
 
 const started = performance.now();
 const blobs = await readEveryBlob(gitdir);
 const readMs = performance.now() - started;
-let batch: ZkOp[] = [];
-let size = 0;
-for (const [path, source] of spec.nodes) {
-  const data = 'oid' in source ? blobs.get(source.oid) : given.get(path);
-  if (!data) throw new Error(`no bytes for ${path}: git did not list ${JSON.stringify(source)}`);
-  const cost = root.length + path.length + data.length + OP_OVERHEAD_BYTES;
-  if (batch.length > 0 && size + cost > BATCH_BYTES) {
-    await client.multi(batch);
-    batch = [];
-    size = 0;
-  }
-  batch.push({ op: 'create', path: root + path, data });
-  size += cost;
-}
-if (batch.length > 0) await client.multi(batch);
+await createInBatches(
+  client,
+  (function* () {
+    for (const [path, source] of spec.nodes) {
+      const data = 'oid' in source ? blobs.get(source.oid) : given.get(path);
+      if (!data) throw new Error(`no bytes for ${path}: git did not list ${JSON.stringify(source)}`);
+      yield [root + path, data] as const;
+    }
+  })(),
+);
 const ms = performance.now() - started;
 await client.close();
 process.stdout.write(`${JSON.stringify({ ms, readMs, writeMs: ms - readMs, znodes: spec.nodes.length })}\n`);
 
-/** Every blob of the clone's head, by id: git ls-tree -r piped to git cat-file --batch. */
+/** Every blob of the clone's head, by id, from git's read of them all. */
 function readEveryBlob(gitdir: string): Promise<Map<string, Uint8Array>> {
   const blobs = new Map<string, Uint8Array>();
   const parser = new BatchOutputParser((oid, bytes) => blobs.set(oid, bytes));
-  const child = spawn(
-    'sh',
-    [
-      '-c',
-      'git --git-dir "$1" ls-tree -r "$2" | cut -d" " -f3 | cut -f1 | git --git-dir "$1" cat-file --batch',
-      'sh',
-      gitdir,
-      'refs/remotes/origin/main',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const [command, args] = everyBlobCommand(gitdir);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout.on('data', (chunk: Buffer) => parser.push(chunk));
   return new Promise((resolve, reject) => {
     child.once('error', reject);

@@ -16,7 +16,6 @@ import {
   type ZkOp,
   ZkSession,
 } from '../core/index.js';
-import { ZkClient } from '../core/zookeeper/zk-client.js';
 import { validateRepo } from '../schemas/index.js';
 import { DEFAULT_GIT_TIMEOUT_MS, openGitSource } from '../syncer/git/index.js';
 import { Mirror, type SyncTarget, type SyncTimings } from '../syncer/mirror.js';
@@ -31,6 +30,7 @@ import {
 } from '../test/harness/index.js';
 import { cpuProfiler } from './cpu-profile.js';
 import { settingsYaml, writeGeneratedRepo } from './generated-repo.js';
+import { connectRawClient, createInBatches, everyBlobCommand } from './raw-writes.js';
 import { measureFailover } from './syncer-failover.js';
 import { type BenchTable, percentile } from './table.js';
 
@@ -621,33 +621,14 @@ async function rawBaseline(
   nodesRoot: string,
   root: string,
 ): Promise<{ ms: number; znodes: number }> {
-  const client = new ZkClient({ connectString });
-  await new Promise<void>((resolve) => {
-    client.on('state', (state) => {
-      if (state === 'connected') resolve();
-    });
-    client.start();
-  });
+  const client = await connectRawClient(connectString);
   const entries = nodes.map(([path, data]) => [root + path.slice(nodesRoot.length), data] as const);
   for (const path of [root, ...new ZkLayout(root).fixedFolders()]) await client.create(path);
   const started = performance.now();
-  let batch: ZkOp[] = [];
-  let size = 0;
-  let count = 0;
-  for (const [path, data] of entries) {
-    if (size + path.length + data.length + 64 > 900 * 1024) {
-      await client.multi(batch);
-      batch = [];
-      size = 0;
-    }
-    batch.push({ op: 'create', path, data });
-    size += path.length + data.length + 64;
-    count++;
-  }
-  await client.multi(batch);
+  const znodes = await createInBatches(client, entries);
   const ms = performance.now() - started;
   await client.close();
-  return { ms, znodes: count };
+  return { ms, znodes };
 }
 
 /**
@@ -708,18 +689,11 @@ function rawMirrorInChild(
 /** Reads every blob of the clone's head the way the raw baseline does: git ls-tree piped to git cat-file --batch. */
 async function readWithCatFile(gitdir: string): Promise<number> {
   const started = performance.now();
+  const [command, args] = everyBlobCommand(gitdir);
   await new Promise<void>((resolve, reject) =>
-    execFile(
-      'sh',
-      [
-        '-c',
-        'git --git-dir "$1" ls-tree -r "$2" | cut -d" " -f3 | cut -f1 | git --git-dir "$1" cat-file --batch >/dev/null',
-        'sh',
-        gitdir,
-        'refs/remotes/origin/main',
-      ],
-      (error) => (error ? reject(error) : resolve()),
-    ),
+    spawn(command, args, { stdio: 'ignore' })
+      .once('error', reject)
+      .once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)))),
   );
   return performance.now() - started;
 }
