@@ -188,27 +188,31 @@ export class ResolvedEntries {
   }
 
   set(pack: string, offset: number, object: GitObject): void {
-    const cost = object.bytes.length + RESOLVED_ENTRY_OVERHEAD_BYTES;
     const key = `${offset} ${pack}`;
-    if (cost > this.limitBytes / 16 || this.#objects.has(key)) return;
+    if (costOf(object) > this.limitBytes / 16 || this.#objects.has(key)) return;
     this.#objects.set(key, object);
-    this.#bytes += cost;
+    this.#bytes += costOf(object);
     for (const [oldest, dropped] of this.#objects) {
       if (this.#bytes <= this.limitBytes) break;
-      this.#objects.delete(oldest);
-      this.#bytes -= dropped.bytes.length + RESOLVED_ENTRY_OVERHEAD_BYTES;
+      this.#drop(oldest, dropped);
     }
   }
 
   /** Lets go of every object of `pack`: a repack removed it. */
   forgetPack(pack: string): void {
     const suffix = ` ${pack}`;
-    for (const [key, object] of this.#objects) {
-      if (!key.endsWith(suffix)) continue;
-      this.#objects.delete(key);
-      this.#bytes -= object.bytes.length + RESOLVED_ENTRY_OVERHEAD_BYTES;
-    }
+    for (const [key, object] of this.#objects) if (key.endsWith(suffix)) this.#drop(key, object);
   }
+
+  #drop(key: string, object: GitObject): void {
+    this.#objects.delete(key);
+    this.#bytes -= costOf(object);
+  }
+}
+
+/** What keeping `object` costs: its bytes, its key and its entry in the map. */
+function costOf(object: GitObject): number {
+  return object.bytes.length + RESOLVED_ENTRY_OVERHEAD_BYTES;
 }
 
 /**
@@ -219,10 +223,11 @@ const MAX_DELTA_CHAIN = 10_000;
 
 async function readPacked(store: ObjectStore, oid: string, chained: number): Promise<GitObject | undefined> {
   const id = Buffer.from(oid, 'hex');
-  for (const index of await packIndexes(store)) {
+  const indexes = await packIndexes(store);
+  const { resolved } = knownIndexes(store);
+  for (const index of indexes) {
     const offset = offsetOf(index, id);
     if (offset === undefined) continue;
-    const { resolved } = knownIndexes(store);
     const known = resolved.get(index.packPath, offset);
     if (known) return known;
     let fd: number;
