@@ -2,13 +2,11 @@ import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
@@ -24,6 +22,7 @@ import { waitFor } from '../test/harness/index.js';
 import { largeChange } from '../test/support/large-change.js';
 import { lastRequestIds, normalise } from '../test/support/server-sessions.js';
 import { type SyncerFixture, startSyncerFixture } from '../test/support/syncer-fixture.js';
+import { benchScriptArgs } from './bench-script.js';
 import { cpuProfiler } from './cpu-profile.js';
 import { gitServerFetchMs, uploadPackSpawnMs } from './git-server-floor.js';
 import { type BenchTable, percentile } from './table.js';
@@ -419,11 +418,9 @@ interface FanOutRound {
 
 /** A client in a process of its own (bench/lone-client.ts), and when it heard each value of the bench file. */
 async function startLoneClient(f: SyncerFixture) {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const script = fileURLToPath(new URL('./lone-client.ts', import.meta.url));
   const child = spawn(
     process.execPath,
-    ['--import', tsx, script, f.zk.connectString, 'recommender', 'dev', BENCH_FILE],
+    [...benchScriptArgs('lone-client.ts'), f.zk.connectString, 'recommender', 'dev', BENCH_FILE],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const heard = new Map<number, number>();

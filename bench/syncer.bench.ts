@@ -1,9 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import pino from 'pino';
 import {
   desiredStateOf,
@@ -28,6 +26,7 @@ import {
   startZooKeeper,
   type WorkRepo,
 } from '../test/harness/index.js';
+import { benchScriptArgs } from './bench-script.js';
 import { cpuProfiler } from './cpu-profile.js';
 import { settingsYaml, writeGeneratedRepo } from './generated-repo.js';
 import { connectRawClient, createInBatches, everyBlobCommand } from './raw-writes.js';
@@ -396,8 +395,6 @@ function mirrorInChild(
   root: string,
   cacheDir: string,
 ): Promise<ChildMirror> {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const script = fileURLToPath(new URL('./syncer-initial-child.ts', import.meta.url));
   // With CAIRN_BENCH_CPU_PROF, the child's whole run is profiled, in a folder of that one named
   // after the root (`mirror-bench-large-restart/`: one profile per thread, the main one the largest).
   const profileDir = process.env.CAIRN_BENCH_CPU_PROF;
@@ -406,7 +403,15 @@ function mirrorInChild(
     : [];
   const child = spawn(
     process.execPath,
-    [...profile, '--import', tsx, script, connectString, url, root, cacheDir, String(GIT_TIMEOUT_MS)],
+    [
+      ...profile,
+      ...benchScriptArgs('syncer-initial-child.ts'),
+      connectString,
+      url,
+      root,
+      cacheDir,
+      String(GIT_TIMEOUT_MS),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let output = '';
@@ -670,12 +675,10 @@ function rawMirrorInChild(
   spec: string,
   root: string,
 ): Promise<RawChildMirror> {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const script = fileURLToPath(new URL('./raw-mirror-child.ts', import.meta.url));
   return new Promise((resolve, reject) =>
     execFile(
       process.execPath,
-      ['--import', tsx, script, connectString, cacheDir, spec, root],
+      [...benchScriptArgs('raw-mirror-child.ts'), connectString, cacheDir, spec, root],
       (error, stdout, stderr) =>
         error
           ? reject(
