@@ -230,6 +230,16 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
   });
 
   it('pauses (reason drain) when the consumer does not apply the drain in time, and deploys when resumed', async () => {
+    // The gateway's agent puts files in place before it runs its commands and reports them. Killed in
+    // between, its record would still claim v4's drained files, which v5's canary drains again to the
+    // same content id: the step would take the drain as applied. Wait for the report first.
+    await waitFor(
+      async () => {
+        const host = await gatewayHostStatus();
+        return host?.state === 'applied' && !('drained' in host) ? true : undefined;
+      },
+      { description: 'the gateway host reported back on the pointer’s files', timeoutMs: 60_000 },
+    );
     await agent(GATEWAY_HOST).kill();
     await release('v5', { timeoutSeconds: 3 });
     await current.syncNow();
