@@ -70,6 +70,8 @@ export class ServiceAgent {
   private readonly trigger: CoalescingTrigger;
   private settings: ServiceSettings;
   private applied: AppliedState | undefined;
+  /** The mzxid of the host assignment the files on disk answer (AgentServiceStatus.assignment). */
+  private appliedAssignment: bigint | undefined;
   private target: EnvironmentSnapshot | undefined;
   private currentState: AgentServiceState = 'waiting';
   private rejection: (Rejection & { readonly settings: ServiceSettings }) | undefined;
@@ -170,6 +172,9 @@ export class ServiceAgent {
       ...(applied
         ? { commit: applied.commit, manifest: applied.manifest, appliedAt: applied.appliedAt }
         : {}),
+      ...(applied && this.appliedAssignment !== undefined
+        ? { assignment: this.appliedAssignment.toString() }
+        : {}),
       files: applied?.files ?? {},
       ...(this.lastRun ? { lastRun: this.lastRun } : {}),
       ...(this.rejection
@@ -206,6 +211,7 @@ export class ServiceAgent {
       sameSettings(this.applied.settings, this.settings) &&
       (target === undefined || this.applied.manifest === target.pointer.manifest);
     if (current || target === undefined) {
+      if (target) this.answerAssignment(target);
       if (this.driftDue) await this.checkDrift();
       return;
     }
@@ -215,6 +221,17 @@ export class ServiceAgent {
     )
       return; // refused already: wait for the next snapshot or a change of settings
     await this.swap(target);
+  }
+
+  /**
+   * The files on disk are the target's already: they answer its assignment too, when that was
+   * written again naming the same files (a drain of the same hosts again), which a swap would not note.
+   */
+  private answerAssignment(target: EnvironmentSnapshot): void {
+    const assignment = assignmentOf(target);
+    if (assignment === this.appliedAssignment) return;
+    this.appliedAssignment = assignment;
+    this.report();
   }
 
   private async swap(target: EnvironmentSnapshot): Promise<void> {
@@ -350,6 +367,7 @@ export class ServiceAgent {
     await store.saveApplied(applied);
     await store.endSwap(service, env);
     this.applied = applied;
+    this.appliedAssignment = assignmentOf(target);
     this.rejection = undefined;
     this.error = undefined;
     this.drift.clear();
@@ -620,4 +638,9 @@ function codeOf(error: unknown): string {
 function sameFiles(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+/** Which write of the host's assignment a snapshot serves, when it serves one. */
+function assignmentOf(target: EnvironmentSnapshot): bigint | undefined {
+  return target.served === 'assignment' ? target.assignmentStat?.mzxid : undefined;
 }

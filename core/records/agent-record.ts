@@ -58,6 +58,13 @@ export interface AgentServiceStatus {
   readonly commit?: string;
   readonly manifest?: string;
   readonly appliedAt?: string;
+  /**
+   * While the files follow this host's assignment (a rollout or a drain), which write of it they
+   * answer: the assignment node's mzxid, in decimal. A drain can name the very files of an earlier
+   * one, so the manifest alone cannot tell a record written before the agent's last swap from one
+   * written after it; the deployment controller holds a step's drain to this.
+   */
+  readonly assignment?: string;
   /** Content id of each file the agent wrote and keeps. */
   readonly files: Readonly<Record<string, string>>;
   readonly lastRun?: CommandRun;
@@ -82,6 +89,9 @@ export interface AgentRecord {
 export function encodeAgentRecord(record: AgentRecord): Uint8Array {
   return encodeJson(record);
 }
+
+/** A zxid in decimal: a 64-bit count, which JSON numbers cannot carry whole. */
+const ZXID = /^(0|[1-9][0-9]{0,19})$/;
 
 const STATES: readonly AgentServiceState[] = [
   'applied',
@@ -108,6 +118,7 @@ function decodeServiceStatus(fields: RecordFields): AgentServiceStatus {
   const commit = fields.optionalString('commit', COMMIT_SHA);
   const manifest = fields.optionalString('manifest', CONTENT_ID);
   const appliedAt = fields.optionalString('appliedAt');
+  const assignment = fields.optionalString('assignment', ZXID);
   const lastRun = fields.optionalObject('lastRun');
   const rejected = fields.optionalObject('rejected');
   const error = fields.optionalObject('error');
@@ -119,6 +130,7 @@ function decodeServiceStatus(fields: RecordFields): AgentServiceStatus {
     ...(commit !== undefined ? { commit } : {}),
     ...(manifest !== undefined ? { manifest } : {}),
     ...(appliedAt !== undefined ? { appliedAt } : {}),
+    ...(assignment !== undefined ? { assignment } : {}),
     files: fields.stringMap('files', CONTENT_ID),
     ...(lastRun ? { lastRun: decodeRun(lastRun) } : {}),
     ...(rejected

@@ -506,6 +506,7 @@ describe('the agent record', () => {
         commit: sha('a'),
         manifest: sha('1'),
         appliedAt: '2026-11-23T10:00:01.000Z',
+        assignment: '18446744073709551615',
         files: { 'nginx.conf': sha('2') },
         lastRun: {
           step: 'check',
@@ -551,5 +552,15 @@ describe('the agent record', () => {
       }),
       'step',
     );
+  });
+
+  it('refuses an assignment that is not a zxid in decimal', () => {
+    const status = record.services['edge-gateway/prod'];
+    for (const assignment of ['', '0x1f', '-1', '012', '1.5', '123456789012345678901', 42])
+      expectCorrupt(
+        decodeAgentRecord,
+        JSON.stringify({ ...record, services: { x: { ...status, assignment } } }),
+        'assignment',
+      );
   });
 });

@@ -27,6 +27,7 @@ import {
   encodeDeploymentRecord,
   encodeDeploymentTaskRecord,
   encodeReleaseRecord,
+  environmentKey,
   type FencedWriter,
   hostApplyState,
   hostAssignmentsOf,
@@ -319,6 +320,11 @@ export class DeploymentController implements Reconciler {
           const agent = agentNode ? decodeAgentRecord(agentNode.data, layout.agent(host)) : undefined;
           if (hostApplyState(host, agent, consumer, env, assignment.manifest).state !== 'applied')
             return false;
+          // The same hosts drained again name the same files: the agent must have answered this
+          // write of the assignment, not an earlier drain's (its record may predate its last swap).
+          // An agent that does not say which write it answered is taken at its manifest.
+          const answered = agent?.services[environmentKey(consumer, env)]?.assignment;
+          if (answered !== undefined && answered !== assigned?.stat.mzxid.toString()) return false;
         } catch (error) {
           // A damaged record of another service's host says nothing applied: the step waits, then pauses.
           if (error instanceof CorruptRecordError) return false;

@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  decodeAgentRecord,
   decodeHostAssignmentRecord,
   decodePinRecord,
+  environmentKey,
   type ReleaseStrategy,
   readStatus,
   type ZkSession,
@@ -42,6 +44,9 @@ const gatewayYaml = [
   `  directory: /srv/${GATEWAY}`,
   `dependsOn: [${SERVICE}]`,
   'drainDuringDeploys: true',
+  // Waits while the agent's prefix holds hold-reload, and logs each run there (the files'
+  // directory is srv/drain-gw in it).
+  'reload: while [ -f ../../hold-reload ]; do sleep 0.1; done; echo reloaded >> ../../reloads.log',
   'environments:',
   `  ${ENV}:`,
   '    hosts:',
@@ -95,6 +100,20 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     const node = await read((s) => s.getIfExists(path));
     return node ? { record: decodeHostAssignmentRecord(node.data, path), mzxid: node.stat.mzxid } : undefined;
   };
+  /**
+   * Which write of its assignment the gateway's agent says its files answer (its record's
+   * `assignment`), from the record of the agent process running now.
+   */
+  const answered = async () => {
+    const path = f.layout.agent(GATEWAY_HOST);
+    const node = await read((s) => s.getIfExists(path));
+    const record = node ? decodeAgentRecord(node.data, path) : undefined;
+    if (record?.pid !== agent(GATEWAY_HOST).process.pid) return undefined;
+    return record?.services[environmentKey(GATEWAY, ENV)]?.assignment;
+  };
+  const reloads = async () =>
+    (await readFile(join(agent(GATEWAY_HOST).prefix, 'reloads.log'), 'utf8').catch(() => '')).split('\n')
+      .length - 1;
   /** What `cairn status` reads about the gateway's host. */
   const gatewayHostStatus = async () => {
     const status = await read((s) => readStatus(s, f.layout));
@@ -119,7 +138,11 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     f = await startSyncerFixture();
     leader = await f.startDaemon({ replicaId: 'drain-a', poll: '1s', sessionTimeout: '4s' });
     await Promise.all(
-      [...HOSTS, GATEWAY_HOST].map(async (host) => agents.set(host, await startAgent(f, host))),
+      [...HOSTS, GATEWAY_HOST].map(async (host) =>
+        // The gateway's reload is held on purpose: past the agent's command timeout it would be
+        // killed, and the restore rejected.
+        agents.set(host, await startAgent(f, host, host === GATEWAY_HOST ? ['--command-timeout', '5m'] : [])),
+      ),
     );
     await f.work.write({
       [servicePath]: serviceYaml(HOSTS),
@@ -263,6 +286,92 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     );
     expect(await runsOfVersion(agent('deploy-01'), 'v5')).toBe(1);
     await waitForUpstream('deploy-01=up deploy-02=up', 'the canary of v5 back');
+  });
+
+  it('waits for the drain itself when an earlier drain named the same files and the restore is not yet reported', async () => {
+    await marker(agent('deploy-01'), 'gate-v6');
+    await release('v6');
+    await current.syncNow();
+    await waitForUpstream('deploy-01=down deploy-02=up', 'the canary of v6 drained');
+    await waitFor(async () => ((await runsOfVersion(agent('deploy-01'), 'v6')) > 0 ? true : undefined), {
+      description: 'the canary of v6 deploys',
+      timeoutMs: 60_000,
+    });
+    const earlier = await assignment();
+    await waitFor(async () => ((await answered()) === earlier?.mzxid.toString() ? true : undefined), {
+      description: 'the gateway’s agent answering the drain of v6',
+      timeoutMs: 60_000,
+    });
+    // The restore goes on disk, and its reload waits: the agent's record still names the drained files.
+    await marker(agent(GATEWAY_HOST), 'hold-reload');
+    try {
+      await marker(agent('deploy-01'), 'gate-v6', false);
+      await waitForDeployment(f, 'v6', inState('paused'), 'v6 paused after its canary');
+      await waitForUpstream('deploy-01=up deploy-02=up', 'the restore of v6 on disk, its reload held');
+
+      // v7's canary drains the same host to the very files the record names, in a new write of the
+      // assignment. The agent cannot answer it while its reload is held: the step waits, and pauses
+      // at the deadline (long enough for the test to see the drain's assignment before the pause
+      // takes it back), instead of deploying a host the gateway's files route to.
+      await release('v7', { timeoutSeconds: 10 });
+      await current.syncNow();
+      const drain = await waitFor(
+        async () => {
+          const now = await assignment();
+          return now && now.mzxid !== earlier?.mzxid && now.record.drain?.[SERVICE]?.includes('deploy-01')
+            ? now
+            : undefined;
+        },
+        { description: 'the canary of v7 assigned its drain', timeoutMs: 60_000 },
+      );
+      expect(drain.record.manifest).toBe(earlier?.record.manifest);
+      const stopped = await waitForDeployment(
+        f,
+        'v7',
+        (s) =>
+          (s.deployment.state === 'paused' && s.deployment.pauseReason === 'drain') ||
+          Object.keys(s.tasks).length > 0,
+        'v7 paused for the drain of its canary, or deploying it',
+        60_000,
+      );
+      expect(stopped.tasks).toEqual({});
+      expect(stopped.deployment.reason).toMatch(/did not apply the drain of step 1\/2 within 10 s/);
+      expect(await runsOfVersion(agent('deploy-01'), 'v7')).toBe(0);
+    } finally {
+      await marker(agent(GATEWAY_HOST), 'hold-reload', false);
+    }
+    expect((await cli('resume', '--reason', 'the gateway reloads again')).code).toBe(0);
+    await waitForDeployment(
+      f,
+      'v7',
+      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'canary',
+      'v7 paused after its canary',
+      60_000,
+    );
+    expect(await runsOfVersion(agent('deploy-01'), 'v7')).toBe(1);
+    await waitForUpstream('deploy-01=up deploy-02=up', 'the canary of v7 back');
+  });
+
+  it('answers the assignment its files already follow after a restart, without a swap', async () => {
+    const restored = await assignment();
+    await waitFor(async () => ((await answered()) === restored?.mzxid.toString() ? true : undefined), {
+      description: 'the gateway’s agent answering the restore of v7',
+      timeoutMs: 60_000,
+    });
+    const before = await reloads();
+    await agent(GATEWAY_HOST).kill('SIGTERM');
+    await agent(GATEWAY_HOST).restart();
+    await waitFor(
+      async () => {
+        const host = await gatewayHostStatus();
+        return host?.state === 'applied' && (await answered()) === restored?.mzxid.toString()
+          ? true
+          : undefined;
+      },
+      { description: 'the restarted agent answering the same assignment', timeoutMs: 60_000 },
+    );
+    expect(await reloads()).toBe(before);
+    expect((await assignment())?.mzxid).toBe(restored?.mzxid);
   });
 
   it('drops its assignments and pin when the consumer stops draining', async () => {
