@@ -134,6 +134,27 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     await f.work.push(f.repoUrl);
   };
 
+  /** Releases `version`, its canary's deploy held by a gate, and waits for the gateway to drain the canary. */
+  const releaseHeldCanary = async (version: string) => {
+    await marker(agent('deploy-01'), `gate-${version}`);
+    await release(version);
+    await current.syncNow();
+    await waitForUpstream('deploy-01=down deploy-02=up', `the canary of ${version} drained`);
+  };
+  /** Resumes a deployment its drain paused: the canary deploys once, then the deployment pauses after it, its host back. */
+  const resumeThroughCanary = async (version: string, reason: string) => {
+    expect((await cli('resume', '--reason', reason)).code).toBe(0);
+    await waitForDeployment(
+      f,
+      version,
+      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'canary',
+      `${version} paused after its canary`,
+      60_000,
+    );
+    expect(await runsOfVersion(agent('deploy-01'), version)).toBe(1);
+    await waitForUpstream('deploy-01=up deploy-02=up', `the canary of ${version} back`);
+  };
+
   beforeAll(async () => {
     f = await startSyncerFixture();
     leader = await f.startDaemon({ replicaId: 'drain-a', poll: '1s', sessionTimeout: '4s' });
@@ -213,10 +234,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
       description: 'the standby',
       timeoutMs: 30_000,
     });
-    await marker(agent('deploy-01'), 'gate-v3');
-    await release('v3');
-    await leader.syncNow();
-    await waitForUpstream('deploy-01=down deploy-02=up', 'the canary of v3 drained');
+    await releaseHeldCanary('v3');
     const before = await assignment();
     await leader.close();
     await waitFor(() => standby.status().role === 'leader', {
@@ -234,10 +252,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
   });
 
   it('renders the drain again when the consumer’s own files change mid-drain, and restores the new files', async () => {
-    await marker(agent('deploy-01'), 'gate-v4');
-    await release('v4');
-    await current.syncNow();
-    await waitForUpstream('deploy-01=down deploy-02=up', 'the canary of v4 drained');
+    await releaseHeldCanary('v4');
     await commitGateway(
       { [`services/${GATEWAY}/config/upstreams.conf.liquid`]: `# revision 2\n${upstreamTemplate}` },
       'The gateway says its revision',
@@ -276,23 +291,11 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     expect(paused.deployment.reason).toMatch(/did not apply the drain of step 1\/2 within 3 s/);
     expect(await runsOfVersion(agent('deploy-01'), 'v5')).toBe(0);
     await agent(GATEWAY_HOST).restart();
-    expect((await cli('resume', '--reason', 'the gateway is back')).code).toBe(0);
-    await waitForDeployment(
-      f,
-      'v5',
-      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'canary',
-      'v5 paused after its canary',
-      60_000,
-    );
-    expect(await runsOfVersion(agent('deploy-01'), 'v5')).toBe(1);
-    await waitForUpstream('deploy-01=up deploy-02=up', 'the canary of v5 back');
+    await resumeThroughCanary('v5', 'the gateway is back');
   });
 
   it('waits for the drain itself when an earlier drain named the same files and the restore is not yet reported', async () => {
-    await marker(agent('deploy-01'), 'gate-v6');
-    await release('v6');
-    await current.syncNow();
-    await waitForUpstream('deploy-01=down deploy-02=up', 'the canary of v6 drained');
+    await releaseHeldCanary('v6');
     await waitFor(async () => ((await runsOfVersion(agent('deploy-01'), 'v6')) > 0 ? true : undefined), {
       description: 'the canary of v6 deploys',
       timeoutMs: 60_000,
@@ -340,16 +343,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     } finally {
       await marker(agent(GATEWAY_HOST), 'hold-reload', false);
     }
-    expect((await cli('resume', '--reason', 'the gateway reloads again')).code).toBe(0);
-    await waitForDeployment(
-      f,
-      'v7',
-      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'canary',
-      'v7 paused after its canary',
-      60_000,
-    );
-    expect(await runsOfVersion(agent('deploy-01'), 'v7')).toBe(1);
-    await waitForUpstream('deploy-01=up deploy-02=up', 'the canary of v7 back');
+    await resumeThroughCanary('v7', 'the gateway reloads again');
   });
 
   it('answers the assignment its files already follow after a restart, without a swap', async () => {
