@@ -74,7 +74,10 @@ export class ServiceAgent {
   private appliedAssignment: bigint | undefined;
   private target: EnvironmentSnapshot | undefined;
   private currentState: AgentServiceState = 'waiting';
-  private rejection: (Rejection & { readonly settings: ServiceSettings }) | undefined;
+  /** The snapshot refused, with the settings and the assignment write (assignmentOf) it was refused under. */
+  private rejection:
+    | (Rejection & { readonly settings: ServiceSettings; readonly assignment: bigint | undefined })
+    | undefined;
   private lastRun: CommandRun | undefined;
   private error: AgentServiceStatus['error'];
   private readonly drift = new Map<string, Drift>();
@@ -217,9 +220,13 @@ export class ServiceAgent {
     }
     if (
       this.rejection?.manifest === target.pointer.manifest &&
+      this.rejection.assignment === assignmentOf(target) &&
       sameSettings(this.rejection.settings, this.settings)
     )
-      return; // refused already: wait for the next snapshot or a change of settings
+      // Refused already: wait for the next snapshot, a change of settings, or a new write of the
+      // assignment (a drain's restore refused, by a reload that timed out say, comes again with the
+      // next deployment instead of holding the host drained until the files change).
+      return;
     await this.swap(target);
   }
 
@@ -336,7 +343,13 @@ export class ServiceAgent {
             owner,
           );
         await store.endSwap(service, env);
-        this.rejection = { commit: revision.commit, manifest: target.pointer.manifest, run, settings };
+        this.rejection = {
+          commit: revision.commit,
+          manifest: target.pointer.manifest,
+          run,
+          settings,
+          assignment: assignmentOf(target),
+        };
         this.error = undefined;
         this.setState('rejected');
         log.warn(

@@ -26,7 +26,7 @@ export interface HostApply {
  * What `host` did with the snapshot whose manifest is `manifest`, by its agent's record (undefined
  * when the host runs no agent, or its agent has not reported the service yet). A rejection counts
  * while the agent still reports it for that very manifest: it keeps the previous files and does not
- * try the snapshot again.
+ * try the snapshot again until a change of settings or a new write of the host's assignment.
  */
 export function hostApplyState(
   host: string,

@@ -44,9 +44,9 @@ const gatewayYaml = [
   `  directory: /srv/${GATEWAY}`,
   `dependsOn: [${SERVICE}]`,
   'drainDuringDeploys: true',
-  // Waits while the agent's prefix holds hold-reload, and logs each run there (the files'
-  // directory is srv/drain-gw in it).
-  'reload: while [ -f ../../hold-reload ]; do sleep 0.1; done; echo reloaded >> ../../reloads.log',
+  // Waits while the agent's prefix holds hold-reload, fails while it holds fail-reload, and logs each
+  // run that succeeds there (the files' directory is srv/drain-gw in it).
+  'reload: while [ -f ../../hold-reload ]; do sleep 0.1; done; test ! -f ../../fail-reload && echo reloaded >> ../../reloads.log',
   'environments:',
   `  ${ENV}:`,
   '    hosts:',
@@ -366,6 +366,32 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     );
     expect(await reloads()).toBe(before);
     expect((await assignment())?.mzxid).toBe(restored?.mzxid);
+  });
+
+  it('tries a refused restore again with the next deployment’s, instead of keeping the host drained', async () => {
+    await releaseHeldCanary('v8');
+    await marker(agent(GATEWAY_HOST), 'fail-reload');
+    try {
+      await marker(agent('deploy-01'), 'gate-v8', false);
+      await waitForDeployment(f, 'v8', inState('paused'), 'v8 paused after its canary');
+      // The previous files, the drained ones, go back; any new write of the restore is refused too.
+      await waitFor(async () => ((await gatewayHostStatus())?.state === 'rejected' ? true : undefined), {
+        description: 'the restore of v8 refused by the gateway’s reload',
+        timeoutMs: 60_000,
+      });
+    } finally {
+      await marker(agent(GATEWAY_HOST), 'fail-reload', false);
+    }
+    // v9 drains the host the files already drain, and its restore names the refused files again.
+    await releaseHeldCanary('v9');
+    await waitFor(async () => ((await runsOfVersion(agent('deploy-01'), 'v9')) > 0 ? true : undefined), {
+      description: 'the canary of v9 deploys',
+      timeoutMs: 60_000,
+    });
+    await marker(agent('deploy-01'), 'gate-v9', false);
+    await waitForDeployment(f, 'v9', inState('paused'), 'v9 paused after its canary');
+    await waitForUpstream('deploy-01=up deploy-02=up', 'the restore of v9 applied');
+    expect((await gatewayHostStatus())?.state).toBe('applied');
   });
 
   it('drops its assignments and pin when the consumer stops draining', async () => {
