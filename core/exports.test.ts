@@ -81,6 +81,7 @@ it('core exports exactly these names', () => {
     'configChanged',
     'configToRollOut',
     'connectSession',
+    'consumerHostDrained',
     'contentId',
     'controlRefusal',
     'controlSeqOf',

@@ -30,6 +30,7 @@ export {
 export { contentId, rememberContentId } from './content-id.js';
 export type {
   Advance,
+  ConsumerHost,
   DeploymentView,
   DrainAssignmentInput,
   NewDeployment,
@@ -44,6 +45,7 @@ export {
   CONTROLLER_ACTOR,
   configChanged,
   configToRollOut,
+  consumerHostDrained,
   controlRefusal,
   drainAssignmentsOf,
   drainingHostsOf,

@@ -6,6 +6,8 @@ export {
 } from './advance-deployment.js';
 export { configChanged, configToRollOut, hostAssignmentsOf, pinnedSnapshotsOf } from './config-rollout.js';
 export { controlRefusal } from './control-refusal.js';
+export type { ConsumerHost } from './drain-applied.js';
+export { consumerHostDrained } from './drain-applied.js';
 export type { DrainAssignmentInput } from './drain-assignments.js';
 export { drainAssignmentsOf } from './drain-assignments.js';
 export { drainingHostsOf, dueStepHosts } from './draining-hosts.js';

@@ -5,6 +5,7 @@ import {
   CorruptRecordError,
   configChanged,
   configToRollOut,
+  consumerHostDrained,
   controlSeqOf,
   type DeploymentRecord,
   type DeploymentRelease,
@@ -27,9 +28,7 @@ import {
   encodeDeploymentRecord,
   encodeDeploymentTaskRecord,
   encodeReleaseRecord,
-  environmentKey,
   type FencedWriter,
-  hostApplyState,
   hostAssignmentsOf,
   isTerminalDeployment,
   type LeaderTerm,
@@ -283,8 +282,8 @@ export class DeploymentController implements Reconciler {
 
   /**
    * Whether every consumer that drains `service`'s hosts in `env` (opted in, not riding its own
-   * rollout, with files an agent applies) has, on each of its hosts, an assignment that drains
-   * `hosts` and an agent that reports its files applied; undefined when no consumer drains them.
+   * rollout, with files an agent applies) applied the drain of `hosts` on each of its hosts
+   * (consumerHostDrained); undefined when no consumer drains them.
    * The assignments and agent records read are watched: the step starts at the pass their change asks for.
    */
   private async drainApplied(
@@ -314,17 +313,21 @@ export class DeploymentController implements Reconciler {
         const assigned = await session.getWatched(path, this.watch);
         const agentNode = await session.getWatched(layout.agent(host), this.watch);
         try {
-          const assignment = assigned ? decodeHostAssignmentRecord(assigned.data, path) : undefined;
-          const drained = assignment?.drain?.[service] ?? [];
-          if (!assignment || !hosts.every((h) => drained.includes(h))) return false;
-          const agent = agentNode ? decodeAgentRecord(agentNode.data, layout.agent(host)) : undefined;
-          if (hostApplyState(host, agent, consumer, env, assignment.manifest).state !== 'applied')
-            return false;
-          // The same hosts drained again name the same files: the agent must have answered this
-          // write of the assignment, not an earlier drain's (its record may predate its last swap).
-          // An agent that does not say which write it answered is taken at its manifest.
-          const answered = agent?.services[environmentKey(consumer, env)]?.assignment;
-          if (answered !== undefined && answered !== assigned?.stat.mzxid.toString()) return false;
+          const drained = consumerHostDrained(service, hosts, {
+            consumer,
+            env,
+            host,
+            ...(assigned
+              ? {
+                  assignment: {
+                    record: decodeHostAssignmentRecord(assigned.data, path),
+                    mzxid: assigned.stat.mzxid,
+                  },
+                }
+              : {}),
+            ...(agentNode ? { agent: decodeAgentRecord(agentNode.data, layout.agent(host)) } : {}),
+          });
+          if (!drained) return false;
         } catch (error) {
           // A damaged record of another service's host says nothing applied: the step waits, then pauses.
           if (error instanceof CorruptRecordError) return false;
