@@ -529,13 +529,15 @@ describe('the syncer daemon', () => {
       await postPushWebhook(`http://127.0.0.1:${port}/webhook`, SECRET, { after: sha });
     }
     // No poll (1 h): the pass asked for once the commits stopped collects what no snapshot kept names.
-    await waitFor(async () => (await f.session.exists(firstContent)) === undefined, {
-      description: 'the first commit’s content collected',
+    // The daemon logs the collection once ZooKeeper answered its transaction, which this session may
+    // see done before: wait for both.
+    const collected = () => lines.some((l) => l.msg === 'unreferenced content collected');
+    await waitFor(async () => collected() && (await f.session.exists(firstContent)) === undefined, {
+      description: 'the first commit’s content collected, and the collection logged',
       timeoutMs: 20_000,
     });
     const mirrored = lines.filter((l) => l.msg === 'commit mirrored').map((l) => l.time);
     const collections = lines.filter((l) => l.msg === 'unreferenced content collected').map((l) => l.time);
-    expect(collections.length).toBeGreaterThan(0);
     for (const at of collections) {
       const lastMirrored = Math.max(...mirrored.filter((t) => t <= at));
       expect(at - lastMirrored).toBeGreaterThanOrEqual(COLLECTION_QUIET_MS);
