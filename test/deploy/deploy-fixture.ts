@@ -148,3 +148,7 @@ export const inState =
   (...states: DeploymentRecord['state'][]) =>
   (s: DeploymentStatus) =>
     states.includes(s.deployment.state);
+
+/** Paused, and for this reason: after a canary, or waiting for a drain, say. */
+export const pausedFor = (reason: NonNullable<DeploymentRecord['pauseReason']>) => (s: DeploymentStatus) =>
+  s.deployment.state === 'paused' && s.deployment.pauseReason === reason;

@@ -19,6 +19,7 @@ import {
   ENV,
   inState,
   marker,
+  pausedFor,
   readRenewing,
   releasePath,
   releaseYaml,
@@ -137,6 +138,12 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     await f.work.push(f.repoUrl);
   };
 
+  /** The canary's deploy command of `version` started (its drain, if any, applied). */
+  const waitForCanaryRun = (version: string) =>
+    waitFor(async () => ((await runsOfVersion(agent('deploy-01'), version)) > 0 ? true : undefined), {
+      description: `the canary of ${version} deploys`,
+      timeoutMs: 60_000,
+    });
   /** Releases `version`, its canary's deploy held by a gate, and waits for the gateway to drain the canary. */
   const releaseHeldCanary = async (version: string) => {
     await marker(agent('deploy-01'), `gate-${version}`);
@@ -147,13 +154,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
   /** Resumes a deployment its drain paused: the canary deploys once, the deployment pauses after it, the host comes back. */
   const resumeThroughCanary = async (version: string, reason: string) => {
     expect((await cli('resume', '--reason', reason)).code).toBe(0);
-    await waitForDeployment(
-      f,
-      version,
-      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'canary',
-      `${version} paused after its canary`,
-      60_000,
-    );
+    await waitForDeployment(f, version, pausedFor('canary'), `${version} paused after its canary`, 60_000);
     expect(await runsOfVersion(agent('deploy-01'), version)).toBe(1);
     await waitForUpstream('deploy-01=up deploy-02=up', `the canary of ${version} back`);
   };
@@ -280,7 +281,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     const paused = await waitForDeployment(
       f,
       'v5',
-      (s) => s.deployment.state === 'paused' && s.deployment.pauseReason === 'drain',
+      pausedFor('drain'),
       'v5 paused: the gateway did not apply the drain',
       60_000,
     );
@@ -292,10 +293,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
 
   it('waits for the drain itself when an earlier drain named the same files and the restore is not yet reported', async () => {
     await releaseHeldCanary('v6');
-    await waitFor(async () => ((await runsOfVersion(agent('deploy-01'), 'v6')) > 0 ? true : undefined), {
-      description: 'the canary of v6 deploys',
-      timeoutMs: 60_000,
-    });
+    await waitForCanaryRun('v6');
     const earlier = await assignment();
     await waitFor(async () => ((await answered()) === earlier?.mzxid.toString() ? true : undefined), {
       description: 'the gateway’s agent answering the drain of v6',
@@ -305,7 +303,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     await marker(agent(GATEWAY_HOST), 'hold-reload');
     try {
       await marker(agent('deploy-01'), 'gate-v6', false);
-      await waitForDeployment(f, 'v6', inState('paused'), 'v6 paused after its canary');
+      await waitForDeployment(f, 'v6', pausedFor('canary'), 'v6 paused after its canary');
       await waitForUpstream('deploy-01=up deploy-02=up', 'the restore of v6 on disk, its reload held');
 
       // v7's canary drains the same host to the very files the record names, in a new write of the
@@ -327,9 +325,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
       const stopped = await waitForDeployment(
         f,
         'v7',
-        (s) =>
-          (s.deployment.state === 'paused' && s.deployment.pauseReason === 'drain') ||
-          Object.keys(s.tasks).length > 0,
+        (s) => pausedFor('drain')(s) || Object.keys(s.tasks).length > 0,
         'v7 paused for the drain of its canary, or deploying it',
         60_000,
       );
@@ -366,10 +362,12 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
 
   it('tries a refused restore again with the next deployment’s, instead of keeping the host drained', async () => {
     await releaseHeldCanary('v8');
+    // Its canary deploys once the gateway reloaded the drain and said so: only the restore can fail.
+    await waitForCanaryRun('v8');
     await marker(agent(GATEWAY_HOST), 'fail-reload');
     try {
       await marker(agent('deploy-01'), 'gate-v8', false);
-      await waitForDeployment(f, 'v8', inState('paused'), 'v8 paused after its canary');
+      await waitForDeployment(f, 'v8', pausedFor('canary'), 'v8 paused after its canary');
       // The previous files, the drained ones, go back; any new write of the restore is refused too.
       await waitFor(async () => ((await gatewayHostStatus())?.state === 'rejected' ? true : undefined), {
         description: 'the restore of v8 refused by the gateway’s reload',
@@ -380,12 +378,9 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     }
     // v9 drains the host the files already drain, and its restore names the refused files again.
     await releaseHeldCanary('v9');
-    await waitFor(async () => ((await runsOfVersion(agent('deploy-01'), 'v9')) > 0 ? true : undefined), {
-      description: 'the canary of v9 deploys',
-      timeoutMs: 60_000,
-    });
+    await waitForCanaryRun('v9');
     await marker(agent('deploy-01'), 'gate-v9', false);
-    await waitForDeployment(f, 'v9', inState('paused'), 'v9 paused after its canary');
+    await waitForDeployment(f, 'v9', pausedFor('canary'), 'v9 paused after its canary');
     await waitForUpstream('deploy-01=up deploy-02=up', 'the restore of v9 on disk');
     // Reported once its reload ran.
     await waitFor(async () => ((await gatewayHostStatus())?.state === 'applied' ? true : undefined), {
