@@ -115,6 +115,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     if (record?.pid !== agent(GATEWAY_HOST).process.pid) return undefined;
     return record?.services[environmentKey(GATEWAY, ENV)]?.assignment;
   };
+  /** How many times the gateway's reload succeeded (each run logs a line). */
   const reloads = async () =>
     (await readFile(join(agent(GATEWAY_HOST).prefix, 'reloads.log'), 'utf8').catch(() => '')).split('\n')
       .length - 1;
@@ -192,10 +193,7 @@ describe('draining a consumer’s upstream during a deploy', { timeout: 240_000 
     await marker(agent('deploy-01'), 'gate-v2');
     await release('v2');
     // The canary's deploy starts only once the gateway applied the drain.
-    await waitFor(async () => ((await runsOfVersion(agent('deploy-01'), 'v2')) > 0 ? true : undefined), {
-      description: 'the canary deploys',
-      timeoutMs: 60_000,
-    });
+    await waitForCanaryRun('v2');
     expect(await upstream()).toBe('deploy-01=down deploy-02=up');
     const drained = await assignment();
     expect(drained?.record.drain).toEqual({ [SERVICE]: ['deploy-01'] });
